@@ -1,0 +1,286 @@
+"""The cross-entropy family: Shannon, collision (Rényi order 2) and Rényi of order α.
+
+Notation (DESIGN §2): logits ``l`` of shape (N, K), predictions ``σ = softmax(l)``, targets ``y``
+on the probability simplex Δ_K (soft, N×K) or class indices (hard, N).
+
+* Shannon CE        ``H(y, σ)  = −Σ_k y_k ln σ_k``
+* Collision CE      ``H₂(y, σ) = −ln Σ_k y_k σ_k``               (paper eq. 9)
+                    ``        = logsumexp(l) − logsumexp(l + ln y)``  (the stable form used here)
+* Rényi CE, order α ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``
+                    ``        = −logsumexp((α − 1) log σ + ln y) / (α − 1)``
+
+Collision CE is symmetric in y and σ, equals Shannon CE for one-hot targets, is the constant ln K
+(zero gradient) for uniform targets and never exceeds Shannon CE (Jensen).
+
+The functionals follow ``torch.nn.functional``: ``(input, target, …, reduction="mean")`` with
+``reduction`` in {"none", "mean", "sum"}; the module classes are one line of ``forward``.
+Inputs are validated by one helper (:func:`_check_pair`); bad input raises ``ValueError`` naming
+the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+__all__ = [
+    "collision_cross_entropy",
+    "shannon_cross_entropy",
+    "renyi_cross_entropy",
+    "entropy",
+    "collision_entropy",
+    "kl_divergence",
+    "CollisionCrossEntropyLoss",
+    "ShannonCrossEntropyLoss",
+    "RenyiCrossEntropyLoss",
+]
+
+_REDUCTIONS = ("none", "mean", "sum")
+# |α − 1| below this uses the second-order expansion of the cumulant generating function.
+_RENYI_SERIES_EPS = 1e-6
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+# --------------------------------------------------------------------------------------------
+def _sum_tolerance(dtype: torch.dtype) -> float:
+    """Allowed |Σ_k y_k − 1| for a target row of this dtype (max(√eps, 1e-6): 3.5e-4 float32, 1e-6 float64)."""
+    return max(math.sqrt(torch.finfo(dtype).eps), 1e-6) if dtype.is_floating_point else 1e-6
+
+
+def _check_probabilities(p: Tensor, name: str) -> None:
+    """Raise ``ValueError`` unless every row of ``p`` is a finite point of the simplex."""
+    p = p.detach()
+    if not p.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor of probabilities, got dtype={p.dtype}")
+    if p.ndim < 1 or p.shape[-1] < 1:
+        raise ValueError(f"{name} must have a class dimension K >= 1 (last dim), got shape={tuple(p.shape)}")
+    if p.numel() == 0:
+        return
+    bad = ~torch.isfinite(p)
+    if bool(bad.any()):
+        raise ValueError(f"{name} contains {int(bad.sum())} NaN/Inf values; expected finite probabilities")
+    low = float(p.min())
+    if low < 0:
+        raise ValueError(f"{name} has negative probabilities (min={low:.3g}); expected every entry >= 0")
+    tol = _sum_tolerance(p.dtype)
+    sums = p.sum(-1).flatten()
+    row = int((sums - 1).abs().argmax())
+    if abs(float(sums[row]) - 1) > tol:
+        raise ValueError(
+            f"rows of {name} must sum to 1 (tolerance {tol:.2g}); row {row} sums to {float(sums[row]):.10g}"
+        )
+
+
+def _check_pair(input: Tensor, target: Tensor, reduction: str) -> bool:
+    """Validate a (logits, target) pair; return ``True`` for soft targets, ``False`` for indices."""
+    if not isinstance(input, Tensor) or not isinstance(target, Tensor):
+        raise ValueError(
+            f"input and target must be torch.Tensor, got {type(input).__name__} and {type(target).__name__}"
+        )
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction={reduction!r} is not valid; expected one of {_REDUCTIONS}")
+    if not input.is_floating_point():
+        raise ValueError(f"input must be floating-point logits, got dtype={input.dtype}")
+    if input.ndim != 2:
+        raise ValueError(f"input must be logits of shape (N, K), got shape={tuple(input.shape)}")
+    n, k = input.shape
+    if k < 1:
+        raise ValueError(f"number of classes K={k} should be >= 1")
+    if input.device != target.device:
+        raise ValueError(f"input is on {input.device} but target is on {target.device}; expected one device")
+    finite = torch.isfinite(input.detach())
+    if input.numel() and not bool(finite.all()):
+        raise ValueError(f"input contains {int((~finite).sum())} NaN/Inf logits; expected finite values")
+    if target.is_floating_point():
+        if target.shape != input.shape:
+            raise ValueError(
+                f"soft target shape={tuple(target.shape)} does not match input shape={tuple(input.shape)}"
+            )
+        _check_probabilities(target, "target")
+        return True
+    if target.dtype == torch.bool or target.is_complex():
+        raise ValueError(f"target must be class indices (integer) or probabilities (float), got dtype={target.dtype}")
+    if target.shape != (n,):
+        raise ValueError(f"class-index target must have shape ({n},), got shape={tuple(target.shape)}")
+    if n:
+        lo, hi = int(target.min()), int(target.max())  # one pass each; indices carry no grad
+        if lo < 0 or hi >= k:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"class index {bad} is out of range; expected 0 <= index < K={k}")
+    return False
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _safe_log(p: Tensor) -> Tensor:
+    """``ln p`` with ``ln 0 = −∞`` and a zero (not NaN) gradient at ``p = 0`` (double-where trick)."""
+    positive = p > 0
+    return torch.where(positive, torch.log(torch.where(positive, p, torch.ones_like(p))), -math.inf)
+
+
+class _LogDotExp(torch.autograd.Function):
+    """``ln Σ_k y_k e^{l_k}`` = ``logsumexp(l + ln y)`` with gradients that stay exact at ``y_k = 0``.
+
+    ``∂/∂l_k = y_k e^{l_k − out}`` and ``∂/∂y_k = e^{l_k − out}``: autograd through ``ln y`` would
+    give 0·∞ for the second at ``y_k = 0``; this form gives the one-sided derivative, finite.
+    The backward is written in differentiable ops, so double backward works too.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, logits: Tensor, target: Tensor) -> Tensor:
+        out = torch.logsumexp(logits + _safe_log(target), dim=1)
+        ctx.save_for_backward(logits, target, out)
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, Tensor]:
+        logits, target, out = ctx.saved_tensors
+        ratio = torch.exp(logits - out.unsqueeze(1))  # e^{l_k} / Σ_j y_j e^{l_j}
+        g = grad.unsqueeze(1)
+        return g * target * ratio, g * ratio
+
+
+def _log_dot_exp(logits: Tensor, target: Tensor) -> Tensor:
+    if target.requires_grad:
+        return _LogDotExp.apply(logits, target)
+    return torch.logsumexp(logits + _safe_log(target), dim=1)
+
+
+def _index_loss(input: Tensor, target: Tensor) -> Tensor:
+    """``−log σ_c`` per row for class indices ``c`` (every member of the family agrees here)."""
+    return torch.logsumexp(input, dim=1) - input.gather(1, target.long().unsqueeze(1)).squeeze(1)
+
+
+# --------------------------------------------------------------------------------------------
+# functionals
+# --------------------------------------------------------------------------------------------
+def collision_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Collision cross-entropy ``H₂(y, σ) = −ln Σ_k y_k σ_k`` with ``σ = softmax(input)``.
+
+    Computed in log space as ``logsumexp(l) − logsumexp(l + ln y)``, so one-hot targets on
+    classes with tiny predicted probability stay finite. ``target`` is probabilities (N, K) or
+    class indices (N,); for indices it equals Shannon CE (``torch.nn.functional.cross_entropy``).
+    """
+    soft = _check_pair(input, target, reduction)
+    if not soft:
+        return _reduce(_index_loss(input, target), reduction)
+    target = target.to(input.dtype)
+    loss = torch.logsumexp(input, dim=1) - _log_dot_exp(input, target)
+    return _reduce(loss, reduction)
+
+
+def shannon_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Shannon cross-entropy ``H(y, σ) = −Σ_k y_k ln σ_k`` with ``σ = softmax(input)``.
+
+    Zero-probability target entries contribute exactly 0 (also to the gradient).
+    """
+    soft = _check_pair(input, target, reduction)
+    if not soft:
+        return _reduce(_index_loss(input, target), reduction)
+    target = target.to(input.dtype)
+    loss = -(target * torch.log_softmax(input, dim=1)).sum(dim=1)
+    return _reduce(loss, reduction)
+
+
+def renyi_cross_entropy(input: Tensor, target: Tensor, alpha: float = 2.0, reduction: str = "mean") -> Tensor:
+    """Rényi cross-entropy of order α (the "shifted" form of DESIGN §2).
+
+    ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``; α = 2 is collision CE and α → 1 is
+    Shannon CE. For ``|α − 1| < 1e-6`` the second-order expansion
+    ``H(y, σ) − (α − 1)/2 · Var_y[ln σ]`` is used, which avoids the 0/0 of the closed form.
+    """
+    if isinstance(alpha, Tensor):
+        alpha = float(alpha)
+    if not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha={alpha!r} is not valid; expected a finite number > 0")
+    soft = _check_pair(input, target, reduction)
+    if not soft:
+        return _reduce(_index_loss(input, target), reduction)
+    target = target.to(input.dtype)
+    # Rounding in Σ_k y_k would be amplified by 1/(α − 1) near α = 1: renormalize the rows.
+    target = target / target.sum(dim=1, keepdim=True)
+    log_sigma = torch.log_softmax(input, dim=1)
+    eps = alpha - 1.0
+    if abs(eps) < _RENYI_SERIES_EPS:
+        # Masked moments of ln σ under y (zero-weight classes contribute nothing).
+        ls = torch.where(target > 0, log_sigma, torch.zeros_like(log_sigma))
+        mean = (target * ls).sum(dim=1)
+        var = (target * (ls - mean.unsqueeze(1)) ** 2).sum(dim=1)
+        loss = -mean - 0.5 * eps * var
+    else:
+        loss = -torch.logsumexp(eps * log_sigma + _safe_log(target), dim=1) / eps
+    return _reduce(loss, reduction)
+
+
+# --------------------------------------------------------------------------------------------
+# entropies and divergence of probability vectors (last dimension)
+# --------------------------------------------------------------------------------------------
+def entropy(p: Tensor, dim: int = -1) -> Tensor:
+    """Shannon entropy ``H(p) = −Σ_k p_k ln p_k`` along ``dim`` (``0 ln 0 = 0``)."""
+    return -torch.xlogy(p, p).sum(dim=dim)
+
+
+def collision_entropy(p: Tensor, dim: int = -1) -> Tensor:
+    """Collision (Rényi order-2) entropy ``H₂(p) = −ln Σ_k p_k²`` along ``dim``."""
+    return -torch.log((p * p).sum(dim=dim))
+
+
+def kl_divergence(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
+    """``KL(p‖q) = Σ_k p_k ln(p_k / q_k)`` along ``dim`` (``0 ln 0 = 0``; ``+∞`` if some q_k = 0 < p_k)."""
+    if p.shape != q.shape:
+        raise ValueError(f"p shape={tuple(p.shape)} does not match q shape={tuple(q.shape)}")
+    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=dim)
+
+
+# --------------------------------------------------------------------------------------------
+# modules
+# --------------------------------------------------------------------------------------------
+class _FamilyLoss(nn.Module):
+    def __init__(self, reduction: str = "mean") -> None:
+        super().__init__()
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"reduction={reduction!r} is not valid; expected one of {_REDUCTIONS}")
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return f"reduction={self.reduction!r}"
+
+
+class CollisionCrossEntropyLoss(_FamilyLoss):
+    """Module form of :func:`collision_cross_entropy`: ``−ln Σ_k y_k softmax(l)_k``."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return collision_cross_entropy(input, target, reduction=self.reduction)
+
+
+class ShannonCrossEntropyLoss(_FamilyLoss):
+    """Module form of :func:`shannon_cross_entropy`: ``−Σ_k y_k ln softmax(l)_k``."""
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return shannon_cross_entropy(input, target, reduction=self.reduction)
+
+
+class RenyiCrossEntropyLoss(_FamilyLoss):
+    """Module form of :func:`renyi_cross_entropy`: ``ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``."""
+
+    def __init__(self, alpha: float = 2.0, reduction: str = "mean") -> None:
+        super().__init__(reduction)
+        if not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
+            raise ValueError(f"alpha={alpha!r} is not valid; expected a finite number > 0")
+        self.alpha = float(alpha)
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return renyi_cross_entropy(input, target, self.alpha, reduction=self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, reduction={self.reduction!r}"

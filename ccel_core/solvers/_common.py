@@ -1,0 +1,203 @@
+"""What every y-step solver shares: the result type, input validation and the objectives.
+
+Objectives over pseudo-labels ``Y`` (N×K, rows on the simplex) for fixed predictions ``σ``
+(DESIGN §2), with ``ȳ = mean_i y_i`` and prior ``u``:
+
+* eq. 10: ``L(Y) = mean_i H₂(y_i, σ_i) + λ KL(ȳ‖u)``
+* eq. 11: ``L(Y) = mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ)``   (the default of ccel)
+* SeLa (entropic OT): ``L(Q) = mean_i [H(q_i, σ_i) − H(q_i)/λ]``
+
+where ``H₂(y, σ) = −ln σ·y``. All arithmetic is float64; numpy in → numpy out, torch in → torch
+out on the same device (cast back to the input's dtype).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+
+__all__ = ["SolverResult", "ConvergenceWarning", "eq10_loss", "eq11_loss", "Problem"]
+
+Array = Union[np.ndarray, torch.Tensor]
+
+
+@dataclass
+class SolverResult:
+    """The one result type of every y-step solver.
+
+    Attributes:
+        labels: pseudo-labels, N×K rows on the simplex (numpy or torch, like the input).
+        n_iter: iterations performed.
+        converged: whether the stopping rule ``|L_{t-1} − L_t| <= tol·|L_{t-1}|`` (EM, PGD) or
+            the marginal rule (Sinkhorn) was met before ``max_iter``.
+        history: objective value at the start (index 0) and after each iteration, so
+            ``len(history) == n_iter + 1``.
+        times: seconds since the solver started at each entry of ``history``.
+    """
+
+    labels: Array
+    n_iter: int
+    converged: bool
+    history: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+
+    @property
+    def loss(self) -> float:
+        """Final objective value (``history[-1]``)."""
+        return self.history[-1]
+
+
+@dataclass
+class Problem:
+    """A validated y-step problem in float64 on one backend."""
+
+    probs: Array  # σ, N×K float64
+    prior: Array  # u, K float64
+    init: Array  # Y0, N×K float64
+    is_torch: bool
+    out_dtype: Any
+    device: Any
+
+    def output(self, y: Array) -> Array:
+        return y.to(self.out_dtype) if self.is_torch else y.astype(self.out_dtype, copy=False)
+
+
+def _as_backend(x: Any, name: str, like_torch: bool, device: Any) -> Array:
+    if like_torch:
+        if isinstance(x, torch.Tensor):
+            if x.device != device:
+                raise ValueError(f"{name} is on {x.device} but probs is on {device}; expected one device")
+            return x.detach().to(torch.float64)
+        if isinstance(x, np.ndarray) or isinstance(x, (list, tuple)):
+            return torch.as_tensor(np.asarray(x, dtype=np.float64), device=device)
+        raise ValueError(f"{name} must be an array or tensor, got {type(x).__name__}")
+    if isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} is a torch.Tensor but probs is a numpy array; expected one backend")
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be numeric, got {type(x).__name__}: {exc}") from None
+
+
+def _check_simplex_rows(x: Array, name: str, tol: float) -> None:
+    xn = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
+    if not np.all(np.isfinite(xn)):
+        raise ValueError(f"{name} contains {int((~np.isfinite(xn)).sum())} NaN/Inf values; expected finite probabilities")
+    if xn.size and xn.min() < 0:
+        raise ValueError(f"{name} has negative probabilities (min={xn.min():.3g}); expected every entry >= 0")
+    sums = xn.sum(axis=-1).reshape(-1)
+    if sums.size:
+        row = int(np.abs(sums - 1).argmax())
+        if abs(sums[row] - 1) > tol:
+            where = f"row {row} " if xn.ndim == 2 else ""
+            raise ValueError(f"{name} {where}sums to {sums[row]:.10g}; expected rows summing to 1 (tolerance {tol:.2g})")
+
+
+def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name}={value!r} is not valid; expected an integer >= {minimum}")
+    return int(value)
+
+
+def check_nonnegative(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}={value!r} is not valid; expected a finite number >= 0")
+    return float(value)
+
+
+def prepare(probs: Any, lam: Any, prior: Any, init: Any, *, max_iter: Any, tol: Any) -> Problem:
+    """Validate a solver call and convert everything to float64 on the input's backend/device."""
+    check_nonnegative(lam, "lam")
+    check_positive_int(max_iter, "max_iter")
+    check_nonnegative(tol, "tol")
+    is_torch = isinstance(probs, torch.Tensor)
+    if not is_torch and not isinstance(probs, np.ndarray):
+        raise ValueError(f"probs must be a numpy array or torch tensor, got {type(probs).__name__}")
+    if probs.ndim != 2:
+        raise ValueError(f"probs must have shape (N, K), got shape={tuple(probs.shape)}")
+    n, k = probs.shape
+    if n < 1:
+        raise ValueError(f"probs has N={n} points; expected N >= 1")
+    if k < 1:
+        raise ValueError(f"number of classes K={k} should be >= 1")
+    is_float = probs.is_floating_point() if is_torch else np.issubdtype(probs.dtype, np.floating)
+    if not is_float:
+        raise ValueError(f"probs must be floating-point probabilities, got dtype={probs.dtype}")
+    out_dtype = probs.dtype
+    device = probs.device if is_torch else None
+    tol_sum = max(1e-6, math.sqrt(float(torch.finfo(probs.dtype).eps if is_torch else np.finfo(probs.dtype).eps)))
+    p = probs.detach().to(torch.float64) if is_torch else probs.astype(np.float64)
+    _check_simplex_rows(p, "probs", tol_sum)
+    if prior is None:
+        u = torch.full((k,), 1.0 / k, dtype=torch.float64, device=device) if is_torch else np.full(k, 1.0 / k)
+    else:
+        u = _as_backend(prior, "prior", is_torch, device)
+        if tuple(u.shape) != (k,):
+            raise ValueError(f"prior has shape={tuple(u.shape)}; expected ({k},) to match K={k}")
+        _check_simplex_rows(u, "prior", 1e-6)
+    if init is None:
+        y0 = p.clone() if is_torch else p.copy()
+    else:
+        y0 = _as_backend(init, "init", is_torch, device)
+        if tuple(y0.shape) != (n, k):
+            raise ValueError(f"init has shape={tuple(y0.shape)}; expected {(n, k)} to match probs")
+        _check_simplex_rows(y0, "init", max(tol_sum, 1e-6))
+        y0 = y0.clone() if is_torch else y0.copy()
+    # Remove rounding noise so every row sums to 1 in float64.
+    p = p / p.sum(-1, keepdims=True) if not is_torch else p / p.sum(-1, keepdim=True)
+    y0 = y0 / y0.sum(-1, keepdims=True) if not is_torch else y0 / y0.sum(-1, keepdim=True)
+    return Problem(p, u, y0, is_torch, out_dtype, device)
+
+
+# ------------------------------------------------------------------------------------------
+# objectives (float64, either backend)
+# ------------------------------------------------------------------------------------------
+def _log(x: Array) -> Array:
+    return torch.log(x) if isinstance(x, torch.Tensor) else np.log(x)
+
+
+def _xlogy(x: Array, y: Array) -> Array:
+    if isinstance(x, torch.Tensor):
+        return torch.xlogy(x, y)
+    from scipy.special import xlogy
+
+    return xlogy(x, y)
+
+
+def collision_term(probs: Array, labels: Array) -> float:
+    """``mean_i −ln(σ_i·y_i)`` (``+inf`` when some ``σ_i·y_i = 0``)."""
+    s = (probs * labels).sum(-1)
+    with np.errstate(divide="ignore"):
+        return float(-_log(s).mean())
+
+
+def kl_prior(prior: Array, ybar: Array) -> float:
+    """``KL(u‖ȳ) = Σ_k u_k ln(u_k/ȳ_k)`` (``+inf`` when some ``ȳ_k = 0 < u_k``)."""
+    with np.errstate(divide="ignore"):
+        return float((_xlogy(prior, prior) - _xlogy(prior, ybar)).sum())
+
+
+def eq11_loss(probs: Array, labels: Array, lam: float, prior: Array) -> float:
+    """Eq. 11: ``mean_i −ln(σ_i·y_i) + λ Σ_k u_k ln(u_k/ȳ_k)``."""
+    return collision_term(probs, labels) + (lam * kl_prior(prior, labels.mean(0)) if lam else 0.0)
+
+
+def eq10_loss(probs: Array, labels: Array, lam: float, prior: Array) -> float:
+    """Eq. 10: ``mean_i −ln(σ_i·y_i) + λ Σ_k ȳ_k ln(ȳ_k/u_k)``."""
+    ybar = labels.mean(0)
+    with np.errstate(divide="ignore"):
+        kl = float((_xlogy(ybar, ybar) - _xlogy(ybar, prior)).sum())
+    return collision_term(probs, labels) + (lam * kl if lam else 0.0)
+
+
+def has_converged(prev: float, cur: float, tol: float) -> bool:
+    """Relative change ``|prev − cur| <= tol·|prev|`` (never true while either value is infinite)."""
+    if not (math.isfinite(prev) and math.isfinite(cur)):
+        return False
+    return abs(prev - cur) <= tol * abs(prev) or prev == cur

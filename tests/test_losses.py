@@ -1,0 +1,286 @@
+"""The CE family against DESIGN §2 properties (a)–(e), torch references and gradcheck."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ccel_core.losses import (
+    CollisionCrossEntropyLoss,
+    RenyiCrossEntropyLoss,
+    ShannonCrossEntropyLoss,
+    collision_cross_entropy,
+    collision_entropy,
+    entropy,
+    kl_divergence,
+    renyi_cross_entropy,
+    shannon_cross_entropy,
+)
+
+DTYPES = [torch.float32, torch.float64]
+
+
+@st.composite
+def problems(draw, soft=True):
+    """(logits, target probabilities) with K in 2..50, float32 or float64."""
+    k = draw(st.integers(2, 50))
+    n = draw(st.integers(1, 6))
+    dtype = draw(st.sampled_from(DTYPES))
+    seed = draw(st.integers(0, 2**31 - 1))
+    scale = draw(st.sampled_from([0.1, 1.0, 5.0]))
+    sparsity = draw(st.sampled_from([0.0, 0.5]))
+    g = torch.Generator().manual_seed(seed)
+    logits = (torch.randn(n, k, generator=g, dtype=torch.float64) * scale).to(dtype)
+    raw = torch.rand(n, k, generator=g, dtype=torch.float64)
+    raw = torch.where(torch.rand(n, k, generator=g, dtype=torch.float64) < sparsity, 0.0, raw)
+    raw[torch.arange(n), torch.randint(k, (n,), generator=g)] += 0.1  # no all-zero row
+    target = (raw / raw.sum(1, keepdim=True)).to(dtype)
+    return logits, target
+
+
+def tol(dtype):
+    return dict(rtol=1e-4, atol=1e-4) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-10)
+
+
+def direct_collision(logits, target):
+    """Independent reference straight from the definition −ln Σ_k y_k σ_k (float64)."""
+    sigma = torch.softmax(logits.double(), 1)
+    return -torch.log((target.double() * sigma).sum(1))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_matches_definition(p):
+    logits, y = p
+    out = collision_cross_entropy(logits, y, reduction="none")
+    assert out.dtype == logits.dtype
+    torch.testing.assert_close(out.double(), direct_collision(logits, y), **tol(logits.dtype))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_property_a_symmetric(p):
+    """(a) H₂(y, σ) = H₂(σ, y): swap roles by feeding log y as logits and σ as target."""
+    logits, y = p
+    y = y.double() * 0.98 + 0.02 / y.shape[1]  # strictly positive so ln y is finite
+    y = y / y.sum(1, keepdim=True)  # exactly on the simplex in float64, so softmax(ln y) = y
+    sigma = torch.softmax(logits.double(), 1)
+    forward = collision_cross_entropy(logits.double(), y, reduction="none")
+    swapped = collision_cross_entropy(torch.log(y), sigma, reduction="none")
+    torch.testing.assert_close(forward, swapped, rtol=1e-10, atol=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_property_b_one_hot_equals_shannon_and_torch(p):
+    logits, _ = p
+    n, k = logits.shape
+    idx = torch.arange(n) % k
+    onehot = F.one_hot(idx, k).to(logits.dtype)
+    ref = F.cross_entropy(logits, idx, reduction="none")
+    for target in (onehot, idx):
+        torch.testing.assert_close(collision_cross_entropy(logits, target, reduction="none"), ref, **tol(logits.dtype))
+        torch.testing.assert_close(shannon_cross_entropy(logits, target, reduction="none"), ref, **tol(logits.dtype))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_property_c_uniform_target_constant_and_zero_gradient(p):
+    logits, _ = p
+    logits = logits.clone().requires_grad_(True)
+    k = logits.shape[1]
+    y = torch.full_like(logits, 1.0 / k)
+    loss = collision_cross_entropy(logits, y, reduction="none")
+    torch.testing.assert_close(loss.detach(), torch.full_like(loss, math.log(k)), **tol(logits.dtype))
+    (grad,) = torch.autograd.grad(loss.sum(), logits)
+    assert grad.abs().max() <= (1e-5 if logits.dtype == torch.float32 else 1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_property_d_decomposition_and_nonnegative(p):
+    """(d) H₂(y,σ) = −ln cos∠(y,σ) + ½H₂(y) + ½H₂(σ) >= 0."""
+    logits, y = p
+    logits, y = logits.double(), y.double()
+    sigma = torch.softmax(logits, 1)
+    cos = (y * sigma).sum(1) / (y.norm(dim=1) * sigma.norm(dim=1))
+    rhs = -torch.log(cos) + 0.5 * collision_entropy(y) + 0.5 * collision_entropy(sigma)
+    lhs = collision_cross_entropy(logits, y, reduction="none")
+    torch.testing.assert_close(lhs, rhs, rtol=1e-9, atol=1e-9)
+    assert (lhs >= -1e-12).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems())
+def test_property_e_below_shannon(p):
+    logits, y = p
+    h2 = collision_cross_entropy(logits, y, reduction="none")
+    h = shannon_cross_entropy(logits, y, reduction="none")
+    slack = 1e-4 if logits.dtype == torch.float32 else 1e-10
+    assert (h2 <= h + slack).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems())
+def test_renyi_limits(p):
+    logits, y = p
+    logits, y = logits.double(), y.double()
+    y = y / y.sum(1, keepdim=True)
+    torch.testing.assert_close(
+        renyi_cross_entropy(logits, y, alpha=2.0, reduction="none"),
+        collision_cross_entropy(logits, y, reduction="none"),
+        rtol=1e-10,
+        atol=1e-10,
+    )
+    shannon = shannon_cross_entropy(logits, y, reduction="none")
+    # H_α = H − (α−1)/2 · Var_y[ln σ] + O((α−1)²): the gap must shrink linearly with |α − 1|.
+    log_sigma = torch.log_softmax(logits, 1)
+    var = (y * (log_sigma - (y * log_sigma).sum(1, keepdim=True)) ** 2).sum(1)
+    for eps in (1e-3, 1e-5, 1e-7, 1e-9):
+        for alpha in (1 - eps, 1 + eps):
+            near = renyi_cross_entropy(logits, y, alpha=alpha, reduction="none")
+            bound = eps * (0.5 * var + 1) * 1.5 + 1e-9
+            assert ((near - shannon).abs() <= bound).all(), (alpha, near, shannon)
+    torch.testing.assert_close(renyi_cross_entropy(logits, y, alpha=1.0, reduction="none"), shannon)
+
+
+def test_renyi_monotone_in_alpha():
+    """Rényi CE is non-increasing in α (power-mean inequality)."""
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(20, 7, generator=g, dtype=torch.float64)
+    y = torch.softmax(torch.randn(20, 7, generator=g, dtype=torch.float64), 1)
+    vals = torch.stack([renyi_cross_entropy(logits, y, a, reduction="none") for a in (0.5, 1.0, 1.5, 2.0, 3.0)])
+    assert (vals[:-1] - vals[1:] >= -1e-12).all()
+
+
+def test_gradcheck():
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(4, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.softmax(torch.randn(4, 5, generator=g, dtype=torch.float64), 1)
+    y[0] = torch.tensor([0.0, 0.3, 0.7, 0.0, 0.0], dtype=torch.float64)
+    y.requires_grad_(True)
+    for fn in (collision_cross_entropy, shannon_cross_entropy):
+        assert torch.autograd.gradcheck(lambda a: fn(a, y.detach(), "sum"), (logits,))
+    assert torch.autograd.gradcheck(lambda a: renyi_cross_entropy(a, y.detach(), 3.0, "sum"), (logits,))
+    # Gradient w.r.t. a strictly positive target (collision CE is symmetric, so y can be learned too).
+    ypos = torch.softmax(torch.randn(4, 5, generator=g, dtype=torch.float64), 1).requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda t: collision_cross_entropy(logits.detach(), t, "sum"), (ypos,), eps=1e-7)
+    # ... jointly through the custom backward, and twice.
+    assert torch.autograd.gradcheck(lambda a, t: collision_cross_entropy(a, t, "sum"), (logits, ypos), eps=1e-7)
+    assert torch.autograd.gradgradcheck(lambda a, t: collision_cross_entropy(a, t, "sum"), (logits, ypos), eps=1e-7)
+
+
+def test_zero_target_entries_give_finite_gradients():
+    logits = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([[1.0, 0, 0, 0], [0.5, 0.5, 0, 0], [0, 0, 0, 1.0]], dtype=torch.float64, requires_grad=True)
+    loss = collision_cross_entropy(logits, y)
+    gl, gy = torch.autograd.grad(loss, (logits, y))
+    assert torch.isfinite(gl).all() and torch.isfinite(gy).all()
+    # d/dy_k of −ln(σ·y)/N is −σ_k/(N σ·y), also where y_k = 0.
+    sigma = torch.softmax(logits, 1)
+    expected = -sigma / (3 * (sigma * y).sum(1, keepdim=True))
+    torch.testing.assert_close(gy, expected.detach())
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+def test_reductions_and_modules(reduction):
+    logits = torch.randn(6, 3, dtype=torch.float64)
+    y = torch.softmax(torch.randn(6, 3, dtype=torch.float64), 1)
+    per = collision_cross_entropy(logits, y, reduction="none")
+    expect = {"none": per, "mean": per.mean(), "sum": per.sum()}[reduction]
+    torch.testing.assert_close(collision_cross_entropy(logits, y, reduction=reduction), expect)
+    torch.testing.assert_close(CollisionCrossEntropyLoss(reduction)(logits, y), expect)
+    torch.testing.assert_close(ShannonCrossEntropyLoss(reduction)(logits, y), shannon_cross_entropy(logits, y, reduction))
+    torch.testing.assert_close(RenyiCrossEntropyLoss(2.0, reduction)(logits, y), expect)
+
+
+def test_entropy_helpers_against_scipy():
+    from scipy.stats import entropy as sp_entropy
+
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.ones(6), size=5)
+    q = rng.dirichlet(np.ones(6), size=5)
+    p[0, :3] = [0.5, 0.5, 0.0]
+    p[0, 3:] = 0.0
+    pt, qt = torch.from_numpy(p), torch.from_numpy(q)
+    np.testing.assert_allclose(entropy(pt).numpy(), sp_entropy(p, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(kl_divergence(pt, qt).numpy(), sp_entropy(p, q, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(collision_entropy(pt).numpy(), -np.log((p**2).sum(1)), rtol=1e-12)
+    assert torch.isinf(kl_divergence(torch.tensor([0.5, 0.5]), torch.tensor([1.0, 0.0])))
+
+
+# ------------------------------------------------------------------------------------------
+# extreme but valid inputs
+# ------------------------------------------------------------------------------------------
+def test_extreme_inputs_finite():
+    # logits ±100 in float32, targets concentrated on the least likely class
+    logits = torch.tensor([[100.0, -100.0, 0.0], [-100.0, 100.0, -100.0]], dtype=torch.float32, requires_grad=True)
+    y = torch.tensor([[0.0, 1.0, 0.0], [1e-30, 0.0, 1.0 - 1e-30]], dtype=torch.float32)
+    for fn in (collision_cross_entropy, shannon_cross_entropy, lambda a, b, r: renyi_cross_entropy(a, b, 3.0, r)):
+        loss = fn(logits, y, "sum")
+        (g,) = torch.autograd.grad(loss, logits)
+        assert torch.isfinite(loss) and torch.isfinite(g).all()
+    torch.testing.assert_close(collision_cross_entropy(logits, y, "none")[0], torch.tensor(200.0))
+    # K = 1000, N = 1, probabilities 1e-30
+    k = 1000
+    logits = torch.randn(1, k, dtype=torch.float64)
+    y = torch.full((1, k), 1e-30, dtype=torch.float64)
+    y[0, 0] = 1 - 1e-30 * (k - 1)
+    torch.testing.assert_close(collision_cross_entropy(logits, y, "none"), direct_collision(logits, y))
+    assert torch.isfinite(renyi_cross_entropy(logits, y, 1 + 1e-9))
+
+
+def test_k_equals_one():
+    logits = torch.randn(3, 1)
+    assert torch.equal(collision_cross_entropy(logits, torch.ones(3, 1), "none"), torch.zeros(3))
+    assert torch.equal(collision_cross_entropy(logits, torch.zeros(3, dtype=torch.long), "none"), torch.zeros(3))
+
+
+# ------------------------------------------------------------------------------------------
+# bad input
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "logits, target, match",
+    [
+        (torch.randn(3, 4), torch.full((3, 5), 0.2), r"shape=\(3, 5\) does not match input shape=\(3, 4\)"),
+        (torch.randn(3, 0), torch.zeros(3, 0), r"K=0 should be >= 1"),
+        (torch.tensor([[float("nan"), 0.0]]), torch.tensor([[0.5, 0.5]]), r"1 NaN/Inf logits"),
+        (torch.tensor([[0.0, 0.0]]), torch.tensor([[float("inf"), 0.5]]), r"target contains 1 NaN/Inf"),
+        (torch.zeros(1, 2), torch.tensor([[1.5, -0.5]]), r"negative probabilities \(min=-0.5\)"),
+        (torch.zeros(2, 2), torch.tensor([[0.5, 0.5], [0.6, 0.6]]), r"row 1 sums to 1.2"),
+        (torch.zeros(2, 3), torch.tensor([0, 3]), r"class index 3 is out of range; expected 0 <= index < K=3"),
+        (torch.zeros(2, 3), torch.tensor([-1, 0]), r"class index -1 is out of range"),
+        (torch.zeros(2, 3), torch.tensor([True, False]), r"got dtype=torch.bool"),
+        (torch.zeros(2, 3), torch.tensor([0, 1, 2]), r"shape \(2,\), got shape=\(3,\)"),
+        (torch.zeros(2, 3, dtype=torch.long), torch.tensor([0, 1]), r"floating-point logits"),
+        (torch.zeros(6), torch.tensor([0, 1]), r"shape \(N, K\)"),
+    ],
+)
+def test_bad_input_raises(logits, target, match):
+    with pytest.raises(ValueError, match=match):
+        collision_cross_entropy(logits, target)
+
+
+def test_bad_reduction_and_alpha():
+    with pytest.raises(ValueError, match="reduction='avg' is not valid"):
+        collision_cross_entropy(torch.zeros(1, 2), torch.tensor([0]), reduction="avg")
+    with pytest.raises(ValueError, match="reduction='x'"):
+        CollisionCrossEntropyLoss("x")
+    for alpha in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="alpha="):
+            renyi_cross_entropy(torch.zeros(1, 2), torch.tensor([0]), alpha=alpha)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu_and_mixed_devices_rejected():
+    logits = torch.randn(8, 5, dtype=torch.float64)
+    y = torch.softmax(torch.randn(8, 5, dtype=torch.float64), 1)
+    torch.testing.assert_close(collision_cross_entropy(logits.cuda(), y.cuda()).cpu(), collision_cross_entropy(logits, y))
+    with pytest.raises(ValueError, match="one device"):
+        collision_cross_entropy(logits.cuda(), y)
