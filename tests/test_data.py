@@ -332,7 +332,7 @@ def test_cifar10_pickle_batches(tmp_path, monkeypatch):
     train = load_dataset("cifar10", tmp_path)
     assert train.x.shape == (10, 3, 32, 32) and train.x.dtype == torch.float32 and train.n_classes == 10
     assert np.array_equal(_pixels(train), truth["train"][0]) and train.y.tolist() == truth["train"][1].tolist()
-    assert train.class_names[1] == "automobile"
+    assert train.class_names[1] == "automobile" and train.x.is_contiguous()
     test = load_dataset("cifar10", tmp_path, split="test")
     assert np.array_equal(_pixels(test), truth["test"][0])
     assert len(load_dataset("cifar10", tmp_path, split="all")) == 13
@@ -383,8 +383,16 @@ def test_stl10_binary(tmp_path, monkeypatch):
     train = load_dataset("stl10", tmp_path)
     assert train.x.shape == (3, 3, 96, 96) and train.n_classes == 10 and train.class_names[0] == "airplane"
     assert np.array_equal(_pixels(train), truth["train"][0]) and train.y.tolist() == truth["train"][1].tolist()
+    assert train.x.is_contiguous()
     both = load_dataset("stl10", tmp_path, split="all")
     assert len(both) == 5 and both.y[3:].tolist() == truth["test"][1].tolist()
+
+
+def test_stl10_needs_every_file_torchvision_checks(tmp_path, monkeypatch):
+    _stl10_files(tmp_path, monkeypatch)
+    (tmp_path / "stl10_binary" / "unlabeled_X.bin").unlink()
+    with pytest.raises(FileNotFoundError, match="unlabeled_X.bin missing.*download=True"):
+        load_dataset("stl10", tmp_path)
 
 
 @pytest.mark.parametrize("name,where", [("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw"),
@@ -548,6 +556,22 @@ def test_augmentation_respects_channel_normalization():
     rgb = make_augmentation("rgb", (3, 8, 8), mean=[0.5] * 3, std=[0.25] * 3)
     y = rgb(torch.rand(5, 3, 8, 8) * 4 - 2)
     assert y.min() >= -2 - 1e-5 and y.max() <= 2 + 1e-5  # colour jitter clamps in pixel space [0, 1]
+
+
+def test_feature_noise_scale_and_dropout():
+    x = torch.randn(400, 3) * torch.tensor([1.0, 10.0, 0.0]) + torch.tensor([0.0, 0.0, 5.0])  # feature 2 constant
+    ds = Dataset("toy", x, None, 2, "features", None, {})
+    torch.manual_seed(0)
+    out = ds.augmentation(strength=1.0)(x)
+    dropped = out == 0
+    assert 0.05 < dropped.float().mean() < 0.15  # p_drop = 0.1
+    delta = (out - x)[~dropped]
+    kept = ~dropped
+    noise_std = torch.stack([(out - x)[kept[:, d], d].std() for d in range(3)])
+    assert 0.07 < noise_std[0] < 0.13 and 0.7 < noise_std[1] < 1.3 and noise_std[2] == 0  # 0.1 x feature std
+    assert delta.abs().max() > 0
+    with pytest.raises(ValueError, match="feature scale needs 1 or 3 values"):
+        make_augmentation("features", (3,), std=[1.0, 2.0])
 
 
 def test_dataset_augmentation_helper(tmp_path):

@@ -1,4 +1,7 @@
-"""Tests of the run store (ccel_core.runs): round trips, atomicity, concurrency, liveness, cancel."""
+"""Tests of the run store (ccel_core.runs): round trips, atomicity, concurrency, liveness, cancel.
+
+torch and pandas are imported inside the tests so that the spawned writer processes, which import this
+module, start quickly."""
 from __future__ import annotations
 
 import json
@@ -15,9 +18,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-import torch
 
 from ccel_core.runs import RUN_STATUSES, Run, RunInfo, RunNotFoundError, RunStore, to_jsonable
 
@@ -40,6 +41,9 @@ def store(tmp_path: Path) -> RunStore:
 
 
 def test_round_trip_create_open_list_get_metrics_export(store: RunStore, tmp_path: Path) -> None:
+    import pandas as pd
+    import torch
+
     cfg = {"data": "digits", "method": "ours", "model": "mlp", "seed": np.int64(3), "epochs": 2,
            "lr": 0.1, "nested": {"lam": 100.0, "path": Path("/x/y")}}
     run = store.create(cfg, group="g1", name="first")
@@ -91,6 +95,9 @@ def test_default_run_ids_are_sortable_and_root_from_env(tmp_path: Path, monkeypa
     monkeypatch.setenv("CCEL_RUNS_DIR", str(tmp_path / "envruns"))
     store = RunStore()
     assert store.root == tmp_path / "envruns" and store.index_path.exists()
+    con = sqlite3.connect(store.index_path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    con.close()
     ids = [store.create({"i": i}).run_id for i in range(3)]
     assert ids == sorted(ids) and len(set(ids)) == 3 and ids[0][:8].isdigit()
     monkeypatch.delenv("CCEL_RUNS_DIR")
@@ -126,6 +133,8 @@ def test_non_json_config_rejected_nothing_written(store: RunStore) -> None:
 
 
 def test_json_safety_of_metrics(store: RunStore) -> None:
+    import torch
+
     run = store.create({})
     run.log_epoch(1, {"nan": float("nan"), "inf": np.float64("inf"), "arr": np.array([[1.5, np.nan]]),
                       "t": torch.tensor([1, 2]), "flag": np.bool_(True), 3: "int key"})
@@ -144,6 +153,8 @@ def test_json_safety_of_metrics(store: RunStore) -> None:
 
 
 def _checkpoint_state(seed: int) -> dict:
+    import torch
+
     torch.manual_seed(seed)
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -156,6 +167,8 @@ def _checkpoint_state(seed: int) -> dict:
 
 
 def test_checkpoint_round_trip_weights_only(store: RunStore) -> None:
+    import torch
+
     run = store.create({})
     assert run.load_checkpoint() is None
     state = _checkpoint_state(0)
@@ -181,6 +194,8 @@ def test_checkpoint_round_trip_weights_only(store: RunStore) -> None:
 
 
 def test_checkpoint_crash_mid_write_keeps_previous(store: RunStore, monkeypatch) -> None:
+    import torch
+
     run = store.create({})
     run.save_checkpoint({"w": torch.ones(3)}, epoch=1)
     before = (run.path / "checkpoints" / "last.pt").read_bytes()
@@ -353,6 +368,8 @@ def test_partial_last_line_of_metrics_tolerated(store: RunStore) -> None:
 
 
 def test_assignments(store: RunStore) -> None:
+    import torch
+
     run = store.create({})
     with pytest.raises(FileNotFoundError, match="assignments.npy"):
         run.load_assignments()

@@ -101,9 +101,12 @@ class Dataset:
         )
 
     def augmentation(self, strength: float = 1.0) -> Callable[[torch.Tensor], torch.Tensor]:
-        """:func:`make_augmentation` for this data set (it undoes and redoes the channel normalization)."""
+        """:func:`make_augmentation` for this data set: image pipelines undo and redo the channel
+        normalization; feature noise is scaled by each feature's std over this data set."""
         from .augment import make_augmentation
 
+        if self.kind == "features":
+            return make_augmentation("features", self.input_shape, strength=strength, std=self.x.std(dim=0, unbiased=False))
         return make_augmentation(
             self.kind,
             self.input_shape,
@@ -151,7 +154,9 @@ def maybe_subsample(ds: Dataset, n_samples: int | None, seed: int) -> Dataset:
 
 def images_from_uint8(images: np.ndarray | torch.Tensor, stats_key: str | None, normalize: bool = True) -> tuple[torch.Tensor, dict[str, Any]]:
     """uint8 ``(N, C, H, W)`` -> float32 scaled to [0, 1], then normalized per channel; returns (x, meta)."""
-    x = torch.as_tensor(images).to(torch.float32).div_(255.0)
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images))
+    x = images.to(torch.float32, memory_format=torch.contiguous_format).div_(255.0)
     if not normalize or stats_key is None:
         return x, {"normalization": "scaled to [0, 1] (uint8 / 255); no per-channel normalization"}
     mean, std = CHANNEL_STATS[stats_key]

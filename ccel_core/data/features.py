@@ -123,7 +123,7 @@ def _check_labels(y: np.ndarray, n: int, where: str) -> tuple[np.ndarray, np.nda
         bad = ~np.isfinite(y) | (y != np.round(y))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{where}: labels must be integers; {int(bad.sum())} are not, e.g. {y[i]!r} at row {i}")
+            raise ValueError(f"{where}: labels must be integers; {int(bad.sum())} are not, e.g. {y[i].item()!r} at row {i}")
     values, codes = np.unique(y.astype(np.int64), return_inverse=True)
     return codes.astype(np.int64), values
 

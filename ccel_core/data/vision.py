@@ -3,7 +3,6 @@ the ``mnist-test`` folder of raw IDX files. Nothing is ever downloaded unless ``
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any

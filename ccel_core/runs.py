@@ -1,0 +1,632 @@
+"""Run store: a SQLite index plus one folder per run, shared by the trainer, the CLI and the app.
+
+Layout (root = ``RunStore.root``: the ``root`` argument, else ``$CCEL_RUNS_DIR``, else ``./runs``)::
+
+    index.sqlite               one row per run (WAL mode); the source of truth for status/epoch/final
+    <run_id>/config.json       the full run config
+    <run_id>/metrics.jsonl     one JSON object per logged epoch: {"epoch": e, <metrics>...}
+    <run_id>/checkpoints/      last.pt (atomic: temp file + os.replace), optional epoch_XXXX.pt
+    <run_id>/assignments.npy   final cluster assignments (int64); probs.npy optional
+    <run_id>/log.txt           stdout/stderr of a subprocess run (optional; see ``Run.log_path``)
+    <run_id>/CANCEL            exists once a cancel was requested
+
+Concurrency: every call opens its own short-lived SQLite connection (busy timeout 30 s), so stores and
+runs can be pickled, used from threads and from many processes; writes are single ``BEGIN IMMEDIATE``
+transactions. Each run has one writer (the process that called ``Run.start``) and any number of
+readers. WAL needs a local file system (not NFS).
+
+JSON safety: configs, metrics and ``final`` are converted to plain Python (``to_jsonable``): numpy and
+torch scalars/arrays become numbers/lists, paths become strings, integer keys become strings and
+**NaN/±Inf become null** (``None``; NaN in DataFrames). Anything else raises ``TypeError`` naming its key.
+
+Checkpoint contract: the state must contain only tensors, dicts, lists, tuples, numbers, strings,
+bytes, None and torch Size/dtype/device. numpy arrays are converted to tensors and numpy scalars to
+Python numbers on save, so checkpoints load with ``torch.load(weights_only=True)`` (the only mode used).
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import os
+import pickle
+import re
+import secrets
+import shutil
+import socket
+import sqlite3
+import sys
+import time
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["RUN_STATUSES", "TERMINAL_STATUSES", "RunInfo", "RunStore", "Run", "RunNotFoundError",
+           "to_jsonable"]
+
+RUN_STATUSES = ("created", "running", "finished", "failed", "cancelled")
+TERMINAL_STATUSES = ("finished", "failed", "cancelled")
+INDEX_FILE, CONFIG_FILE, METRICS_FILE = "index.sqlite", "config.json", "metrics.jsonl"
+CHECKPOINT_DIR, LAST_CHECKPOINT, CANCEL_FILE, LOG_FILE = "checkpoints", "last.pt", "CANCEL", "log.txt"
+ASSIGNMENTS_FILE, PROBS_FILE = "assignments.npy", "probs.npy"
+_BUSY_TIMEOUT_S = 30.0
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_COLS = ("run_id", "status", "created", "updated", "name", "grp", "data", "method", "model", "seed",
+         "epochs", "epoch", "pid", "host", "final", "error")
+_SCHEMA = """CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY, status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
+  name TEXT, grp TEXT, data TEXT, method TEXT, model TEXT, seed INTEGER, epochs INTEGER,
+  epoch INTEGER NOT NULL DEFAULT 0, pid INTEGER, host TEXT, final TEXT NOT NULL DEFAULT '{}',
+  error TEXT);
+CREATE INDEX IF NOT EXISTS runs_created ON runs (created);"""
+_FRAME_COLS = ("run_id", "status", "name", "group", "data", "method", "model", "seed", "epochs",
+               "epoch", "created", "updated", "pid", "host", "error", "path")
+
+
+def to_jsonable(obj: Any, where: str = "value") -> Any:
+    """Return ``obj`` as plain JSON data (NaN/Inf -> None); ``TypeError`` names ``where`` otherwise."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    torch = sys.modules.get("torch")
+    if isinstance(obj, np.ndarray) or (torch is not None and isinstance(obj, torch.Tensor)):
+        return to_jsonable(obj.tolist() if isinstance(obj, np.ndarray) else obj.detach().cpu().tolist(),
+                           where)
+    if isinstance(obj, Mapping):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, (str, int, np.integer)) or isinstance(k, bool):
+                raise TypeError(f"{where} has key {k!r} of type {type(k).__name__}; expected str or int keys")
+            out[str(k)] = to_jsonable(v, f"{where}[{k!r}]")
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"{where}={obj!r} has type {type(obj).__name__}, which is not JSON-serializable; "
+                    "expected None, bool, int, float, str, list, dict, path or a numpy/torch number/array")
+
+
+def _checkpoint_safe(obj: Any, where: str) -> Any:
+    """Return ``obj`` with numpy converted to torch/Python, or raise naming ``where`` (see contract)."""
+    import torch
+
+    if isinstance(obj, np.generic) and not isinstance(obj, np.object_):
+        return obj.item()  # before the atoms: np.float64 is a float but would pickle as numpy
+    if obj is None or type(obj) in (bool, int, float, str, bytes) or isinstance(
+            obj, (torch.Tensor, torch.Size, torch.dtype, torch.device)):
+        return obj
+    if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
+        try:
+            return torch.from_numpy(np.ascontiguousarray(obj))
+        except TypeError as exc:
+            raise TypeError(f"checkpoint {where}: numpy dtype {obj.dtype} has no torch equivalent") from exc
+    if isinstance(obj, dict):
+        pairs = [(_checkpoint_safe(k, f"{where} key {k!r}"), _checkpoint_safe(v, f"{where}[{k!r}]"))
+                 for k, v in obj.items()]
+        if type(obj) in (dict, OrderedDict) and all(
+                a is k and b is v for (a, b), (k, v) in zip(pairs, obj.items())):
+            return obj  # unchanged: keep e.g. a state_dict's OrderedDict and its _metadata as is
+        out = OrderedDict(pairs) if isinstance(obj, OrderedDict) else dict(pairs)
+        if isinstance(out, OrderedDict) and hasattr(obj, "_metadata"):
+            out._metadata = obj._metadata  # type: ignore[attr-defined]
+        return out
+    if isinstance(obj, (list, tuple)):
+        items = [_checkpoint_safe(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+        if type(obj) in (list, tuple) and all(a is b for a, b in zip(items, obj)):
+            return obj
+        return items if isinstance(obj, list) else tuple(items)
+    raise TypeError(f"checkpoint {where} has type {type(obj).__name__}; expected only tensors, dicts, "
+                    "lists, tuples, numbers, strings, bytes or None (numpy arrays become tensors)")
+
+
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write ``path`` via a temp file in the same folder, fsync and ``os.replace``; no partial file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _pid_alive(pid: int) -> bool:
+    """False when ``pid`` is certainly dead or a zombie on this host; True when alive or unknown."""
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+        try:
+            import psutil
+        except ImportError:
+            return True
+        return psutil.pid_exists(pid)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # an exited child its parent has not reaped yet still answers os.kill
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _check_epoch(epoch: Any) -> int:
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+        raise ValueError(f"epoch={epoch!r}; expected an int >= 0")
+    return int(epoch)
+
+
+def _flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts to ``{"a.b": v}``; lists stay lists."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def _config_str(v: Any) -> str | None:
+    if isinstance(v, dict):
+        v = v.get("name")
+    return v if isinstance(v, str) else None
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
+
+
+def _append_line(path: Path, line: bytes) -> None:
+    """Append one newline-terminated record (flush + fsync). If a crash left a partial last line, a
+    newline is written first so the new record never merges with it."""
+    with open(path, "ab+") as f:
+        if f.seek(0, os.SEEK_END) > 0:
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                line = b"\n" + line
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    """The JSON objects of ``path`` (missing file: []). An unparsable last line (being written, or cut
+    by a crash) is skipped silently; an unparsable earlier line is skipped with a RuntimeWarning."""
+    lines = path.read_bytes().split(b"\n") if path.exists() else []
+    records = []
+    for i, line in enumerate(lines):
+        try:
+            rec = json.loads(line) if line.strip() else None
+        except ValueError:
+            if i < len(lines) - 1:
+                warnings.warn(f"{path}: skipping malformed line {i + 1}", RuntimeWarning, stacklevel=3)
+            continue
+        if isinstance(rec, dict):
+            records.append(rec)
+    return records
+
+
+class RunNotFoundError(KeyError):
+    """No run with this id in the store (a ``KeyError`` whose message is not quoted)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One index row. ``epochs``: epochs requested (from the config); ``epoch``: the ``epoch`` of the
+    last ``Run.log_epoch`` (0 before any; trainers number epochs from 1); ``final``: the metrics of
+    ``Run.finish(final=...)``, else of the latest epoch; ``created``/``updated``: Unix seconds."""
+
+    run_id: str
+    status: str
+    created: float
+    updated: float
+    name: str | None
+    group: str | None
+    data: str | None
+    method: str | None
+    model: str | None
+    seed: int | None
+    epochs: int | None
+    epoch: int
+    pid: int | None
+    host: str | None
+    path: Path
+    final: dict = field(default_factory=dict)
+    error: str | None = None
+
+
+class RunStore:
+    """A folder of runs plus its SQLite index ``index.sqlite`` (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        root = root if root is not None else (os.environ.get("CCEL_RUNS_DIR") or "runs")
+        self.root = Path(root).expanduser().absolute()
+        self.index_path = self.root / INDEX_FILE
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._db() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.executescript(_SCHEMA)
+
+    def __repr__(self) -> str:
+        return f"RunStore({str(self.root)!r})"
+
+    @contextmanager
+    def _db(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """A fresh connection; with ``write`` one ``BEGIN IMMEDIATE`` transaction, rolled back on error."""
+        con = sqlite3.connect(self.index_path, timeout=_BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            if not write:
+                yield con
+                return
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    def _info(self, row: tuple) -> RunInfo:
+        d = dict(zip(_COLS, row))
+        d["group"], d["final"] = d.pop("grp"), json.loads(d["final"] or "{}")
+        return RunInfo(path=self.root / d["run_id"], **d)
+
+    def _not_found(self, run_id: Any) -> RunNotFoundError:
+        with self._db() as con:
+            ids = [r[0] for r in con.execute("SELECT run_id FROM runs ORDER BY created DESC")]
+        close = [i for i in ids if i.startswith(str(run_id))][:5] or difflib.get_close_matches(
+            str(run_id), ids, n=5, cutoff=0.5)
+        hint = f"close matches: {', '.join(close)}" if close else f"the store has {len(ids)} run(s)"
+        return RunNotFoundError(f"no run with run_id={run_id!r} in {self.root}; {hint}")
+
+    def create(self, config: Mapping[str, Any], *, run_id: str | None = None, group: str | None = None,
+               name: str | None = None) -> Run:
+        """Create a run (status ``created``) atomically: the folder is written under a temp name and
+        renamed inside the index transaction, so a failure leaves neither folder nor row. ``config`` (a
+        mapping or dataclass) must be JSON-serializable (``TypeError`` otherwise); its keys data, method,
+        model, seed, epochs fill the columns of those names. ``run_id`` defaults to a sortable UTC
+        timestamp plus a random suffix; an existing ``run_id`` raises ``ValueError``. ``group`` and
+        ``name`` are free labels for filtering and display."""
+        if dataclasses.is_dataclass(config) and not isinstance(config, type):
+            config = dataclasses.asdict(config)
+        if not isinstance(config, Mapping):
+            raise TypeError(f"config={config!r} has type {type(config).__name__}; expected a mapping")
+        for arg, val in (("group", group), ("name", name)):
+            if val is not None and not isinstance(val, str):
+                raise TypeError(f"{arg}={val!r}; expected a str or None")
+        cfg = to_jsonable(config, "config")
+        text = json.dumps(cfg, indent=2, allow_nan=False) + "\n"
+        if run_id is None:
+            t = time.time()  # e.g. 20250102-130405-123-9f2c: sorts by creation time (UTC)
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(t))
+            run_id = f"{stamp}-{int(t * 1000) % 1000:03d}-{secrets.token_hex(2)}"
+        if not isinstance(run_id, str) or not _ID_RE.fullmatch(run_id):
+            raise ValueError(f"run_id={run_id!r}; expected 1-128 of [A-Za-z0-9._-], not starting with . - _")
+        dest, tmp, renamed = self.root / run_id, self.root / f".tmp-{run_id}-{secrets.token_hex(4)}", False
+        ints = {k: cfg.get(k) if isinstance(cfg.get(k), int) and not isinstance(cfg.get(k), bool) else None
+                for k in ("seed", "epochs")}
+        try:
+            (tmp / CHECKPOINT_DIR).mkdir(parents=True)
+            (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
+            (tmp / METRICS_FILE).touch()
+            with self._db(write=True) as con:
+                if dest.exists() or con.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone():
+                    raise ValueError(f"run_id={run_id!r} already exists in {self.root}")
+                now = time.time()
+                con.execute(
+                    "INSERT INTO runs (run_id, status, created, updated, name, grp, data, method, model, "
+                    "seed, epochs) VALUES (?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (run_id, now, now, name, group, _config_str(cfg.get("data")),
+                     _config_str(cfg.get("method")), _config_str(cfg.get("model")), ints["seed"],
+                     ints["epochs"]))
+                os.rename(tmp, dest)
+                renamed = True
+        except BaseException:
+            if renamed and not self._exists(run_id):
+                os.rename(dest, tmp)  # the commit failed after the rename: undo it
+            raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return Run(self, run_id)
+
+    def _exists(self, run_id: str) -> bool:
+        with self._db() as con:
+            return con.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone() is not None
+
+    def open(self, run_id: str) -> Run:
+        """The run ``run_id``; ``RunNotFoundError`` (a ``KeyError``) lists close matches."""
+        info = self.get(run_id)
+        if not info.path.is_dir():
+            raise FileNotFoundError(f"run {run_id!r} is in the index but its folder {info.path} is missing")
+        return Run(self, run_id)
+
+    def get(self, run_id: str) -> RunInfo:
+        """The index row of ``run_id``; ``RunNotFoundError`` (a ``KeyError``) lists close matches."""
+        with self._db() as con:
+            row = con.execute(f"SELECT {', '.join(_COLS)} FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if row is None:
+            raise self._not_found(run_id)
+        return self._info(row)
+
+    def list(self, *, status: str | None = None, group: str | None = None, data: str | None = None,
+             method: str | None = None) -> list[RunInfo]:
+        """Runs matching every given filter, newest first."""
+        if status is not None and status not in RUN_STATUSES:
+            raise ValueError(f"status={status!r}; expected one of {RUN_STATUSES}")
+        pairs = [(c, v) for c, v in (("status", status), ("grp", group), ("data", data), ("method", method))
+                 if v is not None]
+        where = " WHERE " + " AND ".join(f"{c} = ?" for c, _ in pairs) if pairs else ""
+        with self._db() as con:
+            rows = con.execute(f"SELECT {', '.join(_COLS)} FROM runs{where} ORDER BY created DESC, "
+                               "run_id DESC", [v for _, v in pairs]).fetchall()
+        return [self._info(r) for r in rows]
+
+    def to_frame(self, runs: list[RunInfo] | None = None) -> pd.DataFrame:
+        """One row per run (default: ``list()``): the index columns (``created``/``updated`` as UTC
+        datetimes, ``path`` as str) then the flattened final metrics (``final.<key>`` on a name clash)."""
+        import pandas as pd
+
+        rows = []
+        for info in self.list() if runs is None else runs:
+            row = {c: str(info.path) if c == "path" else getattr(info, c) for c in _FRAME_COLS}
+            for k, v in _flatten(info.final).items():
+                row[k if k not in _FRAME_COLS else f"final.{k}"] = v
+            rows.append(row)
+        df = pd.DataFrame(rows, columns=None if rows else list(_FRAME_COLS))
+        for c in ("created", "updated"):
+            df[c] = pd.to_datetime(df[c].astype(float), unit="s", utc=True)
+        return df
+
+    def metrics(self, run_id: str) -> pd.DataFrame:
+        """Per-epoch metrics of ``run_id``, sorted by epoch (the last record wins for a repeated epoch,
+        e.g. after a resume); a partially written last line is ignored, other bad lines warn."""
+        import pandas as pd
+
+        path = self.root / run_id / METRICS_FILE
+        if not (_ID_RE.fullmatch(str(run_id)) and path.parent.is_dir()):
+            raise self._not_found(run_id)
+        records = [_flatten(r) for r in _read_jsonl(path) if isinstance(r.get("epoch"), int)]
+        if not records:
+            return pd.DataFrame(columns=["epoch"])
+        df = pd.DataFrame(records).drop_duplicates("epoch", keep="last")
+        return df.sort_values("epoch", kind="stable").reset_index(drop=True)
+
+    def export_csv(self, path: str | os.PathLike, run_ids: list[str] | None = None, *,
+                   per_epoch: bool = False) -> Path:
+        """Write ``to_frame`` of the runs (default all) or, with ``per_epoch``, their metrics with
+        run_id/name/group/data/method/model/seed columns first; returns the path."""
+        import pandas as pd
+
+        infos = self.list() if run_ids is None else [self.get(r) for r in run_ids]
+        if not per_epoch:
+            df = self.to_frame(infos)
+        else:
+            frames = []
+            for info in infos:
+                m = self.metrics(info.run_id)
+                for c in ("seed", "model", "method", "data", "group", "name", "run_id"):
+                    if c not in m.columns:
+                        m.insert(0, c, getattr(info, c))
+                frames.append(m)
+            frames = [f for f in frames if len(f)]
+            df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run_id", "epoch"])
+        df.to_csv(path, index=False)
+        return Path(path)
+
+    def delete(self, run_id: str, *, force: bool = False) -> None:
+        """Remove the run's row and folder. A ``running`` run whose pid is alive (or on another host)
+        raises ``RuntimeError`` unless ``force``."""
+        info = self.get(run_id)
+        if info.status == "running" and not force and (
+                info.host != socket.gethostname() or info.pid is None or _pid_alive(info.pid)):
+            raise RuntimeError(f"run {run_id!r} is running (pid={info.pid}, host={info.host!r}); "
+                               "cancel it first or pass force=True")
+        trash = self.root / f".trash-{run_id}-{secrets.token_hex(4)}"
+        with self._db(write=True) as con:
+            con.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
+            if info.path.exists():
+                os.rename(info.path, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def mark_stale(self) -> list[str]:
+        """Mark ``running`` runs of this host whose pid is dead (or a zombie) as ``failed`` with error
+        "process died"; returns their ids. Cannot see pid reuse or runs of other hosts."""
+        with self._db() as con:
+            rows = con.execute("SELECT run_id, pid FROM runs WHERE status='running' AND host=? AND pid IS "
+                               "NOT NULL", (socket.gethostname(),)).fetchall()
+        dead = [(rid, pid) for rid, pid in rows if not _pid_alive(pid)]
+        marked = []
+        if dead:
+            with self._db(write=True) as con:
+                for rid, pid in dead:
+                    cur = con.execute("UPDATE runs SET status='failed', error='process died', "
+                                      "updated=? WHERE run_id=? AND status='running' AND pid=?",
+                                      (time.time(), rid, pid))
+                    marked += [rid] if cur.rowcount else []
+        return marked
+
+
+class Run:
+    """Handle on one run folder; cheap, picklable, holds no open files or connections."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store, self.run_id, self.path = store, run_id, store.root / run_id
+        self._config_text: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Run({self.run_id!r}, root={str(self.store.root)!r})"
+
+    @property
+    def info(self) -> RunInfo:
+        """The current index row."""
+        return self.store.get(self.run_id)
+
+    @property
+    def config(self) -> dict:
+        """A fresh copy of the run config stored in ``config.json`` (the file is read once)."""
+        if self._config_text is None:
+            self._config_text = (self.path / CONFIG_FILE).read_text(encoding="utf-8")
+        return json.loads(self._config_text)
+
+    @property
+    def log_path(self) -> Path:
+        """Where a subprocess run's stdout/stderr go (``log.txt``)."""
+        return self.path / LOG_FILE
+
+    def _update(self, **cols: Any) -> None:
+        with self.store._db(write=True) as con:
+            sets = ", ".join(f"{c}=?" for c in cols)
+            cur = con.execute(f"UPDATE runs SET {sets}, updated=? WHERE run_id=?",
+                              (*cols.values(), time.time(), self.run_id))
+        if cur.rowcount == 0:
+            raise self.store._not_found(self.run_id)
+
+    def start(self, pid: int | None = None, *, force: bool = False) -> None:
+        """Status ``running`` with ``pid`` (default: this process) and this host; clears the error, the
+        cancel flag and stale checkpoint temp files. Refuses (``RuntimeError``) while another live
+        process, or one on another host, runs it unless ``force``."""
+        pid, host = os.getpid() if pid is None else int(pid), socket.gethostname()
+        info = self.info
+        if (info.status == "running" and not force and info.pid not in (None, pid)
+                and (info.host != host or _pid_alive(info.pid))):
+            raise RuntimeError(f"run {self.run_id!r} is already running (pid={info.pid}, "
+                               f"host={info.host!r}); pass force=True to take it over")
+        (self.path / CANCEL_FILE).unlink(missing_ok=True)
+        for tmp in (self.path / CHECKPOINT_DIR).glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+        self._update(status="running", pid=pid, host=host, error=None)
+
+    def log_epoch(self, epoch: int, metrics: Mapping[str, Any]) -> None:
+        """Append ``{"epoch": epoch, **metrics}`` to metrics.jsonl (flush + fsync; JSON-safe, see
+        module docstring), then set the index's epoch, final and updated."""
+        epoch = _check_epoch(epoch)
+        if not isinstance(metrics, Mapping):
+            raise TypeError(f"metrics={metrics!r} has type {type(metrics).__name__}; expected a mapping")
+        m = to_jsonable(metrics, "metrics")
+        if m.pop("epoch", epoch) != epoch:
+            raise ValueError(f"metrics['epoch']={metrics['epoch']!r} differs from epoch={epoch}")
+        line = (json.dumps({"epoch": epoch, **m}, allow_nan=False) + "\n").encode()
+        _append_line(self.path / METRICS_FILE, line)
+        self._update(epoch=epoch, final=json.dumps(m, allow_nan=False))
+
+    def checkpoint_path(self, epoch: int | None = None) -> Path:
+        """``checkpoints/last.pt``, or ``checkpoints/epoch_XXXX.pt`` for ``epoch``."""
+        name = LAST_CHECKPOINT if epoch is None else f"epoch_{_check_epoch(epoch):04d}.pt"
+        return self.path / CHECKPOINT_DIR / name
+
+    def save_checkpoint(self, state: Mapping[str, Any], epoch: int, *, keep_last: int = 0) -> Path:
+        """Atomically write ``{"epoch": epoch, **state}`` to last.pt (see the checkpoint contract);
+        with ``keep_last > 0`` also keep epoch_XXXX.pt for the newest ``keep_last`` epochs."""
+        import torch
+
+        epoch = _check_epoch(epoch)
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state has type {type(state).__name__}; expected a mapping")
+        payload = _checkpoint_safe(dict(state), "state")
+        if payload.setdefault("epoch", epoch) != epoch:
+            raise ValueError(f"state['epoch']={payload['epoch']!r} differs from epoch={epoch}")
+        last = self.checkpoint_path()
+        last.parent.mkdir(exist_ok=True)
+        _atomic_write(last, lambda f: torch.save(payload, f))
+        if keep_last > 0:
+            snap = self.checkpoint_path(epoch)
+            tmp = snap.with_name(f".{snap.name}.{os.getpid()}.tmp")
+            try:  # last.pt is only ever replaced, never rewritten, so a hard link is a safe copy
+                os.link(last, tmp)
+            except OSError:
+                shutil.copyfile(last, tmp)
+            os.replace(tmp, snap)
+            snaps = sorted(last.parent.glob("epoch_*.pt"), key=lambda p: int(p.stem[6:]))
+            for old in snaps[:-keep_last]:
+                old.unlink(missing_ok=True)
+        return last
+
+    def load_checkpoint(self, map_location: Any = "cpu", *, epoch: int | None = None) -> dict | None:
+        """The latest (or ``epoch``'s) checkpoint via ``torch.load(weights_only=True)``, None if absent.
+        numpy arrays saved in the state come back as tensors."""
+        import torch
+
+        path = self.checkpoint_path(epoch)
+        if not path.exists():
+            return None
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError) as exc:
+            raise RuntimeError(f"cannot load checkpoint {path} with weights_only=True (state must hold "
+                               f"only tensors, dicts, lists, numbers, strings): {exc}") from exc
+
+    def save_assignments(self, labels: Any, probs: Any = None) -> None:
+        """Atomically save final assignments (1-D, integral -> int64) and optional probs (N x K)."""
+        lab = _to_numpy(labels)
+        integral = lab.dtype.kind in "iu" or (lab.dtype.kind == "f" and bool(np.all(lab == np.round(lab))))
+        if lab.ndim != 1 or not integral:
+            raise ValueError(f"labels: shape {lab.shape}, dtype {lab.dtype}; expected a 1-D integer array")
+        lab = lab.astype(np.int64)
+        if probs is not None:
+            p = _to_numpy(probs)
+            if p.ndim != 2 or p.shape[0] != lab.shape[0] or p.dtype.kind != "f":
+                raise ValueError(f"probs: shape {p.shape}, dtype {p.dtype}; expected a float "
+                                 f"({lab.shape[0]}, K) array")
+            _atomic_write(self.path / PROBS_FILE, lambda f: np.save(f, p))
+        _atomic_write(self.path / ASSIGNMENTS_FILE, lambda f: np.save(f, lab))
+
+    def load_assignments(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(labels, probs or None)``; ``FileNotFoundError`` when no assignments were saved."""
+        path = self.path / ASSIGNMENTS_FILE
+        if not path.exists():
+            raise FileNotFoundError(f"run {self.run_id!r} has no {ASSIGNMENTS_FILE} (expected at {path})")
+        probs = self.path / PROBS_FILE
+        return np.load(path), (np.load(probs) if probs.exists() else None)
+
+    def metrics(self) -> pd.DataFrame:
+        """Per-epoch metrics (``RunStore.metrics``)."""
+        return self.store.metrics(self.run_id)
+
+    def finish(self, status: str = "finished", *, error: str | None = None,
+               final: Mapping[str, Any] | None = None) -> None:
+        """Set a terminal status (finished/failed/cancelled) and error; ``final`` replaces the
+        latest-epoch metrics in the index."""
+        if status not in TERMINAL_STATUSES:
+            raise ValueError(f"status={status!r}; expected one of {TERMINAL_STATUSES}")
+        cols: dict[str, Any] = {"status": status, "error": None if error is None else str(error)}
+        if final is not None:
+            cols["final"] = json.dumps(to_jsonable(final, "final"), allow_nan=False)
+        self._update(**cols)
+
+    def request_cancel(self) -> None:
+        """Create the ``CANCEL`` file that the trainer polls; a run still ``created`` is cancelled now."""
+        self.store.get(self.run_id)  # raises RunNotFoundError for a deleted run
+        (self.path / CANCEL_FILE).write_text(f"{time.time()}\n")
+        with self.store._db(write=True) as con:
+            con.execute("UPDATE runs SET status='cancelled', updated=? WHERE run_id=? "
+                        "AND status='created'", (time.time(), self.run_id))
+
+    @property
+    def cancel_requested(self) -> bool:
+        """True once ``request_cancel`` was called (one ``stat``; cheap enough to poll per batch)."""
+        return (self.path / CANCEL_FILE).exists()
