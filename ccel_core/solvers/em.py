@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 import numba
 import numpy as np
@@ -38,7 +38,6 @@ from ._common import (
     Array,
     ConvergenceWarning,
     SolverResult,
-    collision_term,
     kl_prior,
     has_converged,
     prepare,
@@ -54,13 +53,17 @@ _NEWTON_RTOL = 4.0 * np.finfo(np.float64).eps
 # numba kernel (numpy input): one point per prange iteration
 # ------------------------------------------------------------------------------------------
 @numba.njit(cache=True, nogil=True, fastmath=False)
-def _m_step_row(sig: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
+def _m_step_row(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray) -> int:
+    """M-step of one point with weights ``w_k = y_k · scale_k``; ``out`` may be ``y`` itself.
+
+    Returns the number of Newton steps taken.
+    """
     k_count = sig.shape[0]
     a = -1
     j = -1
     wsum = 0.0
     for k in range(k_count):
-        wk = w[k]
+        wk = y[k] * scale[k]
         wsum += wk
         if wk * sig[k] > 0.0:
             if a < 0 or sig[k] > sig[a]:
@@ -69,10 +72,11 @@ def _m_step_row(sig: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
             if j < 0 or sig[k] > sig[j]:
                 j = k
     beta = 1.0 + wsum
-    if a < 0:  # no class with positive weight and positive prediction: y = remainder on j
+    if a < 0:  # no class with positive weight and positive prediction: the rest goes to j
         total = 0.0
         for k in range(k_count):
-            out[k] = w[k] / beta if (w[k] > 0.0 and sig[k] == 0.0) else 0.0
+            wk = y[k] * scale[k]
+            out[k] = wk / beta if (wk > 0.0 and sig[k] == 0.0) else 0.0
             total += out[k]
         out[j] = max(0.0, 1.0 - total)
         return 0
@@ -80,7 +84,7 @@ def _m_step_row(sig: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
     # Left start: the largest single-term root, or the zero-weight pin if that lies further right.
     t = 0.0
     for k in range(k_count):
-        c = w[k] * sig[k]
+        c = y[k] * scale[k] * sig[k]
         if c > 0.0:
             r = c - (sa - sig[k])
             if r > t:
@@ -90,7 +94,7 @@ def _m_step_row(sig: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
         tz = sig[j] - sa
         g = 0.0
         for k in range(k_count):
-            c = w[k] * sig[k]
+            c = y[k] * scale[k] * sig[k]
             if c > 0.0:
                 g += c / (tz + (sa - sig[k]))
         if g <= 1.0:
@@ -105,7 +109,7 @@ def _m_step_row(sig: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
             g = 0.0
             g1 = 0.0
             for k in range(k_count):
-                c = w[k] * sig[k]
+                c = y[k] * scale[k] * sig[k]
                 if c > 0.0:
                     inv = 1.0 / (t + (sa - sig[k]))
                     term = c * inv
@@ -119,10 +123,11 @@ def _m_step_row(sig: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
                 break
     total = 0.0
     for k in range(k_count):
-        if w[k] * sig[k] > 0.0:
-            out[k] = (w[k] / beta) * (t + sa) / (t + (sa - sig[k]))
-        elif w[k] > 0.0 and sig[k] == 0.0:
-            out[k] = w[k] / beta
+        wk = y[k] * scale[k]
+        if wk * sig[k] > 0.0:
+            out[k] = (wk / beta) * (t + sa) / (t + (sa - sig[k]))
+        elif wk > 0.0 and sig[k] == 0.0:
+            out[k] = wk / beta
         else:
             out[k] = 0.0
         total += out[k]
@@ -135,11 +140,20 @@ def _m_step_row(sig: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _m_step_numba(sig: np.ndarray, w: np.ndarray, out: np.ndarray) -> int:
+def _m_step_numba(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray, dots: np.ndarray) -> int:
+    """All points in parallel: ``out_i = M-step(σ_i, w_i = y_i ⊙ scale)`` and ``dots_i = σ_i·out_i``.
+
+    ``out`` may be ``y`` (in-place EM update, no N×K temporary). Returns the most Newton steps
+    any point took.
+    """
     n = sig.shape[0]
     iters = np.zeros(n, dtype=np.int64)
     for i in numba.prange(n):
-        iters[i] = _m_step_row(sig[i], w[i], out[i])
+        iters[i] = _m_step_row(sig[i], y[i], scale, out[i])
+        d = 0.0
+        for k in range(sig.shape[1]):
+            d += sig[i, k] * out[i, k]
+        dots[i] = d
     return iters.max()
 
 
@@ -205,18 +219,21 @@ def m_step(probs: Array, weights: Array) -> Array:
     sig = np.ascontiguousarray(probs, dtype=np.float64)
     w = np.ascontiguousarray(weights, dtype=np.float64)
     out = np.empty_like(sig)
-    _m_step_numba(sig, w, out)
+    _m_step_numba(sig, w, np.ones(sig.shape[1]), out, np.empty(sig.shape[0]))
     return out
 
 
-def _column_weights(y: Array, lam: float, prior: Array, n_total: float, col: Array) -> Array:
-    """``w_ik = λ N u_k y_ik / Σ_j y_jk`` (0 where a column sum is 0)."""
+def _em_update(sig: Array, y: Array, scale: Array) -> tuple[Array, Array]:
+    """One M-step with ``w = y ⊙ scale``; returns the new labels and the dots ``σ_i·y_i``.
+
+    The numpy path updates ``y`` in place (one fused pass, no N×K temporary).
+    """
     if isinstance(y, torch.Tensor):
-        scale = torch.where(col > 0, lam * n_total * prior / torch.where(col > 0, col, 1.0), 0.0)
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(col > 0, lam * n_total * prior / np.where(col > 0, col, 1.0), 0.0)
-    return y * scale
+        y = _m_step_torch(sig, y * scale)
+        return y, (sig * y).sum(1)
+    dots = np.empty(y.shape[0])
+    _m_step_numba(sig, y, scale, y, dots)
+    return y, dots
 
 
 def em(
@@ -254,29 +271,34 @@ def em(
     sig, u, y = pb.probs, pb.prior, pb.init
     start = time.perf_counter()
 
-    def global_stats(y: Array) -> tuple[Array, float, float]:
-        """(column sums, Σ_i −ln σ_i·y_i, N) over all processes."""
+    def global_stats(y: Array, dots: Array) -> tuple[Array, float, float]:
+        """(column sums Σ_i y_ik, Σ_i −ln σ_i·y_i, N), summed over processes when distributed."""
         col = y.sum(0)
+        lib = torch if pb.is_torch else np
+        with np.errstate(divide="ignore"):
+            log_sum = -lib.log(dots).sum()
         if all_reduce is None:
-            n = y.shape[0]
-            return col, collision_term(sig, y) * n, float(n)
-        s = (sig * y).sum(1)
-        packed = torch.cat([col, (-torch.log(s)).sum().reshape(1), torch.tensor([float(y.shape[0])], dtype=torch.float64, device=y.device)])
+            return col, float(log_sum), float(y.shape[0])
+        packed = torch.cat([col, log_sum.reshape(1), torch.tensor([float(y.shape[0])], dtype=torch.float64, device=y.device)])
         all_reduce(packed)
         return packed[:-2], float(packed[-2]), float(packed[-1])
 
     def loss_from(col: Array, log_sum: float, n: float) -> float:
         return log_sum / n + (lam * kl_prior(u, col / n) if lam else 0.0)
 
-    col, log_sum, n_total = global_stats(y)
+    col, log_sum, n_total = global_stats(y, (sig * y).sum(1))
     history = [loss_from(col, log_sum, n_total)]
     times = [time.perf_counter() - start]
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        w = _column_weights(y, lam, u, n_total, col)
-        y = m_step(sig, w)
-        col, log_sum, _ = global_stats(y)
+        # E-step folded into the weights: w_ik = λ N u_k y_ik / Σ_j y_jk (0 for an empty column).
+        if pb.is_torch:
+            scale = torch.where(col > 0, lam * n_total * u / torch.where(col > 0, col, 1.0), 0.0)
+        else:
+            scale = np.where(col > 0, lam * n_total * u / np.where(col > 0, col, 1.0), 0.0)
+        y, dots = _em_update(sig, y, scale)
+        col, log_sum, _ = global_stats(y, dots)
         history.append(loss_from(col, log_sum, n_total))
         times.append(time.perf_counter() - start)
         if tol > 0 and has_converged(history[-2], history[-1], tol):
