@@ -7,6 +7,9 @@ on N. Per point (DESIGN §2, multiplied by N):
 * eq. 10: ``N ∂L/∂y_i = −σ_i/(σ_i·y_i) + λ (ln(ȳ/u) + 1)``
 * eq. 11: ``N ∂L/∂y_i = −σ_i/(σ_i·y_i) − λ u/ȳ``
 
+With ``ce="shannon"`` the first term is Shannon's ``mean_i H(y_i, σ_i)`` instead, whose gradient is
+``−ln σ_i``: eq. 10 then is MIADM's y-step (paper eq. 5), solved exactly up to ``tol`` by PGD.
+
 The projection is the sort-based algorithm of Held et al. (1974), Duchi et al. (2008) and
 Chen & Ye (2011): with ``μ`` the row sorted decreasingly, ``ρ = max{j : μ_j > (Σ_{r≤j} μ_r − 1)/j}``
 and ``θ = (Σ_{r≤ρ} μ_r − 1)/ρ``, the projection is ``max(v − θ, 0)``.
@@ -14,6 +17,7 @@ and ``θ = (Σ_{r≤ρ} μ_r − 1)/ρ``, the projection is ``max(v − θ, 0)``
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from typing import Optional
@@ -29,13 +33,16 @@ from ._common import (
     eq10_loss,
     eq11_loss,
     has_converged,
+    kl_prior,
     prepare,
 )
 
 __all__ = ["pgd", "project_simplex"]
 
 _OBJECTIVES = ("eq11", "eq10")
+_CES = ("collision", "shannon")
 _TINY = 1e-300
+_LOG_TINY = math.log(_TINY)
 
 
 def project_simplex(v: Array) -> Array:
@@ -61,20 +68,26 @@ def project_simplex(v: Array) -> Array:
     return np.maximum(v - theta, 0.0)
 
 
-def _gradient(sig: Array, y: Array, lam: float, prior: Array, objective: str) -> Array:
+def _gradient(sig: Array, log_sig: Array, y: Array, lam: float, prior: Array, objective: str, ce: str) -> Array:
     """N·∇L with denominators floored at 1e-300 so a boundary iterate never yields Inf/NaN."""
-    is_torch = isinstance(y, torch.Tensor)
-    s = (sig * y).sum(-1, keepdims=True) if not is_torch else (sig * y).sum(-1, keepdim=True)
+    lib = torch if isinstance(y, torch.Tensor) else np
+    ybar = lib.maximum(y.mean(0), lib.full_like(prior, _TINY))
+    fair = lam * (lib.log(ybar / prior) + 1.0) if objective == "eq10" else -lam * prior / ybar
+    if ce == "shannon":
+        return -log_sig + fair
+    s = (sig * y).sum(-1)[:, None]
+    return -sig / lib.maximum(s, lib.full_like(s, _TINY)) + fair
+
+
+def _loss(sig: Array, log_sig: Array, y: Array, lam: float, prior: Array, objective: str, ce: str) -> float:
+    """``mean_i CE(y_i, σ_i) + λ KL`` (collision or Shannon CE; the KL of eq. 10 or eq. 11)."""
+    if ce == "collision":
+        return (eq10_loss if objective == "eq10" else eq11_loss)(sig, y, lam, prior)
+    lib = torch if isinstance(y, torch.Tensor) else np
+    shannon = float(-lib.where(y > 0, y * log_sig, 0.0).sum(-1).mean())
     ybar = y.mean(0)
-    if is_torch:
-        s = s.clamp_min(_TINY)
-        ybar = ybar.clamp_min(_TINY)
-        fair = lam * (torch.log(ybar / prior) + 1.0) if objective == "eq10" else -lam * prior / ybar
-    else:
-        s = np.maximum(s, _TINY)
-        ybar = np.maximum(ybar, _TINY)
-        fair = lam * (np.log(ybar / prior) + 1.0) if objective == "eq10" else -lam * prior / ybar
-    return -sig / s + fair
+    kl = kl_prior(ybar, prior) if objective == "eq10" else kl_prior(prior, ybar)
+    return shannon + (lam * kl if lam else 0.0)
 
 
 def pgd(
@@ -82,6 +95,7 @@ def pgd(
     lam: float = 100.0,
     *,
     objective: str = "eq11",
+    ce: str = "collision",
     lr: float = 0.1,
     prior: Optional[Array] = None,
     init: Optional[Array] = None,
@@ -94,6 +108,8 @@ def pgd(
         probs: predictions σ, N×K rows on the simplex (numpy or torch).
         lam: fairness weight λ >= 0.
         objective: ``"eq11"`` (``λ KL(u‖ȳ)``) or ``"eq10"`` (``λ KL(ȳ‖u)``; needs ``prior > 0``).
+        ce: ``"collision"`` (``H₂(y_i, σ_i)``, ours) or ``"shannon"`` (``H(y_i, σ_i)``; with eq. 10
+            this is MIADM's y-step).
         lr: step size η on the gradient of ``N·L`` (a per-point scale, independent of N).
         prior: class proportions u on the simplex (default uniform).
         init: starting point Y0 (default σ).
@@ -105,6 +121,8 @@ def pgd(
     """
     if objective not in _OBJECTIVES:
         raise ValueError(f"objective={objective!r} is not valid; expected one of {_OBJECTIVES}")
+    if ce not in _CES:
+        raise ValueError(f"ce={ce!r} is not valid; expected one of {_CES}")
     check_nonnegative(lr, "lr")
     if lr == 0:
         raise ValueError("lr=0 is not valid; expected a step size > 0")
@@ -112,15 +130,17 @@ def pgd(
     sig, u, y = pb.probs, pb.prior, pb.init
     if objective == "eq10" and float(u.min()) <= 0:
         raise ValueError(f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}")
-    loss_fn = eq11_loss if objective == "eq11" else eq10_loss
+    lib = torch if pb.is_torch else np
+    with np.errstate(divide="ignore"):
+        log_sig = lib.maximum(lib.log(sig), lib.full_like(sig, _LOG_TINY))  # finite: 0·ln 0 terms vanish
     start = time.perf_counter()
-    history = [loss_fn(sig, y, lam, u)]
+    history = [_loss(sig, log_sig, y, lam, u, objective, ce)]
     times = [time.perf_counter() - start]
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        y = project_simplex(y - lr * _gradient(sig, y, lam, u, objective))
-        history.append(loss_fn(sig, y, lam, u))
+        y = project_simplex(y - lr * _gradient(sig, log_sig, y, lam, u, objective, ce))
+        history.append(_loss(sig, log_sig, y, lam, u, objective, ce))
         times.append(time.perf_counter() - start)
         if tol > 0 and has_converged(history[-2], history[-1], tol):
             converged = True

@@ -105,8 +105,9 @@ def sinkhorn(
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
-        log_b = log_u - _lse(log_p + log_a[:, None], axis=0)
-        log_b = lib.where(u > 0, log_b, -math.inf)  # u_k = 0: class k gets no mass (avoids −inf − (−inf))
+        col_lse = _lse(log_p + log_a[:, None], axis=0)
+        # u_k = 0: class k gets no mass (and −inf − (−inf) is never formed)
+        log_b = lib.where(u > 0, log_u - lib.where(u > 0, col_lse, 0.0), -math.inf)
         log_rows = _lse(log_p + log_b[None, :], axis=1)  # ln (P b)_i
         err = float(lib.abs(lib.exp(log_a + log_rows - log_n) - 1.0).sum()) / n
         log_a = log_n - log_rows

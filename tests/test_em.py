@@ -1,0 +1,271 @@
+"""EM for eq. 11: monotone, on the simplex, kernels agree, M-step = a generic solver, optimum."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import minimize
+
+from ccel_core.solvers import ConvergenceWarning, em, eq11_loss, m_step
+from ccel_core.solvers.em import _NEWTON_MAX, _m_step_numba
+
+
+def softmax_rows(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def random_problem(n: int, k: int, seed: int, scale: float = 3.0) -> np.ndarray:
+    return softmax_rows(np.random.default_rng(seed).normal(size=(n, k)) * scale)
+
+
+def adversarial_weights(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """σ of every sharpness with weights spanning 1e-300 … 1e3 and exact zeros."""
+    rng = np.random.default_rng(seed)
+    sig = softmax_rows(rng.normal(size=(n, k)) * rng.choice([0.1, 1.0, 10.0, 30.0], size=(n, 1)))
+    w = 10.0 ** rng.uniform(-300, 3, size=(n, k))
+    w[rng.random((n, k)) < 0.2] = 0.0
+    w *= 10.0 ** rng.uniform(-5, 5, size=(n, 1))
+    return sig, w
+
+
+# ------------------------------------------------------------------------------------------
+# the EM iteration
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k, lam, prior_kind", [(2, 100.0, "uniform"), (7, 100.0, "skewed"), (20, 5.0, "zero"), (50, 1000.0, "uniform")])
+def test_loss_never_increases_and_labels_on_simplex(k, lam, prior_kind):
+    probs = random_problem(300, k, seed=k)
+    prior = {"uniform": None, "skewed": np.linspace(1, 3, k) / np.linspace(1, 3, k).sum()}.get(prior_kind)
+    if prior_kind == "zero":
+        prior = np.r_[0.0, np.full(k - 1, 1.0 / (k - 1))]
+    res = em(probs, lam, prior=prior, max_iter=150, tol=0)
+    h = np.array(res.history)
+    assert len(h) == res.n_iter + 1 == 151
+    assert np.all(np.isfinite(h))
+    assert np.all(np.diff(h) <= 1e-12 * np.abs(h[:-1])), np.diff(h).max()
+    assert h[-1] < h[0]
+    y = res.labels
+    assert y.shape == probs.shape and y.dtype == probs.dtype
+    assert (y >= 0).all() and np.allclose(y.sum(1), 1, atol=1e-12)
+    # the history is eq. 11 of the returned labels
+    u = np.full(k, 1 / k) if prior is None else prior
+    assert h[-1] == pytest.approx(eq11_loss(probs, y, lam, u), rel=1e-12)
+
+
+def test_positive_start_stays_positive():
+    """Paper Property 1: started strictly positive, every iterate stays strictly positive."""
+    probs = random_problem(200, 10, seed=3)
+    y = probs.copy()
+    for _ in range(30):
+        y = em(probs, 100.0, init=y, max_iter=1, tol=0).labels
+        assert (y > 0).all()
+
+
+def test_numba_and_torch_kernels_agree():
+    for seed in range(4):
+        sig, w = adversarial_weights(2000, [2, 5, 50, 300][seed], seed)
+        a = m_step(sig, w)
+        b = m_step(torch.from_numpy(sig), torch.from_numpy(w)).numpy()
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
+        assert np.isfinite(a).all() and (a >= 0).all() and np.allclose(a.sum(1), 1, atol=1e-12)
+    probs = random_problem(500, 12, seed=9)
+    r_np = em(probs, 100.0, max_iter=40, tol=0)
+    r_t = em(torch.from_numpy(probs), 100.0, max_iter=40, tol=0)
+    assert isinstance(r_t.labels, torch.Tensor) and r_t.labels.dtype == torch.float64
+    np.testing.assert_allclose(r_np.labels, r_t.labels.numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(r_np.history, r_t.history, rtol=1e-12)
+
+
+def test_newton_steps_bounded_on_adversarial_inputs():
+    worst = 0
+    for seed in range(6):
+        sig, w = adversarial_weights(3000, [2, 3, 20, 200, 1000, 7][seed], 100 + seed)
+        out = np.empty_like(sig)
+        worst = max(worst, _m_step_numba(sig, w, np.ones(sig.shape[1]), out, np.empty(len(sig))))
+        assert np.isfinite(out).all()
+    # the cap is a safety net, never the stopping reason
+    assert worst < _NEWTON_MAX // 2
+
+
+# ------------------------------------------------------------------------------------------
+# the M-step against a generic constrained solver
+# ------------------------------------------------------------------------------------------
+def m_step_objective(y: np.ndarray, sig: np.ndarray, w: np.ndarray) -> float:
+    with np.errstate(divide="ignore"):
+        logs = np.where(w > 0, np.log(np.maximum(y, 1e-300)), 0.0)
+    return float(-np.log(sig @ y) - w @ logs)
+
+
+def scipy_m_step(sig: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """SLSQP on the simplex, started from several points; the best result."""
+    k = len(sig)
+    best = None
+
+    def f(y):
+        return m_step_objective(y, sig, w)
+
+    def grad(y):
+        return -sig / (sig @ y) - np.where(w > 0, w / np.maximum(y, 1e-300), 0.0)
+
+    starts = [np.full(k, 1 / k), sig, np.eye(k)[np.argmax(sig)] * 0.9 + 0.1 / k]
+    for y0 in starts:
+        r = minimize(
+            f,
+            y0,
+            jac=grad,
+            method="SLSQP",
+            bounds=[(1e-15, 1.0)] * k,
+            constraints=[{"type": "eq", "fun": lambda y: y.sum() - 1.0, "jac": lambda y: np.ones(k)}],
+            options={"ftol": 1e-15, "maxiter": 1000},
+        )
+        if best is None or r.fun < best.fun:
+            best = r
+    return best.x
+
+
+@pytest.mark.parametrize(
+    "sig, w",
+    [
+        ([0.5, 0.3, 0.2], [2.0, 1.0, 3.0]),
+        ([0.5, 0.3, 0.2], [1e-300, 0.1, 0.1]),  # largest-σ weight ~1e-300, rest small: y_0 ≈ 0.65
+        ([0.5, 0.3, 0.2], [1e-300, 2.0, 3.0]),  # largest-σ weight ~1e-300, rest large: y_0 ≈ 0
+        ([0.6, 0.25, 0.1, 0.05], [0.0, 0.2, 0.0, 0.3]),  # exact zeros incl. the largest σ (pinned)
+        ([0.25, 0.6, 0.1, 0.05], [0.0, 0.2, 0.0, 0.3]),  # zeros, the largest σ has weight
+        ([0.4, 0.4, 0.2], [1e-300, 1e-300, 0.05]),  # tie at the top, both tiny
+        ([1.0 - 2e-30, 1e-30, 1e-30], [5.0, 5.0, 5.0]),  # probabilities 1e-30
+        ([0.2, 0.2, 0.2, 0.2, 0.2], [10.0, 0.0, 0.0, 0.0, 0.0]),
+        ([0.7, 0.2, 0.1], [0.0, 0.0, 0.0]),  # no weight at all: y = e_argmax
+    ],
+)
+def test_m_step_matches_scipy(sig, w):
+    sig, w = np.array(sig), np.array(w)
+    ours = m_step(sig[None], w[None])[0]
+    ref = scipy_m_step(sig, w)
+    assert np.isfinite(ours).all() and ours.sum() == pytest.approx(1.0, abs=1e-12) and (ours >= 0).all()
+    f_ours, f_ref = m_step_objective(ours, sig, w), m_step_objective(ref, sig, w)
+    assert f_ours <= f_ref + 1e-9, (ours, ref)
+    np.testing.assert_allclose(ours, ref, atol=2e-5)
+    torch_ours = m_step(torch.from_numpy(sig[None]), torch.from_numpy(w[None])).numpy()[0]
+    np.testing.assert_allclose(torch_ours, ours, atol=1e-12)
+
+
+def test_m_step_tiny_top_weight_closed_form():
+    """w_0 = 1e-300 on the top class: the root t* ≈ w_0σ_0/(1 − g_rest) underflows naive Newton."""
+    sig = np.array([0.5, 0.3, 0.2])
+    w = np.array([1e-300, 0.1, 0.1])
+    y = m_step(sig[None], w[None])[0]
+    # z → σ_0: y_k = (w_k/β)·σ_0/(σ_0 − σ_k) for k > 0 and the rest on class 0
+    beta = 1 + w.sum()
+    expect_rest = w[1:] / beta * sig[0] / (sig[0] - sig[1:])
+    np.testing.assert_allclose(y[1:], expect_rest, rtol=1e-12)
+    assert y[0] == pytest.approx(1 - expect_rest.sum(), rel=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# the EM end point against a high-precision solver
+# ------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_em_approaches_interior_point_optimum():
+    cp = pytest.importorskip("cvxpy")
+    n, k, lam = 120, 4, 100.0
+    probs = random_problem(n, k, seed=5)
+    u = np.full(k, 1 / k)
+    y = cp.Variable((n, k), nonneg=True)
+    obj = -cp.sum(cp.log(cp.sum(cp.multiply(probs, y), axis=1))) / n - lam * cp.sum(cp.multiply(u, cp.log(cp.sum(y, axis=0) / n)))
+    prob = cp.Problem(cp.Minimize(obj + lam * float(np.sum(u * np.log(u)))), [cp.sum(y, axis=1) == 1])
+    prob.solve(solver=cp.CLARABEL)
+    opt = prob.value
+    gaps = []
+    for iters in (10, 100, 1000, 10000):
+        loss = em(probs, lam, max_iter=iters, tol=0).loss
+        assert loss >= opt - 1e-7  # no method beats the optimum
+        gaps.append((loss - opt) / opt)
+    assert all(a > b for a, b in zip(gaps, gaps[1:])), gaps
+    assert gaps[-1] < 1e-4, gaps
+
+
+# ------------------------------------------------------------------------------------------
+# API contract, warnings, extremes, bad input
+# ------------------------------------------------------------------------------------------
+def test_convergence_flag_and_warning():
+    probs = random_problem(100, 3, seed=1)
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        r = em(probs, 100.0, max_iter=2, tol=1e-12)
+    assert not r.converged and r.n_iter == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = em(probs, 100.0, max_iter=3, tol=0)  # tol=0: a fixed budget, no warning
+        assert r.n_iter == 3 and not r.converged
+        r = em(probs, 0.0, max_iter=50, tol=1e-8)  # λ = 0: one step to argmax σ
+        assert r.converged
+    np.testing.assert_array_equal(r.labels.argmax(1), probs.argmax(1))
+    assert np.allclose(r.labels.max(1), 1.0)
+
+
+def test_float32_in_float32_out_and_warm_start():
+    probs = random_problem(50, 5, seed=2).astype(np.float32)
+    r1 = em(probs, 100.0, max_iter=10, tol=0)
+    assert r1.labels.dtype == np.float32
+    r2 = em(probs, 100.0, init=r1.labels, max_iter=10, tol=0)
+    r20 = em(probs, 100.0, max_iter=20, tol=0)
+    np.testing.assert_allclose(r2.labels, r20.labels, atol=1e-6)
+
+
+def test_extreme_inputs_finite():
+    # N = 1, K = 1000, probabilities down to 1e-30
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet(np.full(1000, 0.05), size=1)
+    p = np.maximum(p, 1e-30)
+    p /= p.sum()
+    r = em(p, 100.0, max_iter=20, tol=0)
+    assert np.isfinite(r.labels).all() and np.isfinite(r.history).all()
+    # one-hot predictions (exact zeros in σ) and an init with zero columns
+    probs = np.eye(4)[rng.integers(0, 4, 40)]
+    init = np.eye(4)[np.zeros(40, dtype=int)]
+    r = em(probs, 100.0, init=init, max_iter=30, tol=0)
+    assert np.isfinite(r.labels).all() and np.allclose(r.labels.sum(1), 1)
+    assert np.isfinite(r.history[-1])
+    # float32 logits ±100 through softmax
+    logits = torch.tensor([[100.0, -100.0, 0.0], [-100.0, 100.0, -100.0], [0.0, 0.0, 100.0]])
+    r = em(torch.softmax(logits, 1), 100.0, max_iter=20, tol=0)
+    assert torch.isfinite(r.labels).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(probs=np.ones((3, 2)) / 2, lam=-1.0), r"lam=-1.0 is not valid; expected a finite number >= 0"),
+        (dict(probs=np.ones((3, 2)) / 2, lam=float("nan")), r"lam=nan"),
+        (dict(probs=np.ones((3, 0))), r"K=0 should be >= 1"),
+        (dict(probs=np.ones(3) / 3), r"shape \(N, K\)"),
+        (dict(probs=np.array([[0.5, np.nan]])), r"1 NaN/Inf"),
+        (dict(probs=np.array([[1.5, -0.5]])), r"negative probabilities \(min=-0.5\)"),
+        (dict(probs=np.array([[0.5, 0.5], [0.6, 0.6]])), r"probs row 1 sums to 1.2"),
+        (dict(probs=np.ones((3, 2), dtype=int)), r"floating-point"),
+        (dict(probs=np.ones((3, 2)) / 2, prior=[0.7, 0.7]), r"prior sums to 1.4"),
+        (dict(probs=np.ones((3, 2)) / 2, prior=[1.0, 0.0, 0.0]), r"prior has shape=\(3,\); expected \(2,\)"),
+        (dict(probs=np.ones((3, 2)) / 2, prior=[1.2, -0.2]), r"prior has negative"),
+        (dict(probs=np.ones((3, 2)) / 2, init=np.ones((2, 2)) / 2), r"init has shape=\(2, 2\); expected \(3, 2\)"),
+        (dict(probs=np.ones((3, 2)) / 2, init=torch.ones(3, 2) / 2), r"init is a torch.Tensor but probs is a numpy array"),
+        (dict(probs=np.ones((3, 2)) / 2, max_iter=0), r"max_iter=0 is not valid"),
+        (dict(probs=np.ones((3, 2)) / 2, tol=-1.0), r"tol=-1.0 is not valid"),
+        (dict(probs=[[0.5, 0.5]]), r"numpy array or torch tensor, got list"),
+    ],
+)
+def test_bad_input(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        em(**kwargs)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu_and_rejects_mixed_devices():
+    probs = random_problem(300, 8, seed=4)
+    cpu = em(probs, 100.0, max_iter=30, tol=0).labels
+    gpu = em(torch.from_numpy(probs).cuda(), 100.0, max_iter=30, tol=0).labels
+    assert gpu.device.type == "cuda"
+    np.testing.assert_allclose(gpu.cpu().numpy(), cpu, atol=1e-10)
+    with pytest.raises(ValueError, match="one device"):
+        em(torch.from_numpy(probs).cuda(), 100.0, init=torch.from_numpy(probs))
