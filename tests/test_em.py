@@ -79,12 +79,37 @@ def test_numba_and_torch_kernels_agree():
     np.testing.assert_allclose(r_np.history, r_t.history, rtol=1e-12)
 
 
+def test_warm_start_gives_the_cold_answer():
+    """A root guess from anywhere (left or right of the root) changes nothing but the speed."""
+    sig, w = adversarial_weights(3000, 30, seed=11)
+    cold = m_step(sig, w)
+    rng = np.random.default_rng(0)
+    for guesses in (rng.uniform(0, 1, len(sig)), 10.0 ** rng.uniform(-300, 3, len(sig))):
+        out = np.empty_like(sig)
+        roots = guesses.copy()
+        _m_step_numba(sig, w, np.ones(30), out, np.empty(len(sig)), roots)
+        np.testing.assert_allclose(out, cold, rtol=1e-9, atol=1e-300)
+        roots_t = torch.from_numpy(guesses.copy())
+        from ccel_core.solvers.em import _m_step_torch
+
+        warm_t = _m_step_torch(torch.from_numpy(sig), torch.from_numpy(w), roots_t).numpy()
+        np.testing.assert_allclose(warm_t, cold, rtol=1e-9, atol=1e-300)
+        np.testing.assert_allclose(roots_t.numpy(), roots, rtol=1e-9)
+    # EM with roots carried across iterations equals EM restarted cold every iteration
+    probs = random_problem(400, 8, seed=12)
+    warm = em(probs, 100.0, max_iter=25, tol=0).labels
+    y = probs
+    for _ in range(25):
+        y = em(probs, 100.0, init=y, max_iter=1, tol=0).labels
+    np.testing.assert_allclose(warm, y, rtol=1e-11, atol=1e-300)
+
+
 def test_newton_steps_bounded_on_adversarial_inputs():
     worst = 0
     for seed in range(6):
         sig, w = adversarial_weights(3000, [2, 3, 20, 200, 1000, 7][seed], 100 + seed)
         out = np.empty_like(sig)
-        worst = max(worst, _m_step_numba(sig, w, np.ones(sig.shape[1]), out, np.empty(len(sig))))
+        worst = max(worst, _m_step_numba(sig, w, np.ones(sig.shape[1]), out, np.empty(len(sig)), np.zeros(len(sig))))
         assert np.isfinite(out).all()
     # the cap is a safety net, never the stopping reason
     assert worst < _NEWTON_MAX // 2

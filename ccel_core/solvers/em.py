@@ -52,11 +52,20 @@ _NEWTON_RTOL = 4.0 * np.finfo(np.float64).eps
 # ------------------------------------------------------------------------------------------
 # numba kernel (numpy input): one point per prange iteration
 # ------------------------------------------------------------------------------------------
-@numba.njit(cache=True, nogil=True, fastmath=False)
-def _m_step_row(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray) -> int:
+# Reassociation lets LLVM vectorize the Newton sums; no flag assumes away NaN/Inf or signed zeros.
+_FASTMATH = {"reassoc", "contract", "arcp"}
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _m_step_row(
+    sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray, c: np.ndarray, d: np.ndarray, guess: float
+) -> tuple[int, float]:
     """M-step of one point with weights ``w_k = y_k · scale_k``; ``out`` may be ``y`` itself.
 
-    Returns the number of Newton steps taken.
+    ``c`` and ``d`` are scratch rows (length K) for ``c_k = w_k σ_k`` and ``d_k = σ_a − σ_k``;
+    entries with ``c_k = 0`` get ``d_k = 1`` so the Newton sums run without branches.
+    ``guess`` (> 0 to use it) is a root from an earlier call. Returns (Newton passes, root t);
+    t = 0 when there is no Newton root (pinned or no weight).
     """
     k_count = sig.shape[0]
     a = -1
@@ -65,7 +74,9 @@ def _m_step_row(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarr
     for k in range(k_count):
         wk = y[k] * scale[k]
         wsum += wk
-        if wk * sig[k] > 0.0:
+        ck = wk * sig[k]
+        c[k] = ck
+        if ck > 0.0:
             if a < 0 or sig[k] > sig[a]:
                 a = k
         elif sig[k] > 0.0 or wk == 0.0:
@@ -79,24 +90,20 @@ def _m_step_row(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarr
             out[k] = wk / beta if (wk > 0.0 and sig[k] == 0.0) else 0.0
             total += out[k]
         out[j] = max(0.0, 1.0 - total)
-        return 0
+        return 0, 0.0
     sa = sig[a]
     # Left start: the largest single-term root, or the zero-weight pin if that lies further right.
     t = 0.0
     for k in range(k_count):
-        c = y[k] * scale[k] * sig[k]
-        if c > 0.0:
-            r = c - (sa - sig[k])
-            if r > t:
-                t = r
+        dk = sa - sig[k] if c[k] > 0.0 else 1.0
+        d[k] = dk
+        t = max(t, c[k] - dk)
     pinned = False
     if j >= 0 and sig[j] > sa:
         tz = sig[j] - sa
         g = 0.0
         for k in range(k_count):
-            c = y[k] * scale[k] * sig[k]
-            if c > 0.0:
-                g += c / (tz + (sa - sig[k]))
+            g += c[k] / (tz + d[k])
         if g <= 1.0:
             t = tz
             pinned = True
@@ -104,63 +111,88 @@ def _m_step_row(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarr
             t = tz
     iters = 0
     if not pinned:
+        # Newton on the concave, increasing φ = 1/g: from the left of the root it climbs without
+        # overshooting; from the right (a warm-start guess) one step lands left of the root.
+        # Rounding can leave a step slightly right of the root, so steps go both ways, and
+        # ``left`` (a point known to be left of the root) bounds them from below.
+        left = t
+        if guess > t:
+            t = guess
         for it in range(_NEWTON_MAX):
             iters = it + 1
             g = 0.0
             g1 = 0.0
             for k in range(k_count):
-                c = y[k] * scale[k] * sig[k]
-                if c > 0.0:
-                    inv = 1.0 / (t + (sa - sig[k]))
-                    term = c * inv
-                    g += term
-                    g1 += term * inv
-            if g <= 1.0:
-                break
-            step = g * (g - 1.0) / g1
-            t += step
-            if step <= _NEWTON_RTOL * t:
+                inv = 1.0 / (t + d[k])
+                term = c[k] * inv
+                g += term
+                g1 += term * inv
+            if g >= 1.0:
+                left = t
+            t_new = max(t + g * (g - 1.0) / g1, left)
+            done = abs(t_new - t) <= _NEWTON_RTOL * t_new
+            t = t_new
+            if done:
                 break
     total = 0.0
+    top = t + sa
     for k in range(k_count):
         wk = y[k] * scale[k]
-        if wk * sig[k] > 0.0:
-            out[k] = (wk / beta) * (t + sa) / (t + (sa - sig[k]))
+        if c[k] > 0.0:
+            v = (wk / beta) * top / (t + d[k])
         elif wk > 0.0 and sig[k] == 0.0:
-            out[k] = wk / beta
+            v = wk / beta
         else:
-            out[k] = 0.0
-        total += out[k]
+            v = 0.0
+        out[k] = v
+        total += v
     if pinned:
         out[j] = max(0.0, 1.0 - total)
     else:
+        inv_total = 1.0 / total
         for k in range(k_count):
-            out[k] /= total
-    return iters
+            out[k] *= inv_total
+    return iters, (0.0 if pinned else t)
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
-def _m_step_numba(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray, dots: np.ndarray) -> int:
+@numba.njit(parallel=True, cache=True, nogil=True, fastmath=_FASTMATH)
+def _m_step_numba(
+    sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray, dots: np.ndarray, roots: np.ndarray
+) -> int:
     """All points in parallel: ``out_i = M-step(σ_i, w_i = y_i ⊙ scale)`` and ``dots_i = σ_i·out_i``.
 
-    ``out`` may be ``y`` (in-place EM update, no N×K temporary). Returns the most Newton steps
-    any point took.
+    ``out`` may be ``y`` (in-place EM update, no N×K temporary). ``roots`` (length N) holds
+    each point's Newton root: read as a warm start where > 0, then overwritten. Points are
+    processed in chunks so each chunk allocates its scratch rows once. Returns the most Newton
+    passes any point took.
     """
-    n = sig.shape[0]
-    iters = np.zeros(n, dtype=np.int64)
-    for i in numba.prange(n):
-        iters[i] = _m_step_row(sig[i], y[i], scale, out[i])
-        d = 0.0
-        for k in range(sig.shape[1]):
-            d += sig[i, k] * out[i, k]
-        dots[i] = d
+    n, k_count = sig.shape
+    chunk = 256
+    n_chunks = (n + chunk - 1) // chunk
+    iters = np.zeros(n_chunks, dtype=np.int64)
+    for b in numba.prange(n_chunks):
+        c = np.empty(k_count)
+        d = np.empty(k_count)
+        worst = 0
+        for i in range(b * chunk, min(n, (b + 1) * chunk)):
+            steps, roots[i] = _m_step_row(sig[i], y[i], scale, out[i], c, d, roots[i])
+            worst = max(worst, steps)
+            acc = 0.0
+            for k in range(k_count):
+                acc += sig[i, k] * out[i, k]
+            dots[i] = acc
+        iters[b] = worst
     return iters.max()
 
 
 # ------------------------------------------------------------------------------------------
 # torch kernel: the same arithmetic, vectorized over points
 # ------------------------------------------------------------------------------------------
-def _m_step_torch(sig: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+def _m_step_torch(sig: torch.Tensor, w: torch.Tensor, roots: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The numba kernel's arithmetic, vectorized over points; Newton runs on the active rows only.
+
+    ``roots`` (length N, optional) is read as a warm start where > 0 and overwritten in place.
+    """
     c = w * sig
     pos = c > 0
     zmask = ~pos & ((sig > 0) | (w == 0))
@@ -170,38 +202,47 @@ def _m_step_torch(sig: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     has_a = pos.any(dim=1)
     beta = 1.0 + w.sum(dim=1)
     sa = torch.where(has_a, sa, torch.zeros_like(sa))
-    d = sa.unsqueeze(1) - sig
-    zero = torch.zeros_like(c)
+    d = torch.where(pos, sa.unsqueeze(1) - sig, 1.0)  # as in the numba kernel: d = 1 where c = 0
 
-    def g_and_slope(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        inv = torch.where(pos, 1.0 / (t.unsqueeze(1) + torch.where(pos, d, 1.0)), zero)
-        term = c * inv
+    def g_and_slope(t: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        inv = 1.0 / (t.unsqueeze(1) + d[rows])
+        term = c[rows] * inv
         return term.sum(dim=1), (term * inv).sum(dim=1)
 
-    t = torch.where(pos, c - d, neg_inf).max(dim=1).values.clamp_min(0.0)
+    every = torch.arange(sig.shape[0], device=sig.device)
+    t = (c - d).max(dim=1).values.clamp_min(0.0)
     tz = sj - sa
     may_pin = has_a & torch.isfinite(sj) & (sj > sa)
-    g_pin, _ = g_and_slope(torch.where(may_pin, tz, torch.ones_like(tz)))
-    pinned = may_pin & (g_pin <= 1.0)
+    pin_rows = every[may_pin]
+    g_pin, _ = g_and_slope(tz[pin_rows], pin_rows)
+    pinned = torch.zeros_like(may_pin)
+    pinned[pin_rows] = g_pin <= 1.0
     t = torch.where(may_pin, torch.maximum(t, tz), t)
-    active = has_a & ~pinned
+    newton = has_a & ~pinned
+    rows = every[newton]
+    left = t.clone()
+    if roots is not None:
+        t = torch.where(newton & (roots > t), roots, t)
     for _ in range(_NEWTON_MAX):
-        g, g1 = g_and_slope(t)
-        active = active & (g > 1.0)
-        step = torch.where(active, g * (g - 1.0) / torch.where(active, g1, 1.0), torch.zeros_like(g))
-        t = t + step
-        active = active & (step > _NEWTON_RTOL * t)
-        if not bool(active.any()):
+        if rows.numel() == 0:
             break
-    ratio = (t + sa).unsqueeze(1) / (t.unsqueeze(1) + torch.where(pos, d, 1.0))
-    y = torch.where(pos, (w / beta.unsqueeze(1)) * ratio, zero)
+        tr = t[rows]
+        g, g1 = g_and_slope(tr, rows)
+        lr = torch.where(g >= 1.0, tr, left[rows])
+        left[rows] = lr
+        t_new = torch.maximum(tr + g * (g - 1.0) / g1, lr)
+        t[rows] = t_new
+        rows = rows[(t_new - tr).abs() > _NEWTON_RTOL * t_new]
+    ratio = (t + sa).unsqueeze(1) / (t.unsqueeze(1) + d)
+    y = torch.where(pos, (w / beta.unsqueeze(1)) * ratio, 0.0)
     y = torch.where((w > 0) & (sig == 0), w / beta.unsqueeze(1), y)
     total = y.sum(dim=1)
     remainder = pinned | ~has_a
     y = torch.where(remainder.unsqueeze(1), y, y / total.unsqueeze(1))
-    rem = (1.0 - total).clamp_min(0.0)
-    rows = torch.nonzero(remainder).squeeze(1)
-    y[rows, j[rows]] = rem[rows]
+    rem_rows = every[remainder]
+    y[rem_rows, j[rem_rows]] = (1.0 - total[rem_rows]).clamp_min(0.0)
+    if roots is not None:
+        roots.copy_(torch.where(newton, t, 0.0))
     return y
 
 
@@ -219,20 +260,21 @@ def m_step(probs: Array, weights: Array) -> Array:
     sig = np.ascontiguousarray(probs, dtype=np.float64)
     w = np.ascontiguousarray(weights, dtype=np.float64)
     out = np.empty_like(sig)
-    _m_step_numba(sig, w, np.ones(sig.shape[1]), out, np.empty(sig.shape[0]))
+    _m_step_numba(sig, w, np.ones(sig.shape[1]), out, np.empty(sig.shape[0]), np.zeros(sig.shape[0]))
     return out
 
 
-def _em_update(sig: Array, y: Array, scale: Array) -> tuple[Array, Array]:
+def _em_update(sig: Array, y: Array, scale: Array, roots: Array) -> tuple[Array, Array]:
     """One M-step with ``w = y ⊙ scale``; returns the new labels and the dots ``σ_i·y_i``.
 
+    ``roots`` carries each point's Newton root from one EM iteration to the next (warm start).
     The numpy path updates ``y`` in place (one fused pass, no N×K temporary).
     """
     if isinstance(y, torch.Tensor):
-        y = _m_step_torch(sig, y * scale)
+        y = _m_step_torch(sig, y * scale, roots)
         return y, (sig * y).sum(1)
     dots = np.empty(y.shape[0])
-    _m_step_numba(sig, y, scale, y, dots)
+    _m_step_numba(sig, y, scale, y, dots, roots)
     return y, dots
 
 
@@ -287,6 +329,7 @@ def em(
         return log_sum / n + (lam * kl_prior(u, col / n) if lam else 0.0)
 
     col, log_sum, n_total = global_stats(y, (sig * y).sum(1))
+    roots = torch.zeros(y.shape[0], dtype=torch.float64, device=y.device) if pb.is_torch else np.zeros(y.shape[0])
     history = [loss_from(col, log_sum, n_total)]
     times = [time.perf_counter() - start]
     converged = False
@@ -297,7 +340,7 @@ def em(
             scale = torch.where(col > 0, lam * n_total * u / torch.where(col > 0, col, 1.0), 0.0)
         else:
             scale = np.where(col > 0, lam * n_total * u / np.where(col > 0, col, 1.0), 0.0)
-        y, dots = _em_update(sig, y, scale)
+        y, dots = _em_update(sig, y, scale, roots)
         col, log_sum, _ = global_stats(y, dots)
         history.append(loss_from(col, log_sum, n_total))
         times.append(time.perf_counter() - start)

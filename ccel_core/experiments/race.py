@@ -1,0 +1,242 @@
+"""The y-step solver race of paper Table 1: EM vs projected gradient descent on eq. 11.
+
+For predictions ``σ`` (N×K) the pseudo-labels minimize ``L(Y) = mean_i −ln(σ_i·y_i) + λ KL(u‖ȳ)``.
+Each solver runs a fixed budget of iterations from ``Y0 = σ``; the race records the loss after
+every iteration with the wall time, and measures everything against a reference optimum ``L*``:
+
+* ``gap = (L − L*) / |L*|`` (relative gap),
+* iterations and seconds until ``gap <= 1e-1, 1e-2, 1e-3``,
+* the paper-style stop (the first iteration whose relative loss change is below ``1e-5``) with
+  the gap at that stop.
+
+``L*`` comes from an independent interior-point solver (CVXPY + Clarabel) where the problem is
+small enough and the solver reports "optimal"; otherwise it is the best loss any solver reached
+(the gaps are then lower bounds). Pure functions: no printing, no plotting.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..solvers import ConvergenceWarning, em, pgd
+from ..solvers.em import _m_step_numba, _m_step_row, _m_step_torch
+
+__all__ = [
+    "GAP_LEVELS",
+    "RaceResult",
+    "default_pgd_lrs",
+    "kernel_timing",
+    "race_problem",
+    "reference_optimum",
+    "solver_race",
+    "summarize_race",
+]
+
+GAP_LEVELS = (1e-1, 1e-2, 1e-3)
+PAPER_STOP = 1e-5
+
+
+def race_problem(n: int = 10_000, k: int = 20, *, scale: float = 3.0, seed: int = 0) -> np.ndarray:
+    """``σ = softmax(scale · z)`` with ``z ~ N(0, 1)^{N×K}`` from a fixed seed (float64)."""
+    if n < 1 or k < 1:
+        raise ValueError(f"race problem needs n >= 1 and k >= 1, got n={n}, k={k}")
+    z = np.random.default_rng(seed).normal(size=(n, k)) * scale
+    z -= z.max(1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(1, keepdims=True)
+
+
+def default_pgd_lrs(k: int, lam: float) -> tuple[float, ...]:
+    """Three step sizes around the stability limit of the fairness term.
+
+    At ``ȳ ≈ u = 1/K`` the Hessian of ``N·λ KL(u‖ȳ)`` along the all-points direction has norm
+    ``λ u_k/ȳ_k² ≈ λK``, so fixed steps beyond ``≈ 2/(λK)`` oscillate; we try ``{0.5, 1, 2}/(λK)``.
+    """
+    base = 1.0 / (max(lam, 1e-12) * k)
+    return (0.5 * base, 1.0 * base, 2.0 * base)
+
+
+def reference_optimum(probs: np.ndarray, lam: float, prior: Optional[np.ndarray] = None, *, max_entries: int = 60_000) -> tuple[Optional[float], str]:
+    """``(L*, status)`` by CVXPY + Clarabel, or ``(None, reason)`` when too big or not solved.
+
+    Formulated with the column means as variables, ``m = mean_i y_i``, which Clarabel handles
+    far better than ``log(sum(Y, axis=0))`` directly.
+    """
+    n, k = probs.shape
+    if n * k > max_entries:
+        return None, f"skipped: N·K = {n * k} > {max_entries}"
+    try:
+        import cvxpy as cp
+    except ImportError:  # pragma: no cover - cvxpy is a dev/bench extra
+        return None, "skipped: cvxpy not installed"
+    u = np.full(k, 1.0 / k) if prior is None else np.asarray(prior, dtype=np.float64)
+    y = cp.Variable((n, k), nonneg=True)
+    m = cp.Variable(k)
+    objective = -cp.sum(cp.log(cp.sum(cp.multiply(probs, y), axis=1))) / n - lam * cp.sum(cp.multiply(u, cp.log(m)))
+    problem = cp.Problem(cp.Minimize(objective), [cp.sum(y, axis=1) == 1, m == cp.sum(y, axis=0) / n])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            problem.solve(solver=cp.CLARABEL, tol_gap_rel=1e-9, tol_feas=1e-9, max_step_fraction=0.9)
+    except Exception as exc:  # solver failures are data, not errors, in a benchmark
+        return None, f"clarabel failed: {type(exc).__name__}"
+    if problem.status != "optimal":
+        return None, f"clarabel status {problem.status}"
+    const = float(np.sum(u[u > 0] * np.log(u[u > 0])))
+    return float(problem.value) + lam * const, "clarabel optimal"
+
+
+@dataclass
+class RaceResult:
+    """Traces of every solver plus the reference they are measured against."""
+
+    trace: pd.DataFrame  # method, iteration, seconds, loss, gap
+    reference: float
+    reference_source: str
+    n: int
+    k: int
+    lam: float
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return summarize_race(self.trace)
+
+
+def solver_race(
+    probs: np.ndarray | torch.Tensor,
+    lam: float = 100.0,
+    *,
+    pgd_lrs: Optional[Sequence[float]] = None,
+    max_iter: int = 500,
+    pgd_max_iter: Optional[int] = None,
+    reference: Optional[float] = None,
+    use_interior_point: bool = True,
+) -> RaceResult:
+    """Run EM and PGD (several step sizes) on eq. 11 for a fixed budget; return their traces.
+
+    ``probs`` numpy → numba EM kernel; torch → torch kernels on the tensor's device.
+    """
+    n, k = probs.shape
+    lrs = tuple(pgd_lrs) if pgd_lrs is not None else default_pgd_lrs(k, lam)
+    runs: list[tuple[str, list[float], list[float]]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        em(probs[:2], lam, max_iter=1, tol=0)  # compile / warm up outside the clock
+        res = em(probs, lam, max_iter=max_iter, tol=0)
+        runs.append(("EM", res.history, res.times))
+        for lr in lrs:
+            res = pgd(probs, lam, objective="eq11", lr=lr, max_iter=pgd_max_iter or max_iter, tol=0)
+            runs.append((f"PGD η={lr:.3g}", res.history, res.times))
+    source = "given"
+    if reference is None:
+        best = min(min(h) for _, h, _ in runs if any(math.isfinite(v) for v in h))
+        reference, source = best, "best loss reached (gaps are lower bounds)"
+        if use_interior_point:
+            p = probs.detach().cpu().numpy() if isinstance(probs, torch.Tensor) else probs
+            value, status = reference_optimum(np.asarray(p, dtype=np.float64), lam)
+            if value is not None:
+                reference, source = min(value, best), status
+    frames = []
+    for name, hist, times in runs:
+        h = np.asarray(hist, dtype=np.float64)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "method": name,
+                    "iteration": np.arange(len(h)),
+                    "seconds": np.asarray(times),
+                    "loss": h,
+                    "gap": (h - reference) / abs(reference),
+                }
+            )
+        )
+    return RaceResult(pd.concat(frames, ignore_index=True), float(reference), source, n, k, float(lam))
+
+
+def summarize_race(trace: pd.DataFrame, levels: Sequence[float] = GAP_LEVELS, paper_stop: float = PAPER_STOP) -> pd.DataFrame:
+    """Per method: iterations/seconds to each gap level and at the paper-style stop.
+
+    Missing values (NaN) mean the level was not reached within the budget.
+    """
+    rows = []
+    for method, g in trace.groupby("method", sort=False):
+        g = g.sort_values("iteration")
+        row: dict[str, object] = {"method": method}
+        gap = g["gap"].to_numpy()
+        for level in levels:
+            hit = np.flatnonzero(gap <= level)
+            row[f"iters@{level:g}"] = int(g["iteration"].iloc[hit[0]]) if hit.size else np.nan
+            row[f"sec@{level:g}"] = float(g["seconds"].iloc[hit[0]]) if hit.size else np.nan
+        loss = g["loss"].to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            change = np.abs(np.diff(loss)) / np.abs(loss[:-1])
+        stop = np.flatnonzero(np.isfinite(change) & (change < paper_stop))
+        if stop.size:
+            i = stop[0] + 1
+            row.update({"stop_iters": int(i), "stop_sec": float(g["seconds"].iloc[i]), "stop_gap": float(gap[i])})
+        else:
+            row.update({"stop_iters": np.nan, "stop_sec": np.nan, "stop_gap": np.nan})
+        row["final_gap"] = float(gap[-1])
+        row["sec_per_iter"] = float(g["seconds"].iloc[-1] / max(len(g) - 1, 1))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------
+# per-iteration cost of the M-step kernels
+# ------------------------------------------------------------------------------------------
+def _python_m_step(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:
+    """The same M-step, one point at a time in plain Python + numpy (the slow baseline)."""
+    c, d = np.empty(sig.shape[1]), np.empty(sig.shape[1])
+    for i in range(sig.shape[0]):
+        _m_step_row.py_func(sig[i], y[i], scale, out[i], c, d, 0.0)
+
+
+def _best_of(fn, repeats: int) -> float:
+    best = math.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def kernel_timing(n: int = 10_000, k: int = 200, *, repeats: int = 5, python_points: int = 200, lam: float = 100.0, seed: int = 0) -> dict[str, float]:
+    """Seconds per EM iteration of each kernel and of one numpy elementwise pass, best of ``repeats``.
+
+    Keys: ``numba_em_iter`` (a whole EM iteration: E-step scale, fused M-step, column sums and
+    loss), ``numba_m_step``, ``torch_em_iter``, ``python_m_step`` (per-point loop, extrapolated
+    from ``python_points`` points to N), ``numpy_pass`` (``σ * Y`` into a new array: two
+    N×K reads, one write).
+    """
+    probs = race_problem(n, k, seed=seed)
+    y0 = em(probs, lam, max_iter=3, tol=0).labels  # a realistic mid-run state
+    scale = lam * n * (1.0 / k) / y0.sum(0)
+    out = np.empty_like(probs)
+    dots = np.empty(n)
+    _m_step_numba(probs[:2], y0[:2], scale, out[:2], dots[:2], np.zeros(2))  # compile
+    timings = {
+        "numba_m_step": _best_of(lambda: _m_step_numba(probs, y0, scale, out, dots, np.zeros(n)), repeats),
+        "numpy_pass": _best_of(lambda: probs * y0, repeats),
+    }
+    # em() also validates its input and evaluates the starting loss: difference two budgets.
+    t1 = _best_of(lambda: em(probs, lam, init=y0, max_iter=1, tol=0), repeats)
+    t3 = _best_of(lambda: em(probs, lam, init=y0, max_iter=3, tol=0), repeats)
+    timings["numba_em_iter"] = max(t3 - t1, 0.0) / 2
+    tp, ty, ts = torch.from_numpy(probs), torch.from_numpy(y0), torch.from_numpy(scale)
+    timings["torch_m_step"] = _best_of(lambda: _m_step_torch(tp, ty * ts), repeats)
+    t1 = _best_of(lambda: em(tp, lam, init=ty, max_iter=1, tol=0), repeats)
+    t3 = _best_of(lambda: em(tp, lam, init=ty, max_iter=3, tol=0), repeats)
+    timings["torch_em_iter"] = max(t3 - t1, 0.0) / 2
+    m = min(python_points, n)
+    t_py = _best_of(lambda: _python_m_step(probs[:m], y0[:m], scale, out[:m]), 1)
+    timings["python_m_step"] = t_py * n / m
+    return timings
