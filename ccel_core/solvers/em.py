@@ -171,8 +171,7 @@ def _m_step_row(
     return iters, (0.0 if pinned else t)
 
 
-@numba.njit(parallel=True, cache=True, nogil=True, fastmath=_FASTMATH)
-def _m_step_numba(
+def _m_step_all(
     sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray, dots: np.ndarray, roots: np.ndarray
 ) -> int:
     """All points in parallel: ``out_i = M-step(σ_i, w_i = y_i ⊙ scale)`` and ``dots_i = σ_i·out_i``.
@@ -199,6 +198,19 @@ def _m_step_numba(
             dots[i] = acc
         iters[b] = worst
     return iters.max()
+
+
+_m_step_parallel = numba.njit(parallel=True, cache=True, nogil=True, fastmath=_FASTMATH)(_m_step_all)
+_m_step_serial = numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)(_m_step_all)
+# Below this many entries thread start-up costs more than it saves (measured: N·K = 1e4 took
+# 0.65 ms on one thread and 3 ms on two busy cores).
+_PARALLEL_MIN_ENTRIES = 200_000
+
+
+def _m_step_numba(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray, dots: np.ndarray, roots: np.ndarray) -> int:
+    """Dispatch to the parallel kernel for large inputs, the serial one for small."""
+    kernel = _m_step_parallel if sig.size >= _PARALLEL_MIN_ENTRIES else _m_step_serial
+    return kernel(sig, y, scale, out, dots, roots)
 
 
 # ------------------------------------------------------------------------------------------

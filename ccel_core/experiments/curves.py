@@ -1,0 +1,244 @@
+"""Loss-curve experiments (explorer page 1): the CE family as functions of the prediction σ.
+
+All values come from :mod:`ccel_core.losses` evaluated on logits ``l = ln σ`` (so
+``softmax(l) = σ``); gradients come from torch autograd. Nothing here re-derives a formula.
+
+* Shannon CE      ``H(y, σ)   = −Σ_k y_k ln σ_k``                       (α = 1)
+* Collision CE    ``H₂(y, σ)  = −ln Σ_k y_k σ_k``                       (α = 2, paper eq. 9)
+* Rényi CE        ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``
+
+Functions:
+
+* :func:`loss_curves` — the paper's Fig. 1: K = 2, ``σ = (p, 1 − p)``, one curve per target y
+  and order α (Shannon dashed, collision solid in :func:`ccel_core.plots.loss_curves_figure`).
+* :func:`simplex_loss_grid` — the loss over the K = 3 simplex for a fixed target y (a ternary
+  heatmap). Shannon CE is minimized at ``σ = y`` (Gibbs); collision CE is linear in σ inside
+  the log, so it is minimized at the vertex ``e_{argmax y}``.
+* :func:`gradient_vs_certainty` — ``‖∂CE/∂l‖₂`` as the target goes from one-hot to uniform,
+  ``y(ε) = (1 − ε) e_c + (ε/K) 1``. Collision CE's gradient ``σ − (y ⊙ σ)/(y·σ)`` vanishes at
+  ``ε = 1`` (uniform y carries no information), Shannon's ``σ − y`` does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ccel_core.losses import collision_cross_entropy, renyi_cross_entropy, shannon_cross_entropy
+
+__all__ = ["loss_kind", "loss_name", "family_loss", "loss_curves", "simplex_grid", "simplex_loss_grid", "gradient_vs_certainty"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _one_thread(fn: F) -> F:
+    """Run ``fn`` with torch on one thread (restored after): these tensors have a few hundred rows,
+    and extra threads only add latency, a lot of it when other processes share the CPU."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(previous)
+
+    return wrapper  # type: ignore[return-value]
+
+
+FIG1_TARGETS: tuple[tuple[float, float], ...] = ((1.0, 0.0), (0.9, 0.1), (0.7, 0.3), (0.5, 0.5))
+
+
+def loss_kind(alpha: float) -> str:
+    """``"shannon"`` for α = 1, ``"collision"`` for α = 2, else ``"renyi"``."""
+    if float(alpha) == 1.0:
+        return "shannon"
+    if float(alpha) == 2.0:
+        return "collision"
+    return "renyi"
+
+
+def loss_name(alpha: float) -> str:
+    """Display name of the order-α cross-entropy: ``H(y,σ)``, ``H₂(y,σ)`` or ``H_α(y,σ)`` with α."""
+    kind = loss_kind(alpha)
+    if kind == "shannon":
+        return "H(y,σ)"
+    if kind == "collision":
+        return "H₂(y,σ)"
+    return f"H_{float(alpha):g}(y,σ)"
+
+
+def _check_alpha(alpha: float) -> float:
+    a = float(alpha)
+    if not np.isfinite(a) or a <= 0:
+        raise ValueError(f"alpha={alpha!r} is not valid; expected a finite number > 0")
+    return a
+
+
+def family_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Per-row order-α CE from the library: Shannon (α = 1), collision (α = 2), Rényi otherwise."""
+    kind = loss_kind(alpha)
+    if kind == "shannon":
+        return shannon_cross_entropy(logits, target, reduction="none")
+    if kind == "collision":
+        return collision_cross_entropy(logits, target, reduction="none")
+    return renyi_cross_entropy(logits, target, float(alpha), reduction="none")
+
+
+def _as_targets(y_values: Sequence[Sequence[float]], k: int | None = None) -> np.ndarray:
+    y = np.asarray(y_values, dtype=np.float64)
+    if y.ndim == 1:
+        y = y[None, :]
+    if y.ndim != 2 or (k is not None and y.shape[1] != k):
+        want = f"(M, {k})" if k is not None else "(M, K)"
+        raise ValueError(f"targets must have shape {want}, got shape={y.shape}")
+    if not np.all(np.isfinite(y)) or y.min() < 0 or np.abs(y.sum(1) - 1).max() > 1e-6:
+        raise ValueError(f"every target must be a probability vector (entries >= 0 summing to 1), got {y.tolist()}")
+    return y / y.sum(1, keepdims=True)
+
+
+def _fmt(v: np.ndarray) -> str:
+    return "(" + ", ".join(f"{x:g}" for x in v) + ")"
+
+
+@_one_thread
+def loss_curves(
+    y_values: Sequence[Sequence[float]] = FIG1_TARGETS,
+    alphas: Sequence[float] = (1.0, 2.0),
+    n_points: int = 199,
+    *,
+    p_min: float = 0.005,
+) -> pd.DataFrame:
+    """Paper Fig. 1: CE of order α against ``p`` for ``σ = (p, 1 − p)``, K = 2.
+
+    Args:
+        y_values: targets ``y = (y₁, y₂)`` (default the paper's (1,0), (.9,.1), (.7,.3), (.5,.5)).
+        alphas: Rényi orders; 1 = Shannon ``H(y,σ) = −y₁ ln p − y₂ ln(1−p)``, 2 = collision
+            ``H₂(y,σ) = −ln(y₁ p + y₂ (1−p))``, other α ``ln(y₁ p^{α−1} + y₂ (1−p)^{α−1})/(1−α)``.
+        n_points: grid size for ``p ∈ [p_min, 1 − p_min]`` (Shannon CE is infinite at the ends
+            for one-hot y).
+
+    Returns:
+        Long DataFrame, one row per (target, α, p), columns
+        ``p`` (float), ``y`` (label such as ``"(0.9, 0.1)"``), ``y1`` (float, y₁),
+        ``alpha`` (float), ``kind`` (``"shannon" | "collision" | "renyi"``), ``name``
+        (``"H(y,σ)"``, ``"H₂(y,σ)"``, ``"H_1.5(y,σ)"``) and ``loss`` (nats).
+    """
+    if int(n_points) < 2:
+        raise ValueError(f"n_points={n_points} should be >= 2")
+    if not 0 <= p_min < 0.5:
+        raise ValueError(f"p_min={p_min} should lie in [0, 0.5)")
+    ys = _as_targets(y_values, 2)
+    alphas = [_check_alpha(a) for a in alphas]
+    p = np.linspace(p_min, 1 - p_min, int(n_points))
+    sigma = np.stack([p, 1 - p], axis=1)
+    with np.errstate(divide="ignore"):
+        logits = torch.from_numpy(np.log(sigma))
+    logits = torch.where(torch.isfinite(logits), logits, torch.full_like(logits, -745.0))
+    frames = []
+    for y in ys:
+        target = torch.from_numpy(np.broadcast_to(y, sigma.shape).copy())
+        for a in alphas:
+            loss = family_loss(logits, target, a).numpy()
+            frames.append(pd.DataFrame({"p": p, "y": _fmt(y), "y1": y[0], "alpha": a, "kind": loss_kind(a),
+                                        "name": loss_name(a), "loss": loss}))
+    return pd.DataFrame(pd.concat(frames, ignore_index=True))
+
+
+def simplex_grid(resolution: int) -> np.ndarray:
+    """Strictly interior barycentric grid of Δ₃: ``σ = (n + 1/3)/(R + 1)`` for integer ``n ≥ 0``,
+    ``Σn = R``; ``(R + 1)(R + 2)/2`` points, symmetric under permutations, containing the centre
+    when ``R ≡ 0 (mod 3)``."""
+    r = int(resolution)
+    if r < 1:
+        raise ValueError(f"resolution={resolution} should be >= 1")
+    i, j = np.meshgrid(np.arange(r + 1), np.arange(r + 1), indexing="ij")
+    keep = i + j <= r
+    n = np.stack([i[keep], j[keep], r - i[keep] - j[keep]], axis=1).astype(np.float64)
+    return (n + 1.0 / 3.0) / (r + 1)
+
+
+@_one_thread
+def simplex_loss_grid(y: Sequence[float] = (0.7, 0.2, 0.1), alpha: float = 2.0, resolution: int = 45) -> pd.DataFrame:
+    """Order-α CE ``H_α(y, σ)`` for a fixed target y over a barycentric grid of the simplex Δ₃.
+
+    Args:
+        y: target on Δ₃.
+        alpha: Rényi order (1 Shannon, 2 collision).
+        resolution: grid subdivisions R; ``(R + 1)(R + 2)/2`` interior points (R = 45: 1081).
+
+    Returns:
+        DataFrame with columns ``s1, s2, s3`` (σ, barycentric), ``x, y_cart`` (Cartesian position
+        in the equilateral triangle with vertices e₁ = (0, 0), e₂ = (1, 0), e₃ = (½, √3/2)),
+        ``loss``, ``alpha``, ``kind``. ``df.attrs`` holds ``target`` (the list y).
+    """
+    target = _as_targets([y], 3)
+    a = _check_alpha(alpha)
+    sig = simplex_grid(resolution)
+    logits = torch.from_numpy(np.log(sig))
+    loss = family_loss(logits, torch.from_numpy(np.broadcast_to(target, sig.shape).copy()), a).numpy()
+    df = pd.DataFrame({"s1": sig[:, 0], "s2": sig[:, 1], "s3": sig[:, 2],
+                       "x": sig[:, 1] + 0.5 * sig[:, 2], "y_cart": np.sqrt(3) / 2 * sig[:, 2],
+                       "loss": loss, "alpha": a, "kind": loss_kind(a)})
+    df.attrs["target"] = target[0].tolist()
+    return df
+
+
+@_one_thread
+def gradient_vs_certainty(
+    logits: Sequence[float] = (1.0, 0.0, -1.0),
+    alphas: Sequence[float] = (1.0, 2.0),
+    n_points: int = 101,
+    *,
+    label: int = 0,
+) -> pd.DataFrame:
+    """Gradient norm ``‖∂ H_α(y, softmax(l)) / ∂l‖₂`` as the target loses certainty.
+
+    Targets ``y(ε) = (1 − ε) e_c + (ε/K) 1`` for ``ε ∈ [0, 1]`` (c = ``label``): ε = 0 is one-hot,
+    where every order gives ``−ln σ_c`` and the same gradient ``σ − e_c``; ε = 1 is uniform, where
+    collision CE is the constant ln K (gradient 0) while Shannon's gradient ``σ − u`` is not 0
+    (it pulls σ to uniform). Gradients by torch autograd through :mod:`ccel_core.losses`.
+
+    Args:
+        logits: fixed logits l of the prediction σ = softmax(l) (K = len(logits)).
+        alphas: Rényi orders (1 Shannon, 2 collision).
+        n_points: number of ε values.
+        label: class c of the one-hot end.
+
+    Returns:
+        DataFrame with columns ``eps`` (ε), ``certainty`` (``1 − ε``), ``target_entropy``
+        (``H(y)``, nats), ``alpha``, ``kind``, ``name``, ``loss`` and ``grad_norm``.
+        ``df.attrs["sigma"]`` is σ.
+    """
+    l0 = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+    if l0.ndim != 1 or l0.numel() < 2:
+        raise ValueError(f"logits must be a 1-D sequence of K >= 2 values, got shape={tuple(l0.shape)}")
+    k = l0.numel()
+    if not 0 <= int(label) < k:
+        raise ValueError(f"label={label} is out of range; expected 0 <= label < K={k}")
+    if int(n_points) < 2:
+        raise ValueError(f"n_points={n_points} should be >= 2")
+    eps = np.linspace(0.0, 1.0, int(n_points))
+    onehot = np.zeros(k)
+    onehot[int(label)] = 1.0
+    y = (1 - eps)[:, None] * onehot + eps[:, None] / k
+    y = y / y.sum(1, keepdims=True)
+    target = torch.from_numpy(y)
+    h_y = -(torch.xlogy(target, target)).sum(1).numpy()
+    frames = []
+    for a in (_check_alpha(a) for a in alphas):
+        lg = l0.expand(len(eps), k).clone().requires_grad_(True)
+        loss = family_loss(lg, target, a)
+        (grad,) = torch.autograd.grad(loss.sum(), lg)
+        frames.append(pd.DataFrame({"eps": eps, "certainty": 1 - eps, "target_entropy": h_y + 0.0, "alpha": a,
+                                    "kind": loss_kind(a), "name": loss_name(a),
+                                    "loss": loss.detach().numpy(), "grad_norm": grad.norm(dim=1).numpy()}))
+    df = pd.DataFrame(pd.concat(frames, ignore_index=True))
+    df.attrs["sigma"] = torch.softmax(l0, 0).tolist()
+    return df
