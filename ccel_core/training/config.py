@@ -1,0 +1,237 @@
+"""``TrainConfig``: every setting of a training run, JSON-serializable and validated.
+
+Validation that needs the data (``n_clusters <= n_samples``, ``n_clusters == n_classes`` for
+weak supervision) happens in :class:`~ccel_core.training.Trainer`; everything else here, with
+errors that name the value (``epochs=0 should be >= 1``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import numbers
+import os
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..objectives import CES, METHODS, SUPERVISED, make_objective
+
+__all__ = ["TrainConfig", "OPTIMIZERS", "Y_STEPS", "DEVICES", "RESUMABLE_KEYS"]
+
+OPTIMIZERS = ("sgd", "adam")
+Y_STEPS = ("batch", "full")
+DEVICES = ("auto", "cpu", "cuda")
+# Keys that may differ between a checkpoint and the config that resumes it (they do not change
+# what an epoch computes, or only extend the run).
+RESUMABLE_KEYS = ("epochs", "device", "eval_every", "root")
+
+# Default solver iteration caps: per-batch y-steps are warm-started and bounded on purpose;
+# full-data y-steps run to tol.
+SOLVER_MAX_ITER = {"batch": 100, "full": 1000}
+
+
+@dataclass
+class TrainConfig:
+    """One training run (clustering, weakly supervised, or supervised on soft targets).
+
+    Data: ``data`` (a :data:`~ccel_core.data.DATASETS` name or a feature-file path),
+    ``data_options`` (keyword options of ``load_dataset``; its ``seed``, default 0, seeds the data
+    set, independently of the training ``seed``), ``root``, ``split``, ``n_samples``.
+    Method: ``method`` (:data:`~ccel_core.objectives.METHODS` or "supervised"), ``loss``
+    (supervised only: "collision" | "shannon"), ``lam``/``gamma``/``mu`` (None: the method's
+    paper default), ``beta`` (self-augmentation weight, 0 = off), ``augment`` (strength of T(x)).
+    Network: ``model``, ``hidden``, ``weights``, ``n_clusters`` (None: the data's ``n_classes``).
+    Optimization: ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``momentum``, ``weight_decay``,
+    ``amp`` (bfloat16 autocast of the network step, CUDA only; ignored on CPU).
+    y-step: ``y_step`` ("batch": per batch on its σ, warm-started from the stored labels, the
+    paper's protocol; "full": once per epoch on the whole data set), ``solver_max_iter`` (None:
+    100 per batch, 1000 for a full-data step), ``solver_tol`` (None: the solver's default).
+    Other: ``labeled_fraction`` (weak supervision, paper Table 5), ``seed``, ``device``
+    ("auto" = CUDA when available), ``eval_every`` (epochs between evaluations; the last is
+    always evaluated).
+    """
+
+    data: str = "digits"
+    data_options: dict = field(default_factory=dict)
+    root: Optional[str] = None
+    split: str = "train"
+    n_samples: Optional[int] = None
+    method: str = "ccel"
+    loss: Optional[str] = None
+    model: str = "linear"
+    hidden: int = 256
+    weights: Optional[str] = None
+    n_clusters: Optional[int] = None
+    epochs: int = 10
+    batch_size: int = 250
+    optimizer: str = "sgd"
+    lr: float = 0.1
+    momentum: float = 0.0
+    weight_decay: float = 0.001
+    lam: Optional[float] = None
+    gamma: Optional[float] = None
+    mu: Optional[float] = None
+    beta: float = 0.0
+    augment: float = 1.0
+    y_step: str = "batch"
+    solver_max_iter: Optional[int] = None
+    solver_tol: Optional[float] = None
+    labeled_fraction: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = False
+    eval_every: int = 1
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # -- serialization ---------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain JSON data."""
+        return {f.name: _copy(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        """Build from a mapping; unknown keys raise ``ValueError`` naming them."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(names))
+        if unknown:
+            hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, names, n=1)) else repr(k)
+                     for k in unknown]
+            raise ValueError(f"unknown TrainConfig key(s): {', '.join(hints)}; known keys: {', '.join(names)}")
+        return cls(**dict(d))
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A validated copy with some fields changed."""
+        return TrainConfig.from_dict({**self.to_dict(), **changes})
+
+    def solver_iterations(self) -> int:
+        """The y-step iteration cap: ``solver_max_iter``, else 100 per batch / 1000 per full step."""
+        return self.solver_max_iter or SOLVER_MAX_ITER[self.y_step]
+
+    # -- validation ------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check and normalize every field (ValueError naming the value)."""
+        from ..data import DATASETS
+        from ..data.features import is_feature_file
+        from ..models import MODELS
+
+        if isinstance(self.data, os.PathLike):
+            self.data = os.fspath(self.data)
+        if not isinstance(self.data, str) or not self.data.strip():
+            raise ValueError(f"data={self.data!r} should be a data set name or a feature-file path")
+        key = self.data.strip().lower().replace("_", "-")
+        if key not in DATASETS and not is_feature_file(self.data):
+            raise ValueError(f"unknown data set data={self.data!r}; known names: {', '.join(DATASETS)}, "
+                             "or a path to a .npy/.npz/.csv feature file")
+        if not isinstance(self.data_options, dict):
+            raise ValueError(f"data_options={self.data_options!r} should be a dict")
+        for name in ("n_samples", "split", "root"):
+            if name in self.data_options:
+                raise ValueError(f"data_options[{name!r}] duplicates the TrainConfig field {name}; set {name}= instead")
+        for name in ("root", "weights"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                setattr(self, name, _path_str(value, name))
+        _choice(self, "split", ("train", "test", "all"))
+        self.n_samples = _int(self, "n_samples", 1, optional=True)
+        self.method = _lower(self.method, "method")
+        if self.method not in (*METHODS, SUPERVISED):
+            raise ValueError(f"unknown method={self.method!r}; known methods: {', '.join((*METHODS, SUPERVISED))}")
+        if self.loss is not None:
+            _choice(self, "loss", CES)
+        self.model = _lower(self.model, "model")
+        if self.model not in MODELS:
+            raise ValueError(f"unknown model={self.model!r}; known models: {', '.join(MODELS)}")
+        self.hidden = _int(self, "hidden", 1)
+        self.n_clusters = _int(self, "n_clusters", 1, optional=True)
+        self.epochs = _int(self, "epochs", 1)
+        self.batch_size = _int(self, "batch_size", 2)
+        _choice(self, "optimizer", OPTIMIZERS)
+        self.lr = _float(self, "lr", positive=True)
+        self.momentum = _float(self, "momentum")
+        if self.momentum >= 1:
+            raise ValueError(f"momentum={self.momentum!r} should be < 1")
+        self.weight_decay = _float(self, "weight_decay")
+        for name in ("lam", "gamma", "mu"):
+            setattr(self, name, _float(self, name, optional=True))
+        self.beta = _float(self, "beta")
+        # which parameters the method takes: one source of truth, the objective factory
+        make_objective(self.method, self.n_clusters or 2, lam=self.lam, gamma=self.gamma, mu=self.mu,
+                       beta=self.beta, loss=self.loss)
+        self.augment = _float(self, "augment")
+        _choice(self, "y_step", Y_STEPS)
+        self.solver_max_iter = _int(self, "solver_max_iter", 1, optional=True)
+        self.solver_tol = _float(self, "solver_tol", optional=True)
+        self.labeled_fraction = _float(self, "labeled_fraction")
+        if self.labeled_fraction > 1:
+            raise ValueError(f"labeled_fraction={self.labeled_fraction!r} should be in [0, 1]")
+        if self.labeled_fraction and self.method in ("kmeans", SUPERVISED):
+            raise ValueError(f"labeled_fraction={self.labeled_fraction!r} is not supported by method={self.method!r}")
+        self.seed = _int(self, "seed", 0)
+        _choice(self, "device", DEVICES)
+        if self.device == "cuda":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise ValueError("device='cuda' but torch.cuda.is_available() is False; use device='auto' or 'cpu'")
+        if not isinstance(self.amp, bool):
+            raise ValueError(f"amp={self.amp!r} should be True or False")
+        self.eval_every = _int(self, "eval_every", 1)
+
+
+# ------------------------------------------------------------------------------------------
+# field helpers
+# ------------------------------------------------------------------------------------------
+def _copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _path_str(value: Any, name: str) -> str:
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise ValueError(f"{name}={value!r} should be a path string or None")
+
+
+def _lower(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name}={value!r} should be a string")
+    return value.strip().lower()
+
+
+def _choice(cfg: TrainConfig, name: str, options: tuple[str, ...]) -> None:
+    value = getattr(cfg, name)
+    norm = value.strip().lower() if isinstance(value, str) else value
+    if norm not in options:
+        raise ValueError(f"{name}={value!r} should be one of {options}")
+    setattr(cfg, name, norm)
+
+
+def _int(cfg: TrainConfig, name: str, minimum: int, *, optional: bool = False) -> Optional[int]:
+    value = getattr(cfg, name)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            raise ValueError(f"{name}={value!r} should be an integer >= {minimum}")
+    if value < minimum:
+        raise ValueError(f"{name}={value!r} should be >= {minimum}")
+    return int(value)
+
+
+def _float(cfg: TrainConfig, name: str, *, positive: bool = False, optional: bool = False) -> Optional[float]:
+    value = getattr(cfg, name)
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        raise ValueError(f"{name}={value!r} should be a finite number")
+    if value < 0 or (positive and value == 0):
+        raise ValueError(f"{name}={value!r} should be {'> 0' if positive else '>= 0'}")
+    return float(value)
