@@ -90,14 +90,14 @@ def _mean_entropy(logits: Tensor) -> Tensor:
     return -(logp.exp() * logp).sum(1).mean()
 
 
-def _collision_term(p: Tensor, y: Tensor) -> float:
-    """``mean_i −ln(σ_i·y_i)`` in float64 (probabilities, not logits)."""
-    return float(-(p * y).sum(1).clamp_min(1e-300).log().mean())
+def _collision_rows(p: Tensor, y: Tensor) -> Tensor:
+    """``−ln(σ_i·y_i)`` per row in float64 (probabilities, not logits)."""
+    return -(p * y).sum(1).clamp_min(1e-300).log()
 
 
-def _shannon_term(p: Tensor, y: Tensor) -> float:
-    """``mean_i −Σ_k y_ik ln σ_ik`` in float64 (``0 ln 0 = 0``)."""
-    return float(-(torch.where(y > 0, y * p.clamp_min(1e-300).log(), 0.0)).sum(1).mean())
+def _shannon_rows(p: Tensor, y: Tensor) -> Tensor:
+    """``−Σ_k y_ik ln σ_ik`` per row in float64 (``0 ln 0 = 0``)."""
+    return -(torch.where(y > 0, y * p.clamp_min(1e-300).log(), 0.0)).sum(1)
 
 
 def _marginal_entropy(logits: Tensor) -> Tensor:
@@ -131,8 +131,10 @@ class Objective:
         """The θ-step loss of one batch (a scalar tensor)."""
         raise NotImplementedError
 
-    def label_loss(self, probs: Tensor, labels: Optional[Tensor]) -> float:
-        """The y-step objective for predictions ``probs`` and pseudo-labels ``labels`` (NaN if none)."""
+    def label_loss(self, probs: Tensor, labels: Optional[Tensor],
+                   all_reduce: Optional[Callable[[Tensor], Tensor]] = None) -> float:
+        """The y-step objective for predictions ``probs`` and pseudo-labels ``labels`` (NaN if none);
+        ``all_reduce`` sums statistics over data-parallel processes."""
         return math.nan
 
     def _need_aug(self, logits: Tensor, logits_aug: Optional[Tensor]) -> Tensor:
@@ -181,16 +183,26 @@ class SelfLabeling(Objective):
             loss = loss + self.beta * ce(self._need_aug(logits, logits_aug), targets)
         return loss
 
-    def label_loss(self, probs: Tensor, labels: Optional[Tensor]) -> float:
+    def label_loss(self, probs: Tensor, labels: Optional[Tensor],
+                   all_reduce: Optional[Callable[[Tensor], Tensor]] = None) -> float:
+        """``mean_i CE(y_i, σ_i) + λ KL`` over the rows; with ``all_reduce`` (data-parallel) over
+        the rows of every process, from one all-reduce of (Σ CE, Σ_i y_i, N)."""
         if labels is None:
             return math.nan
         p = probs.detach().double()
         y = labels.detach().double().to(p.device)
-        ce_term = (_collision_term if self.ce == "collision" else _shannon_term)(p, y)
+        rows = (_collision_rows if self.ce == "collision" else _shannon_rows)(p, y)
+        stats = torch.cat([rows.sum().reshape(1), y.sum(0), torch.tensor([float(len(y))], dtype=torch.float64, device=p.device)])
+        if all_reduce is not None:
+            all_reduce(stats)
+        n = float(stats[-1])
+        if n == 0:
+            return math.nan
+        ce_term = float(stats[0]) / n
         if self.fairness == "equipartition" or self.lam == 0:
             return ce_term
         u = torch.full((p.shape[1],), 1.0 / p.shape[1], dtype=torch.float64, device=p.device)
-        ybar = y.mean(0)
+        ybar = stats[1:-1] / n
         return ce_term + self.lam * (kl_prior(ybar, u) if self.fairness == "eq10" else kl_prior(u, ybar))
 
 
@@ -317,22 +329,29 @@ class Solver:
         """Whether a warm start changes the result (Sinkhorn ignores it)."""
         return self.kind != "sinkhorn"
 
-    def __call__(self, probs: Tensor, init: Optional[Tensor] = None) -> Tensor:
-        p = probs.detach().double().cpu().numpy()
+    def __call__(self, probs: Tensor, init: Optional[Tensor] = None,
+                 all_reduce: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
+        """Solve on CPU numpy (float64); with ``all_reduce`` (data-parallel EM only) on torch
+        tensors on ``probs``' device, each process passing its own rows."""
+        if all_reduce is not None and self.kind != "em":
+            raise ValueError(f"all_reduce is only supported by the EM y-step, not {self.kind!r}; gather the rows instead")
+        torch_path = all_reduce is not None
+        p = probs.detach().double() if torch_path else probs.detach().double().cpu().numpy()
         y0 = None
         if init is not None and self.uses_init:
-            y0 = init.detach().double().cpu().numpy()
+            y0 = init.detach().double() if torch_path else init.detach().double().cpu().numpy()
             if self.kind == "em":
-                y0 = np.maximum(y0, _INIT_FLOOR)
+                y0 = y0.clamp_min(_INIT_FLOOR) if torch_path else np.maximum(y0, _INIT_FLOOR)
             y0 = y0 / y0.sum(1, keepdims=True)
         if self.kind == "em":
-            res = em(p, init=y0, **self.params)
+            res = em(p, init=y0, all_reduce=all_reduce, **self.params)
         elif self.kind == "pgd":
             res = pgd(p, init=y0, **self.params)
         else:
             res = sinkhorn(p, **self.params)
         self.last = res
-        return torch.from_numpy(np.asarray(res.labels)).to(probs.device)
+        labels = res.labels if torch_path else torch.from_numpy(np.asarray(res.labels))
+        return labels.to(probs.device)
 
 
 def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 1000,

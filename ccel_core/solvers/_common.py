@@ -111,8 +111,11 @@ def check_nonnegative(value: Any, name: str) -> float:
     return float(value)
 
 
-def prepare(probs: Any, lam: Any, prior: Any, init: Any, *, max_iter: Any, tol: Any) -> Problem:
-    """Validate a solver call and convert everything to float64 on the input's backend/device."""
+def prepare(probs: Any, lam: Any, prior: Any, init: Any, *, max_iter: Any, tol: Any, allow_empty: bool = False) -> Problem:
+    """Validate a solver call and convert everything to float64 on the input's backend/device.
+
+    ``allow_empty``: a data-parallel process may hold no rows of a batch (N = 0).
+    """
     check_nonnegative(lam, "lam")
     check_positive_int(max_iter, "max_iter")
     check_nonnegative(tol, "tol")
@@ -122,7 +125,7 @@ def prepare(probs: Any, lam: Any, prior: Any, init: Any, *, max_iter: Any, tol: 
     if probs.ndim != 2:
         raise ValueError(f"probs must have shape (N, K), got shape={tuple(probs.shape)}")
     n, k = probs.shape
-    if n < 1:
+    if n < 1 and not (allow_empty and n == 0):
         raise ValueError(f"probs has N={n} points; expected N >= 1")
     if k < 1:
         raise ValueError(f"number of classes K={k} should be >= 1")

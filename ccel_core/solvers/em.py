@@ -29,6 +29,7 @@ Numerics of the M-step (the same in the numba and the torch kernel):
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from typing import Callable, Optional
@@ -342,7 +343,7 @@ def em(
         :class:`SolverResult` whose ``history`` holds eq. 11 at the start and after each
         iteration; the loss never increases (paper Property 1).
     """
-    pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol)
+    pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol, allow_empty=all_reduce is not None)
     if all_reduce is not None and not pb.is_torch:
         raise ValueError("all_reduce needs torch tensors; got a numpy array for probs")
     sig, u, y = pb.probs, pb.prior, pb.init
@@ -364,6 +365,8 @@ def em(
         return log_sum / n + (lam * kl_prior(u, col / n) if lam else 0.0)
 
     col, log_sum, n_total = global_stats(y, (sig * y).sum(1))
+    if n_total == 0:  # every process passed an empty shard: nothing to solve
+        return SolverResult(pb.output(y), 0, True, [math.nan], [0.0])
     roots = torch.zeros(y.shape[0], dtype=torch.float64, device=y.device) if pb.is_torch else np.zeros(y.shape[0])
     history = [loss_from(col, log_sum, n_total)]
     times = [time.perf_counter() - start]

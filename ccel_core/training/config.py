@@ -22,6 +22,7 @@ __all__ = ["TrainConfig", "OPTIMIZERS", "Y_STEPS", "DEVICES", "RESUMABLE_KEYS"]
 OPTIMIZERS = ("sgd", "adam")
 Y_STEPS = ("batch", "full")
 DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("float32", "float64")
 # Keys that may differ between a checkpoint and the config that resumes it (they do not change
 # what an epoch computes, or only extend the run).
 RESUMABLE_KEYS = ("epochs", "device", "eval_every", "root")
@@ -43,7 +44,9 @@ class TrainConfig:
     paper default), ``beta`` (self-augmentation weight, 0 = off), ``augment`` (strength of T(x)).
     Network: ``model``, ``hidden``, ``weights``, ``n_clusters`` (None: the data's ``n_classes``).
     Optimization: ``epochs``, ``batch_size``, ``optimizer``, ``lr``, ``momentum``, ``weight_decay``,
-    ``amp`` (bfloat16 autocast of the network step, CUDA only; ignored on CPU).
+    ``amp`` (bfloat16 autocast of the network step, CUDA only; ignored on CPU), ``precision``
+    ("float32", or "float64" for the network and data — exact comparisons, e.g. data-parallel
+    vs single-process runs).
     y-step: ``y_step`` ("batch": per batch on its σ, warm-started from the stored labels, the
     paper's protocol; "full": once per epoch on the whole data set), ``solver_max_iter`` (None:
     100 per batch, 1000 for a full-data step), ``solver_tol`` (None: the solver's default).
@@ -81,6 +84,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: bool = False
+    precision: str = "float32"
     eval_every: int = 1
 
     def __post_init__(self) -> None:
@@ -178,6 +182,7 @@ class TrainConfig:
                 raise ValueError("device='cuda' but torch.cuda.is_available() is False; use device='auto' or 'cpu'")
         if not isinstance(self.amp, bool):
             raise ValueError(f"amp={self.amp!r} should be True or False")
+        _choice(self, "precision", PRECISIONS)
         self.eval_every = _int(self, "eval_every", 1)
 
 

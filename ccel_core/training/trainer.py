@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data import Dataset, load_dataset
+from ..distributed import Dist, current
 from ..losses import entropy, shannon_cross_entropy
 from ..metrics import evaluate
 from ..models import build_model
@@ -80,7 +81,11 @@ class Trainer:
                  run: Any = None) -> None:
         self.config = cfg = config if config is not None else TrainConfig()
         cfg.validate()
+        self.dist: Dist = current()
         self.device = resolve_device(cfg.device)
+        if self.dist.active and self.device.type == "cuda" and self.device.index is None:
+            self.device = torch.device("cuda", torch.cuda.current_device())
+        self.dtype = torch.float64 if cfg.precision == "float64" else torch.float32
         if dataset is None:
             options = dict(cfg.data_options)
             dataset = load_dataset(cfg.data, cfg.root, split=cfg.split, n_samples=cfg.n_samples,
@@ -95,14 +100,18 @@ class Trainer:
                                              loss=cfg.loss, max_iter=cfg.solver_iterations(), tol=cfg.solver_tol)
             solver = solver if solver is not None else made
         self.objective, self.solver = objective, solver
+        if self.dist.active and run is not None and not self.dist.is_main:
+            raise ValueError(f"only rank 0 writes the run store; rank {self.dist.rank} was given run={run!r}")
         self.run_record = run
-        self._x = dataset.x.to(self.device)
+        self._x = dataset.x.to(self.device, self.dtype)
+        self._own = self.dist.owned(n, self.device)  # the points whose pseudo-labels live here
         self._y_true = None if dataset.y is None else dataset.y.to(self.device)
         self.labels: Optional[Tensor] = None
         self.model: Optional[nn.Module] = None
         self.optimizer: Optional[torch.optim.Optimizer] = None
         self.epoch, self.history, self.cancelled = 0, [], False
         self._probs_cache: Optional[Tensor] = None  # eval-mode σ of the current parameters
+        self._probs_local_cache: Optional[Tensor] = None
         self._targets = soft_targets(targets, n, k, self._y_true, supervised=objective.supervised,
                                      method=objective.name, device=self.device)
         self._labeled = labeled_mask(cfg.labeled_fraction, dataset, k, cfg.seed, self.device)
@@ -111,7 +120,7 @@ class Trainer:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(cfg.seed)
                 self.model = build_model(cfg.model, dataset.input_shape, k, hidden=cfg.hidden, weights=cfg.weights)
-            self.model.to(self.device)
+            self.model.to(self.device, self.dtype)
             params = self.model.parameters()
             if cfg.optimizer == "sgd":
                 self.optimizer = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -119,8 +128,15 @@ class Trainer:
                 self.optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
             if objective.needs_augmentation:
                 self.augment = dataset.augmentation(cfg.augment)
-        if run is not None:
-            self._resume(run.load_checkpoint(map_location=self.device))
+        # The network the θ-step runs: DDP averages gradients over processes (the same module).
+        self._net: Optional[nn.Module] = self.model
+        if self.model is not None and self.dist.active:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._net = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        state = run.load_checkpoint(map_location=self.device) if run is not None else None
+        if self.dist.active:
+            state = self.dist.broadcast_object(state)
+        self._resume(state)
 
     @classmethod
     def from_run(cls, run: Any, **kwargs: Any) -> "Trainer":
@@ -137,8 +153,8 @@ class Trainer:
         if self.model is not None:
             state["model"] = self.model.state_dict()
             state["optimizer"] = self.optimizer.state_dict()
-        if self.labels is not None:
-            state["labels"] = self.labels.detach().cpu()
+        if self.labels is not None:  # every process's shard (a collective when data-parallel)
+            state["labels"] = self.dist.gather_owned(self.labels, len(self.dataset)).detach().cpu()
         centers = getattr(self.objective, "centers", None)
         if centers is not None:
             state["centers"] = centers
@@ -154,8 +170,8 @@ class Trainer:
         if self.model is not None:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
-        if "labels" in state:
-            self.labels = state["labels"].to(self.device, torch.float64)
+        if "labels" in state:  # stored for all N points: keep this process's shard (any world size)
+            self.labels = state["labels"].to(self.device, torch.float64)[self._own]
         if "centers" in state:
             self.objective.centers = state["centers"]
         self.epoch = int(state["epoch"])
@@ -238,27 +254,35 @@ class Trainer:
                 return
             self.epoch = epoch
             self.history.append(metrics)
+            state = self.state_dict()
             if run is not None:
-                run.save_checkpoint(self.state_dict(), epoch)
+                run.save_checkpoint(state, epoch)
                 run.log_epoch(epoch, metrics)
             yield metrics
-            if run is not None and run.cancel_requested:
+            if self._cancel_requested():
                 self.cancelled = True
                 return
 
     def _initial_labels(self) -> Tensor:
-        """Y⁰: the caller's targets, else the first eval-mode predictions σ (float64)."""
+        """Y⁰ of the owned points: the caller's targets, else the first eval-mode predictions σ."""
         if self._targets is not None:
-            return self._targets.clone()
-        labels = self._probs().double()
+            return self._targets[self._own].clone()
+        labels = self._probs_local().double()
         if self._labeled is not None:
-            labels[self._labeled] = F.one_hot(self._y_true[self._labeled], self.n_clusters).double()
+            lab = self._labeled[self._own]
+            labels[lab] = F.one_hot(self._y_true[self._own][lab], self.n_clusters).double()
         return labels
+
+    def _cancel_requested(self) -> bool:
+        """A cancel request on the run (rank 0's store), agreed by every process."""
+        flag = self.run_record is not None and self.run_record.cancel_requested
+        return self.dist.any(flag, self.device) if self.dist.active else flag
 
     def _batches(self, epoch: int) -> list[Tensor]:
         """This epoch's shuffled index batches: ``ceil(N/B)`` nearly equal parts (no tiny tail batch).
 
-        A data-parallel run would shard the permutation here by index (``order[rank::world]``).
+        Every process draws the same permutation; :meth:`_train_epoch` keeps the owned points of
+        each batch (the data-parallel sampler, sharded by index).
         """
         n = len(self.dataset)
         gen = torch.Generator().manual_seed(_seed(self.config.seed, epoch, 1))
@@ -266,78 +290,114 @@ class Trainer:
         return list(order.tensor_split(math.ceil(n / self.config.batch_size)))
 
     def _train_epoch(self, epoch: int) -> Optional[dict[str, Any]]:
-        cfg, obj, run = self.config, self.objective, self.run_record
+        cfg, obj, dist = self.config, self.objective, self.dist
         start = time.perf_counter()
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        losses, label_losses, y_time, iters = [], [], 0.0, []
+        loss_sum, n_batches, label_losses, y_time, iters = 0.0, 0, [], 0.0, []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(_seed(cfg.seed, epoch, 0))
             if self.solver is not None and cfg.y_step == "full":
                 t0 = time.perf_counter()
-                rows = self._unlabeled_rows(torch.arange(len(self.dataset), device=self.device))
-                label_losses.append(self._y_step(rows, self._probs()[rows], bounded=False, iters=iters))
+                keep = self._unlabeled(self._own)
+                label_losses.append(self._y_step(self._own[keep], self._probs_local()[keep], bounded=False, iters=iters))
                 y_time += time.perf_counter() - t0
-            self._probs_cache = None  # the parameters change from here on
-            self.model.train()
+            self._probs_cache = self._probs_local_cache = None  # the parameters change from here on
+            self._net.train()
             for idx in self._batches(epoch):
-                if run is not None and run.cancel_requested:
+                if self._cancel_requested():
                     return None
-                x = self._x[idx]
+                mine = idx[idx % dist.world == dist.rank] if dist.active else idx  # owned points of the batch
+                x = self._x[mine]
                 with self._autocast():
                     if obj.needs_augmentation:
-                        both = self.model(torch.cat([x, self.augment(x)])).float()
+                        both = self._net(torch.cat([x, self.augment(x)])).to(self.dtype)
                         logits, logits_aug = both[: len(x)], both[len(x):]
                     else:
-                        logits, logits_aug = self.model(x).float(), None
+                        logits, logits_aug = self._net(x).to(self.dtype), None
                 targets = None
                 if obj.uses_pseudo_labels:
+                    pos = dist.local_positions(mine)
+                    probs = torch.softmax(logits.detach(), 1)
                     if self.solver is not None and cfg.y_step == "batch":
                         t0 = time.perf_counter()
-                        rows = self._unlabeled_rows(idx)
-                        probs = torch.softmax(logits.detach(), 1)
-                        if self._labeled is not None:
-                            probs = probs[~self._labeled[idx]]
-                        if len(rows):
-                            label_losses.append(self._y_step(rows, probs, bounded=True, iters=iters))
+                        keep = self._unlabeled(mine)
+                        if dist.active or bool(keep.any()):  # every process joins the collective y-step
+                            label_losses.append(self._y_step(mine[keep], probs[keep], bounded=True, iters=iters))
                         y_time += time.perf_counter() - t0
                     elif self.solver is None:
-                        label_losses.append(obj.label_loss(torch.softmax(logits.detach(), 1), self.labels[idx]))
-                    targets = self.labels[idx]
-                loss = self._batch_loss(idx, logits, logits_aug, targets)
+                        label_losses.append(obj.label_loss(probs, self.labels[pos], all_reduce=self._reduce))
+                    targets = self.labels[pos]
+                if len(mine):
+                    loss = self._batch_loss(mine, logits, logits_aug, targets)
+                else:  # no owned point in this batch: join the gradient all-reduce with zeros
+                    loss = logits.sum() * 0.0
+                if dist.active:
+                    # DDP averages gradients over processes; weighting each process's batch mean by
+                    # its share makes that the gradient of the whole batch's mean (exactly, for
+                    # per-point losses; batch-statistic losses — MI, IMSAT, IIC — stay per process).
+                    loss = loss * (len(mine) * dist.world / len(idx))
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 self.optimizer.step()
-                losses.append(float(loss.detach()))
-        metrics: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses))}
+                loss_sum += float(loss.detach()) / dist.world
+                n_batches += 1
+        batch_mean = self._sum(torch.tensor([loss_sum], dtype=torch.float64, device=self.device))
+        metrics: dict[str, Any] = {"epoch": epoch, "loss": float(batch_mean[0]) / max(n_batches, 1)}
         finite = [v for v in label_losses if math.isfinite(v)]
         metrics["label_loss"] = float(np.mean(finite)) if finite else None
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
             metrics.update(self._evaluate(self._probs().argmax(1)))
-        metrics["pseudo_entropy"] = None if self.labels is None else float(entropy(self.labels).mean())
+        metrics["pseudo_entropy"] = None if self.labels is None else self._mean_over_points(entropy(self.labels))
         metrics["solver_iters"] = float(np.mean(iters)) if iters else None
         metrics["y_step_seconds"] = y_time
         metrics["seconds"] = time.perf_counter() - start
         return metrics
 
-    def _unlabeled_rows(self, idx: Tensor) -> Tensor:
-        return idx if self._labeled is None else idx[~self._labeled[idx]]
+    @property
+    def _reduce(self) -> Optional[Callable[[Tensor], Tensor]]:
+        """The all-reduce (sum) of a data-parallel run, else None."""
+        return self.dist.all_reduce if self.dist.active else None
+
+    def _sum(self, t: Tensor) -> Tensor:
+        return self.dist.all_reduce(t)
+
+    def _mean_over_points(self, values: Tensor) -> float:
+        """Mean of per-point values over every process's points."""
+        stats = self._sum(torch.stack([values.double().sum(), values.new_tensor(float(len(values)), dtype=torch.float64)]))
+        return float(stats[0] / stats[1]) if float(stats[1]) else math.nan
+
+    def _unlabeled(self, idx: Tensor) -> Tensor:
+        """Mask of the points of ``idx`` that take y-steps (all but weak supervision's labeled ones)."""
+        return torch.ones_like(idx, dtype=torch.bool) if self._labeled is None else ~self._labeled[idx]
 
     def _y_step(self, rows: Tensor, probs: Tensor, *, bounded: bool, iters: list[int]) -> float:
-        """``labels[rows] ← solver(probs, init=labels[rows])``; returns the y-step objective and
-        appends the solver's iteration count (when it reports one, as :class:`Solver` does).
+        """``labels[rows] ← solver(probs, init=labels[rows])`` for owned points ``rows``; returns the
+        y-step objective and appends the solver's iteration count (when it reports one).
 
+        Data-parallel: EM all-reduces its K column sums once per iteration (each process passes
+        its own rows); other solvers see the whole batch, gathered, and keep their rows.
         Per-batch steps cap the iterations on purpose (warm starts carry the progress across
         epochs), so their ``ConvergenceWarning`` is silenced; full-data steps warn.
         """
+        pos = self.dist.local_positions(rows)
+        init = self.labels[pos]
         with warnings.catch_warnings():
             if bounded:
                 warnings.simplefilter("ignore", ConvergenceWarning)
-            new = self.solver(probs, self.labels[rows])
-        self.labels[rows] = new.to(self.labels.dtype)
+            if not self.dist.active:
+                new = self.solver(probs, init)
+            elif getattr(self.solver, "kind", None) == "em":
+                new = self.solver(probs, init, all_reduce=self.dist.all_reduce)
+            else:
+                all_probs, sizes = self.dist.gather_rows(probs)
+                all_init, _ = self.dist.gather_rows(init)
+                first = sum(sizes[: self.dist.rank])
+                new = self.solver(all_probs, all_init)[first:first + len(rows)]
+        self.labels[pos] = new.to(self.labels.dtype)
         last = getattr(self.solver, "last", None)
         if last is not None:
             iters.append(last.n_iter)
-        return self.objective.label_loss(probs, new)
+        return self.objective.label_loss(probs, new, all_reduce=self._reduce)
 
     def _batch_loss(self, idx: Tensor, logits: Tensor, logits_aug: Optional[Tensor], targets: Optional[Tensor]) -> Tensor:
         """The objective's loss; with weak supervision, ``+ mean H(e_{y_i}, σ_i)`` over the labeled rows."""
@@ -366,15 +426,21 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            out = [torch.softmax(self.model(x[i:i + _EVAL_BATCH]).float(), 1) for i in range(0, len(x), _EVAL_BATCH)]
+            out = [torch.softmax(self.model(x[i:i + _EVAL_BATCH]).to(self.dtype), 1) for i in range(0, len(x), _EVAL_BATCH)]
         finally:
             self.model.train(was_training)
         return torch.cat(out) if out else x.new_zeros((0, self.n_clusters))
 
+    def _probs_local(self) -> Tensor:
+        """Eval-mode σ of the owned points for the current parameters (cached)."""
+        if self._probs_local_cache is None:
+            self._probs_local_cache = self._predict_all(self._x[self._own] if self.dist.active else self._x)
+        return self._probs_local_cache
+
     def _probs(self) -> Tensor:
-        """Eval-mode σ of the whole training set for the current parameters (cached)."""
+        """Eval-mode σ of the whole training set (gathered from every process; cached)."""
         if self._probs_cache is None:
-            self._probs_cache = self._predict_all(self._x)
+            self._probs_cache = self.dist.gather_owned(self._probs_local(), len(self.dataset))
         return self._probs_cache
 
     def _scores(self, y: Optional[Tensor], pred: Tensor, prefix: str = "") -> dict[str, Any]:
@@ -399,9 +465,10 @@ class Trainer:
     def _fit_one_shot(self) -> dict[str, Any]:
         """A method without a network (k-means): one pass, reported as epoch 1."""
         start = time.perf_counter()
-        self.labels = self.objective.fit_predict(self._x, seed=self.config.seed).double().to(self.device)
+        full = self.objective.fit_predict(self._x, seed=self.config.seed).double().to(self.device)
+        self.labels = full[self._own]  # every process computes the same; each keeps its shard
         elapsed = time.perf_counter() - start
-        pred = self.labels.argmax(1)
+        pred = full.argmax(1)
         inertia = getattr(self.objective, "inertia", math.nan)
         metrics: dict[str, Any] = {"epoch": 1, "loss": inertia / len(self.dataset) if math.isfinite(inertia) else None,
                                    "label_loss": None, **self._evaluate(pred)}

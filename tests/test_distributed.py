@@ -1,0 +1,99 @@
+"""Data-parallel training (torch.distributed, gloo on CPU) equals the single-process run."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from ccel_core.distributed import Dist
+from ccel_core.training import TrainConfig, Trainer
+
+pytestmark = pytest.mark.slow
+
+CONFIG = dict(data="digits", method="ccel", model="linear", epochs=3, batch_size=200, precision="float64",
+              device="cpu", seed=0)
+
+
+def _worker(rank: int, world: int, init_file: str, out_dir: str, overrides: dict) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        trainer = Trainer(TrainConfig(**{**CONFIG, **overrides}))
+        history = list(trainer.fit())
+        state = trainer.state_dict()  # gathers every shard's labels (a collective)
+        if rank == 0:
+            torch.save({"history": history, "labels": state["labels"], "model": state["model"]}, Path(out_dir) / "result.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def _single(overrides: dict) -> dict:
+    torch.set_num_threads(1)
+    trainer = Trainer(TrainConfig(**{**CONFIG, **overrides}))
+    history = list(trainer.fit())
+    state = trainer.state_dict()
+    return {"history": history, "labels": state["labels"], "model": state["model"]}
+
+
+def _parallel(tmp_path: Path, world: int, overrides: dict) -> dict:
+    init = tmp_path / "init"
+    mp.start_processes(_worker, args=(world, str(init), str(tmp_path), overrides), nprocs=world, start_method="spawn")
+    return torch.load(tmp_path / "result.pt", weights_only=False)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"y_step": "full"}, {"method": "sela", "epochs": 2}])
+def test_two_processes_equal_one(tmp_path, overrides):
+    one = _single(overrides)
+    two = _parallel(tmp_path, 2, overrides)
+    torch.testing.assert_close(two["labels"], one["labels"], rtol=0, atol=1e-6)
+    for key, value in one["model"].items():
+        torch.testing.assert_close(two["model"][key], value, rtol=0, atol=1e-6)
+    for a, b in zip(one["history"], two["history"]):
+        for key in ("loss", "label_loss", "acc", "nmi", "ari", "pseudo_entropy"):
+            assert b[key] == pytest.approx(a[key], abs=1e-6), (key, a[key], b[key])
+        assert b["cluster_sizes"] == a["cluster_sizes"]
+
+
+def test_dist_helpers_single_process():
+    d = Dist()
+    idx = torch.arange(10)
+    assert torch.equal(d.owned(10), idx) and torch.equal(d.local_positions(idx), idx)
+    t = torch.ones(3)
+    assert d.all_reduce(t) is t and d.any(True) and not d.any(False)
+    assert torch.equal(d.gather_owned(idx, 10), idx)
+    assert d.broadcast_object({"a": 1}) == {"a": 1}
+
+
+def test_ownership_covers_every_point_once():
+    n, world = 23, 3
+    seen = torch.cat([Dist(r, world).owned(n) for r in range(world)])
+    assert sorted(seen.tolist()) == list(range(n))
+    for r in range(world):
+        own = Dist(r, world).owned(n)
+        assert torch.equal(Dist(r, world).local_positions(own), torch.arange(len(own)))
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
+                    reason="torchrun not installed")
+def test_torchrun_cli_writes_one_run(tmp_path):
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
+    runs = tmp_path / "runs"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [torchrun, "--nproc_per_node=2", "--master_port", "0", "-m", "ccel_core.cli", "fit", "--data", "digits",
+           "--method", "ccel", "--model", "linear", "--epochs", "2", "--seed", "0", "--device", "cpu",
+           "--runs-dir", str(runs), "--no-progress"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    listed = subprocess.run([sys.executable, "-m", "ccel_core.cli", "runs", "list", "--runs-dir", str(runs), "--format", "csv"],
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.strip().splitlines()[1:] if line.strip()]
+    assert len(rows) == 1 and "finished" in rows[0], listed.stdout
