@@ -108,6 +108,7 @@ def noisy_label_experiment(
 
     from ..data import load_dataset
     from ..training import TrainConfig, Trainer
+    from .trajectories import single_threaded_torch
 
     for loss in losses:
         if loss not in ("shannon", "collision"):
@@ -120,20 +121,20 @@ def noisy_label_experiment(
     if ds.y is None:
         raise ValueError(f"data set {data!r} has no labels; the noisy-label experiment needs them")
     total = len(losses) * len(levels) * len(seeds)
-    rows, done = [], 0
-    for seed in seeds:
-        train, test = _split(ds, test_fraction, int(seed))
-        for level in levels:
-            targets = corrupt_targets(train.y, ds.n_classes, model=noise, level=level, seed=int(seed))
-            for loss in losses:
-                cfg = TrainConfig(data=data, method="supervised", loss=loss, model=model, epochs=int(epochs),
-                                  batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                                  seed=int(seed), device=device, eval_every=int(epochs))
-                trainer = Trainer(cfg, dataset=train, targets=targets, eval_dataset=test)
-                final = trainer.run()
-                rows.append({"loss": loss, "level": float(level), "seed": int(seed),
-                             "test_acc": final["test_acc"], "train_acc": final["acc"], "noise": noise})
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+    runs = [(int(seed), float(level), loss) for seed in seeds for level in levels for loss in losses]
+    rows, splits = [], {}
+    with single_threaded_torch():  # tiny models: extra intra-op threads only slow them down
+        for done, (seed, level, loss) in enumerate(runs, 1):
+            if seed not in splits:
+                splits[seed] = _split(ds, test_fraction, seed)
+            train, test = splits[seed]
+            targets = corrupt_targets(train.y, ds.n_classes, model=noise, level=level, seed=seed)
+            cfg = TrainConfig(data=data, method="supervised", loss=loss, model=model, epochs=int(epochs),
+                              batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+                              seed=seed, device=device, eval_every=int(epochs))
+            final = Trainer(cfg, dataset=train, targets=targets, eval_dataset=test).run()
+            rows.append({"loss": loss, "level": level, "seed": seed,
+                         "test_acc": final["test_acc"], "train_acc": final["acc"], "noise": noise})
+            if progress is not None:
+                progress(done, total)
     return pd.DataFrame(rows, columns=["loss", "level", "seed", "test_acc", "train_acc", "noise"])
