@@ -108,7 +108,12 @@ def test_decision_regions_figure():
     np.testing.assert_array_equal(np.asarray(fig.data[0].z), grids[0].argmax(-1))
     np.testing.assert_array_equal(np.asarray(fig.frames[2].data[0].z), grids[2].argmax(-1))
     np.testing.assert_allclose(fig.data[1].x, pts[:, 0])
-    assert list(fig.frames[1].data[1].marker.color) == [P.cluster_color(c) for c in labels[1]]
+    marker = fig.frames[1].data[1].marker
+    np.testing.assert_array_equal(np.asarray(marker.color), labels[1])  # ids on a step colorscale
+    k = int(round(marker.cmax + 0.5))
+    scale = [tuple(step) for step in marker.colorscale]
+    for c in range(k):  # id c sits in [c/k, (c+1)/k] of the scale, painted in cluster c's color
+        assert scale[2 * c][1].lower() == scale[2 * c + 1][1].lower() == P.cluster_color(c).lower()
     _check(P.decision_regions_figure(gx, gy, grids[0]), 1, 0)
     with pytest.raises(ValueError, match="expected"):
         P.decision_regions_figure(gx, gy, np.ones((5, 4, 3)) / 3)
