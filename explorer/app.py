@@ -1,21 +1,89 @@
-"""ccel explorer (placeholder until the full multi-page app lands): collision vs Shannon CE for K = 2."""
+"""ccel explorer: ``streamlit run explorer/app.py`` (built-in data, no download, no GPU needed).
 
-import numpy as np
-import plotly.graph_objects as go
-import streamlit as st
-import torch
+The entry point only sets up the page and the navigation; every page is a thin script under
+``explorer/views/`` (widgets → ``ccel_core.experiments`` / trainer → ``ccel_core.plots``) and the
+shared helpers are in :mod:`explorer.common`.
+"""
 
-from ccel_core.losses import collision_cross_entropy, shannon_cross_entropy
+from __future__ import annotations
 
-st.set_page_config(page_title="ccel explorer", layout="wide")
-st.title("Collision cross-entropy")
-st.markdown(r"$H_2(y,\sigma) = -\ln \sum_k y_k \sigma_k$ against Shannon's $H(y,\sigma) = -\sum_k y_k \ln \sigma_k$, K = 2.")
-p = np.linspace(0.001, 0.999, 400)
-logits = torch.from_numpy(np.stack([np.log(p), np.log1p(-p)], 1))
-fig = go.Figure()
-for y0 in (1.0, 0.9, 0.7, 0.5):
-    y = torch.tensor([[y0, 1 - y0]], dtype=torch.float64).expand(len(p), 2)
-    fig.add_scatter(x=p, y=shannon_cross_entropy(logits, y, "none").numpy(), name=f"H, y=({y0:g},{1 - y0:g})", line=dict(dash="dash"))
-    fig.add_scatter(x=p, y=collision_cross_entropy(logits, y, "none").numpy(), name=f"H₂, y=({y0:g},{1 - y0:g})")
-fig.update_layout(xaxis_title="σ = (p, 1 − p): p", yaxis_title="loss", yaxis_range=[0, 4])
-st.plotly_chart(fig)
+import logging
+import sys
+import threading
+import time
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+if str(_HERE.parent) not in sys.path:  # so that the pages can `from explorer import common`
+    sys.path.insert(0, str(_HERE.parent))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="ccel explorer", page_icon=":material/join_inner:", layout="wide")
+
+
+class _QuietWarmUp(logging.Filter):
+    """Drop Streamlit's "missing ScriptRunContext" warnings raised by the warm-up thread."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != "ccel-warm-up"
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up(precompute: bool) -> threading.Thread:
+    """Once per server process, in the background: load what the first visit of a page would wait for
+    (the experiment modules, torch's optimizers, whose first use imports torch._dynamo, ~1.5 s; the
+    numba EM kernel; plotly's figure validators), then, with ``precompute``, fill the caches of the
+    default views of the slower pages."""
+
+    def work() -> None:
+        try:
+            import numpy as np
+            import plotly.graph_objects as go
+            import torch.optim
+
+            import ccel_core.experiments.noisy  # noqa: F401
+            import ccel_core.experiments.race  # noqa: F401
+            import ccel_core.experiments.trajectories  # noqa: F401
+            import ccel_core.plots  # noqa: F401
+            from ccel_core.solvers import em
+
+            torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
+            em(np.full((2, 3), 1 / 3), 100.0, max_iter=1, tol=0)
+            go.Figure([go.Scatterternary(a=[1], b=[0], c=[0]), go.Heatmap(z=[[0]])], frames=[go.Frame(data=[])])
+            if precompute:
+                time.sleep(1.0)  # let the first page of the first visitor render first
+                from explorer import cached
+
+                cached.precompute_default_views()
+        except Exception:  # noqa: BLE001 - a warm-up failure only costs time
+            pass
+
+    for name in ("streamlit.runtime.scriptrunner_utils.script_run_context", "streamlit.runtime.caching.cache_data_api"):
+        logging.getLogger(name).addFilter(_QuietWarmUp())
+    thread = threading.Thread(target=work, name="ccel-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+# Not under AppTest (tests and benchmarks measure cold caches; its runtime is swapped per run).
+_warm_up(precompute=not st.get_option("global.appTest"))
+
+VIEWS = _HERE / "views"  # not "pages/": a folder of that name turns on Streamlit's old file-based navigation
+home = st.Page(VIEWS / "home.py", title="Collision cross-entropy", icon=":material/home:", default=True)
+navigation = st.navigation({
+    "": [home],
+    "Soft labels": [
+        st.Page(VIEWS / "loss_curves.py", title="Loss curves", icon=":material/show_chart:"),
+        st.Page(VIEWS / "noisy_labels.py", title="Noisy labels", icon=":material/grain:"),
+    ],
+    "Self-labeling": [
+        st.Page(VIEWS / "pseudo_labels.py", title="Pseudo-label evolution", icon=":material/animation:"),
+        st.Page(VIEWS / "solver_race.py", title="Solver race", icon=":material/speed:"),
+        st.Page(VIEWS / "clustering_runs.py", title="Clustering runs", icon=":material/model_training:"),
+    ],
+})
+with st.sidebar:
+    st.caption("After Zhang & Boykov, *Collision Cross-entropy for Soft Class Labels and Deep Clustering*. "
+               "Built-in data only; runs on a CPU.")
+navigation.run()

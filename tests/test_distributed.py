@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ import torch.multiprocessing as mp
 from ccel_core.distributed import Dist
 from ccel_core.training import TrainConfig, Trainer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 CONFIG = dict(data="digits", method="ccel", model="linear", epochs=3, batch_size=200, precision="float64",
               device="cpu", seed=0)
@@ -24,7 +25,9 @@ CONFIG = dict(data="digits", method="ccel", model="linear", epochs=3, batch_size
 
 def _worker(rank: int, world: int, init_file: str, out_dir: str, overrides: dict) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    # a bounded collective timeout: a mismatch fails the test instead of hanging the suite
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
+                            timeout=datetime.timedelta(seconds=120))
     try:
         trainer = Trainer(TrainConfig(**{**CONFIG, **overrides}))
         history = list(trainer.fit())

@@ -1,0 +1,73 @@
+"""A headless ``streamlit run explorer/app.py`` for the browser benchmarks and the screenshot.
+
+Readiness as in Streamlit's own e2e tests: the app root ``[data-testid='stApp']`` reads
+``data-test-connection-state="CONNECTED"`` and ``data-test-script-state="notRunning"``, and no
+``stSkeleton`` placeholder is left.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+SCRIPT_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CHARTS = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+
+
+@contextmanager
+def serve(runs_dir: str | None = None) -> Iterator[str]:
+    """Start the app on a free port (run store: ``runs_dir`` or a temporary folder); yield its URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "CCEL_RUNS_DIR": runs_dir or os.path.join(tmp, "runs")}
+        log = open(os.path.join(tmp, "streamlit.log"), "wb")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
+             "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                        if r.read().strip() == b"ok":
+                            break
+                except OSError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("streamlit did not start; see its log")
+                time.sleep(0.2)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+            log.close()
+
+
+def wait_ready(page: Any, timeout: float = 60_000) -> None:
+    """Block until the script run has finished and every element rendered."""
+    from playwright.sync_api import expect
+
+    page.locator(CONNECTED).wait_for(state="attached", timeout=timeout)
+    page.locator(SCRIPT_DONE).wait_for(state="attached", timeout=timeout)
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)

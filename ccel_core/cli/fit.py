@@ -1,0 +1,341 @@
+"""``ccel fit``: train one method on one data set, one run per seed, each written to the run store.
+
+The pieces are separate so that a data-parallel launcher (``torchrun … -m ccel_core.cli fit``)
+can reuse them: :func:`build_configs` (flags + TOML → one :class:`TrainConfig` per seed),
+:func:`load_data` (the data set of a config) and :func:`~ccel_core.cli.train.train_one` (one seed,
+given a config and an optional :class:`~ccel_core.runs.Run`, to its end; in :mod:`.train`).
+
+Everything that can be checked is checked before the first run is created (config, data, model,
+``n_clusters <= n_samples``, an unused ``--run-id``), so a bad invocation writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import statistics
+import sys
+import time
+import traceback
+from dataclasses import fields
+from typing import Any, Optional
+
+from ._common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, CLIError, add_runs_dir, err, runs_dir
+from .train import FitResult, brief, train_one
+
+__all__ = ["add_parser", "build_configs", "load_data", "train_one", "FitResult", "cmd_fit"]
+
+# flag dest -> TrainConfig field (flags left out of the command line are None and do not override)
+FLAG_FIELDS = {
+    "data": "data", "method": "method", "model": "model", "epochs": "epochs", "seed": "seed",
+    "device": "device", "lam": "lam", "gamma": "gamma", "mu": "mu", "lr": "lr", "batch_size": "batch_size",
+    "weight_decay": "weight_decay", "optimizer": "optimizer", "momentum": "momentum", "beta": "beta",
+    "augment": "augment", "y_step": "y_step", "solver_max_iter": "solver_max_iter", "solver_tol": "solver_tol",
+    "n_clusters": "n_clusters", "n_samples": "n_samples", "split": "split", "root": "root", "hidden": "hidden",
+    "weights": "weights", "loss": "loss", "labeled_fraction": "labeled_fraction", "amp": "amp",
+    "eval_every": "eval_every", "precision": "precision",
+}
+RESUME_FLAGS = ("epochs", "device", "root")  # what --resume may change (TrainConfig RESUMABLE_KEYS)
+SUMMARY_KEYS = ("loss", "label_loss", "acc", "nmi", "ari", "test_acc", "test_nmi", "test_ari")
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    from ..data import DATASETS
+    from ..models import MODELS
+    from ..objectives import METHODS, SUPERVISED
+
+    p = sub.add_parser(
+        "fit", help="train a clustering method; one run per seed in the run store",
+        description="Train one method on one data set, one run per seed (sequentially); every run is "
+                    "written to the run store (status running -> finished / failed / cancelled). "
+                    "Settings: TrainConfig defaults < --config FILE.toml < command-line flags.",
+        epilog="Exit codes: 0 finished; 1 a run failed; 2 bad arguments, config or data (nothing written); "
+               "130 cancelled (Ctrl-C / SIGTERM stop after the current batch, a second one at once).")
+    g = p.add_argument_group("data")
+    g.add_argument("--data", metavar="NAME", help=f"{', '.join(DATASETS)}, or a .npy/.npz/.csv feature-file path")
+    g.add_argument("--root", metavar="DIR", help="folder of the image data sets (default $CCEL_DATA, else ./data)")
+    g.add_argument("--download", action="store_true", help="let torchvision download missing data files")
+    g.add_argument("--split", choices=("train", "test", "all"), help="split of the torchvision sets")
+    g.add_argument("--n-samples", type=int, metavar="N", help="subsample (synthetic sets: generate) N points")
+    g.add_argument("--data-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a load_dataset option, e.g. standardize=true, labels=y.npy, label_column=label, "
+                        "noise=0.5, seed=1 (the data seed); repeatable")
+    g = p.add_argument_group("method and model")
+    g.add_argument("--method", metavar="NAME", help=f"{', '.join((*METHODS, SUPERVISED))} (default ccel)")
+    g.add_argument("--model", metavar="NAME", help=f"{', '.join(MODELS)} (default linear)")
+    g.add_argument("--n-clusters", type=int, metavar="K", help="K (default: the data's number of classes)")
+    g.add_argument("--hidden", type=int, metavar="H", help="hidden width of the mlp model")
+    g.add_argument("--weights", metavar="FILE", help="initial model weights (state_dict file)")
+    g.add_argument("--lam", type=float, help="fairness weight λ (default: the method's paper value, 100 for ccel)")
+    g.add_argument("--gamma", type=float, help="MI weight γ of migd (default 1.3)")
+    g.add_argument("--mu", type=float, help="μ of imsat (default 4)")
+    g.add_argument("--beta", type=float, help="self-augmentation weight β of pseudo-label methods (0 = off)")
+    g.add_argument("--augment", type=float, metavar="S", help="augmentation strength of T(x)")
+    g.add_argument("--loss", choices=("collision", "shannon"), help="CE of method=supervised")
+    g.add_argument("--y-step", choices=("batch", "full"), help="pseudo-labels per batch (paper) or per epoch")
+    g.add_argument("--solver-max-iter", type=int, metavar="N", help="y-step iteration cap")
+    g.add_argument("--solver-tol", type=float, metavar="TOL", help="y-step tolerance")
+    g.add_argument("--labeled-fraction", type=float, metavar="F", help="weak supervision: fraction of labeled rows")
+    g = p.add_argument_group("optimization")
+    g.add_argument("--epochs", type=int, metavar="N", help="epochs (default 10; with --resume: the new total)")
+    g.add_argument("--batch-size", type=int, metavar="B", help="batch size (default 250)")
+    g.add_argument("--optimizer", choices=("sgd", "adam"), help="default sgd")
+    g.add_argument("--lr", type=float, help="learning rate (default 0.1)")
+    g.add_argument("--momentum", type=float, help="SGD momentum (default 0)")
+    g.add_argument("--weight-decay", type=float, help="weight decay (default 0.001)")
+    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="bfloat16 autocast (CUDA)")
+    g.add_argument("--precision", choices=("float32", "float64"), help="network dtype (default float32)")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto (CUDA when available)")
+    g.add_argument("--eval-every", type=int, metavar="N", help="epochs between evaluations (the last always)")
+    g.add_argument("--seed", type=int, metavar="S", help="training seed (default 0)")
+    g.add_argument("--seeds", type=int, nargs="+", metavar="S", help="several seeds: one run each, sequentially")
+    g = p.add_argument_group("runs")
+    g.add_argument("--config", metavar="FILE.toml", help="TrainConfig fields as TOML; flags override the file")
+    add_runs_dir(g)
+    g.add_argument("--run-id", metavar="ID", help="id of the new run (one seed only; must not exist)")
+    g.add_argument("--group", metavar="NAME", help="group label (default: a new id shared by this command's runs)")
+    g.add_argument("--name", metavar="NAME", help="display name of the run(s)")
+    g.add_argument("--resume", metavar="RUN_ID",
+                   help="continue a stored run from its last checkpoint (--epochs may raise the total)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar (one line per epoch instead)")
+    p.set_defaults(func=cmd_fit)
+    return p
+
+
+# ------------------------------------------------------------------------------------------
+# configs and data
+# ------------------------------------------------------------------------------------------
+def read_toml(path: str) -> dict[str, Any]:
+    """The TrainConfig fields of a TOML file (``CLIError`` naming unknown keys)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    import difflib
+
+    from ..training import TrainConfig
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise CLIError(f"config file {path} not found") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise CLIError(f"cannot read config file {path}: {exc}") from None
+    names = [f.name for f in fields(TrainConfig)]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, names, n=1)) else repr(k)
+                 for k in unknown]
+        raise CLIError(f"{path}: unknown key(s) {', '.join(hints)}; known keys (TrainConfig fields): {', '.join(names)}")
+    return data
+
+
+def _option_value(text: str) -> Any:
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _abspath(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    if value.startswith("file:"):
+        return "file:" + os.path.abspath(os.path.expanduser(value[5:]))
+    return os.path.abspath(os.path.expanduser(value))
+
+
+def build_configs(args: argparse.Namespace) -> list:
+    """One validated :class:`TrainConfig` per seed: defaults < ``--config`` < flags.
+
+    Paths (a feature file, ``--root``, ``--weights``) are made absolute, so a run resumes from any
+    folder. For a feature file, ``--n-clusters`` is also handed to the loader (a file without labels
+    needs it).
+    """
+    from ..data.features import is_feature_file
+    from ..training import TrainConfig
+
+    merged: dict[str, Any] = read_toml(args.config) if args.config else {}
+    merged.update({fld: getattr(args, dest) for dest, fld in FLAG_FIELDS.items() if getattr(args, dest) is not None})
+    options = dict(merged.get("data_options") or {})
+    for item in args.data_option:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CLIError(f"--data-option {item!r} should look like KEY=VALUE")
+        options[key.strip()] = _option_value(value)
+    if options:
+        merged["data_options"] = options
+    data = merged.get("data")
+    if isinstance(data, str) and is_feature_file(data):
+        merged["data"] = _abspath(data)
+        if merged.get("n_clusters") is not None:
+            merged["data_options"] = {"n_clusters": merged["n_clusters"], **merged.get("data_options", {})}
+    for key in ("root", "weights"):
+        if isinstance(merged.get(key), str):
+            merged[key] = _abspath(merged[key])
+    seeds = list(args.seeds) if args.seeds else [merged.get("seed", 0)]
+    if len(set(seeds)) != len(seeds):
+        raise CLIError(f"--seeds {' '.join(map(str, seeds))} repeats a seed")
+    return [TrainConfig.from_dict({**merged, "seed": s}) for s in seeds]
+
+
+def load_data(config: Any, *, download: bool = False) -> Any:
+    """The :class:`~ccel_core.data.Dataset` of ``config`` (as the Trainer would load it)."""
+    from ..data import load_dataset
+
+    options = dict(config.data_options)
+    seed = int(options.pop("seed", 0))
+    return load_dataset(config.data, config.root, download=download, split=config.split,
+                        n_samples=config.n_samples, seed=seed, **options)
+
+
+# ------------------------------------------------------------------------------------------
+# the command
+# ------------------------------------------------------------------------------------------
+def _given(args: argparse.Namespace, dests: Any) -> list[str]:
+    return [f"--{d.replace('_', '-')}" for d in dests if getattr(args, d) not in (None, False, [])]
+
+
+def _store_if_exists(root: str) -> Any:
+    from ..runs import RunStore
+
+    return RunStore(root) if os.path.exists(os.path.join(root, "index.sqlite")) else None
+
+
+def _report(run_id: str, cfg: Any, result: FitResult) -> None:
+    m = result.metrics
+    total = sum(h.get("seconds") or 0.0 for h in result.trainer.history)
+    line = f"{run_id}  {result.status}  epoch={result.trainer.epoch}/{cfg.epochs}"
+    body = brief(m, SUMMARY_KEYS)
+    print(f"{line}  {body}  seconds={total:.2f}" + (f"  error={result.error}" if result.error else ""), flush=True)
+
+
+def _exit_code(results: list[FitResult]) -> int:
+    if any(r.status == "failed" for r in results):
+        return EXIT_FAILED
+    if any(r.status == "cancelled" for r in results):
+        return EXIT_CANCELLED
+    return EXIT_OK
+
+
+def _complain(result: FitResult, run_id: str) -> None:
+    if result.status == "failed":
+        if result.exception is not None and os.environ.get("CCEL_DEBUG"):
+            traceback.print_exception(result.exception, file=sys.stderr)
+        err(f"run {run_id} failed: {result.error}")
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    if args.resume:
+        return _cmd_resume(args)
+    from ..runs import RunStore
+    from ..training import Trainer
+
+    configs = build_configs(args)
+    if args.run_id is not None and len(configs) > 1:
+        raise CLIError(f"--run-id names one run; it cannot be combined with {len(configs)} --seeds")
+    root = runs_dir(args.runs_dir)
+    existing = _store_if_exists(root)
+    if args.run_id is not None and (os.path.exists(os.path.join(root, args.run_id)) or (
+            existing is not None and any(i.run_id == args.run_id for i in existing.list()))):
+        raise CLIError(f"run_id={args.run_id!r} already exists in {root}; choose another --run-id "
+                       f"or continue it with --resume {args.run_id}")
+    dataset = load_data(configs[0], download=args.download)
+    group = args.group or time.strftime("g%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(2)
+    progress = not args.no_progress and sys.stderr.isatty()
+    store, results = existing, []
+    for cfg in configs:
+        trainer = Trainer(cfg, dataset=dataset)  # validates against the data before any write
+        if store is None:
+            store = RunStore(root)
+        run = store.create(cfg.to_dict(), run_id=args.run_id, group=group, name=args.name)
+        print(f"run {run.run_id}  seed={cfg.seed}  group={group}  data={cfg.data}  method={cfg.method}  "
+              f"model={cfg.model}  runs_dir={root}", flush=True)
+        result = train_one(cfg, run=run, trainer=trainer, progress=progress)
+        results.append(result)
+        _report(run.run_id, cfg, result)
+        _complain(result, run.run_id)
+        if result.status != "finished":
+            if len(results) < len(configs):
+                print(f"stopping: {len(configs) - len(results)} seed(s) not started", file=sys.stderr, flush=True)
+            break
+    _summary(results, group)
+    return _exit_code(results)
+
+
+def _summary(results: list[FitResult], group: str) -> None:
+    done = [r.metrics for r in results if r.status == "finished"]
+    if len(done) < 2:
+        return
+    parts = []
+    for key in ("acc", "nmi", "ari", "test_acc"):
+        values = [m[key] for m in done if isinstance(m.get(key), (int, float))]
+        if len(values) == len(done):
+            parts.append(f"{key}={statistics.mean(values):.4f}±{statistics.stdev(values):.4f}")
+    print(f"group {group}: {len(done)} runs finished  " + "  ".join(parts), flush=True)
+
+
+def _cmd_resume(args: argparse.Namespace) -> int:
+    from ..training import Trainer, TrainConfig
+
+    refused = _given(args, [d for d in FLAG_FIELDS if d not in RESUME_FLAGS]) + _given(
+        args, ("seeds", "config", "run_id", "group", "name", "data_option"))
+    if refused:
+        raise CLIError(f"--resume continues a stored run with its stored config: {', '.join(refused)} cannot be "
+                       f"given with it (only {', '.join('--' + f for f in RESUME_FLAGS)})")
+    root = runs_dir(args.runs_dir)
+    store = _store_if_exists(root)
+    if store is None:
+        raise CLIError(f"no run store in {root} (nothing to resume); pass --runs-dir")
+    store.mark_stale()  # a run whose process died is resumable
+    run = store.open(args.resume)
+    info = run.info
+    if info.status == "running":
+        raise CLIError(f"run {args.resume!r} is running (pid={info.pid}, host={info.host!r}); "
+                       "cancel it first (ccel runs cancel)")
+    saved = run.config
+    changes = {f: getattr(args, f) for f in RESUME_FLAGS if getattr(args, f) is not None}
+    if "root" in changes:
+        changes["root"] = _abspath(changes["root"])
+    cfg = TrainConfig.from_dict({**saved, **changes})
+    dataset = load_data(cfg, download=args.download)
+    trainer = Trainer(cfg, dataset=dataset, run=run)  # loads the checkpoint; refuses a changed config
+    if trainer.epoch >= cfg.epochs:
+        print(f"run {run.run_id} has {trainer.epoch} epoch(s) done of {cfg.epochs}; pass --epochs N (> {trainer.epoch}) "
+              "to train more", file=sys.stderr)
+    if cfg.epochs > (saved.get("epochs") or 0):
+        _record_epochs(run, cfg.epochs)
+    print(f"run {run.run_id}  resumed at epoch {trainer.epoch}/{cfg.epochs}  group={info.group}  data={cfg.data}  "
+          f"method={cfg.method}  model={cfg.model}  runs_dir={root}", flush=True)
+    result = train_one(cfg, run=run, trainer=trainer, progress=not args.no_progress and sys.stderr.isatty())
+    _report(run.run_id, cfg, result)
+    _complain(result, run.run_id)
+    return _exit_code([result])
+
+
+def _record_epochs(run: Any, epochs: int) -> None:
+    """A resume that raises the epoch count writes it to config.json and the index, so readers
+    (the app's progress, a later ``Trainer.from_run``) see the new total.
+
+    The run store has no public config update; this uses its atomic writer and row update.
+    """
+    try:
+        from ..runs import CONFIG_FILE, _atomic_write
+
+        config = {**run.config, "epochs": int(epochs)}
+        text = (json.dumps(config, indent=2, allow_nan=False) + "\n").encode()
+        _atomic_write(run.path / CONFIG_FILE, lambda f: f.write(text))
+        run._config_text = None
+        run._update(epochs=int(epochs))
+    except (ImportError, AttributeError, TypeError) as exc:  # the store changed: keep training anyway
+        print(f"ccel: warning: could not record epochs={epochs} in run {run.run_id}: {exc}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""The ccel explorer (Streamlit app): ``streamlit run explorer/app.py``."""

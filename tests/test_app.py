@@ -1,0 +1,455 @@
+"""The explorer app, page by page, with Streamlit's AppTest (no browser, no server).
+
+Every page: renders without an exception; its main widgets change what it draws (the figure JSON,
+a metric, a table); a bad input shows ``st.error`` and the page keeps running; settings are read
+from and written to the URL. The runs page uses a temporary run store (``CCEL_RUNS_DIR``) filled
+through :class:`~ccel_core.runs.RunStore`; no subprocess is launched here.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from ccel_core.runs import RunStore  # noqa: E402
+from ccel_core.training import TrainConfig  # noqa: E402
+
+APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
+PAGES = ("loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs")
+
+
+def open_page(name: Optional[str] = None, query: Optional[dict[str, str]] = None) -> AppTest:
+    """The app after loading ``name`` (None: the home page) with URL parameters ``query``."""
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    if name is None:
+        at.query_params.update(query or {})
+        return at.run()
+    at.run()
+    assert not at.exception, at.exception
+    at.query_params.clear()
+    at.query_params.update(query or {})
+    return at.switch_page(f"views/{name}.py").run()
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    """The JSON spec of every plotly chart on the page, in order."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def arr(value: Any) -> np.ndarray:
+    """A plotly JSON array: a list, or plotly's typed-array form ``{"dtype", "bdata"}``."""
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        return out.reshape(value["shape"]) if "shape" in value else out
+    return np.asarray(value)
+
+
+def metric(at: AppTest, label_start: str) -> str:
+    found = [m.value for m in at.metric if m.label.startswith(label_start)]
+    assert found, f"no metric starting with {label_start!r} in {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+# --------------------------------------------------------------------------------------------------
+# home and navigation
+# --------------------------------------------------------------------------------------------------
+
+
+def test_home_shows_fig1_and_links_every_page() -> None:
+    at = open_page()
+    ok(at)
+    assert at.title[0].value == "Collision cross-entropy"
+    (fig,) = figures(at)
+    names = [t["name"] for t in fig["data"]]
+    assert len(names) == 8  # four targets × (Shannon, collision)
+    assert sum("H₂" in n for n in names) == 4
+    links = [el.proto.page for el in at.get("page_link")]
+    assert sorted(Path(p).stem for p in links) == sorted(PAGES)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_renders(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CCEL_RUNS_DIR", str(tmp_path / "runs"))
+    at = open_page(name)
+    ok(at)
+    assert at.title, "every page has a title"
+    assert not at.error, [e.value for e in at.error]
+    if name == "clustering_runs":  # an empty run store: nothing to plot, an invitation to launch
+        assert any("No runs yet" in i.value for i in at.info)
+        return
+    assert at.get("plotly_chart")
+    buttons = [b.label for b in at.get("download_button")]
+    assert buttons.count("CSV") >= 1 and buttons.count("HTML") == len(at.get("plotly_chart"))
+
+
+# --------------------------------------------------------------------------------------------------
+# page 1: loss curves
+# --------------------------------------------------------------------------------------------------
+
+
+def test_loss_curves_sliders_change_the_figures_and_the_url() -> None:
+    at = open_page("loss_curves")
+    ok(at)
+    fig1, *simplex, grad = figures(at)
+    assert len(fig1["data"]) == 8 and len(simplex) == 2 and len(grad["data"]) == 2
+    assert metric(at, "argmin_p H(y,σ)") == "p = 0.900"
+    assert metric(at, "argmin_p H₂(y,σ)") == "p = 0.995"
+
+    at.slider(key="lc.y1").set_value(0.8).run()
+    ok(at)
+    fig1 = figures(at)[0]
+    assert len(fig1["data"]) == 10  # the paper's four targets plus y = (0.8, 0.2)
+    assert any("(0.8, 0.2)" in t["name"] for t in fig1["data"])
+    assert metric(at, "argmin_p H(y,σ)") == "p = 0.800"
+    assert at.query_params["y1"] == "0.8"
+
+    at.slider(key="lc.alpha").set_value(2.5).run()
+    ok(at)
+    fig1, *simplex, grad = figures(at)
+    assert any(t["name"].startswith("H_2.5") and t["line"]["dash"] == "dot" for t in fig1["data"])
+    assert len(simplex) == 3 and len(grad["data"]) == 3
+    assert at.query_params["alpha"] == "2.5"
+
+    at.toggle(key="lc.paper").set_value(False).run()
+    assert len(figures(at)[0]["data"]) == 3  # only y = (0.8, 0.2): Shannon, collision, order 2.5
+    assert at.query_params["paper"] == "false"
+
+
+def test_loss_curves_simplex_target_and_gradient_scale() -> None:
+    at = open_page("loss_curves")
+    before = figures(at)
+    at.slider(key="lc.t1").set_value(0.2).run()
+    at.slider(key="lc.t2").set_value(0.1).run()
+    ok(at)
+    after = figures(at)
+    star = [t for t in after[1]["data"] if t.get("name") == "target y"][0]
+    assert arr(star["a"]).tolist() == [0.2] and arr(star["b"]).tolist() == [0.1]
+    assert arr(star["c"]).tolist() == [pytest.approx(0.7)]
+    assert not np.allclose(arr(before[1]["data"][0]["marker"]["color"]), arr(after[1]["data"][0]["marker"]["color"]))
+    at.slider(key="lc.scale").set_value(3.0).run()
+    grad = figures(at)[-1]
+    assert not np.allclose(arr(grad["data"][0]["y"]), arr(before[-1]["data"][0]["y"]))
+    assert at.query_params["scale"] == "3"
+
+
+def test_loss_curves_off_simplex_target_is_an_error_and_the_page_goes_on() -> None:
+    at = open_page("loss_curves")
+    at.slider(key="lc.t1").set_value(0.8).run()
+    at.slider(key="lc.t2").set_value(0.5).run()
+    ok(at)
+    assert any("exceeds 1" in e.value for e in at.error)
+    assert len(figures(at)) == 2  # Fig. 1 and the gradient figure are still drawn
+    at.slider(key="lc.t2").set_value(0.1).run()
+    assert not at.error and len(figures(at)) == 4
+
+
+def test_loss_curves_reads_the_url_and_warns_on_bad_values() -> None:
+    at = open_page("loss_curves", {"y1": "0.65", "alpha": "1.5", "paper": "false"})
+    ok(at)
+    assert at.slider(key="lc.y1").value == pytest.approx(0.65)
+    assert at.slider(key="lc.alpha").value == pytest.approx(1.5)
+    assert len(figures(at)[0]["data"]) == 3
+    bad = open_page("loss_curves", {"alpha": "abc", "y1": "7"})
+    ok(bad)
+    assert len(bad.warning) == 2
+    assert bad.slider(key="lc.alpha").value == 2.0 and bad.slider(key="lc.y1").value == 0.9
+
+
+# --------------------------------------------------------------------------------------------------
+# page 2: noisy labels
+# --------------------------------------------------------------------------------------------------
+
+
+def test_noisy_labels_runs_on_the_button_and_caches_by_settings() -> None:
+    at = open_page("noisy_labels", {"levels": "0,0.6", "seeds": "1", "epochs": "3"})
+    ok(at)
+    assert len(figures(at)) == 1  # the preview of the corrupted targets only
+    assert any("Press **Run**" in i.value for i in at.info)
+    at.button[0].click().run()
+    ok(at)
+    preview, result = figures(at)
+    assert {t["name"].split()[0] for t in result["data"]} == {"collision", "Shannon"}
+    assert all(arr(t["x"]).tolist() == [0.0, 0.6] for t in result["data"])
+    float(metric(at, "collision CE at 0.6"))
+    float(metric(at, "CCE − CE"))
+    # the same settings again: cached results shown without pressing the button
+    again = open_page("noisy_labels", {"levels": "0,0.6", "seeds": "1", "epochs": "3"})
+    assert len(figures(again)) == 2
+
+
+def test_noisy_labels_preview_follows_the_noise_model() -> None:
+    at = open_page("noisy_labels", {"levels": "0,0.5"})
+    soft = figures(at)[0]
+    at.radio(key="nl.noise").set_value("mix").run()
+    ok(at)
+    mix = figures(at)[0]
+    assert [t["name"] for t in mix["data"]] == ["0", "0.5"]
+    assert not np.allclose(arr(soft["data"][1]["y"]), arr(mix["data"][1]["y"]))
+    assert at.query_params["noise"] == "mix"
+
+
+@pytest.mark.parametrize("levels, message", [("0, abc", "is not a number"), ("0, 1.5", "should be in [0, 1]")])
+def test_noisy_labels_bad_levels_show_an_error(levels: str, message: str) -> None:
+    at = open_page("noisy_labels")
+    at.text_input(key="nl.levels").input(levels).run()
+    ok(at)
+    assert any(message in e.value for e in at.error)
+    at.text_input(key="nl.levels").input("0, 0.5").run()
+    assert not at.error and len(figures(at)) == 1
+
+
+# --------------------------------------------------------------------------------------------------
+# page 3: pseudo-label evolution
+# --------------------------------------------------------------------------------------------------
+
+
+def test_pseudo_labels_epochs_view_and_its_settings() -> None:
+    at = open_page("pseudo_labels", {"epochs": "4"})
+    ok(at)
+    figs = figures(at)
+    ternary = [f for f in figs if f["data"] and f["data"][0]["type"] == "scatterternary"]
+    regions = [f for f in figs if f["data"] and f["data"][0]["type"] == "heatmap"]
+    assert len(ternary) == 2 and len(regions) == 2
+    assert all(len(f["frames"]) == 5 for f in ternary + regions)  # epochs 0..4
+    acc = metric(at, "ACC")
+    at.number_input(key="pl.seed").set_value(3).run()
+    ok(at)
+    assert at.query_params["seed"] == "3"
+    assert not np.allclose(arr(figures(at)[0]["frames"][-1]["data"][1]["a"]), arr(ternary[0]["frames"][-1]["data"][1]["a"]))
+    at.number_input(key="pl.k").set_value(4).run()
+    ok(at)
+    assert not [f for f in figures(at) if f["data"] and f["data"][0]["type"] == "scatterternary"]
+    assert any("needs K = 3" in i.value for i in at.info)
+    assert isinstance(acc, str)
+
+
+def test_pseudo_labels_ystep_tab_is_lazy_and_animates_iterations() -> None:
+    at = open_page("pseudo_labels", {"epochs": "3", "view": "One y-step", "iters": "12"})
+    ok(at)
+    figs = figures(at)
+    assert len(figs) == 4  # only the open tab ran: 2 ternary animations + 2 objective curves
+    tern = [f for f in figs if f["data"][0]["type"] == "scatterternary"]
+    assert [len(f["frames"]) for f in tern] == [13, 13]
+    em_objective = arr([f for f in figs if f["data"][0]["type"] == "scatter"][0]["data"][0]["y"])
+    assert all(b <= a + 1e-9 for a, b in zip(em_objective, em_objective[1:]))  # EM never increases eq. 11
+    at.slider(key="pl.iters").set_value(5).run()
+    assert [len(f["frames"]) for f in figures(at) if f["data"][0]["type"] == "scatterternary"] == [6, 6]
+
+
+def test_pseudo_labels_invalid_data_and_k_show_the_library_error() -> None:
+    at = open_page("pseudo_labels", {"data": "moons"})  # moons has 2 classes, K defaults to 3
+    ok(at)
+    assert any("exactly 2 classes" in e.value for e in at.error)
+    assert not figures(at)
+    at.number_input(key="pl.k").set_value(2).run()
+    ok(at)
+    assert not at.error and figures(at)
+
+
+# --------------------------------------------------------------------------------------------------
+# page 5: solver race
+# --------------------------------------------------------------------------------------------------
+
+
+def test_solver_race_runs_and_reruns_on_submit() -> None:
+    at = open_page("solver_race", {"n": "400", "k": "5", "iters": "60"})
+    ok(at)
+    summary = at.dataframe[0].value
+    assert summary["method"].tolist()[0] == "EM" and len(summary) == 4
+    gap_iter, gap_sec, loss = figures(at)
+    assert gap_iter["layout"]["yaxis"]["type"] == "log"
+    assert len(loss["data"]) == 4
+    reference = metric(at, "reference L*")
+    at.number_input(key="sr.k").set_value(8)
+    at.button[0].click().run()  # the form's "Run race"
+    ok(at)
+    assert metric(at, "reference L*") != reference
+    assert at.query_params["k"] == "8"
+
+
+@pytest.mark.parametrize("lrs, message", [("0.001, fast", "is not a number"), ("-0.1", "must be > 0")])
+def test_solver_race_bad_step_sizes_show_an_error(lrs: str, message: str) -> None:
+    at = open_page("solver_race", {"n": "300", "k": "4", "iters": "30", "lrs": lrs})
+    ok(at)
+    assert any(message in e.value for e in at.error)
+    assert not figures(at)
+
+
+def test_solver_race_custom_step_sizes() -> None:
+    at = open_page("solver_race", {"n": "300", "k": "4", "iters": "30", "lrs": "0.001,0.002"})
+    ok(at)
+    assert at.dataframe[0].value["method"].tolist() == ["EM", "PGD η=0.001", "PGD η=0.002"]
+
+
+# --------------------------------------------------------------------------------------------------
+# page 4: clustering runs (temporary run store; nothing launched)
+# --------------------------------------------------------------------------------------------------
+
+
+def _finished_run(store: RunStore, seed: int, *, method: str = "ccel", acc: float = 0.7, group: str = "g1") -> str:
+    cfg = TrainConfig(data="digits", method=method, model="linear", epochs=3, seed=seed, device="cpu")
+    run = store.create(cfg.to_dict(), group=group)
+    run.start()
+    for epoch in (1, 2, 3):
+        run.log_epoch(epoch, {"loss": 2.0 / epoch, "acc": acc - 0.1 * (3 - epoch) + 0.01 * seed,
+                              "nmi": 0.5 + 0.05 * epoch, "ari": 0.4, "seconds": 0.1})
+    run.finish()
+    return run.run_id
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
+    monkeypatch.setenv("CCEL_RUNS_DIR", str(tmp_path / "runs"))
+    s = RunStore(tmp_path / "runs")
+    _finished_run(s, 0)
+    _finished_run(s, 1)
+    return s
+
+
+def test_runs_page_lists_compares_and_summarizes(store: RunStore) -> None:
+    at = open_page("clustering_runs")
+    ok(at)
+    table = at.dataframe[0].value
+    assert len(table) == 2 and set(table["status"]) == {"finished"}
+    assert table["progress"].tolist() == [1.0, 1.0]
+    (curves,) = figures(at)
+    assert len(curves["data"]) == 2 and curves["layout"]["yaxis"]["title"]["text"] == "ACC"
+    summary = at.dataframe[1].value
+    assert summary["runs"].tolist() == [2] and summary["seeds"].tolist() == ["0 1"]
+    assert summary["acc"].tolist() == ["0.7050 ± 0.0050"]
+    at.selectbox(key="cr.metric").set_value("nmi").run()
+    ok(at)
+    assert figures(at)[0]["layout"]["yaxis"]["title"]["text"] == "NMI"
+    assert at.query_params["metric"] == "nmi"
+    labels = [b.label for b in at.get("download_button")]
+    assert {"Summary CSV", "Per-epoch CSV", "All runs CSV"} <= set(labels)
+
+
+def test_runs_page_picks_up_new_runs_and_groups_configs(store: RunStore) -> None:
+    at = open_page("clustering_runs")
+    other = [_finished_run(store, s, method="miadm", acc=0.6, group="g2") for s in (0, 1, 2)]
+    at.run()  # a run started elsewhere (the command line) appears on the next poll / rerun
+    ok(at)
+    assert len(at.dataframe[0].value) == 5
+    at.multiselect(key="cr.runs").set_value([i.run_id for i in store.list()]).run()
+    summary = at.dataframe[1].value
+    assert sorted(summary["runs"].tolist()) == [2, 3]
+    assert set(summary["method"]) == {"ccel", "miadm"}
+    assert len(figures(at)[0]["data"]) == 5
+    assert set(other) <= set(at.query_params["runs"].split(","))
+
+
+def test_runs_page_cancel_and_delete(store: RunStore) -> None:
+    cfg = TrainConfig(data="digits", method="ccel", model="linear", epochs=5, seed=7, device="cpu")
+    live = store.create(cfg.to_dict(), group="live")
+    live.start(pid=os.getpid())  # "running" in a live process (this one), so it is not marked stale
+    live.log_epoch(1, {"loss": 1.0, "acc": 0.5, "nmi": 0.4, "ari": 0.3, "seconds": 0.1})
+    at = open_page("clustering_runs")
+    ok(at)
+    assert any("running" in p.proto.text and "1/5" in p.proto.text for p in at.get("progress"))
+    assert at.selectbox(key="cr.detail").value == live.run_id
+    at.button(key="cr.cancel").click().run()
+    ok(at)
+    assert live.cancel_requested
+    live.finish("cancelled")
+    at.run()
+    finished = [i.run_id for i in store.list(status="finished")]
+    at.selectbox(key="cr.detail").set_value(finished[0]).run()
+    at.button(key="cr.delete").click().run()
+    ok(at)
+    assert finished[0] not in [i.run_id for i in store.list()]
+    assert len(at.dataframe[0].value) == 2
+
+
+def test_runs_page_refuses_an_invalid_launch_without_starting_anything(store: RunStore) -> None:
+    at = open_page("clustering_runs")
+    at.selectbox(key="cr.method").set_value("migd")
+    at.number_input(key="cr.lam").set_value(50.0)
+    at.button[0].click().run()  # the form's "Launch"
+    ok(at)
+    assert any("lam=50.0 is not used by method='migd'" in e.value for e in at.error)
+    at.text_input(key="cr.seeds").input("0 0")
+    at.number_input(key="cr.lam").set_value(None)
+    at.button[0].click().run()
+    assert any("repeat a seed" in e.value for e in at.error)
+    assert not (store.root / "_launches").exists()  # nothing was launched
+
+
+def _npz(**arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_runs_page_feature_upload_is_validated_before_it_is_stored(store: RunStore) -> None:
+    at = open_page("clustering_runs")
+    bad = np.ones((20, 3))
+    bad[4, 1] = np.nan
+    at.file_uploader(key="cr.upload").set_value(("mine.npz", _npz(x=bad, y=np.arange(20) % 2), "application/octet-stream"))
+    at.run()
+    ok(at)
+    assert any("NaN" in e.value and "mine.npz" in e.value for e in at.error)
+    assert not list((store.root / "_features").glob("*.npz"))  # nothing stored
+    at.file_uploader(key="cr.upload").set_value(("bad.csv", b"a,b\n1,x\n", "text/csv"))
+    at.run()
+    assert any("non-numeric" in e.value for e in at.error)
+    assert not list((store.root / "_features").glob("*"))
+
+    rng = np.random.default_rng(0)
+    good = rng.normal(size=(40, 5))
+    at.file_uploader(key="cr.upload").set_value(("mine.npz", _npz(x=good, y=np.arange(40) % 4), "application/octet-stream"))
+    at.run()
+    ok(at)
+    assert not at.error
+    assert any("40 × 5" in s.value and "4 classes" in s.value for s in at.success)
+    (saved,) = (store.root / "_features").glob("*.npz")
+    with np.load(saved) as f:
+        np.testing.assert_allclose(f["x"], good.astype(np.float32))
+        assert f["y"].tolist() == (np.arange(40) % 4).tolist()
+    assert f"file: mine.npz ({saved.name})" in at.selectbox(key="cr.data").options
+
+
+def test_runs_page_bad_runs_directory_is_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("CCEL_RUNS_DIR", str(blocker))
+    at = open_page("clustering_runs")
+    ok(at)
+    assert any("Cannot use" in e.value for e in at.error)
+    at.text_input(key="cr.root").input(str(tmp_path / "fresh")).run()
+    ok(at)
+    assert not at.error and (tmp_path / "fresh" / "index.sqlite").exists()
+
+
+def test_the_launch_and_resume_commands_parse_with_the_real_cli(tmp_path: Path) -> None:
+    """The page builds ``python -m ccel_core.cli fit …``; check it against the CLI's own parser."""
+    import sys
+
+    sys.path.insert(0, str(APP.parents[1]))
+    from ccel_core.cli import build_parser
+    from explorer.launcher import fit_command
+
+    cmd = fit_command(tmp_path, data="digits", method="ccel", model="mlp", epochs=2, seeds=[0, 1, 2], lam=50.0,
+                      lr=0.05, batch_size=100, weight_decay=0.0, device="cpu", n_clusters=10, group="app-g")
+    assert cmd[1:4] == ["-m", "ccel_core.cli", "fit"]
+    args = build_parser().parse_args(cmd[3:])
+    assert (args.data, args.method, args.model, args.epochs, args.seeds) == ("digits", "ccel", "mlp", 2, [0, 1, 2])
+    assert (args.lam, args.lr, args.batch_size, args.weight_decay, args.n_clusters) == (50.0, 0.05, 100, 0.0, 10)
+    assert (args.device, args.group, args.runs_dir, args.no_progress) == ("cpu", "app-g", str(tmp_path), True)
+    single = build_parser().parse_args(fit_command(tmp_path, data="blobs", method="sela", model="linear", epochs=1,
+                                                   seeds=[4])[3:])
+    assert (single.seed, single.seeds, single.lam) == (4, None, None)

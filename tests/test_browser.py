@@ -1,0 +1,171 @@
+"""The explorer in a real browser: ``streamlit run explorer/app.py`` driven by Playwright + Chromium.
+
+Needs Debian's ``/usr/bin/chromium`` (``apt-get install -y chromium``; CI installs it) and the
+``playwright`` Python package; skipped otherwise. The server runs as a subprocess on a free port
+with a temporary run store (``CCEL_RUNS_DIR``).
+
+Readiness is Streamlit's own (its ``e2e_playwright`` conftest, ``wait_for_app_run``): the app root
+``[data-testid='stApp']`` carries ``data-test-connection-state`` (``CONNECTED`` once the websocket
+is up) and ``data-test-script-state`` (``initial`` → ``running`` → ``notRunning``, the
+``ScriptRunState`` values of the installed frontend bundle); the script has finished when it reads
+``notRunning`` and no ``stSkeleton`` placeholder is left.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
+SCRIPT_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+CHARTS = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+EXCEPTION = "[data-testid='stException']"
+PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A headless ``streamlit run explorer/app.py`` with a fresh run store; its base URL."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found (Debian: apt-get install -y chromium)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    tmp = tmp_path_factory.mktemp("browser")
+    port = _free_port()
+    env = {**os.environ, "CCEL_RUNS_DIR": str(tmp / "runs"), "PYTHONUNBUFFERED": "1"}
+    log = open(tmp / "streamlit.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"streamlit did not start:\n{(tmp / 'streamlit.log').read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser(app_url: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.js_errors = errors  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def wait_ready(page: object, timeout: float = 60_000) -> None:
+    """Streamlit's own readiness check: connected, script not running, no skeletons left."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(200)  # type: ignore[attr-defined]  # let a just-triggered rerun start
+    page.locator(CONNECTED).wait_for(state="attached", timeout=timeout)  # type: ignore[attr-defined]
+    page.locator(SCRIPT_DONE).wait_for(state="attached", timeout=timeout)  # type: ignore[attr-defined]
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)  # type: ignore[attr-defined]
+
+
+def test_every_page_renders_charts_without_exceptions(app_url: str, page: object) -> None:
+    from playwright.sync_api import expect
+
+    for path in PAGES:
+        page.goto(f"{app_url}/{path}")  # type: ignore[attr-defined]
+        wait_ready(page)
+        assert page.locator(EXCEPTION).count() == 0, f"exception on /{path}"  # type: ignore[attr-defined]
+        if path == "clustering_runs":  # the run store is still empty
+            expect(page.get_by_text("No runs yet")).to_be_visible()  # type: ignore[attr-defined]
+        else:
+            expect(page.locator(CHARTS).first).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
+    assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
+
+
+def test_view_settings_round_trip_through_the_url(app_url: str, page: object) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/loss_curves?alpha=2.5")  # type: ignore[attr-defined]
+    wait_ready(page)
+    alpha = page.get_by_role("slider", name="Rényi order α")  # type: ignore[attr-defined]
+    expect(alpha).to_have_value("2.5")
+    expect(page.locator(CHARTS).first.get_by_text("H_2.5(y,σ), y=(0.9, 0.1)")).to_be_visible()  # type: ignore[attr-defined]
+    y1 = page.get_by_role("slider", name="Your target y = (y₁, 1 − y₁): y₁")  # type: ignore[attr-defined]
+    y1.focus()
+    page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
+    expect(y1).to_have_value("0.91")
+    page.wait_for_url("**/loss_curves?*y1=0.91*", timeout=30_000)  # type: ignore[attr-defined]
+    assert "alpha=2.5" in page.url  # type: ignore[attr-defined]
+
+
+def test_noisy_labels_experiment_runs_on_the_button(app_url: str, page: object) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/noisy_labels?levels=0,0.5&seeds=1&epochs=3")  # type: ignore[attr-defined]
+    wait_ready(page)
+    page.get_by_role("button", name="Run the experiment").click()  # type: ignore[attr-defined]
+    expect(page.locator(CHARTS)).to_have_count(2, timeout=60_000)  # type: ignore[attr-defined]
+    expect(page.get_by_text("CCE − CE")).to_be_visible()  # type: ignore[attr-defined]
+    assert page.locator(EXCEPTION).count() == 0  # type: ignore[attr-defined]
+
+
+def test_launch_a_run_and_watch_it_finish(app_url: str, page: object) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{app_url}/clustering_runs")  # type: ignore[attr-defined]
+    wait_ready(page)
+    epochs = page.get_by_label("epochs", exact=True)  # type: ignore[attr-defined]
+    epochs.fill("2")
+    epochs.press("Tab")
+    page.get_by_role("button", name="Launch").click()  # type: ignore[attr-defined]
+    expect(page.get_by_text("Launched").first).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
+    table = page.get_by_test_id("stDataFrame").first  # type: ignore[attr-defined]
+    # the page polls the run store: the run appears, trains and ends as "finished" in the table
+    expect(table.locator("td", has_text="finished")).to_have_count(1, timeout=120_000)
+    expect(table.locator("td", has_text="digits")).to_have_count(1)
+    expect(page.get_by_text("— done.").first).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]  # the process exited 0
+    expect(page.locator(CHARTS).first).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
+    assert page.locator(EXCEPTION).count() == 0  # type: ignore[attr-defined]
