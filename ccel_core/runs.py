@@ -506,6 +506,16 @@ class Run:
         if cur.rowcount == 0:
             raise self.store._not_found(self.run_id)
 
+    def set_epochs(self, epochs: int) -> None:
+        """Raise the requested epoch count (a resume that trains longer): ``config.json`` (atomic)
+        and the index, so readers see the new total."""
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs={epochs!r} should be an integer >= 1")
+        text = (json.dumps({**self.config, "epochs": epochs}, indent=2, allow_nan=False) + "\n").encode()
+        _atomic_write(self.path / CONFIG_FILE, lambda f: f.write(text))
+        self._config_text = None
+        self._update(epochs=epochs)
+
     def start(self, pid: int | None = None, *, force: bool = False) -> None:
         """Status ``running`` with ``pid`` (default: this process) and this host; clears the error, the
         cancel flag and stale checkpoint temp files. Refuses (``RuntimeError``) while another live

@@ -90,7 +90,7 @@ def test_torchrun_cli_writes_one_run(tmp_path):
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
     runs = tmp_path / "runs"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [torchrun, "--nproc_per_node=2", "--master_port", "0", "-m", "ccel_core.cli", "fit", "--data", "digits",
+    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "ccel_core.cli", "fit", "--data", "digits",
            "--method", "ccel", "--model", "linear", "--epochs", "2", "--seed", "0", "--device", "cpu",
            "--runs-dir", str(runs), "--no-progress"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
@@ -100,3 +100,28 @@ def test_torchrun_cli_writes_one_run(tmp_path):
     assert listed.returncode == 0, listed.stderr
     rows = [line for line in listed.stdout.strip().splitlines()[1:] if line.strip()]
     assert len(rows) == 1 and "finished" in rows[0], listed.stdout
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
+                    reason="torchrun not installed")
+def test_checkpoint_resumes_under_another_world_size(tmp_path):
+    """2 epochs in one process, then a 2-process resume to 3 epochs = 3 epochs in one process."""
+    from ccel_core.cli import main
+    from ccel_core.runs import RunStore
+
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
+    common = ["--data", "digits", "--method", "ccel", "--model", "linear", "--seed", "0", "--device", "cpu",
+              "--precision", "float64", "--batch-size", "200", "--no-progress"]
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert main(["fit", *common, "--epochs", "3", "--runs-dir", str(a), "--run-id", "whole"]) == 0
+    assert main(["fit", *common, "--epochs", "2", "--runs-dir", str(b), "--run-id", "split"]) == 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "ccel_core.cli", "fit", "--resume", "split",
+           "--epochs", "3", "--runs-dir", str(b), "--no-progress"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    whole = RunStore(a).metrics("whole").iloc[-1]
+    split = RunStore(b).metrics("split").iloc[-1]
+    assert int(split["epoch"]) == 3
+    for key in ("loss", "label_loss", "acc", "nmi", "ari"):
+        assert split[key] == pytest.approx(whole[key], abs=1e-6), key

@@ -12,7 +12,6 @@ Everything that can be checked is checked before the first run is created (confi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import secrets
 import statistics
@@ -22,6 +21,7 @@ import traceback
 from dataclasses import fields
 from typing import Any, Optional
 
+from ..distributed import init_from_env, shutdown
 from ._common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, CLIError, add_runs_dir, err, runs_dir
 from .train import FitResult, brief, train_one
 
@@ -236,12 +236,22 @@ def _complain(result: FitResult, run_id: str) -> None:
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
+    """``ccel fit``; under ``torchrun`` every process runs it, data-parallel (DDP + sharded EM)."""
     if args.resume:
         return _cmd_resume(args)
+
+    configs = build_configs(args)
+    dist = init_from_env(configs[0].device)  # torchrun: join the group; rank 0 alone writes runs
+    try:
+        return _fit_configs(args, configs, dist)
+    finally:
+        shutdown()
+
+
+def _fit_configs(args: argparse.Namespace, configs: list, dist: Any) -> int:
     from ..runs import RunStore
     from ..training import Trainer
 
-    configs = build_configs(args)
     if args.run_id is not None and len(configs) > 1:
         raise CLIError(f"--run-id names one run; it cannot be combined with {len(configs)} --seeds")
     root = runs_dir(args.runs_dir)
@@ -254,22 +264,32 @@ def cmd_fit(args: argparse.Namespace) -> int:
     group = args.group or time.strftime("g%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(2)
     progress = not args.no_progress and sys.stderr.isatty()
     store, results = existing, []
+    group = dist.broadcast_object(group)
     for cfg in configs:
         trainer = Trainer(cfg, dataset=dataset)  # validates against the data before any write
-        if store is None:
-            store = RunStore(root)
-        run = store.create(cfg.to_dict(), run_id=args.run_id, group=group, name=args.name)
-        print(f"run {run.run_id}  seed={cfg.seed}  group={group}  data={cfg.data}  method={cfg.method}  "
-              f"model={cfg.model}  runs_dir={root}", flush=True)
-        result = train_one(cfg, run=run, trainer=trainer, progress=progress)
+        run = None
+        if dist.is_main:
+            if store is None:
+                store = RunStore(root)
+            run = store.create(cfg.to_dict(), run_id=args.run_id, group=group, name=args.name)
+            world = f"  processes={dist.world}" if dist.active else ""
+            print(f"run {run.run_id}  seed={cfg.seed}  group={group}  data={cfg.data}  method={cfg.method}  "
+                  f"model={cfg.model}  runs_dir={root}{world}", flush=True)
+        quiet = None if dist.is_main else open(os.devnull, "w")  # one voice: rank 0's
+        result = train_one(cfg, run=run, trainer=trainer, progress=progress and dist.is_main, stream=quiet)
         results.append(result)
+        if not dist.is_main:
+            if result.status != "finished":
+                break
+            continue
         _report(run.run_id, cfg, result)
         _complain(result, run.run_id)
         if result.status != "finished":
             if len(results) < len(configs):
                 print(f"stopping: {len(configs) - len(results)} seed(s) not started", file=sys.stderr, flush=True)
             break
-    _summary(results, group)
+    if dist.is_main:
+        _summary(results, group)
     return _exit_code(results)
 
 
@@ -297,45 +317,39 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     store = _store_if_exists(root)
     if store is None:
         raise CLIError(f"no run store in {root} (nothing to resume); pass --runs-dir")
-    store.mark_stale()  # a run whose process died is resumable
     run = store.open(args.resume)
-    info = run.info
-    if info.status == "running":
-        raise CLIError(f"run {args.resume!r} is running (pid={info.pid}, host={info.host!r}); "
-                       "cancel it first (ccel runs cancel)")
     saved = run.config
     changes = {f: getattr(args, f) for f in RESUME_FLAGS if getattr(args, f) is not None}
     if "root" in changes:
         changes["root"] = _abspath(changes["root"])
     cfg = TrainConfig.from_dict({**saved, **changes})
-    dataset = load_data(cfg, download=args.download)
-    trainer = Trainer(cfg, dataset=dataset, run=run)  # loads the checkpoint; refuses a changed config
-    if trainer.epoch >= cfg.epochs:
-        print(f"run {run.run_id} has {trainer.epoch} epoch(s) done of {cfg.epochs}; pass --epochs N (> {trainer.epoch}) "
-              "to train more", file=sys.stderr)
-    if cfg.epochs > (saved.get("epochs") or 0):
-        _record_epochs(run, cfg.epochs)
-    print(f"run {run.run_id}  resumed at epoch {trainer.epoch}/{cfg.epochs}  group={info.group}  data={cfg.data}  "
-          f"method={cfg.method}  model={cfg.model}  runs_dir={root}", flush=True)
-    result = train_one(cfg, run=run, trainer=trainer, progress=not args.no_progress and sys.stderr.isatty())
-    _report(run.run_id, cfg, result)
-    _complain(result, run.run_id)
-    return _exit_code([result])
-
-
-def _record_epochs(run: Any, epochs: int) -> None:
-    """A resume that raises the epoch count writes it to config.json and the index, so readers
-    (the app's progress, a later ``Trainer.from_run``) see the new total.
-
-    The run store has no public config update; this uses its atomic writer and row update.
-    """
+    dist = init_from_env(cfg.device)  # torchrun: rank 0 holds the run, the others get its checkpoint
     try:
-        from ..runs import CONFIG_FILE, _atomic_write
-
-        config = {**run.config, "epochs": int(epochs)}
-        text = (json.dumps(config, indent=2, allow_nan=False) + "\n").encode()
-        _atomic_write(run.path / CONFIG_FILE, lambda f: f.write(text))
-        run._config_text = None
-        run._update(epochs=int(epochs))
-    except (ImportError, AttributeError, TypeError) as exc:  # the store changed: keep training anyway
-        print(f"ccel: warning: could not record epochs={epochs} in run {run.run_id}: {exc}", file=sys.stderr)
+        problem = None
+        if dist.is_main:
+            store.mark_stale()  # a run whose process died is resumable
+            info = run.info
+            if info.status == "running":
+                problem = (f"run {args.resume!r} is running (pid={info.pid}, host={info.host!r}); "
+                           "cancel it first (ccel runs cancel)")
+        problem = dist.broadcast_object(problem)  # every process stops, or none
+        if problem:
+            raise CLIError(problem)
+        dataset = load_data(cfg, download=args.download)
+        # loads the checkpoint (rank 0; broadcast to the others); refuses a changed config
+        trainer = Trainer(cfg, dataset=dataset, run=run if dist.is_main else None)
+        if not dist.is_main:
+            return _exit_code([train_one(cfg, trainer=trainer, stream=open(os.devnull, "w"))])
+        if trainer.epoch >= cfg.epochs:
+            print(f"run {run.run_id} has {trainer.epoch} epoch(s) done of {cfg.epochs}; pass --epochs N "
+                  f"(> {trainer.epoch}) to train more", file=sys.stderr)
+        if cfg.epochs > (saved.get("epochs") or 0):
+            run.set_epochs(cfg.epochs)
+        print(f"run {run.run_id}  resumed at epoch {trainer.epoch}/{cfg.epochs}  group={info.group}  data={cfg.data}  "
+              f"method={cfg.method}  model={cfg.model}  runs_dir={root}", flush=True)
+        result = train_one(cfg, run=run, trainer=trainer, progress=not args.no_progress and sys.stderr.isatty())
+        _report(run.run_id, cfg, result)
+        _complain(result, run.run_id)
+        return _exit_code([result])
+    finally:
+        shutdown()

@@ -231,7 +231,7 @@ class Trainer:
         is_np = isinstance(x, np.ndarray)
         xt = torch.as_tensor(x, dtype=torch.float32) if is_np else x
         if self.objective.trains_network:
-            out = self._predict_all(xt.to(self.device))
+            out = self._predict_all(xt.to(self.device, self.dtype))
         else:
             out = self.objective.predict_proba(xt.to(self.device))
         return out.cpu().numpy() if is_np else out.to(xt.device)
