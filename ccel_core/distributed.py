@@ -130,6 +130,10 @@ def init_from_env(device: str = "auto") -> Dist:
 
 
 def shutdown() -> None:
-    """Leave the process group, if one was joined."""
+    """Leave the process group, if one was joined, after every process got here (a process that
+    tears its transport down while another still talks to it makes that one abort)."""
     if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import datetime
+import json
 import os
 import shutil
 import subprocess
@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torch.distributed as dist
-import torch.multiprocessing as mp
 
 from ccel_core.distributed import Dist
 from ccel_core.training import TrainConfig, Trainer
@@ -23,19 +21,26 @@ CONFIG = dict(data="digits", method="ccel", model="linear", epochs=3, batch_size
               device="cpu", seed=0)
 
 
-def _worker(rank: int, world: int, init_file: str, out_dir: str, overrides: dict) -> None:
-    torch.set_num_threads(1)
-    # a bounded collective timeout: a mismatch fails the test instead of hanging the suite
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
-                            timeout=datetime.timedelta(seconds=120))
-    try:
-        trainer = Trainer(TrainConfig(**{**CONFIG, **overrides}))
-        history = list(trainer.fit())
-        state = trainer.state_dict()  # gathers every shard's labels (a collective)
-        if rank == 0:
-            torch.save({"history": history, "labels": state["labels"], "model": state["model"]}, Path(out_dir) / "result.pt")
-    finally:
-        dist.destroy_process_group()
+WORKER = r"""
+import datetime, json, sys
+import torch, torch.distributed as dist
+from ccel_core.distributed import shutdown
+from ccel_core.training import TrainConfig, Trainer
+
+rank, world, init_file, out, config = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+torch.set_num_threads(1)
+# a bounded collective timeout: a mismatch fails the test instead of hanging the suite
+dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world,
+                        timeout=datetime.timedelta(seconds=120))
+try:
+    trainer = Trainer(TrainConfig(**config))
+    history = list(trainer.fit())
+    state = trainer.state_dict()  # gathers every shard's labels (a collective)
+    if rank == 0:
+        torch.save({"history": history, "labels": state["labels"], "model": state["model"]}, out)
+finally:
+    shutdown()
+"""
 
 
 def _single(overrides: dict) -> dict:
@@ -47,9 +52,18 @@ def _single(overrides: dict) -> dict:
 
 
 def _parallel(tmp_path: Path, world: int, overrides: dict) -> dict:
-    init = tmp_path / "init"
-    mp.start_processes(_worker, args=(world, str(init), str(tmp_path), overrides), nprocs=world, start_method="spawn")
-    return torch.load(tmp_path / "result.pt", weights_only=False)
+    """``world`` fresh interpreters joined by gloo (separate processes, not multiprocessing: a
+    spawned child re-imports the parent's ``__main__``, which other tests may have replaced)."""
+    out = tmp_path / "result.pt"
+    config = json.dumps({**CONFIG, **overrides})
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(r), str(world), str(tmp_path / "init"), str(out), config],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+             for r in range(world)]
+    logs = [p.communicate(timeout=400)[0] for p in procs]
+    for r, (p, log) in enumerate(zip(procs, logs)):
+        assert p.returncode == 0, f"rank {r} exited with {p.returncode}:\n{log[-3000:]}"
+    return torch.load(out, weights_only=False)
 
 
 @pytest.mark.parametrize("overrides", [{}, {"y_step": "full"}, {"method": "sela", "epochs": 2}])
