@@ -294,3 +294,33 @@ def test_cuda_matches_cpu_and_rejects_mixed_devices():
     np.testing.assert_allclose(gpu.cpu().numpy(), cpu, atol=1e-10)
     with pytest.raises(ValueError, match="one device"):
         em(torch.from_numpy(probs).cuda(), 100.0, init=torch.from_numpy(probs))
+
+
+# ------------------------------------------------------------------------------------------
+# SQUAREM acceleration
+# ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", [2, 7, 30])
+def test_accelerated_em_monotone_and_faster_to_the_same_optimum(k):
+    probs = random_problem(400, k, seed=20 + k)
+    plain = em(probs, 100.0, max_iter=6000, tol=0)
+    same_budget = em(probs, 100.0, max_iter=600, tol=0)
+    fast = em(probs, 100.0, max_iter=600, tol=0, accelerate=True)
+    h = np.array(fast.history)
+    assert len(h) == fast.n_iter + 1 == 601
+    assert np.all(np.diff(h) <= 1e-12 * np.abs(h[:-1]))  # still never increases
+    assert (fast.labels >= 0).all() and np.allclose(fast.labels.sum(1), 1)
+    assert fast.loss < same_budget.loss  # lower than plain EM with the same number of EM steps
+    best = min(plain.loss, fast.loss)
+    first = lambda hist: int(np.argmax((np.asarray(hist) - best) / best <= 1e-2))  # noqa: E731
+    assert first(fast.history) * 4 < first(plain.history)
+
+
+def test_accelerated_em_torch_matches_numpy_and_respects_tol():
+    probs = random_problem(300, 6, seed=31)
+    a = em(probs, 100.0, max_iter=90, tol=0, accelerate=True)
+    b = em(torch.from_numpy(probs), 100.0, max_iter=90, tol=0, accelerate=True)
+    # the extrapolation amplifies the kernels' 1e-16 differences a little
+    np.testing.assert_allclose(b.labels.numpy(), a.labels, atol=1e-6)
+    np.testing.assert_allclose(b.history, a.history, rtol=1e-7)
+    c = em(probs, 100.0, max_iter=5000, tol=1e-7, accelerate=True)
+    assert c.converged and c.n_iter < 5000

@@ -35,7 +35,7 @@ FLAG_FIELDS = {
     "augment": "augment", "y_step": "y_step", "solver_max_iter": "solver_max_iter", "solver_tol": "solver_tol",
     "n_clusters": "n_clusters", "n_samples": "n_samples", "split": "split", "root": "root", "hidden": "hidden",
     "weights": "weights", "loss": "loss", "labeled_fraction": "labeled_fraction", "amp": "amp",
-    "eval_every": "eval_every", "precision": "precision",
+    "eval_every": "eval_every", "precision": "precision", "accelerate": "accelerate",
 }
 RESUME_FLAGS = ("epochs", "device", "root")  # what --resume may change (TrainConfig RESUMABLE_KEYS)
 SUMMARY_KEYS = ("loss", "label_loss", "acc", "nmi", "ari", "test_acc", "test_nmi", "test_ari")
@@ -77,6 +77,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--y-step", choices=("batch", "full"), help="pseudo-labels per batch (paper) or per epoch")
     g.add_argument("--solver-max-iter", type=int, metavar="N", help="y-step iteration cap")
     g.add_argument("--solver-tol", type=float, metavar="TOL", help="y-step tolerance")
+    g.add_argument("--accelerate", action=argparse.BooleanOptionalAction, default=None,
+                   help="SQUAREM-accelerated EM y-step of ccel (default on; --no-accelerate: the paper's plain EM)")
     g.add_argument("--labeled-fraction", type=float, metavar="F", help="weak supervision: fraction of labeled rows")
     g = p.add_argument_group("optimization")
     g.add_argument("--epochs", type=int, metavar="N", help="epochs (default 10; with --resume: the new total)")

@@ -49,7 +49,8 @@ class TrainConfig:
     vs single-process runs).
     y-step: ``y_step`` ("batch": per batch on its σ, warm-started from the stored labels, the
     paper's protocol; "full": once per epoch on the whole data set), ``solver_max_iter`` (None:
-    100 per batch, 1000 for a full-data step), ``solver_tol`` (None: the solver's default).
+    100 per batch, 1000 for a full-data step), ``solver_tol`` (None: the solver's default),
+    ``accelerate`` (SQUAREM-accelerated EM for ours; False: the paper's plain EM iterations).
     Other: ``labeled_fraction`` (weak supervision, paper Table 5), ``seed``, ``device``
     ("auto" = CUDA when available), ``eval_every`` (epochs between evaluations; the last is
     always evaluated).
@@ -80,6 +81,7 @@ class TrainConfig:
     y_step: str = "batch"
     solver_max_iter: Optional[int] = None
     solver_tol: Optional[float] = None
+    accelerate: bool = True
     labeled_fraction: float = 0.0
     seed: int = 0
     device: str = "auto"
@@ -182,6 +184,8 @@ class TrainConfig:
                 raise ValueError("device='cuda' but torch.cuda.is_available() is False; use device='auto' or 'cpu'")
         if not isinstance(self.amp, bool):
             raise ValueError(f"amp={self.amp!r} should be True or False")
+        if not isinstance(self.accelerate, bool):
+            raise ValueError(f"accelerate={self.accelerate!r} should be True or False")
         _choice(self, "precision", PRECISIONS)
         self.eval_every = _int(self, "eval_every", 1)
 
