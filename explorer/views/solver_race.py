@@ -27,8 +27,9 @@ k = lambda name: ui.key(PAGE, name)  # noqa: E731
 
 st.title("Solver race: EM vs projected gradient")
 st.caption("The y-step of eq. 11, min over Y of mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ), for fixed predictions "
-           "σ = softmax(3z), z ~ N(0, 1)^(N×K). EM (paper section 4) against PGD at several step sizes η, "
-           "all from Y⁰ = σ. Gap = (L(Yᵗ) − L*)/|L*|.")
+           "σ = softmax(3z), z ~ N(0, 1)^(N×K). EM (paper section 4), EM with SQUAREM extrapolation (the "
+           "trainer's default: same fixed point, several times fewer EM steps) and PGD at several step sizes η, "
+           "all from Y⁰ = σ. Gap = (L(Yᵗ) − L*)/|L*|; the metrics below compare the paper's plain EM with PGD.")
 
 with st.form("race"):
     c = st.columns(4)
@@ -56,7 +57,7 @@ with ui.shown_errors():
     summary = race.summary
 
     em = summary[summary["method"] == "EM"].iloc[0]
-    pgd = summary[summary["method"] != "EM"]
+    pgd = summary[summary["method"].str.startswith("PGD")]
     level = 0.01
     best = pgd.sort_values(f"sec@{level:g}").iloc[0]
     reached = lambda row: not np.isnan(row[f"sec@{level:g}"])  # noqa: E731
@@ -69,7 +70,7 @@ with ui.shown_errors():
     if reached(em) and reached(best):
         speedup = f"× {best[f'sec@{level:g}'] / em[f'sec@{level:g}']:.1f}"
     elif reached(em):
-        budget = race.trace[race.trace["method"] != "EM"].groupby("method")["seconds"].max().max()
+        budget = race.trace[race.trace["method"].str.startswith("PGD")].groupby("method")["seconds"].max().max()
         speedup = f"> × {budget / em[f'sec@{level:g}']:.1f}"
     else:
         speedup = "—"
