@@ -304,6 +304,7 @@ def table1_report(
     pgd_seconds_factor: float = 40.0,
     seed: int = 0,
     timing: bool = True,
+    pgd_lr_factors: Optional[Sequence[float]] = None,
     echo=None,
 ) -> str:
     """Run the race for every K and the kernel timing; return the report as text.
@@ -337,6 +338,7 @@ def table1_report(
             max_iter=em_iters,
             pgd_max_iter=pgd_iters,
             pgd_seconds=max(pgd_seconds_factor * em_t2, 1.0),
+            pgd_lrs=None if pgd_lr_factors is None else [f / (lam * k) for f in pgd_lr_factors],
             pgd_stop_gap=1e-3,
         )
         summary = race.summary
