@@ -129,8 +129,8 @@ def browser_rows() -> list[tuple[str, str, float]]:
     """(page, action, seconds) in headless Chromium against a fresh server: a full load of the home
     page, then each page reached through the sidebar (first visit: empty caches unless precomputed by
     the server's warm-up; second visit: cached), until its title, a finished script and its charts."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from _app_server import CHARTS, CHROMIUM, CHROMIUM_ARGS, serve, wait_ready
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: explorer.headless
+    from explorer.headless import CHARTS, CHROMIUM, CHROMIUM_ARGS, serve, wait_ready
     from playwright.sync_api import expect, sync_playwright
 
     pages = {"Loss curves": "Loss curves", "Noisy labels": "Noisy labels: Shannon CE vs collision CE",

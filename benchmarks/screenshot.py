@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _app_server import CHARTS, CHROMIUM, CHROMIUM_ARGS, REPO, serve, wait_ready  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: explorer.headless
+from explorer.headless import CHARTS, CHROMIUM, CHROMIUM_ARGS, REPO, serve, wait_ready  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

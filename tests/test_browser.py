@@ -13,71 +13,26 @@ is up) and ``data-test-script-state`` (``initial`` → ``running`` → ``notRunn
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from explorer.headless import CHARTS, CHROMIUM, CHROMIUM_ARGS, EXCEPTION, serve, wait_ready
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
-SCRIPT_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
-CHARTS = "[data-testid='stPlotlyChart'] .js-plotly-plot"
-EXCEPTION = "[data-testid='stException']"
 PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A headless ``streamlit run explorer/app.py`` with a fresh run store; its base URL."""
-    if not CHROMIUM.exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not found (Debian: apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    tmp = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    env = {**os.environ, "CCEL_RUNS_DIR": str(tmp / "runs"), "PYTHONUNBUFFERED": "1"}
-    log = open(tmp / "streamlit.log", "wb")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read().strip() == b"ok":
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{(tmp / 'streamlit.log').read_text()[-3000:]}")
-            time.sleep(0.3)
+    with serve(str(tmp_path_factory.mktemp("browser") / "runs")) as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
@@ -99,16 +54,6 @@ def page(browser: object) -> Iterator[object]:
     pg.js_errors = errors  # type: ignore[attr-defined]
     yield pg
     context.close()
-
-
-def wait_ready(page: object, timeout: float = 60_000) -> None:
-    """Streamlit's own readiness check: connected, script not running, no skeletons left."""
-    from playwright.sync_api import expect
-
-    page.wait_for_timeout(200)  # type: ignore[attr-defined]  # let a just-triggered rerun start
-    page.locator(CONNECTED).wait_for(state="attached", timeout=timeout)  # type: ignore[attr-defined]
-    page.locator(SCRIPT_DONE).wait_for(state="attached", timeout=timeout)  # type: ignore[attr-defined]
-    expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)  # type: ignore[attr-defined]
 
 
 def test_every_page_renders_charts_without_exceptions(app_url: str, page: object) -> None:

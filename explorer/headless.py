@@ -1,4 +1,4 @@
-"""A headless ``streamlit run explorer/app.py`` for the browser benchmarks and the screenshot.
+"""A headless ``streamlit run explorer/app.py``: for the browser tests, benchmarks and the screenshot.
 
 Readiness as in Streamlit's own e2e tests: the app root ``[data-testid='stApp']`` reads
 ``data-test-connection-state="CONNECTED"`` and ``data-test-script-state="notRunning"``, and no
@@ -26,6 +26,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 SCRIPT_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CHARTS = "[data-testid='stPlotlyChart'] .js-plotly-plot"
+EXCEPTION = "[data-testid='stException']"
 
 
 @contextmanager
@@ -35,7 +36,7 @@ def serve(runs_dir: str | None = None) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "CCEL_RUNS_DIR": runs_dir or os.path.join(tmp, "runs")}
+        env = {**os.environ, "CCEL_RUNS_DIR": runs_dir or os.path.join(tmp, "runs"), "PYTHONUNBUFFERED": "1"}
         log = open(os.path.join(tmp, "streamlit.log"), "wb")
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
@@ -52,7 +53,9 @@ def serve(runs_dir: str | None = None) -> Iterator[str]:
                 except OSError:
                     pass
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("streamlit did not start; see its log")
+                    log.flush()
+                    tail = Path(tmp, "streamlit.log").read_text(errors="replace")[-3000:]
+                    raise RuntimeError(f"streamlit did not start:\n{tail}")
                 time.sleep(0.2)
             yield url
         finally:
@@ -68,6 +71,7 @@ def wait_ready(page: Any, timeout: float = 60_000) -> None:
     """Block until the script run has finished and every element rendered."""
     from playwright.sync_api import expect
 
+    page.wait_for_timeout(200)  # let a just-triggered rerun start
     page.locator(CONNECTED).wait_for(state="attached", timeout=timeout)
     page.locator(SCRIPT_DONE).wait_for(state="attached", timeout=timeout)
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
