@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import numpy as np
@@ -77,6 +78,22 @@ def test_numba_and_torch_kernels_agree():
     assert isinstance(r_t.labels, torch.Tensor) and r_t.labels.dtype == torch.float64
     np.testing.assert_allclose(r_np.labels, r_t.labels.numpy(), rtol=0, atol=1e-10)
     np.testing.assert_allclose(r_np.history, r_t.history, rtol=1e-12)
+
+
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_fused_small_problem_step_equals_the_general_path(monkeypatch, accelerate):
+    """Below the parallel threshold a whole EM iteration is one numba call; it must give what
+    the general path (M-step kernel + numpy bookkeeping) gives, zero prior entries included."""
+    em_module = importlib.import_module("ccel_core.solvers.em")  # the module, not the function
+
+    probs = random_problem(300, 9, seed=4)
+    prior = np.array([0.0, 0.05, 0.05, 0.1, 0.1, 0.15, 0.15, 0.2, 0.2])
+    fused = em(probs, 100.0, prior=prior, max_iter=45, tol=0, accelerate=accelerate)
+    monkeypatch.setattr(em_module, "_PARALLEL_MIN_ENTRIES", 0)  # every size takes the general path
+    general = em(probs, 100.0, prior=prior, max_iter=45, tol=0, accelerate=accelerate)
+    np.testing.assert_allclose(fused.labels, general.labels, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fused.history, general.history, rtol=1e-11)
+    assert fused.n_iter == general.n_iter == 45
 
 
 def test_warm_start_gives_the_cold_answer():

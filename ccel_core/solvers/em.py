@@ -208,6 +208,45 @@ _m_step_serial = numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)(_m_step_
 _PARALLEL_MIN_ENTRIES = 200_000
 
 
+@numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
+def _em_step_serial(
+    sig: np.ndarray, y: np.ndarray, prior: np.ndarray, lam: float, col: np.ndarray, roots: np.ndarray, col_out: np.ndarray
+) -> float:
+    """One whole EM iteration in one call, for inputs below the parallel threshold.
+
+    E-step folded into the weights ``w_ik = λ N u_k y_ik / col_k`` (0 where ``col_k = 0``), the
+    M-step in place on ``y`` (warm-started ``roots``), the new column sums into ``col_out`` and
+    the eq. 11 loss ``mean_i −ln(σ_i·y_i) + λ Σ_k u_k ln(u_k/ȳ_k)`` returned (``+inf`` where a
+    dot or a needed ``ȳ_k`` is 0). The same arithmetic as :func:`_m_step_all` plus the numpy
+    bookkeeping around it, without a Python round trip per iteration (small y-step batches).
+    """
+    n, k_count = sig.shape
+    scale = np.empty(k_count)
+    for k in range(k_count):
+        scale[k] = lam * n * prior[k] / col[k] if col[k] > 0.0 else 0.0
+        col_out[k] = 0.0
+    c = np.empty(k_count)
+    d = np.empty(k_count)
+    log_sum = 0.0
+    for i in range(n):
+        _, roots[i] = _m_step_row(sig[i], y[i], scale, y[i], c, d, roots[i])
+        acc = 0.0
+        for k in range(k_count):
+            acc += sig[i, k] * y[i, k]
+            col_out[k] += y[i, k]
+        log_sum -= np.log(acc) if acc > 0.0 else -np.inf
+    loss = log_sum / n
+    if lam != 0.0:
+        kl = 0.0
+        for k in range(k_count):
+            uk = prior[k]
+            if uk > 0.0:
+                ybar = col_out[k] / n
+                kl += uk * (np.log(uk) - np.log(ybar)) if ybar > 0.0 else np.inf
+        loss += lam * kl
+    return loss
+
+
 def _m_step_numba(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray, dots: np.ndarray, roots: np.ndarray) -> int:
     """Dispatch to the parallel kernel for large inputs, the serial one for small."""
     kernel = _m_step_parallel if sig.size >= _PARALLEL_MIN_ENTRIES else _m_step_serial
@@ -397,8 +436,15 @@ def em(
     times = [time.perf_counter() - start]
     lib = torch if pb.is_torch else np
 
+    # Small numpy problems (per-batch y-steps): the whole iteration is one numba call.
+    fused = not pb.is_torch and all_reduce is None and sig.size < _PARALLEL_MIN_ENTRIES
+
     def step(y: Array, col: Array) -> tuple[Array, Array, float]:
         """One EM iteration from ``y`` (its column sums ``col``): new labels, sums, loss."""
+        if fused:
+            col_new = np.empty_like(col)
+            loss = _em_step_serial(sig, y, u, float(lam), col, roots, col_new)
+            return y, col_new, float(loss)
         # E-step folded into the weights: w_ik = λ N u_k y_ik / Σ_j y_jk (0 for an empty column).
         scale = lib.where(col > 0, lam * n_total * u / lib.where(col > 0, col, 1.0), 0.0)
         y, dots = _em_update(sig, y, scale, roots)
