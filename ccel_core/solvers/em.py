@@ -20,7 +20,7 @@ Numerics of the M-step (the same in the numba and the torch kernel):
   start: left of the new root it is a valid start, right of it one Newton step lands left
   (concavity). Steps are kept inside the bracket known so far, so the loop always ends
   (cap ``_NEWTON_MAX`` = 64 passes; cold starts on adversarial inputs with weights from 1e-300
-  to 1e3 take ≤ 20, typical ones 3–5; warm starts 1–3).
+  to 1e3 take ≤ 20, typical ones 3–5; warm starts 2–3).
 * Zero weights (paper supplementary §9): let ``j`` be the largest-σ class with ``w_j = 0``. If
   ``σ_j > σ_a`` and ``g(σ_j − σ_a) <= 1`` the optimum pins ``z = σ_j`` and class ``j`` receives the
   remaining mass ``1 − Σ_{k≠j} y_k``; otherwise zero-weight classes get 0. With no positive
