@@ -46,6 +46,28 @@ def test_projection_matches_brute_force(v):
     np.testing.assert_allclose(project_simplex(torch.from_numpy(v)).numpy(), ref, atol=1e-9)
 
 
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.int64, st.tuples(st.integers(1, 4), st.integers(1, 5)), elements=st.integers(-5, 5)),
+       st.sampled_from([1e150, 1e290]), st.sampled_from([0.0, 0.5]))
+def test_projection_of_huge_entries_stays_on_the_simplex(v, scale, shift):
+    """A divergent step hands the projection entries near the float range. Entries that differ by
+    ≥ 1e150 project onto the largest ones, shared equally among exact ties."""
+    big = (v + shift) * scale
+    top = v == v.max(1, keepdims=True)
+    ref = top / top.sum(1, keepdims=True)
+    for out in (project_simplex(big), project_simplex(torch.from_numpy(big)).numpy()):
+        np.testing.assert_allclose(out, ref, rtol=0, atol=1e-12)
+
+
+def test_pgd_with_a_divergent_step_keeps_labels_on_the_simplex():
+    probs = softmax_rows(np.random.default_rng(1).normal(size=(500, 40)) * 3)
+    for x in (probs, torch.from_numpy(probs)):
+        r = pgd(x, 100.0, lr=0.05, max_iter=20, tol=0)  # 20× the stable step 1/(λK)
+        y = np.asarray(r.labels)
+        assert np.isfinite(y).all() and (y >= 0).all()
+        np.testing.assert_allclose(y.sum(1), 1.0, atol=1e-12)
+
+
 @pytest.mark.parametrize("objective", ["eq10", "eq11"])
 @pytest.mark.parametrize("ce", ["collision", "shannon"])
 @pytest.mark.parametrize("backend", ["numpy", "torch"])

@@ -49,9 +49,12 @@ def project_simplex(v: Array) -> Array:
     """Euclidean projection of each row of ``v`` (…×K) onto the probability simplex.
 
     ``argmin_{x ∈ Δ_K} ‖x − v‖₂`` row by row; numpy in → numpy out, torch in → torch out.
+    Rows are first shifted by their maximum (the projection is invariant to ``v + c·1``), so
+    huge entries (a divergent step) still project onto the simplex instead of cancelling.
     """
     k = v.shape[-1]
     if isinstance(v, torch.Tensor):
+        v = v - v.max(dim=-1, keepdim=True).values
         mu = torch.sort(v, dim=-1, descending=True).values
         css = mu.cumsum(dim=-1) - 1.0
         idx = torch.arange(1, k + 1, dtype=v.dtype, device=v.device)
@@ -59,6 +62,7 @@ def project_simplex(v: Array) -> Array:
         rho = cond.to(torch.int64).cumsum(dim=-1).argmax(dim=-1, keepdim=True)  # last True
         theta = css.gather(-1, rho) / (rho + 1).to(v.dtype)
         return (v - theta).clamp_min(0.0)
+    v = v - v.max(axis=-1, keepdims=True)
     mu = -np.sort(-v, axis=-1)
     css = np.cumsum(mu, axis=-1) - 1.0
     idx = np.arange(1, k + 1, dtype=v.dtype)
