@@ -312,17 +312,25 @@ class Solver:
     """A y-step ``labels = solver(probs, init)`` with the method's parameters bound.
 
     ``kind`` is "em", "pgd" or "sinkhorn"; ``params`` are the keyword arguments of that function
-    (:mod:`ccel_core.solvers`). The call runs on CPU numpy in float64 and returns float64 labels
-    on ``probs``' device: for a batch of 250×10 and 20 iterations the numba EM kernel took about
-    2 ms, the vectorized torch kernel 66 ms on the same CPU (so GPU runs also solve batches on the
-    CPU; the transfer of N×K values is negligible). EM warm starts are floored at 1e-8 and renormalized, so every class stays reachable (EM's updates are
-    multiplicative; paper Property 1 needs a positive start). ``last`` holds the latest
-    :class:`~ccel_core.solvers.SolverResult`.
+    (:mod:`ccel_core.solvers`). Labels come back in float64 on ``probs``' device. Where it runs:
+
+    * small problems (fewer than ``device_min_entries`` = N·K values, e.g. every per-batch
+      y-step) on CPU numpy — for a batch of 250×10 and 20 iterations the numba EM kernel took
+      about 2 ms, the vectorized torch kernel 66 ms on the same CPU, and a GPU kernel launch per
+      elementwise op costs more than the whole numba step; moving N×K values is negligible;
+    * larger problems whose ``probs`` live on an accelerator (full-data y-steps on a GPU) on
+      that device, with the solver's torch path (``device_min_entries=0``: always on the device);
+    * data-parallel EM (``all_reduce``) always on the device, each process with its own rows.
+
+    EM warm starts are floored at 1e-8 and renormalized, so every class stays reachable (EM's
+    updates are multiplicative; paper Property 1 needs a positive start). ``last`` holds the
+    latest :class:`~ccel_core.solvers.SolverResult`.
     """
 
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
     last: Optional[SolverResult] = field(default=None, repr=False)
+    device_min_entries: int = 200_000
 
     @property
     def uses_init(self) -> bool:
@@ -331,11 +339,10 @@ class Solver:
 
     def __call__(self, probs: Tensor, init: Optional[Tensor] = None,
                  all_reduce: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
-        """Solve on CPU numpy (float64); with ``all_reduce`` (data-parallel EM only) on torch
-        tensors on ``probs``' device, each process passing its own rows."""
+        """Solve (see the class docstring for where); ``all_reduce``: data-parallel EM only."""
         if all_reduce is not None and self.kind != "em":
             raise ValueError(f"all_reduce is only supported by the EM y-step, not {self.kind!r}; gather the rows instead")
-        torch_path = all_reduce is not None
+        torch_path = all_reduce is not None or (probs.device.type != "cpu" and probs.numel() >= self.device_min_entries)
         p = probs.detach().double() if torch_path else probs.detach().double().cpu().numpy()
         y0 = None
         if init is not None and self.uses_init:

@@ -229,6 +229,28 @@ def test_solver_keeps_the_device_and_returns_float64() -> None:
     assert isinstance(solver, Solver) and solver.uses_init
 
 
+def test_solver_on_cpu_tensors_uses_the_numpy_kernels_at_any_size() -> None:
+    probs = _probs()
+    solver = Solver("em", {"lam": 100.0, "max_iter": 3, "tol": 0.0}, device_min_entries=0)
+    labels = solver(probs)
+    assert isinstance(solver.last.labels, np.ndarray) and labels.dtype == torch.float64
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("kind, params", [("em", {"lam": 100.0}), ("pgd", {"lam": 100.0, "lr": 1e-3}),
+                                          ("sinkhorn", {"lam": 25.0})])
+def test_large_y_steps_run_on_the_gpu_and_match_the_cpu(kind: str, params: dict) -> None:
+    probs = torch.softmax(3 * torch.randn(3000, 100, generator=torch.Generator().manual_seed(0)), 1).double()
+    on_cpu = Solver(kind, {**params, "max_iter": 30, "tol": 0.0})
+    on_gpu = Solver(kind, {**params, "max_iter": 30, "tol": 0.0}, device_min_entries=100_000)
+    small = Solver(kind, {**params, "max_iter": 30, "tol": 0.0}, device_min_entries=10**9)
+    a, b, c = on_cpu(probs), on_gpu(probs.cuda()), small(probs.cuda())
+    assert isinstance(on_gpu.last.labels, torch.Tensor) and on_gpu.last.labels.is_cuda
+    assert isinstance(small.last.labels, np.ndarray) and b.is_cuda and c.is_cuda
+    torch.testing.assert_close(b.cpu(), a, rtol=0, atol=1e-8)
+    torch.testing.assert_close(c.cpu(), a, rtol=0, atol=0)
+
+
 # ------------------------------------------------------------------------------------------
 # supervised and k-means
 # ------------------------------------------------------------------------------------------
