@@ -42,6 +42,7 @@ from torch import Tensor
 
 from .losses import collision_cross_entropy, shannon_cross_entropy
 from .solvers import SolverResult, em, kl_prior, pgd, sinkhorn
+from .solvers.em import positive_start
 
 __all__ = [
     "METHODS",
@@ -77,7 +78,6 @@ DEFAULTS: dict[str, dict[str, float]] = {
     SUPERVISED: {},
 }
 _EPS = 1e-12  # floor inside logs of marginals (IIC's P, σ̄): finite loss and gradient on any batch
-_INIT_FLOOR = 1e-8  # EM warm starts are floored here: its multiplicative updates keep zeros at zero
 
 
 def _ce(name: str) -> Callable[..., Tensor]:
@@ -348,8 +348,9 @@ class Solver:
         if init is not None and self.uses_init:
             y0 = init.detach().double() if torch_path else init.detach().double().cpu().numpy()
             if self.kind == "em":
-                y0 = y0.clamp_min(_INIT_FLOOR) if torch_path else np.maximum(y0, _INIT_FLOOR)
-            y0 = y0 / y0.sum(1, keepdims=True)
+                y0 = positive_start(y0)
+            else:
+                y0 = y0 / y0.sum(1, keepdims=True)
         if self.kind == "em":
             res = em(p, init=y0, all_reduce=all_reduce, **self.params)
         elif self.kind == "pgd":

@@ -65,6 +65,22 @@ def test_positive_start_stays_positive():
         assert (y > 0).all()
 
 
+@pytest.mark.parametrize("accelerate", [False, True])
+def test_default_start_reaches_a_class_that_sigma_never_predicts(accelerate):
+    """σ = 0 for one class at every point (float32 softmax underflow): the default start is
+    floored, so EM fills that class and reaches a finite loss below the uniform-label loss;
+    an explicit start with the class at 0 keeps it empty (Property 1)."""
+    probs = random_problem(120, 4, seed=5)
+    probs[:, 3] = 0.0
+    probs /= probs.sum(1, keepdims=True)
+    r = em(probs, 100.0, max_iter=300, tol=0, accelerate=accelerate)
+    assert np.isfinite(r.history[-1]) and r.labels[:, 3].mean() > 0.1
+    assert r.history[-1] < eq11_loss(probs, np.full_like(probs, 0.25), 100.0, np.full(4, 0.25))
+    assert np.all(np.diff(r.history) <= 1e-12)
+    stuck = em(probs, 100.0, init=probs, max_iter=20, tol=0)
+    assert (stuck.labels[:, 3] == 0).all() and stuck.history[-1] == np.inf
+
+
 def test_numba_and_torch_kernels_agree():
     for seed in range(4):
         sig, w = adversarial_weights(2000, [2, 5, 50, 300][seed], seed)

@@ -47,9 +47,13 @@ from ._common import (
     prepare,
 )
 
-__all__ = ["em", "m_step"]
+__all__ = ["em", "m_step", "positive_start", "START_FLOOR"]
 
 _NEWTON_MAX = 64
+# The default start Y0 = σ is floored here (rows renormalized): EM's multiplicative updates keep
+# a zero at zero (paper Property 1), so a class with σ = 0 at every point (float32 softmax
+# underflow) would otherwise stay empty and eq. 11 infinite. Warm starts in the trainer too.
+START_FLOOR = 1e-8
 _NEWTON_RTOL = 4.0 * np.finfo(np.float64).eps
 
 
@@ -339,6 +343,12 @@ def m_step(probs: Array, weights: Array) -> Array:
     return out
 
 
+def positive_start(y: Array) -> Array:
+    """Rows of ``y`` floored at :data:`START_FLOOR` and renormalized (a strictly positive EM start)."""
+    y = y.clamp_min(START_FLOOR) if isinstance(y, torch.Tensor) else np.maximum(y, START_FLOOR)
+    return y / y.sum(1, keepdims=True)
+
+
 def _em_update(sig: Array, y: Array, scale: Array, roots: Array) -> tuple[Array, Array]:
     """One M-step with ``w = y ⊙ scale``; returns the new labels and the dots ``σ_i·y_i``.
 
@@ -388,7 +398,8 @@ def em(
             kernel on the tensor's device).
         lam: fairness weight λ >= 0 (paper default 100).
         prior: target class proportions u on the simplex (default uniform 1/K).
-        init: warm start Y0 (default σ, strictly positive as Property 1 wants).
+        init: warm start Y0, used as given (a class that is 0 at every point stays 0: Property 1);
+            default σ floored at ``START_FLOOR`` = 1e-8 and renormalized, so every class is reachable.
         max_iter: maximum EM iterations.
         tol: stop when the relative loss change falls below ``tol`` (the paper's stop is 1e-5);
             ``tol=0`` runs exactly ``max_iter`` iterations without a warning.
@@ -411,6 +422,8 @@ def em(
     if all_reduce is not None and not pb.is_torch:
         raise ValueError("all_reduce needs torch tensors; got a numpy array for probs")
     sig, u, y = pb.probs, pb.prior, pb.init
+    if init is None:
+        y = positive_start(y)
     start = time.perf_counter()
 
     def global_stats(y: Array, dots: Array) -> tuple[Array, float, float]:
