@@ -16,7 +16,7 @@ from ccel_core.data import load_dataset
 from ccel_core.metrics import evaluate
 from ccel_core.objectives import METHODS, SelfLabeling
 from ccel_core.runs import RunStore
-from ccel_core.training import TrainConfig, Trainer
+from ccel_core.training import TrainConfig, Trainer, TrainingDivergedError
 
 TIMING = ("seconds", "y_step_seconds")
 # Small settings that train every method in about a second on two CPU cores.
@@ -287,6 +287,19 @@ def test_failure_marks_the_run_failed(tmp_path: Path) -> None:
         trainer.run()
     info = store.get(run.run_id)
     assert info.status == "failed" and "RuntimeError: boom" in info.error
+
+
+@pytest.mark.parametrize("method", ["ccel", "migd", "imsat"])
+def test_divergence_stops_with_a_clear_error_and_a_failed_run(tmp_path: Path, method: str) -> None:
+    """A step size that blows the network up ends the run with an error naming the lr, instead of
+    NaN metrics (MIGD, IMSAT) or a solver's complaint about its input (ours)."""
+    cfg = TrainConfig(data="digits", method=method, model="linear", optimizer="sgd", lr=1e6, weight_decay=1e-3, epochs=3)
+    store = RunStore(tmp_path / "runs")
+    run = store.create(cfg.to_dict())
+    with pytest.raises(TrainingDivergedError, match=r"diverged at epoch \d+, batch \d+.*lr=1e\+06"):
+        Trainer(cfg, run=run).run()
+    info = store.get(run.run_id)
+    assert info.status == "failed" and "TrainingDivergedError" in info.error
 
 
 def test_kmeans_through_the_trainer_writes_a_run(tmp_path: Path) -> None:

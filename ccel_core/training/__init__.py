@@ -8,6 +8,6 @@
 """
 
 from .config import DEVICES, OPTIMIZERS, RESUMABLE_KEYS, Y_STEPS, TrainConfig
-from .trainer import Trainer, resolve_device
+from .trainer import Trainer, TrainingDivergedError, resolve_device
 
-__all__ = ["TrainConfig", "Trainer", "resolve_device", "OPTIMIZERS", "Y_STEPS", "DEVICES", "RESUMABLE_KEYS"]
+__all__ = ["TrainConfig", "Trainer", "TrainingDivergedError", "resolve_device", "OPTIMIZERS", "Y_STEPS", "DEVICES", "RESUMABLE_KEYS"]

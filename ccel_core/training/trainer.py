@@ -41,9 +41,13 @@ from ..solvers import ConvergenceWarning
 from .config import TrainConfig
 from .state import FORMAT, config_differences, labeled_mask, soft_targets
 
-__all__ = ["Trainer", "resolve_device"]
+__all__ = ["Trainer", "TrainingDivergedError", "resolve_device"]
 
 _EVAL_BATCH = 2048
+
+
+class TrainingDivergedError(RuntimeError):
+    """The network's outputs became NaN or infinite during training (the run is marked failed)."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -315,6 +319,7 @@ class Trainer:
                         logits, logits_aug = both[: len(x)], both[len(x):]
                     else:
                         logits, logits_aug = self._net(x).to(self.dtype), None
+                self._check_finite(logits if logits_aug is None else both, epoch, n_batches + 1)
                 targets = None
                 if obj.uses_pseudo_labels:
                     pos = dist.local_positions(mine)
@@ -353,6 +358,19 @@ class Trainer:
         metrics["y_step_seconds"] = y_time
         metrics["seconds"] = time.perf_counter() - start
         return metrics
+
+    def _check_finite(self, logits: Tensor, epoch: int, batch: int) -> None:
+        """Stop with :class:`TrainingDivergedError` when the network's outputs are no longer finite
+        (too large a step), before a solver or a loss meets them; agreed across processes."""
+        bad = (~torch.isfinite(logits.detach())).sum().to(torch.float64).reshape(1)
+        if self.dist.active:
+            bad = self._sum(bad)
+        if float(bad[0]) > 0:
+            cfg = self.config
+            raise TrainingDivergedError(
+                f"training diverged at epoch {epoch}, batch {batch}: the network produced {int(bad[0])} "
+                f"non-finite outputs (optimizer={cfg.optimizer}, lr={cfg.lr:g}); lower the learning rate"
+            )
 
     @property
     def _reduce(self) -> Optional[Callable[[Tensor], Tensor]]:
