@@ -1,7 +1,9 @@
 """The cross-entropy family: Shannon, collision (Rényi order 2) and Rényi of order α.
 
 Notation (DESIGN §2): logits ``l`` of shape (N, K), predictions ``σ = softmax(l)``, targets ``y``
-on the probability simplex Δ_K (soft, N×K) or class indices (hard, N).
+on the probability simplex Δ_K (soft, N×K) or class indices (hard, N). As in
+``torch.nn.functional.cross_entropy``, extra dimensions (N, K, d1, …) — e.g. per-pixel soft labels
+— and ``ignore_index`` for class indices are accepted.
 
 * Shannon CE        ``H(y, σ)  = −Σ_k y_k ln σ_k``
 * Collision CE      ``H₂(y, σ) = −ln Σ_k y_k σ_k``               (paper eq. 9)
@@ -21,7 +23,7 @@ the value and what was expected.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
@@ -75,19 +77,25 @@ def _check_probabilities(p: Tensor, name: str) -> None:
         )
 
 
-def _check_pair(input: Tensor, target: Tensor, reduction: str) -> bool:
-    """Validate a (logits, target) pair; return ``True`` for soft targets, ``False`` for indices."""
+def _check_pair(input: Tensor, target: Tensor, reduction: str, ignore_index: int = -100) -> bool:
+    """Validate a (logits, target) pair; return ``True`` for soft targets, ``False`` for indices.
+
+    Shapes follow ``torch.nn.functional.cross_entropy``: logits (N, K) or (N, K, d1, …); soft
+    targets the same shape; class indices (N,) or (N, d1, …), ``ignore_index`` entries skipped.
+    """
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise ValueError(
             f"input and target must be torch.Tensor, got {type(input).__name__} and {type(target).__name__}"
         )
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction={reduction!r} is not valid; expected one of {_REDUCTIONS}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise ValueError(f"ignore_index={ignore_index!r} is not valid; expected an integer")
     if not input.is_floating_point():
         raise ValueError(f"input must be floating-point logits, got dtype={input.dtype}")
-    if input.ndim != 2:
-        raise ValueError(f"input must be logits of shape (N, K), got shape={tuple(input.shape)}")
-    n, k = input.shape
+    if input.ndim < 2:
+        raise ValueError(f"input must be logits of shape (N, K) or (N, K, d1, ...), got shape={tuple(input.shape)}")
+    n, k = input.shape[0], input.shape[1]
     if k < 1:
         raise ValueError(f"number of classes K={k} should be >= 1")
     if input.device != target.device:
@@ -100,18 +108,47 @@ def _check_pair(input: Tensor, target: Tensor, reduction: str) -> bool:
             raise ValueError(
                 f"soft target shape={tuple(target.shape)} does not match input shape={tuple(input.shape)}"
             )
-        _check_probabilities(target, "target")
+        _check_probabilities(target.movedim(1, -1), "target")  # classes along dim 1, as the logits
         return True
     if target.dtype == torch.bool or target.is_complex():
         raise ValueError(f"target must be class indices (integer) or probabilities (float), got dtype={target.dtype}")
-    if target.shape != (n,):
-        raise ValueError(f"class-index target must have shape ({n},), got shape={tuple(target.shape)}")
-    if n:
-        lo, hi = int(target.min()), int(target.max())  # one pass each; indices carry no grad
+    expected = (n,) + tuple(input.shape[2:])
+    if tuple(target.shape) != expected:
+        shown = f"({n},)" if len(expected) == 1 else str(expected)
+        raise ValueError(f"class-index target must have shape {shown}, got shape={tuple(target.shape)}")
+    used = target[target != ignore_index]
+    if used.numel():
+        lo, hi = int(used.min()), int(used.max())  # one pass each; indices carry no grad
         if lo < 0 or hi >= k:
             bad = lo if lo < 0 else hi
-            raise ValueError(f"class index {bad} is out of range; expected 0 <= index < K={k}")
+            raise ValueError(
+                f"class index {bad} is out of range; expected 0 <= index < K={k} (or ignore_index={ignore_index})"
+            )
     return False
+
+
+def _family_loss(input: Tensor, target: Tensor, reduction: str, ignore_index: int,
+                 soft_rows: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
+    """Validate, bring classes to the last dimension, apply ``soft_rows(logits, y)`` (N'×K → N')
+    for soft targets or ``−log σ_c`` for indices, and reduce.
+
+    With indices, ``ignore_index`` entries contribute 0 and "mean" averages over the others
+    (0, not NaN, when every entry is ignored); ``reduction="none"`` keeps the shape (N, d1, …).
+    """
+    soft = _check_pair(input, target, reduction, ignore_index)
+    k = input.shape[1]
+    shape = (input.shape[0],) + tuple(input.shape[2:])
+    logits = input if input.ndim == 2 else input.movedim(1, -1).reshape(-1, k)
+    if soft:
+        y = target if target.ndim == 2 else target.movedim(1, -1).reshape(-1, k)
+        return _reduce(soft_rows(logits, y.to(input.dtype)).reshape(shape), reduction)
+    index = target.reshape(-1)
+    keep = index != ignore_index
+    loss = _index_loss(logits, torch.where(keep, index, torch.zeros_like(index)))
+    loss = torch.where(keep, loss, torch.zeros_like(loss)).reshape(shape)
+    if reduction == "mean":
+        return loss.sum() / keep.sum().clamp_min(1).to(loss.dtype)
+    return _reduce(loss, reduction)
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
@@ -164,62 +201,60 @@ def _index_loss(input: Tensor, target: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------------------
 # functionals
 # --------------------------------------------------------------------------------------------
-def collision_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def collision_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
     """Collision cross-entropy ``H₂(y, σ) = −ln Σ_k y_k σ_k`` with ``σ = softmax(input)``.
 
     Computed in log space as ``logsumexp(l) − logsumexp(l + ln y)``, so one-hot targets on
-    classes with tiny predicted probability stay finite. ``target`` is probabilities (N, K) or
-    class indices (N,); for indices it equals Shannon CE (``torch.nn.functional.cross_entropy``).
+    classes with tiny predicted probability stay finite. Shapes as ``F.cross_entropy``: logits
+    (N, K) or (N, K, d1, …); ``target`` probabilities of the same shape (soft) or class indices
+    (N,) / (N, d1, …) (hard, ``ignore_index`` skipped), where it equals Shannon CE.
     """
-    soft = _check_pair(input, target, reduction)
-    if not soft:
-        return _reduce(_index_loss(input, target), reduction)
-    target = target.to(input.dtype)
-    loss = torch.logsumexp(input, dim=1) - _log_dot_exp(input, target)
-    return _reduce(loss, reduction)
+    def rows(logits: Tensor, y: Tensor) -> Tensor:
+        return torch.logsumexp(logits, dim=1) - _log_dot_exp(logits, y)
+
+    return _family_loss(input, target, reduction, ignore_index, rows)
 
 
-def shannon_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def shannon_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
     """Shannon cross-entropy ``H(y, σ) = −Σ_k y_k ln σ_k`` with ``σ = softmax(input)``.
 
-    Zero-probability target entries contribute exactly 0 (also to the gradient).
+    Zero-probability target entries contribute exactly 0 (also to the gradient). Shapes and
+    ``ignore_index`` as :func:`collision_cross_entropy`.
     """
-    soft = _check_pair(input, target, reduction)
-    if not soft:
-        return _reduce(_index_loss(input, target), reduction)
-    target = target.to(input.dtype)
-    loss = -(target * torch.log_softmax(input, dim=1)).sum(dim=1)
-    return _reduce(loss, reduction)
+    def rows(logits: Tensor, y: Tensor) -> Tensor:
+        return -(y * torch.log_softmax(logits, dim=1)).sum(dim=1)
+
+    return _family_loss(input, target, reduction, ignore_index, rows)
 
 
-def renyi_cross_entropy(input: Tensor, target: Tensor, alpha: float = 2.0, reduction: str = "mean") -> Tensor:
+def renyi_cross_entropy(input: Tensor, target: Tensor, alpha: float = 2.0, reduction: str = "mean",
+                        ignore_index: int = -100) -> Tensor:
     """Rényi cross-entropy of order α (the "shifted" form of DESIGN §2).
 
     ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``; α = 2 is collision CE and α → 1 is
     Shannon CE. For ``|α − 1| < 1e-6`` the second-order expansion
     ``H(y, σ) − (α − 1)/2 · Var_y[ln σ]`` is used, which avoids the 0/0 of the closed form.
+    Shapes and ``ignore_index`` as :func:`collision_cross_entropy`.
     """
     if isinstance(alpha, Tensor):
         alpha = float(alpha)
     if not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
         raise ValueError(f"alpha={alpha!r} is not valid; expected a finite number > 0")
-    soft = _check_pair(input, target, reduction)
-    if not soft:
-        return _reduce(_index_loss(input, target), reduction)
-    target = target.to(input.dtype)
-    # Rounding in Σ_k y_k would be amplified by 1/(α − 1) near α = 1: renormalize the rows.
-    target = target / target.sum(dim=1, keepdim=True)
-    log_sigma = torch.log_softmax(input, dim=1)
     eps = alpha - 1.0
-    if abs(eps) < _RENYI_SERIES_EPS:
-        # Masked moments of ln σ under y (zero-weight classes contribute nothing).
-        ls = torch.where(target > 0, log_sigma, torch.zeros_like(log_sigma))
-        mean = (target * ls).sum(dim=1)
-        var = (target * (ls - mean.unsqueeze(1)) ** 2).sum(dim=1)
-        loss = -mean - 0.5 * eps * var
-    else:
-        loss = -torch.logsumexp(eps * log_sigma + _safe_log(target), dim=1) / eps
-    return _reduce(loss, reduction)
+
+    def rows(logits: Tensor, y: Tensor) -> Tensor:
+        # Rounding in Σ_k y_k would be amplified by 1/(α − 1) near α = 1: renormalize the rows.
+        y = y / y.sum(dim=1, keepdim=True)
+        log_sigma = torch.log_softmax(logits, dim=1)
+        if abs(eps) < _RENYI_SERIES_EPS:
+            # Masked moments of ln σ under y (zero-weight classes contribute nothing).
+            ls = torch.where(y > 0, log_sigma, torch.zeros_like(log_sigma))
+            mean = (y * ls).sum(dim=1)
+            var = (y * (ls - mean.unsqueeze(1)) ** 2).sum(dim=1)
+            return -mean - 0.5 * eps * var
+        return -torch.logsumexp(eps * log_sigma + _safe_log(y), dim=1) / eps
+
+    return _family_loss(input, target, reduction, ignore_index, rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,41 +281,44 @@ def kl_divergence(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
 # modules
 # --------------------------------------------------------------------------------------------
 class _FamilyLoss(nn.Module):
-    def __init__(self, reduction: str = "mean") -> None:
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100) -> None:
         super().__init__()
         if reduction not in _REDUCTIONS:
             raise ValueError(f"reduction={reduction!r} is not valid; expected one of {_REDUCTIONS}")
+        if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+            raise ValueError(f"ignore_index={ignore_index!r} is not valid; expected an integer")
         self.reduction = reduction
+        self.ignore_index = ignore_index
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
+        return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
 
 
 class CollisionCrossEntropyLoss(_FamilyLoss):
     """Module form of :func:`collision_cross_entropy`: ``−ln Σ_k y_k softmax(l)_k``."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return collision_cross_entropy(input, target, reduction=self.reduction)
+        return collision_cross_entropy(input, target, reduction=self.reduction, ignore_index=self.ignore_index)
 
 
 class ShannonCrossEntropyLoss(_FamilyLoss):
     """Module form of :func:`shannon_cross_entropy`: ``−Σ_k y_k ln softmax(l)_k``."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return shannon_cross_entropy(input, target, reduction=self.reduction)
+        return shannon_cross_entropy(input, target, reduction=self.reduction, ignore_index=self.ignore_index)
 
 
 class RenyiCrossEntropyLoss(_FamilyLoss):
     """Module form of :func:`renyi_cross_entropy`: ``ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``."""
 
-    def __init__(self, alpha: float = 2.0, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, alpha: float = 2.0, reduction: str = "mean", ignore_index: int = -100) -> None:
+        super().__init__(reduction, ignore_index)
         if not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
             raise ValueError(f"alpha={alpha!r} is not valid; expected a finite number > 0")
         self.alpha = float(alpha)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return renyi_cross_entropy(input, target, self.alpha, reduction=self.reduction)
+        return renyi_cross_entropy(input, target, self.alpha, reduction=self.reduction, ignore_index=self.ignore_index)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, reduction={self.reduction!r}"
+        return f"alpha={self.alpha}, {super().extra_repr()}"

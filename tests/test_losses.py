@@ -284,3 +284,55 @@ def test_cuda_matches_cpu_and_mixed_devices_rejected():
     torch.testing.assert_close(collision_cross_entropy(logits.cuda(), y.cuda()).cpu(), collision_cross_entropy(logits, y))
     with pytest.raises(ValueError, match="one device"):
         collision_cross_entropy(logits.cuda(), y)
+
+
+# ------------------------------------------------------------------------------------------
+# extra dimensions and ignore_index, against torch.nn.functional.cross_entropy
+# ------------------------------------------------------------------------------------------
+LOSSES = [collision_cross_entropy, shannon_cross_entropy, lambda x, t, **kw: renyi_cross_entropy(x, t, 1.5, **kw)]
+
+
+@pytest.mark.parametrize("reduction", ["none", "mean", "sum"])
+@pytest.mark.parametrize("fn", LOSSES)
+def test_spatial_class_indices_with_ignore_index_equal_torch(fn, reduction):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 5, 4, 6, generator=g, dtype=torch.float64)
+    t = torch.randint(0, 5, (3, 4, 6), generator=g)
+    t[0, 0, :3] = 255
+    ours = fn(x, t, reduction=reduction, ignore_index=255)
+    ref = F.cross_entropy(x, t, reduction=reduction, ignore_index=255)
+    torch.testing.assert_close(ours, ref)
+
+
+def test_spatial_soft_targets_equal_the_row_form_and_torch():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 4, 3, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.softmax(2 * torch.randn(2, 4, 3, 5, generator=g, dtype=torch.float64), 1)
+    rows_x, rows_y = x.movedim(1, -1).reshape(-1, 4), y.movedim(1, -1).reshape(-1, 4)
+    per_pixel = collision_cross_entropy(x, y, "none")
+    assert per_pixel.shape == (2, 3, 5)
+    torch.testing.assert_close(per_pixel.reshape(-1), collision_cross_entropy(rows_x, rows_y, "none"))
+    torch.testing.assert_close(shannon_cross_entropy(x, y), F.cross_entropy(x, y))
+    assert torch.autograd.gradcheck(lambda a: collision_cross_entropy(a, y), (x,))
+
+
+def test_everything_ignored_gives_zero_not_nan():
+    x = torch.randn(4, 3, requires_grad=True)
+    t = torch.full((4,), -100)
+    for fn in LOSSES:
+        loss = fn(x, t)
+        loss.backward()
+        assert loss.item() == 0.0 and torch.equal(x.grad, torch.zeros_like(x))
+        x.grad = None
+
+
+def test_modules_pass_ignore_index_and_validate_it():
+    x, t = torch.randn(3, 4), torch.tensor([1, 7, 2])
+    torch.testing.assert_close(CollisionCrossEntropyLoss(ignore_index=7)(x, t), F.cross_entropy(x, t, ignore_index=7))
+    assert "ignore_index=7" in repr(RenyiCrossEntropyLoss(1.5, ignore_index=7))
+    with pytest.raises(ValueError, match=r"ignore_index=1.5 is not valid"):
+        CollisionCrossEntropyLoss(ignore_index=1.5)
+    with pytest.raises(ValueError, match=r"class index 7 is out of range.*ignore_index=-100"):
+        collision_cross_entropy(x, t)
+    with pytest.raises(ValueError, match=r"class-index target must have shape \(3, 2\), got shape=\(3, 3\)"):
+        collision_cross_entropy(torch.randn(3, 4, 2), torch.zeros(3, 3, dtype=torch.long))
