@@ -13,6 +13,7 @@ column sums ``Σ_j y_jk``, so a y-step costs one all-reduce per EM iteration (DE
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-__all__ = ["Dist", "current", "init_from_env", "shutdown", "env_world_size"]
+__all__ = ["Dist", "current", "init_from_env", "shutdown", "exit_after_group", "env_world_size"]
 
 
 @dataclass(frozen=True)
@@ -129,11 +130,29 @@ def init_from_env(device: str = "auto") -> Dist:
     return current()
 
 
+_left_group = False  # set once shutdown() has destroyed a process group in this process
+
+
 def shutdown() -> None:
     """Leave the process group, if one was joined, after every process got here (a process that
     tears its transport down while another still talks to it makes that one abort)."""
+    global _left_group
     if dist.is_available() and dist.is_initialized():
         try:
             dist.barrier()
         finally:
             dist.destroy_process_group()
+            _left_group = True
+
+
+def exit_after_group(code: int) -> int:
+    """``code`` — except in a ``torchrun`` worker that has left its group: there, flush and
+    ``os._exit(code)``. The interpreter's teardown after Gloo sometimes aborts the process
+    (SIGABRT, "terminate called without an active exception"; 1 in 12–16 two-process runs
+    measured, 0 in 24 with this exit), which ``torchrun`` would report as a failed worker after a
+    finished run."""
+    if not (_left_group and env_world_size() > 1):
+        return code
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

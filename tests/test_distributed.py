@@ -41,6 +41,10 @@ try:
     del trainer  # drop the DDP module (and its reducer) before the group it uses
 finally:
     shutdown()
+# as ccel's torchrun entry does (exit_after_group): skip the interpreter teardown, which after
+# gloo sometimes aborts a finished worker
+sys.stdout.flush()
+import os; os._exit(0)
 """
 
 

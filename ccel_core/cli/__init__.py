@@ -50,7 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the ``ccel`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code."""
+    """Run the ``ccel`` command with ``argv`` (default ``sys.argv[1:]``); return the exit code.
+
+    A ``torchrun`` worker exits here instead of returning (see
+    :func:`ccel_core.distributed.exit_after_group`).
+    """
+    from ..distributed import exit_after_group
+
+    return exit_after_group(_run(argv))
+
+
+def _run(argv: Optional[Sequence[str]]) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(None if argv is None else list(argv))
