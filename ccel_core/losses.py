@@ -77,6 +77,13 @@ def _check_probabilities(p: Tensor, name: str) -> None:
         )
 
 
+def _check_options(reduction: str, ignore_index: int) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction={reduction!r} is not valid; expected one of {_REDUCTIONS}")
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise ValueError(f"ignore_index={ignore_index!r} is not valid; expected an integer")
+
+
 def _check_pair(input: Tensor, target: Tensor, reduction: str, ignore_index: int = -100) -> bool:
     """Validate a (logits, target) pair; return ``True`` for soft targets, ``False`` for indices.
 
@@ -87,10 +94,7 @@ def _check_pair(input: Tensor, target: Tensor, reduction: str, ignore_index: int
         raise ValueError(
             f"input and target must be torch.Tensor, got {type(input).__name__} and {type(target).__name__}"
         )
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction={reduction!r} is not valid; expected one of {_REDUCTIONS}")
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-        raise ValueError(f"ignore_index={ignore_index!r} is not valid; expected an integer")
+    _check_options(reduction, ignore_index)
     if not input.is_floating_point():
         raise ValueError(f"input must be floating-point logits, got dtype={input.dtype}")
     if input.ndim < 2:
@@ -283,10 +287,7 @@ def kl_divergence(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
 class _FamilyLoss(nn.Module):
     def __init__(self, reduction: str = "mean", ignore_index: int = -100) -> None:
         super().__init__()
-        if reduction not in _REDUCTIONS:
-            raise ValueError(f"reduction={reduction!r} is not valid; expected one of {_REDUCTIONS}")
-        if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-            raise ValueError(f"ignore_index={ignore_index!r} is not valid; expected an integer")
+        _check_options(reduction, ignore_index)
         self.reduction = reduction
         self.ignore_index = ignore_index
 
