@@ -347,10 +347,7 @@ class Solver:
         y0 = None
         if init is not None and self.uses_init:
             y0 = init.detach().double() if torch_path else init.detach().double().cpu().numpy()
-            if self.kind == "em":
-                y0 = positive_start(y0)
-            else:
-                y0 = y0 / y0.sum(1, keepdims=True)
+            y0 = positive_start(y0) if self.kind == "em" else y0 / y0.sum(1, keepdims=True)
         if self.kind == "em":
             res = em(p, init=y0, all_reduce=all_reduce, **self.params)
         elif self.kind == "pgd":
