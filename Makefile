@@ -1,20 +1,24 @@
 # Set-up and everyday commands. Everything runs from a local virtual environment in .venv,
 # made with `python3 -m venv` and pip on a fresh machine (Python >= 3.10, package registries).
+# The test environment is pinned by requirements/lock.txt (pip constraints); `make lock`
+# refreshes it from the newest releases, `make test-latest` tries them without changing it.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.ccel-installed
+LOCK   := requirements/lock.txt
 PORT   ?= 8501
+LATEST := .venv-latest
 
-.PHONY: setup explore test test-fast bench clean
+.PHONY: setup explore test test-fast test-latest lock bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -e '.[all]'
+	$(BIN)/python -m pip install -c $(LOCK) --upgrade pip
+	$(BIN)/python -m pip install -c $(LOCK) -e '.[all]'
 	touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv and install ccel with the app, notebook, benchmark and test extras
+setup: $(STAMP)  ## create .venv and install ccel with the app, notebook, benchmark and test extras (pinned)
 
 explore: setup  ## launch the explorer app on built-in data (no download, no GPU needed)
 	$(BIN)/streamlit run explorer/app.py --server.port $(PORT)
@@ -25,8 +29,25 @@ test: setup  ## the whole test suite (unit, app, notebook and browser tests)
 test-fast: setup  ## everything except tests marked slow or browser
 	$(BIN)/python -m pytest -m "not slow and not browser"
 
+test-latest:  ## the whole suite on the newest releases the ranges in pyproject.toml allow (own venv)
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --upgrade pip
+	$(LATEST)/bin/python -m pip install -e '.[all]'
+	$(LATEST)/bin/python -m pytest
+
+lock:  ## re-pin requirements/lock.txt to the newest releases (then run `make test`)
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --upgrade pip
+	.venv-lock/bin/python -m pip install -e '.[all]'
+	{ sed -n '1,4p' $(LOCK); echo "# Made on $$(date -u +%F) with Python $$(.venv-lock/bin/python -c 'import platform; print(platform.python_version())') on $$(uname -sm)."; \
+	  .venv-lock/bin/python -m pip freeze --all --exclude-editable; } > $(LOCK).new
+	mv $(LOCK).new $(LOCK)
+	rm -rf .venv-lock
+
 bench: setup  ## the solver race (paper Table 1)
 	$(BIN)/python benchmarks/solver_race.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) $(LATEST) .venv-lock .pytest_cache .hypothesis build *.egg-info

@@ -184,6 +184,37 @@ def scipy_m_step(sig: np.ndarray, w: np.ndarray) -> np.ndarray:
     return best.x
 
 
+def tie_groups(sig: np.ndarray, w: np.ndarray, negligible: float = 1e-100) -> list[np.ndarray]:
+    """Classes whose mass the M-step objective does not identify one by one.
+
+    The objective depends on ``y_k`` through ``σ·y`` and ``w_k ln y_k``; classes with equal σ and
+    (numerically) zero weight enter only through their total mass, so any split of it is optimal
+    to double precision. Each such group is returned; every other class is a group of its own.
+    """
+    groups: list[np.ndarray] = []
+    free = np.abs(w) < negligible
+    for k in range(len(sig)):
+        if any(k in g for g in groups):
+            continue
+        same = np.flatnonzero(free & (sig == sig[k])) if free[k] else np.array([k])
+        groups.append(same)
+    return groups
+
+
+def assert_m_step_optimal(y: np.ndarray, ref: np.ndarray, sig: np.ndarray, w: np.ndarray, atol: float = 2e-5) -> None:
+    """``y`` solves the M-step as well as the reference point ``ref`` does, in what is defined.
+
+    On the simplex; objective no worse than the reference's; and equal to it in the identified
+    quantities: the total mass of each tie group of :func:`tie_groups` (single classes where the
+    optimum is unique, so there the points themselves must agree).
+    """
+    assert np.isfinite(y).all() and y.sum() == pytest.approx(1.0, abs=1e-12) and (y >= 0).all(), y
+    f_y, f_ref = m_step_objective(y, sig, w), m_step_objective(ref, sig, w)
+    assert f_y <= f_ref + 1e-9, (y, ref, f_y, f_ref)
+    for g in tie_groups(sig, w):
+        assert y[g].sum() == pytest.approx(ref[g].sum(), abs=atol), (g, y, ref)
+
+
 @pytest.mark.parametrize(
     "sig, w",
     [
@@ -201,13 +232,26 @@ def scipy_m_step(sig: np.ndarray, w: np.ndarray) -> np.ndarray:
 def test_m_step_matches_scipy(sig, w):
     sig, w = np.array(sig), np.array(w)
     ours = m_step(sig[None], w[None])[0]
-    ref = scipy_m_step(sig, w)
-    assert np.isfinite(ours).all() and ours.sum() == pytest.approx(1.0, abs=1e-12) and (ours >= 0).all()
-    f_ours, f_ref = m_step_objective(ours, sig, w), m_step_objective(ref, sig, w)
-    assert f_ours <= f_ref + 1e-9, (ours, ref)
-    np.testing.assert_allclose(ours, ref, atol=2e-5)
+    assert_m_step_optimal(ours, scipy_m_step(sig, w), sig, w)
     torch_ours = m_step(torch.from_numpy(sig[None]), torch.from_numpy(w[None])).numpy()[0]
     np.testing.assert_allclose(torch_ours, ours, atol=1e-12)
+
+
+def test_m_step_optimality_check_rejects_wrong_answers():
+    """The check above fails on a y that moves mass between a tied class and an untied one, on one
+    whose objective is above the reference's, and on a different point of a non-degenerate case."""
+    sig, w = np.array([0.4, 0.4, 0.2]), np.array([1e-300, 1e-300, 0.05])
+    ref = m_step(sig[None], w[None])[0]
+    assert_m_step_optimal(np.array([ref[0] + ref[1] - 1e-3, 1e-3, ref[2]]), ref, sig, w)  # another split: fine
+    moved = ref + np.array([0.01, 0.0, -0.01])  # mass from the untied class to a tied one
+    with pytest.raises(AssertionError, match="<="):  # its objective is above the bound
+        assert_m_step_optimal(moved, ref, sig, w)
+    with pytest.raises(AssertionError, match="comparison failed"):  # the group masses alone catch it too
+        assert_m_step_optimal(ref, moved, sig, w)
+    sig, w = np.array([0.5, 0.3, 0.2]), np.array([2.0, 1.0, 3.0])
+    ref = m_step(sig[None], w[None])[0]
+    with pytest.raises(AssertionError):
+        assert_m_step_optimal(ref + np.array([1e-4, -1e-4, 0.0]), ref, sig, w, atol=1e-5)
 
 
 def test_m_step_tiny_top_weight_closed_form():
