@@ -1,4 +1,5 @@
-"""Pseudo-label (y-step) solvers: the paper's EM for eq. 11, PGD for eq. 10/11, Sinkhorn for SeLa.
+"""Pseudo-label (y-step) solvers: the certified exact y-step and the paper's EM for eq. 11, PGD for
+eq. 10/11, Sinkhorn for SeLa; a certified optimality gap for any eq. 10/11 labels.
 
 Every solver validates its input, computes in float64, returns a :class:`SolverResult`
 (``labels``, ``n_iter``, ``converged``, ``history``, ``times``) and maps numpy → numpy,
@@ -6,7 +7,9 @@ torch → torch on the input's device.
 """
 
 from ._common import ConvergenceWarning, SolverResult, eq10_loss, eq11_loss, kl_prior
+from .certificate import certified_gap, dual_value
 from .em import em, m_step
+from .exact import exact
 from .pgd import pgd, project_simplex
 from .sinkhorn import sinkhorn
 
@@ -14,6 +17,9 @@ __all__ = [
     "ConvergenceWarning",
     "SolverResult",
     "em",
+    "exact",
+    "certified_gap",
+    "dual_value",
     "m_step",
     "pgd",
     "project_simplex",

@@ -39,6 +39,11 @@ class SolverResult:
         history: objective value at the start (index 0) and after each iteration, so
             ``len(history) == n_iter + 1``.
         times: seconds since the solver started at each entry of ``history``.
+        gaps: certified relative optimality gap ``(P(Y) − D(c(Y)))/P(Y)`` at each entry of
+            ``history`` (eq. 10/11 solvers; :mod:`ccel_core.solvers.certificate`); empty where not
+            computed (``em``/``pgd`` with ``certify=False``, Sinkhorn).
+        duals: the K class multipliers ``c = −∇G(ȳ)`` of the returned labels (``exact``; a warm
+            start for the next call's ``duals=``), else None.
     """
 
     labels: Array
@@ -46,6 +51,8 @@ class SolverResult:
     converged: bool
     history: list[float] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
+    gaps: list[float] = field(default_factory=list)
+    duals: Any = None
 
     @property
     def loss(self) -> float:

@@ -46,6 +46,7 @@ from ._common import (
     has_converged,
     prepare,
 )
+from .certificate import certified_gap
 
 __all__ = ["em", "m_step", "positive_start", "START_FLOOR"]
 
@@ -390,6 +391,7 @@ def em(
     tol: float = 1e-5,
     all_reduce: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
     accelerate: bool = False,
+    certify: bool = False,
 ) -> SolverResult:
     """Pseudo-labels minimizing eq. 11, ``mean_i −ln(σ_i·y_i) + λ KL(u‖ȳ)``, by EM.
 
@@ -448,6 +450,15 @@ def em(
     history = [loss_from(col, log_sum, n_total)]
     times = [time.perf_counter() - start]
     lib = torch if pb.is_torch else np
+    if certify and all_reduce is not None:
+        raise ValueError("certify=True needs every row in one process; it is not supported with all_reduce")
+    gaps: list[float] = []
+
+    def certificate(y: Array) -> None:
+        if certify:
+            gaps.append(certified_gap(sig, y, lam, u, "eq11", loss=history[-1])[1])
+
+    certificate(y)
 
     # Small numpy problems (per-batch y-steps): the whole iteration is one numba call.
     fused = not pb.is_torch and all_reduce is None and sig.size < _PARALLEL_MIN_ENTRIES
@@ -464,8 +475,9 @@ def em(
         col, log_sum, _ = global_stats(y, dots)
         return y, col, loss_from(col, log_sum, n_total)
 
-    def record(loss: float) -> None:
+    def record(loss: float, y: Array) -> None:
         history.append(loss)
+        certificate(y)
         times.append(time.perf_counter() - start)
 
     copy = (lambda a: a.clone()) if pb.is_torch else (lambda a: a.copy())
@@ -477,12 +489,12 @@ def em(
         if not accelerate or max_iter - n_iter < 3:
             y, col, loss = step(y, col)
             n_iter += 1
-            record(loss)
+            record(loss, y)
         else:
             y1, col1, loss1 = step(copy(y), col)
             y2, col2, loss2 = step(copy(y1), col1)
-            record(loss1)
-            record(loss2)
+            record(loss1, y1)
+            record(loss2, y2)
             n_iter += 3
             t0, t1, t2 = (lib.log(lib.clip(a, 1e-300, None)) for a in (y, y1, y2))
             r, v = t1 - t0, t2 - 2.0 * t1 + t0
@@ -497,11 +509,11 @@ def em(
             y3, col3, loss3 = step(yp, colp)
             if math.isfinite(loss3) and loss3 <= loss2:
                 y, col = y3, col3
-                record(loss3)
+                record(loss3, y3)
             else:  # the extrapolation overshot: a plain EM step instead, and a smaller step bound
                 y, col, loss = step(y2, col2)
                 step_max = max(1.0, alpha / 4.0)
-                record(loss)
+                record(loss, y)
         if tol > 0 and has_converged(before, history[-1], tol):
             converged = True
     if tol > 0 and not converged:
@@ -510,4 +522,4 @@ def em(
             ConvergenceWarning,
             stacklevel=2,
         )
-    return SolverResult(pb.output(y), n_iter, converged, history, times)
+    return SolverResult(pb.output(y), n_iter, converged, history, times, gaps)

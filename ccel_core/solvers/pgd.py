@@ -36,6 +36,7 @@ from ._common import (
     kl_prior,
     prepare,
 )
+from .certificate import certified_gap
 
 __all__ = ["pgd", "project_simplex"]
 
@@ -100,11 +101,12 @@ def pgd(
     *,
     objective: str = "eq11",
     ce: str = "collision",
-    lr: float = 0.1,
+    lr: Optional[float] = None,
     prior: Optional[Array] = None,
     init: Optional[Array] = None,
     max_iter: int = 1000,
     tol: float = 1e-5,
+    certify: bool = False,
 ) -> SolverResult:
     """Pseudo-labels for eq. 10 or eq. 11 by projected gradient descent with a fixed step.
 
@@ -114,11 +116,14 @@ def pgd(
         objective: ``"eq11"`` (``λ KL(u‖ȳ)``) or ``"eq10"`` (``λ KL(ȳ‖u)``; needs ``prior > 0``).
         ce: ``"collision"`` (``H₂(y_i, σ_i)``, ours) or ``"shannon"`` (``H(y_i, σ_i)``; with eq. 10
             this is MIADM's y-step).
-        lr: step size η on the gradient of ``N·L`` (a per-point scale, independent of N).
+        lr: step size η on the gradient of ``N·L`` (a per-point scale, independent of N); default
+            ``1/max(λK, 1)``, stable for both objectives (0.1 diverged to ``inf`` at λ = 100).
         prior: class proportions u on the simplex (default uniform).
         init: starting point Y0 (default σ).
         max_iter, tol: stop after ``max_iter`` steps or when the relative loss change is
             below ``tol``; ``ConvergenceWarning`` when ``max_iter`` is hit with ``tol > 0``.
+        certify: record the certified relative gap of every iterate in ``gaps`` (collision CE only:
+            the certificate bounds eq. 10/11, :func:`~ccel_core.solvers.certified_gap`).
 
     Returns:
         :class:`SolverResult` with the objective's history (index 0 = at ``init``).
@@ -127,24 +132,31 @@ def pgd(
         raise ValueError(f"objective={objective!r} is not valid; expected one of {_OBJECTIVES}")
     if ce not in _CES:
         raise ValueError(f"ce={ce!r} is not valid; expected one of {_CES}")
+    pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol)
+    if lr is None:
+        lr = 1.0 / max(float(lam) * pb.probs.shape[1], 1.0)
     check_nonnegative(lr, "lr")
     if lr == 0:
         raise ValueError("lr=0 is not valid; expected a step size > 0")
-    pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol)
     sig, u, y = pb.probs, pb.prior, pb.init
     if objective == "eq10" and float(u.min()) <= 0:
         raise ValueError(f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}")
     lib = torch if pb.is_torch else np
     with np.errstate(divide="ignore"):
         log_sig = lib.maximum(lib.log(sig), lib.full_like(sig, _LOG_TINY))  # finite: 0·ln 0 terms vanish
+    if certify and ce != "collision":
+        raise ValueError(f"certify=True bounds eq. 10/11 with collision CE; got ce={ce!r}")
     start = time.perf_counter()
     history = [_loss(sig, log_sig, y, lam, u, objective, ce)]
+    gaps = [certified_gap(sig, y, lam, u, objective, loss=history[0])[1]] if certify else []
     times = [time.perf_counter() - start]
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         y = project_simplex(y - lr * _gradient(sig, log_sig, y, lam, u, objective, ce))
         history.append(_loss(sig, log_sig, y, lam, u, objective, ce))
+        if certify:
+            gaps.append(certified_gap(sig, y, lam, u, objective, loss=history[-1])[1])
         times.append(time.perf_counter() - start)
         if tol > 0 and has_converged(history[-2], history[-1], tol):
             converged = True
@@ -155,4 +167,4 @@ def pgd(
             ConvergenceWarning,
             stacklevel=2,
         )
-    return SolverResult(pb.output(y), n_iter, converged, history, times)
+    return SolverResult(pb.output(y), n_iter, converged, history, times, gaps)

@@ -1,0 +1,175 @@
+"""A certified optimality gap for any pseudo-labels of eq. 10 / eq. 11, from the dual of the y-step.
+
+Both objectives are ``P(Y) = mean_i −ln(σ_i·y_i) + G(m)``, ``m = ȳ``, with
+``G(m) = λ Σ_k u_k ln(u_k/m_k)`` (eq. 11) or ``G(m) = λ Σ_k m_k ln(m_k/u_k)`` (eq. 10). With one
+multiplier per class ``c = −∇G(m)`` (eq. 11: ``c = λu/m``; eq. 10: ``c = −λ ln(m/u)``, up to a shift
+that changes nothing) and the per-point dual function
+
+    h_i(c) = min_{y ∈ Δ_K} −ln(σ_i·y) − c·y = max_{p>0} [1 + ln p − max_k (σ_ik p + c_k)],
+
+weak duality gives ``P(Y) ≥ P* ≥ D(c) = mean_i h_i(c) + G*(c)`` for every feasible Y, and with
+``c = c(m(Y))`` Fenchel's equality turns the bound into a sum of non-negative per-point terms:
+
+    P(Y) − D(c(Y)) = mean_i [−ln(σ_i·y_i) − c·y_i − h_i(c)] ≥ 0,
+
+which tends to 0 as Y approaches an optimum. The envelope of the K lines ``ℓ_k(p) = σ_ik p + c_k``
+(lines sorted by slope, convex-hull scan, O(K log K) per point) gives ``h_i`` exactly: the best
+``p`` is where ``p · (slope of the envelope) = 1`` — ``1/σ_ik`` inside a segment of line k, or a
+breakpoint. The relative gap reported by every solver is ``(P − D)/P`` (0 when ``P = 0``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numba
+import numpy as np
+import torch
+
+__all__ = ["certified_gap", "class_multipliers", "dual_value", "OBJECTIVES"]
+
+OBJECTIVES = ("eq11", "eq10")
+
+
+@numba.njit(cache=True, nogil=True)
+def _h_row(sig: np.ndarray, c: np.ndarray, order: np.ndarray, stack: np.ndarray) -> float:
+    """``h(c) = max_{p>0} 1 + ln p − max_k (σ_k p + c_k)`` for one point (``order``, ``stack``: scratch).
+
+    Leaves the class of the envelope line active at the optimal p in ``order[0]``."""
+    k_count = sig.shape[0]
+    order[:] = np.argsort(sig, kind="mergesort")
+    top = 0  # upper envelope for p > 0, slopes increasing
+    for r in range(k_count):
+        k = order[r]
+        s, ck = sig[k], c[k]
+        if top > 0 and sig[stack[top - 1]] == s:  # equal slopes: only the higher line can be active
+            if c[stack[top - 1]] >= ck:
+                continue
+            top -= 1
+        while top > 0:
+            j = stack[top - 1]
+            # line j is never above line k for p > 0 once k starts (p₀ ≤ 0) …
+            if c[j] <= ck:
+                top -= 1
+                continue
+            if top == 1:
+                break
+            i = stack[top - 2]
+            # … or when k overtakes i no later than j does
+            if (c[i] - ck) * (sig[j] - sig[i]) <= (c[i] - c[j]) * (s - sig[i]):
+                top -= 1
+                continue
+            break
+        stack[top] = k
+        top += 1
+    lo = 0.0
+    for r in range(top):
+        j = stack[r]
+        sj, cj = sig[j], c[j]
+        hi = np.inf if r == top - 1 else (cj - c[stack[r + 1]]) / (sig[stack[r + 1]] - sj)
+        if sj * hi >= 1.0 or r == top - 1:
+            p = lo if sj * lo >= 1.0 else 1.0 / sj
+            order[0] = j
+            return 1.0 + math.log(p) - (sj * p + cj)
+        lo = hi
+    return -np.inf  # unreachable: the last line has the largest slope > 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _gap_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
+    """``out_i = −ln(σ_i·y_i) − c·y_i − h_i(c)`` (``+inf`` where ``σ_i·y_i = 0``)."""
+    n, k_count = sig.shape
+    order = np.empty(k_count, dtype=np.int64)
+    stack = np.empty(k_count, dtype=np.int64)
+    for i in range(n):
+        a = 0.0
+        cy = 0.0
+        for k in range(k_count):
+            a += sig[i, k] * y[i, k]
+            cy += c[k] * y[i, k]
+        out[i] = (-math.log(a) - cy - _h_row(sig[i], c, order, stack)) if a > 0.0 else np.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def _h_all(sig: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
+    n, k_count = sig.shape
+    order = np.empty(k_count, dtype=np.int64)
+    stack = np.empty(k_count, dtype=np.int64)
+    for i in range(n):
+        out[i] = _h_row(sig[i], c, order, stack)
+
+
+@numba.njit(cache=True, nogil=True)
+def vertex_classes(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per point the class k of an envelope line active at the maximizing p of ``h_i(c)``."""
+    n, k_count = sig.shape
+    order = np.empty(k_count, dtype=np.int64)
+    stack = np.empty(k_count, dtype=np.int64)
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        _h_row(sig[i], c, order, stack)
+        out[i] = order[0]
+    return out
+
+
+def class_multipliers(m: Any, lam: float, prior: Any, objective: str = "eq11") -> Any:
+    """``c(m) = −∇G(m)``: ``λu/m`` (eq. 11; 0 where ``u_k = 0``) or ``−λ ln(m/u)`` (eq. 10), shifted
+    so ``max_k c_k = 0`` (``h_i`` and ``c·y_i`` shift alike, so the gap is unchanged and stays
+    free of cancellation against large multipliers)."""
+    lib = torch if isinstance(m, torch.Tensor) else np
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if objective == "eq11":
+            c = lib.where(prior > 0, lam * prior / m, 0.0 * m)
+        else:
+            c = -lam * lib.log(m / prior)
+    if not bool(lib.isfinite(c).all()):
+        return c
+    return c - c.max()
+
+
+def _numpy(x: Any) -> np.ndarray:
+    return np.ascontiguousarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
+
+
+def certified_gap(probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11",
+                  loss: float | None = None) -> tuple[float, float]:
+    """``(P(Y) − D(c(Y)), relative gap)`` for pseudo-labels ``labels`` (float64, validated input).
+
+    ``loss``: ``P(Y)`` when the caller already has it (the relative gap divides by it). A torch
+    input is evaluated on the CPU (one N×K copy; the envelope scan is the numba kernel).
+    """
+    sig, y = _numpy(probs), _numpy(labels)
+    u = _numpy(prior)
+    if sig.shape[0] == 0:
+        return 0.0, 0.0
+    c = class_multipliers(y.mean(0), lam, u, objective)
+    if not np.isfinite(c).all():
+        return math.inf, math.inf
+    terms = np.empty(sig.shape[0])
+    _gap_terms(sig, y, c, terms)
+    gap = float(terms.mean())
+    if loss is None:
+        from ._common import eq10_loss, eq11_loss
+
+        loss = (eq11_loss if objective == "eq11" else eq10_loss)(sig, y, lam, u)
+    return gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
+
+
+def dual_value(probs: Any, c: Any, lam: float, prior: Any, objective: str = "eq11") -> float:
+    """``D(c) = mean_i h_i(c) + G*(c)``, a lower bound on the optimum of eq. 11 / eq. 10 for any c
+    (eq. 11: ``c > 0`` where ``u > 0``, ``G*(c) = λ Σ u_k ln c_k + λ − λ ln λ``; eq. 10:
+    ``G*(c) = −λ ln Σ_k u_k exp(−c_k/λ)``)."""
+    sig, c, u = _numpy(probs), _numpy(c), _numpy(prior)
+    h = np.empty(sig.shape[0])
+    _h_all(sig, c, h)
+    if lam == 0:
+        return float(h.mean())
+    if objective == "eq11":
+        pos = u > 0
+        conj = lam * float(np.sum(u[pos] * np.log(c[pos]))) + lam - lam * math.log(lam)
+    else:
+        z = -c / lam
+        top = z.max()
+        conj = -lam * (top + math.log(float(np.sum(u * np.exp(z - top)))))
+    return float(h.mean()) + conj

@@ -1,0 +1,192 @@
+"""The certificate (dual of eq. 10/11) and the exact y-step, against brute force and CVXPY + Clarabel."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ccel_core.solvers import ConvergenceWarning, certified_gap, dual_value, em, eq10_loss, eq11_loss, exact, pgd
+from ccel_core.solvers.certificate import _h_all, class_multipliers
+
+
+def softmax_rows(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def problem(n: int, k: int, seed: int, scale: float = 3.0) -> np.ndarray:
+    return softmax_rows(np.random.default_rng(seed).normal(size=(n, k)) * scale)
+
+
+def brute_h(sig: np.ndarray, c: np.ndarray) -> float:
+    """min over the vertices and a fine grid of every edge of −ln(σ·y) − c·y (an upper bound on h)."""
+    best = np.inf
+    t = np.linspace(0.0, 1.0, 4001)
+    for j in range(len(sig)):
+        for k in range(j, len(sig)):
+            a = t * sig[j] + (1 - t) * sig[k]
+            with np.errstate(divide="ignore"):
+                v = -np.log(a) - (t * c[j] + (1 - t) * c[k])
+            best = min(best, float(v.min()))
+    return best
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 2**31 - 1), st.sampled_from([0.1, 1.0, 10.0]), st.booleans())
+def test_envelope_h_matches_brute_force(k, seed, cscale, zero):
+    rng = np.random.default_rng(seed)
+    sig = rng.dirichlet(np.ones(k))
+    if zero and k > 1:
+        sig[rng.integers(k)] = 0.0
+        sig /= sig.sum()
+    c = rng.normal(size=k) * cscale
+    h = np.empty(1)
+    _h_all(sig[None].copy(), c, h)
+    ref = brute_h(sig, c)
+    assert h[0] <= ref + 1e-12  # h is a minimum: no grid point is below it
+    assert h[0] >= ref - 1e-5  # and the grid comes close to it
+
+
+def clarabel_optimum(sig: np.ndarray, lam: float, u: np.ndarray, objective: str) -> tuple[float, np.ndarray]:
+    cp = pytest.importorskip("cvxpy")
+    n, k = sig.shape
+    y = cp.Variable((n, k), nonneg=True)
+    m = cp.sum(y, axis=0) / n
+    fit = -cp.sum(cp.log(cp.sum(cp.multiply(sig, y), axis=1))) / n
+    if objective == "eq11":
+        pos = u > 0
+        reg = -cp.sum(cp.multiply(u[pos], cp.log(m[pos]))) + float(np.sum(u[pos] * np.log(u[pos])))
+    else:
+        reg = cp.sum(cp.rel_entr(m, u))
+    prob = cp.Problem(cp.Minimize(fit + lam * reg), [cp.sum(y, axis=1) == 1])
+    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, max_iter=500)
+    yv = np.clip(y.value, 0.0, None)
+    return float(prob.value), yv / yv.sum(1, keepdims=True)
+
+
+@pytest.mark.parametrize("n, k, lam, objective", [
+    (60, 2, 100.0, "eq11"), (80, 4, 1.0, "eq11"), (120, 5, 100.0, "eq11"), (50, 3, 1000.0, "eq11"),
+    (80, 4, 1.0, "eq10"), (100, 5, 10.0, "eq10"),
+])
+def test_exact_matches_clarabel(n, k, lam, objective):
+    sig = problem(n, k, seed=n + k)
+    u = np.full(k, 1 / k)
+    ref, y_ref = clarabel_optimum(sig, lam, u, objective)
+    r = exact(sig, lam, objective=objective, tol=1e-8)
+    assert r.converged and r.gaps[-1] <= 1e-8
+    loss = (eq11_loss if objective == "eq11" else eq10_loss)(sig, r.labels, lam, u)
+    assert loss == pytest.approx(r.history[-1], rel=1e-12)
+    assert loss <= ref + 1e-8 * abs(ref)  # never worse than the interior-point optimum (beyond tol) …
+    assert loss == pytest.approx(ref, rel=1e-8)  # … and equal to it
+    # the certificate bounds the true gap of Clarabel's point, and is ~0 at ours
+    gap_ref = certified_gap(sig, y_ref, lam, u, objective)[0]
+    assert gap_ref >= (eq11_loss if objective == "eq11" else eq10_loss)(sig, y_ref, lam, u) - loss - 1e-12
+    np.testing.assert_allclose(r.labels.sum(1), 1.0, atol=1e-12)
+    assert (r.labels >= 0).all()
+
+
+def test_certificate_bounds_the_true_gap_and_vanishes_along_em():
+    sig = problem(120, 4, seed=5)
+    u = np.full(4, 0.25)
+    opt = exact(sig, 100.0, tol=1e-11).history[-1]
+    r = em(sig, 100.0, max_iter=1500, tol=0, certify=True, accelerate=True)
+    gaps = np.array(r.gaps)
+    true = (np.array(r.history) - opt) / np.array(r.history)
+    assert len(gaps) == len(r.history)
+    assert (gaps >= -1e-12).all()
+    assert (gaps >= true - 1e-10).all()  # a certificate never under-states the gap
+    assert gaps[-1] < 1e-3 < gaps[10]
+    assert gaps[-1] < gaps[0] / 1e4
+    p = pgd(sig, 100.0, max_iter=200, tol=0, certify=True)  # the default step is stable
+    assert np.isfinite(p.gaps).all() and (np.array(p.gaps) >= -1e-12).all() and p.gaps[-1] < p.gaps[0]
+    # the dual value at the returned multipliers is a lower bound: P(Y) ≥ D(c) for every iterate
+    c = class_multipliers(r.labels.mean(0), 100.0, u) + 3.0
+    assert dual_value(sig, c, 100.0, u) <= min(r.history) + 1e-12
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("k", [10, 100])
+def test_exact_certifies_many_batch_problems(k):
+    """Random 250 × K batches (σ = softmax(3z)): the certificate meets the tolerance, with bounded
+    iterations; nearly every row has at most two nonzeros."""
+    count = 200 if k == 10 else 60
+    tol = 1e-8 if k == 10 else 1e-6
+    rows_over_two = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        for seed in range(count):
+            sig = problem(250, k, seed=1000 + seed)
+            r = exact(sig, 100.0, tol=tol)
+            assert r.converged and r.gaps[-1] <= tol and r.n_iter <= 60, (seed, r.gaps[-5:])
+            rows_over_two.append(int(((r.labels > 1e-9).sum(1) > 2).sum()))
+    if k == 10:  # the face end-game returns labels on the optimal face
+        assert np.median(rows_over_two) <= k
+
+
+@pytest.mark.parametrize("case", ["ties", "zero-class", "tiny", "one-hot", "N=1", "K=1", "prior-zero"])
+@pytest.mark.parametrize("lam", [0.0, 1.0, 100.0])
+def test_exact_hard_inputs_never_nan(case, lam):
+    rng = np.random.default_rng(0)
+    prior = None
+    if case == "ties":
+        sig = np.tile([[0.4, 0.4, 0.2]], (30, 1))
+    elif case in ("zero-class", "tiny"):
+        sig = problem(40, 5, seed=1)
+        sig[:, 0] = 0.0 if case == "zero-class" else 1e-300
+        sig /= sig.sum(1, keepdims=True)
+    elif case == "one-hot":
+        sig = np.eye(4)[rng.integers(0, 4, 50)]
+    elif case == "N=1":
+        sig = problem(1, 4, seed=2)
+    elif case == "K=1":
+        sig = np.ones((10, 1))
+    else:
+        sig, prior = problem(60, 4, seed=3), np.array([0.5, 0.5, 0.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        r = exact(sig, lam, prior=prior)
+    assert np.isfinite(r.labels).all() and (r.labels >= 0).all()
+    np.testing.assert_allclose(r.labels.sum(1), 1.0, atol=1e-9)
+    assert np.isfinite(r.history[-1]) and min(r.gaps) >= -1e-9
+    assert r.gaps[-1] <= 1e-5  # certified near-optimal even where the tolerance is not met
+
+
+def test_exact_torch_matches_numpy_and_float32():
+    sig = problem(80, 5, seed=4)
+    a = exact(sig, 100.0)
+    b = exact(torch.from_numpy(sig), 100.0)
+    assert isinstance(b.labels, torch.Tensor) and b.labels.dtype == torch.float64
+    assert b.history[-1] == pytest.approx(a.history[-1], rel=1e-10)
+    # one vectorized code path on both backends; rounding differs, so entries agree to ~1e-6
+    np.testing.assert_allclose(b.labels.numpy(), a.labels, atol=1e-5)
+    f = exact(sig.astype(np.float32), 100.0)
+    assert f.labels.dtype == np.float32 and f.converged
+
+
+def test_exact_start_does_not_change_the_optimum():
+    sig = problem(150, 6, seed=6)
+    base = exact(sig, 100.0, tol=1e-10)
+    onehot = np.eye(6)[np.random.default_rng(0).integers(0, 6, 150)]
+    for kw in ({"init": onehot}, {"duals": base.duals}):
+        r = exact(sig, 100.0, tol=1e-10, **kw)
+        assert r.converged
+        assert r.history[-1] == pytest.approx(base.history[-1], rel=1e-9)
+
+
+def test_exact_bad_input():
+    sig = problem(10, 3, seed=0)
+    with pytest.raises(ValueError, match="objective='eq12'"):
+        exact(sig, 1.0, objective="eq12")
+    with pytest.raises(ValueError, match="strictly positive prior"):
+        exact(sig, 1.0, objective="eq10", prior=[0.5, 0.5, 0.0])
+    with pytest.raises(ValueError, match="duals must be 3 finite numbers"):
+        exact(sig, 1.0, duals=[1.0, 2.0])
+    with pytest.raises(ValueError, match="lam=-1"):
+        exact(sig, -1.0)
+    with pytest.raises(ValueError, match="max_iter=0"):
+        exact(sig, 1.0, max_iter=0)
