@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .losses import collision_cross_entropy, shannon_cross_entropy
-from .solvers import SolverResult, em, kl_prior, pgd, sinkhorn
+from .solvers import SolverResult, em, exact, kl_prior, pgd, sinkhorn
 from .solvers.em import positive_start
 
 __all__ = [
@@ -311,7 +311,7 @@ SolverFn = Callable[[Tensor, Optional[Tensor]], Tensor]
 class Solver:
     """A y-step ``labels = solver(probs, init)`` with the method's parameters bound.
 
-    ``kind`` is "em", "pgd" or "sinkhorn"; ``params`` are the keyword arguments of that function
+    ``kind`` is "em", "exact", "pgd" or "sinkhorn"; ``params`` are the keyword arguments of that function
     (:mod:`ccel_core.solvers`). Labels come back in float64 on ``probs``' device. Where it runs:
 
     * small problems (fewer than ``device_min_entries`` = N·K values, e.g. every per-batch
@@ -324,7 +324,8 @@ class Solver:
 
     EM warm starts are floored at 1e-8 and renormalized, so every class stays reachable (EM's
     updates are multiplicative; paper Property 1 needs a positive start). ``last`` holds the
-    latest :class:`~ccel_core.solvers.SolverResult`.
+    latest :class:`~ccel_core.solvers.SolverResult`. The exact y-step ignores stored labels: its
+    answer does not depend on the start.
     """
 
     kind: str
@@ -335,7 +336,7 @@ class Solver:
     @property
     def uses_init(self) -> bool:
         """Whether a warm start changes the result (Sinkhorn ignores it)."""
-        return self.kind != "sinkhorn"
+        return self.kind not in ("sinkhorn", "exact")
 
     def __call__(self, probs: Tensor, init: Optional[Tensor] = None,
                  all_reduce: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
@@ -350,6 +351,8 @@ class Solver:
             y0 = positive_start(y0) if self.kind == "em" else y0 / y0.sum(1, keepdims=True)
         if self.kind == "em":
             res = em(p, init=y0, all_reduce=all_reduce, **self.params)
+        elif self.kind == "exact":
+            res = exact(p, **self.params)  # from its default start: warm starts measured no faster
         elif self.kind == "pgd":
             res = pgd(p, init=y0, **self.params)
         else:
@@ -360,10 +363,15 @@ class Solver:
 
 
 def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 1000,
-                tol: Optional[float] = None, lr: Optional[float] = None, accelerate: bool = True) -> Optional[Solver]:
+                tol: Optional[float] = None, lr: Optional[float] = None, accelerate: bool = True,
+                y_solver: str = "em") -> Optional[Solver]:
     """The y-step solver of ``method`` (None for methods without one); ``accelerate``: SQUAREM-
-    accelerated EM for ``ccel`` (same optimum, several times fewer steps; see :func:`em`)."""
+    accelerated EM for ``ccel`` (same optimum, several times fewer steps; see :func:`em`);
+    ``y_solver="exact"``: the certified exact y-step for ``ccel`` and ``ccel-eq10``."""
     tol_kw = {} if tol is None else {"tol": float(tol)}
+    if y_solver == "exact" and method in ("ccel", "ccel-eq10"):
+        objective = "eq11" if method == "ccel" else "eq10"
+        return Solver("exact", {"lam": lam, "objective": objective, "max_iter": 100, "tol": float(tol) if tol is not None else 1e-8})
     if method == "ccel":
         return Solver("em", {"lam": lam, "max_iter": max_iter, "accelerate": bool(accelerate), **tol_kw})
     if method in ("ccel-eq10", "miadm"):
@@ -378,7 +386,8 @@ def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 100
 def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None, gamma: Optional[float] = None,
                    mu: Optional[float] = None, beta: float = 0.0, loss: Optional[str] = None,
                    max_iter: int = 1000, tol: Optional[float] = None,
-                   lr: Optional[float] = None, accelerate: bool = True) -> tuple[Objective, Optional[Solver]]:
+                   lr: Optional[float] = None, accelerate: bool = True,
+                   y_solver: str = "em") -> tuple[Objective, Optional[Solver]]:
     """Build ``(objective, solver)`` for a method name; the solver is None without a y-step.
 
     Args:
@@ -391,6 +400,8 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
         max_iter, tol: the y-step solver's stopping rule (``tol=None``: the solver's default).
         lr: PGD step (ccel-eq10, miadm); default ``1/(λK)``.
         accelerate: SQUAREM acceleration of ours' EM y-step (``em(accelerate=True)``).
+        y_solver: "em" (the paper's solvers) or "exact" (:func:`~ccel_core.solvers.exact` for
+            ccel and ccel-eq10).
     """
     key = str(method).strip().lower()
     known = (*METHODS, SUPERVISED)
@@ -435,4 +446,5 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
     ce, fairness = {"ccel": ("collision", "eq11"), "ccel-eq10": ("collision", "eq10"),
                     "miadm": ("shannon", "eq10"), "sela": ("shannon", "equipartition")}[key]
     objective = SelfLabeling(key, ce, fairness, p["lam"], float(beta))
-    return objective, make_solver(key, k, lam=p["lam"], max_iter=max_iter, tol=tol, lr=lr, accelerate=accelerate)
+    return objective, make_solver(key, k, lam=p["lam"], max_iter=max_iter, tol=tol, lr=lr, accelerate=accelerate,
+                                  y_solver=y_solver)

@@ -23,6 +23,7 @@ OPTIMIZERS = ("sgd", "adam")
 Y_STEPS = ("batch", "full")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("float32", "float64")
+Y_SOLVERS = ("em", "exact")
 # Keys that may differ between a checkpoint and the config that resumes it (they do not change
 # what an epoch computes, or only extend the run).
 RESUMABLE_KEYS = ("epochs", "device", "eval_every", "root")
@@ -50,7 +51,10 @@ class TrainConfig:
     y-step: ``y_step`` ("batch": per batch on its σ, warm-started from the stored labels, the
     paper's protocol; "full": once per epoch on the whole data set), ``solver_max_iter`` (None:
     100 per batch, 1000 for a full-data step), ``solver_tol`` (None: the solver's default),
-    ``accelerate`` (SQUAREM-accelerated EM for ours; False: the paper's plain EM iterations).
+    ``accelerate`` (SQUAREM-accelerated EM for ours; False: the paper's plain EM iterations),
+    ``y_solver`` ("em": the paper's EM for eq. 11 / PGD for eq. 10; "exact": the certified exact
+    y-step :func:`~ccel_core.solvers.exact` for ccel and ccel-eq10, whose answer does not depend on
+    the stored labels; ``solver_tol`` is then the certified relative gap, default 1e-8).
     Other: ``labeled_fraction`` (weak supervision, paper Table 5), ``seed``, ``device``
     ("auto" = CUDA when available), ``eval_every`` (epochs between evaluations; the last is
     always evaluated).
@@ -82,6 +86,7 @@ class TrainConfig:
     solver_max_iter: Optional[int] = None
     solver_tol: Optional[float] = None
     accelerate: bool = True
+    y_solver: str = "em"
     labeled_fraction: float = 0.0
     seed: int = 0
     device: str = "auto"
@@ -187,6 +192,7 @@ class TrainConfig:
         if not isinstance(self.accelerate, bool):
             raise ValueError(f"accelerate={self.accelerate!r} should be True or False")
         _choice(self, "precision", PRECISIONS)
+        _choice(self, "y_solver", Y_SOLVERS)
         self.eval_every = _int(self, "eval_every", 1)
 
 

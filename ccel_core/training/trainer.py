@@ -102,7 +102,7 @@ class Trainer:
         if objective is None:
             objective, made = make_objective(cfg.method, k, lam=cfg.lam, gamma=cfg.gamma, mu=cfg.mu, beta=cfg.beta,
                                              loss=cfg.loss, max_iter=cfg.solver_iterations(), tol=cfg.solver_tol,
-                                             accelerate=cfg.accelerate)
+                                             accelerate=cfg.accelerate, y_solver=cfg.y_solver)
             solver = solver if solver is not None else made
         self.objective, self.solver = objective, solver
         if self.dist.active and run is not None and not self.dist.is_main:
