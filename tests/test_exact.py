@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccel_core.solvers import ConvergenceWarning, certified_gap, dual_value, em, eq10_loss, eq11_loss, exact, pgd
-from ccel_core.solvers.certificate import _h_all, class_multipliers
+from ccel_core.solvers.certificate import _h_all, class_multipliers, slope_order
 
 
 def softmax_rows(z: np.ndarray) -> np.ndarray:
@@ -46,7 +46,7 @@ def test_envelope_h_matches_brute_force(k, seed, cscale, zero):
         sig /= sig.sum()
     c = rng.normal(size=k) * cscale
     h = np.empty(1)
-    _h_all(sig[None].copy(), c, h)
+    _h_all(sig[None].copy(), c, slope_order(sig[None]), h)
     ref = brute_h(sig, c)
     assert h[0] <= ref + 1e-12  # h is a minimum: no grid point is below it
     assert h[0] >= ref - 1e-5  # and the grid comes close to it
@@ -162,8 +162,10 @@ def test_exact_torch_matches_numpy_and_float32():
     b = exact(torch.from_numpy(sig), 100.0)
     assert isinstance(b.labels, torch.Tensor) and b.labels.dtype == torch.float64
     assert b.history[-1] == pytest.approx(a.history[-1], rel=1e-10)
-    # one vectorized code path on both backends; rounding differs, so entries agree to ~1e-6
-    np.testing.assert_allclose(b.labels.numpy(), a.labels, atol=1e-5)
+    # numba kernel vs vectorized torch: both certified to 1e-9, i.e. the labels are pinned down to
+    # ~sqrt(1e-9) in P's flattest directions (a point's small mass on an edge)
+    assert a.converged and b.converged
+    np.testing.assert_allclose(b.labels.numpy(), a.labels, atol=1e-4)
     f = exact(sig.astype(np.float32), 100.0)
     assert f.labels.dtype == np.float32 and f.converged
 

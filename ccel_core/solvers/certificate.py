@@ -27,18 +27,17 @@ import numba
 import numpy as np
 import torch
 
-__all__ = ["certified_gap", "class_multipliers", "dual_value", "OBJECTIVES"]
+__all__ = ["certified_gap", "class_multipliers", "dual_value", "polished_multipliers", "OBJECTIVES"]
 
 OBJECTIVES = ("eq11", "eq10")
 
 
 @numba.njit(cache=True, nogil=True)
-def _h_row(sig: np.ndarray, c: np.ndarray, order: np.ndarray, stack: np.ndarray) -> float:
-    """``h(c) = max_{p>0} 1 + ln p − max_k (σ_k p + c_k)`` for one point (``order``, ``stack``: scratch).
-
-    Leaves the class of the envelope line active at the optimal p in ``order[0]``."""
+def _h_row(sig: np.ndarray, c: np.ndarray, order: np.ndarray, stack: np.ndarray) -> tuple[float, int]:
+    """``h(c) = max_{p>0} 1 + ln p − max_k (σ_k p + c_k)`` for one point; ``order``: its classes by
+    increasing σ (:func:`slope_order`), ``stack``: scratch. Returns ``(h, class of the envelope line
+    active at the optimal p)``."""
     k_count = sig.shape[0]
-    order[:] = np.argsort(sig, kind="mergesort")
     top = 0  # upper envelope for p > 0, slopes increasing
     for r in range(k_count):
         k = order[r]
@@ -70,17 +69,20 @@ def _h_row(sig: np.ndarray, c: np.ndarray, order: np.ndarray, stack: np.ndarray)
         hi = np.inf if r == top - 1 else (cj - c[stack[r + 1]]) / (sig[stack[r + 1]] - sj)
         if sj * hi >= 1.0 or r == top - 1:
             p = lo if sj * lo >= 1.0 else 1.0 / sj
-            order[0] = j
-            return 1.0 + math.log(p) - (sj * p + cj)
+            return 1.0 + math.log(p) - (sj * p + cj), j
         lo = hi
-    return -np.inf  # unreachable: the last line has the largest slope > 0
+    return -np.inf, -1  # unreachable: the last line has the largest slope > 0
+
+
+def slope_order(sig: np.ndarray) -> np.ndarray:
+    """Each point's classes sorted by increasing σ (stable), the envelope scan's input order."""
+    return np.ascontiguousarray(np.argsort(sig, axis=1, kind="stable"))
 
 
 @numba.njit(cache=True, nogil=True)
-def _gap_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
+def gap_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, order: np.ndarray, out: np.ndarray) -> None:
     """``out_i = −ln(σ_i·y_i) − c·y_i − h_i(c)`` (``+inf`` where ``σ_i·y_i = 0``)."""
     n, k_count = sig.shape
-    order = np.empty(k_count, dtype=np.int64)
     stack = np.empty(k_count, dtype=np.int64)
     for i in range(n):
         a = 0.0
@@ -88,42 +90,91 @@ def _gap_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, out: np.ndarray) -
         for k in range(k_count):
             a += sig[i, k] * y[i, k]
             cy += c[k] * y[i, k]
-        out[i] = (-math.log(a) - cy - _h_row(sig[i], c, order, stack)) if a > 0.0 else np.inf
+        out[i] = (-math.log(a) - cy - _h_row(sig[i], c, order[i], stack)[0]) if a > 0.0 else np.inf
 
 
 @numba.njit(cache=True, nogil=True)
-def _h_all(sig: np.ndarray, c: np.ndarray, out: np.ndarray) -> None:
+def loss_and_gap(sig: np.ndarray, y: np.ndarray, lam: float, u: np.ndarray, eq10: bool,
+                 order: np.ndarray) -> tuple[float, float]:
+    """``(P(Y), P(Y) − D(c(Y)))`` in one pass (numpy inputs; the arithmetic of :func:`certified_gap`)."""
     n, k_count = sig.shape
-    order = np.empty(k_count, dtype=np.int64)
+    m = np.zeros(k_count)
+    for i in range(n):
+        for k in range(k_count):
+            m[k] += y[i, k]
+    c = np.empty(k_count)
+    reg = 0.0
+    for k in range(k_count):
+        mk = m[k] / n
+        if eq10:
+            if mk <= 0.0:
+                return np.inf, np.inf
+            c[k] = -lam * math.log(mk / u[k])
+            reg += lam * mk * math.log(mk / u[k])
+        elif u[k] > 0.0:
+            if mk <= 0.0:
+                return np.inf, np.inf
+            c[k] = lam * u[k] / mk
+            reg += lam * u[k] * math.log(u[k] / mk)
+        else:
+            c[k] = 0.0
+    c -= c.max()
+    stack = np.empty(k_count, dtype=np.int64)
+    logs = 0.0
+    gap = 0.0
+    for i in range(n):
+        a = 0.0
+        cy = 0.0
+        for k in range(k_count):
+            a += sig[i, k] * y[i, k]
+            cy += c[k] * y[i, k]
+        if a <= 0.0:
+            return np.inf, np.inf
+        logs -= math.log(a)
+        gap += -math.log(a) - cy - _h_row(sig[i], c, order[i], stack)[0]
+    return logs / n + reg, gap / n
+
+
+@numba.njit(cache=True, nogil=True)
+def _h_all(sig: np.ndarray, c: np.ndarray, order: np.ndarray, out: np.ndarray) -> None:
+    n, k_count = sig.shape
     stack = np.empty(k_count, dtype=np.int64)
     for i in range(n):
-        out[i] = _h_row(sig[i], c, order, stack)
+        out[i] = _h_row(sig[i], c, order[i], stack)[0]
 
 
 @numba.njit(cache=True, nogil=True)
 def vertex_classes(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Per point the class k of an envelope line active at the maximizing p of ``h_i(c)``."""
     n, k_count = sig.shape
-    order = np.empty(k_count, dtype=np.int64)
+    order = slope_order_nb(sig)
     stack = np.empty(k_count, dtype=np.int64)
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
-        _h_row(sig[i], c, order, stack)
-        out[i] = order[0]
+        out[i] = _h_row(sig[i], c, order[i], stack)[1]
     return out
 
 
-def class_multipliers(m: Any, lam: float, prior: Any, objective: str = "eq11") -> Any:
-    """``c(m) = −∇G(m)``: ``λu/m`` (eq. 11; 0 where ``u_k = 0``) or ``−λ ln(m/u)`` (eq. 10), shifted
-    so ``max_k c_k = 0`` (``h_i`` and ``c·y_i`` shift alike, so the gap is unchanged and stays
-    free of cancellation against large multipliers)."""
+@numba.njit(cache=True, nogil=True)
+def slope_order_nb(sig: np.ndarray) -> np.ndarray:
+    n, k_count = sig.shape
+    order = np.empty((n, k_count), dtype=np.int64)
+    for i in range(n):
+        order[i] = np.argsort(sig[i], kind="mergesort")
+    return order
+
+
+def class_multipliers(m: Any, lam: float, prior: Any, objective: str = "eq11", shift: bool = True) -> Any:
+    """``c(m) = −∇G(m)``: ``λu/m`` (eq. 11; 0 where ``u_k = 0``) or ``−λ ln(m/u)`` (eq. 10); with
+    ``shift`` moved so ``max_k c_k = 0`` (``h_i`` and ``c·y_i`` shift alike, so the Fenchel-form gap
+    is unchanged and stays free of cancellation against large multipliers)."""
     lib = torch if isinstance(m, torch.Tensor) else np
     with np.errstate(divide="ignore", invalid="ignore"):
         if objective == "eq11":
             c = lib.where(prior > 0, lam * prior / m, 0.0 * m)
         else:
             c = -lam * lib.log(m / prior)
-    if not bool(lib.isfinite(c).all()):
+    if not shift or not bool(lib.isfinite(c).all()):
         return c
     return c - c.max()
 
@@ -133,10 +184,11 @@ def _numpy(x: Any) -> np.ndarray:
 
 
 def certified_gap(probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11",
-                  loss: float | None = None) -> tuple[float, float]:
+                  loss: float | None = None, polish: bool = False) -> tuple[float, float]:
     """``(P(Y) − D(c(Y)), relative gap)`` for pseudo-labels ``labels`` (float64, validated input).
 
-    ``loss``: ``P(Y)`` when the caller already has it (the relative gap divides by it). A torch
+    ``loss``: ``P(Y)`` when the caller already has it (the relative gap divides by it). ``polish``:
+    also try :func:`polished_multipliers` and keep the smaller gap (for labels on a face). A torch
     input is evaluated on the CPU (one N×K copy; the envelope scan is the numba kernel).
     """
     sig, y = _numpy(probs), _numpy(labels)
@@ -147,12 +199,14 @@ def certified_gap(probs: Any, labels: Any, lam: float, prior: Any, objective: st
     if not np.isfinite(c).all():
         return math.inf, math.inf
     terms = np.empty(sig.shape[0])
-    _gap_terms(sig, y, c, terms)
+    gap_terms(sig, y, c, slope_order(sig), terms)
     gap = float(terms.mean())
     if loss is None:
         from ._common import eq10_loss, eq11_loss
 
         loss = (eq11_loss if objective == "eq11" else eq10_loss)(sig, y, lam, u)
+    if polish:
+        gap = min(gap, loss - dual_value(sig, polished_multipliers(sig, y, lam, u, objective), lam, u, objective))
     return gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
 
 
@@ -162,14 +216,68 @@ def dual_value(probs: Any, c: Any, lam: float, prior: Any, objective: str = "eq1
     ``G*(c) = −λ ln Σ_k u_k exp(−c_k/λ)``)."""
     sig, c, u = _numpy(probs), _numpy(c), _numpy(prior)
     h = np.empty(sig.shape[0])
-    _h_all(sig, c, h)
+    _h_all(sig, c, slope_order(sig), h)
     if lam == 0:
         return float(h.mean())
     if objective == "eq11":
         pos = u > 0
+        if (c[pos] <= 0).any() or (c[~pos] < 0).any():
+            return -math.inf  # outside the dual domain (c > 0 where u > 0, c >= 0 elsewhere): no bound
         conj = lam * float(np.sum(u[pos] * np.log(c[pos]))) + lam - lam * math.log(lam)
     else:
         z = -c / lam
         top = z.max()
         conj = -lam * (top + math.log(float(np.sum(u * np.exp(z - top)))))
     return float(h.mean()) + conj
+
+
+def polished_multipliers(probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11",
+                         anchor: float = 1e-3) -> np.ndarray:
+    """Class multipliers ``c`` fitted to the supports of ``labels`` (a sharper certificate point).
+
+    At an optimum every point's support lines meet at ``p_i = 1/a_i``:
+    ``c_k − c_j = −(σ_ik − σ_ij)/a_i`` for k, j in its support. ``c(m) = −∇G(m)`` satisfies this only
+    to first order in the error of m, and points whose support has three or more classes (the
+    degenerate ones) then make ``D(c(m))`` loose by that first order. The least-squares solution of
+    these equations (each relative to the point's largest entry), anchored by ``anchor · (c_k −
+    c(m)_k) = 0`` for classes no support links, is exact at an optimum, so ``P(Y) − D(c)`` tends to
+    0 as fast as ``P(Y) − P*`` does. For eq. 11 the common level κ of ``c + κ1`` is then chosen to
+    maximize D (``λ Σ_k u_k/(c_k + κ) = 1``, Newton); classes with ``u_k = 0`` keep ``c_k ≥ 0``.
+    Any such c gives a valid bound. Only labels with exact zeros (a face) have supports to fit.
+    """
+    sig, y, u = _numpy(probs), _numpy(labels), _numpy(prior)
+    n, k = sig.shape
+    base = class_multipliers(y.mean(0), lam, u, objective, shift=False)
+    if not np.isfinite(base).all():
+        return base
+    a = (sig * y).sum(1)
+    piv = y.argmax(1)
+    ii, kk = np.nonzero((y > 0) & (np.arange(k)[None, :] != piv[:, None]))
+    jj = piv[ii]
+    rhs = -(sig[ii, kk] - sig[ii, jj]) / a[ii]  # c_k − c_j
+    lap = np.zeros((k, k))
+    np.add.at(lap, (kk, kk), 1.0)
+    np.add.at(lap, (jj, jj), 1.0)
+    np.add.at(lap, (kk, jj), -1.0)
+    np.add.at(lap, (jj, kk), -1.0)
+    vec = np.zeros(k)
+    np.add.at(vec, kk, rhs)
+    np.add.at(vec, jj, -rhs)
+    w2 = anchor * anchor
+    c = np.linalg.solve(lap + w2 * np.eye(k), vec + w2 * base)
+    if objective == "eq11" and lam > 0:
+        pos = u > 0
+        kappa = 0.0
+        for _ in range(50):  # g(κ) = λ Σ u/(c+κ) − 1 is decreasing and convex where c + κ > 0
+            d = c[pos] + kappa
+            if (d <= 0).any():
+                kappa = 0.0 if (c[pos] > 0).all() else float(-c[pos].min() + 1e-12)
+                continue
+            g = lam * float(np.sum(u[pos] / d)) - 1.0
+            step = g / (lam * float(np.sum(u[pos] / (d * d))))
+            kappa += step
+            if abs(step) <= 1e-15 * max(1.0, abs(kappa)):
+                break
+        c = c + kappa
+        c = np.where(pos, c, np.maximum(c, 0.0))
+    return c

@@ -42,16 +42,19 @@ import numpy as np
 import torch
 
 from ._common import Array, ConvergenceWarning, SolverResult, eq10_loss, eq11_loss, prepare
-from .certificate import OBJECTIVES, certified_gap, class_multipliers
+from ._exact_kernels import pd_step
+from .certificate import OBJECTIVES, certified_gap, class_multipliers, dual_value, gap_terms, loss_and_gap, polished_multipliers, slope_order, vertex_classes
 
 __all__ = ["exact"]
 
 _STEP_TO_BOUNDARY = 0.995
 _SIGMA_MIN = 0.01  # the centering weight is kept >= this: a faster fall of μ loses float64 accuracy
-_STALL = 3  # interior steps without a better certificate before the end-game
+_STALL = 3  # interior steps without a better certificate before the end-game …
+_STALL_BELOW = 1e-5  # … counted once the best certificate is below this
 _FACE_EPS = 1e-6
 _FACE_STEPS = 20
 _DROP = 1e-12  # support entries below this fraction of their row's largest are dropped
+_ENTRY_MASS = 1e-9  # mass a class gets when the active-set step adds it to a point's support
 
 
 class _Ops:
@@ -129,7 +132,8 @@ def _newton(blocks: tuple, curv: Array, grad: Array, ops: _Ops) -> Array:
     wq, bq = w * ops.sqrt(rho)[:, None], b * ops.sqrt(binv)[:, None]
     s_mat = ops.diag(e.sum(0)) - wq.T @ wq - bq.T @ bq
     s = ops.solve(ops.eye(grad.shape[1]) + s_mat * curv[None, :], apply(-grad).sum(0))
-    return apply(-grad - curv * s)
+    d = apply(-grad - curv * s)
+    return d - d.sum(1)[:, None] * e / e.sum(1)[:, None]  # rows sum to 0 despite rounding
 
 
 class _Problem:
@@ -139,6 +143,7 @@ class _Problem:
         self.sig, self.lam, self.u, self.objective, self.ops = sig, lam, u, objective, ops
         self.eq10 = objective == "eq10"
         self.loss_fn = eq10_loss if self.eq10 else eq11_loss
+        self.order: Optional[np.ndarray] = None
 
     def state(self, y: Array) -> tuple[Array, Array, Array, Array]:
         """``(a, ∇f, G''/N, r)`` at ``y`` with ``f = N·P``: ``∇f = −σ/a + G'(m)``."""
@@ -153,10 +158,49 @@ class _Problem:
         r = self.sig / a[:, None]
         return a, -r + gp, gpp / y.shape[0], r
 
-    def certify(self, y: Array) -> tuple[float, float]:
-        """``(P(y), certified relative gap)``."""
-        loss = self.loss_fn(self.sig, y, self.lam, self.u)
-        return loss, certified_gap(self.sig, y, self.lam, self.u, self.objective, loss=loss)[1]
+    def certify(self, y: Array, polish: bool = False) -> tuple[float, float]:
+        """``(P(y), certified relative gap)``; ``polish`` for labels on a face (see certificate)."""
+        if self.ops.torch:
+            loss = self.loss_fn(self.sig, y, self.lam, self.u)
+            return loss, certified_gap(self.sig, y, self.lam, self.u, self.objective, loss=loss, polish=polish)[1]
+        if self.order is None:
+            self.order = slope_order(self.sig)  # σ is fixed: the envelope scan's sort is done once
+        loss, gap = loss_and_gap(self.sig, y, self.lam, self.u, self.eq10, self.order)
+        if polish and math.isfinite(loss):
+            gap = min(gap, loss - dual_value(self.sig, polished_multipliers(self.sig, y, self.lam, self.u, self.objective),
+                                             self.lam, self.u, self.objective))
+        return loss, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
+
+
+def _vectorized_step(pb: _Problem, y: Array, z: Array) -> tuple[Array, Array]:
+    """One Mehrotra predictor-corrector step (any backend; numpy uses the fused numba kernel)."""
+    ops = pb.ops
+    a, grad, curv, r = pb.state(y)
+    blocks = _blocks(y / z, r)
+
+    def direction(target: float, corr: Any) -> tuple[Array, Array]:
+        comp = (target - corr) / y
+        dy = _newton(blocks, curv, grad - comp, ops)
+        return dy, comp - z - (z / y) * dy
+
+    mu = float((y * z).mean())
+    dy, dz = direction(0.0, 0.0)  # predictor (affine scaling)
+    ap, ad = ops.max_step(y, dy), ops.max_step(z, dz)
+    mu_aff = float(((y + ap * dy) * (z + ad * dz)).mean())
+    sigma = max((mu_aff / mu) ** 3, _SIGMA_MIN)
+    dy, dz = direction(sigma * mu, dy * dz)  # corrector
+    # fraction to the boundary for y and for a = σ·y (−ln a is the objective's own barrier)
+    alpha = min(ops.max_step(y, dy), ops.max_step(a, (pb.sig * dy).sum(1)))
+    y = y + (_STEP_TO_BOUNDARY * alpha) * dy
+    y = y / y.sum(1)[:, None]
+    z = z + (_STEP_TO_BOUNDARY * ops.max_step(z, dz)) * dz
+    return y, z
+
+
+def _numba_step(pb: _Problem, y: Array, z: Array) -> tuple[Array, Array]:
+    y, z = y.copy(), z.copy()
+    pd_step(pb.sig, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
+    return y, z
 
 
 def _interior(pb: _Problem, y: Array, max_iter: int, tol: float, record) -> tuple[Array, Array, bool]:
@@ -171,29 +215,14 @@ def _interior(pb: _Problem, y: Array, max_iter: int, tol: float, record) -> tupl
         return y, 1.0 / y, True
     z = max(rel * loss / y.shape[1], 1e-10) / y
     best, best_z, best_rel, since = y, z, rel, 0
+    step = _numba_step if not ops.torch else _vectorized_step
     for _ in range(max_iter):
-        a, grad, curv, r = pb.state(y)
-        blocks = _blocks(y / z, r)
-
-        def direction(target: float, corr: Any) -> tuple[Array, Array]:
-            comp = (target - corr) / y
-            dy = _newton(blocks, curv, grad - comp, ops)
-            return dy, comp - z - (z / y) * dy
-
-        mu = float((y * z).mean())
-        dy, dz = direction(0.0, 0.0)  # predictor (affine scaling)
-        ap, ad = ops.max_step(y, dy), ops.max_step(z, dz)
-        mu_aff = float(((y + ap * dy) * (z + ad * dz)).mean())
-        sigma = max((mu_aff / mu) ** 3, _SIGMA_MIN)
-        dy, dz = direction(sigma * mu, dy * dz)  # corrector
-        y = y + (_STEP_TO_BOUNDARY * ops.max_step(y, dy)) * dy
-        y = y / y.sum(1)[:, None]
-        z = z + (_STEP_TO_BOUNDARY * ops.max_step(z, dz)) * dz
+        y, z = step(pb, y, z)
         loss, rel = pb.certify(y)
         record(loss, rel)
         if rel < best_rel:
             best, best_z, best_rel, since = y, z, rel, 0
-        else:
+        elif best_rel <= _STALL_BELOW:  # far from the optimum the certificate may rise while P falls
             since += 1
         if best_rel <= tol or since >= _STALL or record.count > max_iter:
             break
@@ -209,14 +238,17 @@ def _face(pb: _Problem, y: Array, z: Array, max_iter: int, tol: float, record) -
         support = support | ((y == ops.row_max(y)[:, None]) & rows_empty[:, None])
     y = ops.lib.where(support, y, 0.0 * y)
     y = y / y.sum(1)[:, None]
-    best, best_rel = y, math.inf
+    best, best_rel, prev = y, math.inf, math.inf
     for _ in range(_FACE_STEPS):
-        loss, rel = pb.certify(y)
+        loss, rel = pb.certify(y, polish=True)
         record(loss, rel)
         if rel < best_rel:
             best, best_rel = y, rel
         if rel <= tol or record.count > max_iter:
             break
+        if rel > 0.1 * prev:  # Newton has settled on this face and it is not the optimal one
+            support, y = _expand(pb, y, support, tol)
+        prev = rel
         a, grad, curv, r = pb.state(y)
         e = ops.lib.where(support, (1.0 / _FACE_EPS) + 0.0 * y, 0.0 * y)
         dy = _newton(_blocks(e, r), curv, grad, ops)
@@ -226,6 +258,31 @@ def _face(pb: _Problem, y: Array, z: Array, max_iter: int, tol: float, record) -
         y = ops.lib.where(support, y, 0.0 * y)
         y = y / y.sum(1)[:, None]
     return best, best_rel
+
+
+def _expand(pb: _Problem, y: Array, support: Array, tol: float) -> tuple[Array, Array]:
+    """Active-set step: points whose own gap term exceeds the target get the class of their
+    envelope's optimal line (for the polished multipliers) added to the support, with a small mass."""
+    ops = pb.ops
+    to_np = (lambda x: x.detach().cpu().numpy()) if ops.torch else (lambda x: x)
+    sig, yn, u = to_np(pb.sig), to_np(y), to_np(pb.u)
+    c = polished_multipliers(sig, yn, pb.lam, u, pb.objective)
+    if not np.isfinite(c).all():
+        return support, y
+    c = c - c.max()
+    terms = np.empty(len(sig))
+    gap_terms(sig, yn, c, slope_order(sig), terms)
+    loss = float(np.mean(-np.log((sig * yn).sum(1))))
+    rows = np.flatnonzero(terms > tol * max(loss, 1e-12))
+    if rows.size == 0:
+        return support, y
+    cls = vertex_classes(np.ascontiguousarray(sig[rows]), c)
+    add = np.zeros(yn.shape, dtype=bool)
+    add[rows, cls] = True
+    add = torch.as_tensor(add, device=ops.device) if ops.torch else add
+    fresh = add & ~support
+    y = ops.lib.where(fresh, _ENTRY_MASS + 0.0 * y, y)
+    return support | add, y / y.sum(1)[:, None]
 
 
 def exact(
