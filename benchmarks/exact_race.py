@@ -1,6 +1,7 @@
 """Certified y-step race: seconds and steps to certified relative gaps for exact, EM, EM + SQUAREM.
 
-Every number is a certified gap (P(Y) − D(c(Y)))/P(Y) from the dual of eq. 11, no reference optimum.
+Every number is a certified gap (P(Y) − D(c(Y)))/P(Y) from the dual of eq. 11, no reference optimum;
+EM's seconds come from a second, uncertified run of the same (deterministic) iterates.
 Prints, per problem, the first time and iteration at which each solver's certificate falls below
 1e-2, 1e-3, 1e-6, 1e-9 ("—": not within its budget), and the per-batch ratio
 exact(1e-8) / today's default per-batch y-step (SQUAREM EM, ≤ 100 steps) over random batches.
@@ -36,12 +37,19 @@ def first_below(res, target: float) -> str:
 
 def race(n: int, k: int, lam: float, em_budget: int) -> None:
     sig = problem(n, k, seed=0)
+    def em_timed(accelerate: bool):
+        """EM's gaps from a certified run, its times from an uncertified run of the same iterates."""
+        gaps = em(sig, lam, max_iter=em_budget, tol=0, accelerate=accelerate, certify=True).gaps
+        res = em(sig, lam, max_iter=em_budget, tol=0, accelerate=accelerate)
+        res.gaps = gaps
+        return res
+
     runs = {
         "exact": lambda: exact(sig, lam, tol=1e-10),
-        "EM + SQUAREM": lambda: em(sig, lam, max_iter=em_budget, tol=0, accelerate=True, certify=True),
-        "EM": lambda: em(sig, lam, max_iter=em_budget, tol=0, certify=True),
+        "EM + SQUAREM": lambda: em_timed(True),
+        "EM": lambda: em_timed(False),
     }
-    print(f"\nN = {n}, K = {k}, λ = {lam:g}  (EM budget {em_budget} steps; times include the certificate for EM)")
+    print(f"\nN = {n}, K = {k}, λ = {lam:g}  (EM budget {em_budget} steps; EM timed without the certificate)")
     print(f"{'solver':14s}" + "".join(f"{'gap ≤ ' + format(t, 'g'):>17s}" for t in TARGETS) + "   best gap")
     for name, fn in runs.items():
         with warnings.catch_warnings():
@@ -83,7 +91,7 @@ def main() -> None:
     for size in args.sizes:
         n, k = (int(v) for v in size.split("x"))
         race(n, k, args.lam, args.em_budget)
-    for k in (10, 100):
+    for k in (10, 100) if args.batches else ():
         batches(k, args.batches, args.lam)
 
 

@@ -324,19 +324,23 @@ class Solver:
 
     EM warm starts are floored at 1e-8 and renormalized, so every class stays reachable (EM's
     updates are multiplicative; paper Property 1 needs a positive start). ``last`` holds the
-    latest :class:`~ccel_core.solvers.SolverResult`. The exact y-step ignores stored labels: its
-    answer does not depend on the start.
+    latest :class:`~ccel_core.solvers.SolverResult`. ``start="predictions"`` ignores the stored
+    labels (EM / PGD then start from σ); the exact y-step always does — its answer does not depend
+    on the start — and warm-starts from the previous call's class multipliers (``duals``, K numbers;
+    speed only).
     """
 
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
     last: Optional[SolverResult] = field(default=None, repr=False)
     device_min_entries: int = 200_000
+    start: str = "stored"
+    duals: Optional[Any] = field(default=None, repr=False)
 
     @property
     def uses_init(self) -> bool:
         """Whether a warm start changes the result (Sinkhorn ignores it)."""
-        return self.kind not in ("sinkhorn", "exact")
+        return self.kind not in ("sinkhorn", "exact") and self.start == "stored"
 
     def __call__(self, probs: Tensor, init: Optional[Tensor] = None,
                  all_reduce: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
@@ -352,7 +356,9 @@ class Solver:
         if self.kind == "em":
             res = em(p, init=y0, all_reduce=all_reduce, **self.params)
         elif self.kind == "exact":
-            res = exact(p, **self.params)  # from its default start: warm starts measured no faster
+            warm = self.duals if self.duals is not None and len(self.duals) == p.shape[1] else None
+            res = exact(p, duals=warm, **self.params)
+            self.duals = res.duals.detach().cpu().numpy() if isinstance(res.duals, torch.Tensor) else res.duals
         elif self.kind == "pgd":
             res = pgd(p, init=y0, **self.params)
         else:
@@ -364,20 +370,22 @@ class Solver:
 
 def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 1000,
                 tol: Optional[float] = None, lr: Optional[float] = None, accelerate: bool = True,
-                y_solver: str = "em") -> Optional[Solver]:
+                y_solver: str = "em", y_init: str = "stored") -> Optional[Solver]:
     """The y-step solver of ``method`` (None for methods without one); ``accelerate``: SQUAREM-
     accelerated EM for ``ccel`` (same optimum, several times fewer steps; see :func:`em`);
-    ``y_solver="exact"``: the certified exact y-step for ``ccel`` and ``ccel-eq10``."""
+    ``y_solver="exact"``: the certified exact y-step for ``ccel`` and ``ccel-eq10``; ``y_init``:
+    "stored" (warm start from the stored labels) or "predictions" (start from σ)."""
     tol_kw = {} if tol is None else {"tol": float(tol)}
     if y_solver == "exact" and method in ("ccel", "ccel-eq10"):
         objective = "eq11" if method == "ccel" else "eq10"
         return Solver("exact", {"lam": lam, "objective": objective, "max_iter": 100, "tol": float(tol) if tol is not None else 1e-8})
     if method == "ccel":
-        return Solver("em", {"lam": lam, "max_iter": max_iter, "accelerate": bool(accelerate), **tol_kw})
+        return Solver("em", {"lam": lam, "max_iter": max_iter, "accelerate": bool(accelerate), **tol_kw}, start=y_init)
     if method in ("ccel-eq10", "miadm"):
         step = lr if lr is not None else 1.0 / max(lam * n_clusters, 1.0)
         ce = "collision" if method == "ccel-eq10" else "shannon"
-        return Solver("pgd", {"lam": lam, "objective": "eq10", "ce": ce, "lr": step, "max_iter": max_iter, **tol_kw})
+        return Solver("pgd", {"lam": lam, "objective": "eq10", "ce": ce, "lr": step, "max_iter": max_iter, **tol_kw},
+                      start=y_init)
     if method == "sela":
         return Solver("sinkhorn", {"lam": lam, "hard": True, "max_iter": max_iter, **tol_kw})
     return None
@@ -387,7 +395,7 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
                    mu: Optional[float] = None, beta: float = 0.0, loss: Optional[str] = None,
                    max_iter: int = 1000, tol: Optional[float] = None,
                    lr: Optional[float] = None, accelerate: bool = True,
-                   y_solver: str = "em") -> tuple[Objective, Optional[Solver]]:
+                   y_solver: str = "em", y_init: str = "stored") -> tuple[Objective, Optional[Solver]]:
     """Build ``(objective, solver)`` for a method name; the solver is None without a y-step.
 
     Args:
@@ -402,6 +410,7 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
         accelerate: SQUAREM acceleration of ours' EM y-step (``em(accelerate=True)``).
         y_solver: "em" (the paper's solvers) or "exact" (:func:`~ccel_core.solvers.exact` for
             ccel and ccel-eq10).
+        y_init: "stored" or "predictions": where EM / PGD y-steps start.
     """
     key = str(method).strip().lower()
     known = (*METHODS, SUPERVISED)
@@ -447,4 +456,4 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
                     "miadm": ("shannon", "eq10"), "sela": ("shannon", "equipartition")}[key]
     objective = SelfLabeling(key, ce, fairness, p["lam"], float(beta))
     return objective, make_solver(key, k, lam=p["lam"], max_iter=max_iter, tol=tol, lr=lr, accelerate=accelerate,
-                                  y_solver=y_solver)
+                                  y_solver=y_solver, y_init=y_init)

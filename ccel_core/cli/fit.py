@@ -36,7 +36,7 @@ FLAG_FIELDS = {
     "n_clusters": "n_clusters", "n_samples": "n_samples", "split": "split", "root": "root", "hidden": "hidden",
     "weights": "weights", "loss": "loss", "labeled_fraction": "labeled_fraction", "amp": "amp",
     "eval_every": "eval_every", "precision": "precision", "accelerate": "accelerate",
-    "y_solver": "y_solver",
+    "y_solver": "y_solver", "y_init": "y_init",
 }
 RESUME_FLAGS = ("epochs", "device", "root")  # what --resume may change (TrainConfig RESUMABLE_KEYS)
 SUMMARY_KEYS = ("loss", "label_loss", "acc", "nmi", "ari", "test_acc", "test_nmi", "test_ari")
@@ -82,6 +82,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                    help="SQUAREM-accelerated EM y-step of ccel (default on; --no-accelerate: the paper's plain EM)")
     g.add_argument("--y-solver", choices=("em", "exact"),
                    help="y-step of ccel / ccel-eq10: em (paper: EM / PGD, default) or exact (certified interior point)")
+    g.add_argument("--y-init", choices=("stored", "predictions"),
+                   help="start of an EM/PGD y-step: the stored labels (paper, default) or the batch's predictions σ")
     g.add_argument("--labeled-fraction", type=float, metavar="F", help="weak supervision: fraction of labeled rows")
     g = p.add_argument_group("optimization")
     g.add_argument("--epochs", type=int, metavar="N", help="epochs (default 10; with --resume: the new total)")

@@ -33,10 +33,10 @@ OBJECTIVES = ("eq11", "eq10")
 
 
 @numba.njit(cache=True, nogil=True)
-def _h_row(sig: np.ndarray, c: np.ndarray, order: np.ndarray, stack: np.ndarray) -> tuple[float, int]:
+def _h_row(sig: np.ndarray, c: np.ndarray, order: np.ndarray, stack: np.ndarray) -> tuple[float, int, int, float]:
     """``h(c) = max_{p>0} 1 + ln p − max_k (σ_k p + c_k)`` for one point; ``order``: its classes by
-    increasing σ (:func:`slope_order`), ``stack``: scratch. Returns ``(h, class of the envelope line
-    active at the optimal p)``."""
+    increasing σ (:func:`slope_order`), ``stack``: scratch. Returns ``(h, j, i, p)``: the envelope
+    line j active at the optimal p, and i the line it meets there when p is a breakpoint (else -1)."""
     k_count = sig.shape[0]
     top = 0  # upper envelope for p > 0, slopes increasing
     for r in range(k_count):
@@ -68,10 +68,11 @@ def _h_row(sig: np.ndarray, c: np.ndarray, order: np.ndarray, stack: np.ndarray)
         sj, cj = sig[j], c[j]
         hi = np.inf if r == top - 1 else (cj - c[stack[r + 1]]) / (sig[stack[r + 1]] - sj)
         if sj * hi >= 1.0 or r == top - 1:
-            p = lo if sj * lo >= 1.0 else 1.0 / sj
-            return 1.0 + math.log(p) - (sj * p + cj), j
+            if sj * lo >= 1.0:
+                return 1.0 + math.log(lo) - (sj * lo + cj), j, stack[r - 1], lo
+            return -math.log(sj) - cj, j, -1, 1.0 / sj
         lo = hi
-    return -np.inf, -1  # unreachable: the last line has the largest slope > 0
+    return -np.inf, -1, -1, 0.0  # unreachable: the last line has the largest slope > 0
 
 
 def slope_order(sig: np.ndarray) -> np.ndarray:
@@ -152,6 +153,26 @@ def vertex_classes(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
         out[i] = _h_row(sig[i], c, order[i], stack)[1]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def labels_from_duals(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per point a minimizer of ``−ln(σ_i·y) − c·y`` over the simplex: the vertex ``e_j`` of the
+    envelope line active at the optimal p, or at a breakpoint of lines j and i the edge point with
+    ``σ_i·y = 1/p``: ``y_j = (1/p − σ_ii)/(σ_ij − σ_ii)``, ``y_i = 1 − y_j``."""
+    n, k_count = sig.shape
+    order = slope_order_nb(sig)
+    stack = np.empty(k_count, dtype=np.int64)
+    out = np.zeros((n, k_count))
+    for r in range(n):
+        _, j, i, p = _h_row(sig[r], c, order[r], stack)
+        if i < 0:
+            out[r, j] = 1.0
+        else:
+            t = min(1.0, max(0.0, (1.0 / p - sig[r, i]) / (sig[r, j] - sig[r, i])))
+            out[r, j] = t
+            out[r, i] = 1.0 - t
     return out
 
 

@@ -43,7 +43,7 @@ import torch
 
 from ._common import Array, ConvergenceWarning, SolverResult, eq10_loss, eq11_loss, prepare
 from ._exact_kernels import pd_step
-from .certificate import OBJECTIVES, certified_gap, class_multipliers, dual_value, gap_terms, loss_and_gap, polished_multipliers, slope_order, vertex_classes
+from .certificate import OBJECTIVES, certified_gap, class_multipliers, dual_value, gap_terms, labels_from_duals, loss_and_gap, polished_multipliers, slope_order, vertex_classes
 
 __all__ = ["exact"]
 
@@ -54,6 +54,8 @@ _STALL_BELOW = 1e-5  # … counted once the best certificate is below this
 _FACE_EPS = 1e-6
 _FACE_STEPS = 20
 _DROP = 1e-12  # support entries below this fraction of their row's largest are dropped
+_WARM_STEPS = 3  # face steps from a duals warm start before falling back to the interior method
+_WARM_MAX = 1e-6  # a warm start is tried only when its face's first certificate is below this
 _ENTRY_MASS = 1e-9  # mass a class gets when the active-set step adds it to a point's support
 
 
@@ -229,17 +231,17 @@ def _interior(pb: _Problem, y: Array, max_iter: int, tol: float, record) -> tupl
     return best, best_z, best_rel <= tol
 
 
-def _face(pb: _Problem, y: Array, z: Array, max_iter: int, tol: float, record) -> tuple[Array, float]:
-    """Newton on the face ``{y_ik > z_ik}`` of the interior iterate (see the module docstring)."""
+def _face(pb: _Problem, y: Array, support: Array, max_iter: int, tol: float, record,
+          steps: int = _FACE_STEPS) -> tuple[Array, float]:
+    """Newton on the face ``support`` (with active-set additions), from ``y``; the best iterate."""
     ops = pb.ops
-    support = y > z
     rows_empty = ~support.any(1)
     if bool(rows_empty.any()):  # keep each point's largest entry at least
         support = support | ((y == ops.row_max(y)[:, None]) & rows_empty[:, None])
     y = ops.lib.where(support, y, 0.0 * y)
     y = y / y.sum(1)[:, None]
     best, best_rel, prev = y, math.inf, math.inf
-    for _ in range(_FACE_STEPS):
+    for _ in range(steps):
         loss, rel = pb.certify(y, polish=True)
         record(loss, rel)
         if rel < best_rel:
@@ -306,10 +308,12 @@ def exact(
         prior: class proportions u on the simplex (default uniform).
         init: a start Y0 (e.g. the previous labels); it is moved into the interior
             (``½ Y0 + ½ (½σ + ½/K)``). Default ``½σ + ½/K``. The optimum does not depend on it.
-        duals: K class multipliers from an earlier result's ``.duals``: the start is then the
-            per-point minimizer for those multipliers, halfway to the default start. Measured, this
-            does not save interior-point steps (a start near the boundary slows the interior
-            method); when it does not reach ``tol`` the solve is repeated from the default start.
+        duals: K class multipliers from an earlier result's ``.duals`` (warm start): the face
+            those multipliers pick (each point's vertex or edge minimizer) is solved by Newton
+            with active-set additions when its first certificate is below 1e-6; if that does not
+            certify ``tol`` within a few steps, the interior-point method runs from the default
+            start. It pays for re-solves of nearly the same problem (e.g. after a small change of
+            σ); the multipliers of different batches differ too much (measured).
         max_iter: cap on iterations (interior-point and end-game steps together).
         tol: target for the certified relative gap ``(P(Y) − D)/P``; 0 runs to ``max_iter``.
 
@@ -329,25 +333,25 @@ def exact(
         raise ValueError(f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}")
     n, k = sig.shape
     base = 0.5 * sig + 0.5 / k
-    if duals is not None:
-        c = _duals_vector(duals, k, ops)
-        y = 0.5 * _vertex_labels(sig, c, ops) + 0.5 * base
-    elif init is not None:
-        y = 0.5 * pb.init + 0.5 * base
-    else:
-        y = base
+    y = base if init is None else 0.5 * pb.init + 0.5 * base
     problem = _Problem(sig, lam, u, objective, ops)
     record = _Record()
+    converged = False
     if k == 1:
         y = sig * 0.0 + 1.0
         record(*problem.certify(y))
         converged = True
-    else:
-        y, z, converged = _interior(problem, y, max_iter, tol, record)
-        if not converged and (duals is not None or init is not None) and record.count <= max_iter:
-            y, z, converged = _interior(problem, base, max_iter, tol, record)  # the default start
+    elif duals is not None:  # warm start: the face that the given multipliers pick, then Newton there
+        y = _labels_from_duals(sig, _duals_vector(duals, k, ops), ops)
+        if problem.certify(y, polish=True)[1] <= _WARM_MAX:  # else not worth it: a cold start
+            y, rel = _face(problem, y, y > 0, max_iter, tol, record, steps=_WARM_STEPS)
+            converged = rel <= tol
+    if not converged:
+        y_int, z, converged = _interior(problem, base if duals is not None else y, max_iter, tol, record)
+        if converged or duals is None or min(record.gaps) == record.gaps[-1]:
+            y = y_int
         if not converged and record.count <= max_iter:
-            y_face, face_rel = _face(problem, y, z, max_iter, tol, record)
+            y_face, face_rel = _face(problem, y_int, y_int > z, max_iter, tol, record)
             if face_rel <= min(record.gaps):
                 y, converged = y_face, face_rel <= tol
     best = int(np.argmin(record.gaps))
@@ -377,13 +381,9 @@ def _duals_vector(duals: Any, k: int, ops: _Ops) -> Array:
     return torch.as_tensor(c, device=ops.device) if ops.torch else c
 
 
-def _vertex_labels(sig: Array, c: Array, ops: _Ops) -> Array:
-    """Per point the vertex ``e_k`` of the line active at the optimal ``p`` of ``h_i(c)``."""
-    from .certificate import vertex_classes
-
+def _labels_from_duals(sig: Array, c: Array, ops: _Ops) -> Array:
+    """The per-point minimizers for multipliers ``c`` (:func:`~.certificate.labels_from_duals`)."""
     sig_np = sig.detach().cpu().numpy() if ops.torch else sig
     c_np = c.detach().cpu().numpy() if ops.torch else c
-    cls = vertex_classes(np.ascontiguousarray(sig_np), np.ascontiguousarray(c_np - c_np.max()))
-    out = np.zeros_like(sig_np)
-    out[np.arange(len(cls)), cls] = 1.0
+    out = labels_from_duals(np.ascontiguousarray(sig_np), np.ascontiguousarray(c_np - c_np.max()))
     return torch.as_tensor(out, device=ops.device) if ops.torch else out

@@ -24,6 +24,7 @@ Y_STEPS = ("batch", "full")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("float32", "float64")
 Y_SOLVERS = ("em", "exact")
+Y_INITS = ("stored", "predictions")
 # Keys that may differ between a checkpoint and the config that resumes it (they do not change
 # what an epoch computes, or only extend the run).
 RESUMABLE_KEYS = ("epochs", "device", "eval_every", "root")
@@ -54,7 +55,11 @@ class TrainConfig:
     ``accelerate`` (SQUAREM-accelerated EM for ours; False: the paper's plain EM iterations),
     ``y_solver`` ("em": the paper's EM for eq. 11 / PGD for eq. 10; "exact": the certified exact
     y-step :func:`~ccel_core.solvers.exact` for ccel and ccel-eq10, whose answer does not depend on
-    the stored labels; ``solver_tol`` is then the certified relative gap, default 1e-8).
+    the stored labels, warm-started from the previous batch's class multipliers (kept in
+    checkpoints); ``solver_tol`` is then the certified relative gap, default 1e-8),
+    ``y_init`` (where an EM / PGD y-step starts: "stored" = the point's stored labels, the paper's
+    warm start; "predictions" = the batch's σ, floored at 1e-8 — EM's multiplicative updates barely
+    move near-zero entries, so the start matters).
     Other: ``labeled_fraction`` (weak supervision, paper Table 5), ``seed``, ``device``
     ("auto" = CUDA when available), ``eval_every`` (epochs between evaluations; the last is
     always evaluated).
@@ -87,6 +92,7 @@ class TrainConfig:
     solver_tol: Optional[float] = None
     accelerate: bool = True
     y_solver: str = "em"
+    y_init: str = "stored"
     labeled_fraction: float = 0.0
     seed: int = 0
     device: str = "auto"
@@ -193,6 +199,7 @@ class TrainConfig:
             raise ValueError(f"accelerate={self.accelerate!r} should be True or False")
         _choice(self, "precision", PRECISIONS)
         _choice(self, "y_solver", Y_SOLVERS)
+        _choice(self, "y_init", Y_INITS)
         self.eval_every = _int(self, "eval_every", 1)
 
 

@@ -102,7 +102,7 @@ class Trainer:
         if objective is None:
             objective, made = make_objective(cfg.method, k, lam=cfg.lam, gamma=cfg.gamma, mu=cfg.mu, beta=cfg.beta,
                                              loss=cfg.loss, max_iter=cfg.solver_iterations(), tol=cfg.solver_tol,
-                                             accelerate=cfg.accelerate, y_solver=cfg.y_solver)
+                                             accelerate=cfg.accelerate, y_solver=cfg.y_solver, y_init=cfg.y_init)
             solver = solver if solver is not None else made
         self.objective, self.solver = objective, solver
         if self.dist.active and run is not None and not self.dist.is_main:
@@ -163,6 +163,9 @@ class Trainer:
         centers = getattr(self.objective, "centers", None)
         if centers is not None:
             state["centers"] = centers
+        duals = getattr(self.solver, "duals", None)
+        if duals is not None:  # the exact y-step's warm start, so a resume continues bit-exactly
+            state["y_duals"] = torch.as_tensor(duals, dtype=torch.float64)
         return state
 
     def _resume(self, state: Optional[dict]) -> None:
@@ -179,6 +182,8 @@ class Trainer:
             self.labels = state["labels"].to(self.device, torch.float64)[self._own]
         if "centers" in state:
             self.objective.centers = state["centers"]
+        if "y_duals" in state and hasattr(self.solver, "duals"):
+            self.solver.duals = state["y_duals"].numpy()
         self.epoch = int(state["epoch"])
         self.history = [dict(m) for m in state.get("history", [])]
 
