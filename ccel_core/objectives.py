@@ -356,7 +356,8 @@ class Solver:
         if self.kind == "em":
             res = em(p, init=y0, all_reduce=all_reduce, **self.params)
         elif self.kind == "exact":
-            warm = self.duals if self.duals is not None and len(self.duals) == p.shape[1] else None
+            usable = self.duals is not None and len(self.duals) == p.shape[1] and bool(np.isfinite(self.duals).all())
+            warm = self.duals if usable else None
             res = exact(p, duals=warm, **self.params)
             self.duals = res.duals.detach().cpu().numpy() if isinstance(res.duals, torch.Tensor) else res.duals
         elif self.kind == "pgd":

@@ -178,6 +178,14 @@ def test_exact_start_does_not_change_the_optimum():
         r = exact(sig, 100.0, tol=1e-10, **kw)
         assert r.converged
         assert r.history[-1] == pytest.approx(base.history[-1], rel=1e-9)
+    # the multipliers of a solved problem warm-start it, and a slightly changed one, in fewer steps
+    warm = exact(sig, 100.0, tol=1e-10, duals=base.duals)
+    assert warm.n_iter < base.n_iter / 3
+    z = np.log(sig) + 1e-4 * np.random.default_rng(1).normal(size=sig.shape)
+    near = softmax_rows(z)
+    cold, warm = exact(near, 100.0, tol=1e-10), exact(near, 100.0, tol=1e-10, duals=base.duals)
+    assert warm.converged and warm.n_iter < cold.n_iter / 3
+    assert warm.history[-1] == pytest.approx(cold.history[-1], rel=1e-9)
 
 
 def test_exact_bad_input():

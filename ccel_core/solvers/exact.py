@@ -55,7 +55,8 @@ _FACE_EPS = 1e-6
 _FACE_STEPS = 20
 _DROP = 1e-12  # support entries below this fraction of their row's largest are dropped
 _WARM_STEPS = 3  # face steps from a duals warm start before falling back to the interior method
-_WARM_MAX = 1e-6  # a warm start is tried only when its face's first certificate is below this
+_WARM_MAX = 1e-3  # a warm start is tried only when its face's first certificate is below this
+_VANISH = 0.01  # … and entries below this fraction of their row's largest that a full step zeroes
 _ENTRY_MASS = 1e-9  # mass a class gets when the active-set step adds it to a point's support
 
 
@@ -90,19 +91,25 @@ class _Ops:
 
 
 class _Record:
-    """Loss, certified relative gap and time per iterate (``count`` = iterates recorded)."""
+    """Loss, certified relative gap and time per iterate (``count`` = iterates recorded), and the
+    best-certified iterate so far (``best_y``, ``best_rel``, its index ``best_at``)."""
 
     def __init__(self) -> None:
         self.history: list[float] = []
         self.gaps: list[float] = []
         self.times: list[float] = []
         self.start = time.perf_counter()
+        self.best_y: Any = None
+        self.best_rel = math.inf
+        self.best_at = 0
 
     @property
     def count(self) -> int:
         return len(self.history)
 
-    def __call__(self, loss: float, rel: float) -> None:
+    def __call__(self, loss: float, rel: float, y: Any) -> None:
+        if self.best_y is None or rel < self.best_rel:
+            self.best_y, self.best_rel, self.best_at = y, float(rel), len(self.history)
         self.history.append(float(loss))
         self.gaps.append(float(rel))
         self.times.append(time.perf_counter() - self.start)
@@ -205,61 +212,72 @@ def _numba_step(pb: _Problem, y: Array, z: Array) -> tuple[Array, Array]:
     return y, z
 
 
-def _interior(pb: _Problem, y: Array, max_iter: int, tol: float, record) -> tuple[Array, Array, bool]:
+def _interior(pb: _Problem, y: Array, max_iter: int, tol: float, record: _Record) -> tuple[Array, Array]:
     """Mehrotra predictor-corrector steps from ``y`` until ``tol`` or the certificate stalls.
 
-    Returns the best iterate (by certificate), its slacks and whether ``tol`` was met.
+    Returns this phase's best iterate (by certificate) and its slacks.
     """
     ops = pb.ops
     loss, rel = pb.certify(y)
-    record(loss, rel)
+    record(loss, rel, y)
     if rel <= tol:
-        return y, 1.0 / y, True
+        return y, 1.0 / y
     z = max(rel * loss / y.shape[1], 1e-10) / y
     best, best_z, best_rel, since = y, z, rel, 0
     step = _numba_step if not ops.torch else _vectorized_step
     for _ in range(max_iter):
         y, z = step(pb, y, z)
         loss, rel = pb.certify(y)
-        record(loss, rel)
+        record(loss, rel, y)
         if rel < best_rel:
             best, best_z, best_rel, since = y, z, rel, 0
         elif best_rel <= _STALL_BELOW:  # far from the optimum the certificate may rise while P falls
             since += 1
         if best_rel <= tol or since >= _STALL or record.count > max_iter:
             break
-    return best, best_z, best_rel <= tol
+    return best, best_z
 
 
-def _face(pb: _Problem, y: Array, support: Array, max_iter: int, tol: float, record,
-          steps: int = _FACE_STEPS) -> tuple[Array, float]:
-    """Newton on the face ``support`` (with active-set additions), from ``y``; the best iterate."""
+def _face(pb: _Problem, y: Array, support: Array, max_iter: int, tol: float, record: _Record,
+          steps: int = _FACE_STEPS) -> None:
+    """Newton on the face ``support`` (with active-set additions), from ``y``."""
     ops = pb.ops
     rows_empty = ~support.any(1)
     if bool(rows_empty.any()):  # keep each point's largest entry at least
         support = support | ((y == ops.row_max(y)[:, None]) & rows_empty[:, None])
     y = ops.lib.where(support, y, 0.0 * y)
     y = y / y.sum(1)[:, None]
-    best, best_rel, prev = y, math.inf, math.inf
+    prev = math.inf
     for _ in range(steps):
         loss, rel = pb.certify(y, polish=True)
-        record(loss, rel)
-        if rel < best_rel:
-            best, best_rel = y, rel
+        record(loss, rel, y)
         if rel <= tol or record.count > max_iter:
             break
         if rel > 0.1 * prev:  # Newton has settled on this face and it is not the optimal one
             support, y = _expand(pb, y, support, tol)
         prev = rel
-        a, grad, curv, r = pb.state(y)
-        e = ops.lib.where(support, (1.0 / _FACE_EPS) + 0.0 * y, 0.0 * y)
-        dy = _newton(_blocks(e, r), curv, grad, ops)
+        dy = _face_direction(pb, y, support)
+        # entries the full step would take below 0 that are already small leave the support now
+        # (all at once; a partial step drops only one per step), then the step is recomputed
+        vanish = support & (y + dy < 0) & (y < _VANISH * ops.row_max(y)[:, None])
+        if bool(vanish.any()):
+            support = support & ~vanish
+            y = ops.lib.where(support, y, 0.0 * y)
+            y = y / y.sum(1)[:, None]
+            dy = _face_direction(pb, y, support)
         alpha = ops.max_step(y, dy)  # up to the first entry that reaches 0; it leaves the support
         y = ops.lib.where(support, y + alpha * dy, 0.0 * y)
         support = support & (y > _DROP * ops.row_max(y)[:, None])
         y = ops.lib.where(support, y, 0.0 * y)
         y = y / y.sum(1)[:, None]
-    return best, best_rel
+
+
+def _face_direction(pb: _Problem, y: Array, support: Array) -> Array:
+    """Newton direction on the face: :func:`_newton` with ``diag(1/ε)`` on the support, 0 off it."""
+    ops = pb.ops
+    a, grad, curv, r = pb.state(y)
+    e = ops.lib.where(support, (1.0 / _FACE_EPS) + 0.0 * y, 0.0 * y)
+    return _newton(_blocks(e, r), curv, grad, ops)
 
 
 def _expand(pb: _Problem, y: Array, support: Array, tol: float) -> tuple[Array, Array]:
@@ -310,7 +328,7 @@ def exact(
             (``½ Y0 + ½ (½σ + ½/K)``). Default ``½σ + ½/K``. The optimum does not depend on it.
         duals: K class multipliers from an earlier result's ``.duals`` (warm start): the face
             those multipliers pick (each point's vertex or edge minimizer) is solved by Newton
-            with active-set additions when its first certificate is below 1e-6; if that does not
+            with active-set additions when its first certificate is below 1e-3; if that does not
             certify ``tol`` within a few steps, the interior-point method runs from the default
             start. It pays for re-solves of nearly the same problem (e.g. after a small change of
             σ); the multipliers of different batches differ too much (measured).
@@ -336,25 +354,19 @@ def exact(
     y = base if init is None else 0.5 * pb.init + 0.5 * base
     problem = _Problem(sig, lam, u, objective, ops)
     record = _Record()
-    converged = False
     if k == 1:
         y = sig * 0.0 + 1.0
-        record(*problem.certify(y))
-        converged = True
+        record(*problem.certify(y), y)
     elif duals is not None:  # warm start: the face that the given multipliers pick, then Newton there
         y = _labels_from_duals(sig, _duals_vector(duals, k, ops), ops)
         if problem.certify(y, polish=True)[1] <= _WARM_MAX:  # else not worth it: a cold start
-            y, rel = _face(problem, y, y > 0, max_iter, tol, record, steps=_WARM_STEPS)
-            converged = rel <= tol
-    if not converged:
-        y_int, z, converged = _interior(problem, base if duals is not None else y, max_iter, tol, record)
-        if converged or duals is None or min(record.gaps) == record.gaps[-1]:
-            y = y_int
-        if not converged and record.count <= max_iter:
-            y_face, face_rel = _face(problem, y_int, y_int > z, max_iter, tol, record)
-            if face_rel <= min(record.gaps):
-                y, converged = y_face, face_rel <= tol
-    best = int(np.argmin(record.gaps))
+            _face(problem, y, y > 0, max_iter, tol, record, steps=_WARM_STEPS)
+        y = base
+    if record.best_rel > tol:
+        y_int, z = _interior(problem, y, max_iter, tol, record)
+        if record.best_rel > tol and record.count <= max_iter:
+            _face(problem, y_int, y_int > z, max_iter, tol, record)
+    y, best, converged = record.best_y, record.best_at, record.best_rel <= tol
     if tol > 0 and not converged:
         warnings.warn(
             f"exact did not reach the certified gap tol={tol:g} within max_iter={max_iter} iterations "
