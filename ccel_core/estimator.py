@@ -29,8 +29,8 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
     """Self-labeled clustering with collision cross-entropy (Zhang & Boykov), scikit-learn style.
 
     A network ``f_θ`` (default: one linear layer) maps each row of ``X`` to cluster probabilities
-    ``σ = softmax(f_θ(x))``; training alternates pseudo-label steps (for ``method="ccel"``: EM on
-    ``mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ)``, paper eq. 11) and SGD steps on
+    ``σ = softmax(f_θ(x))``; training alternates pseudo-label steps (for ``method="ccel"``: the
+    certified exact minimizer of ``mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ)``, paper eq. 11) and SGD steps on
     ``mean_i H₂(y_i, σ_i)``. Clusters of new points come from the trained network, so
     :meth:`predict` works on data not seen in :meth:`fit`.
 
@@ -39,7 +39,7 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
     n_clusters : int, default=8
         Number of clusters K.
     method : str, default="ccel"
-        ``"ccel"`` (ours, eq. 11, EM), ``"ccel-eq10"`` (eq. 10, PGD), ``"miadm"``, ``"sela"``,
+        ``"ccel"`` (ours, eq. 11), ``"ccel-eq10"`` (eq. 10), ``"miadm"``, ``"sela"``,
         ``"migd"`` (mutual information), ``"imsat"``, ``"iic"`` or ``"kmeans"`` (scikit-learn's
         k-means, no network).
     model : str, default="linear"
@@ -64,6 +64,9 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         Hidden width of ``model="mlp"``.
     y_step : {"batch", "full"}, default="batch"
         Pseudo-labels solved per batch (the paper's protocol) or once per epoch on all of X.
+    y_solver : {"exact", "em"}, default="exact"
+        The y-step of ``"ccel"`` / ``"ccel-eq10"``: the certified exact solver, or the paper's EM
+        (eq. 11; PGD for eq. 10).
     device : {"cpu", "cuda", "auto"}, default="cpu"
     random_state : int, RandomState instance or None, default=None
         Seeds the network initialization, the batch order and any augmentation. An int is used
@@ -108,8 +111,8 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
     def __init__(self, n_clusters: int = 8, *, method: str = "ccel", model: str = "linear",
                  lam: Optional[float] = None, lr: float = 0.1, batch_size: int = 250, epochs: int = 10,
                  weight_decay: float = 0.001, optimizer: str = "sgd", momentum: float = 0.0, hidden: int = 256,
-                 y_step: str = "batch", device: str = "cpu", random_state: Any = None,
-                 verbose: bool = False) -> None:
+                 y_step: str = "batch", y_solver: str = "exact", device: str = "cpu",
+                 random_state: Any = None, verbose: bool = False) -> None:
         self.n_clusters = n_clusters
         self.method = method
         self.model = model
@@ -122,6 +125,7 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         self.momentum = momentum
         self.hidden = hidden
         self.y_step = y_step
+        self.y_solver = y_solver
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -153,7 +157,7 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         return TrainConfig(data="file:<array>", method=self.method, model=self.model, hidden=self.hidden,
                            n_clusters=int(k), epochs=self.epochs, batch_size=self.batch_size,
                            optimizer=self.optimizer, lr=self.lr, momentum=self.momentum,
-                           weight_decay=self.weight_decay, lam=self.lam, y_step=self.y_step, seed=seed,
+                           weight_decay=self.weight_decay, lam=self.lam, y_step=self.y_step, y_solver=self.y_solver, seed=seed,
                            device=self.device)
 
     def fit(self, X: Any, y: Any = None) -> "CollisionClustering":

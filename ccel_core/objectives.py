@@ -3,11 +3,11 @@
 Notation: logits ``l_i``, predictions ``σ_i = softmax(l_i)``, pseudo-labels ``y_i ∈ Δ_K``,
 ``σ̄ = mean_i σ_i``, ``ȳ = mean_i y_i``, prior ``u`` (uniform 1/K), ``T(x)`` a random augmentation.
 
-============  =========================================================  ====================
+============  =========================================================  ===========================
 method        θ-step loss on a batch (``network_loss``)                  y-step (``Solver``)
-============  =========================================================  ====================
-ccel          ``mean H₂(y_i,σ_i) [+ β mean H₂(y_i,σ(T x_i))]``           EM for eq. 11, λ=100
-ccel-eq10     same                                                       PGD for eq. 10, λ=100
+============  =========================================================  ===========================
+ccel          ``mean H₂(y_i,σ_i) [+ β mean H₂(y_i,σ(T x_i))]``           exact eq. 11 (or EM), λ=100
+ccel-eq10     same                                                       exact eq. 10 (or PGD), λ=100
 miadm         ``mean H(y_i,σ_i) [+ β …]`` (Shannon)                      PGD, Shannon eq. 10
 sela          ``mean H(y_i,σ_i) [+ β …]`` (Shannon, one-hot y)           Sinkhorn on σ^λ, λ=25
 migd          ``mean H(σ_i) − γ H(σ̄)``, γ=1.3 (MI / RIM, eq. 1)         none
@@ -15,13 +15,15 @@ imsat         ``R_SAT + λ (mean H(σ_i) − μ H(σ̄))``, λ=0.1, μ=4        
 iic           ``−Σ_ab P_ab ln(P_ab / (P_a P_b))``                        none
 kmeans        scikit-learn ``KMeans(n_init=10)`` on the flattened inputs  (one shot, no network)
 supervised    ``mean CE(y_i, σ_i)`` on caller-given soft targets         none (targets fixed)
-============  =========================================================  ====================
+============  =========================================================  ===========================
 
 ``label_loss(σ, Y)`` is the y-step objective (for logging):
 eq. 11 ``mean H₂(y_i,σ_i) + λ KL(u‖ȳ)``; eq. 10 ``mean H₂(y_i,σ_i) + λ KL(ȳ‖u)``;
 MIADM (eq. 5) ``mean H(y_i,σ_i) + λ KL(ȳ‖u)``; SeLa (eq. 4) ``mean H(y_i,σ_i)`` (ȳ = u is a
 constraint); supervised ``mean CE(y_i,σ_i)``. Methods without pseudo-labels return NaN.
 
+Ours' y-step is by default the certified exact solver (:func:`~ccel_core.solvers.exact`,
+``y_solver="exact"``); ``y_solver="em"`` gives the paper's EM (eq. 11) and PGD (eq. 10).
 MIADM's y-step is solved *exactly* (up to ``tol``) by projected gradient descent on the convex
 eq. 5 (``pgd(objective="eq10", ce="shannon")``), not by the approximate solver the paper cites.
 PGD's step is ``1/(λK)`` by default: the fairness term's curvature along the direction that moves
@@ -371,7 +373,7 @@ class Solver:
 
 def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 1000,
                 tol: Optional[float] = None, lr: Optional[float] = None, accelerate: bool = True,
-                y_solver: str = "em", y_init: str = "stored") -> Optional[Solver]:
+                y_solver: str = "exact", y_init: str = "stored") -> Optional[Solver]:
     """The y-step solver of ``method`` (None for methods without one); ``accelerate``: SQUAREM-
     accelerated EM for ``ccel`` (same optimum, several times fewer steps; see :func:`em`);
     ``y_solver="exact"``: the certified exact y-step for ``ccel`` and ``ccel-eq10``; ``y_init``:
@@ -379,7 +381,8 @@ def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 100
     tol_kw = {} if tol is None else {"tol": float(tol)}
     if y_solver == "exact" and method in ("ccel", "ccel-eq10"):
         objective = "eq11" if method == "ccel" else "eq10"
-        return Solver("exact", {"lam": lam, "objective": objective, "max_iter": 100, "tol": float(tol) if tol is not None else 1e-8})
+        return Solver("exact", {"lam": lam, "objective": objective, "max_iter": max_iter,
+                                "tol": float(tol) if tol is not None else 1e-8})
     if method == "ccel":
         return Solver("em", {"lam": lam, "max_iter": max_iter, "accelerate": bool(accelerate), **tol_kw}, start=y_init)
     if method in ("ccel-eq10", "miadm"):
@@ -396,7 +399,7 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
                    mu: Optional[float] = None, beta: float = 0.0, loss: Optional[str] = None,
                    max_iter: int = 1000, tol: Optional[float] = None,
                    lr: Optional[float] = None, accelerate: bool = True,
-                   y_solver: str = "em", y_init: str = "stored") -> tuple[Objective, Optional[Solver]]:
+                   y_solver: str = "exact", y_init: str = "stored") -> tuple[Objective, Optional[Solver]]:
     """Build ``(objective, solver)`` for a method name; the solver is None without a y-step.
 
     Args:
@@ -409,8 +412,8 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
         max_iter, tol: the y-step solver's stopping rule (``tol=None``: the solver's default).
         lr: PGD step (ccel-eq10, miadm); default ``1/(λK)``.
         accelerate: SQUAREM acceleration of ours' EM y-step (``em(accelerate=True)``).
-        y_solver: "em" (the paper's solvers) or "exact" (:func:`~ccel_core.solvers.exact` for
-            ccel and ccel-eq10).
+        y_solver: "exact" (:func:`~ccel_core.solvers.exact` for ccel and ccel-eq10, the default)
+            or "em" (the paper's solvers: EM for eq. 11, PGD for eq. 10).
         y_init: "stored" or "predictions": where EM / PGD y-steps start.
     """
     key = str(method).strip().lower()

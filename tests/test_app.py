@@ -269,15 +269,20 @@ def test_solver_race_runs_and_reruns_on_submit() -> None:
     at = open_page("solver_race", {"n": "400", "k": "5", "iters": "60"})
     ok(at)
     summary = at.dataframe[0].value
-    assert summary["method"].tolist()[:2] == ["EM", "EM + SQUAREM"] and len(summary) == 5
+    assert summary["method"].tolist()[:3] == ["exact", "EM", "EM + SQUAREM"] and len(summary) == 6
+    exact_row = summary[summary["method"] == "exact"].iloc[0]
+    assert exact_row["final_gap"] <= 1e-9 and exact_row["iters@1e-09"] <= 40  # certified by the dual
+    assert (summary["final_gap"] >= -1e-9).all()  # certified gaps are upper bounds, never below 0
     gap_iter, gap_sec, loss = figures(at)
-    assert gap_iter["layout"]["yaxis"]["type"] == "log"
-    assert len(loss["data"]) == 5
-    reference = metric(at, "reference L*")
+    assert gap_iter["layout"]["yaxis"]["type"] == "log" and "certified" in gap_iter["layout"]["yaxis"]["title"]["text"]
+    assert len(loss["data"]) == 6
+    assert metric(at, "exact y-step to certified 1e-9").endswith(" s")
+    before = summary.set_index("method")["final_gap"]
     at.number_input(key="sr.k").set_value(8)
     at.button[0].click().run()  # the form's "Run race"
     ok(at)
-    assert metric(at, "reference L*") != reference
+    after = at.dataframe[0].value.set_index("method")["final_gap"]
+    assert after["EM"] != before["EM"]  # a new problem (K = 8), not the cached K = 5 race
     assert at.query_params["k"] == "8"
 
 
@@ -292,7 +297,7 @@ def test_solver_race_bad_step_sizes_show_an_error(lrs: str, message: str) -> Non
 def test_solver_race_custom_step_sizes() -> None:
     at = open_page("solver_race", {"n": "300", "k": "4", "iters": "30", "lrs": "0.001,0.002"})
     ok(at)
-    assert at.dataframe[0].value["method"].tolist() == ["EM", "EM + SQUAREM", "PGD η=0.001", "PGD η=0.002"]
+    assert at.dataframe[0].value["method"].tolist() == ["exact", "EM", "EM + SQUAREM", "PGD η=0.001", "PGD η=0.002"]
 
 
 # --------------------------------------------------------------------------------------------------

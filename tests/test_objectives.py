@@ -53,8 +53,13 @@ def test_make_objective_flags(method: str) -> None:
 
 def test_make_objective_binds_paper_defaults() -> None:
     obj, solver = make_objective("ccel", 10)
-    assert (solver.kind, solver.params["lam"], obj.ce, obj.fairness) == ("em", 100.0, "collision", "eq11")
+    assert (solver.kind, solver.params["lam"], obj.ce, obj.fairness) == ("exact", 100.0, "collision", "eq11")
+    assert solver.params["objective"] == "eq11" and solver.params["tol"] == 1e-8
     obj, solver = make_objective("ccel-eq10", 10)
+    assert (solver.kind, solver.params["objective"]) == ("exact", "eq10")
+    obj, solver = make_objective("ccel", 10, y_solver="em", y_init="predictions")
+    assert (solver.kind, solver.params["lam"], solver.start, solver.uses_init) == ("em", 100.0, "predictions", False)
+    obj, solver = make_objective("ccel-eq10", 10, y_solver="em")
     assert (solver.kind, solver.params["objective"], solver.params["ce"]) == ("pgd", "eq10", "collision")
     assert solver.params["lr"] == pytest.approx(1 / (100 * 10))
     obj, solver = make_objective("miadm", 10, lam=20.0)
@@ -222,11 +227,15 @@ def test_em_warm_start_with_zeros_keeps_every_class_reachable() -> None:
 
 def test_solver_keeps_the_device_and_returns_float64() -> None:
     probs = _probs().float()
-    _, solver = make_objective("ccel", 6, max_iter=5, tol=0.0)
+    _, solver = make_objective("ccel", 6, max_iter=5, tol=0.0, y_solver="em")
     labels = solver(probs)
     assert labels.device == probs.device and labels.dtype == torch.float64
     assert solver.last.n_iter == 5
     assert isinstance(solver, Solver) and solver.uses_init
+    _, solver = make_objective("ccel", 6)  # the exact y-step: certified, and it ignores stored labels
+    labels = solver(probs, torch.full_like(probs, 1 / 6))
+    assert labels.device == probs.device and labels.dtype == torch.float64 and not solver.uses_init
+    assert solver.last.gaps[-1] <= 1e-8 and solver.duals is not None
 
 
 def test_solver_on_cpu_tensors_uses_the_numpy_kernels_at_any_size() -> None:

@@ -81,7 +81,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--accelerate", action=argparse.BooleanOptionalAction, default=None,
                    help="SQUAREM-accelerated EM y-step of ccel (default on; --no-accelerate: the paper's plain EM)")
     g.add_argument("--y-solver", choices=("em", "exact"),
-                   help="y-step of ccel / ccel-eq10: em (paper: EM / PGD, default) or exact (certified interior point)")
+                   help="y-step of ccel / ccel-eq10: exact (certified, default) or em (the paper's EM / PGD)")
     g.add_argument("--y-init", choices=("stored", "predictions"),
                    help="start of an EM/PGD y-step: the stored labels (paper, default) or the batch's predictions σ")
     g.add_argument("--labeled-fraction", type=float, metavar="F", help="weak supervision: fraction of labeled rows")

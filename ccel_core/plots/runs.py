@@ -26,32 +26,35 @@ def _need(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
 def solver_race_figure(df: pd.DataFrame, x: str = "iteration", *, y: str = "gap",
                        title: Optional[str] = "y-step solvers: gap to the optimum",
                        y_title: Optional[str] = None) -> go.Figure:
-    """EM vs PGD (paper Table 1): one trace per ``method``, ``y`` (default the gap to the optimum,
-    as :func:`ccel_core.experiments.race.solver_race` defines it: ``(L(Yᵗ) − L*)/|L*|``) on a log
-    axis against ``x`` = ``"iteration"`` or ``"seconds"``.
+    """The y-step solver race (paper Table 1): one trace per ``method``, ``y`` against ``x`` =
+    ``"iteration"`` or ``"seconds"``.
 
-    ``df`` columns: ``method, iteration, seconds, loss, gap``. Non-positive gaps (the optimum
-    reached to rounding) are not drawn on the log axis.
+    ``y``: ``"gap"`` (``(L(Yᵗ) − L*)/|L*|`` against the race's reference optimum), ``"certified"``
+    (the certified gap ``(L(Yᵗ) − D(c(Yᵗ)))/L(Yᵗ)``, an upper bound that needs no reference) — both on
+    a log axis, non-positive values (the optimum to rounding) not drawn — or any other column such
+    as ``"loss"``. :func:`ccel_core.experiments.race.solver_race` makes ``df``.
     """
     if x not in ("iteration", "seconds"):
         raise ValueError(f"x={x!r} should be 'iteration' or 'seconds'")
     _need(df, ("method", x, y), "solver_race_figure")
     methods = list(dict.fromkeys(df["method"]))
     styles = method_styles(methods)
+    log_axis = y in ("gap", "certified")
     fig = go.Figure()
     for m in methods:
         part = df[df["method"] == m].sort_values(x)
         vals = part[y].to_numpy(dtype=float)
-        if y == "gap":
+        if log_axis:
             vals = np.where(vals > 0, vals, np.nan)
         color, dash = styles[m]
         fig.add_trace(go.Scatter(x=part[x].to_numpy(), y=vals, mode="lines", name=str(m),
                                  line=dict(color=color, dash=dash, width=2),
                                  hovertemplate=f"{m}<br>{x}=%{{x}}<br>{y}=%{{y:.3e}}<extra></extra>"))
     xlab = "iteration t" if x == "iteration" else "seconds"
-    ylab = y_title or ("gap  (L(Yᵗ) − L*)/|L*|  (log scale)" if y == "gap" else y)
-    finish(fig, title, xlab, ylab)
-    if y == "gap":
+    default_label = {"gap": "gap  (L(Yᵗ) − L*)/|L*|  (log scale)",
+                     "certified": "certified gap  (L(Yᵗ) − D)/L(Yᵗ)  (log scale)"}.get(y, y)
+    finish(fig, title, xlab, y_title or default_label)
+    if log_axis:
         fig.update_yaxes(type="log", exponentformat="power")
     return fig
 
