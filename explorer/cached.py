@@ -61,14 +61,15 @@ def em_trajectory(data: str, k: int, epochs: int, seed: int, lam: float, y_step:
                   epoch: int, solver: str, n_iter: int) -> Any:
     """y-step iterates on the predictions σ of the CCE run's network after ``epoch`` epochs.
 
-    ``solver="em"``: EM on eq. 11 (collision CE); ``"pgd"``: PGD on MIADM's Shannon eq. 10.
+    ``solver="em"``: EM on eq. 11 (collision CE); ``"exact"``: the certified exact y-step on eq. 11;
+    ``"pgd"``: PGD on MIADM's Shannon eq. 10.
     """
     from ccel_core.experiments.trajectories import em_trajectory as run
 
     result = toy_self_labeling(data, k, "collision", epochs, seed, lam, y_step, model)
     sigma = result.snapshots[min(epoch, len(result.snapshots) - 1)].probs
-    if solver == "em":
-        return run(sigma, lam, n_iter=n_iter)
+    if solver in ("em", "exact"):
+        return run(sigma, lam, n_iter=n_iter, solver=solver)
     return run(sigma, lam, n_iter=n_iter, solver="pgd", objective="eq10", ce="shannon")
 
 

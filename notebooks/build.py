@@ -548,7 +548,7 @@ from ccel_core.solvers import em, m_step
 
 {SETUP_PLOTLY}
 
-METHODS = {{"collision": "Collision CE — ours (eq. 11, EM)", "shannon": "Shannon CE — MIADM (eq. 5, PGD)"}}
+METHODS = {{"collision": "Collision CE — ours (eq. 11, exact y-step)", "shannon": "Shannon CE — MIADM (eq. 5, PGD)"}}
 """),
     md("## Training both self-labelers"),
     code("""

@@ -373,7 +373,7 @@ def test_exact_y_step_trains_and_resumes_bit_exactly(tmp_path: Path) -> None:
     """y_solver="exact": every batch's labels are certified optimal for that batch's eq. 11, and a
     resume continues bit-exactly."""
     store = RunStore(tmp_path / "runs")
-    cfg = TrainConfig(**{**REPRO, "y_solver": "exact", "epochs": 3})
+    cfg = TrainConfig(**{**REPRO, "y_solver": "exact", "epochs": 3, "solver_max_iter": None})
     full = Trainer(cfg, run=store.create(cfg.to_dict()))
     full_hist = [_strip(m) for m in full.fit()]
     assert full.solver.kind == "exact" and full.solver.last.gaps[-1] <= 1e-8
@@ -381,6 +381,6 @@ def test_exact_y_step_trains_and_resumes_bit_exactly(tmp_path: Path) -> None:
     gen = Trainer(cfg, run=run).fit()
     part = [_strip(next(gen))]
     gen.close()
-    resumed = Trainer(TrainConfig(**{**REPRO, "y_solver": "exact", "epochs": 3}), run=run)
+    resumed = Trainer(TrainConfig(**{**REPRO, "y_solver": "exact", "epochs": 3, "solver_max_iter": None}), run=run)
     assert part + [_strip(m) for m in resumed.fit()] == full_hist
     assert torch.equal(resumed.labels, full.labels)

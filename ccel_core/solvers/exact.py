@@ -36,7 +36,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -94,7 +94,8 @@ class _Record:
     """Loss, certified relative gap and time per iterate (``count`` = iterates recorded), and the
     best-certified iterate so far (``best_y``, ``best_rel``, its index ``best_at``)."""
 
-    def __init__(self) -> None:
+    def __init__(self, callback: Optional[Callable[[Any], None]] = None) -> None:
+        self.callback = callback
         self.history: list[float] = []
         self.gaps: list[float] = []
         self.times: list[float] = []
@@ -113,6 +114,8 @@ class _Record:
         self.history.append(float(loss))
         self.gaps.append(float(rel))
         self.times.append(time.perf_counter() - self.start)
+        if self.callback is not None:
+            self.callback(y)
 
 
 def _blocks(e: Array, r: Array) -> tuple:
@@ -315,6 +318,7 @@ def exact(
     duals: Optional[Array] = None,
     max_iter: int = 100,
     tol: float = 1e-9,
+    callback: Optional[Callable[[Array], None]] = None,
 ) -> SolverResult:
     """Pseudo-labels minimizing eq. 11 (or eq. 10) with a certified relative optimality gap ≤ ``tol``.
 
@@ -334,6 +338,8 @@ def exact(
             σ); the multipliers of different batches differ too much (measured).
         max_iter: cap on iterations (interior-point and end-game steps together).
         tol: target for the certified relative gap ``(P(Y) − D)/P``; 0 runs to ``max_iter``.
+        callback: called with every iterate's labels (float64, N×K, on the input's backend) in
+            the order of ``history`` before it is truncated (e.g. to animate the iterations).
 
     Returns:
         :class:`SolverResult` with ``history`` (P per iterate, index 0 = the start), ``gaps``
@@ -353,7 +359,7 @@ def exact(
     base = 0.5 * sig + 0.5 / k
     y = base if init is None else 0.5 * pb.init + 0.5 * base
     problem = _Problem(sig, lam, u, objective, ops)
-    record = _Record()
+    record = _Record(callback)
     if k == 1:
         y = sig * 0.0 + 1.0
         record(*problem.certify(y), y)

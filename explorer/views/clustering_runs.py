@@ -61,7 +61,7 @@ with st.expander("Launch a run", expanded=not infos, icon=":material/rocket_laun
     with st.form("launch", border=False):
         a = st.columns([3, 2, 2, 1])
         data = a[0].selectbox("data", data_options, format_func=data_label, key=k("data"))
-        method = a[1].selectbox("method", METHODS, key=k("method"), help="ccel = ours (eq. 11, EM)")
+        method = a[1].selectbox("method", METHODS, key=k("method"), help="ccel = ours (eq. 11, exact y-step; --y-solver em: the paper's EM)")
         model = a[2].selectbox("model", MODELS, key=k("model"))
         epochs = a[3].number_input("epochs", 1, 1000, value=10, key=k("epochs"))
         b = st.columns([2, 2, 2, 2, 2, 2])

@@ -32,8 +32,9 @@ SPECS = {
 }
 ui.url_state(PAGE, SPECS)
 k = lambda name: ui.key(PAGE, name)  # noqa: E731
-METHODS = {"collision": "Collision CE — ours (eq. 11, EM)", "shannon": "Shannon CE — MIADM (eq. 5, PGD)"}
-YSTEP = {"em": "EM on eq. 11 (collision CE)", "pgd": "PGD on eq. 5 (Shannon CE, MIADM)"}
+METHODS = {"collision": "Collision CE — ours (eq. 11, exact y-step)", "shannon": "Shannon CE — MIADM (eq. 5, PGD)"}
+YSTEP = {"exact": "exact y-step on eq. 11 (certified; ours' default)", "em": "the paper's EM on eq. 11",
+         "pgd": "PGD on eq. 5 (Shannon CE, MIADM)"}
 
 
 st.title("Pseudo-label evolution")
@@ -102,8 +103,10 @@ if ok and tab_epochs.open:
 if ok and tab_ystep.open:
     with tab_ystep:
         st.caption("Fixed predictions σ of the collision-CE network after the chosen epoch (0 = the untrained "
-                   "network). EM minimizes eq. 11 and never increases it; PGD solves MIADM's Shannon objective "
-                   "(eq. 5) with step 1/(λK).")
+                   "network). The exact y-step (interior point, then Newton on the optimal face) stops when its "
+                   "certified gap is below 1e-9 — its labels land on the simplex's edges and corners; EM minimizes "
+                   "eq. 11 from inside the simplex and never increases it; PGD solves MIADM's Shannon objective "
+                   "(eq. 5) with step 1/(λK). The iterations slider caps all three.")
         e = st.columns([3, 2])
         n_epochs = int(v["epochs"])
         if int(st.session_state[k("epoch")]) > n_epochs:
@@ -126,5 +129,5 @@ if ok and tab_ystep.open:
                     fig = loss_history_figure({name: traj.history}, title="Objective per iteration", yaxis="objective")
                     ui.chart(fig, hist, f"ystep_objective_{solver}", key=f"pl-obj-{solver}", height=300)
                     h = traj.history
-                    st.caption(f"Objective {h[0]:.4f} → {h[-1]:.4f} (−{h[0] - h[-1]:.4f}) in {iters} iterations.")
+                    st.caption(f"Objective {h[0]:.4f} → {h[-1]:.4f} (−{h[0] - h[-1]:.4f}) in {len(h) - 1} iterations.")
 ui.write_url(PAGE, SPECS)
