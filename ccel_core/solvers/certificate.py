@@ -231,13 +231,14 @@ def certified_gap(probs: Any, labels: Any, lam: float, prior: Any, objective: st
     return gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
 
 
-def dual_value(probs: Any, c: Any, lam: float, prior: Any, objective: str = "eq11") -> float:
+def dual_value(probs: Any, c: Any, lam: float, prior: Any, objective: str = "eq11",
+               order: np.ndarray | None = None) -> float:
     """``D(c) = mean_i h_i(c) + G*(c)``, a lower bound on the optimum of eq. 11 / eq. 10 for any c
     (eq. 11: ``c > 0`` where ``u > 0``, ``G*(c) = λ Σ u_k ln c_k + λ − λ ln λ``; eq. 10:
-    ``G*(c) = −λ ln Σ_k u_k exp(−c_k/λ)``)."""
+    ``G*(c) = −λ ln Σ_k u_k exp(−c_k/λ)``). ``order``: :func:`slope_order` of ``probs`` if known."""
     sig, c, u = _numpy(probs), _numpy(c), _numpy(prior)
     h = np.empty(sig.shape[0])
-    _h_all(sig, c, slope_order(sig), h)
+    _h_all(sig, c, slope_order(sig) if order is None else order, h)
     if lam == 0:
         return float(h.mean())
     if objective == "eq11":
@@ -250,6 +251,33 @@ def dual_value(probs: Any, c: Any, lam: float, prior: Any, objective: str = "eq1
         top = z.max()
         conj = -lam * (top + math.log(float(np.sum(u * np.exp(z - top)))))
     return float(h.mean()) + conj
+
+
+@numba.njit(cache=True, nogil=True)
+def _support_system(sig: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normal equations ``L c = v`` of ``c_k − c_j = −(σ_ik − σ_ij)/a_i`` over every point's support
+    entries k relative to its largest entry j (``L`` a weighted graph Laplacian of the classes)."""
+    n, k_count = sig.shape
+    lap = np.zeros((k_count, k_count))
+    vec = np.zeros(k_count)
+    for i in range(n):
+        j = 0
+        a = 0.0
+        for k in range(k_count):
+            a += sig[i, k] * y[i, k]
+            if y[i, k] > y[i, j]:
+                j = k
+        for k in range(k_count):
+            if k == j or y[i, k] <= 0.0:
+                continue
+            rhs = -(sig[i, k] - sig[i, j]) / a
+            lap[k, k] += 1.0
+            lap[j, j] += 1.0
+            lap[k, j] -= 1.0
+            lap[j, k] -= 1.0
+            vec[k] += rhs
+            vec[j] -= rhs
+    return lap, vec
 
 
 def polished_multipliers(probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11",
@@ -271,19 +299,7 @@ def polished_multipliers(probs: Any, labels: Any, lam: float, prior: Any, object
     base = class_multipliers(y.mean(0), lam, u, objective, shift=False)
     if not np.isfinite(base).all():
         return base
-    a = (sig * y).sum(1)
-    piv = y.argmax(1)
-    ii, kk = np.nonzero((y > 0) & (np.arange(k)[None, :] != piv[:, None]))
-    jj = piv[ii]
-    rhs = -(sig[ii, kk] - sig[ii, jj]) / a[ii]  # c_k − c_j
-    lap = np.zeros((k, k))
-    np.add.at(lap, (kk, kk), 1.0)
-    np.add.at(lap, (jj, jj), 1.0)
-    np.add.at(lap, (kk, jj), -1.0)
-    np.add.at(lap, (jj, kk), -1.0)
-    vec = np.zeros(k)
-    np.add.at(vec, kk, rhs)
-    np.add.at(vec, jj, -rhs)
+    lap, vec = _support_system(sig, y)
     w2 = anchor * anchor
     c = np.linalg.solve(lap + w2 * np.eye(k), vec + w2 * base)
     if objective == "eq11" and lam > 0:

@@ -179,8 +179,8 @@ class _Problem:
             self.order = slope_order(self.sig)  # σ is fixed: the envelope scan's sort is done once
         loss, gap = loss_and_gap(self.sig, y, self.lam, self.u, self.eq10, self.order)
         if polish and math.isfinite(loss):
-            gap = min(gap, loss - dual_value(self.sig, polished_multipliers(self.sig, y, self.lam, self.u, self.objective),
-                                             self.lam, self.u, self.objective))
+            c = polished_multipliers(self.sig, y, self.lam, self.u, self.objective)
+            gap = min(gap, loss - dual_value(self.sig, c, self.lam, self.u, self.objective, self.order))
         return loss, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
 
 

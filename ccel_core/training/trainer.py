@@ -163,9 +163,6 @@ class Trainer:
         centers = getattr(self.objective, "centers", None)
         if centers is not None:
             state["centers"] = centers
-        duals = getattr(self.solver, "duals", None)
-        if duals is not None:  # the exact y-step's warm start, so a resume continues bit-exactly
-            state["y_duals"] = torch.as_tensor(duals, dtype=torch.float64)
         return state
 
     def _resume(self, state: Optional[dict]) -> None:
@@ -182,8 +179,6 @@ class Trainer:
             self.labels = state["labels"].to(self.device, torch.float64)[self._own]
         if "centers" in state:
             self.objective.centers = state["centers"]
-        if "y_duals" in state and hasattr(self.solver, "duals"):
-            self.solver.duals = state["y_duals"].numpy()
         self.epoch = int(state["epoch"])
         self.history = [dict(m) for m in state.get("history", [])]
 
