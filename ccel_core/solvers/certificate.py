@@ -145,14 +145,17 @@ def _h_all(sig: np.ndarray, c: np.ndarray, order: np.ndarray, out: np.ndarray) -
 
 
 @numba.njit(cache=True, nogil=True)
-def vertex_classes(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
-    """Per point the class k of an envelope line active at the maximizing p of ``h_i(c)``."""
+def active_classes(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per point the classes (j, i) of the envelope lines active at the maximizing p of ``h_i(c)``:
+    j the segment's line, i the line it meets there when p is a breakpoint (else -1)."""
     n, k_count = sig.shape
     order = slope_order_nb(sig)
     stack = np.empty(k_count, dtype=np.int64)
-    out = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        out[i] = _h_row(sig[i], c, order[i], stack)[1]
+    out = np.empty((n, 2), dtype=np.int64)
+    for r in range(n):
+        _, j, i, _ = _h_row(sig[r], c, order[r], stack)
+        out[r, 0] = j
+        out[r, 1] = i
     return out
 
 

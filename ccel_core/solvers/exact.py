@@ -24,26 +24,36 @@ Method (with ``f = N·P``, slacks ``z ≥ 0`` for ``y ≥ 0``, complementarity `
    ``y_ik > z_ik``, the primal-dual indicator), where P is smooth: the same block + Schur solve
    with ``diag(z/y)`` replaced by ``ε = 1e-6`` on the support (a proximal term that only fixes the
    flat directions of degenerate points, whose split the column-sum coupling decides) and no
-   movement off it; support entries that would turn negative are dropped.
+   movement off it. Active set: small entries a full step would make negative leave the support
+   (all at once); when Newton settles on a face that the certificate does not accept, points
+   whose own gap term is large get their envelope's optimal class added.
+3. The certificate of a face iterate uses the polished multipliers of
+   :func:`~.certificate.polished_multipliers` (the support lines of every point meeting at
+   ``p_i = 1/a_i``): at degenerate points ``c(m(Y))`` is only first-order accurate, which had held
+   250 × 100 problems at ~2e-8; polished, they certify 1e-10.
 
 Every iterate is feasible, so every iteration records a certified relative gap (``gaps``).
 Returned ``duals`` are the class multipliers ``c = −∇G(m)`` (eq. 11: ``λu/m``), the dual
-certificate's point.
+certificate's point; ``duals=`` warm-starts a re-solve of nearly the same problem.
+Measured (λ = 100, σ = softmax(3z)): 10–25 iterations to 1e-9 for K ≤ 200; real training batches
+(digits, MNIST-test) need a median of ~20. At λ = 1e6 rounding in ``c ≈ λu/m`` limits the
+certificate to ~1e-3…1e-5: the solver warns and returns its best certified iterate.
 """
 
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
 
-from ._common import Array, ConvergenceWarning, SolverResult, eq10_loss, eq11_loss, prepare
+from ._common import Array, ConvergenceWarning, SolverResult, prepare
 from ._exact_kernels import pd_step
-from .certificate import OBJECTIVES, certified_gap, class_multipliers, dual_value, gap_terms, labels_from_duals, loss_and_gap, polished_multipliers, slope_order, vertex_classes
+from ._ipm import Ops, Problem, Record, blocks, newton
+from .certificate import (OBJECTIVES, active_classes, class_multipliers, gap_terms, labels_from_duals,
+                          polished_multipliers, slope_order)
 
 __all__ = ["exact"]
 
@@ -57,142 +67,20 @@ _DROP = 1e-12  # support entries below this fraction of their row's largest are 
 _WARM_STEPS = 3  # face steps from a duals warm start before falling back to the interior method
 _WARM_MAX = 1e-3  # a warm start is tried only when its face's first certificate is below this
 _VANISH = 0.01  # … and entries below this fraction of their row's largest that a full step zeroes
+_VANISH_ROUNDS = 4
+_RADIUS = 0.5  # largest change of a label entry in one face step
 _ENTRY_MASS = 1e-9  # mass a class gets when the active-set step adds it to a point's support
 
 
-class _Ops:
-    """The few array operations that differ between numpy and torch."""
-
-    def __init__(self, like: Array):
-        self.torch = isinstance(like, torch.Tensor)
-        self.lib = torch if self.torch else np
-        self.device = like.device if self.torch else None
-
-    def eye(self, k: int) -> Array:
-        return torch.eye(k, dtype=torch.float64, device=self.device) if self.torch else np.eye(k)
-
-    def solve(self, a: Array, b: Array) -> Array:
-        return torch.linalg.solve(a, b) if self.torch else np.linalg.solve(a, b)
-
-    def max_step(self, x: Array, dx: Array) -> float:
-        """Largest α ≤ 1 with ``x + α dx ≥ 0``."""
-        lib = self.lib
-        ratio = lib.where(dx < 0, -x / lib.where(dx < 0, dx, -1.0), 1.0 + 0.0 * x)
-        return min(1.0, float(ratio.min()))
-
-    def diag(self, v: Array) -> Array:
-        return torch.diag(v) if self.torch else np.diag(v)
-
-    def sqrt(self, v: Array) -> Array:
-        return v.sqrt() if self.torch else np.sqrt(v)
-
-    def row_max(self, x: Array) -> Array:
-        return x.max(1).values if self.torch else x.max(1)
-
-
-class _Record:
-    """Loss, certified relative gap and time per iterate (``count`` = iterates recorded), and the
-    best-certified iterate so far (``best_y``, ``best_rel``, its index ``best_at``)."""
-
-    def __init__(self, callback: Optional[Callable[[Any], None]] = None) -> None:
-        self.callback = callback
-        self.history: list[float] = []
-        self.gaps: list[float] = []
-        self.times: list[float] = []
-        self.start = time.perf_counter()
-        self.best_y: Any = None
-        self.best_rel = math.inf
-        self.best_at = 0
-
-    @property
-    def count(self) -> int:
-        return len(self.history)
-
-    def __call__(self, loss: float, rel: float, y: Any) -> None:
-        if self.best_y is None or rel < self.best_rel:
-            self.best_y, self.best_rel, self.best_at = y, float(rel), len(self.history)
-        self.history.append(float(loss))
-        self.gaps.append(float(rel))
-        self.times.append(time.perf_counter() - self.start)
-        if self.callback is not None:
-            self.callback(y)
-
-
-def _blocks(e: Array, r: Array) -> tuple:
-    """Factors of the projected inverse ``M_i`` of ``B_i = diag(1/e_i) + r_i r_iᵀ`` on the simplex.
-
-    ``B⁻¹x = e∘x − ρ w (w·x)`` with ``w = e∘r``, ``ρ = 1/(1 + r·w)`` (Sherman-Morrison; ``e_k = 0``
-    freezes entry k); ``M x = B⁻¹x − b (b·x)/(1·b)`` with ``b = B⁻¹1``.
-    """
-    w = e * r
-    rho = 1.0 / (1.0 + (r * w).sum(1))
-    b = e - (rho * w.sum(1))[:, None] * w
-    return e, w, rho, b, 1.0 / b.sum(1)
-
-
-def _newton(blocks: tuple, curv: Array, grad: Array, ops: _Ops) -> Array:
-    """The coupled Newton direction ``Δ`` for the gradient ``grad`` (N×K).
-
-    ``curv = G''(m)/N``. With ``M_i`` from :func:`_blocks`, ``s = Σ_i Δ_i`` solves
-    ``(I + S·diag(curv)) s = Σ_i M_i(−g_i)``, ``S = Σ_i M_i``; then ``Δ_i = M_i(−g_i − curv∘s)``.
-    """
-    e, w, rho, b, binv = blocks
-
-    def apply(x: Array) -> Array:
-        return e * x - (rho * (w * x).sum(1))[:, None] * w - (binv * (b * x).sum(1))[:, None] * b
-
-    wq, bq = w * ops.sqrt(rho)[:, None], b * ops.sqrt(binv)[:, None]
-    s_mat = ops.diag(e.sum(0)) - wq.T @ wq - bq.T @ bq
-    s = ops.solve(ops.eye(grad.shape[1]) + s_mat * curv[None, :], apply(-grad).sum(0))
-    d = apply(-grad - curv * s)
-    return d - d.sum(1)[:, None] * e / e.sum(1)[:, None]  # rows sum to 0 despite rounding
-
-
-class _Problem:
-    """``P``, its gradient pieces and the certificate for one (σ, λ, u, objective)."""
-
-    def __init__(self, sig: Array, lam: float, u: Array, objective: str, ops: _Ops):
-        self.sig, self.lam, self.u, self.objective, self.ops = sig, lam, u, objective, ops
-        self.eq10 = objective == "eq10"
-        self.loss_fn = eq10_loss if self.eq10 else eq11_loss
-        self.order: Optional[np.ndarray] = None
-
-    def state(self, y: Array) -> tuple[Array, Array, Array, Array]:
-        """``(a, ∇f, G''/N, r)`` at ``y`` with ``f = N·P``: ``∇f = −σ/a + G'(m)``."""
-        a = (self.sig * y).sum(1)
-        m = y.mean(0)
-        lib = self.ops.lib
-        if self.eq10:
-            gp, gpp = self.lam * (lib.log(m / self.u) + 1.0), self.lam / m
-        else:
-            gp = lib.where(self.u > 0, -self.lam * self.u / m, 0.0 * m)
-            gpp = lib.where(self.u > 0, self.lam * self.u / (m * m), 0.0 * m)
-        r = self.sig / a[:, None]
-        return a, -r + gp, gpp / y.shape[0], r
-
-    def certify(self, y: Array, polish: bool = False) -> tuple[float, float]:
-        """``(P(y), certified relative gap)``; ``polish`` for labels on a face (see certificate)."""
-        if self.ops.torch:
-            loss = self.loss_fn(self.sig, y, self.lam, self.u)
-            return loss, certified_gap(self.sig, y, self.lam, self.u, self.objective, loss=loss, polish=polish)[1]
-        if self.order is None:
-            self.order = slope_order(self.sig)  # σ is fixed: the envelope scan's sort is done once
-        loss, gap = loss_and_gap(self.sig, y, self.lam, self.u, self.eq10, self.order)
-        if polish and math.isfinite(loss):
-            c = polished_multipliers(self.sig, y, self.lam, self.u, self.objective)
-            gap = min(gap, loss - dual_value(self.sig, c, self.lam, self.u, self.objective, self.order))
-        return loss, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
-
-
-def _vectorized_step(pb: _Problem, y: Array, z: Array) -> tuple[Array, Array]:
+def _vectorized_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
     """One Mehrotra predictor-corrector step (any backend; numpy uses the fused numba kernel)."""
     ops = pb.ops
     a, grad, curv, r = pb.state(y)
-    blocks = _blocks(y / z, r)
+    factors = blocks(y / z, r)
 
     def direction(target: float, corr: Any) -> tuple[Array, Array]:
         comp = (target - corr) / y
-        dy = _newton(blocks, curv, grad - comp, ops)
+        dy = newton(factors, curv, grad - comp, ops)
         return dy, comp - z - (z / y) * dy
 
     mu = float((y * z).mean())
@@ -209,13 +97,13 @@ def _vectorized_step(pb: _Problem, y: Array, z: Array) -> tuple[Array, Array]:
     return y, z
 
 
-def _numba_step(pb: _Problem, y: Array, z: Array) -> tuple[Array, Array]:
+def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
     y, z = y.copy(), z.copy()
     pd_step(pb.sig, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
     return y, z
 
 
-def _interior(pb: _Problem, y: Array, max_iter: int, tol: float, record: _Record) -> tuple[Array, Array]:
+def _interior(pb: Problem, y: Array, max_iter: int, tol: float, record: Record) -> tuple[Array, Array]:
     """Mehrotra predictor-corrector steps from ``y`` until ``tol`` or the certificate stalls.
 
     Returns this phase's best iterate (by certificate) and its slacks.
@@ -241,7 +129,7 @@ def _interior(pb: _Problem, y: Array, max_iter: int, tol: float, record: _Record
     return best, best_z
 
 
-def _face(pb: _Problem, y: Array, support: Array, max_iter: int, tol: float, record: _Record,
+def _face(pb: Problem, y: Array, support: Array, max_iter: int, tol: float, record: Record,
           steps: int = _FACE_STEPS) -> None:
     """Newton on the face ``support`` (with active-set additions), from ``y``."""
     ops = pb.ops
@@ -261,31 +149,36 @@ def _face(pb: _Problem, y: Array, support: Array, max_iter: int, tol: float, rec
         prev = rel
         dy = _face_direction(pb, y, support)
         # entries the full step would take below 0 that are already small leave the support now
-        # (all at once; a partial step drops only one per step), then the step is recomputed
-        vanish = support & (y + dy < 0) & (y < _VANISH * ops.row_max(y)[:, None])
-        if bool(vanish.any()):
+        # (all at once; a partial step drops only one per step), and the step is recomputed
+        for _ in range(_VANISH_ROUNDS):
+            vanish = support & (y + dy < 0) & (y < _VANISH * ops.row_max(y)[:, None])
+            if not bool(vanish.any()):
+                break
             support = support & ~vanish
             y = ops.lib.where(support, y, 0.0 * y)
             y = y / y.sum(1)[:, None]
             dy = _face_direction(pb, y, support)
-        alpha = ops.max_step(y, dy)  # up to the first entry that reaches 0; it leaves the support
+        # up to the first entry that reaches 0 (it leaves the support), and within a trust radius:
+        # in the flat directions of degenerate points the proximal Newton step can be long
+        alpha = min(ops.max_step(y, dy), _RADIUS / max(float(abs(dy).max()), 1e-300))
         y = ops.lib.where(support, y + alpha * dy, 0.0 * y)
         support = support & (y > _DROP * ops.row_max(y)[:, None])
         y = ops.lib.where(support, y, 0.0 * y)
         y = y / y.sum(1)[:, None]
 
 
-def _face_direction(pb: _Problem, y: Array, support: Array) -> Array:
+def _face_direction(pb: Problem, y: Array, support: Array) -> Array:
     """Newton direction on the face: :func:`_newton` with ``diag(1/ε)`` on the support, 0 off it."""
     ops = pb.ops
     a, grad, curv, r = pb.state(y)
     e = ops.lib.where(support, (1.0 / _FACE_EPS) + 0.0 * y, 0.0 * y)
-    return _newton(_blocks(e, r), curv, grad, ops)
+    return newton(blocks(e, r), curv, grad, ops)
 
 
-def _expand(pb: _Problem, y: Array, support: Array, tol: float) -> tuple[Array, Array]:
-    """Active-set step: points whose own gap term exceeds the target get the class of their
-    envelope's optimal line (for the polished multipliers) added to the support, with a small mass."""
+def _expand(pb: Problem, y: Array, support: Array, tol: float) -> tuple[Array, Array]:
+    """Active-set step: points whose own gap term exceeds the target get the classes of their
+    envelope's active lines at the optimal p (for the polished multipliers: one line, or the two
+    meeting at a breakpoint) added to the support, with a small mass."""
     ops = pb.ops
     to_np = (lambda x: x.detach().cpu().numpy()) if ops.torch else (lambda x: x)
     sig, yn, u = to_np(pb.sig), to_np(y), to_np(pb.u)
@@ -299,9 +192,11 @@ def _expand(pb: _Problem, y: Array, support: Array, tol: float) -> tuple[Array, 
     rows = np.flatnonzero(terms > tol * max(loss, 1e-12))
     if rows.size == 0:
         return support, y
-    cls = vertex_classes(np.ascontiguousarray(sig[rows]), c)
+    lines = active_classes(np.ascontiguousarray(sig[rows]), c)
     add = np.zeros(yn.shape, dtype=bool)
-    add[rows, cls] = True
+    add[rows, lines[:, 0]] = True
+    meet = lines[:, 1] >= 0
+    add[rows[meet], lines[meet, 1]] = True
     add = torch.as_tensor(add, device=ops.device) if ops.torch else add
     fresh = add & ~support
     y = ops.lib.where(fresh, _ENTRY_MASS + 0.0 * y, y)
@@ -351,15 +246,15 @@ def exact(
         raise ValueError(f"objective={objective!r} is not valid; expected one of {OBJECTIVES}")
     pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol)
     sig, u = pb.probs, pb.prior
-    ops = _Ops(sig)
+    ops = Ops(sig)
     lam = float(lam)
     if objective == "eq10" and float(u.min()) <= 0:
         raise ValueError(f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}")
     n, k = sig.shape
     base = 0.5 * sig + 0.5 / k
     y = base if init is None else 0.5 * pb.init + 0.5 * base
-    problem = _Problem(sig, lam, u, objective, ops)
-    record = _Record(callback)
+    problem = Problem(sig, lam, u, objective, ops)
+    record = Record(callback)
     if k == 1:
         y = sig * 0.0 + 1.0
         record(*problem.certify(y), y)
@@ -387,7 +282,7 @@ def exact(
     return SolverResult(pb.output(y), best, bool(converged), record.history, record.times, record.gaps, c)
 
 
-def _duals_vector(duals: Any, k: int, ops: _Ops) -> Array:
+def _duals_vector(duals: Any, k: int, ops: Ops) -> Array:
     if isinstance(duals, torch.Tensor):
         duals = duals.detach().cpu().double().numpy()
     try:
@@ -399,7 +294,7 @@ def _duals_vector(duals: Any, k: int, ops: _Ops) -> Array:
     return torch.as_tensor(c, device=ops.device) if ops.torch else c
 
 
-def _labels_from_duals(sig: Array, c: Array, ops: _Ops) -> Array:
+def _labels_from_duals(sig: Array, c: Array, ops: Ops) -> Array:
     """The per-point minimizers for multipliers ``c`` (:func:`~.certificate.labels_from_duals`)."""
     sig_np = sig.detach().cpu().numpy() if ops.torch else sig
     c_np = c.detach().cpu().numpy() if ops.torch else c

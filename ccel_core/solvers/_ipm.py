@@ -1,0 +1,147 @@
+"""The exact y-step's building blocks: the structured Newton system and the problem's state.
+
+The Newton matrix of the y-step (with ``f = N·P``) is ``H + D`` with per-point blocks
+``B_i = diag(1/e_i) + r_i r_iᵀ`` (``r_i = σ_i/a_i``, ``a_i = σ_i·y_i``; ``e = y/z`` in the interior
+method, ``ε·1`` on a face's support and 0 off it) restricted to the simplex, coupled only through the
+column sums by ``1_N1_Nᵀ ⊗ diag(G''(m)/N)``. Shared by the numpy and torch paths of
+:func:`ccel_core.solvers.exact` (the fused numba kernel in :mod:`._exact_kernels` does the same
+arithmetic for numpy interior steps).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+
+from ._common import Array, eq10_loss, eq11_loss
+from .certificate import certified_gap, dual_value, loss_and_gap, polished_multipliers, slope_order
+
+__all__ = ["Ops", "Record", "Problem", "blocks", "newton"]
+
+
+class Ops:
+    """The few array operations that differ between numpy and torch."""
+
+    def __init__(self, like: Array):
+        self.torch = isinstance(like, torch.Tensor)
+        self.lib = torch if self.torch else np
+        self.device = like.device if self.torch else None
+
+    def eye(self, k: int) -> Array:
+        return torch.eye(k, dtype=torch.float64, device=self.device) if self.torch else np.eye(k)
+
+    def solve(self, a: Array, b: Array) -> Array:
+        return torch.linalg.solve(a, b) if self.torch else np.linalg.solve(a, b)
+
+    def max_step(self, x: Array, dx: Array) -> float:
+        """Largest α ≤ 1 with ``x + α dx ≥ 0``."""
+        lib = self.lib
+        ratio = lib.where(dx < 0, -x / lib.where(dx < 0, dx, -1.0), 1.0 + 0.0 * x)
+        return min(1.0, float(ratio.min()))
+
+    def diag(self, v: Array) -> Array:
+        return torch.diag(v) if self.torch else np.diag(v)
+
+    def sqrt(self, v: Array) -> Array:
+        return v.sqrt() if self.torch else np.sqrt(v)
+
+    def row_max(self, x: Array) -> Array:
+        return x.max(1).values if self.torch else x.max(1)
+
+
+class Record:
+    """Loss, certified relative gap and time per iterate (``count`` = iterates recorded), and the
+    best-certified iterate so far (``best_y``, ``best_rel``, its index ``best_at``)."""
+
+    def __init__(self, callback: Optional[Callable[[Any], None]] = None) -> None:
+        self.callback = callback
+        self.history: list[float] = []
+        self.gaps: list[float] = []
+        self.times: list[float] = []
+        self.start = time.perf_counter()
+        self.best_y: Any = None
+        self.best_rel = math.inf
+        self.best_at = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.history)
+
+    def __call__(self, loss: float, rel: float, y: Any) -> None:
+        if self.best_y is None or rel < self.best_rel:
+            self.best_y, self.best_rel, self.best_at = y, float(rel), len(self.history)
+        self.history.append(float(loss))
+        self.gaps.append(float(rel))
+        self.times.append(time.perf_counter() - self.start)
+        if self.callback is not None:
+            self.callback(y)
+
+
+def blocks(e: Array, r: Array) -> tuple:
+    """Factors of the projected inverse ``M_i`` of ``B_i = diag(1/e_i) + r_i r_iᵀ`` on the simplex.
+
+    ``B⁻¹x = e∘x − ρ w (w·x)`` with ``w = e∘r``, ``ρ = 1/(1 + r·w)`` (Sherman-Morrison; ``e_k = 0``
+    freezes entry k); ``M x = B⁻¹x − b (b·x)/(1·b)`` with ``b = B⁻¹1``.
+    """
+    w = e * r
+    rho = 1.0 / (1.0 + (r * w).sum(1))
+    b = e - (rho * w.sum(1))[:, None] * w
+    return e, w, rho, b, 1.0 / b.sum(1)
+
+
+def newton(factors: tuple, curv: Array, grad: Array, ops: Ops) -> Array:
+    """The coupled Newton direction ``Δ`` for the gradient ``grad`` (N×K).
+
+    ``curv = G''(m)/N``. With ``M_i`` from :func:`blocks`, ``s = Σ_i Δ_i`` solves
+    ``(I + S·diag(curv)) s = Σ_i M_i(−g_i)``, ``S = Σ_i M_i``; then ``Δ_i = M_i(−g_i − curv∘s)``.
+    """
+    e, w, rho, b, binv = factors
+
+    def apply(x: Array) -> Array:
+        return e * x - (rho * (w * x).sum(1))[:, None] * w - (binv * (b * x).sum(1))[:, None] * b
+
+    wq, bq = w * ops.sqrt(rho)[:, None], b * ops.sqrt(binv)[:, None]
+    s_mat = ops.diag(e.sum(0)) - wq.T @ wq - bq.T @ bq
+    s = ops.solve(ops.eye(grad.shape[1]) + s_mat * curv[None, :], apply(-grad).sum(0))
+    d = apply(-grad - curv * s)
+    return d - d.sum(1)[:, None] * e / e.sum(1)[:, None]  # rows sum to 0 despite rounding
+
+
+class Problem:
+    """``P``, its gradient pieces and the certificate for one (σ, λ, u, objective)."""
+
+    def __init__(self, sig: Array, lam: float, u: Array, objective: str, ops: Ops):
+        self.sig, self.lam, self.u, self.objective, self.ops = sig, lam, u, objective, ops
+        self.eq10 = objective == "eq10"
+        self.loss_fn = eq10_loss if self.eq10 else eq11_loss
+        self.order: Optional[np.ndarray] = None
+
+    def state(self, y: Array) -> tuple[Array, Array, Array, Array]:
+        """``(a, ∇f, G''/N, r)`` at ``y`` with ``f = N·P``: ``∇f = −σ/a + G'(m)``."""
+        a = (self.sig * y).sum(1)
+        m = y.mean(0)
+        lib = self.ops.lib
+        if self.eq10:
+            gp, gpp = self.lam * (lib.log(m / self.u) + 1.0), self.lam / m
+        else:
+            gp = lib.where(self.u > 0, -self.lam * self.u / m, 0.0 * m)
+            gpp = lib.where(self.u > 0, self.lam * self.u / (m * m), 0.0 * m)
+        r = self.sig / a[:, None]
+        return a, -r + gp, gpp / y.shape[0], r
+
+    def certify(self, y: Array, polish: bool = False) -> tuple[float, float]:
+        """``(P(y), certified relative gap)``; ``polish`` for labels on a face (see certificate)."""
+        if self.ops.torch:
+            loss = self.loss_fn(self.sig, y, self.lam, self.u)
+            return loss, certified_gap(self.sig, y, self.lam, self.u, self.objective, loss=loss, polish=polish)[1]
+        if self.order is None:
+            self.order = slope_order(self.sig)  # σ is fixed: the envelope scan's sort is done once
+        loss, gap = loss_and_gap(self.sig, y, self.lam, self.u, self.eq10, self.order)
+        if polish and math.isfinite(loss):
+            c = polished_multipliers(self.sig, y, self.lam, self.u, self.objective)
+            gap = min(gap, loss - dual_value(self.sig, c, self.lam, self.u, self.objective, self.order))
+        return loss, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
