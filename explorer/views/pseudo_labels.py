@@ -116,7 +116,7 @@ if ok and tab_ystep.open:
         epoch, iters = int(ui.value(PAGE, "epoch")), int(ui.value(PAGE, "iters"))
         y_true = results["collision"].y_true
         with ui.shown_errors():
-            cols = st.columns(2)
+            cols = st.columns(len(YSTEP))
             for col, (solver, name) in zip(cols, YSTEP.items()):
                 traj = cached.em_trajectory(*args, epoch, solver, iters)
                 with col:
