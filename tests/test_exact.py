@@ -109,13 +109,24 @@ def test_certificate_bounds_the_true_gap_and_vanishes_along_em():
     assert dual_value(sig, c, 100.0, u) <= min(r.history) + 1e-12
 
 
+def test_em_and_pgd_stop_on_a_certified_gap():
+    sig = problem(200, 4, seed=8)
+    r = em(sig, 100.0, tol=0, gap_tol=1e-3, accelerate=True, max_iter=3000)
+    assert r.converged and r.gaps[-1] <= 1e-3 < max(r.gaps[-4:-1])  # stopped at the first cycle below it
+    p = pgd(sig, 100.0, tol=0, gap_tol=0.05, max_iter=5000)
+    assert p.converged and p.gaps[-1] <= 0.05 < p.gaps[-2]
+    with pytest.warns(ConvergenceWarning, match="gap_tol=1e-12"):
+        em(sig, 100.0, tol=0, gap_tol=1e-12, max_iter=5)
+    with pytest.raises(ValueError, match="gap_tol=-1"):
+        em(sig, 100.0, gap_tol=-1.0)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("k", [10, 100])
 def test_exact_certifies_many_batch_problems(k):
-    """Random 250 × K batches (σ = softmax(3z)): the certificate meets the tolerance, with bounded
+    """1000 random 250 × K batches (σ = softmax(3z)): the certificate meets the tolerance, with bounded
     iterations; nearly every row has at most two nonzeros."""
-    count = 200 if k == 10 else 60
-    tol = 1e-8 if k == 10 else 1e-6
+    count, tol = 1000, 1e-8
     rows_over_two = []
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
@@ -123,9 +134,11 @@ def test_exact_certifies_many_batch_problems(k):
             sig = problem(250, k, seed=1000 + seed)
             r = exact(sig, 100.0, tol=tol)
             assert r.converged and r.gaps[-1] <= tol and r.n_iter <= 60, (seed, r.gaps[-5:])
-            rows_over_two.append(int(((r.labels > 1e-9).sum(1) > 2).sum()))
-    if k == 10:  # the face end-game returns labels on the optimal face
-        assert np.median(rows_over_two) <= k
+            if (r.labels == 0).any():  # labels on a face: count the rows with 3+ nonzeros
+                rows_over_two.append(int(((r.labels > 0).sum(1) > 2).sum()))
+    # most batches end on the optimal face (an interior iterate can certify first), where all but a
+    # few degenerate rows (≈ K at most) have one or two nonzeros
+    assert len(rows_over_two) >= count // 2 and np.median(rows_over_two) <= k
 
 
 @pytest.mark.parametrize("case", ["ties", "zero-class", "tiny", "one-hot", "N=1", "K=1", "prior-zero"])

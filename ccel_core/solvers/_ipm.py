@@ -17,8 +17,8 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from ._common import Array, eq10_loss, eq11_loss
-from .certificate import certified_gap, dual_value, loss_and_gap, polished_multipliers, slope_order
+from ._common import Array
+from .certificate import certify, slope_order
 
 __all__ = ["Ops", "Record", "Problem", "blocks", "newton"]
 
@@ -117,8 +117,8 @@ class Problem:
     def __init__(self, sig: Array, lam: float, u: Array, objective: str, ops: Ops):
         self.sig, self.lam, self.u, self.objective, self.ops = sig, lam, u, objective, ops
         self.eq10 = objective == "eq10"
-        self.loss_fn = eq10_loss if self.eq10 else eq11_loss
         self.order: Optional[np.ndarray] = None
+        self.sig_np: Optional[np.ndarray] = None
 
     def state(self, y: Array) -> tuple[Array, Array, Array, Array]:
         """``(a, ∇f, G''/N, r)`` at ``y`` with ``f = N·P``: ``∇f = −σ/a + G'(m)``."""
@@ -135,13 +135,8 @@ class Problem:
 
     def certify(self, y: Array, polish: bool = False) -> tuple[float, float]:
         """``(P(y), certified relative gap)``; ``polish`` for labels on a face (see certificate)."""
-        if self.ops.torch:
-            loss = self.loss_fn(self.sig, y, self.lam, self.u)
-            return loss, certified_gap(self.sig, y, self.lam, self.u, self.objective, loss=loss, polish=polish)[1]
-        if self.order is None:
-            self.order = slope_order(self.sig)  # σ is fixed: the envelope scan's sort is done once
-        loss, gap = loss_and_gap(self.sig, y, self.lam, self.u, self.eq10, self.order)
-        if polish and math.isfinite(loss):
-            c = polished_multipliers(self.sig, y, self.lam, self.u, self.objective)
-            gap = min(gap, loss - dual_value(self.sig, c, self.lam, self.u, self.objective, self.order))
-        return loss, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
+        if self.order is None:  # σ is fixed: the envelope scan's sort is done once
+            self.sig_np = self.sig.detach().cpu().numpy() if self.ops.torch else self.sig
+            self.order = slope_order(self.sig_np)
+        loss, _, rel = certify(self.sig_np, y, self.lam, self.u, self.objective, self.order, polish)
+        return loss, rel

@@ -81,8 +81,32 @@ def slope_order(sig: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def gap_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, order: np.ndarray, out: np.ndarray) -> None:
-    """``out_i = −ln(σ_i·y_i) − c·y_i − h_i(c)`` (``+inf`` where ``σ_i·y_i = 0``)."""
+def _multipliers(m: np.ndarray, lam: float, u: np.ndarray, eq10: bool) -> tuple[np.ndarray, float]:
+    """``(c(m), G(m))`` for column means m: ``c = −∇G(m)`` = ``λu/m`` (eq. 11; 0 where ``u_k = 0``) or
+    ``−λ ln(m/u)`` (eq. 10); ``G = λ Σ u ln(u/m)`` or ``λ Σ m ln(m/u)``. ``(inf…, inf)`` where a
+    needed ``m_k`` is 0."""
+    k_count = m.shape[0]
+    c = np.zeros(k_count)
+    reg = 0.0
+    for k in range(k_count):
+        mk = m[k]
+        if eq10 or u[k] > 0.0:
+            if mk <= 0.0:
+                c[:] = np.inf
+                return c, np.inf
+            if eq10:
+                c[k] = -lam * math.log(mk / u[k])
+                reg += lam * mk * math.log(mk / u[k])
+            else:
+                c[k] = lam * u[k] / mk
+                reg += lam * u[k] * math.log(u[k] / mk)
+    return c, reg
+
+
+@numba.njit(cache=True, nogil=True)
+def _point_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, order: np.ndarray, logs: np.ndarray,
+                 terms: np.ndarray) -> None:
+    """``logs_i = −ln(σ_i·y_i)``, ``terms_i = logs_i − c·y_i − h_i(c)`` (``+inf`` where ``σ_i·y_i = 0``)."""
     n, k_count = sig.shape
     stack = np.empty(k_count, dtype=np.int64)
     for i in range(n):
@@ -91,49 +115,32 @@ def gap_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, order: np.ndarray, 
         for k in range(k_count):
             a += sig[i, k] * y[i, k]
             cy += c[k] * y[i, k]
-        out[i] = (-math.log(a) - cy - _h_row(sig[i], c, order[i], stack)[0]) if a > 0.0 else np.inf
+        if a > 0.0:
+            logs[i] = -math.log(a)
+            terms[i] = logs[i] - cy - _h_row(sig[i], c, order[i], stack)[0]
+        else:
+            logs[i] = terms[i] = np.inf
+
+
+@numba.njit(cache=True, nogil=True)
+def gap_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, order: np.ndarray, out: np.ndarray) -> None:
+    """``out_i = −ln(σ_i·y_i) − c·y_i − h_i(c)``, each point's share of ``P(Y) − D(c)`` (≥ 0)."""
+    _point_terms(sig, y, c, order, np.empty(sig.shape[0]), out)
 
 
 @numba.njit(cache=True, nogil=True)
 def loss_and_gap(sig: np.ndarray, y: np.ndarray, lam: float, u: np.ndarray, eq10: bool,
                  order: np.ndarray) -> tuple[float, float]:
-    """``(P(Y), P(Y) − D(c(Y)))`` in one pass (numpy inputs; the arithmetic of :func:`certified_gap`)."""
-    n, k_count = sig.shape
-    m = np.zeros(k_count)
-    for i in range(n):
-        for k in range(k_count):
-            m[k] += y[i, k]
-    c = np.empty(k_count)
-    reg = 0.0
-    for k in range(k_count):
-        mk = m[k] / n
-        if eq10:
-            if mk <= 0.0:
-                return np.inf, np.inf
-            c[k] = -lam * math.log(mk / u[k])
-            reg += lam * mk * math.log(mk / u[k])
-        elif u[k] > 0.0:
-            if mk <= 0.0:
-                return np.inf, np.inf
-            c[k] = lam * u[k] / mk
-            reg += lam * u[k] * math.log(u[k] / mk)
-        else:
-            c[k] = 0.0
+    """``(P(Y), P(Y) − D(c(Y)))`` in one pass (numpy inputs; see :func:`certified_gap`)."""
+    n = sig.shape[0]
+    c, reg = _multipliers(y.sum(axis=0) / n, lam, u, eq10)
+    if not np.isfinite(reg):
+        return np.inf, np.inf
     c -= c.max()
-    stack = np.empty(k_count, dtype=np.int64)
-    logs = 0.0
-    gap = 0.0
-    for i in range(n):
-        a = 0.0
-        cy = 0.0
-        for k in range(k_count):
-            a += sig[i, k] * y[i, k]
-            cy += c[k] * y[i, k]
-        if a <= 0.0:
-            return np.inf, np.inf
-        logs -= math.log(a)
-        gap += -math.log(a) - cy - _h_row(sig[i], c, order[i], stack)[0]
-    return logs / n + reg, gap / n
+    logs = np.empty(n)
+    terms = np.empty(n)
+    _point_terms(sig, y, c, order, logs, terms)
+    return logs.mean() + reg, terms.mean()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -191,16 +198,11 @@ def slope_order_nb(sig: np.ndarray) -> np.ndarray:
 def class_multipliers(m: Any, lam: float, prior: Any, objective: str = "eq11", shift: bool = True) -> Any:
     """``c(m) = −∇G(m)``: ``λu/m`` (eq. 11; 0 where ``u_k = 0``) or ``−λ ln(m/u)`` (eq. 10); with
     ``shift`` moved so ``max_k c_k = 0`` (``h_i`` and ``c·y_i`` shift alike, so the Fenchel-form gap
-    is unchanged and stays free of cancellation against large multipliers)."""
-    lib = torch if isinstance(m, torch.Tensor) else np
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if objective == "eq11":
-            c = lib.where(prior > 0, lam * prior / m, 0.0 * m)
-        else:
-            c = -lam * lib.log(m / prior)
-    if not shift or not bool(lib.isfinite(c).all()):
-        return c
-    return c - c.max()
+    is unchanged and stays free of cancellation against large multipliers). Same backend as ``m``."""
+    c, _ = _multipliers(_numpy(m), float(lam), _numpy(prior), objective == "eq10")
+    if shift and np.isfinite(c).all():
+        c = c - c.max()
+    return torch.as_tensor(c, device=m.device) if isinstance(m, torch.Tensor) else c
 
 
 def _numpy(x: Any) -> np.ndarray:
@@ -208,30 +210,29 @@ def _numpy(x: Any) -> np.ndarray:
 
 
 def certified_gap(probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11",
-                  loss: float | None = None, polish: bool = False) -> tuple[float, float]:
-    """``(P(Y) − D(c(Y)), relative gap)`` for pseudo-labels ``labels`` (float64, validated input).
+                  polish: bool = False) -> tuple[float, float]:
+    """``(P(Y) − D(c(Y)), relative gap (P − D)/P)`` for pseudo-labels ``labels`` (float64, validated).
 
-    ``loss``: ``P(Y)`` when the caller already has it (the relative gap divides by it). ``polish``:
-    also try :func:`polished_multipliers` and keep the smaller gap (for labels on a face). A torch
-    input is evaluated on the CPU (one N×K copy; the envelope scan is the numba kernel).
+    ``polish``: also try :func:`polished_multipliers` and keep the smaller gap (for labels on a
+    face). Torch inputs are evaluated on the CPU (one N×K copy; the envelope scan is numba's).
     """
-    sig, y = _numpy(probs), _numpy(labels)
-    u = _numpy(prior)
+    sig = _numpy(probs)
     if sig.shape[0] == 0:
         return 0.0, 0.0
-    c = class_multipliers(y.mean(0), lam, u, objective)
-    if not np.isfinite(c).all():
-        return math.inf, math.inf
-    terms = np.empty(sig.shape[0])
-    gap_terms(sig, y, c, slope_order(sig), terms)
-    gap = float(terms.mean())
-    if loss is None:
-        from ._common import eq10_loss, eq11_loss
+    return certify(sig, labels, lam, prior, objective, slope_order(sig), polish)[1:]
 
-        loss = (eq11_loss if objective == "eq11" else eq10_loss)(sig, y, lam, u)
+
+def certify(sig: np.ndarray, labels: Any, lam: float, prior: Any, objective: str, order: np.ndarray,
+            polish: bool = False) -> tuple[float, float, float]:
+    """``(P(Y), P(Y) − D, (P − D)/P)`` with a precomputed :func:`slope_order` of ``sig`` (float64 numpy)."""
+    y, u = _numpy(labels), _numpy(prior)
+    loss, gap = loss_and_gap(sig, y, float(lam), u, objective == "eq10", order)
+    if not math.isfinite(loss):
+        return math.inf, math.inf, math.inf
     if polish:
-        gap = min(gap, loss - dual_value(sig, polished_multipliers(sig, y, lam, u, objective), lam, u, objective))
-    return gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
+        c = polished_multipliers(sig, y, lam, u, objective)
+        gap = min(gap, loss - dual_value(sig, c, lam, u, objective, order))
+    return loss, gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
 
 
 def dual_value(probs: Any, c: Any, lam: float, prior: Any, objective: str = "eq11",

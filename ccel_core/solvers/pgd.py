@@ -107,6 +107,7 @@ def pgd(
     max_iter: int = 1000,
     tol: float = 1e-5,
     certify: bool = False,
+    gap_tol: Optional[float] = None,
 ) -> SolverResult:
     """Pseudo-labels for eq. 10 or eq. 11 by projected gradient descent with a fixed step.
 
@@ -125,6 +126,8 @@ def pgd(
         certify: record the certified relative gap of every iterate in ``gaps`` (collision CE only:
             the certificate bounds eq. 10/11, :func:`~ccel_core.solvers.certified_gap`); ``times``
             leave its cost out.
+        gap_tol: also stop (converged) once the certified relative gap is ≤ ``gap_tol``; implies
+            ``certify=True``.
 
     Returns:
         :class:`SolverResult` with the objective's history (index 0 = at ``init``).
@@ -145,11 +148,14 @@ def pgd(
     lib = torch if pb.is_torch else np
     with np.errstate(divide="ignore"):
         log_sig = lib.maximum(lib.log(sig), lib.full_like(sig, _LOG_TINY))  # finite: 0·ln 0 terms vanish
+    if gap_tol is not None:
+        check_nonnegative(gap_tol, "gap_tol")
+        certify = True
     if certify and ce != "collision":
         raise ValueError(f"certify=True bounds eq. 10/11 with collision CE; got ce={ce!r}")
     start = time.perf_counter()
     history = [_loss(sig, log_sig, y, lam, u, objective, ce)]
-    gaps = [certified_gap(sig, y, lam, u, objective, loss=history[0])[1]] if certify else []
+    gaps = [certified_gap(sig, y, lam, u, objective)[1]] if certify else []
     cert_seconds = time.perf_counter() - start if certify else 0.0  # kept out of ``times``
     times = [0.0]
     converged = False
@@ -159,15 +165,17 @@ def pgd(
         history.append(_loss(sig, log_sig, y, lam, u, objective, ce))
         if certify:
             t0 = time.perf_counter()
-            gaps.append(certified_gap(sig, y, lam, u, objective, loss=history[-1])[1])
+            gaps.append(certified_gap(sig, y, lam, u, objective)[1])
             cert_seconds += time.perf_counter() - t0
         times.append(time.perf_counter() - start - cert_seconds)
-        if tol > 0 and has_converged(history[-2], history[-1], tol):
+        if (tol > 0 and has_converged(history[-2], history[-1], tol)) or (gap_tol is not None and gaps[-1] <= gap_tol):
             converged = True
             break
-    if tol > 0 and not converged:
+    if (tol > 0 or gap_tol is not None) and not converged:
         warnings.warn(
-            f"pgd did not converge: relative loss change still above tol={tol:g} after max_iter={max_iter} iterations",
+            f"pgd did not converge: relative loss change still above tol={tol:g}"
+            + (f" and certified gap {gaps[-1]:.3g} above gap_tol={gap_tol:g}" if gap_tol is not None else "")
+            + f" after max_iter={max_iter} iterations",
             ConvergenceWarning,
             stacklevel=2,
         )
