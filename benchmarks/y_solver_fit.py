@@ -17,9 +17,9 @@ import numpy as np
 from ccel_core.training import TrainConfig, Trainer
 
 VARIANTS = {
-    "ours · EM, stored start, ≤ 100 steps (default)": {},
-    "ours · EM from σ, ≤ 1000 steps": {"y_init": "predictions", "solver_max_iter": 1000},
-    "ours · exact y-step": {"y_solver": "exact"},
+    "ours · exact y-step (default)": {"y_solver": "exact"},
+    "ours · EM, stored start, ≤ 100 steps (before)": {"y_solver": "em"},
+    "ours · EM from σ, ≤ 1000 steps": {"y_solver": "em", "y_init": "predictions", "solver_max_iter": 1000},
     "MIGD": {"method": "migd"},
     "SeLa": {"method": "sela"},
 }
@@ -34,6 +34,9 @@ def main() -> None:
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     print(f"{args.data}, {args.seeds} seeds, 10 epochs, linear head")
+    for extra in VARIANTS.values():  # load every kernel (numba caches) outside the clock
+        Trainer(TrainConfig(**{"data": args.data, "root": args.root, "method": "ccel", "model": "linear",
+                               "epochs": 1, "device": "cpu", **extra})).run()
     for name, extra in VARIANTS.items():
         if args.only and not any(s in name for s in args.only):
             continue
