@@ -64,6 +64,7 @@ _STALL = 3  # interior steps without a better certificate before the end-game â€
 _STALL_BELOW = 1e-5  # â€¦ counted once the best certificate is below this
 _FACE_EPS = 1e-6
 _FACE_STEPS = 20
+_FACE_PATIENCE = 6  # face steps without halving the best certificate before the end-game gives up
 _DROP = 1e-12  # support entries below this fraction of their row's largest are dropped
 _WARM_STEPS = 3  # face steps from a duals warm start before falling back to the interior method
 _WARM_MAX = 1e-3  # a warm start is tried only when its face's first certificate is below this
@@ -158,11 +159,14 @@ def _face(pb: Problem, y: Array, support: Array, max_iter: int, tol: float, reco
         support = support | ((y == ops.row_max(y)[:, None]) & rows_empty[:, None])
     y = ops.lib.where(support, y, 0.0 * y)
     y = y / y.sum(1)[:, None]
-    prev = math.inf
+    prev, best, since = math.inf, math.inf, 0
     for _ in range(steps):
         loss, rel = pb.certify(y, polish=True)
         record(loss, rel, y)
         if rel <= tol or record.count > max_iter:
+            break
+        best, since = (rel, 0) if rel < 0.5 * best else (best, since + 1)
+        if since >= _FACE_PATIENCE:  # no longer halving the certificate: give up on this face
             break
         if rel > 0.1 * prev:  # Newton has settled on this face and it is not the optimal one
             support, y = _expand(pb, y, support, tol)
