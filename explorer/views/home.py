@@ -28,14 +28,15 @@ Compared with Shannon's $H(y,\sigma) = -\sum_k y_k \ln \sigma_k$ it is
   the network is not trained to copy the label's uncertainty;
 - hence **robust to noisy soft labels**, and a good loss for the pseudo-labels of self-labeled
   clustering, where its objective $\operatorname{mean}_i H_2(y_i,\sigma_i) + \lambda\,\mathrm{KL}(u\,\|\,\bar y)$
-  is minimized over the labels by a **fast EM algorithm**.
+  is minimized over the labels — by the paper's EM algorithm, or (ccel's default) by an **exact
+  y-step with a certificate** of its optimality from the dual of that objective.
 """
     )
     st.markdown("**Explore**")
     st.page_link("views/loss_curves.py", label="Loss curves — Fig. 1, the simplex, gradients", icon=":material/show_chart:")
     st.page_link("views/noisy_labels.py", label="Noisy labels — CE vs CCE on corrupted targets (Fig. 2)", icon=":material/grain:")
-    st.page_link("views/pseudo_labels.py", label="Pseudo-label evolution — EM and training on the simplex", icon=":material/animation:")
-    st.page_link("views/solver_race.py", label="Solver race — EM vs projected gradient (Table 1)", icon=":material/speed:")
+    st.page_link("views/pseudo_labels.py", label="Pseudo-label evolution — y-steps and training on the simplex", icon=":material/animation:")
+    st.page_link("views/solver_race.py", label="Solver race — EM vs projected gradient (Table 1), and the exact y-step", icon=":material/speed:")
     st.page_link("views/clustering_runs.py", label="Clustering runs — launch, watch, compare", icon=":material/model_training:")
 with right:
     df = cached.loss_curves(FIG1_TARGETS, (1.0, 2.0))
