@@ -73,32 +73,28 @@ def _parallel(tmp_path: Path, world: int, overrides: dict) -> dict:
     return torch.load(out, weights_only=False)
 
 
-@pytest.mark.parametrize("overrides", [{}, {"y_step": "full"}, {"method": "sela", "epochs": 2}])
-def test_two_processes_equal_one(tmp_path, overrides):
-    one = _single(overrides)
-    two = _parallel(tmp_path, 2, overrides)
-    torch.testing.assert_close(two["labels"], one["labels"], rtol=0, atol=1e-6)
+def _assert_same_run(one: dict, two: dict, atol: float, metrics_atol: float = 1e-6) -> None:
+    """Labels and parameters to ``atol``, every epoch's metrics to ``metrics_atol``, same cluster sizes."""
+    torch.testing.assert_close(two["labels"], one["labels"], rtol=0, atol=atol)
     for key, value in one["model"].items():
-        torch.testing.assert_close(two["model"][key], value, rtol=0, atol=1e-6)
+        torch.testing.assert_close(two["model"][key], value, rtol=0, atol=atol)
     for a, b in zip(one["history"], two["history"]):
         for key in ("loss", "label_loss", "acc", "nmi", "ari", "pseudo_entropy"):
-            assert b[key] == pytest.approx(a[key], abs=1e-6), (key, a[key], b[key])
+            assert b[key] == pytest.approx(a[key], abs=metrics_atol), (key, a[key], b[key])
         assert b["cluster_sizes"] == a["cluster_sizes"]
+
+
+@pytest.mark.parametrize("overrides", [{}, {"y_step": "full"}, {"method": "sela", "epochs": 2}])
+def test_two_processes_equal_one(tmp_path, overrides):
+    _assert_same_run(_single(overrides), _parallel(tmp_path, 2, overrides), atol=1e-6)
 
 
 def test_two_processes_equal_one_with_the_exact_y_step(tmp_path):
     """The exact y-step solves each batch gathered in every process. Both runs certify every batch to
-    1e-12, which pins the labels down to ~1e-6 (the flattest directions of P move them by ~√gap), and
-    the data-parallel θ-step differs from the single-process one by rounding only."""
+    1e-12, which pins the labels down to ~1e-6 (the flattest directions of P move them by ~√gap;
+    measured: 3.1e-7), and the data-parallel θ-step differs from the single-process one by rounding."""
     overrides = {"y_solver": "exact", "solver_tol": 1e-12, "epochs": 2}
-    one = _single(overrides)
-    two = _parallel(tmp_path, 2, overrides)
-    torch.testing.assert_close(two["labels"], one["labels"], rtol=0, atol=1e-5)
-    for key, value in one["model"].items():
-        torch.testing.assert_close(two["model"][key], value, rtol=0, atol=1e-5)
-    for a, b in zip(one["history"], two["history"]):
-        for key in ("loss", "label_loss", "acc", "nmi", "ari"):
-            assert b[key] == pytest.approx(a[key], abs=1e-6), (key, a[key], b[key])
+    _assert_same_run(_single(overrides), _parallel(tmp_path, 2, overrides), atol=1e-5)
 
 
 def test_dist_helpers_single_process():
