@@ -206,6 +206,16 @@ def test_exact_start_does_not_change_the_optimum():
     assert warm.history[-1] == pytest.approx(cold.history[-1], rel=1e-9)
 
 
+def test_certified_gap_validates_its_input():
+    sig = problem(10, 3, seed=0)
+    with pytest.raises(ValueError, match="labels row 0 sums to 1.5"):
+        certified_gap(sig, np.full((10, 3), 0.5), 100.0)  # rows summing to 1.5
+    with pytest.raises(ValueError, match="objective='eq9'"):
+        certified_gap(sig, sig, 100.0, objective="eq9")
+    gap, rel = certified_gap(torch.from_numpy(sig), torch.from_numpy(sig), 100.0)  # torch accepted
+    assert gap >= 0 and rel == pytest.approx(gap / eq11_loss(sig, sig, 100.0, np.full(3, 1 / 3)))
+
+
 def test_exact_bad_input():
     sig = problem(10, 3, seed=0)
     with pytest.raises(ValueError, match="objective='eq12'"):

@@ -118,10 +118,12 @@ def check_nonnegative(value: Any, name: str) -> float:
     return float(value)
 
 
-def prepare(probs: Any, lam: Any, prior: Any, init: Any, *, max_iter: Any, tol: Any, allow_empty: bool = False) -> Problem:
+def prepare(probs: Any, lam: Any, prior: Any, init: Any, *, max_iter: Any, tol: Any, allow_empty: bool = False,
+            init_name: str = "init") -> Problem:
     """Validate a solver call and convert everything to float64 on the input's backend/device.
 
-    ``allow_empty``: a data-parallel process may hold no rows of a batch (N = 0).
+    ``allow_empty``: a data-parallel process may hold no rows of a batch (N = 0). ``init_name``: how
+    errors name ``init`` (e.g. "labels" for a certificate's input).
     """
     check_nonnegative(lam, "lam")
     check_positive_int(max_iter, "max_iter")
@@ -154,10 +156,10 @@ def prepare(probs: Any, lam: Any, prior: Any, init: Any, *, max_iter: Any, tol: 
     if init is None:
         y0 = p.clone() if is_torch else p.copy()
     else:
-        y0 = _as_backend(init, "init", is_torch, device)
+        y0 = _as_backend(init, init_name, is_torch, device)
         if tuple(y0.shape) != (n, k):
-            raise ValueError(f"init has shape={tuple(y0.shape)}; expected {(n, k)} to match probs")
-        _check_simplex_rows(y0, "init", max(tol_sum, 1e-6))
+            raise ValueError(f"{init_name} has shape={tuple(y0.shape)}; expected {(n, k)} to match probs")
+        _check_simplex_rows(y0, init_name, max(tol_sum, 1e-6))
         y0 = y0.clone() if is_torch else y0.copy()
     # Remove rounding noise so every row sums to 1 in float64.
     p = p / p.sum(-1, keepdims=True) if not is_torch else p / p.sum(-1, keepdim=True)

@@ -27,6 +27,8 @@ import numba
 import numpy as np
 import torch
 
+from ._common import prepare
+
 __all__ = ["certified_gap", "class_multipliers", "dual_value", "polished_multipliers", "OBJECTIVES"]
 
 OBJECTIVES = ("eq11", "eq10")
@@ -209,17 +211,20 @@ def _numpy(x: Any) -> np.ndarray:
     return np.ascontiguousarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
 
 
-def certified_gap(probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11",
+def certified_gap(probs: Any, labels: Any, lam: float = 100.0, prior: Any = None, objective: str = "eq11",
                   polish: bool = False) -> tuple[float, float]:
-    """``(P(Y) − D(c(Y)), relative gap (P − D)/P)`` for pseudo-labels ``labels`` (float64, validated).
+    """``(P(Y) − D(c(Y)), relative gap (P − D)/P)``: how far pseudo-labels ``labels`` are, at most,
+    from the optimum of eq. 11 (or eq. 10) for predictions ``probs`` — for labels from any solver.
 
-    ``polish``: also try :func:`polished_multipliers` and keep the smaller gap (for labels on a
-    face). Torch inputs are evaluated on the CPU (one N×K copy; the envelope scan is numba's).
+    ``probs`` and ``labels``: N×K rows on the simplex (numpy or torch; torch is evaluated on the CPU,
+    one N×K copy); ``prior`` u (default uniform). ``polish``: also try
+    :func:`polished_multipliers` and keep the smaller gap (sharper for labels on a face).
     """
-    sig = _numpy(probs)
-    if sig.shape[0] == 0:
-        return 0.0, 0.0
-    return certify(sig, labels, lam, prior, objective, slope_order(sig), polish)[1:]
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective={objective!r} is not valid; expected one of {OBJECTIVES}")
+    pb = prepare(probs, lam, prior, labels, max_iter=1, tol=0.0, init_name="labels")
+    sig = _numpy(pb.probs)
+    return certify(sig, pb.init, lam, pb.prior, objective, slope_order(sig), polish)[1:]
 
 
 def certify(sig: np.ndarray, labels: Any, lam: float, prior: Any, objective: str, order: np.ndarray,
