@@ -44,6 +44,7 @@ SUMMARY_KEYS = ("loss", "label_loss", "acc", "nmi", "ari", "test_acc", "test_nmi
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     from ..data import DATASETS
+    from ..training.config import Y_INITS, Y_SOLVERS
     from ..models import MODELS
     from ..objectives import METHODS, SUPERVISED
 
@@ -80,9 +81,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--solver-tol", type=float, metavar="TOL", help="y-step tolerance")
     g.add_argument("--accelerate", action=argparse.BooleanOptionalAction, default=None,
                    help="SQUAREM-accelerated EM y-step of ccel (default on; --no-accelerate: the paper's plain EM)")
-    g.add_argument("--y-solver", choices=("em", "exact"),
+    g.add_argument("--y-solver", choices=Y_SOLVERS,
                    help="y-step of ccel / ccel-eq10: exact (certified, default) or em (the paper's EM / PGD)")
-    g.add_argument("--y-init", choices=("stored", "predictions"),
+    g.add_argument("--y-init", choices=Y_INITS,
                    help="start of an EM/PGD y-step: the stored labels (paper, default) or the batch's predictions σ")
     g.add_argument("--labeled-fraction", type=float, metavar="F", help="weak supervision: fraction of labeled rows")
     g = p.add_argument_group("optimization")

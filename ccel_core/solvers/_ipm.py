@@ -117,8 +117,9 @@ class Problem:
     def __init__(self, sig: Array, lam: float, u: Array, objective: str, ops: Ops):
         self.sig, self.lam, self.u, self.objective, self.ops = sig, lam, u, objective, ops
         self.eq10 = objective == "eq10"
-        self.order: Optional[np.ndarray] = None
-        self.sig_np: Optional[np.ndarray] = None
+        # the certificate runs on CPU numpy; σ is fixed, so the envelope scan's sort is done once
+        self.sig_np: np.ndarray = sig.detach().cpu().numpy() if ops.torch else sig
+        self.order = slope_order(self.sig_np)
 
     def state(self, y: Array) -> tuple[Array, Array, Array, Array]:
         """``(a, ∇f, G''/N, r)`` at ``y`` with ``f = N·P``: ``∇f = −σ/a + G'(m)``."""
@@ -135,8 +136,5 @@ class Problem:
 
     def certify(self, y: Array, polish: bool = False) -> tuple[float, float]:
         """``(P(y), certified relative gap)``; ``polish`` for labels on a face (see certificate)."""
-        if self.order is None:  # σ is fixed: the envelope scan's sort is done once
-            self.sig_np = self.sig.detach().cpu().numpy() if self.ops.torch else self.sig
-            self.order = slope_order(self.sig_np)
         loss, _, rel = certify(self.sig_np, y, self.lam, self.u, self.objective, self.order, polish)
         return loss, rel

@@ -154,11 +154,10 @@ def _h_all(sig: np.ndarray, c: np.ndarray, order: np.ndarray, out: np.ndarray) -
 
 
 @numba.njit(cache=True, nogil=True)
-def active_classes(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
+def active_classes(sig: np.ndarray, c: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Per point the classes (j, i) of the envelope lines active at the maximizing p of ``h_i(c)``:
     j the segment's line, i the line it meets there when p is a breakpoint (else -1)."""
     n, k_count = sig.shape
-    order = slope_order_nb(sig)
     stack = np.empty(k_count, dtype=np.int64)
     out = np.empty((n, 2), dtype=np.int64)
     for r in range(n):
@@ -169,12 +168,11 @@ def active_classes(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def labels_from_duals(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
+def labels_from_duals(sig: np.ndarray, c: np.ndarray, order: np.ndarray) -> np.ndarray:
     """Per point a minimizer of ``−ln(σ_i·y) − c·y`` over the simplex: the vertex ``e_j`` of the
     envelope line active at the optimal p, or at a breakpoint of lines j and i the edge point with
     ``σ_i·y = 1/p``: ``y_j = (1/p − σ_ii)/(σ_ij − σ_ii)``, ``y_i = 1 − y_j``."""
     n, k_count = sig.shape
-    order = slope_order_nb(sig)
     stack = np.empty(k_count, dtype=np.int64)
     out = np.zeros((n, k_count))
     for r in range(n):
@@ -186,15 +184,6 @@ def labels_from_duals(sig: np.ndarray, c: np.ndarray) -> np.ndarray:
             out[r, j] = t
             out[r, i] = 1.0 - t
     return out
-
-
-@numba.njit(cache=True, nogil=True)
-def slope_order_nb(sig: np.ndarray) -> np.ndarray:
-    n, k_count = sig.shape
-    order = np.empty((n, k_count), dtype=np.int64)
-    for i in range(n):
-        order[i] = np.argsort(sig[i], kind="mergesort")
-    return order
 
 
 def class_multipliers(m: Any, lam: float, prior: Any, objective: str = "eq11", shift: bool = True) -> Any:
@@ -304,7 +293,7 @@ def polished_multipliers(probs: Any, labels: Any, lam: float, prior: Any, object
     Any such c gives a valid bound. Only labels with exact zeros (a face) have supports to fit.
     """
     sig, y, u = _numpy(probs), _numpy(labels), _numpy(prior)
-    n, k = sig.shape
+    k = sig.shape[1]
     base = class_multipliers(y.mean(0), lam, u, objective, shift=False)
     if not np.isfinite(base).all():
         return base

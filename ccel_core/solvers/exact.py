@@ -57,7 +57,7 @@ from ._common import Array, ConvergenceWarning, SolverResult, prepare
 from ._exact_kernels import pd_step
 from ._ipm import Ops, Problem, Record, blocks, newton
 from .certificate import (OBJECTIVES, active_classes, class_multipliers, gap_terms, labels_from_duals,
-                          polished_multipliers, slope_order)
+                          polished_multipliers)
 
 __all__ = ["exact"]
 
@@ -195,7 +195,7 @@ def _face(pb: Problem, y: Array, support: Array, max_iter: int, tol: float, reco
 
 
 def _face_direction(pb: Problem, y: Array, support: Array) -> Array:
-    """Newton direction on the face: :func:`_newton` with ``diag(1/ε)`` on the support, 0 off it."""
+    """Newton direction on the face: :func:`~._ipm.newton` with ``e = ε`` on the support, 0 off it."""
     ops = pb.ops
     a, grad, curv, r = pb.state(y)
     e = ops.lib.where(support, (1.0 / _FACE_EPS) + 0.0 * y, 0.0 * y)
@@ -207,19 +207,19 @@ def _expand(pb: Problem, y: Array, support: Array, tol: float) -> tuple[Array, A
     envelope's active lines at the optimal p (for the polished multipliers: one line, or the two
     meeting at a breakpoint) added to the support, with a small mass."""
     ops = pb.ops
-    to_np = (lambda x: x.detach().cpu().numpy()) if ops.torch else (lambda x: x)
-    sig, yn, u = to_np(pb.sig), to_np(y), to_np(pb.u)
-    c = polished_multipliers(sig, yn, pb.lam, u, pb.objective)
+    sig = pb.sig_np
+    yn = y.detach().cpu().numpy() if ops.torch else y
+    c = polished_multipliers(sig, yn, pb.lam, pb.u, pb.objective)
     if not np.isfinite(c).all():
         return support, y
     c = c - c.max()
     terms = np.empty(len(sig))
-    gap_terms(sig, yn, c, slope_order(sig), terms)
+    gap_terms(sig, yn, c, pb.order, terms)
     loss = float(np.mean(-np.log((sig * yn).sum(1))))
     rows = np.flatnonzero(terms > tol * max(loss, 1e-12))
     if rows.size == 0:
         return support, y
-    lines = active_classes(np.ascontiguousarray(sig[rows]), c)
+    lines = active_classes(np.ascontiguousarray(sig[rows]), c, np.ascontiguousarray(pb.order[rows]))
     add = np.zeros(yn.shape, dtype=bool)
     add[rows, lines[:, 0]] = True
     meet = lines[:, 1] >= 0
@@ -287,7 +287,9 @@ def exact(
             y = sig * 0.0 + 1.0
             record(*problem.certify(y), y)
         elif duals is not None:  # warm start: the face the given multipliers pick, then Newton there
-            y = _labels_from_duals(sig, _duals_vector(duals, k, ops), ops)
+            c = _duals_vector(duals, k)
+            y = labels_from_duals(problem.sig_np, c - c.max(), problem.order)
+            y = torch.as_tensor(y, device=ops.device) if ops.torch else y
             if problem.certify(y, polish=True)[1] <= _WARM_MAX:  # else not worth it: a cold start
                 _face(problem, y, y > 0, max_iter, tol, record, steps=_WARM_STEPS)
             y = base
@@ -310,7 +312,7 @@ def exact(
     return SolverResult(pb.output(y), best, bool(converged), record.history, record.times, record.gaps, c)
 
 
-def _duals_vector(duals: Any, k: int, ops: Ops) -> Array:
+def _duals_vector(duals: Any, k: int) -> np.ndarray:
     if isinstance(duals, torch.Tensor):
         duals = duals.detach().cpu().double().numpy()
     try:
@@ -319,12 +321,4 @@ def _duals_vector(duals: Any, k: int, ops: Ops) -> Array:
         raise ValueError(f"duals must be {k} numbers, got {type(duals).__name__}: {exc}") from None
     if c.shape != (k,) or not np.isfinite(c).all():
         raise ValueError(f"duals must be {k} finite numbers (an earlier result's .duals), got shape={c.shape}")
-    return torch.as_tensor(c, device=ops.device) if ops.torch else c
-
-
-def _labels_from_duals(sig: Array, c: Array, ops: Ops) -> Array:
-    """The per-point minimizers for multipliers ``c`` (:func:`~.certificate.labels_from_duals`)."""
-    sig_np = sig.detach().cpu().numpy() if ops.torch else sig
-    c_np = c.detach().cpu().numpy() if ops.torch else c
-    out = labels_from_duals(np.ascontiguousarray(sig_np), np.ascontiguousarray(c_np - c_np.max()))
-    return torch.as_tensor(out, device=ops.device) if ops.torch else out
+    return c

@@ -55,9 +55,9 @@ class TrainConfig:
     ``accelerate`` (SQUAREM-accelerated EM for ours; False: the paper's plain EM iterations),
     ``y_solver`` ("exact", the default: the certified exact y-step :func:`~ccel_core.solvers.exact`
     for ccel and ccel-eq10, whose answer does not depend on the stored labels, with
-    ``solver_tol`` the certified relative gap, default 1e-8 — measured on digits / MNIST-test it
-    trains 3× / 1.1–1.5× faster than the EM y-step with +4.1 / +2.6 ACC; "em": the paper's EM for
-    eq. 11 / PGD for eq. 10),
+    ``solver_tol`` the certified relative gap, default 1e-8 — faster and more accurate than the EM
+    y-step on digits and MNIST-test, see benchmarks/RESULTS.md; "em": the paper's EM for eq. 11 /
+    PGD for eq. 10),
     ``y_init`` (where an EM / PGD y-step starts: "stored" = the point's stored labels, the paper's
     warm start; "predictions" = the batch's σ, floored at 1e-8 — EM's multiplicative updates barely
     move near-zero entries, so the start matters).
