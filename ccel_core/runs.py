@@ -322,9 +322,11 @@ class RunStore:
         cfg = to_jsonable(config, "config")
         text = json.dumps(cfg, indent=2, allow_nan=False) + "\n"
         if run_id is None:
-            t = time.time()  # e.g. 20250102-130405-123-9f2c: sorts by creation time (UTC)
-            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(t))
-            run_id = f"{stamp}-{int(t * 1000) % 1000:03d}-{secrets.token_hex(2)}"
+            # e.g. 20250102-130405-123456-9f2c: sorts by creation time (UTC). Microseconds, not
+            # milliseconds: runs created within one millisecond sorted by their random suffix.
+            t = time.time_ns() // 1000
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(t // 1_000_000))
+            run_id = f"{stamp}-{t % 1_000_000:06d}-{secrets.token_hex(2)}"
         if not isinstance(run_id, str) or not _ID_RE.fullmatch(run_id):
             raise ValueError(f"run_id={run_id!r}; expected 1-128 of [A-Za-z0-9._-], not starting with . - _")
         dest, tmp, renamed = self.root / run_id, self.root / f".tmp-{run_id}-{secrets.token_hex(4)}", False
