@@ -32,7 +32,6 @@ every row alike is ``λ/ȳ_k ≈ λK`` (for ``N·L``), so steps above ``2/(λK)`
 
 from __future__ import annotations
 
-import difflib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
@@ -42,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ._hints import suggest
 from .losses import collision_cross_entropy, shannon_cross_entropy
 from .solvers import SolverResult, em, exact, kl_prior, pgd, sinkhorn
 from .solvers.em import positive_start
@@ -415,9 +415,7 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
     key = str(method).strip().lower()
     known = (*METHODS, SUPERVISED)
     if key not in known:
-        close = difflib.get_close_matches(key, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ValueError(f"unknown method {method!r}{hint}; known methods: {', '.join(known)}")
+        raise ValueError(f"unknown method {method!r}{suggest(key, known)}; known methods: {', '.join(known)}")
     if isinstance(n_clusters, bool) or int(n_clusters) != n_clusters or n_clusters < 1:
         raise ValueError(f"n_clusters={n_clusters!r} should be an integer >= 1")
     given = {"lam": lam, "gamma": gamma, "mu": mu}

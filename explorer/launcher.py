@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ccel_core.cli.flags import config_argv
 from ccel_core.runs import RunStore
+from ccel_core.training import TrainConfig
 
 REPO = Path(__file__).resolve().parent.parent
 LAUNCH_DIR, FEATURE_DIR = "_launches", "_features"
@@ -75,40 +77,22 @@ def launches() -> dict[str, Launch]:
     return {}
 
 
-def fit_command(root: Path, *, data: str, method: str, model: str, epochs: int, seeds: Sequence[int],
-                lam: Optional[float] = None, lr: Optional[float] = None, batch_size: Optional[int] = None,
-                weight_decay: Optional[float] = None, device: str = "auto", n_clusters: Optional[int] = None,
-                group: Optional[str] = None) -> list[str]:
-    """The ``python -m ccel_core.cli fit …`` argument list (options left out when None)."""
-    cmd = [sys.executable, "-m", "ccel_core.cli", "fit", "--data", data, "--method", method, "--model", model,
-           "--epochs", str(int(epochs)), "--device", device, "--runs-dir", str(root), "--no-progress"]
+def fit_command(root: Path, config: TrainConfig, seeds: Sequence[int], *, group: Optional[str] = None) -> list[str]:
+    """The ``python -m ccel_core.cli fit …`` argument list that runs ``config`` once per seed: the
+    CLI's own flags for every field that differs from its default (:func:`ccel_core.cli.flags.config_argv`)."""
+    cmd = [sys.executable, "-m", "ccel_core.cli", "fit", *config_argv(config, skip=("seed",)),
+           "--runs-dir", str(root), "--no-progress"]
     seeds = [int(s) for s in seeds]
     cmd += ["--seed", str(seeds[0])] if len(seeds) == 1 else ["--seeds", *map(str, seeds)]
-    for flag, value in (("--lam", lam), ("--lr", lr), ("--batch-size", batch_size),
-                        ("--weight-decay", weight_decay), ("--n-clusters", n_clusters), ("--group", group)):
-        if value is not None:
-            cmd += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
-    return cmd
+    return cmd + (["--group", group] if group is not None else [])
 
 
-def validate_fit(*, data: str, method: str, model: str, epochs: int, seeds: Sequence[int],
-                 lam: Optional[float] = None, lr: Optional[float] = None, batch_size: Optional[int] = None,
-                 weight_decay: Optional[float] = None, device: str = "auto",
-                 n_clusters: Optional[int] = None) -> None:
-    """Check the settings with the library's :class:`TrainConfig` (``ValueError`` naming the value),
-    so that a bad launch is refused on the page instead of failing in the subprocess."""
-    from ccel_core.training import TrainConfig
-
+def check_seeds(seeds: Sequence[int]) -> None:
+    """``ValueError`` unless ``seeds`` is a non-empty list without repeats."""
     if not seeds:
         raise ValueError("seeds: enter at least one seed, e.g. 0 or 0 1 2")
     if len(set(seeds)) != len(seeds):
         raise ValueError(f"seeds {' '.join(map(str, seeds))} repeat a seed")
-    fields: dict[str, Any] = {"data": data, "method": method, "model": model, "epochs": epochs, "device": device,
-                              "lam": lam, "n_clusters": n_clusters, "seed": int(seeds[0])}
-    for name, value in (("lr", lr), ("batch_size", batch_size), ("weight_decay", weight_decay)):
-        if value is not None:
-            fields[name] = value
-    TrainConfig(**fields)
 
 
 def _popen(command: list[str], root: Path, log_path: Path) -> subprocess.Popen:
@@ -122,12 +106,12 @@ def _popen(command: list[str], root: Path, log_path: Path) -> subprocess.Popen:
                                 env=env, start_new_session=True)
 
 
-def launch_fit(root: Path, **settings: Any) -> Launch:
-    """Validate ``settings`` and start ``ccel fit`` for them; its runs share a new group."""
-    validate_fit(**settings)
+def launch_fit(root: Path, config: TrainConfig, seeds: Sequence[int]) -> Launch:
+    """Start ``ccel fit`` for a (validated) ``config``, one run per seed; its runs share a new group."""
+    check_seeds(seeds)
     launch_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
     group = f"app-{launch_id}"
-    command = fit_command(root, group=group, **settings)
+    command = fit_command(root, config, seeds, group=group)
     log_path = root / LAUNCH_DIR / f"{launch_id}.log"
     launch = Launch(launch_id, command, root, log_path, group, time.time(), _popen(command, root, log_path))
     launches()[launch_id] = launch

@@ -451,13 +451,18 @@ def test_the_launch_and_resume_commands_parse_with_the_real_cli(tmp_path: Path) 
     from ccel_core.cli import build_parser
     from explorer.launcher import fit_command
 
-    cmd = fit_command(tmp_path, data="digits", method="ccel", model="mlp", epochs=2, seeds=[0, 1, 2], lam=50.0,
-                      lr=0.05, batch_size=100, weight_decay=0.0, device="cpu", n_clusters=10, group="app-g")
+    from ccel_core.cli.fit import build_configs
+    from ccel_core.training import TrainConfig
+
+    config = TrainConfig(data="digits", method="ccel", model="mlp", epochs=2, lam=50.0, lr=0.05, batch_size=100,
+                         weight_decay=0.0, device="cpu", n_clusters=10)
+    cmd = fit_command(tmp_path, config, [0, 1, 2], group="app-g")
     assert cmd[1:4] == ["-m", "ccel_core.cli", "fit"]
     args = build_parser().parse_args(cmd[3:])
-    assert (args.data, args.method, args.model, args.epochs, args.seeds) == ("digits", "ccel", "mlp", 2, [0, 1, 2])
+    assert (args.data, args.method, args.model, args.epochs, args.seeds) == (None, None, "mlp", 2, [0, 1, 2])
     assert (args.lam, args.lr, args.batch_size, args.weight_decay, args.n_clusters) == (50.0, 0.05, 100, 0.0, 10)
     assert (args.device, args.group, args.runs_dir, args.no_progress) == ("cpu", "app-g", str(tmp_path), True)
-    single = build_parser().parse_args(fit_command(tmp_path, data="blobs", method="sela", model="linear", epochs=1,
-                                                   seeds=[4])[3:])
+    assert [c.to_dict() for c in build_configs(args)] == [config.replace(seed=s).to_dict() for s in (0, 1, 2)]
+    single = build_parser().parse_args(fit_command(tmp_path, TrainConfig(data="blobs", method="sela", epochs=1),
+                                                   [4])[3:])
     assert (single.seed, single.seeds, single.lam) == (4, None, None)

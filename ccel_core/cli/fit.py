@@ -14,40 +14,24 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import statistics
 import sys
 import time
 import traceback
-from dataclasses import fields
 from typing import Any, Optional
 
+from .._hints import describe_unknown
 from ..distributed import init_from_env, shutdown
+from ..summary import summarize
 from ._common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, CLIError, add_runs_dir, err, runs_dir
+from .flags import FIELDS, add_config_flags, config_overrides, flag_name
 from .train import FitResult, brief, train_one
 
 __all__ = ["add_parser", "build_configs", "load_data", "train_one", "FitResult", "cmd_fit"]
 
-# flag dest -> TrainConfig field (flags left out of the command line are None and do not override)
-FLAG_FIELDS = {
-    "data": "data", "method": "method", "model": "model", "epochs": "epochs", "seed": "seed",
-    "device": "device", "lam": "lam", "gamma": "gamma", "mu": "mu", "lr": "lr", "batch_size": "batch_size",
-    "weight_decay": "weight_decay", "optimizer": "optimizer", "momentum": "momentum", "beta": "beta",
-    "augment": "augment", "y_step": "y_step", "solver_max_iter": "solver_max_iter", "solver_tol": "solver_tol",
-    "n_clusters": "n_clusters", "n_samples": "n_samples", "split": "split", "root": "root", "hidden": "hidden",
-    "weights": "weights", "loss": "loss", "labeled_fraction": "labeled_fraction", "amp": "amp",
-    "eval_every": "eval_every", "precision": "precision", "accelerate": "accelerate",
-    "y_solver": "y_solver", "y_init": "y_init",
-}
-RESUME_FLAGS = ("epochs", "device", "root")  # what --resume may change (TrainConfig RESUMABLE_KEYS)
 SUMMARY_KEYS = ("loss", "label_loss", "acc", "nmi", "ari", "test_acc", "test_nmi", "test_ari")
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    from ..data import DATASETS
-    from ..training.config import Y_INITS, Y_SOLVERS
-    from ..models import MODELS
-    from ..objectives import METHODS, SUPERVISED
-
     p = sub.add_parser(
         "fit", help="train a clustering method; one run per seed in the run store",
         description="Train one method on one data set, one run per seed (sequentially); every run is "
@@ -55,50 +39,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                     "Settings: TrainConfig defaults < --config FILE.toml < command-line flags.",
         epilog="Exit codes: 0 finished; 1 a run failed; 2 bad arguments, config or data (nothing written); "
                "130 cancelled (Ctrl-C / SIGTERM stop after the current batch, a second one at once).")
-    g = p.add_argument_group("data")
-    g.add_argument("--data", metavar="NAME", help=f"{', '.join(DATASETS)}, or a .npy/.npz/.csv feature-file path")
-    g.add_argument("--root", metavar="DIR", help="folder of the image data sets (default $CCEL_DATA, else ./data)")
-    g.add_argument("--download", action="store_true", help="let torchvision download missing data files")
-    g.add_argument("--split", choices=("train", "test", "all"), help="split of the torchvision sets")
-    g.add_argument("--n-samples", type=int, metavar="N", help="subsample (synthetic sets: generate) N points")
-    g.add_argument("--data-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="a load_dataset option, e.g. standardize=true, labels=y.npy, label_column=label, "
-                        "noise=0.5, seed=1 (the data seed); repeatable")
-    g = p.add_argument_group("method and model")
-    g.add_argument("--method", metavar="NAME", help=f"{', '.join((*METHODS, SUPERVISED))} (default ccel)")
-    g.add_argument("--model", metavar="NAME", help=f"{', '.join(MODELS)} (default linear)")
-    g.add_argument("--n-clusters", type=int, metavar="K", help="K (default: the data's number of classes)")
-    g.add_argument("--hidden", type=int, metavar="H", help="hidden width of the mlp model")
-    g.add_argument("--weights", metavar="FILE", help="initial model weights (state_dict file)")
-    g.add_argument("--lam", type=float, help="fairness weight λ (default: the method's paper value, 100 for ccel)")
-    g.add_argument("--gamma", type=float, help="MI weight γ of migd (default 1.3)")
-    g.add_argument("--mu", type=float, help="μ of imsat (default 4)")
-    g.add_argument("--beta", type=float, help="self-augmentation weight β of pseudo-label methods (0 = off)")
-    g.add_argument("--augment", type=float, metavar="S", help="augmentation strength of T(x)")
-    g.add_argument("--loss", choices=("collision", "shannon"), help="CE of method=supervised")
-    g.add_argument("--y-step", choices=("batch", "full"), help="pseudo-labels per batch (paper) or per epoch")
-    g.add_argument("--solver-max-iter", type=int, metavar="N", help="y-step iteration cap")
-    g.add_argument("--solver-tol", type=float, metavar="TOL", help="y-step tolerance")
-    g.add_argument("--accelerate", action=argparse.BooleanOptionalAction, default=None,
-                   help="SQUAREM-accelerated EM y-step of ccel (default on; --no-accelerate: the paper's plain EM)")
-    g.add_argument("--y-solver", choices=Y_SOLVERS,
-                   help="y-step of ccel / ccel-eq10: exact (certified, default) or em (the paper's EM / PGD)")
-    g.add_argument("--y-init", choices=Y_INITS,
-                   help="start of an EM/PGD y-step: the stored labels (paper, default) or the batch's predictions σ")
-    g.add_argument("--labeled-fraction", type=float, metavar="F", help="weak supervision: fraction of labeled rows")
-    g = p.add_argument_group("optimization")
-    g.add_argument("--epochs", type=int, metavar="N", help="epochs (default 10; with --resume: the new total)")
-    g.add_argument("--batch-size", type=int, metavar="B", help="batch size (default 250)")
-    g.add_argument("--optimizer", choices=("sgd", "adam"), help="default sgd")
-    g.add_argument("--lr", type=float, help="learning rate (default 0.1)")
-    g.add_argument("--momentum", type=float, help="SGD momentum (default 0)")
-    g.add_argument("--weight-decay", type=float, help="weight decay (default 0.001)")
-    g.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="bfloat16 autocast (CUDA)")
-    g.add_argument("--precision", choices=("float32", "float64"), help="network dtype (default float32)")
-    g.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto (CUDA when available)")
-    g.add_argument("--eval-every", type=int, metavar="N", help="epochs between evaluations (the last always)")
-    g.add_argument("--seed", type=int, metavar="S", help="training seed (default 0)")
-    g.add_argument("--seeds", type=int, nargs="+", metavar="S", help="several seeds: one run each, sequentially")
+    groups = add_config_flags(p)  # one flag per TrainConfig field
+    groups["data"].add_argument("--download", action="store_true", help="let torchvision download missing data files")
+    groups["optimization"].add_argument("--seeds", type=int, nargs="+", metavar="S",
+                                        help="several seeds: one run each, sequentially")
     g = p.add_argument_group("runs")
     g.add_argument("--config", metavar="FILE.toml", help="TrainConfig fields as TOML; flags override the file")
     add_runs_dir(g)
@@ -121,10 +65,6 @@ def read_toml(path: str) -> dict[str, Any]:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
-    import difflib
-
-    from ..training import TrainConfig
-
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -132,27 +72,11 @@ def read_toml(path: str) -> dict[str, Any]:
         raise CLIError(f"config file {path} not found") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CLIError(f"cannot read config file {path}: {exc}") from None
-    names = [f.name for f in fields(TrainConfig)]
-    unknown = sorted(set(data) - set(names))
+    unknown = set(data) - set(FIELDS)
     if unknown:
-        hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, names, n=1)) else repr(k)
-                 for k in unknown]
-        raise CLIError(f"{path}: unknown key(s) {', '.join(hints)}; known keys (TrainConfig fields): {', '.join(names)}")
+        raise CLIError(f"{path}: unknown key(s) {describe_unknown(unknown, FIELDS)}; known keys (TrainConfig fields): "
+                       f"{', '.join(FIELDS)}")
     return data
-
-
-def _option_value(text: str) -> Any:
-    low = text.strip().lower()
-    if low in ("true", "false"):
-        return low == "true"
-    if low in ("none", "null"):
-        return None
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text
 
 
 def _abspath(value: Optional[str]) -> Optional[str]:
@@ -173,16 +97,10 @@ def build_configs(args: argparse.Namespace) -> list:
     from ..data.features import is_feature_file
     from ..training import TrainConfig
 
-    merged: dict[str, Any] = read_toml(args.config) if args.config else {}
-    merged.update({fld: getattr(args, dest) for dest, fld in FLAG_FIELDS.items() if getattr(args, dest) is not None})
-    options = dict(merged.get("data_options") or {})
-    for item in args.data_option:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise CLIError(f"--data-option {item!r} should look like KEY=VALUE")
-        options[key.strip()] = _option_value(value)
-    if options:
-        merged["data_options"] = options
+    try:
+        merged = config_overrides(args, read_toml(args.config) if args.config else {})
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
     data = merged.get("data")
     if isinstance(data, str) and is_feature_file(data):
         merged["data"] = _abspath(data)
@@ -307,27 +225,27 @@ def _summary(results: list[FitResult], group: str) -> None:
         return
     parts = []
     for key in ("acc", "nmi", "ari", "test_acc"):
-        values = [m[key] for m in done if isinstance(m.get(key), (int, float))]
-        if len(values) == len(done):
-            parts.append(f"{key}={statistics.mean(values):.4f}±{statistics.stdev(values):.4f}")
+        summary = summarize(m.get(key) for m in done)
+        if summary.n == len(done):
+            parts.append(f"{key}={summary.format()}")
     print(f"group {group}: {len(done)} runs finished  " + "  ".join(parts), flush=True)
 
 
 def _cmd_resume(args: argparse.Namespace) -> int:
-    from ..training import Trainer, TrainConfig
+    from ..training import RESUMABLE_KEYS, TrainConfig, Trainer
 
-    refused = _given(args, [d for d in FLAG_FIELDS if d not in RESUME_FLAGS]) + _given(
-        args, ("seeds", "config", "run_id", "group", "name", "data_option"))
+    refused = [flag_name(f) for f in FIELDS if f not in RESUMABLE_KEYS and getattr(args, f) not in (None, [])]
+    refused += _given(args, ("seeds", "config", "run_id", "group", "name"))
     if refused:
         raise CLIError(f"--resume continues a stored run with its stored config: {', '.join(refused)} cannot be "
-                       f"given with it (only {', '.join('--' + f for f in RESUME_FLAGS)})")
+                       f"given with it (only {', '.join(flag_name(f) for f in RESUMABLE_KEYS)})")
     root = runs_dir(args.runs_dir)
     store = _store_if_exists(root)
     if store is None:
         raise CLIError(f"no run store in {root} (nothing to resume); pass --runs-dir")
     run = store.open(args.resume)
     saved = run.config
-    changes = {f: getattr(args, f) for f in RESUME_FLAGS if getattr(args, f) is not None}
+    changes = {f: getattr(args, f) for f in RESUMABLE_KEYS if getattr(args, f) is not None}
     if "root" in changes:
         changes["root"] = _abspath(changes["root"])
     cfg = TrainConfig.from_dict({**saved, **changes})

@@ -8,16 +8,17 @@ errors that name the value (``epochs=0 should be >= 1``).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 import numbers
 import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .._hints import describe_unknown
 from ..objectives import CES, METHODS, SUPERVISED, make_objective
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "Y_STEPS", "DEVICES", "RESUMABLE_KEYS"]
+__all__ = ["TrainConfig", "OPTIMIZERS", "Y_STEPS", "DEVICES", "PRECISIONS", "SPLITS", "Y_SOLVERS", "Y_INITS",
+           "RESUMABLE_KEYS"]
 
 OPTIMIZERS = ("sgd", "adam")
 Y_STEPS = ("batch", "full")
@@ -25,13 +26,25 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("float32", "float64")
 Y_SOLVERS = ("em", "exact")
 Y_INITS = ("stored", "predictions")
+SPLITS = ("train", "test", "all")
 # Keys that may differ between a checkpoint and the config that resumes it (they do not change
-# what an epoch computes, or only extend the run).
+# what an epoch computes, or only extend the run): the only settings ``ccel fit --resume`` takes.
 RESUMABLE_KEYS = ("epochs", "device", "eval_every", "root")
 
 # Default solver iteration caps: per-batch y-steps are warm-started and bounded on purpose;
 # full-data y-steps run to tol.
 SOLVER_MAX_ITER = {"batch": 100, "full": 1000}
+
+
+def _setting(default: Any, group: str, help: str, *, metavar: Optional[str] = None,
+             choices: Optional[tuple[str, ...]] = None, flag: Optional[str] = None) -> Any:
+    """A field with what its command-line flag needs (:mod:`ccel_core.cli.flags` generates the flags):
+    ``group`` (help section), ``help`` (``{datasets}``, ``{methods}``, ``{models}`` expand to the
+    known names), ``metavar``, ``choices``, ``flag`` (default: the name with dashes)."""
+    meta = {"group": group, "help": help, "metavar": metavar, "choices": choices, "flag": flag}
+    if isinstance(default, type):  # a mutable default: its factory (dict)
+        return field(default_factory=default, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -66,40 +79,55 @@ class TrainConfig:
     always evaluated).
     """
 
-    data: str = "digits"
-    data_options: dict = field(default_factory=dict)
-    root: Optional[str] = None
-    split: str = "train"
-    n_samples: Optional[int] = None
-    method: str = "ccel"
-    loss: Optional[str] = None
-    model: str = "linear"
-    hidden: int = 256
-    weights: Optional[str] = None
-    n_clusters: Optional[int] = None
-    epochs: int = 10
-    batch_size: int = 250
-    optimizer: str = "sgd"
-    lr: float = 0.1
-    momentum: float = 0.0
-    weight_decay: float = 0.001
-    lam: Optional[float] = None
-    gamma: Optional[float] = None
-    mu: Optional[float] = None
-    beta: float = 0.0
-    augment: float = 1.0
-    y_step: str = "batch"
-    solver_max_iter: Optional[int] = None
-    solver_tol: Optional[float] = None
-    accelerate: bool = True
-    y_solver: str = "exact"
-    y_init: str = "stored"
-    labeled_fraction: float = 0.0
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = False
-    precision: str = "float32"
-    eval_every: int = 1
+    data: str = _setting("digits", "data", "{datasets}, or a .npy/.npz/.csv feature-file path", metavar="NAME")
+    data_options: dict = _setting(
+        dict, "data", "a load_dataset option, e.g. standardize=true, labels=y.npy, label_column=label, noise=0.5, "
+        "seed=1 (the data seed); repeatable", metavar="KEY=VALUE", flag="data-option")
+    root: Optional[str] = _setting(None, "data", "folder of the image data sets (default $CCEL_DATA, else ./data)",
+                                   metavar="DIR")
+    split: str = _setting("train", "data", "split of the torchvision sets", choices=SPLITS)
+    n_samples: Optional[int] = _setting(None, "data", "subsample (synthetic sets: generate) N points", metavar="N")
+    method: str = _setting("ccel", "method and model", "{methods}", metavar="NAME")
+    loss: Optional[str] = _setting(None, "method and model", "CE of method=supervised (default collision)", choices=CES)
+    model: str = _setting("linear", "method and model", "{models}", metavar="NAME")
+    hidden: int = _setting(256, "method and model", "hidden width of the mlp model", metavar="H")
+    weights: Optional[str] = _setting(None, "method and model", "initial model weights (state_dict file)", metavar="FILE")
+    n_clusters: Optional[int] = _setting(None, "method and model", "K (default: the data's number of classes)",
+                                         metavar="K")
+    epochs: int = _setting(10, "optimization", "epochs (with --resume: the new total)", metavar="N")
+    batch_size: int = _setting(250, "optimization", "batch size", metavar="B")
+    optimizer: str = _setting("sgd", "optimization", "the network's optimizer", choices=OPTIMIZERS)
+    lr: float = _setting(0.1, "optimization", "learning rate")
+    momentum: float = _setting(0.0, "optimization", "SGD momentum")
+    weight_decay: float = _setting(0.001, "optimization", "weight decay")
+    lam: Optional[float] = _setting(None, "method and model",
+                                    "fairness weight λ (default: the method's paper value, 100 for ccel)")
+    gamma: Optional[float] = _setting(None, "method and model", "MI weight γ of migd (default 1.3)")
+    mu: Optional[float] = _setting(None, "method and model", "μ of imsat (default 4)")
+    beta: float = _setting(0.0, "method and model", "self-augmentation weight β of pseudo-label methods, 0 = off")
+    augment: float = _setting(1.0, "method and model", "augmentation strength of T(x)", metavar="S")
+    y_step: str = _setting("batch", "method and model", "pseudo-labels per batch (paper) or per epoch", choices=Y_STEPS)
+    solver_max_iter: Optional[int] = _setting(None, "method and model",
+                                              "y-step iteration cap (default 100 per batch, 1000 per full step)",
+                                              metavar="N")
+    solver_tol: Optional[float] = _setting(None, "method and model",
+                                           "y-step tolerance (default: the solver's; exact: certified gap 1e-8)",
+                                           metavar="TOL")
+    accelerate: bool = _setting(True, "method and model",
+                                "SQUAREM-accelerated EM y-step of ccel (--no-accelerate: the paper's plain EM)")
+    y_solver: str = _setting("exact", "method and model",
+                             "y-step of ccel / ccel-eq10: exact (certified) or em (the paper's EM / PGD)",
+                             choices=Y_SOLVERS)
+    y_init: str = _setting("stored", "method and model",
+                           "start of an EM/PGD y-step: the stored labels (paper) or the batch's predictions σ",
+                           choices=Y_INITS)
+    labeled_fraction: float = _setting(0.0, "method and model", "weak supervision: fraction of labeled rows",
+                                       metavar="F")
+    seed: int = _setting(0, "optimization", "training seed", metavar="S")
+    device: str = _setting("auto", "optimization", "auto = CUDA when available", choices=DEVICES)
+    amp: bool = _setting(False, "optimization", "bfloat16 autocast of the network step (CUDA)")
+    precision: str = _setting("float32", "optimization", "network and data dtype", choices=PRECISIONS)
+    eval_every: int = _setting(1, "optimization", "epochs between evaluations (the last always)", metavar="N")
 
     def __post_init__(self) -> None:
         self.validate()
@@ -115,9 +143,8 @@ class TrainConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(d) - set(names))
         if unknown:
-            hints = [f"{k!r} (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, names, n=1)) else repr(k)
-                     for k in unknown]
-            raise ValueError(f"unknown TrainConfig key(s): {', '.join(hints)}; known keys: {', '.join(names)}")
+            raise ValueError(f"unknown TrainConfig key(s): {describe_unknown(unknown, names)}; "
+                             f"known keys: {', '.join(names)}")
         return cls(**dict(d))
 
     def replace(self, **changes: Any) -> "TrainConfig":
@@ -152,7 +179,7 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 setattr(self, name, _path_str(value, name))
-        _choice(self, "split", ("train", "test", "all"))
+        _choice(self, "split", SPLITS)
         self.n_samples = _int(self, "n_samples", 1, optional=True)
         self.method = _lower(self.method, "method")
         if self.method not in (*METHODS, SUPERVISED):

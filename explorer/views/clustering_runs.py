@@ -15,6 +15,7 @@ from ccel_core.models import MODELS
 from ccel_core.objectives import METHODS
 from ccel_core.plots import run_curves_figure
 from ccel_core.runs import RunNotFoundError, RunStore
+from ccel_core.training import TrainConfig
 from explorer import common as ui
 from explorer import launcher
 from explorer.common import Param
@@ -78,9 +79,10 @@ with st.expander("Launch a run", expanded=not infos, icon=":material/rocket_laun
     if submitted:
         with ui.shown_errors():
             seeds = [int(s) for s in ui.parse_floats(seeds_text, "seeds")]
-            launcher.launch_fit(root, data=data, method=method, model=model, epochs=int(epochs), seeds=seeds,
-                                lam=lam, lr=float(lr), batch_size=int(batch), weight_decay=float(wd),
-                                device=device, n_clusters=None if n_clusters is None else int(n_clusters))
+            config = TrainConfig(data=data, method=method, model=model, epochs=int(epochs), seed=seeds[0] if seeds else 0,
+                                 lam=lam, lr=float(lr), batch_size=int(batch), weight_decay=float(wd), device=device,
+                                 n_clusters=None if n_clusters is None else int(n_clusters))
+            launcher.launch_fit(root, config, seeds)
 
 with st.expander("Upload a feature file (.npy, .npz, .csv)", icon=":material/upload_file:"):
     st.caption("Rows are points, columns features; labels (optional) under `y`/`labels` in a .npz, or a CSV column. "
