@@ -33,6 +33,7 @@ import streamlit as st
 
 from ccel_core.cli.flags import config_argv
 from ccel_core.runs import RunStore
+from ccel_core.summary import summarize
 from ccel_core.training import TrainConfig
 
 REPO = Path(__file__).resolve().parent.parent
@@ -282,9 +283,7 @@ def seed_summary(store: RunStore, run_ids: Sequence[str]) -> pd.DataFrame:
         row["runs"] = len(part)
         row["seeds"] = " ".join(str(s) for s in sorted(part["seed"].dropna().astype(int)))
         for m in metrics:
-            v = pd.to_numeric(part[m], errors="coerce").dropna()
-            row[f"{m} mean"] = float(v.mean()) if len(v) else np.nan
-            row[f"{m} std"] = float(v.std(ddof=0)) if len(v) else np.nan
-            row[m] = f"{v.mean():.4f} ± {v.std(ddof=0):.4f}" if len(v) else "—"
+            summary = summarize(part[m])
+            row[f"{m} mean"], row[f"{m} std"], row[m] = summary.mean, summary.std, summary.format()
         out.append(row)
     return pd.DataFrame(out)

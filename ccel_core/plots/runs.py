@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..summary import summarize_frame
 from ._style import as_array, finish, method_styles
 
 __all__ = ["solver_race_figure", "noisy_labels_figure", "run_curves_figure", "confusion_figure"]
@@ -66,7 +67,7 @@ def noisy_labels_figure(df: pd.DataFrame, *, x_label: str = "noise level",
     ``df`` columns: ``loss`` (e.g. ``"collision"``, ``"shannon"``), ``level``, ``seed``,
     ``test_acc`` (optional ``noise``: with several noise models, one trace per (loss, noise),
     told apart by marker symbol). Each trace has ``x`` = sorted levels, ``y`` = mean and
-    ``error_y`` = std (population std, 0 for a single seed); collision solid, Shannon dashed.
+    ``error_y`` = std (:func:`~ccel_core.summary.summarize`, ddof = 1; no bar for a single seed); collision solid, Shannon dashed.
     """
     _need(df, ("loss", "level", "seed", "test_acc"), "noisy_labels_figure")
     losses = list(dict.fromkeys(df["loss"]))
@@ -79,8 +80,9 @@ def noisy_labels_figure(df: pd.DataFrame, *, x_label: str = "noise level",
             part = df[df["loss"] == name] if noise is None else df[(df["loss"] == name) & (df["noise"] == noise)]
             if part.empty:
                 continue
-            stats = part.groupby("level")["test_acc"].agg(["mean", lambda s: float(np.std(s)), "count"])
+            stats = summarize_frame(part.sort_values("level"), ["level"], ["test_acc"]).set_index("level")
             stats.columns = ["mean", "std", "count"]
+            stats["std"] = stats["std"].fillna(0.0)  # one seed: no error bar
             color, dash = styles[name]
             label = {"collision": "collision CE  H₂(y,σ)", "shannon": "Shannon CE  H(y,σ)"}.get(str(name), str(name))
             if len(noises) > 1:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from ccel_core.experiments.noisy import NOISE_MODELS
 from ccel_core.plots import SHANNON_COLOR, noisy_labels_figure
+from ccel_core.summary import summarize_frame
 from explorer import cached
 from explorer import common as ui
 from explorer.common import Param
@@ -72,8 +73,8 @@ with ui.shown_errors():
             bar.empty()
         if results is not None:
             ui.chart(noisy_labels_figure(results), results, "noisy_labels", key="nl-fig", height=420)
-            stats = results.groupby(["loss", "level"])["test_acc"].agg(["mean", lambda s: float(np.std(s))]).reset_index()
-            stats.columns = ["loss", "level", "mean", "std"]
+            stats = summarize_frame(results, ["loss", "level"], ["test_acc"])
+            stats.columns = ["loss", "level", "mean", "std", "n"]
             top = max(levels)
             at_top = stats[stats["level"] == top].set_index("loss")["mean"]
             m = st.columns(3)
