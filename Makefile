@@ -10,7 +10,7 @@ LOCK   := requirements/lock.txt
 PORT   ?= 8501
 LATEST := .venv-latest
 
-.PHONY: setup explore test test-fast test-latest lock bench clean
+.PHONY: setup explore test test-fast test-latest lock bench notebooks clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ lock:  ## re-pin requirements/lock.txt to the newest releases (then run `make te
 
 bench: setup  ## the solver race (paper Table 1)
 	$(BIN)/python benchmarks/solver_race.py
+
+notebooks: setup  ## pair notebooks/*.ipynb with their jupytext sources notebooks/*.py (the newer side wins; edit the .py)
+	$(BIN)/jupytext --sync notebooks/*.py
 
 clean:
 	rm -rf $(VENV) $(LATEST) .venv-lock .pytest_cache .hypothesis build *.egg-info

@@ -3,7 +3,7 @@
 A run with world size W shards the data set **by index**: process ``r`` owns the points
 ``i ≡ r (mod W)`` — their pseudo-labels live only there — and every batch of the shared, seeded
 permutation is split by that ownership. The only cross-point quantity of the paper's EM is the K
-column sums ``Σ_j y_jk``, so a y-step costs one all-reduce per EM iteration (DESIGN §2).
+column sums ``Σ_j y_jk``, so a y-step costs one all-reduce per EM iteration (docs/math.md §4).
 
 :func:`current` describes the running process group (``rank 0 of 1`` without one);
 :func:`init_from_env` starts one from ``torchrun``'s environment (``RANK``, ``WORLD_SIZE``,

@@ -1,6 +1,6 @@
 """The cross-entropy family: Shannon, collision (Rényi order 2) and Rényi of order α.
 
-Notation (DESIGN §2): logits ``l`` of shape (N, K), predictions ``σ = softmax(l)``, targets ``y``
+Notation (docs/math.md §1): logits ``l`` of shape (N, K), predictions ``σ = softmax(l)``, targets ``y``
 on the probability simplex Δ_K (soft, N×K) or class indices (hard, N). As in
 ``torch.nn.functional.cross_entropy``, extra dimensions (N, K, d1, …) — e.g. per-pixel soft labels
 — and ``ignore_index`` for class indices are accepted.
@@ -16,8 +16,13 @@ Collision CE is symmetric in y and σ, equals Shannon CE for one-hot targets, is
 
 The functionals follow ``torch.nn.functional``: ``(input, target, …, reduction="mean")`` with
 ``reduction`` in {"none", "mean", "sum"}; the module classes are one line of ``forward``.
-Inputs are validated by one helper (:func:`_check_pair`); bad input raises ``ValueError`` naming
-the value and what was expected.
+Inputs are validated by one helper (:func:`_check_pair`; :func:`_check_probabilities` for the
+entropies); bad input raises ``ValueError`` naming the value and what was expected.
+Every functional and module takes a keyword-only ``validate=True``: ``validate=False`` skips the
+data checks (finite logits, targets on the simplex, class indices in range), which read tensor
+values and so force a host↔device synchronization, for callers that already validated their inputs
+(e.g. a training loop's per-batch loss); the cheap structural checks (types, shapes, dtypes, devices,
+``reduction``) stay, and on valid input the result is bit-identical.
 """
 
 from __future__ import annotations
@@ -53,15 +58,35 @@ def _sum_tolerance(dtype: torch.dtype) -> float:
     return max(math.sqrt(torch.finfo(dtype).eps), 1e-6) if dtype.is_floating_point else 1e-6
 
 
-def _check_probabilities(p: Tensor, name: str) -> None:
-    """Raise ``ValueError`` unless every row of ``p`` is a finite point of the simplex."""
+def _check_dim(p: Tensor, dim: int, name: str) -> None:
+    """Structural checks (no host sync) for probability vectors along ``dim`` of ``p``."""
+    if not isinstance(p, Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of probabilities, got {type(p).__name__}")
+    if not p.is_floating_point():
+        raise ValueError(f"{name} must be a floating-point tensor of probabilities, got dtype={p.dtype}")
+    if p.ndim < 1:
+        raise ValueError(f"{name} must have a class dimension K >= 1, got a 0-d tensor")
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -p.ndim <= dim < p.ndim:
+        raise ValueError(f"dim={dim!r} is not valid for {name} of shape={tuple(p.shape)}; "
+                         f"expected an integer in [{-p.ndim}, {p.ndim - 1}]")
+    if p.shape[dim] < 1:
+        raise ValueError(f"{name} must have a class dimension K >= 1 (dim={dim}), got shape={tuple(p.shape)}")
+
+
+def _check_probabilities(p: Tensor, name: str, dim: int = -1) -> None:
+    """Raise ``ValueError`` unless every vector of ``p`` along ``dim`` is a finite point of the simplex.
+
+    Reads the values (``any``, ``min``, the row sums), i.e. synchronizes with the device.
+    """
     p = p.detach()
     if not p.is_floating_point():
         raise ValueError(f"{name} must be a floating-point tensor of probabilities, got dtype={p.dtype}")
-    if p.ndim < 1 or p.shape[-1] < 1:
-        raise ValueError(f"{name} must have a class dimension K >= 1 (last dim), got shape={tuple(p.shape)}")
+    if p.ndim < 1 or p.shape[dim] < 1:
+        where = "last dim" if dim == -1 else f"dim={dim}"
+        raise ValueError(f"{name} must have a class dimension K >= 1 ({where}), got shape={tuple(p.shape)}")
     if p.numel() == 0:
         return
+    p = p.movedim(dim, -1)
     bad = ~torch.isfinite(p)
     if bool(bad.any()):
         raise ValueError(f"{name} contains {int(bad.sum())} NaN/Inf values; expected finite probabilities")
@@ -69,11 +94,21 @@ def _check_probabilities(p: Tensor, name: str) -> None:
     if low < 0:
         raise ValueError(f"{name} has negative probabilities (min={low:.3g}); expected every entry >= 0")
     tol = _sum_tolerance(p.dtype)
-    sums = p.sum(-1).flatten()
-    row = int((sums - 1).abs().argmax())
-    if abs(float(sums[row]) - 1) > tol:
+    sums = p.sum(-1)
+    flat = int((sums.flatten() - 1).abs().argmax())
+    total = float(sums.flatten()[flat])
+    if abs(total - 1) > tol:
+        # the row as an index into the other dimensions: "row 3" for (N, K), "row (0, 2, 1)" beyond
+        row: Any = flat
+        if sums.ndim > 1:
+            index = []
+            for size in reversed(sums.shape):
+                flat, i = divmod(flat, size)
+                index.append(i)
+            row = tuple(reversed(index))
+        along = "" if dim in (-1, p.ndim - 1) else f" along dim={dim}"
         raise ValueError(
-            f"rows of {name} must sum to 1 (tolerance {tol:.2g}); row {row} sums to {float(sums[row]):.10g}"
+            f"rows of {name}{along} must sum to 1 (tolerance {tol:.2g}); row {row} sums to {total:.10g}"
         )
 
 
@@ -84,12 +119,9 @@ def _check_options(reduction: str, ignore_index: int) -> None:
         raise ValueError(f"ignore_index={ignore_index!r} is not valid; expected an integer")
 
 
-def _check_pair(input: Tensor, target: Tensor, reduction: str, ignore_index: int = -100) -> bool:
-    """Validate a (logits, target) pair; return ``True`` for soft targets, ``False`` for indices.
-
-    Shapes follow ``torch.nn.functional.cross_entropy``: logits (N, K) or (N, K, d1, …); soft
-    targets the same shape; class indices (N,) or (N, d1, …), ``ignore_index`` entries skipped.
-    """
+def _check_layout(input: Tensor, target: Tensor, reduction: str, ignore_index: int = -100) -> bool:
+    """The structural half of :func:`_check_pair` (types, options, dtypes, devices, shapes): reads no
+    tensor value, so it never synchronizes with the device. Returns ``True`` for soft targets."""
     if not isinstance(input, Tensor) or not isinstance(target, Tensor):
         raise ValueError(
             f"input and target must be torch.Tensor, got {type(input).__name__} and {type(target).__name__}"
@@ -104,15 +136,11 @@ def _check_pair(input: Tensor, target: Tensor, reduction: str, ignore_index: int
         raise ValueError(f"number of classes K={k} should be >= 1")
     if input.device != target.device:
         raise ValueError(f"input is on {input.device} but target is on {target.device}; expected one device")
-    finite = torch.isfinite(input.detach())
-    if input.numel() and not bool(finite.all()):
-        raise ValueError(f"input contains {int((~finite).sum())} NaN/Inf logits; expected finite values")
     if target.is_floating_point():
         if target.shape != input.shape:
             raise ValueError(
                 f"soft target shape={tuple(target.shape)} does not match input shape={tuple(input.shape)}"
             )
-        _check_probabilities(target.movedim(1, -1), "target")  # classes along dim 1, as the logits
         return True
     if target.dtype == torch.bool or target.is_complex():
         raise ValueError(f"target must be class indices (integer) or probabilities (float), got dtype={target.dtype}")
@@ -120,6 +148,25 @@ def _check_pair(input: Tensor, target: Tensor, reduction: str, ignore_index: int
     if tuple(target.shape) != expected:
         shown = f"({n},)" if len(expected) == 1 else str(expected)
         raise ValueError(f"class-index target must have shape {shown}, got shape={tuple(target.shape)}")
+    return False
+
+
+def _check_pair(input: Tensor, target: Tensor, reduction: str, ignore_index: int = -100) -> bool:
+    """Validate a (logits, target) pair; return ``True`` for soft targets, ``False`` for indices.
+
+    Shapes follow ``torch.nn.functional.cross_entropy``: logits (N, K) or (N, K, d1, …); soft
+    targets the same shape; class indices (N,) or (N, d1, …), ``ignore_index`` entries skipped.
+    Besides :func:`_check_layout` it reads the values (finite logits, targets on the simplex,
+    indices in range), which synchronizes with the device; ``validate=False`` skips this function.
+    """
+    soft = _check_layout(input, target, reduction, ignore_index)
+    finite = torch.isfinite(input.detach())
+    if input.numel() and not bool(finite.all()):
+        raise ValueError(f"input contains {int((~finite).sum())} NaN/Inf logits; expected finite values")
+    if soft:
+        _check_probabilities(target, "target", dim=1)  # classes along dim 1, as the logits
+        return True
+    k = input.shape[1]
     used = target[target != ignore_index]
     if used.numel():
         lo, hi = int(used.min()), int(used.max())  # one pass each; indices carry no grad
@@ -132,14 +179,14 @@ def _check_pair(input: Tensor, target: Tensor, reduction: str, ignore_index: int
 
 
 def _family_loss(input: Tensor, target: Tensor, reduction: str, ignore_index: int,
-                 soft_rows: Callable[[Tensor, Tensor], Tensor]) -> Tensor:
-    """Validate, bring classes to the last dimension, apply ``soft_rows(logits, y)`` (N'×K → N')
+                 soft_rows: Callable[[Tensor, Tensor], Tensor], validate: bool = True) -> Tensor:
+    """Validate (:func:`_check_pair`, or only :func:`_check_layout` without ``validate``), bring classes to the last dimension, apply ``soft_rows(logits, y)`` (N'×K → N')
     for soft targets or ``−log σ_c`` for indices, and reduce.
 
     With indices, ``ignore_index`` entries contribute 0 and "mean" averages over the others
     (0, not NaN, when every entry is ignored); ``reduction="none"`` keeps the shape (N, d1, …).
     """
-    soft = _check_pair(input, target, reduction, ignore_index)
+    soft = (_check_pair if validate else _check_layout)(input, target, reduction, ignore_index)
     k = input.shape[1]
     shape = (input.shape[0],) + tuple(input.shape[2:])
     logits = input if input.ndim == 2 else input.movedim(1, -1).reshape(-1, k)
@@ -205,40 +252,46 @@ def _index_loss(input: Tensor, target: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------------------
 # functionals
 # --------------------------------------------------------------------------------------------
-def collision_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
+def collision_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100,
+                            *, validate: bool = True) -> Tensor:
     """Collision cross-entropy ``H₂(y, σ) = −ln Σ_k y_k σ_k`` with ``σ = softmax(input)``.
 
     Computed in log space as ``logsumexp(l) − logsumexp(l + ln y)``, so one-hot targets on
     classes with tiny predicted probability stay finite. Shapes as ``F.cross_entropy``: logits
     (N, K) or (N, K, d1, …); ``target`` probabilities of the same shape (soft) or class indices
     (N,) / (N, d1, …) (hard, ``ignore_index`` skipped), where it equals Shannon CE.
+    ``validate=False`` skips the value checks (finite logits, targets on the simplex, indices in
+    range), which synchronize with the device, for inputs the caller already validated; shapes,
+    dtypes and ``reduction`` are still checked and valid input gives the identical result.
     """
     def rows(logits: Tensor, y: Tensor) -> Tensor:
         return torch.logsumexp(logits, dim=1) - _log_dot_exp(logits, y)
 
-    return _family_loss(input, target, reduction, ignore_index, rows)
+    return _family_loss(input, target, reduction, ignore_index, rows, validate)
 
 
-def shannon_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
+def shannon_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100,
+                          *, validate: bool = True) -> Tensor:
     """Shannon cross-entropy ``H(y, σ) = −Σ_k y_k ln σ_k`` with ``σ = softmax(input)``.
 
-    Zero-probability target entries contribute exactly 0 (also to the gradient). Shapes and
-    ``ignore_index`` as :func:`collision_cross_entropy`.
+    Zero-probability target entries contribute exactly 0 (also to the gradient). Shapes,
+    ``ignore_index`` and ``validate`` as :func:`collision_cross_entropy`.
     """
     def rows(logits: Tensor, y: Tensor) -> Tensor:
         return -(y * torch.log_softmax(logits, dim=1)).sum(dim=1)
 
-    return _family_loss(input, target, reduction, ignore_index, rows)
+    return _family_loss(input, target, reduction, ignore_index, rows, validate)
 
 
 def renyi_cross_entropy(input: Tensor, target: Tensor, alpha: float = 2.0, reduction: str = "mean",
-                        ignore_index: int = -100) -> Tensor:
-    """Rényi cross-entropy of order α (the "shifted" form of DESIGN §2).
+                        ignore_index: int = -100, *, validate: bool = True) -> Tensor:
+    """Rényi cross-entropy of order α (the "shifted" form of docs/math.md §2).
 
     ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``; α = 2 is collision CE and α → 1 is
     Shannon CE. For ``|α − 1| < 1e-6`` the second-order expansion
     ``H(y, σ) − (α − 1)/2 · Var_y[ln σ]`` is used, which avoids the 0/0 of the closed form.
-    Shapes and ``ignore_index`` as :func:`collision_cross_entropy`.
+    Shapes, ``ignore_index`` and ``validate`` as :func:`collision_cross_entropy` (``alpha`` is
+    always checked; pass it as a Python number, a tensor ``alpha`` is read with ``float``).
     """
     if isinstance(alpha, Tensor):
         alpha = float(alpha)
@@ -258,26 +311,51 @@ def renyi_cross_entropy(input: Tensor, target: Tensor, alpha: float = 2.0, reduc
             return -mean - 0.5 * eps * var
         return -torch.logsumexp(eps * log_sigma + _safe_log(y), dim=1) / eps
 
-    return _family_loss(input, target, reduction, ignore_index, rows)
+    return _family_loss(input, target, reduction, ignore_index, rows, validate)
 
 
 # --------------------------------------------------------------------------------------------
-# entropies and divergence of probability vectors (last dimension)
+# entropies and divergence of probability vectors (along ``dim``, default the last)
 # --------------------------------------------------------------------------------------------
-def entropy(p: Tensor, dim: int = -1) -> Tensor:
-    """Shannon entropy ``H(p) = −Σ_k p_k ln p_k`` along ``dim`` (``0 ln 0 = 0``)."""
+def entropy(p: Tensor, dim: int = -1, *, validate: bool = True) -> Tensor:
+    """Shannon entropy ``H(p) = −Σ_k p_k ln p_k`` along ``dim`` (``0 ln 0 = 0``).
+
+    ``p`` must hold finite, non-negative vectors summing to 1 along ``dim`` (``ValueError`` naming
+    ``p`` otherwise); ``validate=False`` skips that value check, which synchronizes with the device,
+    for input the caller already validated (the type, dtype and ``dim`` are still checked).
+    """
+    _check_dim(p, dim, "p")
+    if validate:
+        _check_probabilities(p, "p", dim)
     return -torch.xlogy(p, p).sum(dim=dim)
 
 
-def collision_entropy(p: Tensor, dim: int = -1) -> Tensor:
-    """Collision (Rényi order-2) entropy ``H₂(p) = −ln Σ_k p_k²`` along ``dim``."""
+def collision_entropy(p: Tensor, dim: int = -1, *, validate: bool = True) -> Tensor:
+    """Collision (Rényi order-2) entropy ``H₂(p) = −ln Σ_k p_k²`` along ``dim``.
+
+    Input checks and ``validate`` as :func:`entropy`.
+    """
+    _check_dim(p, dim, "p")
+    if validate:
+        _check_probabilities(p, "p", dim)
     return -torch.log((p * p).sum(dim=dim))
 
 
-def kl_divergence(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
-    """``KL(p‖q) = Σ_k p_k ln(p_k / q_k)`` along ``dim`` (``0 ln 0 = 0``; ``+∞`` if some q_k = 0 < p_k)."""
+def kl_divergence(p: Tensor, q: Tensor, dim: int = -1, *, validate: bool = True) -> Tensor:
+    """``KL(p‖q) = Σ_k p_k ln(p_k / q_k)`` along ``dim`` (``0 ln 0 = 0``; ``+∞`` if some q_k = 0 < p_k).
+
+    ``p`` and ``q`` must have one shape and device and hold probability vectors along ``dim``
+    (``ValueError`` naming ``p`` or ``q`` otherwise); ``validate`` as :func:`entropy`.
+    """
+    _check_dim(p, dim, "p")
+    _check_dim(q, dim, "q")
     if p.shape != q.shape:
         raise ValueError(f"p shape={tuple(p.shape)} does not match q shape={tuple(q.shape)}")
+    if p.device != q.device:
+        raise ValueError(f"p is on {p.device} but q is on {q.device}; expected one device")
+    if validate:
+        _check_probabilities(p, "p", dim)
+        _check_probabilities(q, "q", dim)
     return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=dim)
 
 
@@ -285,41 +363,53 @@ def kl_divergence(p: Tensor, q: Tensor, dim: int = -1) -> Tensor:
 # modules
 # --------------------------------------------------------------------------------------------
 class _FamilyLoss(nn.Module):
-    def __init__(self, reduction: str = "mean", ignore_index: int = -100) -> None:
+    def __init__(self, reduction: str = "mean", ignore_index: int = -100, *, validate: bool = True) -> None:
         super().__init__()
         _check_options(reduction, ignore_index)
         self.reduction = reduction
         self.ignore_index = ignore_index
+        self.validate = bool(validate)
 
     def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}"
+        extra = "" if self.validate else ", validate=False"
+        return f"reduction={self.reduction!r}, ignore_index={self.ignore_index}{extra}"
 
 
 class CollisionCrossEntropyLoss(_FamilyLoss):
-    """Module form of :func:`collision_cross_entropy`: ``−ln Σ_k y_k softmax(l)_k``."""
+    """Module form of :func:`collision_cross_entropy`: ``−ln Σ_k y_k softmax(l)_k``.
+
+    ``validate=False`` (stored as ``self.validate``) skips the value checks that synchronize
+    with the device, as in the functional.
+    """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return collision_cross_entropy(input, target, reduction=self.reduction, ignore_index=self.ignore_index)
+        return collision_cross_entropy(input, target, reduction=self.reduction, ignore_index=self.ignore_index,
+                                       validate=self.validate)
 
 
 class ShannonCrossEntropyLoss(_FamilyLoss):
-    """Module form of :func:`shannon_cross_entropy`: ``−Σ_k y_k ln softmax(l)_k``."""
+    """Module form of :func:`shannon_cross_entropy`: ``−Σ_k y_k ln softmax(l)_k`` (``validate`` as
+    :class:`CollisionCrossEntropyLoss`)."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return shannon_cross_entropy(input, target, reduction=self.reduction, ignore_index=self.ignore_index)
+        return shannon_cross_entropy(input, target, reduction=self.reduction, ignore_index=self.ignore_index,
+                                     validate=self.validate)
 
 
 class RenyiCrossEntropyLoss(_FamilyLoss):
-    """Module form of :func:`renyi_cross_entropy`: ``ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``."""
+    """Module form of :func:`renyi_cross_entropy`: ``ln(Σ_k y_k σ_k^{α−1}) / (1 − α)`` (``validate``
+    as :class:`CollisionCrossEntropyLoss`)."""
 
-    def __init__(self, alpha: float = 2.0, reduction: str = "mean", ignore_index: int = -100) -> None:
-        super().__init__(reduction, ignore_index)
+    def __init__(self, alpha: float = 2.0, reduction: str = "mean", ignore_index: int = -100, *,
+                 validate: bool = True) -> None:
+        super().__init__(reduction, ignore_index, validate=validate)
         if not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
             raise ValueError(f"alpha={alpha!r} is not valid; expected a finite number > 0")
         self.alpha = float(alpha)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return renyi_cross_entropy(input, target, self.alpha, reduction=self.reduction, ignore_index=self.ignore_index)
+        return renyi_cross_entropy(input, target, self.alpha, reduction=self.reduction, ignore_index=self.ignore_index,
+                                   validate=self.validate)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, {super().extra_repr()}"

@@ -18,7 +18,7 @@ from torch import nn
 
 MODELS: tuple[str, ...] = ("linear", "mlp", "vgg4", "vgg4-grey28", "vgg4-rgb32", "vgg4-rgb96", "resnet18")
 
-# VGG4 variants (paper, section 5 / DESIGN §3): input shape, conv widths, conv stride, flattened size.
+# VGG4 variants (paper, section 5 / docs/math.md §11): input shape, conv widths, conv stride, flattened size.
 # Every conv is 5x5 with padding 2 followed by BatchNorm and ReLU; 2x2 max-pools (stride 2) sit between
 # the four convs. Spatial sizes (conv: floor((H + 4 - 5) / s) + 1; pool: floor(H / 2)):
 #   grey28: 28 -conv-> 28 -pool-> 14 -conv-> 14 -pool-> 7 -conv-> 7 -pool-> 3 -conv-> 3  => 512*3*3 = 4608
@@ -145,8 +145,10 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *, skippable: tuple[
 
     Accepts a bare state dict or one under ``"state_dict"`` / ``"model"``, with optional ``module.``
     (DDP) or ``_orig_mod.`` (torch.compile) prefixes. Entries under ``skippable`` prefixes whose shapes
-    differ from the model's (or that are absent) are skipped with a warning, keeping the fresh init;
-    any other mismatch, missing or unexpected key raises ValueError. Returns the skipped keys.
+    differ from the model's (or that are absent) are skipped with a warning, keeping the fresh init, as
+    long as the rest of the model loads: a file that would load nothing outside ``skippable`` while
+    skipping some of it (e.g. another head size for the ``linear`` model, whose only layer is ``fc``)
+    raises ValueError, as does any other mismatch, missing or unexpected key. Returns the skipped keys.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -169,14 +171,29 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *, skippable: tuple[
                   if k in own and v.shape != own[k].shape and k not in skipped]
     unexpected = [k for k in state if k not in own]
     missing = [k for k in own if k not in state and not k.startswith(skippable)]
-    if mismatched or unexpected or missing:
-        raise ValueError(f"{path} does not fit the model: shape mismatches {mismatched[:5]}, "
-                         f"unexpected keys {unexpected[:5]}, missing keys {missing[:5]}")
     absent = [k for k in own if k not in state]
+    loaded = [k for k in state if k in own and k not in skipped]
+    if not mismatched and not unexpected and not missing and (skipped or absent) and not any(
+            not k.startswith(skippable) for k in loaded):
+        # Only skippable keys differ, but nothing outside them would load (e.g. the linear model,
+        # whose only layer is fc): skipping would leave (almost) the fresh initialization.
+        shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}" for k in skipped]
+        raise ValueError(f"{path} does not fit the model: the {', '.join(repr(p) for p in skippable)} keys may "
+                         f"only be skipped when the rest of the model loads, and nothing else would load "
+                         f"({len(loaded)} of the model's {len(own)} entries match); shape mismatches "
+                         f"{_some(shapes)}, missing keys {_some(absent)}")
+    if mismatched or unexpected or missing:
+        raise ValueError(f"{path} does not fit the model: shape mismatches {_some(mismatched)}, "
+                         f"unexpected keys {_some(unexpected)}, missing keys {_some(missing)}")
     if skipped or absent:
         warnings.warn(f"{path}: kept the fresh initialization of {skipped + absent}", stacklevel=3)
     model.load_state_dict({k: v for k, v in state.items() if k not in skipped}, strict=False)
     return skipped + absent
+
+
+def _some(keys: list[str], n: int = 5) -> str:
+    """The first ``n`` of ``keys`` as a list, with the count of the others."""
+    return str(keys[:n]) + (f" (and {len(keys) - n} more)" if len(keys) > n else "")
 
 
 def build_model(
@@ -196,7 +213,7 @@ def build_model(
     - ``resnet18``: :func:`resnet18_model` for ``input_shape=(C, H, W)``.
 
     ``weights``: a local state-dict file (:func:`load_weights`); the head ``fc`` (and for resnet18 the
-    stem ``conv1``) is skipped when its shape differs. Raises ValueError for an unknown name or an
+    stem ``conv1``) is skipped when its shape differs, as long as the rest of the model loads. Raises ValueError for an unknown name or an
     unsupported input shape.
     """
     key = str(name).strip().lower()

@@ -1,4 +1,4 @@
-"""Self-labeling objectives (DESIGN §2) behind one small interface, and their y-step solvers.
+"""Self-labeling objectives (docs/math.md §3) behind one small interface, and their y-step solvers.
 
 Notation: logits ``l_i``, predictions ``σ_i = softmax(l_i)``, pseudo-labels ``y_i ∈ Δ_K``,
 ``σ̄ = mean_i σ_i``, ``ȳ = mean_i y_i``, prior ``u`` (uniform 1/K), ``T(x)`` a random augmentation.
@@ -120,6 +120,9 @@ class Objective:
         needs_augmentation: ``network_loss`` wants ``logits_aug = f(T(x))`` for the same batch.
         trains_network: False for one-shot methods (k-means), which implement ``fit_predict``.
         supervised: clusters are the classes (score plain accuracy, no Hungarian map).
+        validate: the losses check their inputs (finite logits, targets on the simplex); the
+            trainer turns this off for objectives it builds, whose targets come from its own
+            solvers, so the θ-step makes no host synchronization for checks.
     """
 
     name: str = "objective"
@@ -127,6 +130,7 @@ class Objective:
     needs_augmentation: bool = False
     trains_network: bool = True
     supervised: bool = False
+    validate: bool = True
 
     def network_loss(self, logits: Tensor, logits_aug: Optional[Tensor] = None,
                      targets: Optional[Tensor] = None) -> Tensor:
@@ -180,9 +184,9 @@ class SelfLabeling(Objective):
         if targets is None:
             raise ValueError(f"{self.name} needs targets (pseudo-labels N×K); got None")
         ce = _ce(self.ce)
-        loss = ce(logits, targets)
+        loss = ce(logits, targets, validate=self.validate)
         if self.beta > 0:
-            loss = loss + self.beta * ce(self._need_aug(logits, logits_aug), targets)
+            loss = loss + self.beta * ce(self._need_aug(logits, logits_aug), targets, validate=self.validate)
         return loss
 
     def label_loss(self, probs: Tensor, labels: Optional[Tensor],

@@ -25,6 +25,7 @@ Python numbers on save, so checkpoints load with ``torch.load(weights_only=True)
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
@@ -225,6 +226,16 @@ def _read_jsonl(path: Path) -> list[dict]:
     return records
 
 
+def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """True for "file is not a database" / "database disk image is malformed" (not for a busy or
+    locked database, a full disk or a permission problem, which are ``OperationalError``)."""
+    name = getattr(exc, "sqlite_errorname", None)  # Python >= 3.11
+    if name is not None:
+        return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or name.startswith("SQLITE_CORRUPT_")
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
+
+
 class RunNotFoundError(KeyError):
     """No run with this id in the store (a ``KeyError`` whose message is not quoted)."""
 
@@ -264,7 +275,17 @@ class RunStore:
         root = root if root is not None else (os.environ.get("CCEL_RUNS_DIR") or "runs")
         self.root = Path(root).expanduser().absolute()
         self.index_path = self.root / INDEX_FILE
-        self.root.mkdir(parents=True, exist_ok=True)
+        if self.root.exists() and not self.root.is_dir():
+            raise ValueError(f"run store {self.root} is an existing file; expected a folder (or a path that "
+                             "does not exist yet, which is created)")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError) as exc:  # a parent is a file
+            raise ValueError(f"cannot create the run store folder {self.root}: {exc.strerror} "
+                             f"({exc.filename}); expected a folder path") from exc
+        if self.index_path.exists() and not self.index_path.is_file():
+            raise ValueError(f"run index {self.index_path} is not a file; expected the SQLite index of the "
+                             f"run store (move it away to start a new index)")
         with self._db() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
@@ -285,9 +306,18 @@ class RunStore:
             try:
                 yield con
             except BaseException:
-                con.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # a corrupt index may refuse the rollback too
+                    con.execute("ROLLBACK")
                 raise
             con.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if _is_corrupt(exc):
+                raise ValueError(
+                    f"run index {self.index_path} is not a valid SQLite database ({exc}); move it (and any "
+                    f"{INDEX_FILE}-wal / {INDEX_FILE}-shm next to it) away, e.g. rename it to "
+                    f"{INDEX_FILE}.corrupt, to start a new, empty index; nothing was deleted and the run "
+                    f"folders in {self.root} are left as they are") from exc
+            raise
         finally:
             con.close()
 

@@ -1,4 +1,4 @@
-"""Loss-curve experiments (page 1) against the closed forms of DESIGN §2."""
+"""Loss-curve experiments (page 1) against the closed forms of docs/math.md §2."""
 
 from __future__ import annotations
 

@@ -466,6 +466,42 @@ def test_csv_non_numeric(tmp_path):
         load_dataset(str(path), n_clusters=2)
 
 
+def test_csv_ragged_rows_name_the_file_and_line(tmp_path):
+    cases = {
+        "long.csv": ("1,2\n3,4\n5,6,7\n", r"long.csv: ragged CSV: line 3 has 3 fields but line 1 has 2"),
+        "short.csv": ("1,2,3\n4,5\n6,7,8\n", r"short.csv: ragged CSV: line 2 has 2 fields but line 1 has 3"),
+        "header.csv": ("a,b,label\n1,2,0\n3,4\n", r"header.csv: ragged CSV: line 3 has 2 fields but line 1 has 3"),
+        # one more field than the header: pandas would silently make the first column an index
+        "index.csv": ("a,b\n1,2,3\n4,5,6\n", r"index.csv: ragged CSV: line 2 has 3 fields but line 1 has 2"),
+        "blank.csv": ("\n1,2\n\n3\n", r"blank.csv: ragged CSV: line 4 has 1 field but line 2 has 2"),
+    }
+    for name, (text, match) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(ValueError, match=match + r"; expected the same number of fields \(delimiter ','\)"):
+            load_dataset(str(path), n_clusters=2)
+        with pytest.raises(ValueError, match=str(path)):  # the full path, not only the name
+            load_dataset(f"file:{path}", n_clusters=2)
+    labels = tmp_path / "labels.csv"
+    labels.write_text("0\n1\n1,0\n")
+    np.save(tmp_path / "x.npy", np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"labels.csv: ragged CSV: line 3 has 2 fields but line 1 has 1"):
+        load_dataset(str(tmp_path / "x.npy"), labels=labels)
+    # blank lines (also trailing ones) are not rows, and line numbers count them
+    ok = tmp_path / "ok.csv"
+    ok.write_text("1,2\n\n3,4\n\n\n")
+    assert load_dataset(str(ok), n_clusters=2).x.tolist() == [[1, 2], [3, 4]]
+    ok.write_text("a,b\n\n1,2\n3,x\n")
+    with pytest.raises(ValueError, match=r"ok.csv: non-numeric value 'x' at line 4, column 2"):
+        load_dataset(str(ok), n_clusters=2)
+    ok.write_bytes(b"\xef\xbb\xbf1,2\n3,4\n")  # a UTF-8 byte-order mark is not a header
+    assert load_dataset(str(ok), n_clusters=2).x.tolist() == [[1, 2], [3, 4]]
+    binary = tmp_path / "bin.csv"
+    binary.write_bytes(b"\xff\xfe\x00\x81")
+    with pytest.raises(ValueError, match=r"bin.csv: not a UTF-8 text CSV file"):
+        load_dataset(str(binary), n_clusters=2)
+
+
 def test_nan_and_inf_features_are_refused(tmp_path):
     x = np.ones((10, 3))
     x[2, 0] = x[2, 1] = x[7, 2] = np.nan

@@ -1,4 +1,4 @@
-"""The CE family against DESIGN §2 properties (a)–(e), torch references and gradcheck."""
+"""The CE family against docs/math.md §2 properties (a)–(e), torch references and gradcheck."""
 
 from __future__ import annotations
 
@@ -336,3 +336,211 @@ def test_modules_pass_ignore_index_and_validate_it():
         collision_cross_entropy(x, t)
     with pytest.raises(ValueError, match=r"class-index target must have shape \(3, 2\), got shape=\(3, 3\)"):
         collision_cross_entropy(torch.randn(3, 4, 2), torch.zeros(3, 3, dtype=torch.long))
+
+
+# ------------------------------------------------------------------------------------------
+# entropies: input validation and dim
+# ------------------------------------------------------------------------------------------
+def _kl_p(p):
+    return kl_divergence(p, torch.full_like(p, 1.0 / p.shape[-1]))
+
+
+def _kl_q(q):
+    return kl_divergence(torch.full_like(q, 1.0 / q.shape[-1]), q)
+
+
+BAD_PROBABILITIES = [  # (probabilities, message pattern for the argument NAME)
+    (torch.tensor([[0.5, 0.5], [1.5, -0.5]]), r"^NAME has negative probabilities \(min=-0.5\); expected every entry >= 0$"),
+    (torch.tensor([[0.5, 0.5], [0.6, 0.6]]), r"^rows of NAME must sum to 1 \(tolerance 0.00035\); row 1 sums to 1.2"),
+    (torch.tensor([[2.0, 3.0]]), r"^rows of NAME must sum to 1 .*; row 0 sums to 5$"),
+    (torch.tensor([[float("nan"), 1.0]]), r"^NAME contains 1 NaN/Inf values; expected finite probabilities$"),
+    (torch.tensor([[float("inf"), 0.0]]), r"^NAME contains 1 NaN/Inf values"),
+]
+
+
+@pytest.mark.parametrize("p, match", BAD_PROBABILITIES)
+@pytest.mark.parametrize("fn, name", [(entropy, "p"), (collision_entropy, "p"), (_kl_p, "p"), (_kl_q, "q")])
+def test_entropies_reject_bad_probabilities_naming_the_argument(fn, name, p, match):
+    with pytest.raises(ValueError, match=match.replace("NAME", name)):
+        fn(p)
+
+
+def test_entropies_reject_non_tensors_bad_dtype_and_bad_dim():
+    with pytest.raises(ValueError, match=r"p must be a torch.Tensor of probabilities, got list"):
+        entropy([0.5, 0.5])
+    with pytest.raises(ValueError, match=r"p must be a floating-point tensor.*torch.int64"):
+        collision_entropy(torch.tensor([1, 0]))
+    with pytest.raises(ValueError, match=r"q must be a floating-point tensor"):
+        kl_divergence(torch.tensor([0.5, 0.5]), torch.tensor([1, 0]))
+    with pytest.raises(ValueError, match=r"dim=2 is not valid for p of shape=\(3, 2\); expected an integer in \[-2, 1\]"):
+        entropy(torch.full((3, 2), 0.5), dim=2)
+    with pytest.raises(ValueError, match=r"dim=0.5 is not valid"):
+        entropy(torch.full((3, 2), 0.5), dim=0.5)
+    with pytest.raises(ValueError, match=r"p must have a class dimension K >= 1 \(dim=-1\), got shape=\(3, 0\)"):
+        entropy(torch.zeros(3, 0))
+    with pytest.raises(ValueError, match=r"p shape=\(2,\) does not match q shape=\(3,\)"):
+        kl_divergence(torch.tensor([0.5, 0.5]), torch.full((3,), 1 / 3))
+
+
+def test_entropies_keep_zero_log_zero_and_infinite_kl():
+    p = torch.tensor([[1.0, 0.0], [0.5, 0.5]], dtype=torch.float64)
+    torch.testing.assert_close(entropy(p), torch.tensor([0.0, math.log(2)], dtype=torch.float64))
+    torch.testing.assert_close(collision_entropy(p), torch.tensor([0.0, math.log(2)], dtype=torch.float64))
+    kl = kl_divergence(p, torch.tensor([[0.0, 1.0], [0.5, 0.5]], dtype=torch.float64))
+    assert math.isinf(kl[0]) and kl[0] > 0 and kl[1] == 0
+    # q_k = 0 where p_k = 0 is fine (0 ln 0/0 = 0), and tiny but valid probabilities give no NaN
+    assert kl_divergence(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 0.0])) == 0
+    tiny = torch.tensor([1 - 1e-30, 1e-30], dtype=torch.float64)
+    for value in (entropy(tiny), collision_entropy(tiny), kl_divergence(tiny, tiny.flip(0))):
+        assert torch.isfinite(value)
+
+
+def test_entropies_along_dim():
+    g = torch.Generator().manual_seed(3)
+    p = torch.softmax(torch.randn(4, 5, 3, generator=g, dtype=torch.float64), dim=1)  # classes along dim 1
+    q = torch.softmax(torch.randn(4, 5, 3, generator=g, dtype=torch.float64), dim=1)
+    last_p, last_q = p.movedim(1, -1), q.movedim(1, -1)
+    for dim in (1, -2):
+        torch.testing.assert_close(entropy(p, dim=dim), entropy(last_p), rtol=0, atol=0)
+        torch.testing.assert_close(collision_entropy(p, dim=dim), collision_entropy(last_p), rtol=0, atol=0)
+        torch.testing.assert_close(kl_divergence(p, q, dim=dim), kl_divergence(last_p, last_q), rtol=0, atol=0)
+    # rows along dim 1 sum to 1 but those along the last dim do not: the check follows dim
+    with pytest.raises(ValueError, match=r"rows of p must sum to 1"):
+        entropy(p)
+    with pytest.raises(ValueError, match=r"rows of q must sum to 1"):
+        kl_divergence(torch.softmax(q, -1), q)  # p is fine along the last dim, q is not
+    bad = p.clone()
+    bad[2, :, 1] *= 2
+    with pytest.raises(ValueError, match=r"rows of p along dim=1 must sum to 1 .*; row \(2, 1\) sums to 2"):
+        collision_entropy(bad, dim=1)
+
+
+# ------------------------------------------------------------------------------------------
+# validate=False
+# ------------------------------------------------------------------------------------------
+def _validate_cases():
+    """(name, call(validate) -> (value, grads)) on valid input: soft, indices + ignore_index, (N, K, d)."""
+    g = torch.Generator().manual_seed(7)
+    x2 = torch.randn(6, 4, generator=g, dtype=torch.float32)
+    y2 = torch.softmax(3 * torch.randn(6, 4, generator=g), 1)
+    y2[0] = torch.tensor([0.0, 1.0, 0.0, 0.0])
+    x3 = torch.randn(3, 4, 5, generator=g, dtype=torch.float64)
+    y3 = torch.softmax(torch.randn(3, 4, 5, generator=g, dtype=torch.float64), 1)
+    t2 = torch.tensor([0, 3, -100, 2, 1, -100])
+    t3 = torch.randint(0, 4, (3, 5), generator=g)
+    t3[1, 2:] = 9
+    fns = {
+        "collision": lambda a, b, **kw: collision_cross_entropy(a, b, **kw),
+        "shannon": lambda a, b, **kw: shannon_cross_entropy(a, b, **kw),
+        "renyi": lambda a, b, **kw: renyi_cross_entropy(a, b, 1.5, **kw),
+        "renyi~1": lambda a, b, **kw: renyi_cross_entropy(a, b, 1 + 1e-8, **kw),
+    }
+    cases = []
+    for fname, fn in fns.items():
+        for reduction in ("none", "mean", "sum"):
+            for xname, x, t, ignore in (("soft", x2, y2, -100), ("soft-d", x3, y3, -100),
+                                        ("index", x2, t2, -100), ("index-d", x3, t3, 9)):
+                cases.append((f"{fname}-{xname}-{reduction}", fn, x, t, {"reduction": reduction, "ignore_index": ignore}))
+    return cases
+
+
+@pytest.mark.parametrize("case", _validate_cases(), ids=lambda c: c[0])
+def test_validate_false_gives_identical_values_and_gradients(case):
+    _, fn, x, t, kw = case
+    results = []
+    for validate in (True, False):
+        a = x.clone().requires_grad_(True)
+        b = t.clone().requires_grad_(True) if t.is_floating_point() else t
+        loss = fn(a, b, validate=validate, **kw)
+        grads = torch.autograd.grad(loss.sum(), [a] + ([b] if t.is_floating_point() else []))
+        results.append((loss.detach(), grads))
+    (l1, g1), (l2, g2) = results
+    assert torch.equal(l1, l2)
+    assert all(torch.equal(u, v) for u, v in zip(g1, g2))
+    assert torch.isfinite(l1).all() and all(torch.isfinite(u).all() for u in g1)
+
+
+def test_validate_false_modules_and_entropies_identical():
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(5, 3, generator=g)
+    y = torch.softmax(torch.randn(5, 3, generator=g), 1)
+    for cls, args in ((CollisionCrossEntropyLoss, ()), (ShannonCrossEntropyLoss, ()), (RenyiCrossEntropyLoss, (0.5,))):
+        fast = cls(*args, "sum", validate=False)
+        assert fast.validate is False and cls(*args).validate is True
+        assert "validate=False" in repr(fast) and "validate" not in repr(cls(*args))
+        assert torch.equal(fast(x, y), cls(*args, "sum")(x, y))
+    p = torch.softmax(torch.randn(4, 6, 2, generator=g, dtype=torch.float64), 1)
+    q = torch.softmax(torch.randn(4, 6, 2, generator=g, dtype=torch.float64), 1)
+    assert torch.equal(entropy(p, 1, validate=False), entropy(p, 1))
+    assert torch.equal(collision_entropy(p, dim=1, validate=False), collision_entropy(p, dim=1))
+    assert torch.equal(kl_divergence(p, q, 1, validate=False), kl_divergence(p, q, 1))
+
+
+def _all_calls(validate):
+    """Every public functional and module on valid input, with the given ``validate``."""
+    g = torch.Generator().manual_seed(9)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    x = torch.randn(4, 3, 2, generator=g).to(device).requires_grad_(True)
+    y = torch.softmax(torch.randn(4, 3, 2, generator=g), 1).to(device)
+    t = torch.tensor([[0, 2], [1, -100], [2, 2], [0, 1]], device=device)
+    out = []
+    for target in (y, t):
+        out += [collision_cross_entropy(x, target, validate=validate),
+                shannon_cross_entropy(x, target, validate=validate),
+                renyi_cross_entropy(x, target, 3.0, validate=validate),
+                CollisionCrossEntropyLoss(validate=validate)(x, target),
+                ShannonCrossEntropyLoss(validate=validate)(x, target),
+                RenyiCrossEntropyLoss(0.5, validate=validate)(x, target)]
+    torch.stack(out).sum().backward()
+    p = y.movedim(1, -1)
+    out += [entropy(y, 1, validate=validate), collision_entropy(p, validate=validate),
+            kl_divergence(p, p.flip(-1), validate=validate)]
+    return out
+
+
+def test_validate_false_calls_no_checking_helper(monkeypatch):
+    from ccel_core import losses
+
+    def boom(*args, **kwargs):
+        raise AssertionError("a value check ran although validate=False")
+
+    monkeypatch.setattr(losses, "_check_probabilities", boom)
+    monkeypatch.setattr(losses, "_check_pair", boom)
+    _all_calls(validate=False)
+    with pytest.raises(AssertionError, match="value check ran"):  # the patch is effective
+        collision_cross_entropy(torch.zeros(1, 2), torch.tensor([0]))
+    with pytest.raises(AssertionError, match="value check ran"):
+        entropy(torch.tensor([0.5, 0.5]))
+
+
+def test_validate_false_skips_value_checks_but_keeps_structural_ones():
+    # value checks are skipped: an out-of-simplex target goes through (garbage in, garbage out) ...
+    assert torch.isfinite(shannon_cross_entropy(torch.zeros(1, 2), torch.tensor([[2.0, 0.0]]), validate=False))
+    assert torch.isfinite(entropy(torch.tensor([0.2, 0.2]), validate=False))
+    # ... while shapes, dtypes, devices, options and dim are still checked
+    with pytest.raises(ValueError, match=r"does not match input shape"):
+        collision_cross_entropy(torch.zeros(3, 4), torch.full((3, 5), 0.2), validate=False)
+    with pytest.raises(ValueError, match=r"class-index target must have shape"):
+        collision_cross_entropy(torch.zeros(3, 4), torch.zeros(2, dtype=torch.long), validate=False)
+    with pytest.raises(ValueError, match=r"reduction='avg' is not valid"):
+        collision_cross_entropy(torch.zeros(1, 2), torch.tensor([0]), reduction="avg", validate=False)
+    with pytest.raises(ValueError, match=r"alpha="):
+        renyi_cross_entropy(torch.zeros(1, 2), torch.tensor([0]), alpha=-1.0, validate=False)
+    with pytest.raises(ValueError, match=r"dim=3 is not valid"):
+        entropy(torch.full((2,), 0.5), dim=3, validate=False)
+    with pytest.raises(ValueError, match=r"p shape=\(2,\) does not match q shape=\(3,\)"):
+        kl_divergence(torch.tensor([0.5, 0.5]), torch.full((3,), 1 / 3), validate=False)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_validate_false_never_synchronizes_on_cuda():
+    _all_calls(validate=False)  # warm up (lazy CUDA init may synchronize)
+    torch.cuda.synchronize()
+    previous = torch.cuda.get_sync_debug_mode()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        _all_calls(validate=False)
+        with pytest.raises(RuntimeError, match="synchroniz"):  # the validating path does synchronize
+            entropy(torch.full((2, 2), 0.5, device="cuda"))
+    finally:
+        torch.cuda.set_sync_debug_mode(previous)

@@ -1,9 +1,10 @@
-"""Tests for ccel_core.models: output shapes, the VGG4 layer list of DESIGN §3, initialization,
+"""Tests for ccel_core.models: output shapes, the VGG4 layer list of docs/math.md §11, initialization,
 ResNet-18 adaptations and local weight files."""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -56,7 +57,7 @@ def test_bad_shapes_and_sizes():
         build_model("mlp", (4,), 3, hidden=0)
 
 
-# DESIGN §3: conv widths, conv stride, flattened size of each variant
+# docs/math.md §11: conv widths, conv stride, flattened size of each variant
 VGG4_SPEC = {
     (1, 28, 28): ((64, 128, 256, 512), 1, 512 * 3 * 3),
     (3, 32, 32): ((32, 64, 128, 256), 1, 256 * 4 * 4),
@@ -159,3 +160,55 @@ def test_weights_errors(tmp_path):
     torch.save([1, 2, 3], tmp_path / "list.pt")
     with pytest.raises(ValueError, match="expected a dict of tensors"):
         load_weights(build_model("linear", (2,), 2), tmp_path / "list.pt")
+
+
+def test_weights_that_would_load_nothing_are_refused(tmp_path):
+    # the linear model is nothing but its head: a file for another number of classes loads nothing
+    torch.save({"fc.weight": torch.zeros(3, 4)}, tmp_path / "head.pt")
+    with pytest.raises(ValueError, match=(
+            rf"^{tmp_path / 'head.pt'} does not fit the model: the 'fc.' keys may only be skipped when the rest "
+            r"of the model loads, and nothing else would load \(0 of the model's 2 entries match\); shape "
+            r"mismatches \['fc.weight: file \(3, 4\) vs model \(2, 4\)'\], missing keys \['fc.bias'\]$")):
+        build_model("linear", (4,), 2, weights=tmp_path / "head.pt")
+    torch.save(build_model("linear", (4,), 3).state_dict(), tmp_path / "k3.pt")
+    with pytest.raises(ValueError, match=r"k3.pt does not fit the model: .*\(0 of the model's 2 entries match\); "
+                                         r"shape mismatches \['fc.weight: file \(3, 4\) vs model \(2, 4\)', "
+                                         r"'fc.bias: file \(3,\) vs model \(2,\)'\], missing keys \[\]"):
+        build_model("linear", (4,), 2, weights=tmp_path / "k3.pt")
+    torch.save({}, tmp_path / "empty.pt")
+    with pytest.raises(ValueError, match=r"empty.pt does not fit the model: .*missing keys \['fc.weight', 'fc.bias'\]"):
+        build_model("linear", (4,), 2, weights=tmp_path / "empty.pt")
+    torch.save({"fc.weight": torch.ones(2, 4)}, tmp_path / "half.pt")  # the bias is absent
+    with pytest.raises(ValueError, match=r"half.pt does not fit the model: .*\(1 of the model's 2 entries match\)"):
+        build_model("linear", (4,), 2, weights=tmp_path / "half.pt")
+    # keys of other architectures: unexpected or missing, named with the file
+    with pytest.raises(ValueError, match=r"k3.pt does not fit the model: shape mismatches \[\], unexpected keys \[\], "
+                                         r"missing keys \['bn1.weight', .*\] \(and \d+ more\)$"):
+        build_model("resnet18", (3, 32, 32), 3, weights=tmp_path / "k3.pt")
+    torch.save(build_model("mlp", (4,), 2, hidden=8).state_dict(), tmp_path / "mlp.pt")
+    with pytest.raises(ValueError, match=r"mlp.pt does not fit the model: shape mismatches \[\], unexpected keys "
+                                         r"\['fc1.weight', 'fc1.bias', 'bn1.weight', 'bn1.bias', 'bn1.running_mean'\] "
+                                         r"\(and \d+ more\), missing keys \[\]"):
+        build_model("linear", (4,), 2, weights=tmp_path / "mlp.pt")
+    # a matching file still loads, bit for bit, with no warning
+    source = build_model("linear", (4,), 3)
+    torch.save(source.state_dict(), tmp_path / "same.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = build_model("linear", (4,), 3, weights=tmp_path / "same.pt")
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in source.state_dict().items())
+
+
+def test_head_is_still_skipped_when_the_rest_loads(tmp_path):
+    torch.manual_seed(0)
+    source = build_model("mlp", (4,), 3, hidden=8)
+    torch.save(source.state_dict(), tmp_path / "mlp3.pt")
+    with pytest.warns(UserWarning, match=r"kept the fresh initialization of \['fc.weight', 'fc.bias'\]"):
+        other = build_model("mlp", (4,), 5, hidden=8, weights=tmp_path / "mlp3.pt")
+    assert other.fc.out_features == 5 and _same_except_fc(source, other)
+    # resnet18 on grey images: conv1 (3 -> 1 channel) and fc are skipped, the rest loads
+    r18 = build_model("resnet18", (3, 32, 32), 10)
+    torch.save(r18.state_dict(), tmp_path / "r18.pt")
+    with pytest.warns(UserWarning, match=r"\['conv1.weight', 'fc.weight', 'fc.bias'\]"):
+        grey = build_model("resnet18", (1, 32, 32), 20, weights=tmp_path / "r18.pt")
+    assert torch.equal(grey.layer1[0].conv1.weight, r18.layer1[0].conv1.weight)

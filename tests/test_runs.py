@@ -386,3 +386,59 @@ def test_assignments(store: RunStore) -> None:
 
 def test_statuses_constant() -> None:
     assert RUN_STATUSES == ("created", "running", "finished", "failed", "cancelled")
+
+
+def test_corrupt_index_is_named_and_left_in_place(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    root.mkdir()
+    garbage = b"this is not an SQLite database\n" * 64 + bytes(range(256))
+    (root / "index.sqlite").write_bytes(garbage)
+    (root / "20250101-000000-000000-abcd").mkdir()  # a run folder, which must survive
+    expected = (rf"run index {root / 'index.sqlite'} is not a valid SQLite database \(file is not a "
+                r"database\); move it \(and any index.sqlite-wal / index.sqlite-shm next to it\) away, "
+                r"e.g. rename it to index.sqlite.corrupt, to start a new, empty index; nothing was deleted")
+    with pytest.raises(ValueError, match=expected) as info:
+        RunStore(root)
+    assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
+    assert (root / "index.sqlite").read_bytes() == garbage and _folders(root) == ["20250101-000000-000000-abcd"]
+    # doing what the message says works
+    (root / "index.sqlite").rename(root / "index.sqlite.corrupt")
+    assert RunStore(root).list() == []
+
+
+def test_index_corrupted_under_an_open_store(store: RunStore) -> None:
+    run = store.create({"data": "blobs"}, run_id="r1")
+    store.index_path.write_bytes(os.urandom(4096))
+    for call in (store.list, lambda: store.get("r1"), lambda: store.create({}, run_id="r2"), run.finish):
+        with pytest.raises(ValueError, match=rf"run index {store.index_path} is not a valid SQLite database"):
+            call()
+    assert _folders(store.root) == ["r1"]  # the failed create left no folder behind
+
+
+def test_busy_index_is_not_reported_as_corrupt(store: RunStore, monkeypatch) -> None:
+    from ccel_core import runs
+
+    store.create({}, run_id="r1")
+    monkeypatch.setattr(runs, "_BUSY_TIMEOUT_S", 0.05)
+    con = sqlite3.connect(store.index_path, isolation_level=None)
+    try:
+        con.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            store.create({}, run_id="r2")
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert [i.run_id for i in store.list()] == ["r1"]
+
+
+def test_root_that_is_a_file_or_under_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "runs.txt"
+    path.write_text("keep me\n")
+    with pytest.raises(ValueError, match=rf"run store {path} is an existing file; expected a folder"):
+        RunStore(path)
+    with pytest.raises(ValueError, match=rf"cannot create the run store folder {path / 'sub'}: .*expected a folder"):
+        RunStore(path / "sub")
+    assert path.read_text() == "keep me\n"
+    (tmp_path / "odd" / "index.sqlite").mkdir(parents=True)
+    with pytest.raises(ValueError, match=rf"run index {tmp_path / 'odd' / 'index.sqlite'} is not a file"):
+        RunStore(tmp_path / "odd")

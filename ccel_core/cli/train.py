@@ -112,7 +112,7 @@ def train_one(config: Any, *, run: Any = None, dataset: Any = None, trainer: Any
     if trainer is None:
         trainer = Trainer(config, dataset=dataset, run=target)
     else:
-        trainer.run_record = target
+        trainer.recorder.run = target
     label = run.run_id if run is not None else f"{config.method} seed {config.seed}"
     graceful = target if trainer.objective.trains_network else None
     bar = tqdm(total=config.epochs, initial=min(trainer.epoch, config.epochs), desc=label, unit="epoch",

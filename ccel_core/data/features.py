@@ -38,12 +38,44 @@ def _load_npy(path: Path) -> np.ndarray:
         raise ValueError(f"{path}: not a valid .npy file ({err})") from err
 
 
+def _scan_csv(path: Path, delimiter: str) -> tuple[list[str] | None, list[int]]:
+    """The first non-blank row and the line number where each non-blank row starts.
+
+    Raises ``ValueError`` naming the file and the line for a ragged table (a row whose number of
+    fields differs from the first row's), which pandas would otherwise pad with NaN or refuse
+    without naming the file. Blank lines are skipped, as pandas does.
+    """
+    first: list[str] | None = None
+    lines: list[int] = []
+    end = 0  # the line where the previous record ended
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:  # as pandas: a BOM is no data
+            reader = csv.reader(f, delimiter=delimiter)
+            for row in reader:
+                start, end = end + 1, reader.line_num
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue
+                if first is None:
+                    first = row
+                elif len(row) != len(first):
+                    raise ValueError(
+                        f"{path}: ragged CSV: line {start} has {len(row)} field{'s' * (len(row) != 1)} but "
+                        f"line {lines[0]} has {len(first)}; expected the same number of fields "
+                        f"(delimiter {delimiter!r}) on every row"
+                    )
+                lines.append(start)
+    except csv.Error as err:
+        raise ValueError(f"{path}: malformed CSV near line {end + 1}: {err}") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not a UTF-8 text CSV file ({err})") from err
+    return first, lines
+
+
 def _read_csv(path: Path, delimiter: str) -> tuple[np.ndarray, list[str] | None]:
     """A numeric table and its header (None when the first row is numeric)."""
     import pandas as pd
 
-    with open(path, newline="") as f:
-        first = next(csv.reader(f, delimiter=delimiter), None)
+    first, lines = _scan_csv(path, delimiter)
     if first is None:
         raise ValueError(f"{path}: empty CSV file")
     try:
@@ -51,7 +83,11 @@ def _read_csv(path: Path, delimiter: str) -> tuple[np.ndarray, list[str] | None]
         header = None
     except ValueError:
         header = [c.strip() for c in first]
-    frame = pd.read_csv(path, sep=delimiter, header=0 if header is not None else None, skipinitialspace=True)
+    try:
+        frame = pd.read_csv(path, sep=delimiter, header=0 if header is not None else None, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"{path}: cannot be parsed as a CSV table: {err}".rstrip()) from err
+    data_lines = lines[1:] if header is not None else lines
     for j, column in enumerate(frame.columns):
         raw = frame[column]
         if raw.dtype.kind in "biuf":
@@ -60,7 +96,7 @@ def _read_csv(path: Path, delimiter: str) -> tuple[np.ndarray, list[str] | None]
         bad = values.isna() & raw.notna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            line = i + 1 + (header is not None)
+            line = data_lines[i] if i < len(data_lines) else i + 1 + (header is not None)
             raise ValueError(f"{path}: non-numeric value {raw.iloc[i]!r} at line {line}, column {j + 1}")
         frame[column] = values
     table = frame.to_numpy(dtype=np.float64)

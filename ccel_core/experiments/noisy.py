@@ -1,6 +1,6 @@
 """Supervised training from corrupted soft targets: Shannon CE vs collision CE (paper Fig. 2).
 
-Noise models (DESIGN §3), for true classes ``c_i`` and ``d_i ~ Dirichlet(1, …, 1)``:
+Noise models (docs/math.md §11), for true classes ``c_i`` and ``d_i ~ Dirichlet(1, …, 1)``:
 
 * ``random-soft``: a fraction ρ = ``level`` of the targets is replaced by ``d_i``; the rest stay
   one-hot ``e_{c_i}``.

@@ -1,7 +1,7 @@
 """What every y-step solver shares: the result type, input validation and the objectives.
 
 Objectives over pseudo-labels ``Y`` (N×K, rows on the simplex) for fixed predictions ``σ``
-(DESIGN §2), with ``ȳ = mean_i y_i`` and prior ``u``:
+(docs/math.md §3), with ``ȳ = mean_i y_i`` and prior ``u``:
 
 * eq. 10: ``L(Y) = mean_i H₂(y_i, σ_i) + λ KL(ȳ‖u)``
 * eq. 11: ``L(Y) = mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ)``   (the default of ccel)

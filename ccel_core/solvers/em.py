@@ -1,4 +1,4 @@
-"""The paper's EM algorithm for the pseudo-labels of eq. 11 (DESIGN §2, paper section 4).
+"""The paper's EM algorithm for the pseudo-labels of eq. 11 (docs/math.md §4, paper section 4).
 
 Minimizes ``L(Y) = mean_i −ln(σ_i·y_i) + λ KL(u‖ȳ)`` over rows ``y_i ∈ Δ_K``.
 

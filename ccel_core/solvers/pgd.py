@@ -2,7 +2,7 @@
 
 Iterates ``Y ← Proj_Δ(Y − η · N∇L(Y))`` with a row-wise Euclidean projection onto the simplex.
 The step is applied to the gradient of the *summed* loss ``N·L`` so that step sizes do not depend
-on N. Per point (DESIGN §2, multiplied by N):
+on N. Per point (docs/math.md §5, multiplied by N):
 
 * eq. 10: ``N ∂L/∂y_i = −σ_i/(σ_i·y_i) + λ (ln(ȳ/u) + 1)``
 * eq. 11: ``N ∂L/∂y_i = −σ_i/(σ_i·y_i) − λ u/ȳ``

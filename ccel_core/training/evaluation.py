@@ -1,0 +1,84 @@
+"""Evaluation of a network during training: eval-mode predictions in chunks and the scores of an
+assignment (ACC / NMI / ARI under the Hungarian map, docs/math.md; plain accuracy when the clusters
+are the classes)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import torch
+from torch import Tensor, nn
+
+from ..distributed import Dist
+from ..metrics import evaluate
+
+__all__ = ["EVAL_BATCH", "predict_probs", "scores", "Evaluator"]
+
+EVAL_BATCH = 2048  # rows per eval-mode forward pass
+
+
+@torch.no_grad()
+def predict_probs(model: nn.Module, x: Tensor, n_clusters: int, dtype: torch.dtype) -> Tensor:
+    """``σ = softmax(f(x))`` in eval mode, ``EVAL_BATCH`` rows at a time (the mode is restored)."""
+    was_training = model.training
+    model.eval()
+    try:
+        out = [torch.softmax(model(x[i:i + EVAL_BATCH]).to(dtype), 1) for i in range(0, len(x), EVAL_BATCH)]
+    finally:
+        model.train(was_training)
+    return torch.cat(out) if out else x.new_zeros((0, n_clusters))
+
+
+def scores(y: Optional[Tensor], pred: Tensor, *, supervised: bool, prefix: str = "") -> dict[str, Any]:
+    """``{prefix+"acc", prefix+"nmi", prefix+"ari"}`` of ``pred`` against ``y`` ({} without labels)."""
+    if y is None:
+        return {}
+    out = evaluate(y.cpu(), pred.cpu())
+    if supervised:
+        out["acc"] = float((pred == y).double().mean())
+    return {prefix + k: v for k, v in out.items()}
+
+
+class Evaluator:
+    """Eval-mode predictions of the training set for the current parameters, and their scores.
+
+    ``local()`` is σ of this process's points ``x_local``, ``full()`` that of all ``n`` points
+    (gathered when data-parallel); both are cached until :meth:`invalidate` (the parameters
+    changed). ``scores(pred)`` gives the training-set ACC/NMI/ARI against ``y_true``, the argmax
+    cluster sizes and ``test_`` scores of ``predict_proba`` on the held-out ``eval_dataset``.
+    """
+
+    def __init__(self, model: Optional[nn.Module], x_local: Tensor, dist: Dist, n: int, n_clusters: int,
+                 dtype: torch.dtype, y_true: Optional[Tensor], *, supervised: bool, eval_dataset: Any,
+                 predict_proba: Callable[[Tensor], Tensor]) -> None:
+        self.model, self.x_local, self.dist, self.n, self.k, self.dtype = model, x_local, dist, n, n_clusters, dtype
+        self.y_true, self.supervised, self.eval_dataset, self.predict_proba = y_true, supervised, eval_dataset, predict_proba
+        self._local: Optional[Tensor] = None
+        self._full: Optional[Tensor] = None
+
+    def invalidate(self) -> None:
+        self._local = self._full = None
+
+    def predict(self, x: Tensor) -> Tensor:
+        assert self.model is not None
+        return predict_probs(self.model, x, self.k, self.dtype)
+
+    def local(self) -> Tensor:
+        if self._local is None:
+            self._local = self.predict(self.x_local)
+        return self._local
+
+    def full(self) -> Tensor:
+        if self._full is None:
+            self._full = self.dist.gather_owned(self.local(), self.n)
+        return self._full
+
+    def scores(self, pred: Tensor) -> dict[str, Any]:
+        out = {**scores(self.y_true, pred, supervised=self.supervised),
+               "cluster_sizes": torch.bincount(pred, minlength=self.k).tolist()}
+        if self.eval_dataset is not None:
+            x = self.eval_dataset.x.to(pred.device)
+            test_pred = self.predict_proba(x).argmax(1)
+            y = None if self.eval_dataset.y is None else self.eval_dataset.y.to(pred.device)
+            out.update(scores(y, test_pred, supervised=self.supervised, prefix="test_"))
+        return out
