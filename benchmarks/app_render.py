@@ -39,7 +39,9 @@ def _fill_store(root: Path, n: int = 24) -> None:
         run = store.create(cfg.to_dict(), group=f"g{i % 3}")
         run.start()
         for e in range(1, 11):
-            run.log_epoch(e, {"loss": 2.0 / e, "acc": 0.5 + 0.03 * e, "nmi": 0.4 + 0.03 * e, "ari": 0.3, "seconds": 0.1})
+            run.log_epoch(
+                e, {"loss": 2.0 / e, "acc": 0.5 + 0.03 * e, "nmi": 0.4 + 0.03 * e, "ari": 0.3, "seconds": 0.1}
+            )
         run.finish()
 
 
@@ -89,7 +91,10 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
             ("noise model → mix (preview only)", lambda at: at.radio(key="nl.noise").set_value("mix").run()),
         ],
         "pseudo_labels": [
-            ("seed → 1 (retrain both, rebuild animations)", lambda at: at.number_input(key="pl.seed").set_value(1).run()),
+            (
+                "seed → 1 (retrain both, rebuild animations)",
+                lambda at: at.number_input(key="pl.seed").set_value(1).run(),
+            ),
             ("data → digits (PCA plane)", lambda at: at.selectbox(key="pl.data").set_value("digits").run()),
             ("open the y-step tab", lambda at: (at.session_state.__setitem__("pl.view", "One y-step"), at.run())),
             ("y-step iterations → 60", lambda at: at.slider(key="pl.iters").set_value(60).run()),
@@ -99,8 +104,14 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
         ],
         "clustering_runs": [
             ("metric → nmi (24 runs in the store)", lambda at: at.selectbox(key="cr.metric").set_value("nmi").run()),
-            ("compare all 24 runs", lambda at: at.multiselect(key="cr.runs").set_value(
-                [label.split(" · ")[0] for label in at.multiselect(key="cr.runs").options]).run()),
+            (
+                "compare all 24 runs",
+                lambda at: (
+                    at.multiselect(key="cr.runs")
+                    .set_value([label.split(" · ")[0] for label in at.multiselect(key="cr.runs").options])
+                    .run()
+                ),
+            ),
         ],
     }
     for _ in range(repeat):
@@ -120,7 +131,7 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
             check(at)
             record(page, "second render (cached)", _timed(at.run))
             for action, fn in actions:
-                record(page, action, _timed(lambda fn=fn: fn(at)))
+                record(page, action, _timed(lambda fn=fn, at=at: fn(at)))
                 check(at)
     return [(page, action, statistics.median(v)) for (page, action), v in samples.items()]
 
@@ -130,12 +141,18 @@ def browser_rows() -> list[tuple[str, str, float]]:
     page, then each page reached through the sidebar (first visit: empty caches unless precomputed by
     the server's warm-up; second visit: cached), until its title, a finished script and its charts."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: explorer.headless
-    from explorer.headless import CHARTS, CHROMIUM, CHROMIUM_ARGS, serve, wait_ready
     from playwright.sync_api import expect, sync_playwright
 
-    pages = {"Loss curves": "Loss curves", "Noisy labels": "Noisy labels: Shannon CE vs collision CE",
-             "Pseudo-label evolution": "Pseudo-label evolution", "Solver race": "Solver race: EM vs projected gradient",
-             "Clustering runs": "Clustering runs", "Collision cross-entropy": "Collision cross-entropy"}
+    from explorer.headless import CHARTS, CHROMIUM, CHROMIUM_ARGS, serve, wait_ready
+
+    pages = {
+        "Loss curves": "Loss curves",
+        "Noisy labels": "Noisy labels: Shannon CE vs collision CE",
+        "Pseudo-label evolution": "Pseudo-label evolution",
+        "Solver race": "Solver race: EM vs projected gradient",
+        "Clustering runs": "Clustering runs",
+        "Collision cross-entropy": "Collision cross-entropy",
+    }
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         _fill_store(Path(tmp) / "runs")
@@ -187,15 +204,20 @@ def main(argv: list[str] | None = None) -> int:
         if t.name == "ccel-warm-up":
             t.join()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"# explorer render times · {time.strftime('%Y-%m-%d %H:%M')} · {platform.processor() or platform.machine()} · "
-          f"{os.cpu_count()} CPUs · load {load:.2f} · median of {args.repeat} sessions (AppTest)")
+    print(
+        f"# explorer render times · {time.strftime('%Y-%m-%d %H:%M')} · {platform.processor() or platform.machine()} · "
+        f"{os.cpu_count()} CPUs · load {load:.2f} · median of {args.repeat} sessions (AppTest)"
+    )
     print(f"process start: first home render incl. imports {start:.2f} s; background warm-up done after {warm:.2f} s")
     pw, aw = max(len(p) for p, _, _ in rows), max(len(a) for _, a, _ in rows)
     print(f"{'page':<{pw}}  {'action':<{aw}}  {'seconds':>7}  target ≤ {TARGET:g} s")
     for page, action, seconds in rows:
         targeted = "first render" in action or "second render" in action or "visit" in action
-        mark = ("ok" if seconds <= TARGET else "SLOW") if targeted else (
-            "(cold start)" if "new server" in action else "(interaction)")
+        mark = (
+            ("ok" if seconds <= TARGET else "SLOW")
+            if targeted
+            else ("(cold start)" if "new server" in action else "(interaction)")
+        )
         print(f"{page:<{pw}}  {action:<{aw}}  {seconds:7.3f}  {mark}")
     tmp.cleanup()
     return 0

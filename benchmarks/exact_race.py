@@ -43,6 +43,7 @@ def race(n: int, k: int, lam: float, em_budget: int) -> None:
         warnings.simplefilter("ignore", ConvergenceWarning)
         exact(problem(300, k, seed=1), lam, tol=1e-14, max_iter=40)
         em(problem(300, k, seed=1), lam, max_iter=3, tol=0, accelerate=True, certify=True)
+
     def em_timed(accelerate: bool):
         """EM's gaps from a certified run, its times from an uncertified run of the same iterates."""
         gaps = em(sig, lam, max_iter=em_budget, tol=0, accelerate=accelerate, certify=True).gaps
@@ -110,10 +111,13 @@ def per_batch(problems: list, lam: float, label: str) -> None:
             t_em += time.perf_counter() - t
             em_gaps.append(certified_gap(sig, e.labels, lam, np.full(k, 1 / k))[1])
     count = len(problems)
-    print(f"\n{count} {label}: exact (tol 1e-8) {1e3 * t_exact / count:.2f} ms, {np.median(iters):.0f} iterations "
-          f"(max {max(iters)}), worst certified gap {worst:.1e}, {np.mean(solved) * 100:.1f} % certified to 1e-8; "
-          f"SQUAREM EM ≤ 100 steps {1e3 * t_em / count:.2f} ms, median certified gap {np.median(em_gaps):.1e}; "
-          f"ratio exact/EM = {t_exact / t_em:.2f} (target ≤ 0.2)", flush=True)
+    print(
+        f"\n{count} {label}: exact (tol 1e-8) {1e3 * t_exact / count:.2f} ms, {np.median(iters):.0f} iterations "
+        f"(max {max(iters)}), worst certified gap {worst:.1e}, {np.mean(solved) * 100:.1f} % certified to 1e-8; "
+        f"SQUAREM EM ≤ 100 steps {1e3 * t_em / count:.2f} ms, median certified gap {np.median(em_gaps):.1e}; "
+        f"ratio exact/EM = {t_exact / t_em:.2f} (target ≤ 0.2)",
+        flush=True,
+    )
 
 
 def main() -> None:

@@ -26,9 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    print(f"# {time.strftime('%Y-%m-%d %H:%M')} · {platform.processor() or platform.machine()} · "
-          f"{numba.config.NUMBA_NUM_THREADS} numba threads · torch {torch.__version__} ({torch.get_num_threads()} threads)",
-          flush=True)
+    print(
+        f"# {time.strftime('%Y-%m-%d %H:%M')} · {platform.processor() or platform.machine()} · "
+        f"{numba.config.NUMBA_NUM_THREADS} numba threads · torch {torch.__version__} ({torch.get_num_threads()} threads)",
+        flush=True,
+    )
     run_from_args(args, echo=lambda s: print(s, flush=True))
     return 0
 

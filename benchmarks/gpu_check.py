@@ -94,8 +94,19 @@ def vgg4_speed(dataset, device: str, epochs: int = 3) -> dict[str, float]:
     for amp in (False, True):
         if amp and not device.startswith("cuda"):
             continue
-        cfg = TrainConfig(data="mnist-test", method="ccel", model="vgg4", epochs=epochs + 1, batch_size=250,
-                          optimizer="adam", lr=1e-3, weight_decay=0.01, device=device, amp=amp, eval_every=epochs + 1)
+        cfg = TrainConfig(
+            data="mnist-test",
+            method="ccel",
+            model="vgg4",
+            epochs=epochs + 1,
+            batch_size=250,
+            optimizer="adam",
+            lr=1e-3,
+            weight_decay=0.01,
+            device=device,
+            amp=amp,
+            eval_every=epochs + 1,
+        )
         trainer = Trainer(cfg, dataset=dataset)
         times = [m["seconds"] for m in trainer.fit()]
         out["bf16" if amp else "fp32"] = 1.0 / float(np.mean(times[1:]))
@@ -103,17 +114,36 @@ def vgg4_speed(dataset, device: str, epochs: int = 3) -> dict[str, float]:
 
 
 def table3_mnist(dataset, device: str, epochs: int, beta: float, seed: int) -> dict[str, float]:
-    cfg = TrainConfig(data="mnist-test", method="ccel", model="vgg4", epochs=epochs, batch_size=250, optimizer="adam",
-                      lr=1e-3, weight_decay=0.01, beta=beta, device=device, seed=seed, eval_every=max(1, epochs // 5))
+    cfg = TrainConfig(
+        data="mnist-test",
+        method="ccel",
+        model="vgg4",
+        epochs=epochs,
+        batch_size=250,
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=0.01,
+        beta=beta,
+        device=device,
+        seed=seed,
+        eval_every=max(1, epochs // 5),
+    )
     start = time.perf_counter()
     last = {}
     for metrics in Trainer(cfg, dataset=dataset).fit():
         last = metrics
         if "acc" in metrics:
-            print(f"  epoch {metrics['epoch']:3d}: acc {metrics['acc']:.4f} nmi {metrics['nmi']:.4f} "
-                  f"loss {metrics['loss']:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
-    return {"acc": last.get("acc", float("nan")), "nmi": last.get("nmi", float("nan")),
-            "ari": last.get("ari", float("nan")), "seconds": time.perf_counter() - start}
+            print(
+                f"  epoch {metrics['epoch']:3d}: acc {metrics['acc']:.4f} nmi {metrics['nmi']:.4f} "
+                f"loss {metrics['loss']:.4f} ({time.perf_counter() - start:.0f} s)",
+                flush=True,
+            )
+    return {
+        "acc": last.get("acc", float("nan")),
+        "nmi": last.get("nmi", float("nan")),
+        "ari": last.get("ari", float("nan")),
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in t.items():
         print(f"{key:>10}: {value * 1e3:10.1f} ms")
     if "gpu_torch" in t:
-        print(f"GPU torch vs CPU numba: {t['cpu_numba'] / t['gpu_torch']:.1f}x faster; "
-              f"vs CPU torch: {t['cpu_torch'] / t['gpu_torch']:.1f}x")
+        print(
+            f"GPU torch vs CPU numba: {t['cpu_numba'] / t['gpu_torch']:.1f}x faster; "
+            f"vs CPU torch: {t['cpu_torch'] / t['gpu_torch']:.1f}x"
+        )
 
     x = exact_throughput(max(args.n // 10, 1000), args.k)
     print(f"\n## exact y-step to a certified 1e-9, N={max(args.n // 10, 1000)}, K={args.k}, float64")
@@ -151,14 +183,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nMNIST test split not available ({exc}); skipping the VGG4 checks")
         return 0
     speed = vgg4_speed(data, device)
-    print(f"\n## VGG4 (grey 28×28) on MNIST-test, ours, batch 250: epochs per second")
+    print("\n## VGG4 (grey 28×28) on MNIST-test, ours, batch 250: epochs per second")
     for key, value in speed.items():
         print(f"{key:>6}: {value:.2f} epochs/s ({1 / value:.2f} s/epoch)")
     if not args.skip_table3:
         print(f"\n## Table 3 protocol on MNIST-test: VGG4, β={args.beta}, Adam 1e-3, wd 0.01, {args.epochs} epochs")
         res = table3_mnist(data, device, args.epochs, args.beta, args.seed)
-        print(f"ACC {res['acc']:.4f}  NMI {res['nmi']:.4f}  ARI {res['ari']:.4f}  ({res['seconds']:.0f} s; paper: 95.11 ACC "
-              "on the full MNIST)")
+        print(
+            f"ACC {res['acc']:.4f}  NMI {res['nmi']:.4f}  ARI {res['ari']:.4f}  ({res['seconds']:.0f} s; paper: 95.11 ACC "
+            "on the full MNIST)"
+        )
     return 0
 
 

@@ -35,21 +35,44 @@ def main() -> None:
     warnings.simplefilter("ignore")
     print(f"{args.data}, {args.seeds} seeds, 10 epochs, linear head")
     for extra in VARIANTS.values():  # load every kernel (numba caches) outside the clock
-        Trainer(TrainConfig(**{"data": args.data, "root": args.root, "method": "ccel", "model": "linear",
-                               "epochs": 1, "device": "cpu", **extra})).run()
+        Trainer(
+            TrainConfig(
+                **{
+                    "data": args.data,
+                    "root": args.root,
+                    "method": "ccel",
+                    "model": "linear",
+                    "epochs": 1,
+                    "device": "cpu",
+                    **extra,
+                }
+            )
+        ).run()
     for name, extra in VARIANTS.items():
         if args.only and not any(s in name for s in args.only):
             continue
         accs, secs = [], []
         for seed in range(args.seeds):
-            cfg = TrainConfig(**{"data": args.data, "root": args.root, "method": "ccel", "model": "linear",
-                                 "epochs": 10, "seed": seed, "device": "cpu", **extra})
+            cfg = TrainConfig(
+                **{
+                    "data": args.data,
+                    "root": args.root,
+                    "method": "ccel",
+                    "model": "linear",
+                    "epochs": 10,
+                    "seed": seed,
+                    "device": "cpu",
+                    **extra,
+                }
+            )
             start = time.perf_counter()
             *_, last = Trainer(cfg).fit()
             secs.append(time.perf_counter() - start)
             accs.append(100 * last["acc"])
-        print(f"  {name:48s} ACC {np.mean(accs):6.2f} ± {np.std(accs, ddof=1):5.2f}   {np.mean(secs):7.3f} s / fit",
-              flush=True)
+        print(
+            f"  {name:48s} ACC {np.mean(accs):6.2f} ± {np.std(accs, ddof=1):5.2f}   {np.mean(secs):7.3f} s / fit",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

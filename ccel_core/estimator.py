@@ -108,11 +108,26 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
     keeps them balanced on the data ``check_estimator`` uses.
     """
 
-    def __init__(self, n_clusters: int = 8, *, method: str = "ccel", model: str = "linear",
-                 lam: Optional[float] = None, lr: float = 0.1, batch_size: int = 250, epochs: int = 10,
-                 weight_decay: float = 0.001, optimizer: str = "sgd", momentum: float = 0.0, hidden: int = 256,
-                 y_step: str = "batch", y_solver: str = "exact", device: str = "cpu",
-                 random_state: Any = None, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        method: str = "ccel",
+        model: str = "linear",
+        lam: Optional[float] = None,
+        lr: float = 0.1,
+        batch_size: int = 250,
+        epochs: int = 10,
+        weight_decay: float = 0.001,
+        optimizer: str = "sgd",
+        momentum: float = 0.0,
+        hidden: int = 256,
+        y_step: str = "batch",
+        y_solver: str = "exact",
+        device: str = "cpu",
+        random_state: Any = None,
+        verbose: bool = False,
+    ) -> None:
         self.n_clusters = n_clusters
         self.method = method
         self.model = model
@@ -154,11 +169,24 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
             raise ValueError(f"n_clusters={k!r} should be an integer >= 1")
         if self.model not in ("linear", "mlp"):
             raise ValueError(f"model={self.model!r} should be 'linear' or 'mlp' (feature matrices)")
-        return TrainConfig(data="file:<array>", method=self.method, model=self.model, hidden=self.hidden,
-                           n_clusters=int(k), epochs=self.epochs, batch_size=self.batch_size,
-                           optimizer=self.optimizer, lr=self.lr, momentum=self.momentum,
-                           weight_decay=self.weight_decay, lam=self.lam, y_step=self.y_step, y_solver=self.y_solver, seed=seed,
-                           device=self.device)
+        return TrainConfig(
+            data="file:<array>",
+            method=self.method,
+            model=self.model,
+            hidden=self.hidden,
+            n_clusters=int(k),
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            lam=self.lam,
+            y_step=self.y_step,
+            y_solver=self.y_solver,
+            seed=seed,
+            device=self.device,
+        )
 
     def fit(self, X: Any, y: Any = None) -> "CollisionClustering":
         """Train on ``X`` (n_samples, n_features); ``y`` is ignored."""
@@ -175,8 +203,9 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         if np.abs(X).max(initial=0.0) > np.finfo(np.float32).max:
             raise ValueError(f"X exceeds the float32 range (max |x| = {np.abs(X).max():.3g})")
         config = self._config(self._seed())
-        dataset = Dataset("array", torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), None, int(k),
-                          "features")
+        dataset = Dataset(
+            "array", torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), None, int(k), "features"
+        )
         trainer = Trainer(config, dataset=dataset)
         trainer.run(self._echo if self.verbose else None)
         if trainer.model is not None:
@@ -207,8 +236,10 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
             return out.numpy()
         device = next(self.model_.parameters()).device
         with torch.no_grad():
-            parts = [torch.softmax(self.model_(x[i:i + _PREDICT_BATCH].to(device)).double(), 1).cpu()
-                     for i in range(0, len(x), _PREDICT_BATCH)]
+            parts = [
+                torch.softmax(self.model_(x[i : i + _PREDICT_BATCH].to(device)).double(), 1).cpu()
+                for i in range(0, len(x), _PREDICT_BATCH)
+            ]
         probs = torch.cat(parts).numpy() if parts else np.zeros((0, self.n_clusters))
         return probs / probs.sum(1, keepdims=True)
 

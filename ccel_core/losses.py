@@ -67,8 +67,10 @@ def _check_dim(p: Tensor, dim: int, name: str) -> None:
     if p.ndim < 1:
         raise ValueError(f"{name} must have a class dimension K >= 1, got a 0-d tensor")
     if isinstance(dim, bool) or not isinstance(dim, int) or not -p.ndim <= dim < p.ndim:
-        raise ValueError(f"dim={dim!r} is not valid for {name} of shape={tuple(p.shape)}; "
-                         f"expected an integer in [{-p.ndim}, {p.ndim - 1}]")
+        raise ValueError(
+            f"dim={dim!r} is not valid for {name} of shape={tuple(p.shape)}; "
+            f"expected an integer in [{-p.ndim}, {p.ndim - 1}]"
+        )
     if p.shape[dim] < 1:
         raise ValueError(f"{name} must have a class dimension K >= 1 (dim={dim}), got shape={tuple(p.shape)}")
 
@@ -107,9 +109,7 @@ def _check_probabilities(p: Tensor, name: str, dim: int = -1) -> None:
                 index.append(i)
             row = tuple(reversed(index))
         along = "" if dim in (-1, p.ndim - 1) else f" along dim={dim}"
-        raise ValueError(
-            f"rows of {name}{along} must sum to 1 (tolerance {tol:.2g}); row {row} sums to {total:.10g}"
-        )
+        raise ValueError(f"rows of {name}{along} must sum to 1 (tolerance {tol:.2g}); row {row} sums to {total:.10g}")
 
 
 def _check_options(reduction: str, ignore_index: int) -> None:
@@ -138,9 +138,7 @@ def _check_layout(input: Tensor, target: Tensor, reduction: str, ignore_index: i
         raise ValueError(f"input is on {input.device} but target is on {target.device}; expected one device")
     if target.is_floating_point():
         if target.shape != input.shape:
-            raise ValueError(
-                f"soft target shape={tuple(target.shape)} does not match input shape={tuple(input.shape)}"
-            )
+            raise ValueError(f"soft target shape={tuple(target.shape)} does not match input shape={tuple(input.shape)}")
         return True
     if target.dtype == torch.bool or target.is_complex():
         raise ValueError(f"target must be class indices (integer) or probabilities (float), got dtype={target.dtype}")
@@ -178,8 +176,14 @@ def _check_pair(input: Tensor, target: Tensor, reduction: str, ignore_index: int
     return False
 
 
-def _family_loss(input: Tensor, target: Tensor, reduction: str, ignore_index: int,
-                 soft_rows: Callable[[Tensor, Tensor], Tensor], validate: bool = True) -> Tensor:
+def _family_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str,
+    ignore_index: int,
+    soft_rows: Callable[[Tensor, Tensor], Tensor],
+    validate: bool = True,
+) -> Tensor:
     """Validate (:func:`_check_pair`, or only :func:`_check_layout` without ``validate``), bring classes to the last dimension, apply ``soft_rows(logits, y)`` (N'×K → N')
     for soft targets or ``−log σ_c`` for indices, and reduce.
 
@@ -252,8 +256,9 @@ def _index_loss(input: Tensor, target: Tensor) -> Tensor:
 # --------------------------------------------------------------------------------------------
 # functionals
 # --------------------------------------------------------------------------------------------
-def collision_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100,
-                            *, validate: bool = True) -> Tensor:
+def collision_cross_entropy(
+    input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100, *, validate: bool = True
+) -> Tensor:
     """Collision cross-entropy ``H₂(y, σ) = −ln Σ_k y_k σ_k`` with ``σ = softmax(input)``.
 
     Computed in log space as ``logsumexp(l) − logsumexp(l + ln y)``, so one-hot targets on
@@ -264,27 +269,37 @@ def collision_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mea
     range), which synchronize with the device, for inputs the caller already validated; shapes,
     dtypes and ``reduction`` are still checked and valid input gives the identical result.
     """
+
     def rows(logits: Tensor, y: Tensor) -> Tensor:
         return torch.logsumexp(logits, dim=1) - _log_dot_exp(logits, y)
 
     return _family_loss(input, target, reduction, ignore_index, rows, validate)
 
 
-def shannon_cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100,
-                          *, validate: bool = True) -> Tensor:
+def shannon_cross_entropy(
+    input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100, *, validate: bool = True
+) -> Tensor:
     """Shannon cross-entropy ``H(y, σ) = −Σ_k y_k ln σ_k`` with ``σ = softmax(input)``.
 
     Zero-probability target entries contribute exactly 0 (also to the gradient). Shapes,
     ``ignore_index`` and ``validate`` as :func:`collision_cross_entropy`.
     """
+
     def rows(logits: Tensor, y: Tensor) -> Tensor:
         return -(y * torch.log_softmax(logits, dim=1)).sum(dim=1)
 
     return _family_loss(input, target, reduction, ignore_index, rows, validate)
 
 
-def renyi_cross_entropy(input: Tensor, target: Tensor, alpha: float = 2.0, reduction: str = "mean",
-                        ignore_index: int = -100, *, validate: bool = True) -> Tensor:
+def renyi_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    alpha: float = 2.0,
+    reduction: str = "mean",
+    ignore_index: int = -100,
+    *,
+    validate: bool = True,
+) -> Tensor:
     """Rényi cross-entropy of order α (the "shifted" form of docs/math.md §2).
 
     ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``; α = 2 is collision CE and α → 1 is
@@ -383,8 +398,9 @@ class CollisionCrossEntropyLoss(_FamilyLoss):
     """
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return collision_cross_entropy(input, target, reduction=self.reduction, ignore_index=self.ignore_index,
-                                       validate=self.validate)
+        return collision_cross_entropy(
+            input, target, reduction=self.reduction, ignore_index=self.ignore_index, validate=self.validate
+        )
 
 
 class ShannonCrossEntropyLoss(_FamilyLoss):
@@ -392,24 +408,27 @@ class ShannonCrossEntropyLoss(_FamilyLoss):
     :class:`CollisionCrossEntropyLoss`)."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return shannon_cross_entropy(input, target, reduction=self.reduction, ignore_index=self.ignore_index,
-                                     validate=self.validate)
+        return shannon_cross_entropy(
+            input, target, reduction=self.reduction, ignore_index=self.ignore_index, validate=self.validate
+        )
 
 
 class RenyiCrossEntropyLoss(_FamilyLoss):
     """Module form of :func:`renyi_cross_entropy`: ``ln(Σ_k y_k σ_k^{α−1}) / (1 − α)`` (``validate``
     as :class:`CollisionCrossEntropyLoss`)."""
 
-    def __init__(self, alpha: float = 2.0, reduction: str = "mean", ignore_index: int = -100, *,
-                 validate: bool = True) -> None:
+    def __init__(
+        self, alpha: float = 2.0, reduction: str = "mean", ignore_index: int = -100, *, validate: bool = True
+    ) -> None:
         super().__init__(reduction, ignore_index, validate=validate)
         if not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
             raise ValueError(f"alpha={alpha!r} is not valid; expected a finite number > 0")
         self.alpha = float(alpha)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return renyi_cross_entropy(input, target, self.alpha, reduction=self.reduction, ignore_index=self.ignore_index,
-                                   validate=self.validate)
+        return renyi_cross_entropy(
+            input, target, self.alpha, reduction=self.reduction, ignore_index=self.ignore_index, validate=self.validate
+        )
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, {super().extra_repr()}"

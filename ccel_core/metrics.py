@@ -30,7 +30,9 @@ def _as_labels(x: Any, name: str) -> np.ndarray:
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} contains NaN/Inf; expected integer labels")
         if not np.all(arr == np.round(arr)):
-            raise ValueError(f"{name} contains non-integer values (e.g. {arr[arr != np.round(arr)][0]!r}); expected integer labels")
+            raise ValueError(
+                f"{name} contains non-integer values (e.g. {arr[arr != np.round(arr)][0]!r}); expected integer labels"
+            )
         arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "iub":
         raise ValueError(f"{name} must hold integer labels, got dtype={arr.dtype}")

@@ -46,7 +46,9 @@ def _numel(input_shape: tuple[int, ...]) -> int:
 def linear_model(input_shape: tuple[int, ...], n_classes: int) -> nn.Sequential:
     """Flatten -> Linear(prod(input_shape), K); Kaiming-normal weights (fan_in, ReLU gain), zero bias
     (the fixed-feature protocol of the paper's Table 2)."""
-    return nn.Sequential(OrderedDict(flatten=nn.Flatten(), fc=_kaiming_linear(nn.Linear(_numel(input_shape), n_classes))))
+    return nn.Sequential(
+        OrderedDict(flatten=nn.Flatten(), fc=_kaiming_linear(nn.Linear(_numel(input_shape), n_classes)))
+    )
 
 
 def mlp_model(input_shape: tuple[int, ...], n_classes: int, hidden: int = 256) -> nn.Sequential:
@@ -164,27 +166,39 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *, skippable: tuple[
         raise ValueError(f"{path}: expected a dict of tensors (a state dict), got {type(state).__name__}")
     for prefix in ("module.", "_orig_mod."):
         if state and all(k.startswith(prefix) for k in state):
-            state = {k[len(prefix):]: v for k, v in state.items()}
+            state = {k[len(prefix) :]: v for k, v in state.items()}
     own = model.state_dict()
     skipped = [k for k, v in state.items() if k in own and v.shape != own[k].shape and k.startswith(skippable)]
-    mismatched = [f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}" for k, v in state.items()
-                  if k in own and v.shape != own[k].shape and k not in skipped]
+    mismatched = [
+        f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+        for k, v in state.items()
+        if k in own and v.shape != own[k].shape and k not in skipped
+    ]
     unexpected = [k for k in state if k not in own]
     missing = [k for k in own if k not in state and not k.startswith(skippable)]
     absent = [k for k in own if k not in state]
     loaded = [k for k in state if k in own and k not in skipped]
-    if not mismatched and not unexpected and not missing and (skipped or absent) and not any(
-            not k.startswith(skippable) for k in loaded):
+    if (
+        not mismatched
+        and not unexpected
+        and not missing
+        and (skipped or absent)
+        and not any(not k.startswith(skippable) for k in loaded)
+    ):
         # Only skippable keys differ, but nothing outside them would load (e.g. the linear model,
         # whose only layer is fc): skipping would leave (almost) the fresh initialization.
         shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}" for k in skipped]
-        raise ValueError(f"{path} does not fit the model: the {', '.join(repr(p) for p in skippable)} keys may "
-                         f"only be skipped when the rest of the model loads, and nothing else would load "
-                         f"({len(loaded)} of the model's {len(own)} entries match); shape mismatches "
-                         f"{_some(shapes)}, missing keys {_some(absent)}")
+        raise ValueError(
+            f"{path} does not fit the model: the {', '.join(repr(p) for p in skippable)} keys may "
+            f"only be skipped when the rest of the model loads, and nothing else would load "
+            f"({len(loaded)} of the model's {len(own)} entries match); shape mismatches "
+            f"{_some(shapes)}, missing keys {_some(absent)}"
+        )
     if mismatched or unexpected or missing:
-        raise ValueError(f"{path} does not fit the model: shape mismatches {_some(mismatched)}, "
-                         f"unexpected keys {_some(unexpected)}, missing keys {_some(missing)}")
+        raise ValueError(
+            f"{path} does not fit the model: shape mismatches {_some(mismatched)}, "
+            f"unexpected keys {_some(unexpected)}, missing keys {_some(missing)}"
+        )
     if skipped or absent:
         warnings.warn(f"{path}: kept the fresh initialization of {skipped + absent}", stacklevel=3)
     model.load_state_dict({k: v for k, v in state.items() if k not in skipped}, strict=False)

@@ -132,13 +132,15 @@ class Objective:
     supervised: bool = False
     validate: bool = True
 
-    def network_loss(self, logits: Tensor, logits_aug: Optional[Tensor] = None,
-                     targets: Optional[Tensor] = None) -> Tensor:
+    def network_loss(
+        self, logits: Tensor, logits_aug: Optional[Tensor] = None, targets: Optional[Tensor] = None
+    ) -> Tensor:
         """The θ-step loss of one batch (a scalar tensor)."""
         raise NotImplementedError
 
-    def label_loss(self, probs: Tensor, labels: Optional[Tensor],
-                   all_reduce: Optional[Callable[[Tensor], Tensor]] = None) -> float:
+    def label_loss(
+        self, probs: Tensor, labels: Optional[Tensor], all_reduce: Optional[Callable[[Tensor], Tensor]] = None
+    ) -> float:
         """The y-step objective for predictions ``probs`` and pseudo-labels ``labels`` (NaN if none);
         ``all_reduce`` sums statistics over data-parallel processes."""
         return math.nan
@@ -147,7 +149,9 @@ class Objective:
         if logits_aug is None:
             raise ValueError(f"{self.name} needs logits_aug (the predictions on T(x)); got None")
         if logits_aug.shape != logits.shape:
-            raise ValueError(f"logits_aug shape={tuple(logits_aug.shape)} differs from logits shape={tuple(logits.shape)}")
+            raise ValueError(
+                f"logits_aug shape={tuple(logits_aug.shape)} differs from logits shape={tuple(logits.shape)}"
+            )
         return logits_aug
 
     def __repr__(self) -> str:
@@ -179,8 +183,9 @@ class SelfLabeling(Objective):
         self.lam, self.beta = float(lam), float(beta)
         self.needs_augmentation = self.beta > 0
 
-    def network_loss(self, logits: Tensor, logits_aug: Optional[Tensor] = None,
-                     targets: Optional[Tensor] = None) -> Tensor:
+    def network_loss(
+        self, logits: Tensor, logits_aug: Optional[Tensor] = None, targets: Optional[Tensor] = None
+    ) -> Tensor:
         if targets is None:
             raise ValueError(f"{self.name} needs targets (pseudo-labels N×K); got None")
         ce = _ce(self.ce)
@@ -189,8 +194,9 @@ class SelfLabeling(Objective):
             loss = loss + self.beta * ce(self._need_aug(logits, logits_aug), targets, validate=self.validate)
         return loss
 
-    def label_loss(self, probs: Tensor, labels: Optional[Tensor],
-                   all_reduce: Optional[Callable[[Tensor], Tensor]] = None) -> float:
+    def label_loss(
+        self, probs: Tensor, labels: Optional[Tensor], all_reduce: Optional[Callable[[Tensor], Tensor]] = None
+    ) -> float:
         """``mean_i CE(y_i, σ_i) + λ KL`` over the rows; with ``all_reduce`` (data-parallel) over
         the rows of every process, from one all-reduce of (Σ CE, Σ_i y_i, N)."""
         if labels is None:
@@ -198,7 +204,9 @@ class SelfLabeling(Objective):
         p = probs.detach().double()
         y = labels.detach().double().to(p.device)
         rows = (_collision_rows if self.ce == "collision" else _shannon_rows)(p, y)
-        stats = torch.cat([rows.sum().reshape(1), y.sum(0), torch.tensor([float(len(y))], dtype=torch.float64, device=p.device)])
+        stats = torch.cat(
+            [rows.sum().reshape(1), y.sum(0), torch.tensor([float(len(y))], dtype=torch.float64, device=p.device)]
+        )
         if all_reduce is not None:
             all_reduce(stats)
         n = float(stats[-1])
@@ -229,8 +237,9 @@ class MutualInformation(Objective):
     def __init__(self, gamma: float = 1.3) -> None:
         self.gamma = float(gamma)
 
-    def network_loss(self, logits: Tensor, logits_aug: Optional[Tensor] = None,
-                     targets: Optional[Tensor] = None) -> Tensor:
+    def network_loss(
+        self, logits: Tensor, logits_aug: Optional[Tensor] = None, targets: Optional[Tensor] = None
+    ) -> Tensor:
         return _mean_entropy(logits) - self.gamma * _marginal_entropy(logits)
 
 
@@ -244,8 +253,9 @@ class IMSAT(Objective):
     def __init__(self, lam: float = 0.1, mu: float = 4.0) -> None:
         self.lam, self.mu = float(lam), float(mu)
 
-    def network_loss(self, logits: Tensor, logits_aug: Optional[Tensor] = None,
-                     targets: Optional[Tensor] = None) -> Tensor:
+    def network_loss(
+        self, logits: Tensor, logits_aug: Optional[Tensor] = None, targets: Optional[Tensor] = None
+    ) -> Tensor:
         logits_aug = self._need_aug(logits, logits_aug)
         logp = torch.log_softmax(logits.detach(), dim=1)
         logq = torch.log_softmax(logits_aug, dim=1)
@@ -262,8 +272,9 @@ class IIC(Objective):
     name = "iic"
     needs_augmentation = True
 
-    def network_loss(self, logits: Tensor, logits_aug: Optional[Tensor] = None,
-                     targets: Optional[Tensor] = None) -> Tensor:
+    def network_loss(
+        self, logits: Tensor, logits_aug: Optional[Tensor] = None, targets: Optional[Tensor] = None
+    ) -> Tensor:
         logits_aug = self._need_aug(logits, logits_aug)
         p = torch.softmax(logits, dim=1)
         q = torch.softmax(logits_aug, dim=1)
@@ -347,11 +358,14 @@ class Solver:
         """Whether a warm start changes the result (Sinkhorn ignores it)."""
         return self.kind not in ("sinkhorn", "exact") and self.start == "stored"
 
-    def __call__(self, probs: Tensor, init: Optional[Tensor] = None,
-                 all_reduce: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
+    def __call__(
+        self, probs: Tensor, init: Optional[Tensor] = None, all_reduce: Optional[Callable[[Tensor], Tensor]] = None
+    ) -> Tensor:
         """Solve (see the class docstring for where); ``all_reduce``: data-parallel EM only."""
         if all_reduce is not None and self.kind != "em":
-            raise ValueError(f"all_reduce is only supported by the EM y-step, not {self.kind!r}; gather the rows instead")
+            raise ValueError(
+                f"all_reduce is only supported by the EM y-step, not {self.kind!r}; gather the rows instead"
+            )
         torch_path = all_reduce is not None or (probs.device.type != "cpu" and probs.numel() >= self.device_min_entries)
         p = probs.detach().double() if torch_path else probs.detach().double().cpu().numpy()
         y0 = None
@@ -371,9 +385,18 @@ class Solver:
         return labels.to(probs.device)
 
 
-def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 1000,
-                tol: Optional[float] = None, lr: Optional[float] = None, accelerate: bool = True,
-                y_solver: str = "exact", y_init: str = "stored") -> Optional[Solver]:
+def make_solver(
+    method: str,
+    n_clusters: int,
+    *,
+    lam: float,
+    max_iter: int = 1000,
+    tol: Optional[float] = None,
+    lr: Optional[float] = None,
+    accelerate: bool = True,
+    y_solver: str = "exact",
+    y_init: str = "stored",
+) -> Optional[Solver]:
     """The y-step solver of ``method`` (None for methods without one); ``accelerate``: SQUAREM-
     accelerated EM for ``ccel`` (same optimum, several times fewer steps; see :func:`em`);
     ``y_solver="exact"``: the certified exact y-step for ``ccel`` and ``ccel-eq10``; ``y_init``:
@@ -381,25 +404,39 @@ def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 100
     tol_kw = {} if tol is None else {"tol": float(tol)}
     if y_solver == "exact" and method in ("ccel", "ccel-eq10"):
         objective = "eq11" if method == "ccel" else "eq10"
-        return Solver("exact", {"lam": lam, "objective": objective, "max_iter": max_iter,
-                                "tol": float(tol) if tol is not None else 1e-8})
+        return Solver(
+            "exact",
+            {"lam": lam, "objective": objective, "max_iter": max_iter, "tol": float(tol) if tol is not None else 1e-8},
+        )
     if method == "ccel":
         return Solver("em", {"lam": lam, "max_iter": max_iter, "accelerate": bool(accelerate), **tol_kw}, start=y_init)
     if method in ("ccel-eq10", "miadm"):
         step = lr if lr is not None else 1.0 / max(lam * n_clusters, 1.0)
         ce = "collision" if method == "ccel-eq10" else "shannon"
-        return Solver("pgd", {"lam": lam, "objective": "eq10", "ce": ce, "lr": step, "max_iter": max_iter, **tol_kw},
-                      start=y_init)
+        return Solver(
+            "pgd", {"lam": lam, "objective": "eq10", "ce": ce, "lr": step, "max_iter": max_iter, **tol_kw}, start=y_init
+        )
     if method == "sela":
         return Solver("sinkhorn", {"lam": lam, "hard": True, "max_iter": max_iter, **tol_kw})
     return None
 
 
-def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None, gamma: Optional[float] = None,
-                   mu: Optional[float] = None, beta: float = 0.0, loss: Optional[str] = None,
-                   max_iter: int = 1000, tol: Optional[float] = None,
-                   lr: Optional[float] = None, accelerate: bool = True,
-                   y_solver: str = "exact", y_init: str = "stored") -> tuple[Objective, Optional[Solver]]:
+def make_objective(
+    method: str,
+    n_clusters: int,
+    *,
+    lam: Optional[float] = None,
+    gamma: Optional[float] = None,
+    mu: Optional[float] = None,
+    beta: float = 0.0,
+    loss: Optional[str] = None,
+    max_iter: int = 1000,
+    tol: Optional[float] = None,
+    lr: Optional[float] = None,
+    accelerate: bool = True,
+    y_solver: str = "exact",
+    y_init: str = "stored",
+) -> tuple[Objective, Optional[Solver]]:
     """Build ``(objective, solver)`` for a method name; the solver is None without a y-step.
 
     Args:
@@ -437,7 +474,9 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
     if not isinstance(beta, (int, float)) or isinstance(beta, bool) or not math.isfinite(beta) or beta < 0:
         raise ValueError(f"beta={beta!r} should be a finite number >= 0")
     if beta and key not in ("ccel", "ccel-eq10", "miadm", "sela"):
-        raise ValueError(f"beta={beta!r} is the self-augmentation weight of pseudo-label methods; method={key!r} takes none")
+        raise ValueError(
+            f"beta={beta!r} is the self-augmentation weight of pseudo-label methods; method={key!r} takes none"
+        )
     if loss is not None and key != SUPERVISED:
         raise ValueError(f"loss={loss!r} is only for method='supervised'; method={key!r} fixes its own CE")
     k = int(n_clusters)
@@ -454,8 +493,13 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
         return IIC(), None
     if key == "kmeans":
         return KMeansClustering(k), None
-    ce, fairness = {"ccel": ("collision", "eq11"), "ccel-eq10": ("collision", "eq10"),
-                    "miadm": ("shannon", "eq10"), "sela": ("shannon", "equipartition")}[key]
+    ce, fairness = {
+        "ccel": ("collision", "eq11"),
+        "ccel-eq10": ("collision", "eq10"),
+        "miadm": ("shannon", "eq10"),
+        "sela": ("shannon", "equipartition"),
+    }[key]
     objective = SelfLabeling(key, ce, fairness, p["lam"], float(beta))
-    return objective, make_solver(key, k, lam=p["lam"], max_iter=max_iter, tol=tol, lr=lr, accelerate=accelerate,
-                                  y_solver=y_solver, y_init=y_init)
+    return objective, make_solver(
+        key, k, lam=p["lam"], max_iter=max_iter, tol=tol, lr=lr, accelerate=accelerate, y_solver=y_solver, y_init=y_init
+    )

@@ -23,6 +23,7 @@ Checkpoint contract: the state must contain only tensors, dicts, lists, tuples, 
 bytes, None and torch Size/dtype/device. numpy arrays are converted to tensors and numpy scalars to
 Python numbers on save, so checkpoints load with ``torch.load(weights_only=True)`` (the only mode used).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -52,8 +53,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RUN_STATUSES", "TERMINAL_STATUSES", "RunInfo", "RunStore", "Run", "RunNotFoundError",
-           "to_jsonable"]
+__all__ = ["RUN_STATUSES", "TERMINAL_STATUSES", "RunInfo", "RunStore", "Run", "RunNotFoundError", "to_jsonable"]
 
 RUN_STATUSES = ("created", "running", "finished", "failed", "cancelled")
 TERMINAL_STATUSES = ("finished", "failed", "cancelled")
@@ -62,16 +62,48 @@ CHECKPOINT_DIR, LAST_CHECKPOINT, CANCEL_FILE, LOG_FILE = "checkpoints", "last.pt
 ASSIGNMENTS_FILE, PROBS_FILE = "assignments.npy", "probs.npy"
 _BUSY_TIMEOUT_S = 30.0
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-_COLS = ("run_id", "status", "created", "updated", "name", "grp", "data", "method", "model", "seed",
-         "epochs", "epoch", "pid", "host", "final", "error")
+_COLS = (
+    "run_id",
+    "status",
+    "created",
+    "updated",
+    "name",
+    "grp",
+    "data",
+    "method",
+    "model",
+    "seed",
+    "epochs",
+    "epoch",
+    "pid",
+    "host",
+    "final",
+    "error",
+)
 _SCHEMA = """CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
   name TEXT, grp TEXT, data TEXT, method TEXT, model TEXT, seed INTEGER, epochs INTEGER,
   epoch INTEGER NOT NULL DEFAULT 0, pid INTEGER, host TEXT, final TEXT NOT NULL DEFAULT '{}',
   error TEXT);
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);"""
-_FRAME_COLS = ("run_id", "status", "name", "group", "data", "method", "model", "seed", "epochs",
-               "epoch", "created", "updated", "pid", "host", "error", "path")
+_FRAME_COLS = (
+    "run_id",
+    "status",
+    "name",
+    "group",
+    "data",
+    "method",
+    "model",
+    "seed",
+    "epochs",
+    "epoch",
+    "created",
+    "updated",
+    "pid",
+    "host",
+    "error",
+    "path",
+)
 
 
 def to_jsonable(obj: Any, where: str = "value") -> Any:
@@ -86,8 +118,7 @@ def to_jsonable(obj: Any, where: str = "value") -> Any:
         return bool(obj)
     torch = sys.modules.get("torch")
     if isinstance(obj, np.ndarray) or (torch is not None and isinstance(obj, torch.Tensor)):
-        return to_jsonable(obj.tolist() if isinstance(obj, np.ndarray) else obj.detach().cpu().tolist(),
-                           where)
+        return to_jsonable(obj.tolist() if isinstance(obj, np.ndarray) else obj.detach().cpu().tolist(), where)
     if isinstance(obj, Mapping):
         out = {}
         for k, v in obj.items():
@@ -99,8 +130,10 @@ def to_jsonable(obj: Any, where: str = "value") -> Any:
         return [to_jsonable(v, f"{where}[{i}]") for i, v in enumerate(obj)]
     if isinstance(obj, os.PathLike):
         return os.fspath(obj)
-    raise TypeError(f"{where}={obj!r} has type {type(obj).__name__}, which is not JSON-serializable; "
-                    "expected None, bool, int, float, str, list, dict, path or a numpy/torch number/array")
+    raise TypeError(
+        f"{where}={obj!r} has type {type(obj).__name__}, which is not JSON-serializable; "
+        "expected None, bool, int, float, str, list, dict, path or a numpy/torch number/array"
+    )
 
 
 def _checkpoint_safe(obj: Any, where: str) -> Any:
@@ -109,8 +142,11 @@ def _checkpoint_safe(obj: Any, where: str) -> Any:
 
     if isinstance(obj, np.generic) and not isinstance(obj, np.object_):
         return obj.item()  # before the atoms: np.float64 is a float but would pickle as numpy
-    if obj is None or type(obj) in (bool, int, float, str, bytes) or isinstance(
-            obj, (torch.Tensor, torch.Size, torch.dtype, torch.device)):
+    if (
+        obj is None
+        or type(obj) in (bool, int, float, str, bytes)
+        or isinstance(obj, (torch.Tensor, torch.Size, torch.dtype, torch.device))
+    ):
         return obj
     if isinstance(obj, np.ndarray) and not obj.dtype.hasobject:
         try:
@@ -118,10 +154,10 @@ def _checkpoint_safe(obj: Any, where: str) -> Any:
         except TypeError as exc:
             raise TypeError(f"checkpoint {where}: numpy dtype {obj.dtype} has no torch equivalent") from exc
     if isinstance(obj, dict):
-        pairs = [(_checkpoint_safe(k, f"{where} key {k!r}"), _checkpoint_safe(v, f"{where}[{k!r}]"))
-                 for k, v in obj.items()]
-        if type(obj) in (dict, OrderedDict) and all(
-                a is k and b is v for (a, b), (k, v) in zip(pairs, obj.items())):
+        pairs = [
+            (_checkpoint_safe(k, f"{where} key {k!r}"), _checkpoint_safe(v, f"{where}[{k!r}]")) for k, v in obj.items()
+        ]
+        if type(obj) in (dict, OrderedDict) and all(a is k and b is v for (a, b), (k, v) in zip(pairs, obj.items())):
             return obj  # unchanged: keep e.g. a state_dict's OrderedDict and its _metadata as is
         out = OrderedDict(pairs) if isinstance(obj, OrderedDict) else dict(pairs)
         if isinstance(out, OrderedDict) and hasattr(obj, "_metadata"):
@@ -132,8 +168,10 @@ def _checkpoint_safe(obj: Any, where: str) -> Any:
         if type(obj) in (list, tuple) and all(a is b for a, b in zip(items, obj)):
             return obj
         return items if isinstance(obj, list) else tuple(items)
-    raise TypeError(f"checkpoint {where} has type {type(obj).__name__}; expected only tensors, dicts, "
-                    "lists, tuples, numbers, strings, bytes or None (numpy arrays become tensors)")
+    raise TypeError(
+        f"checkpoint {where} has type {type(obj).__name__}; expected only tensors, dicts, "
+        "lists, tuples, numbers, strings, bytes or None (numpy arrays become tensors)"
+    )
 
 
 def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
@@ -276,16 +314,22 @@ class RunStore:
         self.root = Path(root).expanduser().absolute()
         self.index_path = self.root / INDEX_FILE
         if self.root.exists() and not self.root.is_dir():
-            raise ValueError(f"run store {self.root} is an existing file; expected a folder (or a path that "
-                             "does not exist yet, which is created)")
+            raise ValueError(
+                f"run store {self.root} is an existing file; expected a folder (or a path that "
+                "does not exist yet, which is created)"
+            )
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:  # a parent is a file
-            raise ValueError(f"cannot create the run store folder {self.root}: {exc.strerror} "
-                             f"({exc.filename}); expected a folder path") from exc
+            raise ValueError(
+                f"cannot create the run store folder {self.root}: {exc.strerror} "
+                f"({exc.filename}); expected a folder path"
+            ) from exc
         if self.index_path.exists() and not self.index_path.is_file():
-            raise ValueError(f"run index {self.index_path} is not a file; expected the SQLite index of the "
-                             f"run store (move it away to start a new index)")
+            raise ValueError(
+                f"run index {self.index_path} is not a file; expected the SQLite index of the "
+                f"run store (move it away to start a new index)"
+            )
         with self._db() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
@@ -316,7 +360,8 @@ class RunStore:
                     f"run index {self.index_path} is not a valid SQLite database ({exc}); move it (and any "
                     f"{INDEX_FILE}-wal / {INDEX_FILE}-shm next to it) away, e.g. rename it to "
                     f"{INDEX_FILE}.corrupt, to start a new, empty index; nothing was deleted and the run "
-                    f"folders in {self.root} are left as they are") from exc
+                    f"folders in {self.root} are left as they are"
+                ) from exc
             raise
         finally:
             con.close()
@@ -330,12 +375,14 @@ class RunStore:
         with self._db() as con:
             ids = [r[0] for r in con.execute("SELECT run_id FROM runs ORDER BY created DESC")]
         close = [i for i in ids if i.startswith(str(run_id))][:5] or difflib.get_close_matches(
-            str(run_id), ids, n=5, cutoff=0.5)
+            str(run_id), ids, n=5, cutoff=0.5
+        )
         hint = f"close matches: {', '.join(close)}" if close else f"the store has {len(ids)} run(s)"
         return RunNotFoundError(f"no run with run_id={run_id!r} in {self.root}; {hint}")
 
-    def create(self, config: Mapping[str, Any], *, run_id: str | None = None, group: str | None = None,
-               name: str | None = None) -> Run:
+    def create(
+        self, config: Mapping[str, Any], *, run_id: str | None = None, group: str | None = None, name: str | None = None
+    ) -> Run:
         """Create a run (status ``created``) atomically: the folder is written under a temp name and
         renamed inside the index transaction, so a failure leaves neither folder nor row. ``config`` (a
         mapping or dataclass) must be JSON-serializable (``TypeError`` otherwise); its keys data, method,
@@ -360,8 +407,10 @@ class RunStore:
         if not isinstance(run_id, str) or not _ID_RE.fullmatch(run_id):
             raise ValueError(f"run_id={run_id!r}; expected 1-128 of [A-Za-z0-9._-], not starting with . - _")
         dest, tmp, renamed = self.root / run_id, self.root / f".tmp-{run_id}-{secrets.token_hex(4)}", False
-        ints = {k: cfg.get(k) if isinstance(cfg.get(k), int) and not isinstance(cfg.get(k), bool) else None
-                for k in ("seed", "epochs")}
+        ints = {
+            k: cfg.get(k) if isinstance(cfg.get(k), int) and not isinstance(cfg.get(k), bool) else None
+            for k in ("seed", "epochs")
+        }
         try:
             (tmp / CHECKPOINT_DIR).mkdir(parents=True)
             (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
@@ -373,9 +422,19 @@ class RunStore:
                 con.execute(
                     "INSERT INTO runs (run_id, status, created, updated, name, grp, data, method, model, "
                     "seed, epochs) VALUES (?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (run_id, now, now, name, group, _config_str(cfg.get("data")),
-                     _config_str(cfg.get("method")), _config_str(cfg.get("model")), ints["seed"],
-                     ints["epochs"]))
+                    (
+                        run_id,
+                        now,
+                        now,
+                        name,
+                        group,
+                        _config_str(cfg.get("data")),
+                        _config_str(cfg.get("method")),
+                        _config_str(cfg.get("model")),
+                        ints["seed"],
+                        ints["epochs"],
+                    ),
+                )
                 os.rename(tmp, dest)
                 renamed = True
         except BaseException:
@@ -405,17 +464,20 @@ class RunStore:
             raise self._not_found(run_id)
         return self._info(row)
 
-    def list(self, *, status: str | None = None, group: str | None = None, data: str | None = None,
-             method: str | None = None) -> list[RunInfo]:
+    def list(
+        self, *, status: str | None = None, group: str | None = None, data: str | None = None, method: str | None = None
+    ) -> list[RunInfo]:
         """Runs matching every given filter, newest first."""
         if status is not None and status not in RUN_STATUSES:
             raise ValueError(f"status={status!r}; expected one of {RUN_STATUSES}")
-        pairs = [(c, v) for c, v in (("status", status), ("grp", group), ("data", data), ("method", method))
-                 if v is not None]
+        pairs = [
+            (c, v) for c, v in (("status", status), ("grp", group), ("data", data), ("method", method)) if v is not None
+        ]
         where = " WHERE " + " AND ".join(f"{c} = ?" for c, _ in pairs) if pairs else ""
         with self._db() as con:
-            rows = con.execute(f"SELECT {', '.join(_COLS)} FROM runs{where} ORDER BY created DESC, "
-                               "run_id DESC", [v for _, v in pairs]).fetchall()
+            rows = con.execute(
+                f"SELECT {', '.join(_COLS)} FROM runs{where} ORDER BY created DESC, run_id DESC", [v for _, v in pairs]
+            ).fetchall()
         return [self._info(r) for r in rows]
 
     def to_frame(self, runs: list[RunInfo] | None = None) -> pd.DataFrame:
@@ -448,8 +510,7 @@ class RunStore:
         df = pd.DataFrame(records).drop_duplicates("epoch", keep="last")
         return df.sort_values("epoch", kind="stable").reset_index(drop=True)
 
-    def export_csv(self, path: str | os.PathLike, run_ids: list[str] | None = None, *,
-                   per_epoch: bool = False) -> Path:
+    def export_csv(self, path: str | os.PathLike, run_ids: list[str] | None = None, *, per_epoch: bool = False) -> Path:
         """Write ``to_frame`` of the runs (default all) or, with ``per_epoch``, their metrics with
         run_id/name/group/data/method/model/seed columns first; returns the path."""
         import pandas as pd
@@ -474,10 +535,14 @@ class RunStore:
         """Remove the run's row and folder. A ``running`` run whose pid is alive (or on another host)
         raises ``RuntimeError`` unless ``force``."""
         info = self.get(run_id)
-        if info.status == "running" and not force and (
-                info.host != socket.gethostname() or info.pid is None or _pid_alive(info.pid)):
-            raise RuntimeError(f"run {run_id!r} is running (pid={info.pid}, host={info.host!r}); "
-                               "cancel it first or pass force=True")
+        if (
+            info.status == "running"
+            and not force
+            and (info.host != socket.gethostname() or info.pid is None or _pid_alive(info.pid))
+        ):
+            raise RuntimeError(
+                f"run {run_id!r} is running (pid={info.pid}, host={info.host!r}); cancel it first or pass force=True"
+            )
         trash = self.root / f".trash-{run_id}-{secrets.token_hex(4)}"
         with self._db(write=True) as con:
             con.execute("DELETE FROM runs WHERE run_id=?", (run_id,))
@@ -489,16 +554,20 @@ class RunStore:
         """Mark ``running`` runs of this host whose pid is dead (or a zombie) as ``failed`` with error
         "process died"; returns their ids. Cannot see pid reuse or runs of other hosts."""
         with self._db() as con:
-            rows = con.execute("SELECT run_id, pid FROM runs WHERE status='running' AND host=? AND pid IS "
-                               "NOT NULL", (socket.gethostname(),)).fetchall()
+            rows = con.execute(
+                "SELECT run_id, pid FROM runs WHERE status='running' AND host=? AND pid IS NOT NULL",
+                (socket.gethostname(),),
+            ).fetchall()
         dead = [(rid, pid) for rid, pid in rows if not _pid_alive(pid)]
         marked = []
         if dead:
             with self._db(write=True) as con:
                 for rid, pid in dead:
-                    cur = con.execute("UPDATE runs SET status='failed', error='process died', "
-                                      "updated=? WHERE run_id=? AND status='running' AND pid=?",
-                                      (time.time(), rid, pid))
+                    cur = con.execute(
+                        "UPDATE runs SET status='failed', error='process died', "
+                        "updated=? WHERE run_id=? AND status='running' AND pid=?",
+                        (time.time(), rid, pid),
+                    )
                     marked += [rid] if cur.rowcount else []
         return marked
 
@@ -533,8 +602,9 @@ class Run:
     def _update(self, **cols: Any) -> None:
         with self.store._db(write=True) as con:
             sets = ", ".join(f"{c}=?" for c in cols)
-            cur = con.execute(f"UPDATE runs SET {sets}, updated=? WHERE run_id=?",
-                              (*cols.values(), time.time(), self.run_id))
+            cur = con.execute(
+                f"UPDATE runs SET {sets}, updated=? WHERE run_id=?", (*cols.values(), time.time(), self.run_id)
+            )
         if cur.rowcount == 0:
             raise self.store._not_found(self.run_id)
 
@@ -554,10 +624,16 @@ class Run:
         process, or one on another host, runs it unless ``force``."""
         pid, host = os.getpid() if pid is None else int(pid), socket.gethostname()
         info = self.info
-        if (info.status == "running" and not force and info.pid not in (None, pid)
-                and (info.host != host or _pid_alive(info.pid))):
-            raise RuntimeError(f"run {self.run_id!r} is already running (pid={info.pid}, "
-                               f"host={info.host!r}); pass force=True to take it over")
+        if (
+            info.status == "running"
+            and not force
+            and info.pid not in (None, pid)
+            and (info.host != host or _pid_alive(info.pid))
+        ):
+            raise RuntimeError(
+                f"run {self.run_id!r} is already running (pid={info.pid}, "
+                f"host={info.host!r}); pass force=True to take it over"
+            )
         (self.path / CANCEL_FILE).unlink(missing_ok=True)
         for tmp in (self.path / CHECKPOINT_DIR).glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
@@ -619,8 +695,10 @@ class Run:
         try:
             return torch.load(path, map_location=map_location, weights_only=True)
         except (pickle.UnpicklingError, RuntimeError) as exc:
-            raise RuntimeError(f"cannot load checkpoint {path} with weights_only=True (state must hold "
-                               f"only tensors, dicts, lists, numbers, strings): {exc}") from exc
+            raise RuntimeError(
+                f"cannot load checkpoint {path} with weights_only=True (state must hold "
+                f"only tensors, dicts, lists, numbers, strings): {exc}"
+            ) from exc
 
     def save_assignments(self, labels: Any, probs: Any = None) -> None:
         """Atomically save final assignments (1-D, integral -> int64) and optional probs (N x K)."""
@@ -632,8 +710,7 @@ class Run:
         if probs is not None:
             p = _to_numpy(probs)
             if p.ndim != 2 or p.shape[0] != lab.shape[0] or p.dtype.kind != "f":
-                raise ValueError(f"probs: shape {p.shape}, dtype {p.dtype}; expected a float "
-                                 f"({lab.shape[0]}, K) array")
+                raise ValueError(f"probs: shape {p.shape}, dtype {p.dtype}; expected a float ({lab.shape[0]}, K) array")
             _atomic_write(self.path / PROBS_FILE, lambda f: np.save(f, p))
         _atomic_write(self.path / ASSIGNMENTS_FILE, lambda f: np.save(f, lab))
 
@@ -649,8 +726,9 @@ class Run:
         """Per-epoch metrics (``RunStore.metrics``)."""
         return self.store.metrics(self.run_id)
 
-    def finish(self, status: str = "finished", *, error: str | None = None,
-               final: Mapping[str, Any] | None = None) -> None:
+    def finish(
+        self, status: str = "finished", *, error: str | None = None, final: Mapping[str, Any] | None = None
+    ) -> None:
         """Set a terminal status (finished/failed/cancelled) and error; ``final`` replaces the
         latest-epoch metrics in the index."""
         if status not in TERMINAL_STATUSES:
@@ -665,8 +743,10 @@ class Run:
         self.store.get(self.run_id)  # raises RunNotFoundError for a deleted run
         (self.path / CANCEL_FILE).write_text(f"{time.time()}\n")
         with self.store._db(write=True) as con:
-            con.execute("UPDATE runs SET status='cancelled', updated=? WHERE run_id=? "
-                        "AND status='created'", (time.time(), self.run_id))
+            con.execute(
+                "UPDATE runs SET status='cancelled', updated=? WHERE run_id=? AND status='created'",
+                (time.time(), self.run_id),
+            )
 
     @property
     def cancel_requested(self) -> bool:

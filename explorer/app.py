@@ -71,19 +71,23 @@ _warm_up(precompute=not st.get_option("global.appTest"))
 
 VIEWS = _HERE / "views"  # not "pages/": a folder of that name turns on Streamlit's old file-based navigation
 home = st.Page(VIEWS / "home.py", title="Collision cross-entropy", icon=":material/home:", default=True)
-navigation = st.navigation({
-    "": [home],
-    "Soft labels": [
-        st.Page(VIEWS / "loss_curves.py", title="Loss curves", icon=":material/show_chart:"),
-        st.Page(VIEWS / "noisy_labels.py", title="Noisy labels", icon=":material/grain:"),
-    ],
-    "Self-labeling": [
-        st.Page(VIEWS / "pseudo_labels.py", title="Pseudo-label evolution", icon=":material/animation:"),
-        st.Page(VIEWS / "solver_race.py", title="Solver race", icon=":material/speed:"),
-        st.Page(VIEWS / "clustering_runs.py", title="Clustering runs", icon=":material/model_training:"),
-    ],
-})
+navigation = st.navigation(
+    {
+        "": [home],
+        "Soft labels": [
+            st.Page(VIEWS / "loss_curves.py", title="Loss curves", icon=":material/show_chart:"),
+            st.Page(VIEWS / "noisy_labels.py", title="Noisy labels", icon=":material/grain:"),
+        ],
+        "Self-labeling": [
+            st.Page(VIEWS / "pseudo_labels.py", title="Pseudo-label evolution", icon=":material/animation:"),
+            st.Page(VIEWS / "solver_race.py", title="Solver race", icon=":material/speed:"),
+            st.Page(VIEWS / "clustering_runs.py", title="Clustering runs", icon=":material/model_training:"),
+        ],
+    }
+)
 with st.sidebar:
-    st.caption("After Zhang & Boykov, *Collision Cross-entropy for Soft Class Labels and Deep Clustering*. "
-               "Built-in data only; runs on a CPU.")
+    st.caption(
+        "After Zhang & Boykov, *Collision Cross-entropy for Soft Class Labels and Deep Clustering*. "
+        "Built-in data only; runs on a CPU."
+    )
 navigation.run()

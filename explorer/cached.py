@@ -48,8 +48,7 @@ def gradient_vs_certainty(logits: tuple[float, ...], alphas: tuple[float, ...]) 
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def toy_self_labeling(data: str, k: int, ce: str, epochs: int, seed: int, lam: float, y_step: str,
-                      model: str) -> Any:
+def toy_self_labeling(data: str, k: int, ce: str, epochs: int, seed: int, lam: float, y_step: str, model: str) -> Any:
     """:func:`ccel_core.experiments.trajectories.toy_self_labeling`, cached."""
     from ccel_core.experiments.trajectories import toy_self_labeling as run
 
@@ -57,8 +56,9 @@ def toy_self_labeling(data: str, k: int, ce: str, epochs: int, seed: int, lam: f
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def em_trajectory(data: str, k: int, epochs: int, seed: int, lam: float, y_step: str, model: str,
-                  epoch: int, solver: str, n_iter: int) -> Any:
+def em_trajectory(
+    data: str, k: int, epochs: int, seed: int, lam: float, y_step: str, model: str, epoch: int, solver: str, n_iter: int
+) -> Any:
     """y-step iterates on the predictions σ of the CCE run's network after ``epoch`` epochs.
 
     ``solver="em"``: EM on eq. 11 (collision CE); ``"exact"``: the certified exact y-step on eq. 11;
@@ -74,8 +74,9 @@ def em_trajectory(data: str, k: int, epochs: int, seed: int, lam: float, y_step:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def solver_race(n: int, k: int, lam: float, max_iter: int, lrs: Optional[tuple[float, ...]], seed: int,
-                interior_point: bool) -> Any:
+def solver_race(
+    n: int, k: int, lam: float, max_iter: int, lrs: Optional[tuple[float, ...]], seed: int, interior_point: bool
+) -> Any:
     """:func:`ccel_core.experiments.race.solver_race` on :func:`race_problem` ``(n, k, seed)``, cached."""
     from ccel_core.experiments.race import race_problem
     from ccel_core.experiments.race import solver_race as run
@@ -96,8 +97,15 @@ def noisy_results(settings: tuple) -> Optional[pd.DataFrame]:
     return None if found is None else found.copy()
 
 
-def noisy_label_experiment(data: str, model: str, noise: str, levels: tuple[float, ...], seeds: tuple[int, ...],
-                           epochs: int, progress: Optional[Callable[[int, int], Any]] = None) -> pd.DataFrame:
+def noisy_label_experiment(
+    data: str,
+    model: str,
+    noise: str,
+    levels: tuple[float, ...],
+    seeds: tuple[int, ...],
+    epochs: int,
+    progress: Optional[Callable[[int, int], Any]] = None,
+) -> pd.DataFrame:
     """:func:`ccel_core.experiments.noisy.noisy_label_experiment`, cached by its settings.
 
     Not ``st.cache_data``: the progress callback draws on the page, and a cached function must not.
@@ -147,8 +155,15 @@ def corrupted_targets(data: str, noise: str, levels: tuple[float, ...], seed: in
 # the pseudo-label page's animated figures, and the default views computed ahead of time
 # ----------------------------------------------------------------------------------------------
 
-PSEUDO_LABEL_DEFAULTS: dict[str, Any] = {"data": "blobs", "k": 3, "epochs": 15, "seed": 0, "lam": 100.0,
-                                         "ystep": "full", "model": "linear"}
+PSEUDO_LABEL_DEFAULTS: dict[str, Any] = {
+    "data": "blobs",
+    "k": 3,
+    "epochs": 15,
+    "seed": 0,
+    "lam": 100.0,
+    "ystep": "full",
+    "model": "linear",
+}
 RACE_DEFAULTS: dict[str, Any] = {"n": 2000, "k": 20, "lam": 100.0, "iters": 400, "lrs": None, "seed": 0, "ip": False}
 
 
@@ -188,15 +203,25 @@ def epoch_figures(args: tuple, ce: str) -> dict[str, go.Figure]:
     epochs = [s.epoch for s in snaps]
     figs = {}
     if res.n_clusters == 3:
-        figs["ternary"] = ternary_labels_figure([s.labels[idx] for s in snaps], [s.probs[idx] for s in snaps],
-                                                frame_names=epochs, title="Pseudo-labels y (dots) and σ (rings) per epoch")
+        figs["ternary"] = ternary_labels_figure(
+            [s.labels[idx] for s in snaps],
+            [s.probs[idx] for s in snaps],
+            frame_names=epochs,
+            title="Pseudo-labels y (dots) and σ (rings) per epoch",
+        )
         if figs["ternary"].layout.sliders:
             figs["ternary"].layout.sliders[0].currentvalue.prefix = "epoch "
     figs["regions"] = decision_regions_figure(
-        res.grid_x, res.grid_y, [s.grid_probs for s in snaps], res.points[idx], [s.probs[idx].argmax(1) for s in snaps],
-        y_true=None if res.y_true is None else res.y_true[idx], frame_names=epochs,
+        res.grid_x,
+        res.grid_y,
+        [s.grid_probs for s in snaps],
+        res.points[idx],
+        [s.probs[idx].argmax(1) for s in snaps],
+        y_true=None if res.y_true is None else res.y_true[idx],
+        frame_names=epochs,
         axis_titles=("PC 1", "PC 2") if args[0] == "digits" else ("x₁", "x₂"),
-        title="Decision regions argmax σ per epoch (marker = true class)")
+        title="Decision regions argmax σ per epoch (marker = true class)",
+    )
     return figs
 
 
@@ -209,8 +234,12 @@ def ystep_figure(args: tuple, epoch: int, solver: str, iters: int) -> go.Figure:
     res = toy_self_labeling(args[0], args[1], "collision", *args[2:])
     sigma = res.snapshots[min(epoch, len(res.snapshots) - 1)].probs
     idx, frames = shown_points(len(sigma)), shown_frames(len(traj.iterates))
-    return ternary_labels_figure([traj.iterates[t][idx] for t in frames], sigma[idx], frame_names=frames.tolist(),
-                                 title="y per iteration (σ fixed, rings)")
+    return ternary_labels_figure(
+        [traj.iterates[t][idx] for t in frames],
+        sigma[idx],
+        frame_names=frames.tolist(),
+        title="y per iteration (σ fixed, rings)",
+    )
 
 
 def precompute_default_views() -> None:
@@ -229,8 +258,9 @@ def precompute_default_views() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def labels_frame(label_sets: Sequence[Any], prob_sets: Optional[Sequence[Any]] = None, *, step: str = "epoch",
-                 y_true: Any = None) -> pd.DataFrame:
+def labels_frame(
+    label_sets: Sequence[Any], prob_sets: Optional[Sequence[Any]] = None, *, step: str = "epoch", y_true: Any = None
+) -> pd.DataFrame:
     """One row per (step, point): ``y_1..y_K`` (pseudo-labels) and ``sigma_1..sigma_K`` (predictions)."""
     import numpy as np
 
@@ -254,7 +284,16 @@ def regions_frame(result: Any) -> pd.DataFrame:
     import numpy as np
 
     gx, gy = np.meshgrid(result.grid_x, result.grid_y)
-    frames = [pd.DataFrame({"epoch": s.epoch, "x1": gx.ravel(), "x2": gy.ravel(),
-                            "cluster": s.grid_probs.argmax(-1).ravel(), "max_sigma": s.grid_probs.max(-1).ravel()})
-              for s in result.snapshots]
+    frames = [
+        pd.DataFrame(
+            {
+                "epoch": s.epoch,
+                "x1": gx.ravel(),
+                "x2": gy.ravel(),
+                "cluster": s.grid_probs.argmax(-1).ravel(),
+                "max_sigma": s.grid_probs.max(-1).ravel(),
+            }
+        )
+        for s in result.snapshots
+    ]
     return pd.concat(frames, ignore_index=True)

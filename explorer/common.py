@@ -181,8 +181,14 @@ def shown_errors(*kinds: type[BaseException]) -> Iterator[None]:
 # ----------------------------------------------------------------------------------------------
 
 
-def chart(fig: go.Figure, data: Optional[pd.DataFrame | Callable[[], pd.DataFrame]], name: str, *,
-          key: Optional[str] = None, height: Optional[int] = None) -> None:
+def chart(
+    fig: go.Figure,
+    data: Optional[pd.DataFrame | Callable[[], pd.DataFrame]],
+    name: str,
+    *,
+    key: Optional[str] = None,
+    height: Optional[int] = None,
+) -> None:
     """Draw ``fig`` and offer its data (CSV) and the figure (standalone HTML) for download.
 
     ``data`` may be a DataFrame or a zero-argument callable returning one; both files are generated
@@ -193,18 +199,41 @@ def chart(fig: go.Figure, data: Optional[pd.DataFrame | Callable[[], pd.DataFram
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
     row = st.container(horizontal=True, gap="small")
     if data is not None:
+
         def csv() -> bytes:
             frame = data() if callable(data) else data
             return frame.to_csv(index=False).encode()
 
-        row.download_button("CSV", csv, file_name=f"{name}.csv", mime="text/csv", icon=":material/table:",
-                            on_click="ignore", key=f"csv-{key or name}", help="the data behind this chart")
-    row.download_button("HTML", lambda: fig.to_html(include_plotlyjs="cdn").encode(), file_name=f"{name}.html",
-                        mime="text/html", icon=":material/download:", on_click="ignore",
-                        key=f"html-{key or name}", help="this interactive figure as a standalone page")
+        row.download_button(
+            "CSV",
+            csv,
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            icon=":material/table:",
+            on_click="ignore",
+            key=f"csv-{key or name}",
+            help="the data behind this chart",
+        )
+    row.download_button(
+        "HTML",
+        lambda: fig.to_html(include_plotlyjs="cdn").encode(),
+        file_name=f"{name}.html",
+        mime="text/html",
+        icon=":material/download:",
+        on_click="ignore",
+        key=f"html-{key or name}",
+        help="this interactive figure as a standalone page",
+    )
 
 
 def table_download(df: pd.DataFrame, name: str, label: str = "CSV", *, key: Optional[str] = None) -> None:
     """A CSV download button for a table."""
-    st.download_button(label, lambda: df.to_csv(index=False).encode(), file_name=f"{name}.csv", mime="text/csv",
-                       icon=":material/table:", on_click="ignore", key=key or f"csv-{name}")
+    st.download_button(
+        label,
+        lambda: df.to_csv(index=False).encode(),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        icon=":material/table:",
+        on_click="ignore",
+        key=key or f"csv-{name}",
+    )

@@ -21,8 +21,15 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 CONNECTED = "[data-testid='stApp'][data-test-connection-state='CONNECTED']"
 SCRIPT_DONE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 CHARTS = "[data-testid='stPlotlyChart'] .js-plotly-plot"
@@ -39,9 +46,26 @@ def serve(runs_dir: str | None = None) -> Iterator[str]:
         env = {**os.environ, "CCEL_RUNS_DIR": runs_dir or os.path.join(tmp, "runs"), "PYTHONUNBUFFERED": "1"}
         log = open(os.path.join(tmp, "streamlit.log"), "wb")
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "explorer/app.py", "--server.headless", "true",
-             "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "explorer/app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60

@@ -81,8 +81,16 @@ def launches() -> dict[str, Launch]:
 def fit_command(root: Path, config: TrainConfig, seeds: Sequence[int], *, group: Optional[str] = None) -> list[str]:
     """The ``python -m ccel_core.cli fit …`` argument list that runs ``config`` once per seed: the
     CLI's own flags for every field that differs from its default (:func:`ccel_core.cli.flags.config_argv`)."""
-    cmd = [sys.executable, "-m", "ccel_core.cli", "fit", *config_argv(config, skip=("seed",)),
-           "--runs-dir", str(root), "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ccel_core.cli",
+        "fit",
+        *config_argv(config, skip=("seed",)),
+        "--runs-dir",
+        str(root),
+        "--no-progress",
+    ]
     seeds = [int(s) for s in seeds]
     cmd += ["--seed", str(seeds[0])] if len(seeds) == 1 else ["--seeds", *map(str, seeds)]
     return cmd + (["--group", group] if group is not None else [])
@@ -97,14 +105,19 @@ def check_seeds(seeds: Sequence[int]) -> None:
 
 
 def _popen(command: list[str], root: Path, log_path: Path) -> subprocess.Popen:
-    env = {**os.environ, "CCEL_RUNS_DIR": str(root), "PYTHONUNBUFFERED": "1",
-           "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    env = {
+        **os.environ,
+        "CCEL_RUNS_DIR": str(root),
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
+    }
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:  # the child keeps its own descriptor
         log.write(f"$ {' '.join(command)}\n".encode())
         log.flush()
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True)
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+        )
 
 
 def launch_fit(root: Path, config: TrainConfig, seeds: Sequence[int]) -> Launch:
@@ -122,13 +135,30 @@ def launch_fit(root: Path, config: TrainConfig, seeds: Sequence[int]) -> Launch:
 def launch_resume(store: RunStore, run_id: str, epochs: Optional[int] = None) -> Launch:
     """Start ``ccel fit --resume RUN_ID`` (``--epochs`` raises the total); output appends to the run's log."""
     run = store.open(run_id)
-    command = [sys.executable, "-m", "ccel_core.cli", "fit", "--resume", run_id, "--runs-dir", str(store.root),
-               "--no-progress"]
+    command = [
+        sys.executable,
+        "-m",
+        "ccel_core.cli",
+        "fit",
+        "--resume",
+        run_id,
+        "--runs-dir",
+        str(store.root),
+        "--no-progress",
+    ]
     if epochs is not None:
         command += ["--epochs", str(int(epochs))]
     launch_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
-    launch = Launch(launch_id, command, store.root, run.log_path, run.info.group, time.time(),
-                    _popen(command, store.root, run.log_path), run_id=run_id)
+    launch = Launch(
+        launch_id,
+        command,
+        store.root,
+        run.log_path,
+        run.info.group,
+        time.time(),
+        _popen(command, store.root, run.log_path),
+        run_id=run_id,
+    )
     launches()[launch_id] = launch
     return launch
 
@@ -176,8 +206,15 @@ def run_log(store: RunStore, run_id: str) -> Path:
 # ----------------------------------------------------------------------------------------------
 
 
-def save_features(root: Path, file_name: str, content: bytes, *, label_column: Optional[str] = None,
-                  n_clusters: Optional[int] = None, standardize: bool = False) -> tuple[Path, dict]:
+def save_features(
+    root: Path,
+    file_name: str,
+    content: bytes,
+    *,
+    label_column: Optional[str] = None,
+    n_clusters: Optional[int] = None,
+    standardize: bool = False,
+) -> tuple[Path, dict]:
     """Validate an uploaded ``.npy/.npz/.csv`` with :func:`ccel_core.data.load_feature_file`, then
     save it atomically as ``_features/<name>-<hash>.npz`` (``x``, and ``y`` when labeled).
 
@@ -189,7 +226,9 @@ def save_features(root: Path, file_name: str, content: bytes, *, label_column: O
 
     suffix = Path(file_name).suffix.lower()
     if suffix not in FEATURE_SUFFIXES:
-        raise ValueError(f"{file_name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(FEATURE_SUFFIXES)}")
+        raise ValueError(
+            f"{file_name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(FEATURE_SUFFIXES)}"
+        )
     folder = root / FEATURE_DIR
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f".upload-{secrets.token_hex(4)}{suffix}"
@@ -211,8 +250,14 @@ def save_features(root: Path, file_name: str, content: bytes, *, label_column: O
     data = buf.getvalue()
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).stem).strip("._-") or "features"
     path = folder / f"{stem}-{hashlib.sha256(data).hexdigest()[:8]}.npz"
-    info = {"original": file_name, "rows": int(arrays["x"].shape[0]), "columns": int(arrays["x"].shape[1]),
-            "labeled": ds.y is not None, "n_classes": int(ds.n_classes), "standardized": bool(standardize)}
+    info = {
+        "original": file_name,
+        "rows": int(arrays["x"].shape[0]),
+        "columns": int(arrays["x"].shape[1]),
+        "labeled": ds.y is not None,
+        "n_classes": int(ds.n_classes),
+        "standardized": bool(standardize),
+    }
     for target, payload in ((path.with_suffix(".json"), json.dumps(info, indent=2).encode()), (path, data)):
         part = target.with_name(f".{target.name}.{secrets.token_hex(3)}.tmp")
         part.write_bytes(payload)
@@ -242,8 +287,24 @@ def runs_table(store: RunStore) -> pd.DataFrame:
     """The store's runs for display: id, status, progress, data, method, model, seed, final metrics."""
     df = store.to_frame()
     if df.empty:
-        return pd.DataFrame(columns=["run_id", "status", "progress", "data", "method", "model", "seed", "epoch",
-                                     "epochs", "acc", "nmi", "ari", "group", "created"])
+        return pd.DataFrame(
+            columns=[
+                "run_id",
+                "status",
+                "progress",
+                "data",
+                "method",
+                "model",
+                "seed",
+                "epoch",
+                "epochs",
+                "acc",
+                "nmi",
+                "ari",
+                "group",
+                "created",
+            ]
+        )
     df["data"] = df["data"].map(lambda d: Path(d).name if isinstance(d, str) and os.sep in d else d)
     epochs = pd.to_numeric(df["epochs"], errors="coerce")
     df["progress"] = (pd.to_numeric(df["epoch"], errors="coerce") / epochs.where(epochs > 0)).clip(0, 1).fillna(0.0)
@@ -263,18 +324,21 @@ def seed_summary(store: RunStore, run_ids: Sequence[str]) -> pd.DataFrame:
             cfg = store.open(rid).config
         except (OSError, ValueError, KeyError):
             cfg = {}
-        cfg = {k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
-               for k, v in cfg.items() if k not in NOT_CONFIG}
+        cfg = {
+            k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
+            for k, v in cfg.items()
+            if k not in NOT_CONFIG
+        }
         if isinstance(cfg.get("data"), str) and os.sep in cfg["data"]:
             cfg["data"] = Path(cfg["data"]).name
         configs.append(cfg)
-        rows.append({"run_id": rid, "seed": info.seed, "status": info.status,
-                     **{m: info.final.get(m) for m in SUMMARY_METRICS}})
+        rows.append(
+            {"run_id": rid, "seed": info.seed, "status": info.status, **{m: info.final.get(m) for m in SUMMARY_METRICS}}
+        )
     if not rows:
         return pd.DataFrame()
     cfg_frame = pd.DataFrame(configs).astype(object).where(lambda d: d.notna(), "default")
-    keys = [c for c in cfg_frame.columns
-            if c in ("data", "method", "model") or cfg_frame[c].astype(str).nunique() > 1]
+    keys = [c for c in cfg_frame.columns if c in ("data", "method", "model") or cfg_frame[c].astype(str).nunique() > 1]
     df = pd.concat([cfg_frame[keys], pd.DataFrame(rows)], axis=1)
     metrics = [m for m in SUMMARY_METRICS if pd.to_numeric(df[m], errors="coerce").notna().any()]
     out = []

@@ -38,6 +38,7 @@ RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plot
 # %%
 import math
 
+import plotly.io as pio
 import torch
 
 from ccel_core.experiments.curves import FIG1_TARGETS, loss_curves
@@ -48,8 +49,6 @@ from ccel_core.losses import (
     shannon_cross_entropy,
 )
 from ccel_core.plots import loss_curves_figure
-
-import plotly.io as pio
 
 pio.renderers.default = RENDERER
 
@@ -97,9 +96,12 @@ assert torch.allclose(h2, collision_cross_entropy(soft.log(), sigma, reduction="
 # (b) class indices = one-hot targets = Shannon CE = −ln σ_c
 c = torch.tensor([0, 3, 1, 4], device=DEVICE)
 one_hot = torch.nn.functional.one_hot(c, K).double()
-assert torch.allclose(collision_cross_entropy(logits, c, reduction="none"), -sigma.log()[torch.arange(4, device=DEVICE), c])
-assert torch.allclose(collision_cross_entropy(logits, one_hot, reduction="none"),
-                      shannon_cross_entropy(logits, one_hot, reduction="none"))
+assert torch.allclose(
+    collision_cross_entropy(logits, c, reduction="none"), -sigma.log()[torch.arange(4, device=DEVICE), c]
+)
+assert torch.allclose(
+    collision_cross_entropy(logits, one_hot, reduction="none"), shannon_cross_entropy(logits, one_hot, reduction="none")
+)
 
 # (c) uniform label: value ln K, gradient 0
 lg = logits.clone().requires_grad_(True)

@@ -39,6 +39,7 @@ RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plot
 
 # %%
 import pandas as pd
+import plotly.io as pio
 import torch
 
 from ccel_core.experiments.curves import (
@@ -50,8 +51,6 @@ from ccel_core.experiments.curves import (
 )
 from ccel_core.losses import collision_cross_entropy, shannon_cross_entropy
 from ccel_core.plots import gradient_figure, loss_curves_figure, simplex_heatmap_figure
-
-import plotly.io as pio
 
 pio.renderers.default = RENDERER
 
@@ -80,7 +79,9 @@ rows = []
 for a in alphas:
     part = curves[(curves["y"] == label) & (curves["alpha"] == a)]
     best = part.loc[part["loss"].idxmin()]
-    rows.append({"loss": loss_name(a), "alpha": a, "argmin p": round(float(best["p"]), 3), "min loss": float(best["loss"])})
+    rows.append(
+        {"loss": loss_name(a), "alpha": a, "argmin p": round(float(best["p"]), 3), "min loss": float(best["loss"])}
+    )
 pd.DataFrame(rows)
 
 # %% [markdown]
@@ -157,8 +158,14 @@ rows = []
 for scale in (0.0, 1.0, 3.0, 5.0):
     g = gradient_vs_certainty((scale, 0.0, -scale), (1.0, 2.0))
     at_uniform = g[g["eps"] == 1.0].set_index("kind")["grad_norm"]
-    rows.append({"scale": scale, "max σ": max(g.attrs["sigma"]), "Shannon ‖∇‖ at uniform y": at_uniform["shannon"],
-                 "collision ‖∇‖ at uniform y": at_uniform["collision"]})
+    rows.append(
+        {
+            "scale": scale,
+            "max σ": max(g.attrs["sigma"]),
+            "Shannon ‖∇‖ at uniform y": at_uniform["shannon"],
+            "collision ‖∇‖ at uniform y": at_uniform["collision"],
+        }
+    )
 pd.DataFrame(rows).round(6)
 
 # %% [markdown]
@@ -174,7 +181,12 @@ for target in ((0.7, 0.2, 0.1), (0.5, 0.3, 0.2), (0.4, 0.33, 0.27), (1 / 3, 1 / 
     for a in (1.0, 2.0):
         g = simplex_loss_grid(target, a, 30)
         best = g.loc[g["loss"].idxmin()]
-        rows.append({"y": tuple(round(v, 2) for v in target), "loss": loss_name(a),
-                     "argmin σ": (round(best["s1"], 2), round(best["s2"], 2), round(best["s3"], 2)),
-                     "loss range over Δ": float(g["loss"].max() - g["loss"].min())})
+        rows.append(
+            {
+                "y": tuple(round(v, 2) for v in target),
+                "loss": loss_name(a),
+                "argmin σ": (round(best["s1"], 2), round(best["s2"], 2), round(best["s3"], 2)),
+                "loss range over Δ": float(g["loss"].max() - g["loss"].min()),
+            }
+        )
 pd.DataFrame(rows)

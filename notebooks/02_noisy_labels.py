@@ -43,6 +43,7 @@ import time
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import torch
 
 from ccel_core.data import load_dataset
@@ -50,8 +51,6 @@ from ccel_core.experiments.noisy import NOISE_MODELS, corrupt_targets, noisy_lab
 from ccel_core.losses import collision_cross_entropy, shannon_cross_entropy
 from ccel_core.plots import SHANNON_COLOR, noisy_labels_figure
 from ccel_core.summary import summarize, summarize_frame
-
-import plotly.io as pio
 
 pio.renderers.default = RENDERER
 
@@ -75,10 +74,22 @@ weights = pd.concat(frames, ignore_index=True)
 
 fig = go.Figure()
 for level, part in weights.groupby("level"):
-    fig.add_trace(go.Box(y=part["true_class_weight"], name=f"{level:g}", marker_color=SHANNON_COLOR,
-                         boxpoints=False, showlegend=False))
-fig.update_layout(template="plotly_white", title="The corrupted targets: weight y_c on the true class",
-                  xaxis_title="noise level", yaxis_title="y_c", yaxis_range=[0, 1.02])
+    fig.add_trace(
+        go.Box(
+            y=part["true_class_weight"],
+            name=f"{level:g}",
+            marker_color=SHANNON_COLOR,
+            boxpoints=False,
+            showlegend=False,
+        )
+    )
+fig.update_layout(
+    template="plotly_white",
+    title="The corrupted targets: weight y_c on the true class",
+    xaxis_title="noise level",
+    yaxis_title="y_c",
+    yaxis_range=[0, 1.02],
+)
 fig.show()
 print(f"{DATA}: N = {len(ds)}, K = {ds.n_classes}")
 
@@ -98,8 +109,15 @@ logits = sigma.log().requires_grad_(True)
 (g_shannon,) = torch.autograd.grad(shannon_cross_entropy(logits, d), logits)
 (g_collision,) = torch.autograd.grad(collision_cross_entropy(logits, d), logits)
 y_tilde = d * sigma / (d * sigma).sum()
-pd.DataFrame({"σ": sigma[0], "target d": d[0], "ỹ ∝ d⊙σ": y_tilde[0],
-              "−∇ Shannon (= d − σ)": -g_shannon[0], "−∇ collision (= ỹ − σ)": -g_collision[0]}).round(3)
+pd.DataFrame(
+    {
+        "σ": sigma[0],
+        "target d": d[0],
+        "ỹ ∝ d⊙σ": y_tilde[0],
+        "−∇ Shannon (= d − σ)": -g_shannon[0],
+        "−∇ collision (= ỹ − σ)": -g_collision[0],
+    }
+).round(3)
 
 
 # %% [markdown]
@@ -109,14 +127,17 @@ pd.DataFrame({"σ": sigma[0], "target d": d[0], "ỹ ∝ d⊙σ": y_tilde[0],
 # corrupted and a fresh model (same initialization for both losses) is trained for `EPOCHS` epochs with
 # Adam; accuracy is measured on the clean test labels. Mean ± std over seeds.
 
+
 # %%
 def progress(done: int, total: int) -> None:
     if done == total or done % max(total // 4, 1) == 0:
         print(f"  trained {done} / {total}")
 
+
 start = time.perf_counter()
-results = noisy_label_experiment(DATA, MODEL, NOISE, LEVELS, tuple(range(SEEDS)), EPOCHS, progress=progress,
-                                 device=DEVICE)
+results = noisy_label_experiment(
+    DATA, MODEL, NOISE, LEVELS, tuple(range(SEEDS)), EPOCHS, progress=progress, device=DEVICE
+)
 print(f"{len(results)} trainings in {time.perf_counter() - start:.1f} s")
 noisy_labels_figure(results).show()
 
@@ -136,8 +157,10 @@ table[["shannon (mean ± std)", "collision (mean ± std)", "CCE − CE"]].round(
 
 # %%
 other = next(m for m in NOISE_MODELS if m != NOISE)
-both = pd.concat([results, noisy_label_experiment(DATA, MODEL, other, LEVELS, tuple(range(SEEDS)), EPOCHS,
-                                                  device=DEVICE)], ignore_index=True)
+both = pd.concat(
+    [results, noisy_label_experiment(DATA, MODEL, other, LEVELS, tuple(range(SEEDS)), EPOCHS, device=DEVICE)],
+    ignore_index=True,
+)
 noisy_labels_figure(both, title=f"{NOISE} vs {other}").show()
 
 # %% [markdown]

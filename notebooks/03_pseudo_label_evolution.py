@@ -48,6 +48,7 @@ RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plot
 # %%
 import numpy as np
 import pandas as pd
+import plotly.io as pio
 
 from ccel_core.experiments.trajectories import em_trajectory, toy_self_labeling
 from ccel_core.plots import (
@@ -57,8 +58,6 @@ from ccel_core.plots import (
     ternary_labels_figure,
 )
 from ccel_core.solvers import em, m_step
-
-import plotly.io as pio
 
 pio.renderers.default = RENDERER
 
@@ -73,8 +72,14 @@ results = {ce: toy_self_labeling(DATA, K, ce, EPOCHS, SEED, lam=LAM, y_step=Y_ST
 summary = []
 for ce, res in results.items():
     last = res.snapshots[-1]
-    summary.append({"method": METHODS[ce], "ACC": last.acc, "NMI": last.nmi,
-                    "smallest cluster": f"{int(last.sizes.min())} / {len(res.points)}"})
+    summary.append(
+        {
+            "method": METHODS[ce],
+            "ACC": last.acc,
+            "NMI": last.nmi,
+            "smallest cluster": f"{int(last.sizes.min())} / {len(res.points)}",
+        }
+    )
 pd.DataFrame(summary).round(3)
 
 # %% [markdown]
@@ -92,23 +97,33 @@ idx = np.arange(n_points) if n_points <= MAX_POINTS else np.sort(rng.choice(n_po
 for ce, res in results.items():
     epochs = [s.epoch for s in res.snapshots]
     if res.n_clusters == 3:
-        fig = ternary_labels_figure([s.labels[idx] for s in res.snapshots], [s.probs[idx] for s in res.snapshots],
-                                    frame_names=epochs, title=f"{METHODS[ce]}: y (dots) and σ (rings) per epoch")
+        fig = ternary_labels_figure(
+            [s.labels[idx] for s in res.snapshots],
+            [s.probs[idx] for s in res.snapshots],
+            frame_names=epochs,
+            title=f"{METHODS[ce]}: y (dots) and σ (rings) per epoch",
+        )
         fig.show()
     fig = decision_regions_figure(
-        res.grid_x, res.grid_y, [s.grid_probs for s in res.snapshots], res.points[idx],
+        res.grid_x,
+        res.grid_y,
+        [s.grid_probs for s in res.snapshots],
+        res.points[idx],
         [s.probs[idx].argmax(1) for s in res.snapshots],
-        y_true=None if res.y_true is None else res.y_true[idx], frame_names=epochs,
+        y_true=None if res.y_true is None else res.y_true[idx],
+        frame_names=epochs,
         axis_titles=("PC 1", "PC 2") if DATA == "digits" else ("x₁", "x₂"),
-        title=f"{METHODS[ce]}: decision regions per epoch (marker = true class)")
+        title=f"{METHODS[ce]}: decision regions per epoch (marker = true class)",
+    )
     fig.show()
 
 # %%
 sizes = pd.concat([res.sizes_frame() for res in results.values()], ignore_index=True)
 history = pd.concat([res.history_frame() for res in results.values()], ignore_index=True)
 cluster_sizes_figure(sizes, title="Cluster sizes (points per argmax σ)").show()
-loss_history_figure(history.dropna(subset=["loss"]), y="loss", title="Network loss mean_i CE(y_i, σ_i)",
-                    yaxis="loss (nats)").show()
+loss_history_figure(
+    history.dropna(subset=["loss"]), y="loss", title="Network loss mean_i CE(y_i, σ_i)", yaxis="loss (nats)"
+).show()
 
 # %% [markdown]
 # ## One y-step: the EM algorithm (paper section 4)
@@ -147,17 +162,25 @@ res = results["collision"]
 sigma = res.snapshots[min(EPOCH, len(res.snapshots) - 1)].probs
 trajectories = {
     "EM on eq. 11 (collision CE)": em_trajectory(sigma, LAM, n_iter=ITERS),
-    "PGD on eq. 5 (Shannon CE, MIADM)": em_trajectory(sigma, LAM, n_iter=ITERS, solver="pgd", objective="eq10",
-                                                      ce="shannon"),
+    "PGD on eq. 5 (Shannon CE, MIADM)": em_trajectory(
+        sigma, LAM, n_iter=ITERS, solver="pgd", objective="eq10", ce="shannon"
+    ),
 }
 for name, traj in trajectories.items():
     if sigma.shape[1] == 3:
-        ternary_labels_figure([y[idx] for y in traj.iterates], sigma[idx], frame_names=list(range(len(traj.iterates))),
-                              title=f"{name}: y per iteration (σ fixed, rings)").show()
+        ternary_labels_figure(
+            [y[idx] for y in traj.iterates],
+            sigma[idx],
+            frame_names=list(range(len(traj.iterates))),
+            title=f"{name}: y per iteration (σ fixed, rings)",
+        ).show()
     h = traj.history
     print(f"{name}: objective {h[0]:.4f} → {h[-1]:.4f} (−{h[0] - h[-1]:.4f}) in {ITERS} iterations")
-loss_history_figure({name: traj.history for name, traj in trajectories.items()},
-                    title="Objective per iteration (each its own objective)", yaxis="objective").show()
+loss_history_figure(
+    {name: traj.history for name, traj in trajectories.items()},
+    title="Objective per iteration (each its own objective)",
+    yaxis="objective",
+).show()
 
 em_history = np.asarray(trajectories["EM on eq. 11 (collision CE)"].history)
 assert np.all(np.diff(em_history) <= 1e-12 * np.abs(em_history[:-1])), "EM increased eq. 11"
@@ -172,21 +195,23 @@ print("Property 1: the EM objective never increased")
 # `ccel_core.solvers.em` (whose kernels add a safeguarded, cancellation-free Newton and the zero-weight
 # case of the paper's supplement).
 
+
 # %%
 def em_iteration_by_hand(sigma: np.ndarray, y: np.ndarray, lam: float, newton_steps: int = 60) -> np.ndarray:
     n, k = sigma.shape
     u = np.full(k, 1.0 / k)
-    s = y / y.sum(0)                                   # E-step: S_ik = y_ik / Σ_j y_jk
-    w = lam * n * u * s                                # M-step weights w_ik = λ N u_k S_ik
+    s = y / y.sum(0)  # E-step: S_ik = y_ik / Σ_j y_jk
+    w = lam * n * u * s  # M-step weights w_ik = λ N u_k S_ik
     rows, m = np.arange(n), sigma.argmax(1)
-    z = sigma[rows, m] * (1.0 + w[rows, m])            # z₀, where g(z₀) ≥ 1
-    for _ in range(newton_steps):                      # Newton on g(z) = 1 from the left
+    z = sigma[rows, m] * (1.0 + w[rows, m])  # z₀, where g(z₀) ≥ 1
+    for _ in range(newton_steps):  # Newton on g(z) = 1 from the left
         gap = z[:, None] - sigma
         g = (w * sigma / gap).sum(1)
         dg = -(w * sigma / gap**2).sum(1)
         z = z - (g - 1.0) / dg
     beta = 1.0 + w.sum(1)
     return (w / beta[:, None]) * z[:, None] / (z[:, None] - sigma)
+
 
 y1 = em_iteration_by_hand(sigma, sigma, LAM)
 w = LAM * len(sigma) * (1.0 / K) * sigma / sigma.sum(0)
@@ -206,8 +231,14 @@ rows = []
 for lam in (0.0, 1.0, LAM):
     r = toy_self_labeling(DATA, K, "collision", EPOCHS, SEED, lam=lam, y_step=Y_STEP, model=MODEL)
     last = r.snapshots[-1]
-    rows.append({"λ": lam, "ACC": round(last.acc, 3), "cluster sizes": last.sizes.tolist(),
-                 "label mass Σ_i y_ik": np.round(last.label_mass, 1).tolist()})
+    rows.append(
+        {
+            "λ": lam,
+            "ACC": round(last.acc, 3),
+            "cluster sizes": last.sizes.tolist(),
+            "label mass Σ_i y_ik": np.round(last.label_mass, 1).tolist(),
+        }
+    )
 pd.DataFrame(rows)
 
 # %% [markdown]
@@ -221,6 +252,12 @@ rows = []
 for y_step in ("full", "batch"):
     for ce in METHODS:
         r = toy_self_labeling("anisotropic", 3, ce, EPOCHS, SEED, lam=LAM, y_step=y_step, model=MODEL)
-        rows.append({"y-step": y_step, "method": METHODS[ce], "ACC": round(r.snapshots[-1].acc, 3),
-                     "cluster sizes": r.snapshots[-1].sizes.tolist()})
+        rows.append(
+            {
+                "y-step": y_step,
+                "method": METHODS[ce],
+                "ACC": round(r.snapshots[-1].acc, 3),
+                "cluster sizes": r.snapshots[-1].sizes.tolist(),
+            }
+        )
 pd.DataFrame(rows)

@@ -42,6 +42,7 @@ import tempfile
 
 import numpy as np
 import pandas as pd
+import plotly.io as pio
 from sklearn.datasets import load_digits
 
 from ccel_core.data import DATASETS, load_dataset
@@ -53,8 +54,6 @@ from ccel_core.plots import confusion_figure, run_curves_figure
 from ccel_core.runs import RunStore
 from ccel_core.summary import summarize_frame
 from ccel_core.training import TrainConfig, Trainer
-
-import plotly.io as pio
 
 pio.renderers.default = RENDERER
 
@@ -79,10 +78,17 @@ config = TrainConfig(data=DATA, method="ccel", model=MODEL, epochs=EPOCHS, seed=
 run = store.create(config.to_dict(), group="by-hand", name="ccel seed 0")
 trainer = Trainer(config, run=run)
 for metrics in trainer.fit():
-    print(f"epoch {metrics['epoch']:2d}  loss {metrics['loss']:.4f}  y-objective {metrics['label_loss']:.4f}  "
-          f"ACC {metrics['acc']:.3f}  NMI {metrics['nmi']:.3f}")
+    print(
+        f"epoch {metrics['epoch']:2d}  loss {metrics['loss']:.4f}  y-objective {metrics['label_loss']:.4f}  "
+        f"ACC {metrics['acc']:.3f}  NMI {metrics['nmi']:.3f}"
+    )
 info = store.get(run.run_id)
-print(info.run_id, info.status, f"epoch {info.epoch}/{info.epochs}", {k: round(info.final[k], 4) for k in ("acc", "nmi", "ari")})
+print(
+    info.run_id,
+    info.status,
+    f"epoch {info.epoch}/{info.epochs}",
+    {k: round(info.final[k], 4) for k in ("acc", "nmi", "ari")},
+)
 
 # %%
 store.metrics(run.run_id).drop(columns=["cluster_sizes"], errors="ignore").round(4).tail()
@@ -190,8 +196,13 @@ print("pseudo-labels Y:", model.pseudo_labels_.shape, " epochs run:", model.n_it
 rows = []
 for lam in (1.0, 10.0, 100.0):
     est = CollisionClustering(n_clusters=10, lam=lam, epochs=EPOCHS, random_state=0, device=DEVICE).fit(X)
-    rows.append({"λ": lam, **{k: round(v, 3) for k, v in evaluate(y, est.labels_).items()},
-                 "cluster sizes": est.history_[-1]["cluster_sizes"]})
+    rows.append(
+        {
+            "λ": lam,
+            **{k: round(v, 3) for k, v in evaluate(y, est.labels_).items()},
+            "cluster sizes": est.history_[-1]["cluster_sizes"],
+        }
+    )
 pd.DataFrame(rows)
 
 # %% [markdown]

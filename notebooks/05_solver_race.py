@@ -40,15 +40,15 @@ RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plot
 # %%
 import numpy as np
 import pandas as pd
+import plotly.io as pio
 import torch
 
 from ccel_core.experiments.race import default_pgd_lrs, race_problem, solver_race
 from ccel_core.plots import solver_race_figure
 from ccel_core.solvers import eq11_loss, pgd, project_simplex
 
-import plotly.io as pio
-
 pio.renderers.default = RENDERER
+
 
 def on_device(probs: np.ndarray):
     """numpy on the CPU (numba kernel), else a torch tensor on DEVICE (torch kernels)."""
@@ -113,8 +113,10 @@ sig_i, c = np.array([0.6, 0.3, 0.1]), np.array([0.0, 0.5, 0.9])
 p = np.linspace(0.05, 6, 400)
 lines = sig_i[:, None] * p + c[:, None]
 h_by_grid = (1 + np.log(p) - lines.max(0)).max()
-print(f"h_i(c) on a grid of p: {h_by_grid:.6f}; best p ≈ {p[(1 + np.log(p) - lines.max(0)).argmax()]:.3f}; "
-      f"active line at that p: {lines[:, (1 + np.log(p) - lines.max(0)).argmax()].argmax()}")
+print(
+    f"h_i(c) on a grid of p: {h_by_grid:.6f}; best p ≈ {p[(1 + np.log(p) - lines.max(0)).argmax()]:.3f}; "
+    f"active line at that p: {lines[:, (1 + np.log(p) - lines.max(0)).argmax()].argmax()}"
+)
 
 sigma = race_problem(400, 5, seed=2)
 u5 = np.full(5, 1 / 5)
@@ -122,8 +124,10 @@ run = em(sigma, LAM, max_iter=300, tol=0, accelerate=True, certify=True)
 best = exact(sigma, LAM)
 print(f"exact: L = {best.loss:.10f}, certified gap {best.gaps[-1]:.1e} after {best.n_iter} iterations")
 for t in (0, 3, 30, 300):
-    print(f"EM + SQUAREM step {t:3d}: L = {run.history[t]:.8f}, certified gap {run.gaps[t]:.2e}, "
-          f"true gap {(run.history[t] - best.loss) / run.history[t]:.2e}")
+    print(
+        f"EM + SQUAREM step {t:3d}: L = {run.history[t]:.8f}, certified gap {run.gaps[t]:.2e}, "
+        f"true gap {(run.history[t] - best.loss) / run.history[t]:.2e}"
+    )
 print("D(c) ≤ L(Y) for an arbitrary c > 0:", dual_value(sigma, np.full(5, 80.0), LAM, u5) <= run.history[-1])
 
 # %% [markdown]
@@ -152,15 +156,21 @@ pgd_rows = summary[summary["method"].str.startswith("PGD")]
 level = 0.01
 col = f"sec@{level:g}"
 if np.isfinite(em_row[col]) and pgd_rows[col].notna().any():
-    print(f"to gap {level:g}: EM {em_row[col]:.3f} s, best PGD {pgd_rows[col].min():.3f} s "
-          f"→ PGD/EM × {pgd_rows[col].min() / em_row[col]:.1f}")
+    print(
+        f"to gap {level:g}: EM {em_row[col]:.3f} s, best PGD {pgd_rows[col].min():.3f} s "
+        f"→ PGD/EM × {pgd_rows[col].min() / em_row[col]:.1f}"
+    )
 elif np.isfinite(em_row[col]):
     budget = race.trace[race.trace["method"].str.startswith("PGD")].groupby("method")["seconds"].max().max()
-    print(f"to gap {level:g}: EM {em_row[col]:.3f} s; no PGD step size reached it in {budget:.3f} s (× > {budget / em_row[col]:.1f})")
+    print(
+        f"to gap {level:g}: EM {em_row[col]:.3f} s; no PGD step size reached it in {budget:.3f} s (× > {budget / em_row[col]:.1f})"
+    )
 ex_row = summary[summary["method"] == "exact"].iloc[0]
 sq_row = summary[summary["method"] == "EM + SQUAREM"].iloc[0]
-print(f"exact to a certified 1e-9: {ex_row['sec@1e-09']:.3f} s ({ex_row['iters@1e-09']:.0f} iterations); "
-      f"EM + SQUAREM to 1e-2: {sq_row['sec@0.01']:.3f} s")
+print(
+    f"exact to a certified 1e-9: {ex_row['sec@1e-09']:.3f} s ({ex_row['iters@1e-09']:.0f} iterations); "
+    f"EM + SQUAREM to 1e-2: {sq_row['sec@0.01']:.3f} s"
+)
 summary.round(5)
 
 # %% [markdown]
@@ -187,11 +197,17 @@ rows = []
 for k in (2, 20, 200):
     r = solver_race(on_device(race_problem(1000, k, seed=SEED)), LAM, max_iter=300, use_interior_point=False)
     s = r.summary.set_index("method")
-    rows.append({"K": k, "EM iters to 1e-2": s.loc["EM", "iters@0.01"], "EM final gap": s.loc["EM", "final_gap"],
-                 "EM + SQUAREM iters to 1e-2": s.loc["EM + SQUAREM", "iters@0.01"],
-                 "best PGD iters to 1e-2": s[s.index.str.startswith("PGD")]["iters@0.01"].min(),
-                 "best PGD final gap": s[s.index.str.startswith("PGD")]["final_gap"].min(),
-                 "exact iters to 1e-9": s.loc["exact", "iters@1e-09"]})
+    rows.append(
+        {
+            "K": k,
+            "EM iters to 1e-2": s.loc["EM", "iters@0.01"],
+            "EM final gap": s.loc["EM", "final_gap"],
+            "EM + SQUAREM iters to 1e-2": s.loc["EM + SQUAREM", "iters@0.01"],
+            "best PGD iters to 1e-2": s[s.index.str.startswith("PGD")]["iters@0.01"].min(),
+            "best PGD final gap": s[s.index.str.startswith("PGD")]["final_gap"].min(),
+            "exact iters to 1e-9": s.loc["exact", "iters@1e-09"],
+        }
+    )
 pd.DataFrame(rows)
 
 # %% [markdown]
@@ -213,11 +229,18 @@ for lam in (1.0, 10.0, LAM):
     races[lam] = r = solver_race(small, lam, pgd_lrs=steps, max_iter=3000, use_interior_point=True)
     s = r.summary.set_index("method")
     names = [m for m in s.index if m.startswith("PGD")]
-    rows.append({"λ": lam, "L*": f"{r.reference:.8g} ({r.reference_source})",
-                 "EM iters to 1e-3": s.loc["EM", "iters@0.001"],
-                 "EM + SQUAREM iters to 1e-3": s.loc["EM + SQUAREM", "iters@0.001"],
-                 "PGD 1/(λK) iters to 1e-3": s.loc[names[0], "iters@0.001"],
-                 "PGD 3/(λK) iters to 1e-3": s.loc[names[1], "iters@0.001"],
-                 "PGD 3/(λK) final gap": s.loc[names[1], "final_gap"]})
-solver_race_figure(races[LAM].trace, "iteration", title=f"N = 300, K = {small_k}, λ = {LAM:g}: gaps to the certified optimum").show()
+    rows.append(
+        {
+            "λ": lam,
+            "L*": f"{r.reference:.8g} ({r.reference_source})",
+            "EM iters to 1e-3": s.loc["EM", "iters@0.001"],
+            "EM + SQUAREM iters to 1e-3": s.loc["EM + SQUAREM", "iters@0.001"],
+            "PGD 1/(λK) iters to 1e-3": s.loc[names[0], "iters@0.001"],
+            "PGD 3/(λK) iters to 1e-3": s.loc[names[1], "iters@0.001"],
+            "PGD 3/(λK) final gap": s.loc[names[1], "final_gap"],
+        }
+    )
+solver_race_figure(
+    races[LAM].trace, "iteration", title=f"N = 300, K = {small_k}, λ = {LAM:g}: gaps to the certified optimum"
+).show()
 pd.DataFrame(rows)

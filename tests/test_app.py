@@ -229,7 +229,9 @@ def test_pseudo_labels_epochs_view_and_its_settings() -> None:
     at.number_input(key="pl.seed").set_value(3).run()
     ok(at)
     assert at.query_params["seed"] == "3"
-    assert not np.allclose(arr(figures(at)[0]["frames"][-1]["data"][1]["a"]), arr(ternary[0]["frames"][-1]["data"][1]["a"]))
+    assert not np.allclose(
+        arr(figures(at)[0]["frames"][-1]["data"][1]["a"]), arr(ternary[0]["frames"][-1]["data"][1]["a"])
+    )
     at.number_input(key="pl.k").set_value(4).run()
     ok(at)
     assert not [f for f in figures(at) if f["data"] and f["data"][0]["type"] == "scatterternary"]
@@ -313,8 +315,16 @@ def _finished_run(store: RunStore, seed: int, *, method: str = "ccel", acc: floa
     run = store.create(cfg.to_dict(), group=group)
     run.start()
     for epoch in (1, 2, 3):
-        run.log_epoch(epoch, {"loss": 2.0 / epoch, "acc": acc - 0.1 * (3 - epoch) + 0.01 * seed,
-                              "nmi": 0.5 + 0.05 * epoch, "ari": 0.4, "seconds": 0.1})
+        run.log_epoch(
+            epoch,
+            {
+                "loss": 2.0 / epoch,
+                "acc": acc - 0.1 * (3 - epoch) + 0.01 * seed,
+                "nmi": 0.5 + 0.05 * epoch,
+                "ari": 0.4,
+                "seconds": 0.1,
+            },
+        )
     run.finish()
     return run.run_id
 
@@ -407,7 +417,9 @@ def test_runs_page_feature_upload_is_validated_before_it_is_stored(store: RunSto
     at = open_page("clustering_runs")
     bad = np.ones((20, 3))
     bad[4, 1] = np.nan
-    at.file_uploader(key="cr.upload").set_value(("mine.npz", _npz(x=bad, y=np.arange(20) % 2), "application/octet-stream"))
+    at.file_uploader(key="cr.upload").set_value(
+        ("mine.npz", _npz(x=bad, y=np.arange(20) % 2), "application/octet-stream")
+    )
     at.run()
     ok(at)
     assert any("NaN" in e.value and "mine.npz" in e.value for e in at.error)
@@ -419,7 +431,9 @@ def test_runs_page_feature_upload_is_validated_before_it_is_stored(store: RunSto
 
     rng = np.random.default_rng(0)
     good = rng.normal(size=(40, 5))
-    at.file_uploader(key="cr.upload").set_value(("mine.npz", _npz(x=good, y=np.arange(40) % 4), "application/octet-stream"))
+    at.file_uploader(key="cr.upload").set_value(
+        ("mine.npz", _npz(x=good, y=np.arange(40) % 4), "application/octet-stream")
+    )
     at.run()
     ok(at)
     assert not at.error
@@ -449,13 +463,22 @@ def test_the_launch_and_resume_commands_parse_with_the_real_cli(tmp_path: Path) 
 
     sys.path.insert(0, str(APP.parents[1]))
     from ccel_core.cli import build_parser
-    from explorer.launcher import fit_command
-
     from ccel_core.cli.fit import build_configs
     from ccel_core.training import TrainConfig
+    from explorer.launcher import fit_command
 
-    config = TrainConfig(data="digits", method="ccel", model="mlp", epochs=2, lam=50.0, lr=0.05, batch_size=100,
-                         weight_decay=0.0, device="cpu", n_clusters=10)
+    config = TrainConfig(
+        data="digits",
+        method="ccel",
+        model="mlp",
+        epochs=2,
+        lam=50.0,
+        lr=0.05,
+        batch_size=100,
+        weight_decay=0.0,
+        device="cpu",
+        n_clusters=10,
+    )
     cmd = fit_command(tmp_path, config, [0, 1, 2], group="app-g")
     assert cmd[1:4] == ["-m", "ccel_core.cli", "fit"]
     args = build_parser().parse_args(cmd[3:])
@@ -463,6 +486,7 @@ def test_the_launch_and_resume_commands_parse_with_the_real_cli(tmp_path: Path) 
     assert (args.lam, args.lr, args.batch_size, args.weight_decay, args.n_clusters) == (50.0, 0.05, 100, 0.0, 10)
     assert (args.device, args.group, args.runs_dir, args.no_progress) == ("cpu", "app-g", str(tmp_path), True)
     assert [c.to_dict() for c in build_configs(args)] == [config.replace(seed=s).to_dict() for s in (0, 1, 2)]
-    single = build_parser().parse_args(fit_command(tmp_path, TrainConfig(data="blobs", method="sela", epochs=1),
-                                                   [4])[3:])
+    single = build_parser().parse_args(
+        fit_command(tmp_path, TrainConfig(data="blobs", method="sela", epochs=1), [4])[3:]
+    )
     assert (single.seed, single.seeds, single.lam) == (4, None, None)

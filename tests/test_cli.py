@@ -84,8 +84,10 @@ def test_several_seeds_one_run_each_sharing_a_group(tmp_path: Path, capsys: pyte
 
 def test_config_file_with_flag_override(tmp_path: Path) -> None:
     runs, toml = tmp_path / "runs", tmp_path / "cfg.toml"
-    toml.write_text('data = "digits"\nmethod = "migd"\nlr = 0.05\nepochs = 4\nn_samples = 200\ngamma = 1.1\n'
-                    '[data_options]\nseed = 2\n')
+    toml.write_text(
+        'data = "digits"\nmethod = "migd"\nlr = 0.05\nepochs = 4\nn_samples = 200\ngamma = 1.1\n'
+        "[data_options]\nseed = 2\n"
+    )
     assert main(["fit", "--config", str(toml), "--epochs", "1", "--runs-dir", str(runs), "--no-progress"]) == 0
     [info] = RunStore(runs).list()
     config = json.loads((info.path / "config.json").read_text())
@@ -102,9 +104,25 @@ def test_feature_file_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     np.savez(path, x=x.astype(np.float32), y=y)
     runs = tmp_path / "runs"
     monkeypatch.chdir(tmp_path)  # a relative path is stored absolute
-    assert main(["fit", "--data", "blobs.npz", "--epochs", "10", "--batch-size", "30", "--runs-dir", str(runs),
-                 "--no-progress",
-                 "--data-option", "standardize=true"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--data",
+                "blobs.npz",
+                "--epochs",
+                "10",
+                "--batch-size",
+                "30",
+                "--runs-dir",
+                str(runs),
+                "--no-progress",
+                "--data-option",
+                "standardize=true",
+            ]
+        )
+        == 0
+    )
     [info] = RunStore(runs).list()
     config = json.loads((info.path / "config.json").read_text())
     assert config["data"] == str(path) and config["data_options"] == {"standardize": True}
@@ -131,13 +149,19 @@ def _bad_files(tmp: Path) -> dict[str, Path]:
 
 BAD = {
     "unknown data": (["--data", "nope"], r"unknown data set .*known names: .*digits.*mnist-test"),
-    "unknown method": (["--data", "digits", "--method", "nope"], r"unknown method.*known methods: ccel, ccel-eq10, "
-                                                                  r"miadm, sela, migd, imsat, iic, kmeans"),
+    "unknown method": (
+        ["--data", "digits", "--method", "nope"],
+        r"unknown method.*known methods: ccel, ccel-eq10, "
+        r"miadm, sela, migd, imsat, iic, kmeans",
+    ),
     "unknown model": (["--data", "digits", "--model", "nope"], r"unknown model.*known models: linear, mlp"),
     "epochs 0": (["--data", "digits", "--epochs", "0"], r"epochs=0 should be >= 1"),
     "corrupted file": (["--data", "{corrupt}", "--n-clusters", "2"], r"corrupt\.npy: not a valid \.npy file"),
     "label length": (["--data", "{short}"], r"short\.npz: 29 labels for 30 feature rows"),
-    "nan features": (["--data", "{nan}", "--n-clusters", "2"], r"nan\.npy: features contain 1 NaN values at rows \[3\]"),
+    "nan features": (
+        ["--data", "{nan}", "--n-clusters", "2"],
+        r"nan\.npy: features contain 1 NaN values at rows \[3\]",
+    ),
     "n_clusters > n_samples": (["--data", "digits", "--n-samples", "5"], r"n_clusters=10 should be <= n_samples=5"),
     "unknown toml key": (["--config", "{toml}"], r"bad\.toml: unknown key\(s\) 'lrr' \(did you mean 'lr'\?\)"),
     "run id with seeds": (["--data", "digits", "--seeds", "1", "2", "--run-id", "x"], r"--run-id names one run"),
@@ -179,8 +203,9 @@ def test_existing_run_id_is_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (runs / "mine" / "metrics.jsonl").read_bytes() == before
 
 
-def test_training_failure_marks_the_run_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture) -> None:
+def test_training_failure_marks_the_run_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     from ccel_core.training import Trainer
 
     def broken(self, epoch):
@@ -281,14 +306,36 @@ def test_cancel_request_stops_the_run_as_cancelled(tmp_path: Path, capsys: pytes
 def test_subprocess_fit_then_sigterm_marks_the_run_cancelled(tmp_path: Path) -> None:
     runs = tmp_path / "runs"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "ccel_core.cli", "fit", *TINY, "--method", "migd", "--epochs",
-                             "100000", "--run-id", "sub", "--runs-dir", str(runs)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ccel_core.cli",
+            "fit",
+            *TINY,
+            "--method",
+            "migd",
+            "--epochs",
+            "100000",
+            "--run-id",
+            "sub",
+            "--runs-dir",
+            str(runs),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 180
         while time.time() < deadline:
-            if (runs / "index.sqlite").exists() and RunStore(runs).list(status="running") and \
-                    RunStore(runs).get("sub").epoch >= 2:
+            if (
+                (runs / "index.sqlite").exists()
+                and RunStore(runs).list(status="running")
+                and RunStore(runs).get("sub").epoch >= 2
+            ):
                 break
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.1)
@@ -329,9 +376,31 @@ def test_bench_solvers_quick(capsys: pytest.CaptureFixture) -> None:
 @pytest.mark.slow
 def test_bench_features_small(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rows = tmp_path / "rows.csv"
-    assert main(["bench", "features", "--data", "digits", "mnist-test", "--mnist-root", str(tmp_path / "none"),
-                 "--seeds", "2", "--methods", "kmeans", "migd", "ccel", "--epochs", "2", "--no-variants",
-                 "--csv", str(rows)]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "features",
+                "--data",
+                "digits",
+                "mnist-test",
+                "--mnist-root",
+                str(tmp_path / "none"),
+                "--seeds",
+                "2",
+                "--methods",
+                "kmeans",
+                "migd",
+                "ccel",
+                "--epochs",
+                "2",
+                "--no-variants",
+                "--csv",
+                str(rows),
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "## digits: 1797 x 64 features, K = 10" in out and "## mnist-test: skipped" in out
     assert "2-epoch CPU time: ours" in out and "K-means" in out

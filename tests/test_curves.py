@@ -41,9 +41,13 @@ def test_fig1_values_match_formulas():
         np.testing.assert_allclose(part["loss"], -np.log(part["p"]), rtol=1e-9)
     # (0.9, 0.1) against the closed forms at every p.
     p = _curve(df, "(0.9, 0.1)", "shannon")["p"].to_numpy()
-    np.testing.assert_allclose(_curve(df, "(0.9, 0.1)", "shannon")["loss"], -(0.9 * np.log(p) + 0.1 * np.log(1 - p)), rtol=1e-10)
-    np.testing.assert_allclose(_curve(df, "(0.9, 0.1)", "collision")["loss"], -np.log(0.9 * p + 0.1 * (1 - p)), rtol=1e-10)
-    renyi = np.log(0.9 * p ** 0.5 + 0.1 * (1 - p) ** 0.5) / (1 - 1.5)
+    np.testing.assert_allclose(
+        _curve(df, "(0.9, 0.1)", "shannon")["loss"], -(0.9 * np.log(p) + 0.1 * np.log(1 - p)), rtol=1e-10
+    )
+    np.testing.assert_allclose(
+        _curve(df, "(0.9, 0.1)", "collision")["loss"], -np.log(0.9 * p + 0.1 * (1 - p)), rtol=1e-10
+    )
+    renyi = np.log(0.9 * p**0.5 + 0.1 * (1 - p) ** 0.5) / (1 - 1.5)
     np.testing.assert_allclose(_curve(df, "(0.9, 0.1)", "renyi")["loss"], renyi, rtol=1e-9)
 
 
@@ -87,7 +91,9 @@ def test_simplex_minimum_locations():
     best = collision.loc[collision["loss"].idxmin(), ["s1", "s2", "s3"]].to_numpy(float)
     # −ln(y·σ) is minimized where y·σ is largest: the vertex of the largest y_k
     assert best.argmax() == 0 and best[0] == collision["s1"].max()
-    np.testing.assert_allclose(collision["loss"], -np.log(collision[["s1", "s2", "s3"]].to_numpy() @ np.array(y)), rtol=1e-10)
+    np.testing.assert_allclose(
+        collision["loss"], -np.log(collision[["s1", "s2", "s3"]].to_numpy() @ np.array(y)), rtol=1e-10
+    )
     assert collision.attrs["target"] == pytest.approx(list(y))
     # Cartesian coordinates: vertex e₁ at (0, 0), e₂ at (1, 0), e₃ at (½, √3/2)
     np.testing.assert_allclose(collision["x"], collision["s2"] + collision["s3"] / 2)

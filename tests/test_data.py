@@ -65,18 +65,30 @@ def _cifar10_files(root: Path, monkeypatch: pytest.MonkeyPatch, per_batch: int =
     for name, n, part in [*((f"data_batch_{i}", per_batch, "train") for i in range(1, 6)), ("test_batch", 3, "test")]:
         img = RNG.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8)
         lab = RNG.integers(0, 10, size=n).tolist()
-        _pickle(folder / name, {"batch_label": name, "data": img.reshape(n, -1), "labels": lab, "filenames": [f"{i}.png" for i in range(n)]})
+        _pickle(
+            folder / name,
+            {
+                "batch_label": name,
+                "data": img.reshape(n, -1),
+                "labels": lab,
+                "filenames": [f"{i}.png" for i in range(n)],
+            },
+        )
         images[part].append(img)
         labels[part] += lab
     names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     _pickle(folder / "batches.meta", {"label_names": names, "num_cases_per_batch": per_batch, "num_vis": 3072})
-    monkeypatch.setattr(CIFAR10, "train_list", [[f"data_batch_{i}", _md5(folder / f"data_batch_{i}")] for i in range(1, 6)])
+    monkeypatch.setattr(
+        CIFAR10, "train_list", [[f"data_batch_{i}", _md5(folder / f"data_batch_{i}")] for i in range(1, 6)]
+    )
     monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", _md5(folder / "test_batch")]])
     monkeypatch.setattr(CIFAR10, "meta", {**CIFAR10.meta, "md5": _md5(folder / "batches.meta")})
     return {p: (np.concatenate(images[p]), np.asarray(labels[p])) for p in images}
 
 
-def _cifar100_files(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+def _cifar100_files(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     from torchvision.datasets import CIFAR100
 
     folder = root / "cifar-100-python"
@@ -87,10 +99,21 @@ def _cifar100_files(root: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tu
         img = RNG.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8)
         fine = RNG.integers(0, 100, size=n)
         coarse = table[fine]
-        _pickle(folder / name, {"filenames": [f"{i}.png" for i in range(n)], "batch_label": name,
-                                "fine_labels": fine.tolist(), "coarse_labels": coarse.tolist(), "data": img.reshape(n, -1)})
+        _pickle(
+            folder / name,
+            {
+                "filenames": [f"{i}.png" for i in range(n)],
+                "batch_label": name,
+                "fine_labels": fine.tolist(),
+                "coarse_labels": coarse.tolist(),
+                "data": img.reshape(n, -1),
+            },
+        )
         out[name] = (img, fine, coarse)
-    _pickle(folder / "meta", {"fine_label_names": list(CIFAR100_FINE_NAMES), "coarse_label_names": list(CIFAR100_COARSE_NAMES)})
+    _pickle(
+        folder / "meta",
+        {"fine_label_names": list(CIFAR100_FINE_NAMES), "coarse_label_names": list(CIFAR100_COARSE_NAMES)},
+    )
     monkeypatch.setattr(CIFAR100, "train_list", [["train", _md5(folder / "train")]])
     monkeypatch.setattr(CIFAR100, "test_list", [["test", _md5(folder / "test")]])
     monkeypatch.setattr(CIFAR100, "meta", {**CIFAR100.meta, "md5": _md5(folder / "meta")})
@@ -128,8 +151,19 @@ def _pixels(ds: Dataset) -> np.ndarray:
 
 
 def test_registry_names_and_unknown_name():
-    assert set(DATASETS) >= {"blobs", "moons", "circles", "anisotropic", "digits", "mnist", "fashion-mnist",
-                             "cifar10", "cifar100-20", "stl10", "mnist-test"}
+    assert set(DATASETS) >= {
+        "blobs",
+        "moons",
+        "circles",
+        "anisotropic",
+        "digits",
+        "mnist",
+        "fashion-mnist",
+        "cifar10",
+        "cifar100-20",
+        "stl10",
+        "mnist-test",
+    }
     with pytest.raises(ValueError, match="known names: blobs.*digits.*cifar100-20.*mnist-test"):
         load_dataset("imagenet")
 
@@ -357,20 +391,26 @@ def test_cifar100_coarse_labels(tmp_path, monkeypatch):
 
 def test_cifar100_fine_to_coarse_table_matches_superclasses():
     groups = {
-        "aquatic_mammals": "beaver dolphin otter seal whale", "fish": "aquarium_fish flatfish ray shark trout",
-        "flowers": "orchid poppy rose sunflower tulip", "food_containers": "bottle bowl can cup plate",
+        "aquatic_mammals": "beaver dolphin otter seal whale",
+        "fish": "aquarium_fish flatfish ray shark trout",
+        "flowers": "orchid poppy rose sunflower tulip",
+        "food_containers": "bottle bowl can cup plate",
         "fruit_and_vegetables": "apple mushroom orange pear sweet_pepper",
         "household_electrical_devices": "clock keyboard lamp telephone television",
-        "household_furniture": "bed chair couch table wardrobe", "insects": "bee beetle butterfly caterpillar cockroach",
+        "household_furniture": "bed chair couch table wardrobe",
+        "insects": "bee beetle butterfly caterpillar cockroach",
         "large_carnivores": "bear leopard lion tiger wolf",
         "large_man-made_outdoor_things": "bridge castle house road skyscraper",
         "large_natural_outdoor_scenes": "cloud forest mountain plain sea",
         "large_omnivores_and_herbivores": "camel cattle chimpanzee elephant kangaroo",
-        "medium_mammals": "fox porcupine possum raccoon skunk", "non-insect_invertebrates": "crab lobster snail spider worm",
-        "people": "baby boy girl man woman", "reptiles": "crocodile dinosaur lizard snake turtle",
+        "medium_mammals": "fox porcupine possum raccoon skunk",
+        "non-insect_invertebrates": "crab lobster snail spider worm",
+        "people": "baby boy girl man woman",
+        "reptiles": "crocodile dinosaur lizard snake turtle",
         "small_mammals": "hamster mouse rabbit shrew squirrel",
         "trees": "maple_tree oak_tree palm_tree pine_tree willow_tree",
-        "vehicles_1": "bicycle bus motorcycle pickup_truck train", "vehicles_2": "lawn_mower rocket streetcar tank tractor",
+        "vehicles_1": "bicycle bus motorcycle pickup_truck train",
+        "vehicles_2": "lawn_mower rocket streetcar tank tractor",
     }
     assert list(groups) == list(CIFAR100_COARSE_NAMES) and len(CIFAR100_FINE_TO_COARSE) == 100
     for coarse, members in enumerate(groups.values()):
@@ -395,9 +435,16 @@ def test_stl10_needs_every_file_torchvision_checks(tmp_path, monkeypatch):
         load_dataset("stl10", tmp_path)
 
 
-@pytest.mark.parametrize("name,where", [("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw"),
-                                        ("cifar10", "cifar-10-batches-py"), ("cifar100-20", "cifar-100-python"),
-                                        ("stl10", "stl10_binary")])
+@pytest.mark.parametrize(
+    "name,where",
+    [
+        ("mnist", "MNIST/raw"),
+        ("fashion-mnist", "FashionMNIST/raw"),
+        ("cifar10", "cifar-10-batches-py"),
+        ("cifar100-20", "cifar-100-python"),
+        ("stl10", "stl10_binary"),
+    ],
+)
 def test_missing_files_say_how_to_download(tmp_path, name, where):
     with pytest.raises(FileNotFoundError) as info:
         load_dataset(name, tmp_path, split="test")
@@ -559,8 +606,10 @@ def test_augmentation_none_and_zero_strength_are_identity():
         make_augmentation("features", (1, 28, 28))
 
 
-@pytest.mark.parametrize("kind,shape", [("images", (1, 28, 28)), ("images", (3, 32, 32)), ("rgb", (3, 96, 96)),
-                                        ("features", (16,)), ("auto", (2,))])
+@pytest.mark.parametrize(
+    "kind,shape",
+    [("images", (1, 28, 28)), ("images", (3, 32, 32)), ("rgb", (3, 96, 96)), ("features", (16,)), ("auto", (2,))],
+)
 def test_augmentation_shape_determinism_and_per_sample(kind, shape):
     aug = make_augmentation(kind, shape)
     base = torch.rand(1, *shape)

@@ -19,8 +19,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 # The paper's EM y-step (plain EM: SQUAREM's accept/reject amplifies rounding) is bit-stable across
 # process counts; the exact y-step is compared separately below.
-CONFIG = dict(data="digits", method="ccel", model="linear", epochs=3, batch_size=200, precision="float64", accelerate=False,
-              device="cpu", seed=0, y_solver="em")
+CONFIG = dict(
+    data="digits",
+    method="ccel",
+    model="linear",
+    epochs=3,
+    batch_size=200,
+    precision="float64",
+    accelerate=False,
+    device="cpu",
+    seed=0,
+    y_solver="em",
+)
 
 
 WORKER = r"""
@@ -64,9 +74,16 @@ def _parallel(tmp_path: Path, world: int, overrides: dict) -> dict:
     out = tmp_path / "result.pt"
     config = json.dumps({**CONFIG, **overrides})
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, str(r), str(world), str(tmp_path / "init"), str(out), config],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-             for r in range(world)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, str(r), str(world), str(tmp_path / "init"), str(out), config],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        for r in range(world)
+    ]
     logs = [p.communicate(timeout=400)[0] for p in procs]
     for r, (p, log) in enumerate(zip(procs, logs)):
         assert p.returncode == 0, f"rank {r} exited with {p.returncode}:\n{log[-3000:]}"
@@ -116,40 +133,97 @@ def test_ownership_covers_every_point_once():
         assert torch.equal(Dist(r, world).local_positions(own), torch.arange(len(own)))
 
 
-@pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
-                    reason="torchrun not installed")
+@pytest.mark.skipif(
+    shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
+    reason="torchrun not installed",
+)
 def test_torchrun_cli_writes_one_run(tmp_path):
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
     runs = tmp_path / "runs"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "ccel_core.cli", "fit", "--data", "digits",
-           "--method", "ccel", "--model", "linear", "--epochs", "2", "--seed", "0", "--device", "cpu",
-           "--runs-dir", str(runs), "--no-progress"]
+    cmd = [
+        torchrun,
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "ccel_core.cli",
+        "fit",
+        "--data",
+        "digits",
+        "--method",
+        "ccel",
+        "--model",
+        "linear",
+        "--epochs",
+        "2",
+        "--seed",
+        "0",
+        "--device",
+        "cpu",
+        "--runs-dir",
+        str(runs),
+        "--no-progress",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    listed = subprocess.run([sys.executable, "-m", "ccel_core.cli", "runs", "list", "--runs-dir", str(runs), "--format", "csv"],
-                            capture_output=True, text=True, timeout=120)
+    listed = subprocess.run(
+        [sys.executable, "-m", "ccel_core.cli", "runs", "list", "--runs-dir", str(runs), "--format", "csv"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert listed.returncode == 0, listed.stderr
     rows = [line for line in listed.stdout.strip().splitlines()[1:] if line.strip()]
     assert len(rows) == 1 and "finished" in rows[0], listed.stdout
 
 
-@pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
-                    reason="torchrun not installed")
+@pytest.mark.skipif(
+    shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
+    reason="torchrun not installed",
+)
 def test_checkpoint_resumes_under_another_world_size(tmp_path):
     """2 epochs in one process, then a 2-process resume to 3 epochs = 3 epochs in one process."""
     from ccel_core.cli import main
     from ccel_core.runs import RunStore
 
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
-    common = ["--data", "digits", "--method", "ccel", "--model", "linear", "--seed", "0", "--device", "cpu",
-              "--precision", "float64", "--batch-size", "200", "--no-accelerate", "--no-progress"]
+    common = [
+        "--data",
+        "digits",
+        "--method",
+        "ccel",
+        "--model",
+        "linear",
+        "--seed",
+        "0",
+        "--device",
+        "cpu",
+        "--precision",
+        "float64",
+        "--batch-size",
+        "200",
+        "--no-accelerate",
+        "--no-progress",
+    ]
     a, b = tmp_path / "a", tmp_path / "b"
     assert main(["fit", *common, "--epochs", "3", "--runs-dir", str(a), "--run-id", "whole"]) == 0
     assert main(["fit", *common, "--epochs", "2", "--runs-dir", str(b), "--run-id", "split"]) == 0
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [torchrun, "--standalone", "--nproc_per_node=2", "-m", "ccel_core.cli", "fit", "--resume", "split",
-           "--epochs", "3", "--runs-dir", str(b), "--no-progress"]
+    cmd = [
+        torchrun,
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "ccel_core.cli",
+        "fit",
+        "--resume",
+        "split",
+        "--epochs",
+        "3",
+        "--runs-dir",
+        str(b),
+        "--no-progress",
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     whole = RunStore(a).metrics("whole").iloc[-1]

@@ -36,7 +36,9 @@ def adversarial_weights(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarr
 # ------------------------------------------------------------------------------------------
 # the EM iteration
 # ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("k, lam, prior_kind", [(2, 100.0, "uniform"), (7, 100.0, "skewed"), (20, 5.0, "zero"), (50, 1000.0, "uniform")])
+@pytest.mark.parametrize(
+    "k, lam, prior_kind", [(2, 100.0, "uniform"), (7, 100.0, "skewed"), (20, 5.0, "zero"), (50, 1000.0, "uniform")]
+)
 def test_loss_never_increases_and_labels_on_simplex(k, lam, prior_kind):
     probs = random_problem(300, k, seed=k)
     prior = {"uniform": None, "skewed": np.linspace(1, 3, k) / np.linspace(1, 3, k).sum()}.get(prior_kind)
@@ -276,7 +278,9 @@ def test_em_approaches_interior_point_optimum():
     probs = random_problem(n, k, seed=5)
     u = np.full(k, 1 / k)
     y = cp.Variable((n, k), nonneg=True)
-    obj = -cp.sum(cp.log(cp.sum(cp.multiply(probs, y), axis=1))) / n - lam * cp.sum(cp.multiply(u, cp.log(cp.sum(y, axis=0) / n)))
+    obj = -cp.sum(cp.log(cp.sum(cp.multiply(probs, y), axis=1))) / n - lam * cp.sum(
+        cp.multiply(u, cp.log(cp.sum(y, axis=0) / n))
+    )
     prob = cp.Problem(cp.Minimize(obj + lam * float(np.sum(u * np.log(u)))), [cp.sum(y, axis=1) == 1])
     prob.solve(solver=cp.CLARABEL)
     opt = prob.value
@@ -351,7 +355,10 @@ def test_extreme_inputs_finite():
         (dict(probs=np.ones((3, 2)) / 2, prior=[1.0, 0.0, 0.0]), r"prior has shape=\(3,\); expected \(2,\)"),
         (dict(probs=np.ones((3, 2)) / 2, prior=[1.2, -0.2]), r"prior has negative"),
         (dict(probs=np.ones((3, 2)) / 2, init=np.ones((2, 2)) / 2), r"init has shape=\(2, 2\); expected \(3, 2\)"),
-        (dict(probs=np.ones((3, 2)) / 2, init=torch.ones(3, 2) / 2), r"init is a torch.Tensor but probs is a numpy array"),
+        (
+            dict(probs=np.ones((3, 2)) / 2, init=torch.ones(3, 2) / 2),
+            r"init is a torch.Tensor but probs is a numpy array",
+        ),
         (dict(probs=np.ones((3, 2)) / 2, max_iter=0), r"max_iter=0 is not valid"),
         (dict(probs=np.ones((3, 2)) / 2, tol=-1.0), r"tol=-1.0 is not valid"),
         (dict(probs=[[0.5, 0.5]]), r"numpy array or torch tensor, got list"),

@@ -69,9 +69,10 @@ def test_random_state_reproducibility(blobs) -> None:
     e = CollisionClustering(4, random_state=np.random.RandomState(3), epochs=3).fit(x)
     assert np.array_equal(d.cluster_probs_, e.cluster_probs_)
     # an int random_state is the trainer's seed
+    import torch
+
     from ccel_core.data import Dataset
     from ccel_core.training import TrainConfig, Trainer
-    import torch
 
     ds = Dataset("x", torch.from_numpy(x.astype(np.float32)), None, 4, "features")
     trainer = Trainer(TrainConfig(data="digits", n_clusters=4, seed=7, epochs=3, device="cpu"), dataset=ds)

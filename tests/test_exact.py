@@ -69,10 +69,17 @@ def clarabel_optimum(sig: np.ndarray, lam: float, u: np.ndarray, objective: str)
     return float(prob.value), yv / yv.sum(1, keepdims=True)
 
 
-@pytest.mark.parametrize("n, k, lam, objective", [
-    (60, 2, 100.0, "eq11"), (80, 4, 1.0, "eq11"), (120, 5, 100.0, "eq11"), (50, 3, 1000.0, "eq11"),
-    (80, 4, 1.0, "eq10"), (100, 5, 10.0, "eq10"),
-])
+@pytest.mark.parametrize(
+    "n, k, lam, objective",
+    [
+        (60, 2, 100.0, "eq11"),
+        (80, 4, 1.0, "eq11"),
+        (120, 5, 100.0, "eq11"),
+        (50, 3, 1000.0, "eq11"),
+        (80, 4, 1.0, "eq10"),
+        (100, 5, 10.0, "eq10"),
+    ],
+)
 def test_exact_matches_clarabel(n, k, lam, objective):
     sig = problem(n, k, seed=n + k)
     u = np.full(k, 1 / k)

@@ -57,16 +57,40 @@ def test_default_config_needs_no_flags() -> None:
     assert _rebuild(TrainConfig()) == TrainConfig()
 
 
-@pytest.mark.parametrize("changes", [
-    {"data": "blobs", "n_samples": 300, "split": "test", "data_options": {"noise": 0.25, "standardize": True}},
-    {"method": "ccel", "lam": 12.5, "beta": 0.5, "augment": 0.3, "y_step": "full", "solver_max_iter": 7,
-     "solver_tol": 1e-7, "accelerate": False, "y_solver": "em", "y_init": "predictions"},
-    {"method": "supervised", "loss": "shannon", "model": "mlp", "hidden": 32, "n_clusters": 4},
-    {"method": "migd", "gamma": 2.0, "optimizer": "adam", "lr": 0.003, "momentum": 0.5, "weight_decay": 0.0},
-    {"method": "imsat", "lam": 0.2, "mu": 3.0, "epochs": 3, "batch_size": 64, "seed": 9, "device": "cpu",
-     "amp": True, "precision": "float64", "eval_every": 2, "labeled_fraction": 0.0},
-    {"method": "ccel", "labeled_fraction": 0.1},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"data": "blobs", "n_samples": 300, "split": "test", "data_options": {"noise": 0.25, "standardize": True}},
+        {
+            "method": "ccel",
+            "lam": 12.5,
+            "beta": 0.5,
+            "augment": 0.3,
+            "y_step": "full",
+            "solver_max_iter": 7,
+            "solver_tol": 1e-7,
+            "accelerate": False,
+            "y_solver": "em",
+            "y_init": "predictions",
+        },
+        {"method": "supervised", "loss": "shannon", "model": "mlp", "hidden": 32, "n_clusters": 4},
+        {"method": "migd", "gamma": 2.0, "optimizer": "adam", "lr": 0.003, "momentum": 0.5, "weight_decay": 0.0},
+        {
+            "method": "imsat",
+            "lam": 0.2,
+            "mu": 3.0,
+            "epochs": 3,
+            "batch_size": 64,
+            "seed": 9,
+            "device": "cpu",
+            "amp": True,
+            "precision": "float64",
+            "eval_every": 2,
+            "labeled_fraction": 0.0,
+        },
+        {"method": "ccel", "labeled_fraction": 0.1},
+    ],
+)
 def test_config_round_trips_through_the_generated_flags(changes: dict) -> None:
     config = TrainConfig(**changes)
     assert _rebuild(config) == config

@@ -166,7 +166,7 @@ def test_gradcheck():
     y[0] = torch.tensor([0.0, 0.3, 0.7, 0.0, 0.0], dtype=torch.float64)
     y.requires_grad_(True)
     for fn in (collision_cross_entropy, shannon_cross_entropy):
-        assert torch.autograd.gradcheck(lambda a: fn(a, y.detach(), "sum"), (logits,))
+        assert torch.autograd.gradcheck(lambda a, fn=fn: fn(a, y.detach(), "sum"), (logits,))
     assert torch.autograd.gradcheck(lambda a: renyi_cross_entropy(a, y.detach(), 3.0, "sum"), (logits,))
     # Gradient w.r.t. a strictly positive target (collision CE is symmetric, so y can be learned too).
     ypos = torch.softmax(torch.randn(4, 5, generator=g, dtype=torch.float64), 1).requires_grad_(True)
@@ -196,7 +196,9 @@ def test_reductions_and_modules(reduction):
     expect = {"none": per, "mean": per.mean(), "sum": per.sum()}[reduction]
     torch.testing.assert_close(collision_cross_entropy(logits, y, reduction=reduction), expect)
     torch.testing.assert_close(CollisionCrossEntropyLoss(reduction)(logits, y), expect)
-    torch.testing.assert_close(ShannonCrossEntropyLoss(reduction)(logits, y), shannon_cross_entropy(logits, y, reduction))
+    torch.testing.assert_close(
+        ShannonCrossEntropyLoss(reduction)(logits, y), shannon_cross_entropy(logits, y, reduction)
+    )
     torch.testing.assert_close(RenyiCrossEntropyLoss(2.0, reduction)(logits, y), expect)
 
 
@@ -281,7 +283,9 @@ def test_bad_reduction_and_alpha():
 def test_cuda_matches_cpu_and_mixed_devices_rejected():
     logits = torch.randn(8, 5, dtype=torch.float64)
     y = torch.softmax(torch.randn(8, 5, dtype=torch.float64), 1)
-    torch.testing.assert_close(collision_cross_entropy(logits.cuda(), y.cuda()).cpu(), collision_cross_entropy(logits, y))
+    torch.testing.assert_close(
+        collision_cross_entropy(logits.cuda(), y.cuda()).cpu(), collision_cross_entropy(logits, y)
+    )
     with pytest.raises(ValueError, match="one device"):
         collision_cross_entropy(logits.cuda(), y)
 
@@ -350,7 +354,10 @@ def _kl_q(q):
 
 
 BAD_PROBABILITIES = [  # (probabilities, message pattern for the argument NAME)
-    (torch.tensor([[0.5, 0.5], [1.5, -0.5]]), r"^NAME has negative probabilities \(min=-0.5\); expected every entry >= 0$"),
+    (
+        torch.tensor([[0.5, 0.5], [1.5, -0.5]]),
+        r"^NAME has negative probabilities \(min=-0.5\); expected every entry >= 0$",
+    ),
     (torch.tensor([[0.5, 0.5], [0.6, 0.6]]), r"^rows of NAME must sum to 1 \(tolerance 0.00035\); row 1 sums to 1.2"),
     (torch.tensor([[2.0, 3.0]]), r"^rows of NAME must sum to 1 .*; row 0 sums to 5$"),
     (torch.tensor([[float("nan"), 1.0]]), r"^NAME contains 1 NaN/Inf values; expected finite probabilities$"),
@@ -372,7 +379,9 @@ def test_entropies_reject_non_tensors_bad_dtype_and_bad_dim():
         collision_entropy(torch.tensor([1, 0]))
     with pytest.raises(ValueError, match=r"q must be a floating-point tensor"):
         kl_divergence(torch.tensor([0.5, 0.5]), torch.tensor([1, 0]))
-    with pytest.raises(ValueError, match=r"dim=2 is not valid for p of shape=\(3, 2\); expected an integer in \[-2, 1\]"):
+    with pytest.raises(
+        ValueError, match=r"dim=2 is not valid for p of shape=\(3, 2\); expected an integer in \[-2, 1\]"
+    ):
         entropy(torch.full((3, 2), 0.5), dim=2)
     with pytest.raises(ValueError, match=r"dim=0.5 is not valid"):
         entropy(torch.full((3, 2), 0.5), dim=0.5)
@@ -438,9 +447,15 @@ def _validate_cases():
     cases = []
     for fname, fn in fns.items():
         for reduction in ("none", "mean", "sum"):
-            for xname, x, t, ignore in (("soft", x2, y2, -100), ("soft-d", x3, y3, -100),
-                                        ("index", x2, t2, -100), ("index-d", x3, t3, 9)):
-                cases.append((f"{fname}-{xname}-{reduction}", fn, x, t, {"reduction": reduction, "ignore_index": ignore}))
+            for xname, x, t, ignore in (
+                ("soft", x2, y2, -100),
+                ("soft-d", x3, y3, -100),
+                ("index", x2, t2, -100),
+                ("index-d", x3, t3, 9),
+            ):
+                cases.append(
+                    (f"{fname}-{xname}-{reduction}", fn, x, t, {"reduction": reduction, "ignore_index": ignore})
+                )
     return cases
 
 
@@ -485,16 +500,21 @@ def _all_calls(validate):
     t = torch.tensor([[0, 2], [1, -100], [2, 2], [0, 1]], device=device)
     out = []
     for target in (y, t):
-        out += [collision_cross_entropy(x, target, validate=validate),
-                shannon_cross_entropy(x, target, validate=validate),
-                renyi_cross_entropy(x, target, 3.0, validate=validate),
-                CollisionCrossEntropyLoss(validate=validate)(x, target),
-                ShannonCrossEntropyLoss(validate=validate)(x, target),
-                RenyiCrossEntropyLoss(0.5, validate=validate)(x, target)]
+        out += [
+            collision_cross_entropy(x, target, validate=validate),
+            shannon_cross_entropy(x, target, validate=validate),
+            renyi_cross_entropy(x, target, 3.0, validate=validate),
+            CollisionCrossEntropyLoss(validate=validate)(x, target),
+            ShannonCrossEntropyLoss(validate=validate)(x, target),
+            RenyiCrossEntropyLoss(0.5, validate=validate)(x, target),
+        ]
     torch.stack(out).sum().backward()
     p = y.movedim(1, -1)
-    out += [entropy(y, 1, validate=validate), collision_entropy(p, validate=validate),
-            kl_divergence(p, p.flip(-1), validate=validate)]
+    out += [
+        entropy(y, 1, validate=validate),
+        collision_entropy(p, validate=validate),
+        kl_divergence(p, p.flip(-1), validate=validate),
+    ]
     return out
 
 

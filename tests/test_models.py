@@ -45,7 +45,9 @@ def test_model_names():
 
 
 def test_bad_shapes_and_sizes():
-    with pytest.raises(ValueError, match=r"vgg4 supports input shapes \(1, 28, 28\).*\(3, 32, 32\).*\(3, 96, 96\).*got \(3, 64, 64\)"):
+    with pytest.raises(
+        ValueError, match=r"vgg4 supports input shapes \(1, 28, 28\).*\(3, 32, 32\).*\(3, 96, 96\).*got \(3, 64, 64\)"
+    ):
         build_model("vgg4", (3, 64, 64), 10)
     with pytest.raises(ValueError, match=r"vgg4-rgb32 expects input_shape \(3, 32, 32\), got \(1, 28, 28\)"):
         build_model("vgg4-rgb32", (1, 28, 28), 10)
@@ -107,7 +109,12 @@ def test_mlp_structure():
     model = build_model("mlp", (5,), 3, hidden=32)
     kinds = [type(m).__name__ for m in model]
     assert kinds == ["Flatten", "Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d", "ReLU", "Linear"]
-    assert (model.fc1.in_features, model.fc1.out_features, model.fc2.out_features, model.fc.in_features) == (5, 32, 32, 32)
+    assert (model.fc1.in_features, model.fc1.out_features, model.fc2.out_features, model.fc.in_features) == (
+        5,
+        32,
+        32,
+        32,
+    )
 
 
 def test_resnet18_stems():
@@ -143,7 +150,9 @@ def test_resnet18_weights_round_trip(tmp_path):
 
 def test_weights_wrapped_and_prefixed(tmp_path):
     source = build_model("vgg4", (3, 32, 32), 10)
-    torch.save({"state_dict": {f"module.{k}": v for k, v in source.state_dict().items()}, "epoch": 3}, tmp_path / "w.pt")
+    torch.save(
+        {"state_dict": {f"module.{k}": v for k, v in source.state_dict().items()}, "epoch": 3}, tmp_path / "w.pt"
+    )
     loaded = build_model("vgg4", (3, 32, 32), 10, weights=tmp_path / "w.pt")
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in source.state_dict().items())
 
@@ -165,15 +174,22 @@ def test_weights_errors(tmp_path):
 def test_weights_that_would_load_nothing_are_refused(tmp_path):
     # the linear model is nothing but its head: a file for another number of classes loads nothing
     torch.save({"fc.weight": torch.zeros(3, 4)}, tmp_path / "head.pt")
-    with pytest.raises(ValueError, match=(
+    with pytest.raises(
+        ValueError,
+        match=(
             rf"^{tmp_path / 'head.pt'} does not fit the model: the 'fc.' keys may only be skipped when the rest "
             r"of the model loads, and nothing else would load \(0 of the model's 2 entries match\); shape "
-            r"mismatches \['fc.weight: file \(3, 4\) vs model \(2, 4\)'\], missing keys \['fc.bias'\]$")):
+            r"mismatches \['fc.weight: file \(3, 4\) vs model \(2, 4\)'\], missing keys \['fc.bias'\]$"
+        ),
+    ):
         build_model("linear", (4,), 2, weights=tmp_path / "head.pt")
     torch.save(build_model("linear", (4,), 3).state_dict(), tmp_path / "k3.pt")
-    with pytest.raises(ValueError, match=r"k3.pt does not fit the model: .*\(0 of the model's 2 entries match\); "
-                                         r"shape mismatches \['fc.weight: file \(3, 4\) vs model \(2, 4\)', "
-                                         r"'fc.bias: file \(3,\) vs model \(2,\)'\], missing keys \[\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"k3.pt does not fit the model: .*\(0 of the model's 2 entries match\); "
+        r"shape mismatches \['fc.weight: file \(3, 4\) vs model \(2, 4\)', "
+        r"'fc.bias: file \(3,\) vs model \(2,\)'\], missing keys \[\]",
+    ):
         build_model("linear", (4,), 2, weights=tmp_path / "k3.pt")
     torch.save({}, tmp_path / "empty.pt")
     with pytest.raises(ValueError, match=r"empty.pt does not fit the model: .*missing keys \['fc.weight', 'fc.bias'\]"):
@@ -182,13 +198,19 @@ def test_weights_that_would_load_nothing_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"half.pt does not fit the model: .*\(1 of the model's 2 entries match\)"):
         build_model("linear", (4,), 2, weights=tmp_path / "half.pt")
     # keys of other architectures: unexpected or missing, named with the file
-    with pytest.raises(ValueError, match=r"k3.pt does not fit the model: shape mismatches \[\], unexpected keys \[\], "
-                                         r"missing keys \['bn1.weight', .*\] \(and \d+ more\)$"):
+    with pytest.raises(
+        ValueError,
+        match=r"k3.pt does not fit the model: shape mismatches \[\], unexpected keys \[\], "
+        r"missing keys \['bn1.weight', .*\] \(and \d+ more\)$",
+    ):
         build_model("resnet18", (3, 32, 32), 3, weights=tmp_path / "k3.pt")
     torch.save(build_model("mlp", (4,), 2, hidden=8).state_dict(), tmp_path / "mlp.pt")
-    with pytest.raises(ValueError, match=r"mlp.pt does not fit the model: shape mismatches \[\], unexpected keys "
-                                         r"\['fc1.weight', 'fc1.bias', 'bn1.weight', 'bn1.bias', 'bn1.running_mean'\] "
-                                         r"\(and \d+ more\), missing keys \[\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"mlp.pt does not fit the model: shape mismatches \[\], unexpected keys "
+        r"\['fc1.weight', 'fc1.bias', 'bn1.weight', 'bn1.bias', 'bn1.running_mean'\] "
+        r"\(and \d+ more\), missing keys \[\]",
+    ):
         build_model("linear", (4,), 2, weights=tmp_path / "mlp.pt")
     # a matching file still loads, bit for bit, with no warning
     source = build_model("linear", (4,), 3)

@@ -76,8 +76,9 @@ def test_corrupt_targets_errors(kwargs: dict, match: str) -> None:
 @pytest.mark.slow
 def test_noisy_label_experiment_table() -> None:
     calls: list[tuple[int, int]] = []
-    df = noisy_label_experiment(levels=(0.0, 0.8), seeds=(0, 1), epochs=8,
-                                progress=lambda done, total: calls.append((done, total)))
+    df = noisy_label_experiment(
+        levels=(0.0, 0.8), seeds=(0, 1), epochs=8, progress=lambda done, total: calls.append((done, total))
+    )
     assert list(df.columns[:4]) == ["loss", "level", "seed", "test_acc"]
     assert len(df) == 2 * 2 * 2 and calls == [(i, 8) for i in range(1, 9)]
     clean = df[df.level == 0.0]

@@ -40,16 +40,44 @@ EXPECTED = (
 # The ccel_core names each notebook must call: the calls its app page (explorer/views/…) makes.
 PAGE_CALLS = {
     "00_overview.ipynb": {"loss_curves", "loss_curves_figure", "collision_cross_entropy"},
-    "01_loss_curves.ipynb": {"loss_curves", "simplex_loss_grid", "gradient_vs_certainty", "loss_name",
-                             "loss_curves_figure", "simplex_heatmap_figure", "gradient_figure"},
+    "01_loss_curves.ipynb": {
+        "loss_curves",
+        "simplex_loss_grid",
+        "gradient_vs_certainty",
+        "loss_name",
+        "loss_curves_figure",
+        "simplex_heatmap_figure",
+        "gradient_figure",
+    },
     "02_noisy_labels.ipynb": {"load_dataset", "corrupt_targets", "noisy_label_experiment", "noisy_labels_figure"},
-    "03_pseudo_label_evolution.ipynb": {"toy_self_labeling", "em_trajectory", "ternary_labels_figure",
-                                        "decision_regions_figure", "cluster_sizes_figure", "loss_history_figure",
-                                        "em", "m_step"},
-    "04_clustering_runs.ipynb": {"RunStore", "TrainConfig", "Trainer", "run_curves_figure", "confusion_figure",
-                                 "confusion_matrix", "evaluate", "CollisionClustering"},
-    "05_solver_race.ipynb": {"race_problem", "solver_race", "default_pgd_lrs", "solver_race_figure", "pgd",
-                             "project_simplex"},
+    "03_pseudo_label_evolution.ipynb": {
+        "toy_self_labeling",
+        "em_trajectory",
+        "ternary_labels_figure",
+        "decision_regions_figure",
+        "cluster_sizes_figure",
+        "loss_history_figure",
+        "em",
+        "m_step",
+    },
+    "04_clustering_runs.ipynb": {
+        "RunStore",
+        "TrainConfig",
+        "Trainer",
+        "run_curves_figure",
+        "confusion_figure",
+        "confusion_matrix",
+        "evaluate",
+        "CollisionClustering",
+    },
+    "05_solver_race.ipynb": {
+        "race_problem",
+        "solver_race",
+        "default_pgd_lrs",
+        "solver_race_figure",
+        "pgd",
+        "project_simplex",
+    },
 }
 NOTEBOOKS = [NB_DIR / name for name in EXPECTED]
 # The notebooks that summarize a quantity over seeds: through ccel_core.summary, as the app and the CLI do.
@@ -125,8 +153,7 @@ def test_notebook_matches_its_jupytext_source(path):
     for nb in (jupytext.read(path), jupytext.read(source)):
         assert nb.metadata.get("jupytext", {}).get("formats") == PAIRING, f"{path.name}: not paired {PAIRING}"
     stale = out_of_sync_cells(path, source)
-    assert not stale, (f"{path.name} differs from {source.name} at cells {stale} "
-                       "(edit the .py, then run make notebooks)")
+    assert not stale, f"{path.name} differs from {source.name} at cells {stale} (edit the .py, then run make notebooks)"
 
 
 # (the change to the .py copy of notebook 02: old text, new text)
@@ -156,8 +183,13 @@ def test_sync_check_detects_a_changed_cell(tmp_path, change):
     else:
         del nb.cells[-1]
         nbformat.write(nb, ipynb)
-    expected = {"code line": [1], "markdown line": [0], "tag": [1], "cell type": [experiment],
-                "cell missing from the notebook": [len(nb.cells)]}
+    expected = {
+        "code line": [1],
+        "markdown line": [0],
+        "tag": [1],
+        "cell type": [experiment],
+        "cell missing from the notebook": [len(nb.cells)],
+    }
     stale = out_of_sync_cells(ipynb, source)
     if change == "extra cell":  # every cell from the new one on has moved
         assert stale == list(range(experiment, len(nb.cells) + 1))
@@ -227,7 +259,9 @@ def private_names(source: str) -> list[str]:
                 continue
             if any(p.startswith("_") for p in parts):
                 bad.append(f"from {node.module} import ...")
-            bad += [f"from {node.module} import {a.name}" for a in node.names if a.name == "*" or a.name.startswith("_")]
+            bad += [
+                f"from {node.module} import {a.name}" for a in node.names if a.name == "*" or a.name.startswith("_")
+            ]
         elif isinstance(node, ast.Attribute):
             if node.attr.startswith("_") and not (node.attr.startswith("__") and node.attr.endswith("__")):
                 bad.append(ast.unparse(node))
@@ -240,14 +274,17 @@ def test_only_public_ccel_core_names(path):
     assert not bad, f"{path.name} uses private names (code cell, name): {bad}"
 
 
-@pytest.mark.parametrize("source", [
-    "from ccel_core.solvers._common import eq11_loss",
-    "import ccel_core.plots._style",
-    "from ccel_core.solvers.em import _m_step_numba",
-    "from ccel_core.solvers import *",
-    "import ccel_core\nx = ccel_core.solvers.em._m_step_torch",
-    "store._db()",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from ccel_core.solvers._common import eq11_loss",
+        "import ccel_core.plots._style",
+        "from ccel_core.solvers.em import _m_step_numba",
+        "from ccel_core.solvers import *",
+        "import ccel_core\nx = ccel_core.solvers.em._m_step_torch",
+        "store._db()",
+    ],
+)
 def test_private_name_check_rejects(source):
     assert private_names(source)
 
@@ -284,8 +321,9 @@ def test_seed_summaries_use_the_one_rule(path):
                 called.add(name)
                 assert name not in ("std", "var"), f"{path.name}: {ast.unparse(node)} (use ccel_core.summary)"
                 if name == "agg":
-                    assert not any(isinstance(c, ast.Constant) and c.value in ("std", "var")
-                                   for c in ast.walk(node)), f"{path.name}: {ast.unparse(node)} (use summarize_frame)"
+                    assert not any(isinstance(c, ast.Constant) and c.value in ("std", "var") for c in ast.walk(node)), (
+                        f"{path.name}: {ast.unparse(node)} (use summarize_frame)"
+                    )
             elif isinstance(node, ast.ImportFrom) and node.module == "ccel_core.summary":
                 imported |= {a.name for a in node.names}
     if path.name in SEED_SUMMARIES:
@@ -298,9 +336,14 @@ def test_plotly_renderer_set_before_any_figure(path):
     joined = "\n".join(sources)
     assert "pio.renderers.default = RENDERER" in joined
     first_set = next(i for i, s in enumerate(sources) if "pio.renderers.default" in s)
-    first_show = next(i for i, s in enumerate(sources) if any(
-        isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "show"
-        for n in ast.walk(_parse(s))))
+    first_show = next(
+        i
+        for i, s in enumerate(sources)
+        if any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "show"
+            for n in ast.walk(_parse(s))
+        )
+    )
     assert first_set < first_show
 
 
@@ -314,9 +357,15 @@ def kernel_path(tmp_path_factory):
     root = tmp_path_factory.mktemp("jupyter")
     spec = root / "kernels" / KERNEL
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"ccel tests ({sys.executable})", "language": "python"}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": f"ccel tests ({sys.executable})",
+                "language": "python",
+            }
+        )
+    )
     return str(root)
 
 
@@ -342,8 +391,15 @@ def test_notebook_executes(path, tmp_path, kernel_path, monkeypatch):
     parameters = _parameters(path)
     start = time.perf_counter()
     nb = papermill.execute_notebook(
-        str(path), None, parameters=parameters, kernel_name=KERNEL, cwd=str(tmp_path),
-        progress_bar=False, start_timeout=180, execution_timeout=300)  # generous: the tests may share a loaded box
+        str(path),
+        None,
+        parameters=parameters,
+        kernel_name=KERNEL,
+        cwd=str(tmp_path),
+        progress_bar=False,
+        start_timeout=180,
+        execution_timeout=300,
+    )  # generous: the tests may share a loaded box
     seconds = time.perf_counter() - start
     print(f"{path.name} {parameters}: {seconds:.1f} s")
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]

@@ -214,8 +214,9 @@ def test_sela_labels_are_balanced_one_hot_and_beat_random_balanced_labels() -> N
 def test_em_warm_start_with_zeros_keeps_every_class_reachable() -> None:
     """EM's multiplicative updates keep y_ik = 0 at 0; the solver floors warm starts so a
     one-hot init on the wrong class can still move to the predicted class."""
-    probs = torch.softmax(torch.tensor([[4.0, 0.0, 0.0]] * 30 + [[0.0, 4.0, 0.0]] * 30 + [[0.0, 0.0, 4.0]] * 30,
-                                       dtype=torch.float64), 1)
+    probs = torch.softmax(
+        torch.tensor([[4.0, 0.0, 0.0]] * 30 + [[0.0, 4.0, 0.0]] * 30 + [[0.0, 0.0, 4.0]] * 30, dtype=torch.float64), 1
+    )
     init = torch.eye(3, dtype=torch.float64)[torch.tensor([1] * 30 + [2] * 30 + [0] * 30)]  # all wrong
     _, solver = make_objective("ccel", 3, max_iter=1000, tol=0.0)
     labels = solver(probs, init)
@@ -246,8 +247,9 @@ def test_solver_on_cpu_tensors_uses_the_numpy_kernels_at_any_size() -> None:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("kind, params", [("em", {"lam": 100.0}), ("pgd", {"lam": 100.0, "lr": 1e-3}),
-                                          ("sinkhorn", {"lam": 25.0})])
+@pytest.mark.parametrize(
+    "kind, params", [("em", {"lam": 100.0}), ("pgd", {"lam": 100.0, "lr": 1e-3}), ("sinkhorn", {"lam": 25.0})]
+)
 def test_large_y_steps_run_on_the_gpu_and_match_the_cpu(kind: str, params: dict) -> None:
     probs = torch.softmax(3 * torch.randn(3000, 100, generator=torch.Generator().manual_seed(0)), 1).double()
     on_cpu = Solver(kind, {**params, "max_iter": 30, "tol": 0.0})

@@ -47,8 +47,11 @@ def test_projection_matches_brute_force(v):
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.int64, st.tuples(st.integers(1, 4), st.integers(1, 5)), elements=st.integers(-5, 5)),
-       st.sampled_from([1e150, 1e290]), st.sampled_from([0.0, 0.5]))
+@given(
+    arrays(np.int64, st.tuples(st.integers(1, 4), st.integers(1, 5)), elements=st.integers(-5, 5)),
+    st.sampled_from([1e150, 1e290]),
+    st.sampled_from([0.0, 0.5]),
+)
 def test_projection_of_huge_entries_stays_on_the_simplex(v, scale, shift):
     """A divergent step hands the projection entries near the float range. Entries that differ by
     ≥ 1e150 project onto the largest ones, shared equally among exact ties."""

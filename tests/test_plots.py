@@ -120,8 +120,15 @@ def test_decision_regions_figure():
 
 
 def test_cluster_sizes_and_loss_history_figures():
-    sizes = pd.DataFrame([(e, c, 10 + e * (c - 1), float(10 + e * (c - 1)), m) for m in ("CCE (eq. 11, EM)", "Shannon CE (MIADM, PGD)")
-                          for e in range(4) for c in range(3)], columns=["epoch", "cluster", "size", "label_mass", "method"])
+    sizes = pd.DataFrame(
+        [
+            (e, c, 10 + e * (c - 1), float(10 + e * (c - 1)), m)
+            for m in ("CCE (eq. 11, EM)", "Shannon CE (MIADM, PGD)")
+            for e in range(4)
+            for c in range(3)
+        ],
+        columns=["epoch", "cluster", "size", "label_mass", "method"],
+    )
     fig = P.cluster_sizes_figure(sizes)
     _check(fig, 6)
     np.testing.assert_array_equal(fig.data[2].y, [10, 11, 12, 13])
@@ -135,8 +142,14 @@ def test_cluster_sizes_and_loss_history_figures():
     multi = P.loss_history_figure({"EM": [2, 1], "PGD η=0.001": [2, 1.5, 1.2]}, log_y=True)
     _check(multi, 2)
     assert multi.layout.yaxis.type == "log"
-    frame = pd.DataFrame({"epoch": [1, 2, 1, 2], "loss": [1, 0.5, 1.2, 0.9], "acc": [0.5, 0.8, 0.4, 0.6],
-                          "method": ["ccel", "ccel", "miadm", "miadm"]})
+    frame = pd.DataFrame(
+        {
+            "epoch": [1, 2, 1, 2],
+            "loss": [1, 0.5, 1.2, 0.9],
+            "acc": [0.5, 0.8, 0.4, 0.6],
+            "method": ["ccel", "ccel", "miadm", "miadm"],
+        }
+    )
     both = P.loss_history_figure(frame, y=["loss", "acc"])
     _check(both, 4)
     assert both.data[0].name == "ccel: loss"
@@ -145,12 +158,16 @@ def test_cluster_sizes_and_loss_history_figures():
 
 def test_solver_race_figure():
     it = np.arange(5)
-    df = pd.concat([pd.DataFrame({"method": m, "iteration": it, "seconds": it * s, "loss": 1 + g, "gap": g})
-                    for m, s, g in (("EM", 0.01, 10.0 ** -it), ("PGD η=0.001", 0.002, 10.0 ** (-it / 2)))])
+    df = pd.concat(
+        [
+            pd.DataFrame({"method": m, "iteration": it, "seconds": it * s, "loss": 1 + g, "gap": g})
+            for m, s, g in (("EM", 0.01, 10.0**-it), ("PGD η=0.001", 0.002, 10.0 ** (-it / 2)))
+        ]
+    )
     fig = P.solver_race_figure(df)
     _check(fig, 2)
     assert fig.layout.yaxis.type == "log"
-    np.testing.assert_allclose(fig.data[0].y, 10.0 ** -it)
+    np.testing.assert_allclose(fig.data[0].y, 10.0**-it)
     assert fig.data[0].line.color == P.COLLISION_COLOR
     assert fig.data[1].line.color not in (P.COLLISION_COLOR, P.SHANNON_COLOR)
     by_time = P.solver_race_figure(df, x="seconds")
@@ -162,8 +179,12 @@ def test_solver_race_figure():
 
 
 def test_noisy_labels_figure_mean_and_std():
-    rows = [(loss, level, seed, acc) for loss, base in (("collision", 0.9), ("shannon", 0.8))
-            for level in (0.0, 0.5) for seed, acc in enumerate((base - level / 10, base - level / 10 + 0.02))]
+    rows = [
+        (loss, level, seed, acc)
+        for loss, base in (("collision", 0.9), ("shannon", 0.8))
+        for level in (0.0, 0.5)
+        for seed, acc in enumerate((base - level / 10, base - level / 10 + 0.02))
+    ]
     df = pd.DataFrame(rows, columns=["loss", "level", "seed", "test_acc"])
     fig = P.noisy_labels_figure(df)
     _check(fig, 2)
@@ -180,9 +201,11 @@ def test_noisy_labels_figure_mean_and_std():
 
 
 def test_run_curves_and_confusion_figures():
-    frames = {"r1": pd.DataFrame({"epoch": [1, 2, 3], "acc": [0.3, 0.6, 0.9]}),
-              "r2": pd.DataFrame({"epoch": [1, 2], "acc": [0.2, None]}),
-              "r3": pd.DataFrame({"epoch": [1], "loss": [1.0]})}
+    frames = {
+        "r1": pd.DataFrame({"epoch": [1, 2, 3], "acc": [0.3, 0.6, 0.9]}),
+        "r2": pd.DataFrame({"epoch": [1, 2], "acc": [0.2, None]}),
+        "r3": pd.DataFrame({"epoch": [1], "loss": [1.0]}),
+    }
     fig = P.run_curves_figure(frames, "acc", labels={"r1": "ccel seed 0"})
     _check(fig, 2)
     assert fig.data[0].name == "ccel seed 0"

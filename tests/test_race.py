@@ -28,7 +28,9 @@ def test_race_certifies_every_solver_and_uses_the_exact_optimum():
     summary = race.summary.set_index("method")
     assert [f"iters@{v:g}" for v in GAP_LEVELS] == [c for c in summary.columns if c.startswith("iters@")]
     squarem = summary.loc["EM + SQUAREM", "iters@0.01"]  # NaN: not within its 120 steps
-    assert summary.loc[EXACT, "iters@1e-09"] <= 40 and (np.isnan(squarem) or summary.loc[EXACT, "iters@1e-09"] < squarem)
+    assert summary.loc[EXACT, "iters@1e-09"] <= 40 and (
+        np.isnan(squarem) or summary.loc[EXACT, "iters@1e-09"] < squarem
+    )
     # the traces are the solvers' own losses: EM's starts at its floored σ start, exact's ends at L*
     em_start = trace[trace["method"] == "EM"]["loss"].iloc[0]
     assert em_start == pytest.approx(eq11_loss(probs, positive_start(probs), 100.0, np.full(5, 0.2)), rel=1e-12)
@@ -37,9 +39,16 @@ def test_race_certifies_every_solver_and_uses_the_exact_optimum():
 def test_summary_levels_read_the_chosen_column():
     import pandas as pd
 
-    trace = pd.DataFrame({"method": ["a"] * 4, "iteration": range(4), "seconds": [0.0, 1.0, 2.0, 3.0],
-                          "loss": [4.0, 3.0, 2.0, 1.0], "gap": [1.0, 1e-3, 1e-7, 0.0],
-                          "certified": [2.0, 1e-2, 1e-4, 1e-10]})
+    trace = pd.DataFrame(
+        {
+            "method": ["a"] * 4,
+            "iteration": range(4),
+            "seconds": [0.0, 1.0, 2.0, 3.0],
+            "loss": [4.0, 3.0, 2.0, 1.0],
+            "gap": [1.0, 1e-3, 1e-7, 0.0],
+            "certified": [2.0, 1e-2, 1e-4, 1e-10],
+        }
+    )
     s = summarize_race(trace).iloc[0]
     assert s["iters@0.01"] == 1 and s["iters@0.001"] == 2 and s["iters@1e-06"] == 3 and s["sec@1e-09"] == 3.0
     assert s["final_gap"] == 1e-10

@@ -2,6 +2,7 @@
 
 torch and pandas are imported inside the tests so that the spawned writer processes, which import this
 module, start quickly."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,15 @@ def test_round_trip_create_open_list_get_metrics_export(store: RunStore, tmp_pat
     import pandas as pd
     import torch
 
-    cfg = {"data": "digits", "method": "ours", "model": "mlp", "seed": np.int64(3), "epochs": 2,
-           "lr": 0.1, "nested": {"lam": 100.0, "path": Path("/x/y")}}
+    cfg = {
+        "data": "digits",
+        "method": "ours",
+        "model": "mlp",
+        "seed": np.int64(3),
+        "epochs": 2,
+        "lr": 0.1,
+        "nested": {"lam": 100.0, "path": Path("/x/y")},
+    }
     run = store.create(cfg, group="g1", name="first")
     other = store.create({"data": "moons", "method": "sela", "epochs": 5}, run_id="b-run", group="g2")
     assert run.config == {**cfg, "seed": 3, "nested": {"lam": 100.0, "path": "/x/y"}}
@@ -53,9 +61,19 @@ def test_round_trip_create_open_list_get_metrics_export(store: RunStore, tmp_pat
     assert (run.path / "checkpoints").is_dir() and (run.path / "metrics.jsonl").exists()
     info = store.get(run.run_id)
     assert isinstance(info, RunInfo)
-    assert (info.status, info.group, info.name, info.data, info.method, info.model, info.seed, info.epochs,
-            info.epoch, info.final, info.path) == ("created", "g1", "first", "digits", "ours", "mlp", 3, 2,
-                                                  0, {}, run.path)
+    assert (
+        info.status,
+        info.group,
+        info.name,
+        info.data,
+        info.method,
+        info.model,
+        info.seed,
+        info.epochs,
+        info.epoch,
+        info.final,
+        info.path,
+    ) == ("created", "g1", "first", "digits", "ours", "mlp", 3, 2, 0, {}, run.path)
     run.start()
     assert (store.get(run.run_id).status, store.get(run.run_id).pid) == ("running", os.getpid())
     run.log_epoch(1, {"loss": np.float32(0.5), "acc": torch.tensor(0.25), "sizes": np.array([3, 7])})
@@ -87,8 +105,10 @@ def test_round_trip_create_open_list_get_metrics_export(store: RunStore, tmp_pat
     assert list(csv["status"]) == ["created", "finished"] and csv.loc[1, "group"] == "g1"
     per = pd.read_csv(store.export_csv(tmp_path / "ep.csv", [run.run_id, other.run_id], per_epoch=True))
     assert list(per.columns[:2]) == ["run_id", "name"]
-    assert per[["run_id", "epoch", "loss", "acc"]].values.tolist() == [[run.run_id, 1, 0.5, 0.25],
-                                                                      [run.run_id, 2, 0.25, 0.75]]
+    assert per[["run_id", "epoch", "loss", "acc"]].values.tolist() == [
+        [run.run_id, 1, 0.5, 0.25],
+        [run.run_id, 2, 0.25, 0.75],
+    ]
 
 
 def test_default_run_ids_are_sortable_and_root_from_env(tmp_path: Path, monkeypatch) -> None:
@@ -136,11 +156,27 @@ def test_json_safety_of_metrics(store: RunStore) -> None:
     import torch
 
     run = store.create({})
-    run.log_epoch(1, {"nan": float("nan"), "inf": np.float64("inf"), "arr": np.array([[1.5, np.nan]]),
-                      "t": torch.tensor([1, 2]), "flag": np.bool_(True), 3: "int key"})
+    run.log_epoch(
+        1,
+        {
+            "nan": float("nan"),
+            "inf": np.float64("inf"),
+            "arr": np.array([[1.5, np.nan]]),
+            "t": torch.tensor([1, 2]),
+            "flag": np.bool_(True),
+            3: "int key",
+        },
+    )
     rec = json.loads((run.path / "metrics.jsonl").read_text())
-    assert rec == {"epoch": 1, "nan": None, "inf": None, "arr": [[1.5, None]], "t": [1, 2], "flag": True,
-                   "3": "int key"}
+    assert rec == {
+        "epoch": 1,
+        "nan": None,
+        "inf": None,
+        "arr": [[1.5, None]],
+        "t": [1, 2],
+        "flag": True,
+        "3": "int key",
+    }
     assert store.get(run.run_id).final["nan"] is None
     with pytest.raises(TypeError, match=r"metrics\['bad'\]"):
         run.log_epoch(2, {"bad": {1, 2}})
@@ -160,10 +196,15 @@ def _checkpoint_state(seed: int) -> dict:
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     model(torch.randn(8, 3)).sum().backward()
     opt.step()
-    return {"model": model.state_dict(), "optimizer": opt.state_dict(),
-            "pseudo_labels": np.random.default_rng(seed).dirichlet(np.ones(4), size=5),
-            "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.default_rng(seed).bit_generator.state,
-            "python_rng": random.Random(seed).getstate(), "lam": np.float64(100.0)}
+    return {
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "pseudo_labels": np.random.default_rng(seed).dirichlet(np.ones(4), size=5),
+        "torch_rng": torch.get_rng_state(),
+        "numpy_rng": np.random.default_rng(seed).bit_generator.state,
+        "python_rng": random.Random(seed).getstate(),
+        "lam": np.float64(100.0),
+    }
 
 
 def test_checkpoint_round_trip_weights_only(store: RunStore) -> None:
@@ -223,8 +264,11 @@ def _worker(root: str, worker: int, n_epochs: int, errors) -> None:
     try:
         store = RunStore(root)
         for r in range(2):
-            run = store.create({"data": "synthetic", "method": "ours", "seed": worker, "epochs": n_epochs},
-                               run_id=f"w{worker}-r{r}", group=f"worker{worker}")
+            run = store.create(
+                {"data": "synthetic", "method": "ours", "seed": worker, "epochs": n_epochs},
+                run_id=f"w{worker}-r{r}",
+                group=f"worker{worker}",
+            )
             run.start()
             for epoch in range(1, n_epochs + 1):
                 run.log_epoch(epoch, {"loss": 1.0 / epoch, "acc": epoch / n_epochs, "sizes": [epoch, worker]})
@@ -265,7 +309,8 @@ def test_concurrent_writers_and_reader(tmp_path: Path) -> None:
         assert list(m["epoch"]) == list(range(1, n_epochs + 1)) and m["loss"].iloc[-1] == 1.0 / n_epochs
         assert reader.open(info.run_id).load_assignments()[0].dtype == np.int64
     assert sorted(i.group for i in reader.list(status="finished")) == sorted(
-        f"worker{w}" for w in range(n_workers) for _ in range(2))
+        f"worker{w}" for w in range(n_workers) for _ in range(2)
+    )
 
 
 def test_mark_stale_dead_and_zombie_pids(store: RunStore) -> None:
@@ -394,9 +439,11 @@ def test_corrupt_index_is_named_and_left_in_place(tmp_path: Path) -> None:
     garbage = b"this is not an SQLite database\n" * 64 + bytes(range(256))
     (root / "index.sqlite").write_bytes(garbage)
     (root / "20250101-000000-000000-abcd").mkdir()  # a run folder, which must survive
-    expected = (rf"run index {root / 'index.sqlite'} is not a valid SQLite database \(file is not a "
-                r"database\); move it \(and any index.sqlite-wal / index.sqlite-shm next to it\) away, "
-                r"e.g. rename it to index.sqlite.corrupt, to start a new, empty index; nothing was deleted")
+    expected = (
+        rf"run index {root / 'index.sqlite'} is not a valid SQLite database \(file is not a "
+        r"database\); move it \(and any index.sqlite-wal / index.sqlite-shm next to it\) away, "
+        r"e.g. rename it to index.sqlite.corrupt, to start a new, empty index; nothing was deleted"
+    )
     with pytest.raises(ValueError, match=expected) as info:
         RunStore(root)
     assert isinstance(info.value.__cause__, sqlite3.DatabaseError)

@@ -49,9 +49,21 @@ def _same_params(a: dict, b: dict) -> bool:
 # ------------------------------------------------------------------------------------------
 def test_config_defaults_and_json_round_trip() -> None:
     cfg = TrainConfig()
-    assert (cfg.data, cfg.method, cfg.model, cfg.batch_size, cfg.optimizer, cfg.lr, cfg.momentum, cfg.weight_decay,
-            cfg.y_step, cfg.beta, cfg.labeled_fraction, cfg.device, cfg.amp) == (
-        "digits", "ccel", "linear", 250, "sgd", 0.1, 0.0, 0.001, "batch", 0.0, 0.0, "auto", False)
+    assert (
+        cfg.data,
+        cfg.method,
+        cfg.model,
+        cfg.batch_size,
+        cfg.optimizer,
+        cfg.lr,
+        cfg.momentum,
+        cfg.weight_decay,
+        cfg.y_step,
+        cfg.beta,
+        cfg.labeled_fraction,
+        cfg.device,
+        cfg.amp,
+    ) == ("digits", "ccel", "linear", 250, "sgd", 0.1, 0.0, 0.001, "batch", 0.0, 0.0, "auto", False)
     d = json.loads(json.dumps(cfg.to_dict()))
     assert TrainConfig.from_dict(d) == cfg
     other = cfg.replace(method="migd", gamma=2.0, data_options={"as_images": True})
@@ -74,7 +86,10 @@ def test_config_from_dict_names_unknown_keys() -> None:
         ({"momentum": 1.0}, r"momentum=1.0 should be < 1"),
         ({"weight_decay": -1.0}, r"weight_decay=-1.0 should be >= 0"),
         ({"optimizer": "rmsprop"}, r"optimizer='rmsprop' should be one of \('sgd', 'adam'\)"),
-        ({"method": "ours"}, r"unknown method='ours'; known methods: ccel, ccel-eq10, miadm, sela, migd, imsat, iic, kmeans"),
+        (
+            {"method": "ours"},
+            r"unknown method='ours'; known methods: ccel, ccel-eq10, miadm, sela, migd, imsat, iic, kmeans",
+        ),
         ({"model": "resnet50"}, r"unknown model='resnet50'; known models: linear, mlp"),
         ({"data": "imagenet"}, r"unknown data set data='imagenet'; known names: blobs"),
         ({"y_step": "epoch"}, r"y_step='epoch' should be one of \('batch', 'full'\)"),
@@ -143,8 +158,19 @@ def test_metrics_labels_and_eval_every() -> None:
     assert [m["epoch"] for m in history] == [1, 2, 3]
     assert "acc" not in history[0] and "acc" in history[1] and "acc" in history[2]  # last epoch always scored
     m = history[-1]
-    assert {"epoch", "loss", "label_loss", "acc", "nmi", "ari", "pseudo_entropy", "cluster_sizes", "seconds",
-            "y_step_seconds", "solver_iters"} <= m.keys()
+    assert {
+        "epoch",
+        "loss",
+        "label_loss",
+        "acc",
+        "nmi",
+        "ari",
+        "pseudo_entropy",
+        "cluster_sizes",
+        "seconds",
+        "y_step_seconds",
+        "solver_iters",
+    } <= m.keys()
     assert 0 < m["y_step_seconds"] < m["seconds"]
     assert 1 <= m["solver_iters"] <= 30
     probs = trainer.predict_proba(trainer.dataset.x)
@@ -201,8 +227,20 @@ def test_pseudo_labels_are_per_sample_state_warm_started_across_epochs(y_step: s
 # ------------------------------------------------------------------------------------------
 # reproducibility, checkpoints, resume, cancel
 # ------------------------------------------------------------------------------------------
-REPRO = dict(data="digits", model="mlp", hidden=32, method="ccel", beta=0.5, optimizer="sgd", lr=0.1, momentum=0.9,
-             epochs=4, batch_size=300, solver_max_iter=10, seed=3)
+REPRO = dict(
+    data="digits",
+    model="mlp",
+    hidden=32,
+    method="ccel",
+    beta=0.5,
+    optimizer="sgd",
+    lr=0.1,
+    momentum=0.9,
+    epochs=4,
+    batch_size=300,
+    solver_max_iter=10,
+    seed=3,
+)
 
 
 def test_same_seed_same_run_bit_for_bit() -> None:
@@ -293,7 +331,9 @@ def test_failure_marks_the_run_failed(tmp_path: Path) -> None:
 def test_divergence_stops_with_a_clear_error_and_a_failed_run(tmp_path: Path, method: str) -> None:
     """A step size that blows the network up ends the run with an error naming the lr, instead of
     NaN metrics (MIGD, IMSAT) or a solver's complaint about its input (ours)."""
-    cfg = TrainConfig(data="digits", method=method, model="linear", optimizer="sgd", lr=1e6, weight_decay=1e-3, epochs=3)
+    cfg = TrainConfig(
+        data="digits", method=method, model="linear", optimizer="sgd", lr=1e6, weight_decay=1e-3, epochs=3
+    )
     store = RunStore(tmp_path / "runs")
     run = store.create(cfg.to_dict())
     with pytest.raises(TrainingDivergedError, match=r"diverged at epoch \d+, batch \d+.*lr=1e\+06"):
@@ -330,8 +370,9 @@ def test_supervised_soft_targets_with_test_split(loss: str) -> None:
     idx = np.random.default_rng(0).permutation(len(ds))
     train, test = ds.subset(idx[:1200]), ds.subset(idx[1200:])
     targets = torch.nn.functional.one_hot(train.y, 10).float()
-    cfg = TrainConfig(method="supervised", loss=loss, optimizer="adam", lr=0.01, weight_decay=0.0, epochs=8,
-                      batch_size=128)
+    cfg = TrainConfig(
+        method="supervised", loss=loss, optimizer="adam", lr=0.01, weight_decay=0.0, epochs=8, batch_size=128
+    )
     trainer = Trainer(cfg, dataset=train, targets=targets, eval_dataset=test)
     history = list(trainer.fit())
     final = history[-1]

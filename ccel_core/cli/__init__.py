@@ -38,11 +38,11 @@ def _version() -> str:
 def build_parser() -> argparse.ArgumentParser:
     from . import bench, fit, runs
 
-    parser = Parser(prog="ccel", description="Collision cross-entropy and self-labeled clustering: "
-                                             "train, inspect runs, benchmark.")
+    parser = Parser(
+        prog="ccel", description="Collision cross-entropy and self-labeled clustering: train, inspect runs, benchmark."
+    )
     parser.add_argument("--version", action="version", version=f"ccel {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{fit,runs,bench}", required=True,
-                                parser_class=Parser)
+    sub = parser.add_subparsers(dest="command", metavar="{fit,runs,bench}", required=True, parser_class=Parser)
     fit.add_parser(sub)
     runs.add_parser(sub)
     bench.add_parser(sub)

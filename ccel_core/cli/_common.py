@@ -7,8 +7,17 @@ import os
 import sys
 from typing import NoReturn
 
-__all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_CANCELLED", "CLIError", "Parser", "add_runs_dir",
-           "runs_dir", "err"]
+__all__ = [
+    "EXIT_OK",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "EXIT_CANCELLED",
+    "CLIError",
+    "Parser",
+    "add_runs_dir",
+    "runs_dir",
+    "err",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -30,8 +39,9 @@ class Parser(argparse.ArgumentParser):
 
 
 def add_runs_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--runs-dir", metavar="DIR", default=None,
-                        help="the run store (default: $CCEL_RUNS_DIR, else ./runs)")
+    parser.add_argument(
+        "--runs-dir", metavar="DIR", default=None, help="the run store (default: $CCEL_RUNS_DIR, else ./runs)"
+    )
 
 
 def runs_dir(value: str | None) -> str:

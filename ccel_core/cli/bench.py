@@ -14,8 +14,11 @@ __all__ = ["add_parser"]
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("bench", help="benchmarks: the y-step solver race, fixed-feature clustering",
-                       description="Benchmarks that print their tables and ratios.")
+    p = sub.add_parser(
+        "bench",
+        help="benchmarks: the y-step solver race, fixed-feature clustering",
+        description="Benchmarks that print their tables and ratios.",
+    )
     bs = p.add_subparsers(dest="bench_command", metavar="{solvers,features}", required=True)
 
     q = bs.add_parser("solvers", help="EM vs PGD on the pseudo-labels of eq. 11 (paper Table 1)")
@@ -24,15 +27,20 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     q.add_argument("--lam", type=float, default=100.0, help="λ (default 100)")
     q.add_argument("--em-iters", type=int, default=None, help="EM iteration cap (default 2000; --quick 300)")
     q.add_argument("--pgd-iters", type=int, default=None, help="PGD iteration cap (default 20000; --quick 600)")
-    q.add_argument("--pgd-seconds-factor", type=float, default=None,
-                   help="PGD time budget in multiples of EM's time (default 40; --quick 5)")
+    q.add_argument(
+        "--pgd-seconds-factor",
+        type=float,
+        default=None,
+        help="PGD time budget in multiples of EM's time (default 40; --quick 5)",
+    )
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--no-timing", action="store_true", help="skip the per-iteration kernel timing")
     q.add_argument("--quick", action="store_true", help="a smoke run: N=2000, short budgets, no kernel timing")
     q.set_defaults(func=cmd_solvers)
 
-    q = bs.add_parser("features", help="K-means, MIGD, SeLa, MIADM, IMSAT and ours on fixed features "
-                                       "(paper Table 2 protocol)")
+    q = bs.add_parser(
+        "features", help="K-means, MIGD, SeLa, MIADM, IMSAT and ours on fixed features (paper Table 2 protocol)"
+    )
     from ..experiments.fixed_features import add_arguments
 
     add_arguments(q)
@@ -44,9 +52,11 @@ def _header() -> str:
     import numba
     import torch
 
-    return (f"# {time.strftime('%Y-%m-%d %H:%M')} · {platform.processor() or platform.machine()} · "
-            f"{numba.config.NUMBA_NUM_THREADS} numba threads · torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads)")
+    return (
+        f"# {time.strftime('%Y-%m-%d %H:%M')} · {platform.processor() or platform.machine()} · "
+        f"{numba.config.NUMBA_NUM_THREADS} numba threads · torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads)"
+    )
 
 
 def cmd_solvers(args: argparse.Namespace) -> int:
@@ -58,8 +68,17 @@ def cmd_solvers(args: argparse.Namespace) -> int:
     pgd_iters = args.pgd_iters or (600 if quick else 20_000)
     factor = args.pgd_seconds_factor or (5.0 if quick else 40.0)
     print(_header(), flush=True)
-    table1_report(n, args.ks, args.lam, em_iters=em_iters, pgd_iters=pgd_iters, pgd_seconds_factor=factor,
-                  seed=args.seed, timing=not (quick or args.no_timing), echo=lambda s: print(s, flush=True))
+    table1_report(
+        n,
+        args.ks,
+        args.lam,
+        em_iters=em_iters,
+        pgd_iters=pgd_iters,
+        pgd_seconds_factor=factor,
+        seed=args.seed,
+        timing=not (quick or args.no_timing),
+        echo=lambda s: print(s, flush=True),
+    )
     return EXIT_OK
 
 

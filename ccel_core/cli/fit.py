@@ -33,24 +33,30 @@ SUMMARY_KEYS = ("loss", "label_loss", "acc", "nmi", "ari", "test_acc", "test_nmi
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
-        "fit", help="train a clustering method; one run per seed in the run store",
+        "fit",
+        help="train a clustering method; one run per seed in the run store",
         description="Train one method on one data set, one run per seed (sequentially); every run is "
-                    "written to the run store (status running -> finished / failed / cancelled). "
-                    "Settings: TrainConfig defaults < --config FILE.toml < command-line flags.",
+        "written to the run store (status running -> finished / failed / cancelled). "
+        "Settings: TrainConfig defaults < --config FILE.toml < command-line flags.",
         epilog="Exit codes: 0 finished; 1 a run failed; 2 bad arguments, config or data (nothing written); "
-               "130 cancelled (Ctrl-C / SIGTERM stop after the current batch, a second one at once).")
+        "130 cancelled (Ctrl-C / SIGTERM stop after the current batch, a second one at once).",
+    )
     groups = add_config_flags(p)  # one flag per TrainConfig field
     groups["data"].add_argument("--download", action="store_true", help="let torchvision download missing data files")
-    groups["optimization"].add_argument("--seeds", type=int, nargs="+", metavar="S",
-                                        help="several seeds: one run each, sequentially")
+    groups["optimization"].add_argument(
+        "--seeds", type=int, nargs="+", metavar="S", help="several seeds: one run each, sequentially"
+    )
     g = p.add_argument_group("runs")
     g.add_argument("--config", metavar="FILE.toml", help="TrainConfig fields as TOML; flags override the file")
     add_runs_dir(g)
     g.add_argument("--run-id", metavar="ID", help="id of the new run (one seed only; must not exist)")
     g.add_argument("--group", metavar="NAME", help="group label (default: a new id shared by this command's runs)")
     g.add_argument("--name", metavar="NAME", help="display name of the run(s)")
-    g.add_argument("--resume", metavar="RUN_ID",
-                   help="continue a stored run from its last checkpoint (--epochs may raise the total)")
+    g.add_argument(
+        "--resume",
+        metavar="RUN_ID",
+        help="continue a stored run from its last checkpoint (--epochs may raise the total)",
+    )
     g.add_argument("--no-progress", action="store_true", help="no progress bar (one line per epoch instead)")
     p.set_defaults(func=cmd_fit)
     return p
@@ -74,8 +80,10 @@ def read_toml(path: str) -> dict[str, Any]:
         raise CLIError(f"cannot read config file {path}: {exc}") from None
     unknown = set(data) - set(FIELDS)
     if unknown:
-        raise CLIError(f"{path}: unknown key(s) {describe_unknown(unknown, FIELDS)}; known keys (TrainConfig fields): "
-                       f"{', '.join(FIELDS)}")
+        raise CLIError(
+            f"{path}: unknown key(s) {describe_unknown(unknown, FIELDS)}; known keys (TrainConfig fields): "
+            f"{', '.join(FIELDS)}"
+        )
     return data
 
 
@@ -121,8 +129,15 @@ def load_data(config: Any, *, download: bool = False) -> Any:
 
     options = dict(config.data_options)
     seed = int(options.pop("seed", 0))
-    return load_dataset(config.data, config.root, download=download, split=config.split,
-                        n_samples=config.n_samples, seed=seed, **options)
+    return load_dataset(
+        config.data,
+        config.root,
+        download=download,
+        split=config.split,
+        n_samples=config.n_samples,
+        seed=seed,
+        **options,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -182,10 +197,14 @@ def _fit_configs(args: argparse.Namespace, configs: list, dist: Any) -> int:
         raise CLIError(f"--run-id names one run; it cannot be combined with {len(configs)} --seeds")
     root = runs_dir(args.runs_dir)
     existing = _store_if_exists(root)
-    if args.run_id is not None and (os.path.exists(os.path.join(root, args.run_id)) or (
-            existing is not None and any(i.run_id == args.run_id for i in existing.list()))):
-        raise CLIError(f"run_id={args.run_id!r} already exists in {root}; choose another --run-id "
-                       f"or continue it with --resume {args.run_id}")
+    if args.run_id is not None and (
+        os.path.exists(os.path.join(root, args.run_id))
+        or (existing is not None and any(i.run_id == args.run_id for i in existing.list()))
+    ):
+        raise CLIError(
+            f"run_id={args.run_id!r} already exists in {root}; choose another --run-id "
+            f"or continue it with --resume {args.run_id}"
+        )
     dataset = load_data(configs[0], download=args.download)
     group = args.group or time.strftime("g%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(2)
     progress = not args.no_progress and sys.stderr.isatty()
@@ -199,8 +218,11 @@ def _fit_configs(args: argparse.Namespace, configs: list, dist: Any) -> int:
                 store = RunStore(root)
             run = store.create(cfg.to_dict(), run_id=args.run_id, group=group, name=args.name)
             world = f"  processes={dist.world}" if dist.active else ""
-            print(f"run {run.run_id}  seed={cfg.seed}  group={group}  data={cfg.data}  method={cfg.method}  "
-                  f"model={cfg.model}  runs_dir={root}{world}", flush=True)
+            print(
+                f"run {run.run_id}  seed={cfg.seed}  group={group}  data={cfg.data}  method={cfg.method}  "
+                f"model={cfg.model}  runs_dir={root}{world}",
+                flush=True,
+            )
         quiet = None if dist.is_main else open(os.devnull, "w")  # one voice: rank 0's
         result = train_one(cfg, run=run, trainer=trainer, progress=progress and dist.is_main, stream=quiet)
         results.append(result)
@@ -237,8 +259,10 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     refused = [flag_name(f) for f in FIELDS if f not in RESUMABLE_KEYS and getattr(args, f) not in (None, [])]
     refused += _given(args, ("seeds", "config", "run_id", "group", "name"))
     if refused:
-        raise CLIError(f"--resume continues a stored run with its stored config: {', '.join(refused)} cannot be "
-                       f"given with it (only {', '.join(flag_name(f) for f in RESUMABLE_KEYS)})")
+        raise CLIError(
+            f"--resume continues a stored run with its stored config: {', '.join(refused)} cannot be "
+            f"given with it (only {', '.join(flag_name(f) for f in RESUMABLE_KEYS)})"
+        )
     root = runs_dir(args.runs_dir)
     store = _store_if_exists(root)
     if store is None:
@@ -256,8 +280,10 @@ def _cmd_resume(args: argparse.Namespace) -> int:
             store.mark_stale()  # a run whose process died is resumable
             info = run.info
             if info.status == "running":
-                problem = (f"run {args.resume!r} is running (pid={info.pid}, host={info.host!r}); "
-                           "cancel it first (ccel runs cancel)")
+                problem = (
+                    f"run {args.resume!r} is running (pid={info.pid}, host={info.host!r}); "
+                    "cancel it first (ccel runs cancel)"
+                )
         problem = dist.broadcast_object(problem)  # every process stops, or none
         if problem:
             raise CLIError(problem)
@@ -267,12 +293,18 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         if not dist.is_main:
             return _exit_code([train_one(cfg, trainer=trainer, stream=open(os.devnull, "w"))])
         if trainer.epoch >= cfg.epochs:
-            print(f"run {run.run_id} has {trainer.epoch} epoch(s) done of {cfg.epochs}; pass --epochs N "
-                  f"(> {trainer.epoch}) to train more", file=sys.stderr)
+            print(
+                f"run {run.run_id} has {trainer.epoch} epoch(s) done of {cfg.epochs}; pass --epochs N "
+                f"(> {trainer.epoch}) to train more",
+                file=sys.stderr,
+            )
         if cfg.epochs > (saved.get("epochs") or 0):
             run.set_epochs(cfg.epochs)
-        print(f"run {run.run_id}  resumed at epoch {trainer.epoch}/{cfg.epochs}  group={info.group}  data={cfg.data}  "
-              f"method={cfg.method}  model={cfg.model}  runs_dir={root}", flush=True)
+        print(
+            f"run {run.run_id}  resumed at epoch {trainer.epoch}/{cfg.epochs}  group={info.group}  data={cfg.data}  "
+            f"method={cfg.method}  model={cfg.model}  runs_dir={root}",
+            flush=True,
+        )
         result = train_one(cfg, run=run, trainer=trainer, progress=not args.no_progress and sys.stderr.isatty())
         _report(run.run_id, cfg, result)
         _complain(result, run.run_id)

@@ -141,8 +141,11 @@ def config_argv(config: TrainConfig, *, skip: tuple[str, ...] = ()) -> list[str]
             argv.append(flag if value else "--no-" + flag[2:])
         elif isinstance(value, dict):
             for key, item in value.items():
-                if not isinstance(item, (bool, int, float, str)) or item == "" or (
-                        isinstance(item, str) and parse_option_value(item) != item):
+                if (
+                    not isinstance(item, (bool, int, float, str))
+                    or item == ""
+                    or (isinstance(item, str) and parse_option_value(item) != item)
+                ):
                     raise ValueError(f"data_options[{key!r}]={item!r} cannot be written as {flag} KEY=VALUE")
                 text = str(item).lower() if isinstance(item, bool) else _value_text(item)
                 argv += [flag, f"{key}={text}"]

@@ -16,13 +16,29 @@ __all__ = ["add_parser"]
 
 STATUSES = ("created", "running", "finished", "failed", "cancelled")
 METRIC_COLUMNS = ("acc", "nmi", "ari", "test_acc")
-EPOCH_COLUMNS = ("epoch", "loss", "label_loss", "acc", "nmi", "ari", "test_acc", "test_nmi", "test_ari",
-                 "pseudo_entropy", "solver_iters", "y_step_seconds", "seconds")
+EPOCH_COLUMNS = (
+    "epoch",
+    "loss",
+    "label_loss",
+    "acc",
+    "nmi",
+    "ari",
+    "test_acc",
+    "test_nmi",
+    "test_ari",
+    "pseudo_entropy",
+    "solver_iters",
+    "y_step_seconds",
+    "seconds",
+)
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("runs", help="list, show, export, delete or cancel stored runs",
-                       description="Inspect and manage the run store (default $CCEL_RUNS_DIR, else ./runs).")
+    p = sub.add_parser(
+        "runs",
+        help="list, show, export, delete or cancel stored runs",
+        description="Inspect and manage the run store (default $CCEL_RUNS_DIR, else ./runs).",
+    )
     rs = p.add_subparsers(dest="runs_command", metavar="{list,show,export,delete,cancel}", required=True)
 
     q = rs.add_parser("list", help="one line per run, newest first")
@@ -86,15 +102,33 @@ def cmd_list(args: argparse.Namespace) -> int:
     store = _store(args, must_exist=False)
     if store is not None:
         store.mark_stale()
-    infos = [] if store is None else store.list(status=args.status, group=args.group, data=args.data,
-                                                method=args.method)
+    infos = (
+        [] if store is None else store.list(status=args.status, group=args.group, data=args.data, method=args.method)
+    )
     if args.format == "json":
         rows = []
         for i in infos:
-            rows.append({"run_id": i.run_id, "status": i.status, "name": i.name, "group": i.group, "data": i.data,
-                         "method": i.method, "model": i.model, "seed": i.seed, "epochs": i.epochs, "epoch": i.epoch,
-                         "created": i.created, "updated": i.updated, "pid": i.pid, "host": i.host,
-                         "error": i.error, "path": str(i.path), "final": i.final})
+            rows.append(
+                {
+                    "run_id": i.run_id,
+                    "status": i.status,
+                    "name": i.name,
+                    "group": i.group,
+                    "data": i.data,
+                    "method": i.method,
+                    "model": i.model,
+                    "seed": i.seed,
+                    "epochs": i.epochs,
+                    "epoch": i.epoch,
+                    "created": i.created,
+                    "updated": i.updated,
+                    "pid": i.pid,
+                    "host": i.host,
+                    "error": i.error,
+                    "path": str(i.path),
+                    "final": i.final,
+                }
+            )
         print(json.dumps(rows, indent=2, allow_nan=False))
         return EXIT_OK
     if args.format == "csv":
@@ -109,9 +143,17 @@ def cmd_list(args: argparse.Namespace) -> int:
         return EXIT_OK
     rows = []
     for i in infos:
-        row = {"run_id": i.run_id, "status": i.status, "group": i.group or "", "name": i.name or "",
-               "data": os.path.basename(i.data or ""), "method": i.method, "model": i.model, "seed": i.seed,
-               "epoch": f"{i.epoch}/{i.epochs if i.epochs is not None else '?'}"}
+        row = {
+            "run_id": i.run_id,
+            "status": i.status,
+            "group": i.group or "",
+            "name": i.name or "",
+            "data": os.path.basename(i.data or ""),
+            "method": i.method,
+            "model": i.model,
+            "seed": i.seed,
+            "epoch": f"{i.epoch}/{i.epochs if i.epochs is not None else '?'}",
+        }
         for key in METRIC_COLUMNS:
             if key in i.final:
                 row[key] = _num(i.final.get(key))
@@ -144,8 +186,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("  (no epoch logged yet)")
     else:
         cols = [c for c in EPOCH_COLUMNS if c in metrics.columns and metrics[c].notna().any()]
-        cols += [c for c in metrics.columns if c not in cols and c != "cluster_sizes"
-                 and metrics[c].dtype.kind in "if" and metrics[c].notna().any()]
+        cols += [
+            c
+            for c in metrics.columns
+            if c not in cols and c != "cluster_sizes" and metrics[c].dtype.kind in "if" and metrics[c].notna().any()
+        ]
         print(metrics[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         if "cluster_sizes" in metrics.columns and isinstance(metrics["cluster_sizes"].iloc[-1], list):
             print(f"\nfinal cluster sizes: {metrics['cluster_sizes'].iloc[-1]}")

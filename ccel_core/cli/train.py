@@ -88,8 +88,15 @@ def brief(metrics: dict, keys: tuple[str, ...] = ("loss", "acc", "nmi", "ari", "
     return " ".join(f"{k}={_fmt(metrics[k])}" for k in keys if metrics.get(k) is not None)
 
 
-def train_one(config: Any, *, run: Any = None, dataset: Any = None, trainer: Any = None,
-              progress: bool = False, stream: Any = None) -> FitResult:
+def train_one(
+    config: Any,
+    *,
+    run: Any = None,
+    dataset: Any = None,
+    trainer: Any = None,
+    progress: bool = False,
+    stream: Any = None,
+) -> FitResult:
     """Train one seed to its end and report how it ended (never raises for a training failure).
 
     Args:
@@ -115,8 +122,15 @@ def train_one(config: Any, *, run: Any = None, dataset: Any = None, trainer: Any
         trainer.recorder.run = target
     label = run.run_id if run is not None else f"{config.method} seed {config.seed}"
     graceful = target if trainer.objective.trains_network else None
-    bar = tqdm(total=config.epochs, initial=min(trainer.epoch, config.epochs), desc=label, unit="epoch",
-               file=stream, disable=not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=config.epochs,
+        initial=min(trainer.epoch, config.epochs),
+        desc=label,
+        unit="epoch",
+        file=stream,
+        disable=not progress,
+        dynamic_ncols=True,
+    )
     status, error, exception = "finished", None, None
     try:
         with _stop_on_signals(graceful) as state:
@@ -126,8 +140,11 @@ def train_one(config: Any, *, run: Any = None, dataset: Any = None, trainer: Any
                     bar.update(1)
                     bar.set_postfix_str(brief(m, ("loss", "acc")), refresh=True)
                     if not progress:
-                        print(f"[{label}] epoch {m['epoch']}/{config.epochs} {brief(m)} ({m.get('seconds') or 0.0:.2f} s)",
-                              file=stream, flush=True)
+                        print(
+                            f"[{label}] epoch {m['epoch']}/{config.epochs} {brief(m)} ({m.get('seconds') or 0.0:.2f} s)",
+                            file=stream,
+                            flush=True,
+                        )
             except KeyboardInterrupt as exc:
                 # raised inside the trainer, it marked the run failed on the way out; raised here, the
                 # generator is closed (the trainer marks it cancelled). Either way: a cancellation.

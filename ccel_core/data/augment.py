@@ -29,7 +29,9 @@ class FeatureNoise:
     zeroed with probability ``min(0.1·strength, 0.9)``, no rescaling). ``scale`` defaults to 1 (for
     standardized features); pass the data set's per-feature std otherwise. Independent of the batch."""
 
-    def __init__(self, input_shape: tuple[int, ...], strength: float, scale: Sequence[float] | torch.Tensor | None = None) -> None:
+    def __init__(
+        self, input_shape: tuple[int, ...], strength: float, scale: Sequence[float] | torch.Tensor | None = None
+    ) -> None:
         self.input_shape = input_shape
         self.sigma = 0.1 * strength
         self.p_drop = min(0.1 * strength, 0.9)
@@ -58,8 +60,13 @@ class PerSample:
     before the transform (so fills, crops and colour jitter act on real pixel values) and renormalized after.
     """
 
-    def __init__(self, transform: Callable[[torch.Tensor], torch.Tensor], input_shape: tuple[int, ...],
-                 mean: Sequence[float] | torch.Tensor | None = None, std: Sequence[float] | torch.Tensor | None = None) -> None:
+    def __init__(
+        self,
+        transform: Callable[[torch.Tensor], torch.Tensor],
+        input_shape: tuple[int, ...],
+        mean: Sequence[float] | torch.Tensor | None = None,
+        std: Sequence[float] | torch.Tensor | None = None,
+    ) -> None:
         self.transform = transform
         self.input_shape = input_shape
         if (mean is None) != (std is None):
@@ -83,7 +90,9 @@ class PerSample:
 
 def _check_batch(x: torch.Tensor, input_shape: tuple[int, ...]) -> None:
     if tuple(x.shape[1:]) != tuple(input_shape) or not x.dtype.is_floating_point:
-        raise ValueError(f"augmentation built for batches of shape (N, {', '.join(map(str, input_shape))}) float, got {tuple(x.shape)} {x.dtype}")
+        raise ValueError(
+            f"augmentation built for batches of shape (N, {', '.join(map(str, input_shape))}) float, got {tuple(x.shape)} {x.dtype}"
+        )
 
 
 def make_augmentation(
@@ -131,13 +140,17 @@ def make_augmentation(
     from torchvision.transforms import v2
 
     if kind == "grey":
-        transform = v2.RandomAffine(degrees=10 * s, translate=(min(0.1 * s, 1.0),) * 2, scale=(max(1 - 0.1 * s, 0.1), 1 + 0.1 * s))
+        transform = v2.RandomAffine(
+            degrees=10 * s, translate=(min(0.1 * s, 1.0),) * 2, scale=(max(1 - 0.1 * s, 0.1), 1 + 0.1 * s)
+        )
     else:
         if input_shape[0] != 3:
             raise ValueError(f"rgb augmentation needs 3 channels, got input_shape {input_shape}")
-        transform = v2.Compose([
-            v2.RandomResizedCrop(input_shape[1:], scale=(max(0.08, 1 - 0.6 * s), 1.0), antialias=True),
-            v2.RandomHorizontalFlip(),
-            v2.ColorJitter(brightness=0.4 * s, contrast=0.4 * s, saturation=0.4 * s, hue=min(0.1 * s, 0.5)),
-        ])
+        transform = v2.Compose(
+            [
+                v2.RandomResizedCrop(input_shape[1:], scale=(max(0.08, 1 - 0.6 * s), 1.0), antialias=True),
+                v2.RandomHorizontalFlip(),
+                v2.ColorJitter(brightness=0.4 * s, contrast=0.4 * s, saturation=0.4 * s, hue=min(0.1 * s, 0.5)),
+            ]
+        )
     return PerSample(transform, input_shape, mean, std)

@@ -51,7 +51,9 @@ class Dataset:
         if self.kind not in KINDS:
             raise ValueError(f"kind={self.kind!r} should be one of {KINDS}")
         if not isinstance(self.x, torch.Tensor) or self.x.dtype != torch.float32:
-            raise ValueError(f"x should be a float32 tensor, got {type(self.x).__name__} {getattr(self.x, 'dtype', '')}")
+            raise ValueError(
+                f"x should be a float32 tensor, got {type(self.x).__name__} {getattr(self.x, 'dtype', '')}"
+            )
         want_ndim = 2 if self.kind == "features" else 4
         if self.x.ndim != want_ndim:
             raise ValueError(f"kind={self.kind!r} needs x with {want_ndim} dims, got shape {tuple(self.x.shape)}")
@@ -61,7 +63,9 @@ class Dataset:
             if len(self.y) != len(self.x):
                 raise ValueError(f"len(y)={len(self.y)} differs from len(x)={len(self.x)}")
             if len(self.y) and (int(self.y.min()) < 0 or int(self.y.max()) >= self.n_classes):
-                raise ValueError(f"labels should lie in [0, {self.n_classes - 1}], got [{int(self.y.min())}, {int(self.y.max())}]")
+                raise ValueError(
+                    f"labels should lie in [0, {self.n_classes - 1}], got [{int(self.y.min())}, {int(self.y.max())}]"
+                )
         if self.class_names is not None and len(self.class_names) != self.n_classes:
             raise ValueError(f"{len(self.class_names)} class_names for n_classes={self.n_classes}")
 
@@ -106,7 +110,9 @@ class Dataset:
         from .augment import make_augmentation
 
         if self.kind == "features":
-            return make_augmentation("features", self.input_shape, strength=strength, std=self.x.std(dim=0, unbiased=False))
+            return make_augmentation(
+                "features", self.input_shape, strength=strength, std=self.x.std(dim=0, unbiased=False)
+            )
         return make_augmentation(
             self.kind,
             self.input_shape,
@@ -152,7 +158,9 @@ def maybe_subsample(ds: Dataset, n_samples: int | None, seed: int) -> Dataset:
     return out
 
 
-def images_from_uint8(images: np.ndarray | torch.Tensor, stats_key: str | None, normalize: bool = True) -> tuple[torch.Tensor, dict[str, Any]]:
+def images_from_uint8(
+    images: np.ndarray | torch.Tensor, stats_key: str | None, normalize: bool = True
+) -> tuple[torch.Tensor, dict[str, Any]]:
     """uint8 ``(N, C, H, W)`` -> float32 scaled to [0, 1], then normalized per channel; returns (x, meta)."""
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(np.ascontiguousarray(images))

@@ -34,7 +34,9 @@ def _load_npy(path: Path) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except ValueError as err:
         if "pickle" in str(err):
-            raise ValueError(f"{path}: holds a pickled object array; only numeric arrays are loaded (allow_pickle=False)") from err
+            raise ValueError(
+                f"{path}: holds a pickled object array; only numeric arrays are loaded (allow_pickle=False)"
+            ) from err
         raise ValueError(f"{path}: not a valid .npy file ({err})") from err
 
 
@@ -159,7 +161,9 @@ def _check_labels(y: np.ndarray, n: int, where: str) -> tuple[np.ndarray, np.nda
         bad = ~np.isfinite(y) | (y != np.round(y))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{where}: labels must be integers; {int(bad.sum())} are not, e.g. {y[i].item()!r} at row {i}")
+            raise ValueError(
+                f"{where}: labels must be integers; {int(bad.sum())} are not, e.g. {y[i].item()!r} at row {i}"
+            )
     values, codes = np.unique(y.astype(np.int64), return_inverse=True)
     return codes.astype(np.int64), values
 
@@ -208,7 +212,9 @@ def load_feature_file(
                 y_raw = None if ykey is None else archive[ykey]
         except ValueError as err:
             if "pickle" in str(err):
-                raise ValueError(f"{path}: holds a pickled object array; only numeric arrays are loaded (allow_pickle=False)") from err
+                raise ValueError(
+                    f"{path}: holds a pickled object array; only numeric arrays are loaded (allow_pickle=False)"
+                ) from err
             raise
     elif suffix == ".csv":
         table, header = _read_csv(path, delimiter)

@@ -59,7 +59,9 @@ def read_idx(path: str | os.PathLike, *, ndim: int | None = None, dtype: str | n
             f"{{08,09,0b,0c,0d,0e}} and NN >= 1 dims, e.g. 2049 for labels or 2051 for images"
         )
     if ndim is not None and nd != ndim:
-        raise ValueError(f"{path}: IDX file declares {nd} dims (magic {magic}); expected {ndim} dims (magic {0x800 + ndim})")
+        raise ValueError(
+            f"{path}: IDX file declares {nd} dims (magic {magic}); expected {ndim} dims (magic {0x800 + ndim})"
+        )
     file_dtype = IDX_TYPES[code]
     if dtype is not None and file_dtype.newbyteorder("=") != np.dtype(dtype):
         raise ValueError(f"{path}: IDX element type is {file_dtype.newbyteorder('=')}, expected {np.dtype(dtype)}")
@@ -73,7 +75,9 @@ def read_idx(path: str | os.PathLike, *, ndim: int | None = None, dtype: str | n
     if found < expected:
         raise ValueError(f"{path}: truncated IDX data: dims {shape_txt} need {expected} bytes, found {found}")
     if found > expected:
-        raise ValueError(f"{path}: IDX size mismatch: dims {shape_txt} need {expected} bytes, found {found} ({found - expected} extra)")
+        raise ValueError(
+            f"{path}: IDX size mismatch: dims {shape_txt} need {expected} bytes, found {found} ({found - expected} extra)"
+        )
     arr = np.frombuffer(data, dtype=file_dtype, offset=header).reshape(dims)
     return arr.astype(file_dtype.newbyteorder("="))
 

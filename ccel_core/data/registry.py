@@ -39,8 +39,15 @@ def _as_bool(value: Any, name: str) -> bool:
     return bool(value)
 
 
-def _synthetic(name: str, n_samples: int | None, seed: int, *, n_clusters: int | None = None,
-               noise: float | None = None, factor: float = 0.5) -> Dataset:
+def _synthetic(
+    name: str,
+    n_samples: int | None,
+    seed: int,
+    *,
+    n_clusters: int | None = None,
+    noise: float | None = None,
+    factor: float = 0.5,
+) -> Dataset:
     """Standardized 2-D points from scikit-learn's generators (see :func:`load_dataset`)."""
     from sklearn import datasets as skd
 
@@ -72,10 +79,24 @@ def _synthetic(name: str, n_samples: int | None, seed: int, *, n_clusters: int |
         x, y = skd.make_circles(n_samples=n, noise=noise, factor=float(factor), random_state=seed)
     std = x.std(axis=0)
     x = (x - x.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    meta = {"source": f"sklearn.datasets ({name})", "split": "all", "n_samples": n, "shape": [n, 2], "noise": noise,
-            "seed": seed, "normalization": "standardized per feature (zero mean, unit variance)"}
-    return Dataset(name, torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64)), k, "features",
-                   [str(i) for i in range(k)], meta)
+    meta = {
+        "source": f"sklearn.datasets ({name})",
+        "split": "all",
+        "n_samples": n,
+        "shape": [n, 2],
+        "noise": noise,
+        "seed": seed,
+        "normalization": "standardized per feature (zero mean, unit variance)",
+    }
+    return Dataset(
+        name,
+        torch.from_numpy(x.astype(np.float32)),
+        torch.from_numpy(y.astype(np.int64)),
+        k,
+        "features",
+        [str(i) for i in range(k)],
+        meta,
+    )
 
 
 def _digits(*, as_images: bool = False) -> Dataset:
@@ -87,10 +108,22 @@ def _digits(*, as_images: bool = False) -> Dataset:
     as_images = _as_bool(as_images, "as_images")
     if as_images:
         x = x.reshape(-1, 1, 8, 8)
-    meta = {"source": "sklearn.datasets.load_digits", "split": "all", "n_samples": len(x), "shape": list(x.shape),
-            "normalization": "scaled to [0, 1] (pixel / 16); no per-channel normalization"}
-    return Dataset("digits", x, torch.from_numpy(bunch.target.astype(np.int64)), 10,
-                   "images" if as_images else "features", [str(i) for i in range(10)], meta)
+    meta = {
+        "source": "sklearn.datasets.load_digits",
+        "split": "all",
+        "n_samples": len(x),
+        "shape": list(x.shape),
+        "normalization": "scaled to [0, 1] (pixel / 16); no per-channel normalization",
+    }
+    return Dataset(
+        "digits",
+        x,
+        torch.from_numpy(bunch.target.astype(np.int64)),
+        10,
+        "images" if as_images else "features",
+        [str(i) for i in range(10)],
+        meta,
+    )
 
 
 def _check_options(name: str, func: Callable[..., Any], options: dict[str, Any]) -> None:
@@ -147,7 +180,9 @@ def load_dataset(
         return maybe_subsample(ds, n_samples, seed)
     key = text.strip().lower().replace("_", "-")
     if key not in DATASETS:
-        raise ValueError(f"unknown data set {text!r}; known names: {', '.join(DATASETS)}, or a path to a .npy/.npz/.csv feature file")
+        raise ValueError(
+            f"unknown data set {text!r}; known names: {', '.join(DATASETS)}, or a path to a .npy/.npz/.csv feature file"
+        )
     if key in SYNTHETIC:
         _check_options(key, _synthetic, options)
         return _synthetic(key, n_samples, int(seed), **options)

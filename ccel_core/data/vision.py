@@ -60,7 +60,9 @@ def _missing_message(name: str, folder: Path, missing: list[str], source: str) -
     )
 
 
-def _with_torchvision(make: Callable[[], Any], name: str, folder: Path, needed: list[str], every: list[str], source: str, download: bool) -> Any:
+def _with_torchvision(
+    make: Callable[[], Any], name: str, folder: Path, needed: list[str], every: list[str], source: str, download: bool
+) -> Any:
     """Run a torchvision constructor, turning its RuntimeErrors into FileNotFoundError / ValueError."""
     missing = [f for f in needed if not (folder / f).is_file()]
     if missing and not download:
@@ -89,13 +91,17 @@ def read_idx_pair(images_path: Path, labels_path: Path, n_classes: int = 10) -> 
     images = read_idx(images_path, ndim=3, dtype=np.uint8)
     labels = read_idx(labels_path, ndim=1, dtype=np.uint8)
     if len(images) != len(labels):
-        raise ValueError(f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels; expected equal counts")
+        raise ValueError(
+            f"{images_path} holds {len(images)} images but {labels_path} holds {len(labels)} labels; expected equal counts"
+        )
     if len(labels) and labels.max() >= n_classes:
         raise ValueError(f"{labels_path}: label {int(labels.max())} out of range; expected 0..{n_classes - 1}")
     return images, labels.astype(np.int64)
 
 
-def _mnist_like(cls_name: str, name: str, root: Path, split: str, download: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _mnist_like(
+    cls_name: str, name: str, root: Path, split: str, download: bool
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """MNIST-style raw IDX files from ``root/<cls_name>/raw`` (plain or ``.gz``), read by :func:`read_idx`."""
     from torchvision import datasets
 
@@ -118,7 +124,9 @@ def _mnist_like(cls_name: str, name: str, root: Path, split: str, download: bool
     return np.concatenate(xs)[:, None], np.concatenate(ys), [str(c) for c in cls.classes]
 
 
-def _cifar(cls_name: str, name: str, root: Path, split: str, download: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def _cifar(
+    cls_name: str, name: str, root: Path, split: str, download: bool
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     from torchvision import datasets
 
     cls = getattr(datasets, cls_name)
@@ -127,7 +135,9 @@ def _cifar(cls_name: str, name: str, root: Path, split: str, download: bool) -> 
     source = f"torchvision.datasets.{cls_name} from {cls.url}"
     xs, ys, classes = [], [], []
     for train in _parts(split):
-        ds = _with_torchvision(lambda t=train: cls(str(root), train=t, download=download), name, folder, every, every, source, download)
+        ds = _with_torchvision(
+            lambda t=train: cls(str(root), train=t, download=download), name, folder, every, every, source, download
+        )
         xs.append(np.asarray(ds.data).transpose(0, 3, 1, 2))
         ys.append(np.asarray(ds.targets, dtype=np.int64))
         classes = list(ds.classes)
@@ -144,8 +154,13 @@ def _stl10(root: Path, split: str, download: bool) -> tuple[np.ndarray, np.ndarr
         part = "train" if train else "test"
         needed = [f"{part}_X.bin", f"{part}_y.bin"]
         ds = _with_torchvision(
-            lambda p=part: STL10(str(root), split=p, download=download), "stl10", folder, needed, every,
-            f"torchvision.datasets.STL10 from {STL10.url}", download,
+            lambda p=part: STL10(str(root), split=p, download=download),
+            "stl10",
+            folder,
+            needed,
+            every,
+            f"torchvision.datasets.STL10 from {STL10.url}",
+            download,
         )
         if len(ds.data) != len(ds.labels):
             raise ValueError(f"stl10: {folder} holds {len(ds.data)} {part} images but {len(ds.labels)} labels")
@@ -157,7 +172,13 @@ def _stl10(root: Path, split: str, download: bool) -> tuple[np.ndarray, np.ndarr
 
 def load_vision(name: str, root: Path, split: str, download: bool, normalize: bool = True) -> Dataset:
     """One of ``mnist``, ``fashion-mnist``, ``cifar10``, ``cifar100-20``, ``stl10`` as normalized images."""
-    stats = {"mnist": "mnist", "fashion-mnist": "fashion-mnist", "cifar10": "cifar10", "cifar100-20": "cifar100", "stl10": "stl10"}[name]
+    stats = {
+        "mnist": "mnist",
+        "fashion-mnist": "fashion-mnist",
+        "cifar10": "cifar10",
+        "cifar100-20": "cifar100",
+        "stl10": "stl10",
+    }[name]
     if name == "mnist":
         images, labels, classes = _mnist_like("MNIST", name, root, split, download)
     elif name == "fashion-mnist":
@@ -167,7 +188,9 @@ def load_vision(name: str, root: Path, split: str, download: bool, normalize: bo
     elif name == "cifar100-20":
         images, fine, fine_names = _cifar("CIFAR100", name, root, split, download)
         if tuple(fine_names) != CIFAR100_FINE_NAMES:
-            raise ValueError(f"cifar100-20: {root / 'cifar-100-python' / 'meta'} lists unexpected fine label names; cannot map them to the 20 superclasses")
+            raise ValueError(
+                f"cifar100-20: {root / 'cifar-100-python' / 'meta'} lists unexpected fine label names; cannot map them to the 20 superclasses"
+            )
         labels, classes = np.asarray(CIFAR100_FINE_TO_COARSE, dtype=np.int64)[fine], list(CIFAR100_COARSE_NAMES)
     else:
         images, labels, classes = _stl10(root, split, download)
@@ -175,7 +198,14 @@ def load_vision(name: str, root: Path, split: str, download: bool, normalize: bo
     n_classes = len(classes)
     if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(f"{name}: labels in [{labels.min()}, {labels.max()}], expected 0..{n_classes - 1}")
-    meta = {"source": f"torchvision ({root})", "root": str(root), "split": split, "n_samples": len(x), "shape": list(x.shape), **norm_meta}
+    meta = {
+        "source": f"torchvision ({root})",
+        "root": str(root),
+        "split": split,
+        "n_samples": len(x),
+        "shape": list(x.shape),
+        **norm_meta,
+    }
     if name == "cifar100-20":
         meta["labels"] = "CIFAR-100 coarse labels (20 superclasses), mapped from the fine labels"
     return Dataset(name, x, torch.from_numpy(labels), n_classes, "images", classes, meta)
@@ -201,5 +231,12 @@ def load_mnist_test(root: Path, download: bool = False, normalize: bool = True) 
         )
     images, labels = read_idx_pair(found[0], found[1])
     x, norm_meta = images_from_uint8(images[:, None], "mnist", normalize)
-    meta = {"source": str(found[0].parent), "files": [str(p) for p in found], "split": "test", "n_samples": len(x), "shape": list(x.shape), **norm_meta}
+    meta = {
+        "source": str(found[0].parent),
+        "files": [str(p) for p in found],
+        "split": "test",
+        "n_samples": len(x),
+        "shape": list(x.shape),
+        **norm_meta,
+    }
     return Dataset("mnist-test", x, torch.from_numpy(labels), 10, "images", [str(i) for i in range(10)], meta)

@@ -31,7 +31,15 @@ import torch
 
 from ccel_core.losses import collision_cross_entropy, renyi_cross_entropy, shannon_cross_entropy
 
-__all__ = ["loss_kind", "loss_name", "family_loss", "loss_curves", "simplex_grid", "simplex_loss_grid", "gradient_vs_certainty"]
+__all__ = [
+    "loss_kind",
+    "loss_name",
+    "family_loss",
+    "loss_curves",
+    "simplex_grid",
+    "simplex_loss_grid",
+    "gradient_vs_certainty",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -146,8 +154,19 @@ def loss_curves(
         target = torch.from_numpy(np.broadcast_to(y, sigma.shape).copy())
         for a in alphas:
             loss = family_loss(logits, target, a).numpy()
-            frames.append(pd.DataFrame({"p": p, "y": _fmt(y), "y1": y[0], "alpha": a, "kind": loss_kind(a),
-                                        "name": loss_name(a), "loss": loss}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "p": p,
+                        "y": _fmt(y),
+                        "y1": y[0],
+                        "alpha": a,
+                        "kind": loss_kind(a),
+                        "name": loss_name(a),
+                        "loss": loss,
+                    }
+                )
+            )
     return pd.DataFrame(pd.concat(frames, ignore_index=True))
 
 
@@ -183,9 +202,18 @@ def simplex_loss_grid(y: Sequence[float] = (0.7, 0.2, 0.1), alpha: float = 2.0, 
     sig = simplex_grid(resolution)
     logits = torch.from_numpy(np.log(sig))
     loss = family_loss(logits, torch.from_numpy(np.broadcast_to(target, sig.shape).copy()), a).numpy()
-    df = pd.DataFrame({"s1": sig[:, 0], "s2": sig[:, 1], "s3": sig[:, 2],
-                       "x": sig[:, 1] + 0.5 * sig[:, 2], "y_cart": np.sqrt(3) / 2 * sig[:, 2],
-                       "loss": loss, "alpha": a, "kind": loss_kind(a)})
+    df = pd.DataFrame(
+        {
+            "s1": sig[:, 0],
+            "s2": sig[:, 1],
+            "s3": sig[:, 2],
+            "x": sig[:, 1] + 0.5 * sig[:, 2],
+            "y_cart": np.sqrt(3) / 2 * sig[:, 2],
+            "loss": loss,
+            "alpha": a,
+            "kind": loss_kind(a),
+        }
+    )
     df.attrs["target"] = target[0].tolist()
     return df
 
@@ -236,9 +264,20 @@ def gradient_vs_certainty(
         lg = l0.expand(len(eps), k).clone().requires_grad_(True)
         loss = family_loss(lg, target, a)
         (grad,) = torch.autograd.grad(loss.sum(), lg)
-        frames.append(pd.DataFrame({"eps": eps, "certainty": 1 - eps, "target_entropy": h_y + 0.0, "alpha": a,
-                                    "kind": loss_kind(a), "name": loss_name(a),
-                                    "loss": loss.detach().numpy(), "grad_norm": grad.norm(dim=1).numpy()}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "eps": eps,
+                    "certainty": 1 - eps,
+                    "target_entropy": h_y + 0.0,
+                    "alpha": a,
+                    "kind": loss_kind(a),
+                    "name": loss_name(a),
+                    "loss": loss.detach().numpy(),
+                    "grad_norm": grad.norm(dim=1).numpy(),
+                }
+            )
+        )
     df = pd.DataFrame(pd.concat(frames, ignore_index=True))
     df.attrs["sigma"] = torch.softmax(l0, 0).tolist()
     return df

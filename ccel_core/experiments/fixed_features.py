@@ -28,9 +28,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-
-__all__ = ["TABLE2_METHODS", "PAPER_MNIST_ACC", "VARIANTS", "protocol_config", "feature_dataset",
-           "run_protocol", "summarize", "fixed_features_report", "add_arguments", "run_from_args"]
+__all__ = [
+    "TABLE2_METHODS",
+    "PAPER_MNIST_ACC",
+    "VARIANTS",
+    "protocol_config",
+    "feature_dataset",
+    "run_protocol",
+    "summarize",
+    "fixed_features_report",
+    "add_arguments",
+    "run_from_args",
+]
 
 TABLE2_METHODS: tuple[str, ...] = ("kmeans", "migd", "sela", "miadm", "imsat", "ccel")
 PAPER_MNIST_ACC = {"kmeans": 47.62, "migd": 52.92, "sela": 52.38, "miadm": 50.61, "ccel": 58.4}
@@ -49,9 +58,20 @@ def protocol_config(method: str, seed: int, *, epochs: int = 10, weight_decay: f
     batch 250, the method's paper λ/γ/μ, CPU)."""
     from ..training import TrainConfig
 
-    settings = dict(data="file:<features>", method=method, model="linear", epochs=epochs, batch_size=250,
-                    optimizer="sgd", lr=0.1, momentum=0.0, weight_decay=weight_decay, seed=int(seed), device="cpu",
-                    eval_every=epochs)
+    settings = dict(
+        data="file:<features>",
+        method=method,
+        model="linear",
+        epochs=epochs,
+        batch_size=250,
+        optimizer="sgd",
+        lr=0.1,
+        momentum=0.0,
+        weight_decay=weight_decay,
+        seed=int(seed),
+        device="cpu",
+        eval_every=epochs,
+    )
     return TrainConfig(**{**settings, **changes})
 
 
@@ -71,9 +91,17 @@ def feature_dataset(name: str, *, root: Optional[str] = None, standardize: bool 
     return Dataset(ds.name, x.contiguous().float(), ds.y, ds.n_classes, "features", ds.class_names, meta)
 
 
-def run_protocol(dataset: Any, methods: Sequence[str], seeds: Sequence[int], *, weight_decay: float = 0.001,
-                 epochs: int = 10, variants: Optional[dict[str, tuple[dict[str, Any], bool]]] = None,
-                 std_dataset: Any = None, echo: Optional[Callable[[str], None]] = None) -> Any:
+def run_protocol(
+    dataset: Any,
+    methods: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    weight_decay: float = 0.001,
+    epochs: int = 10,
+    variants: Optional[dict[str, tuple[dict[str, Any], bool]]] = None,
+    std_dataset: Any = None,
+    echo: Optional[Callable[[str], None]] = None,
+) -> Any:
     """Train every method (and variant) with every seed; one row per run: data, method, seed,
     acc, nmi, ari, seconds (wall time of the whole fit)."""
     import pandas as pd
@@ -103,13 +131,25 @@ def run_protocol(dataset: Any, methods: Sequence[str], seeds: Sequence[int], *, 
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 final = trainer.run()
             seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-            rows.append({"data": dataset.name, "method": label, "seed": seed, "acc": final.get("acc"),
-                         "nmi": final.get("nmi"), "ari": final.get("ari"), "seconds": seconds,
-                         "cpu_seconds": cpu, "torch_threads": threads})
+            rows.append(
+                {
+                    "data": dataset.name,
+                    "method": label,
+                    "seed": seed,
+                    "acc": final.get("acc"),
+                    "nmi": final.get("nmi"),
+                    "ari": final.get("ari"),
+                    "seconds": seconds,
+                    "cpu_seconds": cpu,
+                    "torch_threads": threads,
+                }
+            )
             if echo is not None:
-                echo(f"  {dataset.name:<10} {label:<18} seed {seed}: acc {final.get('acc', float('nan')):.4f}  "
-                     f"nmi {final.get('nmi', float('nan')):.4f}  ari {final.get('ari', float('nan')):.4f}  "
-                     f"{seconds:.2f} s (cpu {cpu:.2f} s)")
+                echo(
+                    f"  {dataset.name:<10} {label:<18} seed {seed}: acc {final.get('acc', float('nan')):.4f}  "
+                    f"nmi {final.get('nmi', float('nan')):.4f}  ari {final.get('ari', float('nan')):.4f}  "
+                    f"{seconds:.2f} s (cpu {cpu:.2f} s)"
+                )
     return pd.DataFrame(rows)
 
 
@@ -140,10 +180,17 @@ def _mnist_root(value: Optional[str]) -> Path:
     return repo.parent / "shared" / "data" / "mnist"
 
 
-def fixed_features_report(datasets: Sequence[str] = ("digits", "mnist-test"), *, seeds: Sequence[int] = range(6),
-                          methods: Sequence[str] = TABLE2_METHODS, epochs: int = 10, weight_decay: float = 0.001,
-                          mnist_root: Optional[str] = None, variants: bool = True,
-                          echo: Optional[Callable[[str], None]] = None) -> tuple[str, Any]:
+def fixed_features_report(
+    datasets: Sequence[str] = ("digits", "mnist-test"),
+    *,
+    seeds: Sequence[int] = range(6),
+    methods: Sequence[str] = TABLE2_METHODS,
+    epochs: int = 10,
+    weight_decay: float = 0.001,
+    mnist_root: Optional[str] = None,
+    variants: bool = True,
+    echo: Optional[Callable[[str], None]] = None,
+) -> tuple[str, Any]:
     """Run the protocol on each data set and return ``(report text, per-run DataFrame)``.
 
     The report has, per data set, ACC / NMI / ARI mean ± std and mean wall time per method, then
@@ -163,8 +210,10 @@ def fixed_features_report(datasets: Sequence[str] = ("digits", "mnist-test"), *,
     seeds = list(seeds)
     import torch
 
-    out(f"# Fixed features + linear head (paper Table 2 protocol): SGD lr 0.1, batch 250, {epochs} epochs, "
-        f"weight decay {weight_decay:g}, seeds {seeds}, {torch.get_num_threads()} torch thread(s)")
+    out(
+        f"# Fixed features + linear head (paper Table 2 protocol): SGD lr 0.1, batch 250, {epochs} epochs, "
+        f"weight decay {weight_decay:g}, seeds {seeds}, {torch.get_num_threads()} torch thread(s)"
+    )
     frames = []
     for name in datasets:
         root = str(_mnist_root(mnist_root)) if name == "mnist-test" else None
@@ -175,8 +224,16 @@ def fixed_features_report(datasets: Sequence[str] = ("digits", "mnist-test"), *,
             out(f"\n## {name}: skipped ({exc})")
             continue
         out(f"\n## {name}: {len(ds)} x {ds.input_shape[0]} features, K = {ds.n_classes}")
-        frame = run_protocol(ds, methods, seeds, weight_decay=weight_decay, epochs=epochs,
-                             variants=VARIANTS if variants else None, std_dataset=std_ds, echo=echo)
+        frame = run_protocol(
+            ds,
+            methods,
+            seeds,
+            weight_decay=weight_decay,
+            epochs=epochs,
+            variants=VARIANTS if variants else None,
+            std_dataset=std_ds,
+            echo=echo,
+        )
         frames.append(frame)
         summary = summarize(frame)
         out(summary.drop(columns="data").to_string(index=False))
@@ -184,30 +241,53 @@ def fixed_features_report(datasets: Sequence[str] = ("digits", "mnist-test"), *,
             t = frame.groupby("method")[col].mean()
             if "ccel" in t and "migd" in t:
                 km = f"; K-means {t['kmeans']:.3f} s" if "kmeans" in t else ""
-                out(f"{epochs}-epoch {what}: ours {t['ccel']:.3f} s / MIGD {t['migd']:.3f} s = "
-                    f"{t['ccel'] / t['migd']:.2f}x (target <= 1.5){km}")
+                out(
+                    f"{epochs}-epoch {what}: ours {t['ccel']:.3f} s / MIGD {t['migd']:.3f} s = "
+                    f"{t['ccel'] / t['migd']:.2f}x (target <= 1.5){km}"
+                )
         if name == "mnist-test":
-            out("paper Table 2 MNIST ACC (ResNet-50 features): " +
-                ", ".join(f"{k} {v}" for k, v in PAPER_MNIST_ACC.items()))
+            out(
+                "paper Table 2 MNIST ACC (ResNet-50 features): "
+                + ", ".join(f"{k} {v}" for k, v in PAPER_MNIST_ACC.items())
+            )
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return "\n".join(lines), frame
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``benchmarks/fixed_features.py`` and ``ccel bench features``."""
-    parser.add_argument("--data", nargs="+", default=["digits", "mnist-test"], metavar="NAME",
-                        help="data sets (default: digits mnist-test)")
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=["digits", "mnist-test"],
+        metavar="NAME",
+        help="data sets (default: digits mnist-test)",
+    )
     parser.add_argument("--seeds", type=int, default=6, metavar="N", help="seeds 0..N-1 per method (default 6)")
-    parser.add_argument("--methods", nargs="+", default=list(TABLE2_METHODS), metavar="NAME",
-                        help=f"default: {' '.join(TABLE2_METHODS)}")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(TABLE2_METHODS),
+        metavar="NAME",
+        help=f"default: {' '.join(TABLE2_METHODS)}",
+    )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--weight-decay", type=float, default=0.001)
-    parser.add_argument("--mnist-root", default=None, metavar="DIR",
-                        help="folder of the t10k IDX files (default $CCEL_MNIST_ROOT, else ../shared/data/mnist)")
+    parser.add_argument(
+        "--mnist-root",
+        default=None,
+        metavar="DIR",
+        help="folder of the t10k IDX files (default $CCEL_MNIST_ROOT, else ../shared/data/mnist)",
+    )
     parser.add_argument("--no-variants", action="store_true", help="skip the variants of ours")
     parser.add_argument("--csv", default=None, metavar="FILE", help="also write the per-run rows to FILE")
-    parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="torch threads (default 1: stable timings on a shared CPU; 0 = torch's default)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help="torch threads (default 1: stable timings on a shared CPU; 0 = torch's default)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-run lines")
 
 
@@ -218,9 +298,15 @@ def run_from_args(args: argparse.Namespace, echo: Callable[[str], None] = print)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     text, frame = fixed_features_report(
-        args.data, seeds=range(args.seeds), methods=args.methods, epochs=args.epochs,
-        weight_decay=args.weight_decay, mnist_root=args.mnist_root, variants=not args.no_variants,
-        echo=(lambda s: echo(s) if not s.startswith("  ") else None) if args.quiet else echo)
+        args.data,
+        seeds=range(args.seeds),
+        methods=args.methods,
+        epochs=args.epochs,
+        weight_decay=args.weight_decay,
+        mnist_root=args.mnist_root,
+        variants=not args.no_variants,
+        echo=(lambda s: echo(s) if not s.startswith("  ") else None) if args.quiet else echo,
+    )
     if args.csv:
         frame.to_csv(args.csv, index=False)
         echo(f"wrote {len(frame)} rows to {args.csv}")

@@ -26,8 +26,14 @@ __all__ = ["NOISE_MODELS", "corrupt_targets", "noisy_label_experiment"]
 NOISE_MODELS: tuple[str, ...] = ("random-soft", "mix")
 
 
-def corrupt_targets(labels: Union[Tensor, np.ndarray, Sequence[int]], n_classes: int, *,
-                    model: str = "random-soft", level: float, seed: int = 0) -> Tensor:
+def corrupt_targets(
+    labels: Union[Tensor, np.ndarray, Sequence[int]],
+    n_classes: int,
+    *,
+    model: str = "random-soft",
+    level: float,
+    seed: int = 0,
+) -> Tensor:
     """Soft targets (N×K float32, rows on the simplex) from true class indices.
 
     Args:
@@ -129,12 +135,31 @@ def noisy_label_experiment(
                 splits[seed] = _split(ds, test_fraction, seed)
             train, test = splits[seed]
             targets = corrupt_targets(train.y, ds.n_classes, model=noise, level=level, seed=seed)
-            cfg = TrainConfig(data=data, method="supervised", loss=loss, model=model, epochs=int(epochs),
-                              batch_size=batch_size, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-                              seed=seed, device=device, eval_every=int(epochs))
+            cfg = TrainConfig(
+                data=data,
+                method="supervised",
+                loss=loss,
+                model=model,
+                epochs=int(epochs),
+                batch_size=batch_size,
+                optimizer=optimizer,
+                lr=lr,
+                weight_decay=weight_decay,
+                seed=seed,
+                device=device,
+                eval_every=int(epochs),
+            )
             final = Trainer(cfg, dataset=train, targets=targets, eval_dataset=test).run()
-            rows.append({"loss": loss, "level": level, "seed": seed,
-                         "test_acc": final["test_acc"], "train_acc": final["acc"], "noise": noise})
+            rows.append(
+                {
+                    "loss": loss,
+                    "level": level,
+                    "seed": seed,
+                    "test_acc": final["test_acc"],
+                    "train_acc": final["acc"],
+                    "noise": noise,
+                }
+            )
             if progress is not None:
                 progress(done, total)
     return pd.DataFrame(rows, columns=["loss", "level", "seed", "test_acc", "train_acc", "noise"])

@@ -67,7 +67,9 @@ def default_pgd_lrs(k: int, lam: float) -> tuple[float, ...]:
     return (0.5 * base, 1.0 * base, 2.0 * base)
 
 
-def reference_optimum(probs: np.ndarray, lam: float, prior: Optional[np.ndarray] = None, *, max_entries: int = 60_000) -> tuple[Optional[float], str]:
+def reference_optimum(
+    probs: np.ndarray, lam: float, prior: Optional[np.ndarray] = None, *, max_entries: int = 60_000
+) -> tuple[Optional[float], str]:
     """``(L*, status)`` by CVXPY + Clarabel, or ``(None, reason)`` when too big or not solved.
 
     Formulated with the column means as variables, ``m = mean_i y_i``, which Clarabel handles
@@ -113,8 +115,9 @@ class RaceResult:
         return summarize_race(self.trace)
 
 
-def _run_chunked(solve, y0, *, max_iter: int, seconds: Optional[float], stop_below: Optional[float],
-                 chunk: int = 100) -> tuple[list[float], list[float], list[float]]:
+def _run_chunked(
+    solve, y0, *, max_iter: int, seconds: Optional[float], stop_below: Optional[float], chunk: int = 100
+) -> tuple[list[float], list[float], list[float]]:
     """Run a memoryless solver in chunks (warm-started from the last labels) until the iteration
     budget, the time budget, the loss ``stop_below`` or divergence (a non-finite loss); returns
     ``(history, times, certified gaps)``.
@@ -193,7 +196,7 @@ def solver_race(
         stop_below = None if pgd_stop_gap is None else reference + pgd_stop_gap * abs(reference)
         for lr in lrs:
             hist, times, gaps = _run_chunked(
-                lambda y, m: pgd(probs, lam, objective="eq11", lr=lr, init=y, max_iter=m, tol=0, certify=True),
+                lambda y, m, lr=lr: pgd(probs, lam, objective="eq11", lr=lr, init=y, max_iter=m, tol=0, certify=True),
                 None,
                 max_iter=pgd_max_iter or max_iter,
                 seconds=pgd_seconds,
@@ -218,8 +221,9 @@ def solver_race(
     return RaceResult(pd.concat(frames, ignore_index=True), float(reference), source, n, k, float(lam))
 
 
-def summarize_race(trace: pd.DataFrame, levels: Sequence[float] = GAP_LEVELS, paper_stop: float = PAPER_STOP,
-                   column: str = "certified") -> pd.DataFrame:
+def summarize_race(
+    trace: pd.DataFrame, levels: Sequence[float] = GAP_LEVELS, paper_stop: float = PAPER_STOP, column: str = "certified"
+) -> pd.DataFrame:
     """Per method: iterations/seconds until ``column`` (the certified gap, or ``"gap"``) is ≤ each
     level, and at the paper-style stop. Missing values (NaN) mean not reached within the budget.
     """
@@ -266,7 +270,9 @@ def _best_of(fn, repeats: int) -> float:
     return best
 
 
-def kernel_timing(n: int = 10_000, k: int = 200, *, repeats: int = 5, python_points: int = 200, lam: float = 100.0, seed: int = 0) -> dict[str, float]:
+def kernel_timing(
+    n: int = 10_000, k: int = 200, *, repeats: int = 5, python_points: int = 200, lam: float = 100.0, seed: int = 0
+) -> dict[str, float]:
     """Seconds per EM iteration of each kernel and of one numpy elementwise pass, best of ``repeats``.
 
     Keys: ``numba_em_iter`` (a whole EM iteration: E-step scale, fused M-step, column sums and
@@ -351,15 +357,24 @@ def table1_report(
         )
         summary = race.summary
         out()
-        out(f"## K = {k}  (reference L* = {race.reference:.10g}: {race.reference_source}; {time.perf_counter() - start:.0f} s)")
+        out(
+            f"## K = {k}  (reference L* = {race.reference:.10g}: {race.reference_source}; {time.perf_counter() - start:.0f} s)"
+        )
         out(summary.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         ex = summary[summary.method == EXACT].iloc[0]
         sq = summary[summary.method == ACCELERATED].iloc[0]
         for mine, theirs in ((1e-9, 1e-2), (1e-6, 1e-3)):
             t_ex, t_sq = ex[f"sec@{mine:g}"], sq[f"sec@{theirs:g}"]
-            verdict = (f"{t_sq / t_ex:.3g}x sooner" if np.isfinite(t_ex) and np.isfinite(t_sq)
-                       else "EM + SQUAREM did not reach it" if np.isfinite(t_ex) else "exact did not reach it")
-            out(f"certified: exact to {mine:g} in {t_ex:.3g} s vs {ACCELERATED} to {theirs:g} in {t_sq:.3g} s -> {verdict}")
+            verdict = (
+                f"{t_sq / t_ex:.3g}x sooner"
+                if np.isfinite(t_ex) and np.isfinite(t_sq)
+                else "EM + SQUAREM did not reach it"
+                if np.isfinite(t_ex)
+                else "exact did not reach it"
+            )
+            out(
+                f"certified: exact to {mine:g} in {t_ex:.3g} s vs {ACCELERATED} to {theirs:g} in {t_sq:.3g} s -> {verdict}"
+            )
         is_pgd = summary.method.str.startswith("PGD")
         pgd_rows = summary[is_pgd]
         budgets = race.trace[race.trace.method.str.startswith("PGD")].groupby("method")["seconds"].max()
@@ -372,11 +387,15 @@ def table1_report(
                 if not np.isfinite(em_sec):
                     out(f"gap {level:g}: {name} did not reach it within {em_iters} iterations")
                 elif len(reached):
-                    out(f"gap {level:g}: {name} {em_sec:.3g} s vs best PGD {reached.min():.3g} s -> "
-                        f"PGD/{name} = {reached.min() / em_sec:.3g}x")
+                    out(
+                        f"gap {level:g}: {name} {em_sec:.3g} s vs best PGD {reached.min():.3g} s -> "
+                        f"PGD/{name} = {reached.min() / em_sec:.3g}x"
+                    )
                 else:
-                    out(f"gap {level:g}: {name} {em_sec:.3g} s; no PGD step size reached it within {budgets.max():.3g} s "
-                        f"-> PGD/{name} > {budgets.max() / em_sec:.3g}x")
+                    out(
+                        f"gap {level:g}: {name} {em_sec:.3g} s; no PGD step size reached it within {budgets.max():.3g} s "
+                        f"-> PGD/{name} > {budgets.max() / em_sec:.3g}x"
+                    )
     if timing:
         out()
         out(f"## Per-iteration cost at N={n}, K={max(ks)} (best of 5)")

@@ -129,15 +129,23 @@ def em_trajectory(
     if int(n_iter) < 0:
         raise ValueError(f"n_iter={n_iter} should be >= 0")
     if solver == "em" and (objective != "eq11" or ce != "collision"):
-        raise ValueError(f"solver='em' minimizes eq. 11 with collision CE; got objective={objective!r}, ce={ce!r} (use solver='pgd')")
+        raise ValueError(
+            f"solver='em' minimizes eq. 11 with collision CE; got objective={objective!r}, ce={ce!r} (use solver='pgd')"
+        )
     if solver == "exact":
         if ce != "collision":
             raise ValueError(f"solver='exact' minimizes eq. 10/11 with collision CE; got ce={ce!r}")
         iterates: list[np.ndarray] = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            res = exact(sig, lam, objective=objective, prior=prior, max_iter=max(int(n_iter), 1),
-                        callback=lambda y: iterates.append(np.array(y, dtype=np.float64)))
+            res = exact(
+                sig,
+                lam,
+                objective=objective,
+                prior=prior,
+                max_iter=max(int(n_iter), 1),
+                callback=lambda y: iterates.append(np.array(y, dtype=np.float64)),
+            )
         # up to the returned (best-certified) labels, whose record ends there
         return Trajectory(iterates[: len(res.history)], [float(h) for h in res.history])
     y = sig.copy() if init is None else _to_numpy(init, "init")
@@ -225,18 +233,24 @@ class ToySelfLabelingResult:
 
     def history_frame(self) -> pd.DataFrame:
         """Columns ``epoch, loss, objective, acc, nmi, method`` (one row per snapshot)."""
-        return pd.DataFrame({
-            "epoch": [s.epoch for s in self.snapshots],
-            "loss": [s.loss for s in self.snapshots],
-            "objective": [s.objective for s in self.snapshots],
-            "acc": [s.acc for s in self.snapshots],
-            "nmi": [s.nmi for s in self.snapshots],
-            "method": self.config.get("method", ""),
-        })
+        return pd.DataFrame(
+            {
+                "epoch": [s.epoch for s in self.snapshots],
+                "loss": [s.loss for s in self.snapshots],
+                "objective": [s.objective for s in self.snapshots],
+                "acc": [s.acc for s in self.snapshots],
+                "nmi": [s.nmi for s in self.snapshots],
+                "method": self.config.get("method", ""),
+            }
+        )
 
     def sizes_frame(self) -> pd.DataFrame:
         """Long frame ``epoch, cluster, size, label_mass, method`` (one row per epoch and cluster)."""
-        rows = [(s.epoch, k, int(s.sizes[k]), float(s.label_mass[k])) for s in self.snapshots for k in range(self.n_clusters)]
+        rows = [
+            (s.epoch, k, int(s.sizes[k]), float(s.label_mass[k]))
+            for s in self.snapshots
+            for k in range(self.n_clusters)
+        ]
         df = pd.DataFrame(rows, columns=["epoch", "cluster", "size", "label_mass"])
         df["method"] = self.config.get("method", "")
         return df
@@ -245,8 +259,10 @@ class ToySelfLabelingResult:
 def _plane_grid(points: np.ndarray, resolution: int, margin: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     lo, hi = points.min(0), points.max(0)
     pad = margin * (hi - lo) + 1e-9
-    return (np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
-            np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution))
+    return (
+        np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution),
+        np.linspace(lo[1] - pad[1], hi[1] + pad[1], resolution),
+    )
 
 
 def toy_self_labeling(
@@ -316,9 +332,22 @@ def toy_self_labeling(
         if n_samples is None:
             n_samples = 300
     ds = load_dataset(data, n_samples=n_samples, seed=int(seed), **options)
-    cfg = TrainConfig(data=data, method=method, n_clusters=int(k), model=model, hidden=int(hidden),
-                      epochs=max(int(epochs), 1), batch_size=int(batch_size), optimizer=optimizer, lr=float(lr),
-                      lam=lam, y_step=y_step, solver_max_iter=int(y_iter), seed=int(seed), device="cpu")
+    cfg = TrainConfig(
+        data=data,
+        method=method,
+        n_clusters=int(k),
+        model=model,
+        hidden=int(hidden),
+        epochs=max(int(epochs), 1),
+        batch_size=int(batch_size),
+        optimizer=optimizer,
+        lr=float(lr),
+        lam=lam,
+        y_step=y_step,
+        solver_max_iter=int(y_iter),
+        seed=int(seed),
+        device="cpu",
+    )
     trainer = Trainer(cfg, dataset=ds)
 
     x = ds.x.reshape(len(ds.x), -1).numpy()
@@ -340,9 +369,18 @@ def toy_self_labeling(
         pred = sig.argmax(1)
         scores = evaluate(y_true, pred) if y_true is not None else {"acc": nan, "nmi": nan}
         loss, objective = metrics.get("loss"), metrics.get("label_loss")
-        return SelfLabelingSnapshot(epoch, labels, sig, grid, np.bincount(pred, minlength=int(k)), labels.sum(0),
-                                    nan if loss is None else float(loss), nan if objective is None else float(objective),
-                                    float(scores["acc"]), float(scores["nmi"]))
+        return SelfLabelingSnapshot(
+            epoch,
+            labels,
+            sig,
+            grid,
+            np.bincount(pred, minlength=int(k)),
+            labels.sum(0),
+            nan if loss is None else float(loss),
+            nan if objective is None else float(objective),
+            float(scores["acc"]),
+            float(scores["nmi"]),
+        )
 
     with single_threaded_torch(), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -352,7 +390,17 @@ def toy_self_labeling(
                 snapshots.append(snapshot(int(metrics["epoch"]), metrics))
 
     names = {"ccel": "CCE (eq. 11, exact y-step)", "miadm": "Shannon CE (MIADM, PGD)"}
-    config = {"data": data, "k": int(k), "ce": ce, "method": names.get(method, method), "method_key": method,
-              "epochs": int(epochs), "seed": int(seed), "n_samples": len(points), "noise": noise,
-              "plane": "data" if lift is None else "pca", "train_config": cfg.to_dict()}
+    config = {
+        "data": data,
+        "k": int(k),
+        "ce": ce,
+        "method": names.get(method, method),
+        "method_key": method,
+        "epochs": int(epochs),
+        "seed": int(seed),
+        "n_samples": len(points),
+        "noise": noise,
+        "plane": "data" if lift is None else "pca",
+        "train_config": cfg.to_dict(),
+    }
     return ToySelfLabelingResult(points, y_true, gx, gy, snapshots, int(k), config)

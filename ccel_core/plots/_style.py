@@ -94,11 +94,16 @@ def method_styles(names: Sequence[Any]) -> dict[Any, tuple[str, str]]:
     return styles
 
 
-def finish(fig: go.Figure, title: Optional[str], xaxis: Optional[str] = None, yaxis: Optional[str] = None,
-           **layout: Any) -> go.Figure:
+def finish(
+    fig: go.Figure, title: Optional[str], xaxis: Optional[str] = None, yaxis: Optional[str] = None, **layout: Any
+) -> go.Figure:
     """Apply the template, title and axis titles."""
-    fig.update_layout(template=TEMPLATE, title=title, margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-                      legend=dict(tracegroupgap=2))
+    fig.update_layout(
+        template=TEMPLATE,
+        title=title,
+        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+        legend=dict(tracegroupgap=2),
+    )
     if layout:
         fig.update_layout(**layout)
     if xaxis is not None:
@@ -120,18 +125,53 @@ def as_array(x: Any, name: str, ndim: Optional[int] = None) -> np.ndarray:
 
 def animation_controls(frame_names: Sequence[str], *, prefix: str = "", duration: int = 300) -> dict[str, Any]:
     """Layout entries (play/pause buttons and a slider) for a figure with ``frames``."""
-    args_play = [None, {"frame": {"duration": duration, "redraw": True}, "fromcurrent": True,
-                        "transition": {"duration": 0}}]
-    args_pause = [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}}]
-    steps = [{"label": str(n), "method": "animate",
-              "args": [[str(n)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate",
-                                  "transition": {"duration": 0}}]} for n in frame_names]
+    args_play = [
+        None,
+        {"frame": {"duration": duration, "redraw": True}, "fromcurrent": True, "transition": {"duration": 0}},
+    ]
+    args_pause = [
+        [None],
+        {"frame": {"duration": 0, "redraw": False}, "mode": "immediate", "transition": {"duration": 0}},
+    ]
+    steps = [
+        {
+            "label": str(n),
+            "method": "animate",
+            "args": [
+                [str(n)],
+                {"frame": {"duration": 0, "redraw": True}, "mode": "immediate", "transition": {"duration": 0}},
+            ],
+        }
+        for n in frame_names
+    ]
     return {
-        "updatemenus": [{"type": "buttons", "direction": "left", "showactive": False, "x": 0.1, "xanchor": "right",
-                         "y": 0, "yanchor": "top", "pad": {"r": 10, "t": 70},
-                         "buttons": [{"label": "▶", "method": "animate", "args": args_play},
-                                     {"label": "❚❚", "method": "animate", "args": args_pause}]}],
-        "sliders": [{"active": 0, "x": 0.1, "len": 0.9, "xanchor": "left", "y": 0, "yanchor": "top",
-                     "pad": {"b": 10, "t": 40}, "currentvalue": {"prefix": prefix, "xanchor": "right"},
-                     "steps": steps}],
+        "updatemenus": [
+            {
+                "type": "buttons",
+                "direction": "left",
+                "showactive": False,
+                "x": 0.1,
+                "xanchor": "right",
+                "y": 0,
+                "yanchor": "top",
+                "pad": {"r": 10, "t": 70},
+                "buttons": [
+                    {"label": "▶", "method": "animate", "args": args_play},
+                    {"label": "❚❚", "method": "animate", "args": args_pause},
+                ],
+            }
+        ],
+        "sliders": [
+            {
+                "active": 0,
+                "x": 0.1,
+                "len": 0.9,
+                "xanchor": "left",
+                "y": 0,
+                "yanchor": "top",
+                "pad": {"b": 10, "t": 40},
+                "currentvalue": {"prefix": prefix, "xanchor": "right"},
+                "steps": steps,
+            }
+        ],
     }

@@ -27,8 +27,9 @@ def _curve_name(kind: str, alpha: float, name: Optional[str] = None) -> str:
     return _KIND_NAMES.get(kind, f"H_{alpha:g}(y,σ)")
 
 
-def loss_curves_figure(df: pd.DataFrame, *, title: Optional[str] = "CE vs collision CE, K = 2 (paper Fig. 1)",
-                       y_max: Optional[float] = 3.0) -> go.Figure:
+def loss_curves_figure(
+    df: pd.DataFrame, *, title: Optional[str] = "CE vs collision CE, K = 2 (paper Fig. 1)", y_max: Optional[float] = 3.0
+) -> go.Figure:
     """Paper Fig. 1 from :func:`ccel_core.experiments.curves.loss_curves`.
 
     One trace per (target y, order α), in the frame's order: x = p, y = loss, colored by the target,
@@ -41,11 +42,17 @@ def loss_curves_figure(df: pd.DataFrame, *, title: Optional[str] = "CE vs collis
     for (target, alpha), part in df.groupby(["y", "alpha"], sort=False):
         kind = str(part["kind"].iloc[0])
         name = _curve_name(kind, float(alpha), part["name"].iloc[0] if "name" in part else None)
-        fig.add_trace(go.Scatter(
-            x=part["p"].to_numpy(), y=part["loss"].to_numpy(), mode="lines",
-            name=f"{name}, y={target}", legendgroup=str(target),
-            line=dict(color=cluster_color(targets.index(target)), dash=KIND_DASH.get(kind, "dot"), width=2),
-            hovertemplate=f"y={target}<br>{name}<br>p=%{{x:.3f}}<br>loss=%{{y:.4f}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=part["p"].to_numpy(),
+                y=part["loss"].to_numpy(),
+                mode="lines",
+                name=f"{name}, y={target}",
+                legendgroup=str(target),
+                line=dict(color=cluster_color(targets.index(target)), dash=KIND_DASH.get(kind, "dot"), width=2),
+                hovertemplate=f"y={target}<br>{name}<br>p=%{{x:.3f}}<br>loss=%{{y:.4f}}<extra></extra>",
+            )
+        )
     finish(fig, title, "p   (σ = (p, 1 − p))", "cross-entropy (nats)")
     if y_max is not None:
         fig.update_yaxes(range=[0, float(y_max)])
@@ -53,8 +60,9 @@ def loss_curves_figure(df: pd.DataFrame, *, title: Optional[str] = "CE vs collis
     return fig
 
 
-def simplex_heatmap_figure(df: pd.DataFrame, *, title: Optional[str] = None, cmax: Optional[float] = None,
-                           marker_size: Optional[float] = None) -> go.Figure:
+def simplex_heatmap_figure(
+    df: pd.DataFrame, *, title: Optional[str] = None, cmax: Optional[float] = None, marker_size: Optional[float] = None
+) -> go.Figure:
     """Loss over the K = 3 simplex from :func:`ccel_core.experiments.curves.simplex_loss_grid`.
 
     A ternary scatter (a = σ₁, b = σ₂, c = σ₃) whose marker colors are the loss (trace 0), the
@@ -71,27 +79,60 @@ def simplex_heatmap_figure(df: pd.DataFrame, *, title: Optional[str] = None, cma
     size = marker_size if marker_size is not None else float(np.clip(520 / (r + 1), 3, 30))
     loss = df["loss"].to_numpy()
     fig = go.Figure()
-    fig.add_trace(go.Scatterternary(
-        a=df["s1"].to_numpy(), b=df["s2"].to_numpy(), c=df["s3"].to_numpy(), mode="markers", name=name,
-        marker=dict(color=loss, colorscale="Viridis", size=size, symbol="hexagon", line=dict(width=0),
-                    cmin=float(np.nanmin(loss)), cmax=float(cmax) if cmax is not None else float(np.nanpercentile(loss, 95)),
-                    colorbar=dict(title=dict(text=name))),
-        hovertemplate="σ=(%{a:.3f}, %{b:.3f}, %{c:.3f})<br>" + name + "=%{marker.color:.4f}<extra></extra>",
-        showlegend=False))
+    fig.add_trace(
+        go.Scatterternary(
+            a=df["s1"].to_numpy(),
+            b=df["s2"].to_numpy(),
+            c=df["s3"].to_numpy(),
+            mode="markers",
+            name=name,
+            marker=dict(
+                color=loss,
+                colorscale="Viridis",
+                size=size,
+                symbol="hexagon",
+                line=dict(width=0),
+                cmin=float(np.nanmin(loss)),
+                cmax=float(cmax) if cmax is not None else float(np.nanpercentile(loss, 95)),
+                colorbar=dict(title=dict(text=name)),
+            ),
+            hovertemplate="σ=(%{a:.3f}, %{b:.3f}, %{c:.3f})<br>" + name + "=%{marker.color:.4f}<extra></extra>",
+            showlegend=False,
+        )
+    )
     target = df.attrs.get("target")
     if target is not None:
-        fig.add_trace(go.Scatterternary(a=[target[0]], b=[target[1]], c=[target[2]], mode="markers", name="target y",
-                                        marker=dict(symbol="star", size=16, color="white", line=dict(color="black", width=1.5))))
+        fig.add_trace(
+            go.Scatterternary(
+                a=[target[0]],
+                b=[target[1]],
+                c=[target[2]],
+                mode="markers",
+                name="target y",
+                marker=dict(symbol="star", size=16, color="white", line=dict(color="black", width=1.5)),
+            )
+        )
     best = df.loc[df["loss"].idxmin()]
-    fig.add_trace(go.Scatterternary(a=[best["s1"]], b=[best["s2"]], c=[best["s3"]], mode="markers", name="grid minimum",
-                                    marker=dict(symbol="x", size=12, color="red", line=dict(color="white", width=1))))
+    fig.add_trace(
+        go.Scatterternary(
+            a=[best["s1"]],
+            b=[best["s2"]],
+            c=[best["s3"]],
+            mode="markers",
+            name="grid minimum",
+            marker=dict(symbol="x", size=12, color="red", line=dict(color="white", width=1)),
+        )
+    )
     if title is None:
         ys = "" if target is None else " for y = (" + ", ".join(f"{v:.2g}" for v in target) + ")"
         title = f"{name} over the simplex{ys}"
     finish(fig, title)
-    fig.update_layout(ternary=dict(sum=1, aaxis=dict(title="σ₁", min=0), baxis=dict(title="σ₂", min=0),
-                                   caxis=dict(title="σ₃", min=0)),
-                      legend=dict(orientation="h", y=-0.12, x=0.5, xanchor="center"))
+    fig.update_layout(
+        ternary=dict(
+            sum=1, aaxis=dict(title="σ₁", min=0), baxis=dict(title="σ₂", min=0), caxis=dict(title="σ₃", min=0)
+        ),
+        legend=dict(orientation="h", y=-0.12, x=0.5, xanchor="center"),
+    )
     return fig
 
 
@@ -103,18 +144,29 @@ def gradient_figure(df: pd.DataFrame, *, x: str = "certainty", title: Optional[s
     ``"eps"`` (ε) or ``"target_entropy"`` (H(y)).
     """
     _require(df, (x, "alpha", "kind", "grad_norm"), "gradient_figure")
-    labels = {"certainty": "label certainty 1 − ε   (y = (1 − ε) e_c + ε/K · 1)",
-              "eps": "ε   (y = (1 − ε) e_c + ε/K · 1)", "target_entropy": "target entropy H(y) (nats)"}
+    labels = {
+        "certainty": "label certainty 1 − ε   (y = (1 − ε) e_c + ε/K · 1)",
+        "eps": "ε   (y = (1 − ε) e_c + ε/K · 1)",
+        "target_entropy": "target entropy H(y) (nats)",
+    }
     fig = go.Figure()
     for alpha, part in df.groupby("alpha", sort=False):
         kind = str(part["kind"].iloc[0])
         name = _curve_name(kind, float(alpha), part["name"].iloc[0] if "name" in part else None)
         part = part.sort_values(x)
-        fig.add_trace(go.Scatter(x=part[x].to_numpy(), y=part["grad_norm"].to_numpy(), mode="lines", name=name,
-                                 line=dict(color=KIND_COLORS.get(kind, "#009E73"), dash=KIND_DASH.get(kind, "dot"), width=2.5),
-                                 hovertemplate=f"{name}<br>{x}=%{{x:.3f}}<br>‖∇‖=%{{y:.4f}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=part[x].to_numpy(),
+                y=part["grad_norm"].to_numpy(),
+                mode="lines",
+                name=name,
+                line=dict(color=KIND_COLORS.get(kind, "#009E73"), dash=KIND_DASH.get(kind, "dot"), width=2.5),
+                hovertemplate=f"{name}<br>{x}=%{{x:.3f}}<br>‖∇‖=%{{y:.4f}}<extra></extra>",
+            )
+        )
     if title is None:
         sigma = df.attrs.get("sigma")
         title = "Gradient norm vs label certainty" + (
-            "" if sigma is None else " (σ = (" + ", ".join(f"{v:.2f}" for v in sigma) + "))")
+            "" if sigma is None else " (σ = (" + ", ".join(f"{v:.2f}" for v in sigma) + "))"
+        )
     return finish(fig, title, labels.get(x, x), "‖∂ CE(y, softmax(l)) / ∂l‖₂")

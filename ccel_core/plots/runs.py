@@ -14,8 +14,15 @@ from ._style import as_array, finish, method_styles
 
 __all__ = ["solver_race_figure", "noisy_labels_figure", "run_curves_figure", "confusion_figure"]
 
-_METRIC_LABELS = {"acc": "ACC", "nmi": "NMI", "ari": "ARI", "loss": "loss", "label_loss": "y-step objective",
-                  "test_acc": "test ACC", "pseudo_entropy": "mean H(y_i) (nats)"}
+_METRIC_LABELS = {
+    "acc": "ACC",
+    "nmi": "NMI",
+    "ari": "ARI",
+    "loss": "loss",
+    "label_loss": "y-step objective",
+    "test_acc": "test ACC",
+    "pseudo_entropy": "mean H(y_i) (nats)",
+}
 
 
 def _need(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -24,9 +31,14 @@ def _need(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what} needs columns {list(columns)}; missing {missing} (got {list(df.columns)})")
 
 
-def solver_race_figure(df: pd.DataFrame, x: str = "iteration", *, y: str = "gap",
-                       title: Optional[str] = "y-step solvers: gap to the optimum",
-                       y_title: Optional[str] = None) -> go.Figure:
+def solver_race_figure(
+    df: pd.DataFrame,
+    x: str = "iteration",
+    *,
+    y: str = "gap",
+    title: Optional[str] = "y-step solvers: gap to the optimum",
+    y_title: Optional[str] = None,
+) -> go.Figure:
     """The y-step solver race (paper Table 1): one trace per ``method``, ``y`` against ``x`` =
     ``"iteration"`` or ``"seconds"``.
 
@@ -48,20 +60,33 @@ def solver_race_figure(df: pd.DataFrame, x: str = "iteration", *, y: str = "gap"
         if log_axis:
             vals = np.where(vals > 0, vals, np.nan)
         color, dash = styles[m]
-        fig.add_trace(go.Scatter(x=part[x].to_numpy(), y=vals, mode="lines", name=str(m),
-                                 line=dict(color=color, dash=dash, width=2),
-                                 hovertemplate=f"{m}<br>{x}=%{{x}}<br>{y}=%{{y:.3e}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=part[x].to_numpy(),
+                y=vals,
+                mode="lines",
+                name=str(m),
+                line=dict(color=color, dash=dash, width=2),
+                hovertemplate=f"{m}<br>{x}=%{{x}}<br>{y}=%{{y:.3e}}<extra></extra>",
+            )
+        )
     xlab = "iteration t" if x == "iteration" else "seconds"
-    default_label = {"gap": "gap  (L(Yᵗ) − L*)/|L*|  (log scale)",
-                     "certified": "certified gap  (L(Yᵗ) − D)/L(Yᵗ)  (log scale)"}.get(y, y)
+    default_label = {
+        "gap": "gap  (L(Yᵗ) − L*)/|L*|  (log scale)",
+        "certified": "certified gap  (L(Yᵗ) − D)/L(Yᵗ)  (log scale)",
+    }.get(y, y)
     finish(fig, title, xlab, y_title or default_label)
     if log_axis:
         fig.update_yaxes(type="log", exponentformat="power")
     return fig
 
 
-def noisy_labels_figure(df: pd.DataFrame, *, x_label: str = "noise level",
-                        title: Optional[str] = "Training on corrupted soft targets (paper Fig. 2)") -> go.Figure:
+def noisy_labels_figure(
+    df: pd.DataFrame,
+    *,
+    x_label: str = "noise level",
+    title: Optional[str] = "Training on corrupted soft targets (paper Fig. 2)",
+) -> go.Figure:
     """Test accuracy vs noise level, mean ± std over seeds, one trace per ``loss``.
 
     ``df`` columns: ``loss`` (e.g. ``"collision"``, ``"shannon"``), ``level``, ``seed``,
@@ -87,18 +112,31 @@ def noisy_labels_figure(df: pd.DataFrame, *, x_label: str = "noise level",
             label = {"collision": "collision CE  H₂(y,σ)", "shannon": "Shannon CE  H(y,σ)"}.get(str(name), str(name))
             if len(noises) > 1:
                 label = f"{label} · {noise}"
-            fig.add_trace(go.Scatter(
-                x=stats.index.to_numpy(dtype=float), y=stats["mean"].to_numpy(), mode="lines+markers", name=label,
-                error_y=dict(type="data", array=stats["std"].to_numpy(), visible=True, thickness=1.2),
-                line=dict(color=color, dash=dash, width=2), marker=dict(symbol=symbols[j % len(symbols)], size=7),
-                customdata=stats["count"].to_numpy(),
-                hovertemplate=f"{label}<br>level=%{{x}}<br>test ACC=%{{y:.4f}} ± %{{error_y.array:.4f}}"
-                              "<br>seeds=%{customdata}<extra></extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=stats.index.to_numpy(dtype=float),
+                    y=stats["mean"].to_numpy(),
+                    mode="lines+markers",
+                    name=label,
+                    error_y=dict(type="data", array=stats["std"].to_numpy(), visible=True, thickness=1.2),
+                    line=dict(color=color, dash=dash, width=2),
+                    marker=dict(symbol=symbols[j % len(symbols)], size=7),
+                    customdata=stats["count"].to_numpy(),
+                    hovertemplate=f"{label}<br>level=%{{x}}<br>test ACC=%{{y:.4f}} ± %{{error_y.array:.4f}}"
+                    "<br>seeds=%{customdata}<extra></extra>",
+                )
+            )
     return finish(fig, title, x_label, "test accuracy (mean ± std over seeds)")
 
 
-def run_curves_figure(metrics_frames: Mapping[str, pd.DataFrame], metric: str = "acc", *, x: str = "epoch",
-                      labels: Optional[Mapping[str, str]] = None, title: Optional[str] = None) -> go.Figure:
+def run_curves_figure(
+    metrics_frames: Mapping[str, pd.DataFrame],
+    metric: str = "acc",
+    *,
+    x: str = "epoch",
+    labels: Optional[Mapping[str, str]] = None,
+    title: Optional[str] = None,
+) -> go.Figure:
     """One trace per run: ``metric`` against ``x`` from each run's per-epoch metrics frame
     (``RunStore.metrics(run_id)``: columns ``epoch`` and the logged metrics).
 
@@ -114,17 +152,31 @@ def run_curves_figure(metrics_frames: Mapping[str, pd.DataFrame], metric: str = 
             continue
         part = frame[[x, metric]].dropna().sort_values(x)
         color, dash = styles[names[rid]]
-        fig.add_trace(go.Scatter(x=part[x].to_numpy(), y=part[metric].to_numpy(dtype=float), mode="lines+markers",
-                                 name=names[rid], line=dict(color=color, dash=dash), marker=dict(size=5),
-                                 hovertemplate=f"{names[rid]}<br>{x}=%{{x}}<br>{metric}=%{{y:.4f}}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=part[x].to_numpy(),
+                y=part[metric].to_numpy(dtype=float),
+                mode="lines+markers",
+                name=names[rid],
+                line=dict(color=color, dash=dash),
+                marker=dict(size=5),
+                hovertemplate=f"{names[rid]}<br>{x}=%{{x}}<br>{metric}=%{{y:.4f}}<extra></extra>",
+            )
+        )
     if metrics_frames and not fig.data:
         raise ValueError(f"no run has both columns {x!r} and {metric!r}")
     label = _METRIC_LABELS.get(metric, metric)
     return finish(fig, title if title is not None else f"{label} per {x}", x, label)
 
 
-def confusion_figure(matrix: Any, classes: Sequence[Any], clusters: Sequence[Any], *, normalize: bool = False,
-                     title: Optional[str] = "Classes × clusters") -> go.Figure:
+def confusion_figure(
+    matrix: Any,
+    classes: Sequence[Any],
+    clusters: Sequence[Any],
+    *,
+    normalize: bool = False,
+    title: Optional[str] = "Classes × clusters",
+) -> go.Figure:
     """Contingency heatmap (rows = classes, columns = clusters, e.g. from
     :func:`ccel_core.metrics.confusion_matrix`, whose mapped order puts matches on the diagonal).
 
@@ -132,14 +184,25 @@ def confusion_figure(matrix: Any, classes: Sequence[Any], clusters: Sequence[Any
     """
     m = as_array(matrix, "matrix", 2).astype(float)
     if m.shape != (len(classes), len(clusters)):
-        raise ValueError(f"matrix shape={m.shape} should be (len(classes), len(clusters))=({len(classes)}, {len(clusters)})")
+        raise ValueError(
+            f"matrix shape={m.shape} should be (len(classes), len(clusters))=({len(classes)}, {len(clusters)})"
+        )
     z = m / np.where(m.sum(1, keepdims=True) > 0, m.sum(1, keepdims=True), 1.0) if normalize else m
     xs = [f"cluster {c}" for c in clusters]
     ys = [f"class {c}" for c in classes]
     text = np.vectorize(lambda v: f"{v:.2f}" if normalize else f"{v:.0f}")(z) if z.size else z
-    fig = go.Figure(go.Heatmap(z=z, x=xs, y=ys, colorscale="Blues", text=text, texttemplate="%{text}",
-                               colorbar=dict(title=dict(text="fraction" if normalize else "count")),
-                               hovertemplate="%{y} → %{x}: %{z}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=xs,
+            y=ys,
+            colorscale="Blues",
+            text=text,
+            texttemplate="%{text}",
+            colorbar=dict(title=dict(text="fraction" if normalize else "count")),
+            hovertemplate="%{y} → %{x}: %{z}<extra></extra>",
+        )
+    )
     finish(fig, title, "predicted cluster", "true class")
     fig.update_yaxes(autorange="reversed")
     return fig

@@ -38,7 +38,9 @@ def _per_frame(x: Any, n_frames: int, name: str, ndim: int) -> Optional[list[np.
     if not many:
         return arrs * n_frames
     if len(arrs) != n_frames:
-        raise ValueError(f"{name} has {len(arrs)} frames but there are {n_frames}; expected one per frame or a single array")
+        raise ValueError(
+            f"{name} has {len(arrs)} frames but there are {n_frames}; expected one per frame or a single array"
+        )
     return arrs
 
 
@@ -58,7 +60,12 @@ def _animate(fig: go.Figure, frames: list[go.Frame], names: list[str], prefix: s
 def _cluster_marker(ids: Any, k: int) -> dict[str, Any]:
     """Marker colors for integer cluster ids as numbers on a step colorscale (one array, not one
     color string per point, which plotly validates one by one: 80% of a frame's build time)."""
-    return {"color": np.asarray(ids, dtype=np.int64), "colorscale": discrete_colorscale(k), "cmin": -0.5, "cmax": k - 0.5}
+    return {
+        "color": np.asarray(ids, dtype=np.int64),
+        "colorscale": discrete_colorscale(k),
+        "cmin": -0.5,
+        "cmax": k - 0.5,
+    }
 
 
 def ternary_labels_figure(
@@ -93,27 +100,48 @@ def ternary_labels_figure(
     labs = _per_frame(labels, n_frames, "labels", 1)
     names = _frame_names(frame_names, n_frames)
 
-    n_colors = 1 + int(max(int(np.max(l)) if len(l) else 0 for l in labs)) if labs is not None else 3
+    n_colors = 1 + int(max(int(np.max(lab)) if len(lab) else 0 for lab in labs)) if labs is not None else 3
 
     def traces(t: int) -> list[go.Scatterternary]:
         out = []
         col = _cluster_marker(labs[t] if labs is not None else ys[t].argmax(1), n_colors)
         if sigmas is not None:
             s = sigmas[t]
-            out.append(go.Scatterternary(a=s[:, 0], b=s[:, 1], c=s[:, 2], mode="markers", name="predictions σ",
-                                         marker=dict(symbol="circle-open", size=6, opacity=0.6, **col)))
+            out.append(
+                go.Scatterternary(
+                    a=s[:, 0],
+                    b=s[:, 1],
+                    c=s[:, 2],
+                    mode="markers",
+                    name="predictions σ",
+                    marker=dict(symbol="circle-open", size=6, opacity=0.6, **col),
+                )
+            )
         a = ys[t]
-        out.append(go.Scatterternary(a=a[:, 0], b=a[:, 1], c=a[:, 2], mode="markers", name="pseudo-labels y",
-                                     marker=dict(symbol="circle", size=6, opacity=0.85,
-                                                 line=dict(color="white", width=0.5), **col)))
+        out.append(
+            go.Scatterternary(
+                a=a[:, 0],
+                b=a[:, 1],
+                c=a[:, 2],
+                mode="markers",
+                name="pseudo-labels y",
+                marker=dict(symbol="circle", size=6, opacity=0.85, line=dict(color="white", width=0.5), **col),
+            )
+        )
         return out
 
     fig = go.Figure(data=traces(0))
     frames = [go.Frame(data=traces(t), name=names[t], traces=list(range(len(fig.data)))) for t in range(n_frames)]
     _animate(fig, frames, names, "iteration ", duration)
     finish(fig, title, legend=dict(orientation="h", y=1.02, x=0))
-    fig.update_layout(ternary=dict(sum=1, aaxis=dict(title="class 1", min=0), baxis=dict(title="class 2", min=0),
-                                   caxis=dict(title="class 3", min=0)))
+    fig.update_layout(
+        ternary=dict(
+            sum=1,
+            aaxis=dict(title="class 1", min=0),
+            baxis=dict(title="class 2", min=0),
+            caxis=dict(title="class 3", min=0),
+        )
+    )
     return fig
 
 
@@ -157,19 +185,37 @@ def decision_regions_figure(
     symbols = None if y_true is None else [_SYMBOLS[int(c) % len(_SYMBOLS)] for c in as_array(y_true, "y_true", 1)]
     names = _frame_names(frame_names, n_frames)
 
-    n_colors = 1 + int(max(int(np.max(l)) if len(l) else 0 for l in labs)) if labs is not None else k
+    n_colors = 1 + int(max(int(np.max(lab)) if len(lab) else 0 for lab in labs)) if labs is not None else k
 
     def traces(t: int) -> list[Any]:
         g = grids[t]
-        out: list[Any] = [go.Heatmap(x=gx, y=gy, z=g.argmax(-1), colorscale=discrete_colorscale(k), zmin=-0.5,
-                                     zmax=k - 0.5, opacity=0.35, showscale=False, name="regions",
-                                     customdata=g.max(-1),
-                                     hovertemplate="x=%{x:.2f}, y=%{y:.2f}<br>cluster %{z}, max σ=%{customdata:.2f}<extra></extra>")]
+        out: list[Any] = [
+            go.Heatmap(
+                x=gx,
+                y=gy,
+                z=g.argmax(-1),
+                colorscale=discrete_colorscale(k),
+                zmin=-0.5,
+                zmax=k - 0.5,
+                opacity=0.35,
+                showscale=False,
+                name="regions",
+                customdata=g.max(-1),
+                hovertemplate="x=%{x:.2f}, y=%{y:.2f}<br>cluster %{z}, max σ=%{customdata:.2f}<extra></extra>",
+            )
+        ]
         if pts is not None:
             color = _cluster_marker(labs[t], max(k, n_colors)) if labs is not None else {"color": "#333333"}
-            out.append(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="markers", name="points",
-                                  marker=dict(size=6, symbol=symbols, line=dict(color="white", width=0.5), **color),
-                                  showlegend=False))
+            out.append(
+                go.Scatter(
+                    x=pts[:, 0],
+                    y=pts[:, 1],
+                    mode="markers",
+                    name="points",
+                    marker=dict(size=6, symbol=symbols, line=dict(color="white", width=0.5), **color),
+                    showlegend=False,
+                )
+            )
         return out
 
     fig = go.Figure(data=traces(0))
@@ -177,13 +223,20 @@ def decision_regions_figure(
     _animate(fig, frames, names, "epoch ", duration)
     finish(fig, title, axis_titles[0], axis_titles[1])
     fig.update_xaxes(range=[float(gx.min()), float(gx.max())], constrain="domain", showgrid=False, zeroline=False)
-    fig.update_yaxes(range=[float(gy.min()), float(gy.max())], scaleanchor="x", scaleratio=1, constrain="domain",
-                     showgrid=False, zeroline=False)
+    fig.update_yaxes(
+        range=[float(gy.min()), float(gy.max())],
+        scaleanchor="x",
+        scaleratio=1,
+        constrain="domain",
+        showgrid=False,
+        zeroline=False,
+    )
     return fig
 
 
-def cluster_sizes_figure(df: pd.DataFrame, *, value: str = "size", x: str = "epoch",
-                         title: Optional[str] = "Cluster sizes") -> go.Figure:
+def cluster_sizes_figure(
+    df: pd.DataFrame, *, value: str = "size", x: str = "epoch", title: Optional[str] = "Cluster sizes"
+) -> go.Figure:
     """Cluster sizes over epochs (or iterations) from ``ToySelfLabelingResult.sizes_frame()``.
 
     ``df`` columns: ``x`` (default ``epoch``), ``cluster``, ``value`` (``"size"``: points per
@@ -202,15 +255,28 @@ def cluster_sizes_figure(df: pd.DataFrame, *, value: str = "size", x: str = "epo
         for cluster, sub in part.groupby("cluster", sort=True):
             sub = sub.sort_values(x)
             label = f"cluster {cluster}" if m is None else f"{m}: cluster {cluster}"
-            fig.add_trace(go.Scatter(x=sub[x].to_numpy(), y=sub[value].to_numpy(), mode="lines+markers", name=label,
-                                     legendgroup=str(m), line=dict(color=cluster_color(int(cluster)),
-                                                                   dash=styles.get(m, ("", "solid"))[1] if m else "solid")))
+            fig.add_trace(
+                go.Scatter(
+                    x=sub[x].to_numpy(),
+                    y=sub[value].to_numpy(),
+                    mode="lines+markers",
+                    name=label,
+                    legendgroup=str(m),
+                    line=dict(
+                        color=cluster_color(int(cluster)), dash=styles.get(m, ("", "solid"))[1] if m else "solid"
+                    ),
+                )
+            )
     first = df if methods[0] is None else df[df["method"] == methods[0]]
     first = first[first[x] == first[x].min()]
     n_clusters = first["cluster"].nunique()
     if n_clusters:
-        fig.add_hline(y=float(first[value].sum()) / n_clusters, line=dict(color="#888888", dash="dot"),
-                      annotation_text="N/K", annotation_position="top left")
+        fig.add_hline(
+            y=float(first[value].sum()) / n_clusters,
+            line=dict(color="#888888", dash="dot"),
+            annotation_text="N/K",
+            annotation_position="top left",
+        )
     ylab = {"size": "points per cluster  #{i : argmax σ_i = k}", "label_mass": "label mass  Σ_i y_ik"}.get(value, value)
     return finish(fig, title, x, ylab)
 
@@ -253,8 +319,16 @@ def loss_history_figure(
     fig = go.Figure()
     for name, xs, ys in series:
         color, dash = styles[name]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers" if len(xs) <= 60 else "lines", name=name,
-                                 line=dict(color=color, dash=dash), marker=dict(size=5)))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers" if len(xs) <= 60 else "lines",
+                name=name,
+                line=dict(color=color, dash=dash),
+                marker=dict(size=5),
+            )
+        )
     finish(fig, title, xlab, yaxis or (y if isinstance(y, str) else "value"), showlegend=len(series) > 1)
     if log_y:
         fig.update_yaxes(type="log")

@@ -95,7 +95,9 @@ def _as_backend(x: Any, name: str, like_torch: bool, device: Any) -> Array:
 def _check_simplex_rows(x: Array, name: str, tol: float) -> None:
     xn = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
     if not np.all(np.isfinite(xn)):
-        raise ValueError(f"{name} contains {int((~np.isfinite(xn)).sum())} NaN/Inf values; expected finite probabilities")
+        raise ValueError(
+            f"{name} contains {int((~np.isfinite(xn)).sum())} NaN/Inf values; expected finite probabilities"
+        )
     if xn.size and xn.min() < 0:
         raise ValueError(f"{name} has negative probabilities (min={xn.min():.3g}); expected every entry >= 0")
     sums = xn.sum(axis=-1).reshape(-1)
@@ -103,7 +105,9 @@ def _check_simplex_rows(x: Array, name: str, tol: float) -> None:
         row = int(np.abs(sums - 1).argmax())
         if abs(sums[row] - 1) > tol:
             where = f"row {row} " if xn.ndim == 2 else ""
-            raise ValueError(f"{name} {where}sums to {sums[row]:.10g}; expected rows summing to 1 (tolerance {tol:.2g})")
+            raise ValueError(
+                f"{name} {where}sums to {sums[row]:.10g}; expected rows summing to 1 (tolerance {tol:.2g})"
+            )
 
 
 def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -118,8 +122,17 @@ def check_nonnegative(value: Any, name: str) -> float:
     return float(value)
 
 
-def prepare(probs: Any, lam: Any, prior: Any, init: Any, *, max_iter: Any, tol: Any, allow_empty: bool = False,
-            init_name: str = "init") -> Problem:
+def prepare(
+    probs: Any,
+    lam: Any,
+    prior: Any,
+    init: Any,
+    *,
+    max_iter: Any,
+    tol: Any,
+    allow_empty: bool = False,
+    init_name: str = "init",
+) -> Problem:
     """Validate a solver call and convert everything to float64 on the input's backend/device.
 
     ``allow_empty``: a data-parallel process may hold no rows of a batch (N = 0). ``init_name``: how

@@ -106,8 +106,9 @@ def _multipliers(m: np.ndarray, lam: float, u: np.ndarray, eq10: bool) -> tuple[
 
 
 @numba.njit(cache=True, nogil=True)
-def _point_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, order: np.ndarray, logs: np.ndarray,
-                 terms: np.ndarray) -> None:
+def _point_terms(
+    sig: np.ndarray, y: np.ndarray, c: np.ndarray, order: np.ndarray, logs: np.ndarray, terms: np.ndarray
+) -> None:
     """``logs_i = −ln(σ_i·y_i)``, ``terms_i = logs_i − c·y_i − h_i(c)`` (``+inf`` where ``σ_i·y_i = 0``)."""
     n, k_count = sig.shape
     stack = np.empty(k_count, dtype=np.int64)
@@ -131,8 +132,9 @@ def gap_terms(sig: np.ndarray, y: np.ndarray, c: np.ndarray, order: np.ndarray, 
 
 
 @numba.njit(cache=True, nogil=True)
-def loss_and_gap(sig: np.ndarray, y: np.ndarray, lam: float, u: np.ndarray, eq10: bool,
-                 order: np.ndarray) -> tuple[float, float]:
+def loss_and_gap(
+    sig: np.ndarray, y: np.ndarray, lam: float, u: np.ndarray, eq10: bool, order: np.ndarray
+) -> tuple[float, float]:
     """``(P(Y), P(Y) − D(c(Y)))`` in one pass (numpy inputs; see :func:`certified_gap`)."""
     n = sig.shape[0]
     c, reg = _multipliers(y.sum(axis=0) / n, lam, u, eq10)
@@ -200,8 +202,9 @@ def _numpy(x: Any) -> np.ndarray:
     return np.ascontiguousarray(x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x, dtype=np.float64)
 
 
-def certified_gap(probs: Any, labels: Any, lam: float = 100.0, prior: Any = None, objective: str = "eq11",
-                  polish: bool = False) -> tuple[float, float]:
+def certified_gap(
+    probs: Any, labels: Any, lam: float = 100.0, prior: Any = None, objective: str = "eq11", polish: bool = False
+) -> tuple[float, float]:
     """``(P(Y) − D(c(Y)), relative gap (P − D)/P)``: how far pseudo-labels ``labels`` are, at most,
     from the optimum of eq. 11 (or eq. 10) for predictions ``probs`` — for labels from any solver.
 
@@ -216,8 +219,9 @@ def certified_gap(probs: Any, labels: Any, lam: float = 100.0, prior: Any = None
     return certify(sig, pb.init, lam, pb.prior, objective, slope_order(sig), polish)[1:]
 
 
-def certify(sig: np.ndarray, labels: Any, lam: float, prior: Any, objective: str, order: np.ndarray,
-            polish: bool = False) -> tuple[float, float, float]:
+def certify(
+    sig: np.ndarray, labels: Any, lam: float, prior: Any, objective: str, order: np.ndarray, polish: bool = False
+) -> tuple[float, float, float]:
     """``(P(Y), P(Y) − D, (P − D)/P)`` with a precomputed :func:`slope_order` of ``sig`` (float64 numpy)."""
     y, u = _numpy(labels), _numpy(prior)
     loss, gap = loss_and_gap(sig, y, float(lam), u, objective == "eq10", order)
@@ -229,8 +233,9 @@ def certify(sig: np.ndarray, labels: Any, lam: float, prior: Any, objective: str
     return loss, gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
 
 
-def dual_value(probs: Any, c: Any, lam: float, prior: Any, objective: str = "eq11",
-               order: np.ndarray | None = None) -> float:
+def dual_value(
+    probs: Any, c: Any, lam: float, prior: Any, objective: str = "eq11", order: np.ndarray | None = None
+) -> float:
     """``D(c) = mean_i h_i(c) + G*(c)``, a lower bound on the optimum of eq. 11 / eq. 10 for any c
     (eq. 11: ``c > 0`` where ``u > 0``, ``G*(c) = λ Σ u_k ln c_k + λ − λ ln λ``; eq. 10:
     ``G*(c) = −λ ln Σ_k u_k exp(−c_k/λ)``). ``order``: :func:`slope_order` of ``probs`` if known."""
@@ -278,8 +283,9 @@ def _support_system(sig: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lap, vec
 
 
-def polished_multipliers(probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11",
-                         anchor: float = 1e-3) -> np.ndarray:
+def polished_multipliers(
+    probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11", anchor: float = 1e-3
+) -> np.ndarray:
     """Class multipliers ``c`` fitted to the supports of ``labels`` (a sharper certificate point).
 
     At an optimum every point's support lines meet at ``p_i = 1/a_i``:

@@ -42,12 +42,13 @@ from ._common import (
     Array,
     ConvergenceWarning,
     SolverResult,
-    kl_prior,
     check_nonnegative,
     has_converged,
+    kl_prior,
     prepare,
 )
-from .certificate import certify as certify_labels, slope_order
+from .certificate import certify as certify_labels
+from .certificate import slope_order
 
 __all__ = ["em", "m_step", "positive_start", "START_FLOOR"]
 
@@ -216,7 +217,13 @@ _PARALLEL_MIN_ENTRIES = 200_000
 
 @numba.njit(cache=True, nogil=True, fastmath=_FASTMATH)
 def _em_step_serial(
-    sig: np.ndarray, y: np.ndarray, prior: np.ndarray, lam: float, col: np.ndarray, roots: np.ndarray, col_out: np.ndarray
+    sig: np.ndarray,
+    y: np.ndarray,
+    prior: np.ndarray,
+    lam: float,
+    col: np.ndarray,
+    roots: np.ndarray,
+    col_out: np.ndarray,
 ) -> float:
     """One whole EM iteration in one call, for inputs below the parallel threshold.
 
@@ -253,7 +260,9 @@ def _em_step_serial(
     return loss
 
 
-def _m_step_numba(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray, dots: np.ndarray, roots: np.ndarray) -> int:
+def _m_step_numba(
+    sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray, dots: np.ndarray, roots: np.ndarray
+) -> int:
     """Dispatch to the parallel kernel for large inputs, the serial one for small."""
     kernel = _m_step_parallel if sig.size >= _PARALLEL_MIN_ENTRIES else _m_step_serial
     return kernel(sig, y, scale, out, dots, roots)
@@ -443,7 +452,9 @@ def em(
             log_sum = -lib.log(dots).sum()
         if all_reduce is None:
             return col, float(log_sum), float(y.shape[0])
-        packed = torch.cat([col, log_sum.reshape(1), torch.tensor([float(y.shape[0])], dtype=torch.float64, device=y.device)])
+        packed = torch.cat(
+            [col, log_sum.reshape(1), torch.tensor([float(y.shape[0])], dtype=torch.float64, device=y.device)]
+        )
         all_reduce(packed)
         return packed[:-2], float(packed[-2]), float(packed[-1])
 

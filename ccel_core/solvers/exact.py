@@ -56,8 +56,14 @@ import torch
 from ._common import Array, ConvergenceWarning, SolverResult, prepare
 from ._exact_kernels import pd_step
 from ._ipm import Ops, Problem, Record, blocks, newton
-from .certificate import (OBJECTIVES, active_classes, class_multipliers, gap_terms, labels_from_duals,
-                          polished_multipliers)
+from .certificate import (
+    OBJECTIVES,
+    active_classes,
+    class_multipliers,
+    gap_terms,
+    labels_from_duals,
+    polished_multipliers,
+)
 
 __all__ = ["exact"]
 
@@ -153,8 +159,9 @@ def _interior(pb: Problem, y: Array, max_iter: int, tol: float, record: Record) 
     return best, best_z
 
 
-def _face(pb: Problem, y: Array, support: Array, max_iter: int, tol: float, record: Record,
-          steps: int = _FACE_STEPS) -> None:
+def _face(
+    pb: Problem, y: Array, support: Array, max_iter: int, tol: float, record: Record, steps: int = _FACE_STEPS
+) -> None:
     """Newton on the face ``support`` (with active-set additions), from ``y``."""
     ops = pb.ops
     rows_empty = ~support.any(1)
@@ -276,7 +283,9 @@ def exact(
     ops = Ops(sig)
     lam = float(lam)
     if objective == "eq10" and float(u.min()) <= 0:
-        raise ValueError(f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}")
+        raise ValueError(
+            f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}"
+        )
     n, k = sig.shape
     base = 0.5 * sig + 0.5 / k
     y = base if init is None else 0.5 * pb.init + 0.5 * base
@@ -307,7 +316,7 @@ def exact(
         )
     # The labels are the best certified iterate: the record ends there (history[-1] is their loss).
     for name in ("history", "gaps", "times"):
-        del getattr(record, name)[best + 1:]
+        del getattr(record, name)[best + 1 :]
     c = class_multipliers(y.mean(0), lam, u, objective)
     return SolverResult(pb.output(y), best, bool(converged), record.history, record.times, record.gaps, c)
 

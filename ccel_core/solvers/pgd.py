@@ -36,7 +36,8 @@ from ._common import (
     kl_prior,
     prepare,
 )
-from .certificate import certify as certify_labels, slope_order
+from .certificate import certify as certify_labels
+from .certificate import slope_order
 
 __all__ = ["pgd", "project_simplex"]
 
@@ -144,7 +145,9 @@ def pgd(
         raise ValueError("lr=0 is not valid; expected a step size > 0")
     sig, u, y = pb.probs, pb.prior, pb.init
     if objective == "eq10" and float(u.min()) <= 0:
-        raise ValueError(f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}")
+        raise ValueError(
+            f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}"
+        )
     lib = torch if pb.is_torch else np
     with np.errstate(divide="ignore"):
         log_sig = lib.maximum(lib.log(sig), lib.full_like(sig, _LOG_TINY))  # finite: 0·ln 0 terms vanish
@@ -163,7 +166,7 @@ def pgd(
     times = [0.0]
     converged = False
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is reported after the loop)
         y = project_simplex(y - lr * _gradient(sig, log_sig, y, lam, u, objective, ce))
         history.append(_loss(sig, log_sig, y, lam, u, objective, ce))
         if certify:

@@ -104,7 +104,7 @@ def sinkhorn(
     times = [time.perf_counter() - start]
     converged = False
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is reported after the loop)
         col_lse = _lse(log_p + log_a[:, None], axis=0)
         # u_k = 0: class k gets no mass (and −inf − (−inf) is never formed)
         log_b = lib.where(u > 0, log_u - lib.where(u > 0, col_lse, 0.0), -math.inf)

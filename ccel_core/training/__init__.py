@@ -10,4 +10,13 @@
 from .config import DEVICES, OPTIMIZERS, RESUMABLE_KEYS, Y_STEPS, TrainConfig
 from .trainer import Trainer, TrainingDivergedError, resolve_device
 
-__all__ = ["TrainConfig", "Trainer", "TrainingDivergedError", "resolve_device", "OPTIMIZERS", "Y_STEPS", "DEVICES", "RESUMABLE_KEYS"]
+__all__ = [
+    "TrainConfig",
+    "Trainer",
+    "TrainingDivergedError",
+    "resolve_device",
+    "OPTIMIZERS",
+    "Y_STEPS",
+    "DEVICES",
+    "RESUMABLE_KEYS",
+]

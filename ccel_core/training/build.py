@@ -24,7 +24,7 @@ __all__ = ["resolve_device", "load_config_data", "build_objective", "Network", "
 
 
 def resolve_device(name: str) -> torch.device:
-    """"auto" → CUDA when available, else CPU."""
+    """ "auto" → CUDA when available, else CPU."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
@@ -33,17 +33,34 @@ def resolve_device(name: str) -> torch.device:
 def load_config_data(cfg: TrainConfig, *, download: bool = False) -> Dataset:
     """The config's data set (``data_options["seed"]``, default 0, seeds the data, not the training)."""
     options = dict(cfg.data_options)
-    return load_dataset(cfg.data, cfg.root, download=download, split=cfg.split, n_samples=cfg.n_samples,
-                        seed=int(options.pop("seed", 0)), **options)
+    return load_dataset(
+        cfg.data,
+        cfg.root,
+        download=download,
+        split=cfg.split,
+        n_samples=cfg.n_samples,
+        seed=int(options.pop("seed", 0)),
+        **options,
+    )
 
 
 def build_objective(cfg: TrainConfig, n_clusters: int) -> tuple[Objective, Optional[Solver]]:
     """``make_objective`` with the config's method parameters and y-step settings, its loss input
     checks off (``validate=False``): the trainer's targets come from its own validated y-steps."""
-    objective, solver = make_objective(cfg.method, n_clusters, lam=cfg.lam, gamma=cfg.gamma, mu=cfg.mu,
-                                       beta=cfg.beta, loss=cfg.loss, max_iter=cfg.solver_iterations(),
-                                       tol=cfg.solver_tol, accelerate=cfg.accelerate, y_solver=cfg.y_solver,
-                                       y_init=cfg.y_init)
+    objective, solver = make_objective(
+        cfg.method,
+        n_clusters,
+        lam=cfg.lam,
+        gamma=cfg.gamma,
+        mu=cfg.mu,
+        beta=cfg.beta,
+        loss=cfg.loss,
+        max_iter=cfg.solver_iterations(),
+        tol=cfg.solver_tol,
+        accelerate=cfg.accelerate,
+        y_solver=cfg.y_solver,
+        y_init=cfg.y_init,
+    )
     objective.validate = False
     return objective, solver
 
@@ -59,8 +76,16 @@ class Network:
     augment: Optional[Callable[[Tensor], Tensor]]
 
 
-def build_network(cfg: TrainConfig, dataset: Dataset, n_clusters: int, *, device: torch.device,
-                  dtype: torch.dtype, dist: Dist, needs_augmentation: bool) -> Network:
+def build_network(
+    cfg: TrainConfig,
+    dataset: Dataset,
+    n_clusters: int,
+    *,
+    device: torch.device,
+    dtype: torch.dtype,
+    dist: Dist,
+    needs_augmentation: bool,
+) -> Network:
     """θ⁰ from ``manual_seed(cfg.seed)`` (``cfg.weights`` loaded on top), SGD or Adam, ``T(x)``."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -68,8 +93,7 @@ def build_network(cfg: TrainConfig, dataset: Dataset, n_clusters: int, *, device
     model.to(device, dtype)
     optimizer: torch.optim.Optimizer
     if cfg.optimizer == "sgd":
-        optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum,
-                                    weight_decay=cfg.weight_decay)
+        optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     else:
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     augment = dataset.augmentation(cfg.augment) if needs_augmentation else None

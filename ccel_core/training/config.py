@@ -17,8 +17,17 @@ from typing import Any, Optional
 from .._hints import describe_unknown
 from ..objectives import CES, METHODS, SUPERVISED, make_objective
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "Y_STEPS", "DEVICES", "PRECISIONS", "SPLITS", "Y_SOLVERS", "Y_INITS",
-           "RESUMABLE_KEYS"]
+__all__ = [
+    "TrainConfig",
+    "OPTIMIZERS",
+    "Y_STEPS",
+    "DEVICES",
+    "PRECISIONS",
+    "SPLITS",
+    "Y_SOLVERS",
+    "Y_INITS",
+    "RESUMABLE_KEYS",
+]
 
 OPTIMIZERS = ("sgd", "adam")
 Y_STEPS = ("batch", "full")
@@ -36,8 +45,15 @@ RESUMABLE_KEYS = ("epochs", "device", "eval_every", "root")
 SOLVER_MAX_ITER = {"batch": 100, "full": 1000}
 
 
-def _setting(default: Any, group: str, help: str, *, metavar: Optional[str] = None,
-             choices: Optional[tuple[str, ...]] = None, flag: Optional[str] = None) -> Any:
+def _setting(
+    default: Any,
+    group: str,
+    help: str,
+    *,
+    metavar: Optional[str] = None,
+    choices: Optional[tuple[str, ...]] = None,
+    flag: Optional[str] = None,
+) -> Any:
     """A field with what its command-line flag needs (:mod:`ccel_core.cli.flags` generates the flags):
     ``group`` (help section), ``help`` (``{datasets}``, ``{methods}``, ``{models}`` expand to the
     known names), ``metavar``, ``choices``, ``flag`` (default: the name with dashes)."""
@@ -81,48 +97,66 @@ class TrainConfig:
 
     data: str = _setting("digits", "data", "{datasets}, or a .npy/.npz/.csv feature-file path", metavar="NAME")
     data_options: dict = _setting(
-        dict, "data", "a load_dataset option, e.g. standardize=true, labels=y.npy, label_column=label, noise=0.5, "
-        "seed=1 (the data seed); repeatable", metavar="KEY=VALUE", flag="data-option")
-    root: Optional[str] = _setting(None, "data", "folder of the image data sets (default $CCEL_DATA, else ./data)",
-                                   metavar="DIR")
+        dict,
+        "data",
+        "a load_dataset option, e.g. standardize=true, labels=y.npy, label_column=label, noise=0.5, "
+        "seed=1 (the data seed); repeatable",
+        metavar="KEY=VALUE",
+        flag="data-option",
+    )
+    root: Optional[str] = _setting(
+        None, "data", "folder of the image data sets (default $CCEL_DATA, else ./data)", metavar="DIR"
+    )
     split: str = _setting("train", "data", "split of the torchvision sets", choices=SPLITS)
     n_samples: Optional[int] = _setting(None, "data", "subsample (synthetic sets: generate) N points", metavar="N")
     method: str = _setting("ccel", "method and model", "{methods}", metavar="NAME")
     loss: Optional[str] = _setting(None, "method and model", "CE of method=supervised (default collision)", choices=CES)
     model: str = _setting("linear", "method and model", "{models}", metavar="NAME")
     hidden: int = _setting(256, "method and model", "hidden width of the mlp model", metavar="H")
-    weights: Optional[str] = _setting(None, "method and model", "initial model weights (state_dict file)", metavar="FILE")
-    n_clusters: Optional[int] = _setting(None, "method and model", "K (default: the data's number of classes)",
-                                         metavar="K")
+    weights: Optional[str] = _setting(
+        None, "method and model", "initial model weights (state_dict file)", metavar="FILE"
+    )
+    n_clusters: Optional[int] = _setting(
+        None, "method and model", "K (default: the data's number of classes)", metavar="K"
+    )
     epochs: int = _setting(10, "optimization", "epochs (with --resume: the new total)", metavar="N")
     batch_size: int = _setting(250, "optimization", "batch size", metavar="B")
     optimizer: str = _setting("sgd", "optimization", "the network's optimizer", choices=OPTIMIZERS)
     lr: float = _setting(0.1, "optimization", "learning rate")
     momentum: float = _setting(0.0, "optimization", "SGD momentum")
     weight_decay: float = _setting(0.001, "optimization", "weight decay")
-    lam: Optional[float] = _setting(None, "method and model",
-                                    "fairness weight λ (default: the method's paper value, 100 for ccel)")
+    lam: Optional[float] = _setting(
+        None, "method and model", "fairness weight λ (default: the method's paper value, 100 for ccel)"
+    )
     gamma: Optional[float] = _setting(None, "method and model", "MI weight γ of migd (default 1.3)")
     mu: Optional[float] = _setting(None, "method and model", "μ of imsat (default 4)")
     beta: float = _setting(0.0, "method and model", "self-augmentation weight β of pseudo-label methods, 0 = off")
     augment: float = _setting(1.0, "method and model", "augmentation strength of T(x)", metavar="S")
     y_step: str = _setting("batch", "method and model", "pseudo-labels per batch (paper) or per epoch", choices=Y_STEPS)
-    solver_max_iter: Optional[int] = _setting(None, "method and model",
-                                              "y-step iteration cap (default 100 per batch, 1000 per full step)",
-                                              metavar="N")
-    solver_tol: Optional[float] = _setting(None, "method and model",
-                                           "y-step tolerance (default: the solver's; exact: certified gap 1e-8)",
-                                           metavar="TOL")
-    accelerate: bool = _setting(True, "method and model",
-                                "SQUAREM-accelerated EM y-step of ccel (--no-accelerate: the paper's plain EM)")
-    y_solver: str = _setting("exact", "method and model",
-                             "y-step of ccel / ccel-eq10: exact (certified) or em (the paper's EM / PGD)",
-                             choices=Y_SOLVERS)
-    y_init: str = _setting("stored", "method and model",
-                           "start of an EM/PGD y-step: the stored labels (paper) or the batch's predictions σ",
-                           choices=Y_INITS)
-    labeled_fraction: float = _setting(0.0, "method and model", "weak supervision: fraction of labeled rows",
-                                       metavar="F")
+    solver_max_iter: Optional[int] = _setting(
+        None, "method and model", "y-step iteration cap (default 100 per batch, 1000 per full step)", metavar="N"
+    )
+    solver_tol: Optional[float] = _setting(
+        None, "method and model", "y-step tolerance (default: the solver's; exact: certified gap 1e-8)", metavar="TOL"
+    )
+    accelerate: bool = _setting(
+        True, "method and model", "SQUAREM-accelerated EM y-step of ccel (--no-accelerate: the paper's plain EM)"
+    )
+    y_solver: str = _setting(
+        "exact",
+        "method and model",
+        "y-step of ccel / ccel-eq10: exact (certified) or em (the paper's EM / PGD)",
+        choices=Y_SOLVERS,
+    )
+    y_init: str = _setting(
+        "stored",
+        "method and model",
+        "start of an EM/PGD y-step: the stored labels (paper) or the batch's predictions σ",
+        choices=Y_INITS,
+    )
+    labeled_fraction: float = _setting(
+        0.0, "method and model", "weak supervision: fraction of labeled rows", metavar="F"
+    )
     seed: int = _setting(0, "optimization", "training seed", metavar="S")
     device: str = _setting("auto", "optimization", "auto = CUDA when available", choices=DEVICES)
     amp: bool = _setting(False, "optimization", "bfloat16 autocast of the network step (CUDA)")
@@ -143,8 +177,9 @@ class TrainConfig:
         names = [f.name for f in dataclasses.fields(cls)]
         unknown = sorted(set(d) - set(names))
         if unknown:
-            raise ValueError(f"unknown TrainConfig key(s): {describe_unknown(unknown, names)}; "
-                             f"known keys: {', '.join(names)}")
+            raise ValueError(
+                f"unknown TrainConfig key(s): {describe_unknown(unknown, names)}; known keys: {', '.join(names)}"
+            )
         return cls(**dict(d))
 
     def replace(self, **changes: Any) -> "TrainConfig":
@@ -168,8 +203,10 @@ class TrainConfig:
             raise ValueError(f"data={self.data!r} should be a data set name or a feature-file path")
         key = self.data.strip().lower().replace("_", "-")
         if key not in DATASETS and not is_feature_file(self.data):
-            raise ValueError(f"unknown data set data={self.data!r}; known names: {', '.join(DATASETS)}, "
-                             "or a path to a .npy/.npz/.csv feature file")
+            raise ValueError(
+                f"unknown data set data={self.data!r}; known names: {', '.join(DATASETS)}, "
+                "or a path to a .npy/.npz/.csv feature file"
+            )
         if not isinstance(self.data_options, dict):
             raise ValueError(f"data_options={self.data_options!r} should be a dict")
         for name in ("n_samples", "split", "root"):
@@ -203,8 +240,15 @@ class TrainConfig:
             setattr(self, name, _float(self, name, optional=True))
         self.beta = _float(self, "beta")
         # which parameters the method takes: one source of truth, the objective factory
-        make_objective(self.method, self.n_clusters or 2, lam=self.lam, gamma=self.gamma, mu=self.mu,
-                       beta=self.beta, loss=self.loss)
+        make_objective(
+            self.method,
+            self.n_clusters or 2,
+            lam=self.lam,
+            gamma=self.gamma,
+            mu=self.mu,
+            beta=self.beta,
+            loss=self.loss,
+        )
         self.augment = _float(self, "augment")
         _choice(self, "y_step", Y_STEPS)
         self.solver_max_iter = _int(self, "solver_max_iter", 1, optional=True)

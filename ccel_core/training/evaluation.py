@@ -23,7 +23,7 @@ def predict_probs(model: nn.Module, x: Tensor, n_clusters: int, dtype: torch.dty
     was_training = model.training
     model.eval()
     try:
-        out = [torch.softmax(model(x[i:i + EVAL_BATCH]).to(dtype), 1) for i in range(0, len(x), EVAL_BATCH)]
+        out = [torch.softmax(model(x[i : i + EVAL_BATCH]).to(dtype), 1) for i in range(0, len(x), EVAL_BATCH)]
     finally:
         model.train(was_training)
     return torch.cat(out) if out else x.new_zeros((0, n_clusters))
@@ -48,11 +48,27 @@ class Evaluator:
     cluster sizes and ``test_`` scores of ``predict_proba`` on the held-out ``eval_dataset``.
     """
 
-    def __init__(self, model: Optional[nn.Module], x_local: Tensor, dist: Dist, n: int, n_clusters: int,
-                 dtype: torch.dtype, y_true: Optional[Tensor], *, supervised: bool, eval_dataset: Any,
-                 predict_proba: Callable[[Tensor], Tensor]) -> None:
+    def __init__(
+        self,
+        model: Optional[nn.Module],
+        x_local: Tensor,
+        dist: Dist,
+        n: int,
+        n_clusters: int,
+        dtype: torch.dtype,
+        y_true: Optional[Tensor],
+        *,
+        supervised: bool,
+        eval_dataset: Any,
+        predict_proba: Callable[[Tensor], Tensor],
+    ) -> None:
         self.model, self.x_local, self.dist, self.n, self.k, self.dtype = model, x_local, dist, n, n_clusters, dtype
-        self.y_true, self.supervised, self.eval_dataset, self.predict_proba = y_true, supervised, eval_dataset, predict_proba
+        self.y_true, self.supervised, self.eval_dataset, self.predict_proba = (
+            y_true,
+            supervised,
+            eval_dataset,
+            predict_proba,
+        )
         self._local: Optional[Tensor] = None
         self._full: Optional[Tensor] = None
 
@@ -74,8 +90,10 @@ class Evaluator:
         return self._full
 
     def scores(self, pred: Tensor) -> dict[str, Any]:
-        out = {**scores(self.y_true, pred, supervised=self.supervised),
-               "cluster_sizes": torch.bincount(pred, minlength=self.k).tolist()}
+        out = {
+            **scores(self.y_true, pred, supervised=self.supervised),
+            "cluster_sizes": torch.bincount(pred, minlength=self.k).tolist(),
+        }
         if self.eval_dataset is not None:
             x = self.eval_dataset.x.to(pred.device)
             test_pred = self.predict_proba(x).argmax(1)

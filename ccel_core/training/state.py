@@ -13,14 +13,22 @@ from torch import Tensor
 from ..data import Dataset, subsample_indices
 from .config import RESUMABLE_KEYS
 
-__all__ = ["FORMAT", "soft_targets", "labeled_mask", "config_differences", "checkpoint", "check_resumable",
-           "initial_labels"]
+__all__ = [
+    "FORMAT",
+    "soft_targets",
+    "labeled_mask",
+    "config_differences",
+    "checkpoint",
+    "check_resumable",
+    "initial_labels",
+]
 
 FORMAT = 1  # checkpoint layout version
 
 
-def soft_targets(targets: Any, n: int, k: int, y_true: Optional[Tensor], *, supervised: bool, method: str,
-                 device: torch.device) -> Optional[Tensor]:
+def soft_targets(
+    targets: Any, n: int, k: int, y_true: Optional[Tensor], *, supervised: bool, method: str, device: torch.device
+) -> Optional[Tensor]:
     """Validated N×K float64 targets of supervised training (default: one-hot true labels)."""
     if targets is None:
         if not supervised:
@@ -59,8 +67,15 @@ def config_differences(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     return [f"{k}: {saved.get(k)!r} (checkpoint) vs {now.get(k)!r} (now)" for k in keys if saved.get(k) != now.get(k)]
 
 
-def checkpoint(config: Any, epoch: int, history: list, model: Any, optimizer: Any, labels: Optional[Tensor],
-               centers: Optional[Tensor]) -> dict[str, Any]:
+def checkpoint(
+    config: Any,
+    epoch: int,
+    history: list,
+    model: Any,
+    optimizer: Any,
+    labels: Optional[Tensor],
+    centers: Optional[Tensor],
+) -> dict[str, Any]:
     """A checkpoint payload (only tensors, dicts, lists, numbers, strings): format, config, epoch,
     history, and where present the model and optimizer states, all N labels (CPU), k-means centers."""
     state: dict[str, Any] = {"format": FORMAT, "config": config.to_dict(), "epoch": epoch, "history": history}
@@ -78,12 +93,14 @@ def check_resumable(state: dict[str, Any], config: Any, run_id: str) -> None:
     """``ValueError`` naming every setting that differs from the checkpoint's (resumable keys aside)."""
     diff = config_differences(state.get("config", {}), config.to_dict())
     if diff:
-        raise ValueError(f"cannot resume run {run_id!r}: its checkpoint was written with a different config: "
-                         f"{'; '.join(diff)}")
+        raise ValueError(
+            f"cannot resume run {run_id!r}: its checkpoint was written with a different config: {'; '.join(diff)}"
+        )
 
 
-def initial_labels(targets: Optional[Tensor], own: Tensor, probs: Any, labeled: Optional[Tensor],
-                   y_true: Optional[Tensor], k: int) -> Tensor:
+def initial_labels(
+    targets: Optional[Tensor], own: Tensor, probs: Any, labeled: Optional[Tensor], y_true: Optional[Tensor], k: int
+) -> Tensor:
     """Y⁰ of the owned points ``own``: the caller's ``targets``, else the first eval-mode
     predictions ``probs()`` with one-hot true labels on the ``labeled`` rows (weak supervision)."""
     if targets is not None:

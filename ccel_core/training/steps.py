@@ -23,8 +23,18 @@ from ..losses import shannon_cross_entropy
 from ..objectives import Objective, SolverFn
 from ..solvers import ConvergenceWarning
 
-__all__ = ["TrainingDivergedError", "epoch_seed", "epoch_batches", "check_finite", "solve_labels", "forward", "autocast",
-           "mean_over_points", "batch_loss", "one_shot"]
+__all__ = [
+    "TrainingDivergedError",
+    "epoch_seed",
+    "epoch_batches",
+    "check_finite",
+    "solve_labels",
+    "forward",
+    "autocast",
+    "mean_over_points",
+    "batch_loss",
+    "one_shot",
+]
 
 
 class TrainingDivergedError(RuntimeError):
@@ -78,17 +88,18 @@ def solve_labels(solver: SolverFn, dist: Dist, probs: Tensor, init: Tensor, *, b
         all_probs, sizes = dist.gather_rows(probs)
         all_init, _ = dist.gather_rows(init)
         first = sum(sizes[: dist.rank])
-        return solver(all_probs, all_init)[first:first + len(probs)]
+        return solver(all_probs, all_init)[first : first + len(probs)]
 
 
-def forward(net: Any, x: Tensor, augment: Optional[Callable[[Tensor], Tensor]],
-            dtype: torch.dtype) -> tuple[Tensor, Optional[Tensor]]:
+def forward(
+    net: Any, x: Tensor, augment: Optional[Callable[[Tensor], Tensor]], dtype: torch.dtype
+) -> tuple[Tensor, Optional[Tensor]]:
     """``(f(x), f(T x))`` in one pass over the concatenated batch when ``augment`` is set, else
     ``(f(x), None)``; outputs cast to ``dtype``."""
     if augment is None:
         return net(x).to(dtype), None
     both = net(torch.cat([x, augment(x)])).to(dtype)
-    return both[: len(x)], both[len(x):]
+    return both[: len(x)], both[len(x) :]
 
 
 def autocast(amp: bool, device: torch.device) -> Any:
@@ -100,13 +111,20 @@ def autocast(amp: bool, device: torch.device) -> Any:
 
 def mean_over_points(dist: Dist, values: Tensor) -> float:
     """Mean of per-point values over every process's points (NaN for none)."""
-    stats = dist.all_reduce(torch.stack([values.double().sum(),
-                                         values.new_tensor(float(len(values)), dtype=torch.float64)]))
+    stats = dist.all_reduce(
+        torch.stack([values.double().sum(), values.new_tensor(float(len(values)), dtype=torch.float64)])
+    )
     return float(stats[0] / stats[1]) if float(stats[1]) else math.nan
 
 
-def batch_loss(objective: Objective, logits: Tensor, logits_aug: Optional[Tensor], targets: Optional[Tensor],
-               labeled: Optional[Tensor], y_true: Optional[Tensor]) -> Tensor:
+def batch_loss(
+    objective: Objective,
+    logits: Tensor,
+    logits_aug: Optional[Tensor],
+    targets: Optional[Tensor],
+    labeled: Optional[Tensor],
+    y_true: Optional[Tensor],
+) -> Tensor:
     """The objective's θ-step loss; with weak supervision (``labeled``: mask of the batch's rows
     with known class ``y_true``), ``+ mean H(e_{y_i}, σ_i)`` over those rows instead."""
     if labeled is None:
@@ -115,7 +133,8 @@ def batch_loss(objective: Objective, logits: Tensor, logits_aug: Optional[Tensor
     loss = logits.new_zeros(())
     if bool(unl.any()):
         loss = loss + objective.network_loss(
-            logits[unl], None if logits_aug is None else logits_aug[unl], None if targets is None else targets[unl])
+            logits[unl], None if logits_aug is None else logits_aug[unl], None if targets is None else targets[unl]
+        )
     if bool(labeled.any()):
         assert y_true is not None
         loss = loss + shannon_cross_entropy(logits[labeled], y_true[labeled], validate=False)
@@ -129,8 +148,13 @@ def one_shot(objective: Objective, x: Tensor, seed: int, score: Callable[[Tensor
     full = objective.fit_predict(x, seed=seed).double().to(x.device)  # type: ignore[attr-defined]
     elapsed = time.perf_counter() - start
     inertia = getattr(objective, "inertia", math.nan)
-    metrics: dict[str, Any] = {"epoch": 1, "loss": inertia / len(x) if math.isfinite(inertia) else None,
-                               "label_loss": None, **score(full.argmax(1))}
-    metrics.update({"pseudo_entropy": 0.0, "solver_iters": None, "y_step_seconds": elapsed,
-                    "seconds": time.perf_counter() - start})
+    metrics: dict[str, Any] = {
+        "epoch": 1,
+        "loss": inertia / len(x) if math.isfinite(inertia) else None,
+        "label_loss": None,
+        **score(full.argmax(1)),
+    }
+    metrics.update(
+        {"pseudo_entropy": 0.0, "solver_iters": None, "y_step_seconds": elapsed, "seconds": time.perf_counter() - start}
+    )
     return full, metrics

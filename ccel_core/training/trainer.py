@@ -36,8 +36,18 @@ from .config import TrainConfig
 from .evaluation import Evaluator
 from .recorder import Recorder
 from .state import check_resumable, checkpoint, initial_labels, labeled_mask, soft_targets
-from .steps import (TrainingDivergedError, autocast, batch_loss, check_finite, epoch_batches, epoch_seed, forward,
-                    mean_over_points, one_shot, solve_labels)
+from .steps import (
+    TrainingDivergedError,
+    autocast,
+    batch_loss,
+    check_finite,
+    epoch_batches,
+    epoch_seed,
+    forward,
+    mean_over_points,
+    one_shot,
+    solve_labels,
+)
 
 __all__ = ["Trainer", "TrainingDivergedError", "resolve_device"]
 
@@ -60,10 +70,17 @@ class Trainer:
         history (metrics of every completed epoch), cancelled, device, n_clusters, dataset.
     """
 
-    def __init__(self, config: Optional[TrainConfig] = None, *, dataset: Optional[Dataset] = None,
-                 objective: Optional[Objective] = None, solver: Optional[SolverFn] = None,
-                 targets: Optional[Union[Tensor, np.ndarray]] = None, eval_dataset: Optional[Dataset] = None,
-                 run: Any = None) -> None:
+    def __init__(
+        self,
+        config: Optional[TrainConfig] = None,
+        *,
+        dataset: Optional[Dataset] = None,
+        objective: Optional[Objective] = None,
+        solver: Optional[SolverFn] = None,
+        targets: Optional[Union[Tensor, np.ndarray]] = None,
+        eval_dataset: Optional[Dataset] = None,
+        run: Any = None,
+    ) -> None:
         self.config = cfg = config if config is not None else TrainConfig()
         cfg.validate()
         self.dist: Dist = current()
@@ -94,17 +111,38 @@ class Trainer:
         self._net: Optional[nn.Module] = None  # the module the θ-step calls (DDP-wrapped when data-parallel)
         self.augment: Optional[Callable[[Tensor], Tensor]] = None
         self.epoch, self.history, self.cancelled = 0, [], False
-        self._targets = soft_targets(targets, n, k, self._y_true, supervised=objective.supervised,
-                                     method=objective.name, device=self.device)
+        self._targets = soft_targets(
+            targets, n, k, self._y_true, supervised=objective.supervised, method=objective.name, device=self.device
+        )
         self._labeled = labeled_mask(cfg.labeled_fraction, dataset, k, cfg.seed, self.device)
         if objective.trains_network:
-            network = build_network(cfg, dataset, k, device=self.device, dtype=self.dtype, dist=self.dist,
-                                    needs_augmentation=objective.needs_augmentation)
-            self.model, self.optimizer, self._net, self.augment = (network.model, network.optimizer, network.net,
-                                                                    network.augment)
-        self.evaluator = Evaluator(self.model, self._x[self._own] if self.dist.active else self._x, self.dist, n, k,
-                                   self.dtype, self._y_true, supervised=objective.supervised,
-                                   eval_dataset=eval_dataset, predict_proba=self.predict_proba)
+            network = build_network(
+                cfg,
+                dataset,
+                k,
+                device=self.device,
+                dtype=self.dtype,
+                dist=self.dist,
+                needs_augmentation=objective.needs_augmentation,
+            )
+            self.model, self.optimizer, self._net, self.augment = (
+                network.model,
+                network.optimizer,
+                network.net,
+                network.augment,
+            )
+        self.evaluator = Evaluator(
+            self.model,
+            self._x[self._own] if self.dist.active else self._x,
+            self.dist,
+            n,
+            k,
+            self.dtype,
+            self._y_true,
+            supervised=objective.supervised,
+            eval_dataset=eval_dataset,
+            predict_proba=self.predict_proba,
+        )
         state = self.recorder.load(self.device)
         if self.dist.active:
             state = self.dist.broadcast_object(state)
@@ -119,8 +157,15 @@ class Trainer:
         """Everything a resume needs (:func:`~ccel_core.training.state.checkpoint`); a collective
         when data-parallel (every process's labels are gathered)."""
         labels = None if self.labels is None else self.dist.gather_owned(self.labels, len(self.dataset))
-        return checkpoint(self.config, self.epoch, self.history, self.model, self.optimizer, labels,
-                          getattr(self.objective, "centers", None))
+        return checkpoint(
+            self.config,
+            self.epoch,
+            self.history,
+            self.model,
+            self.optimizer,
+            labels,
+            getattr(self.objective, "centers", None),
+        )
 
     def _resume(self, state: Optional[dict]) -> None:
         if state is None:
@@ -191,8 +236,9 @@ class Trainer:
     def _fit_network(self) -> Iterator[dict[str, Any]]:
         cfg = self.config
         if self.labels is None and self.objective.uses_pseudo_labels:
-            self.labels = initial_labels(self._targets, self._own, self.evaluator.local, self._labeled, self._y_true,
-                                         self.n_clusters)
+            self.labels = initial_labels(
+                self._targets, self._own, self.evaluator.local, self._labeled, self._y_true, self.n_clusters
+            )
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
             metrics = self._train_epoch(epoch)
             if metrics is None:
@@ -226,7 +272,9 @@ class Trainer:
             if self.solver is not None and cfg.y_step == "full":
                 t0 = time.perf_counter()
                 keep = self._unlabeled(self._own)
-                label_losses.append(self._y_step(self._own[keep], self.evaluator.local()[keep], bounded=False, iters=iters))
+                label_losses.append(
+                    self._y_step(self._own[keep], self.evaluator.local()[keep], bounded=False, iters=iters)
+                )
                 y_time += time.perf_counter() - t0
             self.evaluator.invalidate()  # the parameters change from here on
             self._net.train()
@@ -237,8 +285,14 @@ class Trainer:
                 x = self._x[mine]
                 with autocast(cfg.amp, self.device):
                     logits, logits_aug = forward(self._net, x, self.augment, self.dtype)
-                check_finite(logits if logits_aug is None else torch.cat([logits, logits_aug]), dist, epoch=epoch,
-                             batch=n_batches + 1, optimizer=cfg.optimizer, lr=cfg.lr)
+                check_finite(
+                    logits if logits_aug is None else torch.cat([logits, logits_aug]),
+                    dist,
+                    epoch=epoch,
+                    batch=n_batches + 1,
+                    optimizer=cfg.optimizer,
+                    lr=cfg.lr,
+                )
                 targets = None
                 if obj.uses_pseudo_labels:
                     pos = dist.local_positions(mine)
@@ -254,7 +308,9 @@ class Trainer:
                     targets = self.labels[pos]
                 if len(mine):
                     labeled = None if self._labeled is None else self._labeled[mine]
-                    loss = batch_loss(obj, logits, logits_aug, targets, labeled, self._y_true[mine] if labeled is not None else None)
+                    loss = batch_loss(
+                        obj, logits, logits_aug, targets, labeled, self._y_true[mine] if labeled is not None else None
+                    )
                 else:  # no owned point in this batch: join the gradient all-reduce with zeros
                     loss = logits.sum() * 0.0
                 if dist.active:
@@ -269,13 +325,22 @@ class Trainer:
                 n_batches += 1
         batch_mean = dist.all_reduce(loss_sum.reshape(1))
         finite = [v for v in label_losses if math.isfinite(v)]
-        metrics: dict[str, Any] = {"epoch": epoch, "loss": float(batch_mean[0]) / max(n_batches, 1),
-                                   "label_loss": float(np.mean(finite)) if finite else None}
+        metrics: dict[str, Any] = {
+            "epoch": epoch,
+            "loss": float(batch_mean[0]) / max(n_batches, 1),
+            "label_loss": float(np.mean(finite)) if finite else None,
+        }
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
             metrics.update(self.evaluator.scores(self.evaluator.full().argmax(1)))
-        return {**metrics, "pseudo_entropy": None if self.labels is None else mean_over_points(dist, entropy(self.labels, validate=False)),
-                "solver_iters": float(np.mean(iters)) if iters else None, "y_step_seconds": y_time,
-                "seconds": time.perf_counter() - start}
+        return {
+            **metrics,
+            "pseudo_entropy": None
+            if self.labels is None
+            else mean_over_points(dist, entropy(self.labels, validate=False)),
+            "solver_iters": float(np.mean(iters)) if iters else None,
+            "y_step_seconds": y_time,
+            "seconds": time.perf_counter() - start,
+        }
 
     def _unlabeled(self, idx: Tensor) -> Tensor:
         """Mask of the points of ``idx`` that take y-steps (all but weak supervision's labeled ones)."""

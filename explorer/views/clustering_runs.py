@@ -28,9 +28,11 @@ BUILT_IN = ("digits", "blobs", "moons", "circles", "anisotropic")
 ACTIVE = ("created", "running")
 
 st.title("Clustering runs")
-st.caption("Runs execute as `ccel fit` processes in the background and write to the run store; this page "
-           "polls the store, so runs started from the command line show up here too, and a run keeps going "
-           "when you close the page.")
+st.caption(
+    "Runs execute as `ccel fit` processes in the background and write to the run store; this page "
+    "polls the store, so runs started from the command line show up here too, and a run keeps going "
+    "when you close the page."
+)
 
 # --- the run store -------------------------------------------------------------------------------
 if k("root") not in st.session_state:
@@ -62,31 +64,58 @@ with st.expander("Launch a run", expanded=not infos, icon=":material/rocket_laun
     with st.form("launch", border=False):
         a = st.columns([3, 2, 2, 1])
         data = a[0].selectbox("data", data_options, format_func=data_label, key=k("data"))
-        method = a[1].selectbox("method", METHODS, key=k("method"), help="ccel = ours (eq. 11, exact y-step; --y-solver em: the paper's EM)")
+        method = a[1].selectbox(
+            "method", METHODS, key=k("method"), help="ccel = ours (eq. 11, exact y-step; --y-solver em: the paper's EM)"
+        )
         model = a[2].selectbox("model", MODELS, key=k("model"))
         epochs = a[3].number_input("epochs", 1, 1000, value=10, key=k("epochs"))
         b = st.columns([2, 2, 2, 2, 2, 2])
         seeds_text = b[0].text_input("seeds", value="0", key=k("seeds"), help="one run per seed, e.g. 0 1 2")
-        lam = b[1].number_input("λ", 0.0, 1e6, value=None, step=10.0, key=k("lam"), placeholder="paper default",
-                                help="fairness weight (ccel, miadm, sela, imsat); blank: the method's paper value")
+        lam = b[1].number_input(
+            "λ",
+            0.0,
+            1e6,
+            value=None,
+            step=10.0,
+            key=k("lam"),
+            placeholder="paper default",
+            help="fairness weight (ccel, miadm, sela, imsat); blank: the method's paper value",
+        )
         lr = b[2].number_input("learning rate", 1e-6, 10.0, value=0.1, step=0.01, format="%.4g", key=k("lr"))
         batch = b[3].number_input("batch size", 2, 100_000, value=250, step=50, key=k("batch"))
         wd = b[4].number_input("weight decay", 0.0, 1.0, value=0.001, step=0.001, format="%.4g", key=k("wd"))
         device = b[5].selectbox("device", devices, key=k("device"))
-        n_clusters = st.number_input("clusters K (blank: the data's number of classes; needed for unlabeled files)",
-                                     1, 10_000, value=None, key=k("k"))
+        n_clusters = st.number_input(
+            "clusters K (blank: the data's number of classes; needed for unlabeled files)",
+            1,
+            10_000,
+            value=None,
+            key=k("k"),
+        )
         submitted = st.form_submit_button("Launch", type="primary", icon=":material/play_arrow:")
     if submitted:
         with ui.shown_errors():
             seeds = [int(s) for s in ui.parse_floats(seeds_text, "seeds")]
-            config = TrainConfig(data=data, method=method, model=model, epochs=int(epochs), seed=seeds[0] if seeds else 0,
-                                 lam=lam, lr=float(lr), batch_size=int(batch), weight_decay=float(wd), device=device,
-                                 n_clusters=None if n_clusters is None else int(n_clusters))
+            config = TrainConfig(
+                data=data,
+                method=method,
+                model=model,
+                epochs=int(epochs),
+                seed=seeds[0] if seeds else 0,
+                lam=lam,
+                lr=float(lr),
+                batch_size=int(batch),
+                weight_decay=float(wd),
+                device=device,
+                n_clusters=None if n_clusters is None else int(n_clusters),
+            )
             launcher.launch_fit(root, config, seeds)
 
 with st.expander("Upload a feature file (.npy, .npz, .csv)", icon=":material/upload_file:"):
-    st.caption("Rows are points, columns features; labels (optional) under `y`/`labels` in a .npz, or a CSV column. "
-               "The file is checked by `ccel_core.data.load_feature_file` and stored in the run store only if valid.")
+    st.caption(
+        "Rows are points, columns features; labels (optional) under `y`/`labels` in a .npz, or a CSV column. "
+        "The file is checked by `ccel_core.data.load_feature_file` and stored in the run store only if valid."
+    )
     u = st.columns([3, 2, 1, 1])
     upload = u[0].file_uploader("feature file", type=["npy", "npz", "csv"], key=k("upload"))
     label_column = u[1].text_input("CSV label column (name or index; blank: none)", key=k("label_column"))
@@ -96,10 +125,14 @@ with st.expander("Upload a feature file (.npy, .npz, .csv)", icon=":material/upl
         token = (upload.file_id, label_column, upload_k, standardize)
         if st.session_state.get(k("saved_token")) != token:
             try:
-                path, info = launcher.save_features(root, upload.name, upload.getvalue(),
-                                                    label_column=label_column.strip() or None,
-                                                    n_clusters=None if upload_k is None else int(upload_k),
-                                                    standardize=standardize)
+                path, info = launcher.save_features(
+                    root,
+                    upload.name,
+                    upload.getvalue(),
+                    label_column=label_column.strip() or None,
+                    n_clusters=None if upload_k is None else int(upload_k),
+                    standardize=standardize,
+                )
             except (ValueError, FileNotFoundError) as exc:
                 st.session_state.pop(k("saved_token"), None)
                 st.error(f"Not saved: {exc}")
@@ -108,10 +141,12 @@ with st.expander("Upload a feature file (.npy, .npz, .csv)", icon=":material/upl
                 st.session_state[k("saved_message")] = (
                     f"Saved `{path.name}`: {info['rows']} × {info['columns']}, "
                     + (f"{info['n_classes']} classes" if info["labeled"] else "unlabeled")
-                    + ". Choose it as the data of a run above.")
+                    + ". Choose it as the data of a run above."
+                )
                 st.rerun()
         if st.session_state.get(k("saved_token")) == token:
             st.success(st.session_state.get(k("saved_message"), "Saved."))
+
 
 # --- live: the runs table, polled ------------------------------------------------------------------
 def signature(runs: list) -> tuple:
@@ -129,7 +164,7 @@ def launches_panel() -> None:
     recent = [x for x in launcher.launches().values() if Path(x.root) == root and x.started > time.time() - 900]
     for launch in reversed(recent[-4:]):
         code = launch.returncode
-        what = (f"`ccel fit --resume {launch.run_id}`" if launch.run_id else f"`ccel fit` · group `{launch.group}`")
+        what = f"`ccel fit --resume {launch.run_id}`" if launch.run_id else f"`ccel fit` · group `{launch.group}`"
         head = f"Launched {what} · pid {launch.process.pid} · {time.time() - launch.started:.0f} s ago"
         if code is None:
             st.info(f"{head} — running; its runs appear below.", icon=":material/hourglass_top:")
@@ -152,32 +187,47 @@ def live() -> None:
     launches_panel()
     st.subheader("Runs")
     table = launcher.runs_table(store)
-    st.dataframe(table, hide_index=True, width="stretch", key=k("table"),
-                 column_config={"progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
-                                "acc": st.column_config.NumberColumn(format="%.4f"),
-                                "nmi": st.column_config.NumberColumn(format="%.4f"),
-                                "ari": st.column_config.NumberColumn(format="%.4f")})
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        key=k("table"),
+        column_config={
+            "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
+            "acc": st.column_config.NumberColumn(format="%.4f"),
+            "nmi": st.column_config.NumberColumn(format="%.4f"),
+            "ari": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )
     recent_cut = time.time() - 600
     shown = [i for i in now if i.status in ACTIVE or i.updated >= recent_cut][:8]
     for info in shown:
         total = info.epochs or 0
         metrics = " · ".join(f"{m} {info.final[m]:.4f}" for m in ("acc", "nmi") if isinstance(info.final.get(m), float))
-        text = f"`{info.run_id}` — **{info.status}** · epoch {info.epoch}/{total or '?'}" + (f" · {metrics}" if metrics else "")
+        text = f"`{info.run_id}` — **{info.status}** · epoch {info.epoch}/{total or '?'}" + (
+            f" · {metrics}" if metrics else ""
+        )
         st.progress(min(info.epoch / total, 1.0) if total else 0.0, text=text)
     live_ids = [i.run_id for i in now if i.status in ACTIVE]
     if live_ids:
         frames = {rid: store.metrics(rid) for rid in live_ids}
         if any("acc" in f.columns for f in frames.values()):
-            ui.chart(run_curves_figure(frames, "acc", title="Active runs: ACC per epoch"),
-                     lambda: pd.concat([f.assign(run_id=rid) for rid, f in frames.items()], ignore_index=True),
-                     "active_runs_acc", key="cr-live", height=360)
+            ui.chart(
+                run_curves_figure(frames, "acc", title="Active runs: ACC per epoch"),
+                lambda: pd.concat([f.assign(run_id=rid) for rid, f in frames.items()], ignore_index=True),
+                "active_runs_acc",
+                key="cr-live",
+                height=360,
+            )
 
 
 st.fragment(live, run_every=2.0 if active else 10.0)()
 
 if not infos:
-    st.info("No runs yet: launch one above, or from a terminal: "
-            f"`ccel fit --data digits --method ccel --epochs 10 --runs-dir {root}`.")
+    st.info(
+        "No runs yet: launch one above, or from a terminal: "
+        f"`ccel fit --data digits --method ccel --epochs 10 --runs-dir {root}`."
+    )
     ui.write_url(PAGE, SPECS)
     st.stop()
 
@@ -210,7 +260,9 @@ if selected:
     with ui.shown_errors():
         labels = {rid: f"{by_id[rid].method} · seed {by_id[rid].seed} · {rid[-4:]}" for rid in selected}
         curves = pd.concat([f.assign(run_id=rid) for rid, f in frames.items()], ignore_index=True)
-        ui.chart(run_curves_figure(frames, metric, labels=labels), curves, f"runs_{metric}", key="cr-compare", height=420)
+        ui.chart(
+            run_curves_figure(frames, metric, labels=labels), curves, f"runs_{metric}", key="cr-compare", height=420
+        )
     summary = launcher.seed_summary(store, selected)
     st.markdown("**Final metrics, mean ± std over seeds, per configuration**")
     shown_cols = [col for col in summary.columns if not col.endswith((" mean", " std"))]
@@ -250,12 +302,18 @@ with right:
             st.toast(f"Cancel requested for {rid}; it stops after the current batch.")
             st.rerun()
     else:
-        more = st.number_input("total epochs for resume", 1, 10_000, value=max(int(info.epochs or 1), 1),
-                               key=k(f"resume_epochs_{rid}"))
+        more = st.number_input(
+            "total epochs for resume", 1, 10_000, value=max(int(info.epochs or 1), 1), key=k(f"resume_epochs_{rid}")
+        )
         b1, b2 = st.columns(2)
         can_resume = info.status in ("cancelled", "failed") or int(more) > int(info.epochs or 0)
-        if b1.button("Resume", icon=":material/replay:", key=k("resume"), disabled=not can_resume,
-                     help="ccel fit --resume RUN_ID: continue from the last checkpoint"):
+        if b1.button(
+            "Resume",
+            icon=":material/replay:",
+            key=k("resume"),
+            disabled=not can_resume,
+            help="ccel fit --resume RUN_ID: continue from the last checkpoint",
+        ):
             with ui.shown_errors(ValueError, RuntimeError, FileNotFoundError):
                 launch = launcher.launch_resume(store, rid, int(more) if int(more) != info.epochs else None)
                 st.toast(f"Resuming {rid} (pid {launch.process.pid})")

@@ -33,14 +33,30 @@ Compared with Shannon's $H(y,\sigma) = -\sum_k y_k \ln \sigma_k$ it is
 """
     )
     st.markdown("**Explore**")
-    st.page_link("views/loss_curves.py", label="Loss curves — Fig. 1, the simplex, gradients", icon=":material/show_chart:")
-    st.page_link("views/noisy_labels.py", label="Noisy labels — CE vs CCE on corrupted targets (Fig. 2)", icon=":material/grain:")
-    st.page_link("views/pseudo_labels.py", label="Pseudo-label evolution — y-steps and training on the simplex", icon=":material/animation:")
-    st.page_link("views/solver_race.py", label="Solver race — EM vs projected gradient (Table 1), and the exact y-step", icon=":material/speed:")
-    st.page_link("views/clustering_runs.py", label="Clustering runs — launch, watch, compare", icon=":material/model_training:")
+    st.page_link(
+        "views/loss_curves.py", label="Loss curves — Fig. 1, the simplex, gradients", icon=":material/show_chart:"
+    )
+    st.page_link(
+        "views/noisy_labels.py", label="Noisy labels — CE vs CCE on corrupted targets (Fig. 2)", icon=":material/grain:"
+    )
+    st.page_link(
+        "views/pseudo_labels.py",
+        label="Pseudo-label evolution — y-steps and training on the simplex",
+        icon=":material/animation:",
+    )
+    st.page_link(
+        "views/solver_race.py",
+        label="Solver race — EM vs projected gradient (Table 1), and the exact y-step",
+        icon=":material/speed:",
+    )
+    st.page_link(
+        "views/clustering_runs.py", label="Clustering runs — launch, watch, compare", icon=":material/model_training:"
+    )
 with right:
     df = cached.loss_curves(FIG1_TARGETS, (1.0, 2.0))
     fig = loss_curves_figure(df, title="Shannon CE (dashed) vs collision CE (solid), K = 2 — paper Fig. 1")
     ui.chart(fig, df, "fig1_loss_curves", key="home-fig1", height=460)
-    st.caption("σ = (p, 1 − p). For y = (.5, .5) the collision loss is flat (ln 2): no gradient, while Shannon's "
-               "still pulls σ to (.5, .5). For y = (.9, .1) Shannon is minimized at p = 0.9, collision CE at p = 1.")
+    st.caption(
+        "σ = (p, 1 − p). For y = (.5, .5) the collision loss is flat (ln 2): no gradient, while Shannon's "
+        "still pulls σ to (.5, .5). For y = (.9, .1) Shannon is minimized at p = 0.9, collision CE at p = 1."
+    )

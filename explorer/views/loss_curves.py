@@ -24,13 +24,21 @@ ui.url_state(PAGE, SPECS)
 k = lambda name: ui.key(PAGE, name)  # noqa: E731
 
 st.title("Loss curves")
-st.caption("Shannon CE H(y,σ) is dashed, collision CE H₂(y,σ) solid, other Rényi orders H_α dotted. "
-           "The Rényi order α runs from 1 (Shannon) through 2 (collision) to 3.")
+st.caption(
+    "Shannon CE H(y,σ) is dashed, collision CE H₂(y,σ) solid, other Rényi orders H_α dotted. "
+    "The Rényi order α runs from 1 (Shannon) through 2 (collision) to 3."
+)
 
 c1, c2, c3 = st.columns([3, 3, 2])
 c1.slider("Your target y = (y₁, 1 − y₁): y₁", 0.0, 1.0, step=0.01, key=k("y1"))
-c2.slider("Rényi order α", 1.0, 3.0, step=0.1, key=k("alpha"),
-          help="H_α(y,σ) = ln(Σ_k y_k σ_k^(α−1)) / (1 − α); α = 1 is Shannon, α = 2 collision")
+c2.slider(
+    "Rényi order α",
+    1.0,
+    3.0,
+    step=0.1,
+    key=k("alpha"),
+    help="H_α(y,σ) = ln(Σ_k y_k σ_k^(α−1)) / (1 − α); α = 1 is Shannon, α = 2 collision",
+)
 c3.toggle("Show the paper's four targets", key=k("paper"))
 
 y1, alpha = float(ui.value(PAGE, "y1")), float(ui.value(PAGE, "alpha"))
@@ -52,8 +60,10 @@ with ui.shown_errors():
             part = curves[(curves["y"] == label) & (curves["alpha"] == a)]
             best = part.loc[part["loss"].idxmin()]
             st.metric(f"argmin_p {loss_name(a)}", f"p = {best['p']:.3f}", help="where this loss puts σ for your y")
-        st.caption("Shannon CE is minimized at σ = y (it copies the label's uncertainty); collision CE at the "
-                   "most likely class of y (or anywhere, for y = (.5, .5)).")
+        st.caption(
+            "Shannon CE is minimized at σ = y (it copies the label's uncertainty); collision CE at the "
+            "most likely class of y (or anywhere, for y = (.5, .5))."
+        )
 
 # --- the K = 3 simplex -------------------------------------------------------------------------
 st.subheader("K = 3: the loss over the simplex for a target y")
@@ -72,19 +82,28 @@ else:
         with col, ui.shown_errors():
             grid = cached.simplex_loss_grid(target, a)
             ui.chart(simplex_heatmap_figure(grid), grid, f"simplex_alpha{a:g}", key=f"lc-simplex-{a:g}", height=480)
-    st.caption("White star: the target y; red cross: where the loss is smallest. Shannon's minimum is y itself; "
-               "collision CE is linear in σ inside the log, so its minimum is the vertex of y's largest entry.")
+    st.caption(
+        "White star: the target y; red cross: where the loss is smallest. Shannon's minimum is y itself; "
+        "collision CE is linear in σ inside the log, so its minimum is the vertex of y's largest entry."
+    )
 
 # --- gradient vs certainty ---------------------------------------------------------------------
 st.subheader("Gradient size vs label certainty")
 g1, g2 = st.columns([3, 2])
 g1.slider("Prediction confidence s: logits l = s · (1, 0, −1)", 0.0, 5.0, step=0.1, key=k("scale"))
-g2.radio("x axis", ("certainty", "eps", "target_entropy"), horizontal=True, key=k("x"),
-         format_func={"certainty": "certainty 1 − ε", "eps": "ε", "target_entropy": "entropy H(y)"}.get)
+g2.radio(
+    "x axis",
+    ("certainty", "eps", "target_entropy"),
+    horizontal=True,
+    key=k("x"),
+    format_func={"certainty": "certainty 1 − ε", "eps": "ε", "target_entropy": "entropy H(y)"}.get,
+)
 scale = float(ui.value(PAGE, "scale"))
 with ui.shown_errors():
     grads = cached.gradient_vs_certainty((scale, 0.0, -scale), alphas)
     ui.chart(gradient_figure(grads, x=ui.value(PAGE, "x")), grads, "gradient_vs_certainty", key="lc-grad", height=420)
-st.caption("Targets y(ε) = (1 − ε) e₁ + ε/K · 1. At ε = 1 (uniform y) collision CE has zero gradient — an "
-           "uninformative label teaches nothing — while Shannon CE still pulls σ towards uniform.")
+st.caption(
+    "Targets y(ε) = (1 − ε) e₁ + ε/K · 1. At ε = 1 (uniform y) collision CE has zero gradient — an "
+    "uninformative label teaches nothing — while Shannon CE still pulls σ towards uniform."
+)
 ui.write_url(PAGE, SPECS)

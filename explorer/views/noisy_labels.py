@@ -28,9 +28,11 @@ k = lambda name: ui.key(PAGE, name)  # noqa: E731
 
 
 st.title("Noisy labels: Shannon CE vs collision CE")
-st.caption("Supervised training from corrupted soft targets; accuracy on clean test labels. "
-           "random-soft: a fraction ρ of the targets becomes a Dirichlet(1) draw; mix: every target becomes "
-           "(1 − ε) e_c + ε d with d ~ Dirichlet(1). Both losses see the same targets, split and initial network.")
+st.caption(
+    "Supervised training from corrupted soft targets; accuracy on clean test labels. "
+    "random-soft: a fraction ρ of the targets becomes a Dirichlet(1) draw; mix: every target becomes "
+    "(1 − ε) e_c + ε d with d ~ Dirichlet(1). Both losses see the same targets, split and initial network."
+)
 
 c = st.columns([2, 1.4, 2, 3, 1, 1])
 c[0].selectbox("data", DATA, key=k("data"))
@@ -51,10 +53,23 @@ with ui.shown_errors():
     weights = cached.corrupted_targets(settings[0], settings[2], levels)
     fig = go.Figure()
     for level, part in weights.groupby("level"):
-        fig.add_trace(go.Box(y=part["true_class_weight"], name=f"{level:g}", marker_color=SHANNON_COLOR,
-                             boxpoints=False, showlegend=False))
-    fig.update_layout(template="plotly_white", title="The corrupted targets: weight y_c on the true class",
-                      xaxis_title="noise level", yaxis_title="y_c", yaxis_range=[0, 1.02], margin=dict(t=50, b=40))
+        fig.add_trace(
+            go.Box(
+                y=part["true_class_weight"],
+                name=f"{level:g}",
+                marker_color=SHANNON_COLOR,
+                boxpoints=False,
+                showlegend=False,
+            )
+        )
+    fig.update_layout(
+        template="plotly_white",
+        title="The corrupted targets: weight y_c on the true class",
+        xaxis_title="noise level",
+        yaxis_title="y_c",
+        yaxis_range=[0, 1.02],
+        margin=dict(t=50, b=40),
+    )
 
     left, right = st.columns([2, 3])
     with left:
@@ -82,4 +97,6 @@ with ui.shown_errors():
             m[1].metric(f"Shannon CE at {top:g}", f"{at_top.get('shannon', np.nan):.3f}")
             m[2].metric("CCE − CE", f"{at_top.get('collision', np.nan) - at_top.get('shannon', np.nan):+.3f}")
         else:
-            st.info("Press **Run** to train both losses at every level and seed (results are cached by their settings).")
+            st.info(
+                "Press **Run** to train both losses at every level and seed (results are cached by their settings)."
+            )

@@ -33,17 +33,24 @@ SPECS = {
 ui.url_state(PAGE, SPECS)
 k = lambda name: ui.key(PAGE, name)  # noqa: E731
 METHODS = {"collision": "Collision CE — ours (eq. 11, exact y-step)", "shannon": "Shannon CE — MIADM (eq. 5, PGD)"}
-YSTEP = {"exact": "exact y-step on eq. 11 (certified; ours' default)", "em": "the paper's EM on eq. 11",
-         "pgd": "PGD on eq. 5 (Shannon CE, MIADM)"}
+YSTEP = {
+    "exact": "exact y-step on eq. 11 (certified; ours' default)",
+    "em": "the paper's EM on eq. 11",
+    "pgd": "PGD on eq. 5 (Shannon CE, MIADM)",
+}
 
 
 st.title("Pseudo-label evolution")
-st.caption("Self-labeled clustering alternates a y-step (pseudo-labels y for the current predictions σ) with a "
-           "network step (train σ towards y). Both methods below start from the same data and the same network; "
-           "they differ only in the cross-entropy and its y-step.")
+st.caption(
+    "Self-labeled clustering alternates a y-step (pseudo-labels y for the current predictions σ) with a "
+    "network step (train σ towards y). Both methods below start from the same data and the same network; "
+    "they differ only in the cross-entropy and its y-step."
+)
 
 c = st.columns([2, 1, 2, 1, 1, 1, 1])
-c[0].selectbox("data", DATA, key=k("data"), help="2-D sets from scikit-learn; digits (64-D) is shown on its 2-D PCA plane")
+c[0].selectbox(
+    "data", DATA, key=k("data"), help="2-D sets from scikit-learn; digits (64-D) is shown on its 2-D PCA plane"
+)
 c[1].number_input("clusters K", 2, 10, key=k("k"))
 c[2].slider("epochs", 1, 50, key=k("epochs"))
 c[3].number_input("λ", 0.0, 10_000.0, step=10.0, key=k("lam"), help="fairness weight of both objectives")
@@ -77,36 +84,57 @@ if ok and tab_epochs.open:
                 m[2].metric("smallest cluster", f"{int(last.sizes.min())} / {len(res.points)}")
                 figs = cached.epoch_figures(args, ce)
                 if "ternary" in figs:
-                    ui.chart(figs["ternary"], lambda res=res: cached.labels_frame(
-                        [s.labels for s in res.snapshots], [s.probs for s in res.snapshots], y_true=res.y_true),
-                        f"ternary_epochs_{ce}", key=f"pl-tern-{ce}", height=470)
-                ui.chart(figs["regions"], lambda res=res: cached.regions_frame(res), f"regions_{ce}",
-                         key=f"pl-regions-{ce}", height=470)
+                    ui.chart(
+                        figs["ternary"],
+                        lambda res=res: cached.labels_frame(
+                            [s.labels for s in res.snapshots], [s.probs for s in res.snapshots], y_true=res.y_true
+                        ),
+                        f"ternary_epochs_{ce}",
+                        key=f"pl-tern-{ce}",
+                        height=470,
+                    )
+                ui.chart(
+                    figs["regions"],
+                    lambda res=res: cached.regions_frame(res),
+                    f"regions_{ce}",
+                    key=f"pl-regions-{ce}",
+                    height=470,
+                )
         if results["collision"].n_clusters != 3:
             st.info("The simplex view of y and σ needs K = 3 clusters.")
         n_points = len(results["collision"].points)
         if n_points > cached.MAX_POINTS or int(v["epochs"]) + 1 > cached.MAX_FRAMES:
-            st.caption(f"The animations draw {min(n_points, cached.MAX_POINTS)} of the {n_points} points and at most "
-                       f"{cached.MAX_FRAMES} frames; metrics, sizes and the CSV downloads use all of them.")
+            st.caption(
+                f"The animations draw {min(n_points, cached.MAX_POINTS)} of the {n_points} points and at most "
+                f"{cached.MAX_FRAMES} frames; metrics, sizes and the CSV downloads use all of them."
+            )
 
         sizes = pd.concat([results[ce].sizes_frame() for ce in METHODS], ignore_index=True)
         history = pd.concat([results[ce].history_frame() for ce in METHODS], ignore_index=True)
         a, b = st.columns(2)
         with a:
-            ui.chart(cluster_sizes_figure(sizes, title="Cluster sizes (points per argmax σ)"), sizes, "cluster_sizes",
-                     key="pl-sizes", height=400)
+            ui.chart(
+                cluster_sizes_figure(sizes, title="Cluster sizes (points per argmax σ)"),
+                sizes,
+                "cluster_sizes",
+                key="pl-sizes",
+                height=400,
+            )
         with b:
-            fig = loss_history_figure(history.dropna(subset=["loss"]), y="loss",
-                                      title="Network loss mean_i CE(y_i, σ_i)", yaxis="loss (nats)")
+            fig = loss_history_figure(
+                history.dropna(subset=["loss"]), y="loss", title="Network loss mean_i CE(y_i, σ_i)", yaxis="loss (nats)"
+            )
             ui.chart(fig, history, "loss_history", key="pl-loss", height=400)
 
 if ok and tab_ystep.open:
     with tab_ystep:
-        st.caption("Fixed predictions σ of the collision-CE network after the chosen epoch (0 = the untrained "
-                   "network). The exact y-step (interior point, then Newton on the optimal face) stops when its "
-                   "certified gap is below 1e-9 — its labels land on the simplex's edges and corners; EM minimizes "
-                   "eq. 11 from inside the simplex and never increases it; PGD solves MIADM's Shannon objective "
-                   "(eq. 5) with step 1/(λK). The iterations slider caps all three.")
+        st.caption(
+            "Fixed predictions σ of the collision-CE network after the chosen epoch (0 = the untrained "
+            "network). The exact y-step (interior point, then Newton on the optimal face) stops when its "
+            "certified gap is below 1e-9 — its labels land on the simplex's edges and corners; EM minimizes "
+            "eq. 11 from inside the simplex and never increases it; PGD solves MIADM's Shannon objective "
+            "(eq. 5) with step 1/(λK). The iterations slider caps all three."
+        )
         e = st.columns([3, 2])
         n_epochs = int(v["epochs"])
         if int(st.session_state[k("epoch")]) > n_epochs:
@@ -122,9 +150,13 @@ if ok and tab_ystep.open:
                 with col:
                     st.markdown(f"**{name}**")
                     if results["collision"].n_clusters == 3:
-                        ui.chart(cached.ystep_figure(args, epoch, solver, iters),
-                                 lambda traj=traj: cached.labels_frame(traj.iterates, step="iteration", y_true=y_true),
-                                 f"ystep_{solver}", key=f"pl-ystep-{solver}", height=440)
+                        ui.chart(
+                            cached.ystep_figure(args, epoch, solver, iters),
+                            lambda traj=traj: cached.labels_frame(traj.iterates, step="iteration", y_true=y_true),
+                            f"ystep_{solver}",
+                            key=f"pl-ystep-{solver}",
+                            height=440,
+                        )
                     hist = pd.DataFrame({"iteration": np.arange(len(traj.history)), "objective": traj.history})
                     fig = loss_history_figure({name: traj.history}, title="Objective per iteration", yaxis="objective")
                     ui.chart(fig, hist, f"ystep_objective_{solver}", key=f"pl-obj-{solver}", height=300)

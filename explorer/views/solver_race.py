@@ -27,12 +27,14 @@ ui.url_state(PAGE, SPECS)
 k = lambda name: ui.key(PAGE, name)  # noqa: E731
 
 st.title("Solver race: EM vs projected gradient, and the exact y-step")
-st.caption("The y-step of eq. 11, min over Y of mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ), for fixed predictions "
-           "σ = softmax(3z), z ~ N(0, 1)^(N×K). EM (paper section 4), EM with SQUAREM extrapolation (same "
-           "fixed point, several times fewer EM steps) and PGD at several step sizes η, all from Y⁰ = σ, and "
-           "ccel's exact y-step (an interior-point method, the trainer's default). Every gap is **certified**: "
-           "(L(Yᵗ) − D(c))/L(Yᵗ) with D the dual of the y-step at c = λu/ȳ — an upper bound on the true gap "
-           "from Yᵗ alone. The first three metrics compare the paper's plain EM with PGD (Table 1's claim).")
+st.caption(
+    "The y-step of eq. 11, min over Y of mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ), for fixed predictions "
+    "σ = softmax(3z), z ~ N(0, 1)^(N×K). EM (paper section 4), EM with SQUAREM extrapolation (same "
+    "fixed point, several times fewer EM steps) and PGD at several step sizes η, all from Y⁰ = σ, and "
+    "ccel's exact y-step (an interior-point method, the trainer's default). Every gap is **certified**: "
+    "(L(Yᵗ) − D(c))/L(Yᵗ) with D the dual of the y-step at c = λu/ȳ — an upper bound on the true gap "
+    "from Yᵗ alone. The first three metrics compare the paper's plain EM with PGD (Table 1's claim)."
+)
 
 with st.form("race"):
     c = st.columns(4)
@@ -65,11 +67,18 @@ with ui.shown_errors():
     best = pgd.sort_values(f"sec@{level:g}").iloc[0]
     reached = lambda row: not np.isnan(row[f"sec@{level:g}"])  # noqa: E731
     m = st.columns(4)
-    m[0].metric(f"EM to certified gap {level:g}", f"{em[f'sec@{level:g}']:.3f} s" if reached(em) else "not reached",
-                help=f"{em[f'iters@{level:g}']:.0f} iterations" if reached(em) else f"within {iters} iterations")
-    m[1].metric(f"best PGD to certified gap {level:g}", f"{best[f'sec@{level:g}']:.3f} s" if reached(best) else "not reached",
-                help=f"{best['method']}, {best[f'iters@{level:g}']:.0f} iterations" if reached(best)
-                else f"no step size within {iters} iterations")
+    m[0].metric(
+        f"EM to certified gap {level:g}",
+        f"{em[f'sec@{level:g}']:.3f} s" if reached(em) else "not reached",
+        help=f"{em[f'iters@{level:g}']:.0f} iterations" if reached(em) else f"within {iters} iterations",
+    )
+    m[1].metric(
+        f"best PGD to certified gap {level:g}",
+        f"{best[f'sec@{level:g}']:.3f} s" if reached(best) else "not reached",
+        help=f"{best['method']}, {best[f'iters@{level:g}']:.0f} iterations"
+        if reached(best)
+        else f"no step size within {iters} iterations",
+    )
     if reached(em) and reached(best):
         speedup = f"× {best[f'sec@{level:g}'] / em[f'sec@{level:g}']:.1f}"
     elif reached(em):
@@ -79,23 +88,45 @@ with ui.shown_errors():
         speedup = "—"
     m[2].metric(f"PGD time / EM time (gap {level:g})", speedup)
     ex = summary[summary["method"] == "exact"].iloc[0]
-    m[3].metric("exact y-step to certified 1e-9", f"{ex['sec@1e-09']:.3f} s" if not np.isnan(ex["sec@1e-09"])
-                else "not reached", help=f"{ex['iters@1e-09']:.0f} interior-point / face iterations; "
-                f"optimum L* = {race.reference:.10g} ({race.reference_source})")
+    m[3].metric(
+        "exact y-step to certified 1e-9",
+        f"{ex['sec@1e-09']:.3f} s" if not np.isnan(ex["sec@1e-09"]) else "not reached",
+        help=f"{ex['iters@1e-09']:.0f} interior-point / face iterations; "
+        f"optimum L* = {race.reference:.10g} ({race.reference_source})",
+    )
 
     a, b = st.columns(2)
     with a:
-        ui.chart(solver_race_figure(race.trace, "iteration", y="certified", title="Certified gap per iteration"),
-                 race.trace, "race_trace", key="sr-iter", height=420)
+        ui.chart(
+            solver_race_figure(race.trace, "iteration", y="certified", title="Certified gap per iteration"),
+            race.trace,
+            "race_trace",
+            key="sr-iter",
+            height=420,
+        )
     with b:
-        ui.chart(solver_race_figure(race.trace, "seconds", y="certified", title="Certified gap per second"),
-                 race.trace, "race_trace", key="sr-sec", height=420)
-    ui.chart(solver_race_figure(race.trace, "iteration", y="loss", title="Objective L(Yᵗ) per iteration",
-                                y_title="L(Yᵗ)"), race.trace, "race_trace", key="sr-loss", height=380)
+        ui.chart(
+            solver_race_figure(race.trace, "seconds", y="certified", title="Certified gap per second"),
+            race.trace,
+            "race_trace",
+            key="sr-sec",
+            height=420,
+        )
+    ui.chart(
+        solver_race_figure(race.trace, "iteration", y="loss", title="Objective L(Yᵗ) per iteration", y_title="L(Yᵗ)"),
+        race.trace,
+        "race_trace",
+        key="sr-loss",
+        height=380,
+    )
 
-    st.markdown("**Iterations and seconds to reach each certified gap** (blank: not reached within the budget; "
-                "`stop_*`: the paper's stopping rule, relative change < 1e-5, with the certified gap there)")
+    st.markdown(
+        "**Iterations and seconds to reach each certified gap** (blank: not reached within the budget; "
+        "`stop_*`: the paper's stopping rule, relative change < 1e-5, with the certified gap there)"
+    )
     st.dataframe(summary, hide_index=True, width="stretch")
     ui.table_download(summary, "race_summary", "Summary CSV")
-    st.caption(f"Optimum: {race.reference_source}. PGD step sizes: "
-               f"{', '.join(f'{v:.3g}' for v in shown)}; steps above ≈ 2/(λK) = {2 / (lam * kk):.3g} oscillate.")
+    st.caption(
+        f"Optimum: {race.reference_source}. PGD step sizes: "
+        f"{', '.join(f'{v:.3g}' for v in shown)}; steps above ≈ 2/(λK) = {2 / (lam * kk):.3g} oscillate."
+    )
