@@ -43,7 +43,7 @@ from torch import Tensor
 
 from ._hints import suggest
 from .losses import collision_cross_entropy, shannon_cross_entropy
-from .solvers import SolverResult, em, exact, kl_prior, pgd, sinkhorn
+from .solvers import SolverResult, em, exact, label_objective, pgd, sinkhorn
 from .solvers.em import positive_start
 
 __all__ = [
@@ -212,12 +212,10 @@ class SelfLabeling(Objective):
         n = float(stats[-1])
         if n == 0:
             return math.nan
-        ce_term = float(stats[0]) / n
-        if self.fairness == "equipartition" or self.lam == 0:
-            return ce_term
+        if self.fairness == "equipartition":  # SeLa: ȳ = u is a constraint, not a term
+            return float(stats[0]) / n
         u = torch.full((p.shape[1],), 1.0 / p.shape[1], dtype=torch.float64, device=p.device)
-        ybar = stats[1:-1] / n
-        return ce_term + self.lam * (kl_prior(ybar, u) if self.fairness == "eq10" else kl_prior(u, ybar))
+        return label_objective(float(stats[0]), n, stats[1:-1], self.lam, u, self.fairness)
 
 
 class Supervised(SelfLabeling):

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..solvers import ConvergenceWarning, em, exact, pgd
-from ..solvers.em import _m_step_numba, _m_step_row, _m_step_torch
+from ..solvers import ConvergenceWarning, em, exact, m_step_timings, pgd
+from ..timing import best_of
 
 __all__ = [
     "GAP_LEVELS",
@@ -254,22 +254,6 @@ def summarize_race(
 # ------------------------------------------------------------------------------------------
 # per-iteration cost of the M-step kernels
 # ------------------------------------------------------------------------------------------
-def _python_m_step(sig: np.ndarray, y: np.ndarray, scale: np.ndarray, out: np.ndarray) -> None:
-    """The same M-step, one point at a time in plain Python + numpy (the slow baseline)."""
-    c, d = np.empty(sig.shape[1]), np.empty(sig.shape[1])
-    for i in range(sig.shape[0]):
-        _m_step_row.py_func(sig[i], y[i], scale, out[i], c, d, 0.0)
-
-
-def _best_of(fn, repeats: int) -> float:
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
 def kernel_timing(
     n: int = 10_000, k: int = 200, *, repeats: int = 5, python_points: int = 200, lam: float = 100.0, seed: int = 0
 ) -> dict[str, float]:
@@ -283,25 +267,18 @@ def kernel_timing(
     probs = race_problem(n, k, seed=seed)
     y0 = em(probs, lam, max_iter=3, tol=0).labels  # a realistic mid-run state
     scale = lam * n * (1.0 / k) / y0.sum(0)
-    out = np.empty_like(probs)
-    dots = np.empty(n)
-    _m_step_numba(probs[:2], y0[:2], scale, out[:2], dots[:2], np.zeros(2))  # compile
-    timings = {
-        "numba_m_step": _best_of(lambda: _m_step_numba(probs, y0, scale, out, dots, np.zeros(n)), repeats),
-        "numpy_pass": _best_of(lambda: probs * y0, repeats),
-    }
+    kernels = m_step_timings(probs, y0, scale, repeats=repeats, python_points=python_points)
+    timings = {"numba_m_step": kernels["numba_m_step"], "numpy_pass": best_of(lambda: probs * y0, repeats)}
     # em() also validates its input and evaluates the starting loss: difference two budgets.
-    t1 = _best_of(lambda: em(probs, lam, init=y0, max_iter=1, tol=0), repeats)
-    t3 = _best_of(lambda: em(probs, lam, init=y0, max_iter=3, tol=0), repeats)
+    t1 = best_of(lambda: em(probs, lam, init=y0, max_iter=1, tol=0), repeats)
+    t3 = best_of(lambda: em(probs, lam, init=y0, max_iter=3, tol=0), repeats)
     timings["numba_em_iter"] = max(t3 - t1, 0.0) / 2
-    tp, ty, ts = torch.from_numpy(probs), torch.from_numpy(y0), torch.from_numpy(scale)
-    timings["torch_m_step"] = _best_of(lambda: _m_step_torch(tp, ty * ts), repeats)
-    t1 = _best_of(lambda: em(tp, lam, init=ty, max_iter=1, tol=0), repeats)
-    t3 = _best_of(lambda: em(tp, lam, init=ty, max_iter=3, tol=0), repeats)
+    tp, ty = torch.from_numpy(probs), torch.from_numpy(y0)
+    timings["torch_m_step"] = kernels["torch_m_step"]
+    t1 = best_of(lambda: em(tp, lam, init=ty, max_iter=1, tol=0), repeats)
+    t3 = best_of(lambda: em(tp, lam, init=ty, max_iter=3, tol=0), repeats)
     timings["torch_em_iter"] = max(t3 - t1, 0.0) / 2
-    m = min(python_points, n)
-    t_py = _best_of(lambda: _python_m_step(probs[:m], y0[:m], scale, out[:m]), 1)
-    timings["python_m_step"] = t_py * n / m
+    timings["python_m_step"] = kernels["python_m_step"]
     return timings
 
 

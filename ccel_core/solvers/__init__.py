@@ -6,9 +6,9 @@ Every solver validates its input, computes in float64, returns a :class:`SolverR
 torch → torch on the input's device.
 """
 
-from ._common import ConvergenceWarning, SolverResult, eq10_loss, eq11_loss, kl_prior
+from ._common import ConvergenceWarning, SolverResult, eq10_loss, eq11_loss, fairness, kl_prior, label_objective
 from .certificate import certified_gap, dual_value
-from .em import em, m_step
+from .em import em, m_step, m_step_timings
 from .exact import exact
 from .pgd import pgd, project_simplex
 from .sinkhorn import sinkhorn
@@ -21,10 +21,13 @@ __all__ = [
     "certified_gap",
     "dual_value",
     "m_step",
+    "m_step_timings",
     "pgd",
     "project_simplex",
     "sinkhorn",
     "eq10_loss",
     "eq11_loss",
     "kl_prior",
+    "fairness",
+    "label_objective",
 ]

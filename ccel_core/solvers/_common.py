@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["SolverResult", "ConvergenceWarning", "eq10_loss", "eq11_loss", "Problem"]
+__all__ = ["SolverResult", "ConvergenceWarning", "eq10_loss", "eq11_loss", "fairness", "label_objective", "Problem"]
 
 Array = Union[np.ndarray, torch.Tensor]
 
@@ -42,8 +43,10 @@ class SolverResult:
         gaps: certified relative optimality gap ``(P(Y) − D(c(Y)))/P(Y)`` at each entry of
             ``history`` (eq. 10/11 solvers; :mod:`ccel_core.solvers.certificate`); empty where not
             computed (``em``/``pgd`` with ``certify=False``, Sinkhorn).
-        duals: the K class multipliers ``c = −∇G(ȳ)`` of the returned labels (``exact``; a warm
-            start for the next call's ``duals=``), else None.
+        duals: the K class multipliers ``c = −∇G(ȳ)`` of the returned labels shifted so that
+            ``max_k c_k = 0`` (``exact``; the envelope and the labels it defines are shift-invariant,
+            so this is the warm start of the next call's ``duals=``; add back the shift before
+            evaluating ``dual_value``, whose eq. 11 domain is c > 0), else None.
     """
 
     labels: Array
@@ -208,17 +211,47 @@ def kl_prior(prior: Array, ybar: Array) -> float:
         return float((_xlogy(prior, prior) - _xlogy(prior, ybar)).sum())
 
 
+def fairness(ybar: Array, lam: float, prior: Array, objective: str = "eq11") -> float:
+    """The fairness term ``G(ȳ)``: ``λ KL(u‖ȳ)`` (eq. 11) or ``λ KL(ȳ‖u)`` (eq. 10); 0 when λ = 0.
+
+    The one Python/torch form of G, used by every solver's loss and by the objectives' ``label_loss``
+    (the numba kernels share :func:`~ccel_core.solvers.certificate.fairness_and_multipliers`).
+    """
+    if not lam:
+        return 0.0
+    return lam * (kl_prior(ybar, prior) if objective == "eq10" else kl_prior(prior, ybar))
+
+
+def label_objective(ce_sum: float, n: float, col: Array, lam: float, prior: Array, objective: str = "eq11") -> float:
+    """``L = (1/N) Σ_i CE_i + G(ȳ)`` from the sums a (possibly data-parallel) solver keeps:
+    ``ce_sum = Σ_i CE(y_i, σ_i)``, ``n = N`` and the column sums ``col = Σ_i y_i`` (ȳ = col/N)."""
+    return ce_sum / n + fairness(col / n, lam, prior, objective)
+
+
 def eq11_loss(probs: Array, labels: Array, lam: float, prior: Array) -> float:
     """Eq. 11: ``mean_i −ln(σ_i·y_i) + λ Σ_k u_k ln(u_k/ȳ_k)``."""
-    return collision_term(probs, labels) + (lam * kl_prior(prior, labels.mean(0)) if lam else 0.0)
+    return collision_term(probs, labels) + fairness(labels.mean(0), lam, prior, "eq11")
 
 
 def eq10_loss(probs: Array, labels: Array, lam: float, prior: Array) -> float:
     """Eq. 10: ``mean_i −ln(σ_i·y_i) + λ Σ_k ȳ_k ln(ȳ_k/u_k)``."""
-    ybar = labels.mean(0)
-    with np.errstate(divide="ignore"):
-        kl = float((_xlogy(ybar, ybar) - _xlogy(ybar, prior)).sum())
-    return collision_term(probs, labels) + (lam * kl if lam else 0.0)
+    return collision_term(probs, labels) + fairness(labels.mean(0), lam, prior, "eq10")
+
+
+def warn_not_converged(solver: str, what: str, max_iter: int) -> None:
+    """The one ``ConvergenceWarning`` of every solver: ``"<solver> did not converge: <what> after
+    max_iter=<n> iterations"`` (raised at the solver's caller: ``stacklevel=3``)."""
+    warnings.warn(
+        f"{solver} did not converge: {what} after max_iter={max_iter} iterations", ConvergenceWarning, stacklevel=3
+    )
+
+
+def stopping_rule_text(tol: float, gap_tol: float | None, gap: float | None) -> str:
+    """What an EM/PGD run missed: the relative loss change (``tol``) and, if asked, the certified gap."""
+    text = f"relative loss change still above tol={tol:g}"
+    if gap_tol is not None:
+        text += f" and certified gap {gap:.3g} above gap_tol={gap_tol:g}"
+    return text
 
 
 def has_converged(prev: float, cur: float, tol: float) -> bool:

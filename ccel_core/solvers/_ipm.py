@@ -2,7 +2,7 @@
 
 The Newton matrix of the y-step (with ``f = N·P``) is ``H + D`` with per-point blocks
 ``B_i = diag(1/e_i) + r_i r_iᵀ`` (``r_i = σ_i/a_i``, ``a_i = σ_i·y_i``; ``e = y/z`` in the interior
-method, ``ε·1`` on a face's support and 0 off it) restricted to the simplex, coupled only through the
+method, ``1/ε`` on a face's support — a diagonal ε — and 0 off it) restricted to the simplex, coupled only through the
 column sums by ``1_N1_Nᵀ ⊗ diag(G''(m)/N)``. Shared by the numpy and torch paths of
 :func:`ccel_core.solvers.exact` (the fused numba kernel in :mod:`._exact_kernels` does the same
 arithmetic for numpy interior steps).

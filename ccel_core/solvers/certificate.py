@@ -83,8 +83,9 @@ def slope_order(sig: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _multipliers(m: np.ndarray, lam: float, u: np.ndarray, eq10: bool) -> tuple[np.ndarray, float]:
-    """``(c(m), G(m))`` for column means m: ``c = −∇G(m)`` = ``λu/m`` (eq. 11; 0 where ``u_k = 0``) or
+def fairness_and_multipliers(m: np.ndarray, lam: float, u: np.ndarray, eq10: bool) -> tuple[np.ndarray, float]:
+    """``(c(m), G(m))`` for column means m — the numba form of the fairness term (numba kernels call
+    this one; Python code :func:`~ccel_core.solvers._common.fairness`): ``c = −∇G(m)`` = ``λu/m`` (eq. 11; 0 where ``u_k = 0``) or
     ``−λ ln(m/u)`` (eq. 10); ``G = λ Σ u ln(u/m)`` or ``λ Σ m ln(m/u)``. ``(inf…, inf)`` where a
     needed ``m_k`` is 0."""
     k_count = m.shape[0]
@@ -137,7 +138,7 @@ def loss_and_gap(
 ) -> tuple[float, float]:
     """``(P(Y), P(Y) − D(c(Y)))`` in one pass (numpy inputs; see :func:`certified_gap`)."""
     n = sig.shape[0]
-    c, reg = _multipliers(y.sum(axis=0) / n, lam, u, eq10)
+    c, reg = fairness_and_multipliers(y.sum(axis=0) / n, lam, u, eq10)
     if not np.isfinite(reg):
         return np.inf, np.inf
     c -= c.max()
@@ -192,7 +193,7 @@ def class_multipliers(m: Any, lam: float, prior: Any, objective: str = "eq11", s
     """``c(m) = −∇G(m)``: ``λu/m`` (eq. 11; 0 where ``u_k = 0``) or ``−λ ln(m/u)`` (eq. 10); with
     ``shift`` moved so ``max_k c_k = 0`` (``h_i`` and ``c·y_i`` shift alike, so the Fenchel-form gap
     is unchanged and stays free of cancellation against large multipliers). Same backend as ``m``."""
-    c, _ = _multipliers(_numpy(m), float(lam), _numpy(prior), objective == "eq10")
+    c, _ = fairness_and_multipliers(_numpy(m), float(lam), _numpy(prior), objective == "eq10")
     if shift and np.isfinite(c).all():
         c = c - c.max()
     return torch.as_tensor(c, device=m.device) if isinstance(m, torch.Tensor) else c

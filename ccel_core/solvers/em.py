@@ -31,24 +31,25 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from typing import Any, Callable, Optional
 
 import numba
 import numpy as np
 import torch
 
+from ..timing import best_of
 from ._common import (
     Array,
-    ConvergenceWarning,
     SolverResult,
     check_nonnegative,
     has_converged,
-    kl_prior,
+    label_objective,
     prepare,
+    stopping_rule_text,
+    warn_not_converged,
 )
 from .certificate import certify as certify_labels
-from .certificate import slope_order
+from .certificate import fairness_and_multipliers, slope_order
 
 __all__ = ["em", "m_step", "positive_start", "START_FLOOR"]
 
@@ -250,13 +251,7 @@ def _em_step_serial(
         log_sum -= np.log(acc) if acc > 0.0 else -np.inf
     loss = log_sum / n
     if lam != 0.0:
-        kl = 0.0
-        for k in range(k_count):
-            uk = prior[k]
-            if uk > 0.0:
-                ybar = col_out[k] / n
-                kl += uk * (np.log(uk) - np.log(ybar)) if ybar > 0.0 else np.inf
-        loss += lam * kl
+        loss += fairness_and_multipliers(col_out / n, lam, prior, False)[1]
     return loss
 
 
@@ -354,6 +349,32 @@ def m_step(probs: Array, weights: Array) -> Array:
     return out
 
 
+def m_step_timings(
+    probs: np.ndarray, labels: np.ndarray, scale: np.ndarray, *, repeats: int = 5, python_points: int = 200
+) -> dict[str, float]:
+    """Seconds of one M-step over every row (weights ``w_ik = scale_k · y_ik``), best of ``repeats``,
+    per kernel: ``numba_m_step`` (the compiled kernel ``em`` uses on numpy), ``torch_m_step`` (the
+    vectorized kernel, on ``probs``' CPU copy) and ``python_m_step`` (the same arithmetic one point at
+    a time in plain Python, extrapolated from ``python_points`` points to N) — the solver race's
+    kernel comparison (paper Table 1's implementation note)."""
+    n = probs.shape[0]
+    out, dots = np.empty_like(probs), np.empty(n)
+    _m_step_numba(probs[:2], labels[:2], scale, out[:2], dots[:2], np.zeros(2))  # compile
+    tp, ty, ts = torch.from_numpy(probs), torch.from_numpy(labels), torch.from_numpy(scale)
+    c, d = np.empty(probs.shape[1]), np.empty(probs.shape[1])
+    m = min(python_points, n)
+
+    def python_loop() -> None:
+        for i in range(m):
+            _m_step_row.py_func(probs[i], labels[i], scale, out[i], c, d, 0.0)
+
+    return {
+        "numba_m_step": best_of(lambda: _m_step_numba(probs, labels, scale, out, dots, np.zeros(n)), repeats),
+        "torch_m_step": best_of(lambda: _m_step_torch(tp, ty * ts), repeats),
+        "python_m_step": best_of(python_loop, 1) * n / m,
+    }
+
+
 def positive_start(y: Array) -> Array:
     """Rows of ``y`` floored at :data:`START_FLOOR` and renormalized (a strictly positive EM start)."""
     y = y.clamp_min(START_FLOOR) if isinstance(y, torch.Tensor) else np.maximum(y, START_FLOOR)
@@ -434,7 +455,7 @@ def em(
 
     Returns:
         :class:`SolverResult` whose ``history`` holds eq. 11 at the start and after each
-        iteration; the loss never increases (paper Property 1).
+        iteration; the loss never increases (the E-step is a Jensen upper bound, docs/math.md §4).
     """
     pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol, allow_empty=all_reduce is not None)
     if all_reduce is not None and not pb.is_torch:
@@ -458,14 +479,11 @@ def em(
         all_reduce(packed)
         return packed[:-2], float(packed[-2]), float(packed[-1])
 
-    def loss_from(col: Array, log_sum: float, n: float) -> float:
-        return log_sum / n + (lam * kl_prior(u, col / n) if lam else 0.0)
-
     col, log_sum, n_total = global_stats(y, (sig * y).sum(1))
     if n_total == 0:  # every process passed an empty shard: nothing to solve
         return SolverResult(pb.output(y), 0, True, [math.nan], [0.0])
     roots = torch.zeros(y.shape[0], dtype=torch.float64, device=y.device) if pb.is_torch else np.zeros(y.shape[0])
-    history = [loss_from(col, log_sum, n_total)]
+    history = [label_objective(log_sum, n_total, col, lam, u)]
     times = [time.perf_counter() - start]
     lib = torch if pb.is_torch else np
     if gap_tol is not None:
@@ -500,7 +518,7 @@ def em(
         scale = lib.where(col > 0, lam * n_total * u / lib.where(col > 0, col, 1.0), 0.0)
         y, dots = _em_update(sig, y, scale, roots)
         col, log_sum, _ = global_stats(y, dots)
-        return y, col, loss_from(col, log_sum, n_total)
+        return y, col, label_objective(log_sum, n_total, col, lam, u)
 
     def record(loss: float, y: Array) -> None:
         history.append(loss)
@@ -546,11 +564,5 @@ def em(
         if gap_tol is not None and gaps[-1] <= gap_tol:
             converged = True
     if (tol > 0 or gap_tol is not None) and not converged:
-        warnings.warn(
-            f"em did not converge: relative loss change still above tol={tol:g}"
-            + (f" and certified gap {gaps[-1]:.3g} above gap_tol={gap_tol:g}" if gap_tol is not None else "")
-            + f" after max_iter={max_iter} iterations",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+        warn_not_converged("em", stopping_rule_text(tol, gap_tol, gaps[-1] if gaps else None), max_iter)
     return SolverResult(pb.output(y), n_iter, converged, history, times, gaps)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from typing import Optional
 
 import numpy as np
@@ -27,14 +26,15 @@ import torch
 
 from ._common import (
     Array,
-    ConvergenceWarning,
     SolverResult,
     check_nonnegative,
     eq10_loss,
     eq11_loss,
+    fairness,
     has_converged,
-    kl_prior,
     prepare,
+    stopping_rule_text,
+    warn_not_converged,
 )
 from .certificate import certify as certify_labels
 from .certificate import slope_order
@@ -91,9 +91,7 @@ def _loss(sig: Array, log_sig: Array, y: Array, lam: float, prior: Array, object
         return (eq10_loss if objective == "eq10" else eq11_loss)(sig, y, lam, prior)
     lib = torch if isinstance(y, torch.Tensor) else np
     shannon = float(-lib.where(y > 0, y * log_sig, 0.0).sum(-1).mean())
-    ybar = y.mean(0)
-    kl = kl_prior(ybar, prior) if objective == "eq10" else kl_prior(prior, ybar)
-    return shannon + (lam * kl if lam else 0.0)
+    return shannon + fairness(y.mean(0), lam, prior, objective)
 
 
 def pgd(
@@ -178,11 +176,5 @@ def pgd(
             converged = True
             break
     if (tol > 0 or gap_tol is not None) and not converged:
-        warnings.warn(
-            f"pgd did not converge: relative loss change still above tol={tol:g}"
-            + (f" and certified gap {gaps[-1]:.3g} above gap_tol={gap_tol:g}" if gap_tol is not None else "")
-            + f" after max_iter={max_iter} iterations",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+        warn_not_converged("pgd", stopping_rule_text(tol, gap_tol, gaps[-1] if gaps else None), max_iter)
     return SolverResult(pb.output(y), n_iter, converged, history, times, gaps)

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from typing import Any, Optional
 
 import numpy as np
 import torch
 from scipy.special import logsumexp as np_logsumexp
 
-from ._common import Array, ConvergenceWarning, SolverResult, prepare
+from ._common import Array, SolverResult, prepare, warn_not_converged
 
 __all__ = ["sinkhorn"]
 
@@ -118,11 +117,7 @@ def sinkhorn(
             converged = True
             break
     if not converged and tol > 0:
-        warnings.warn(
-            f"sinkhorn did not converge: marginal error still above tol={tol:g} after max_iter={max_iter} iterations",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
+        warn_not_converged("sinkhorn", f"marginal error still above tol={tol:g}", max_iter)
     q = soft_labels(log_a, log_b)
     if hard:
         best = (log_p + log_b[None, :]).argmax(1)
