@@ -10,7 +10,7 @@ LOCK   := requirements/lock.txt
 PORT   ?= 8501
 LATEST := .venv-latest
 
-.PHONY: setup explore test test-fast test-latest lock bench notebooks clean
+.PHONY: setup explore lint test test-fast test-latest lock bench notebooks clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,12 @@ setup: $(STAMP)  ## create .venv and install ccel with the app, notebook, benchm
 explore: setup  ## launch the explorer app on built-in data (no download, no GPU needed)
 	$(BIN)/streamlit run explorer/app.py --server.port $(PORT)
 
-test: setup  ## the whole test suite (unit, app, notebook and browser tests)
+lint: setup  ## ruff (lint + format check) and mypy on ccel_core, as configured in pyproject.toml
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: lint  ## lint and type check, then the whole test suite (unit, app, notebook and browser tests)
 	$(BIN)/python -m pytest
 
 test-fast: setup  ## everything except tests marked slow or browser
@@ -34,6 +39,7 @@ test-latest:  ## the whole suite on the newest releases the ranges in pyproject.
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --upgrade pip
 	$(LATEST)/bin/python -m pip install -e '.[all]'
+	$(LATEST)/bin/ruff check . && $(LATEST)/bin/mypy
 	$(LATEST)/bin/python -m pytest
 
 lock:  ## re-pin requirements/lock.txt to the newest releases (then run `make test`)

@@ -193,6 +193,7 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         import torch
 
         from .data import Dataset
+        from .objectives import KMeansClustering
         from .training import Trainer
 
         X = validate_data(self, X, dtype=[np.float64, np.float32])
@@ -209,10 +210,12 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         trainer = Trainer(config, dataset=dataset)
         trainer.run(self._echo if self.verbose else None)
         if trainer.model is not None:
-            self.model_ = trainer.model.eval()
+            self.model_: Optional[torch.nn.Module] = trainer.model.eval()
         else:
             self.model_ = None
-            self.cluster_centers_ = trainer.objective.centers.numpy().astype(np.float64)
+            objective = trainer.objective  # built from the config: k-means, the one method without a network
+            assert isinstance(objective, KMeansClustering) and objective.centers is not None
+            self.cluster_centers_ = objective.centers.numpy().astype(np.float64)
         self.history_ = [dict(m) for m in trainer.history]
         self.n_iter_ = int(trainer.epoch)
         self.pseudo_labels_ = None if trainer.labels is None else trainer.labels.cpu().numpy()

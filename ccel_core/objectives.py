@@ -369,7 +369,7 @@ class Solver:
         y0 = None
         if init is not None and self.uses_init:
             y0 = init.detach().double() if torch_path else init.detach().double().cpu().numpy()
-            y0 = positive_start(y0) if self.kind == "em" else y0 / y0.sum(1, keepdims=True)
+            y0 = positive_start(y0) if self.kind == "em" else y0 / y0.sum(1, keepdims=True)  # type: ignore[call-overload]  # torch takes numpy's keepdims= too
         if self.kind == "em":
             res = em(p, init=y0, all_reduce=all_reduce, **self.params)
         elif self.kind == "exact":
@@ -379,7 +379,7 @@ class Solver:
         else:
             res = sinkhorn(p, **self.params)
         self.last = res
-        labels = res.labels if torch_path else torch.from_numpy(np.asarray(res.labels))
+        labels = res.labels if isinstance(res.labels, Tensor) else torch.from_numpy(np.asarray(res.labels))
         return labels.to(probs.device)
 
 

@@ -26,6 +26,7 @@ Python numbers on save, so checkpoints load with ``torch.load(weights_only=True)
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import dataclasses
 import difflib
@@ -174,7 +175,7 @@ def _checkpoint_safe(obj: Any, where: str) -> Any:
     )
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """Write ``path`` via a temp file in the same folder, fsync and ``os.replace``; no partial file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
     try:
@@ -480,7 +481,7 @@ class RunStore:
             ).fetchall()
         return [self._info(r) for r in rows]
 
-    def to_frame(self, runs: list[RunInfo] | None = None) -> pd.DataFrame:
+    def to_frame(self, runs: builtins.list[RunInfo] | None = None) -> pd.DataFrame:
         """One row per run (default: ``list()``): the index columns (``created``/``updated`` as UTC
         datetimes, ``path`` as str) then the flattened final metrics (``final.<key>`` on a name clash)."""
         import pandas as pd
@@ -510,7 +511,9 @@ class RunStore:
         df = pd.DataFrame(records).drop_duplicates("epoch", keep="last")
         return df.sort_values("epoch", kind="stable").reset_index(drop=True)
 
-    def export_csv(self, path: str | os.PathLike, run_ids: list[str] | None = None, *, per_epoch: bool = False) -> Path:
+    def export_csv(
+        self, path: str | os.PathLike, run_ids: builtins.list[str] | None = None, *, per_epoch: bool = False
+    ) -> Path:
         """Write ``to_frame`` of the runs (default all) or, with ``per_epoch``, their metrics with
         run_id/name/group/data/method/model/seed columns first; returns the path."""
         import pandas as pd
@@ -550,7 +553,7 @@ class RunStore:
                 os.rename(info.path, trash)
         shutil.rmtree(trash, ignore_errors=True)
 
-    def mark_stale(self) -> list[str]:
+    def mark_stale(self) -> builtins.list[str]:
         """Mark ``running`` runs of this host whose pid is dead (or a zombie) as ``failed`` with error
         "process died"; returns their ids. Cannot see pid reuse or runs of other hosts."""
         with self._db() as con:

@@ -54,7 +54,7 @@ def _header() -> str:
 
     return (
         f"# {time.strftime('%Y-%m-%d %H:%M')} · {platform.processor() or platform.machine()} · "
-        f"{numba.config.NUMBA_NUM_THREADS} numba threads · torch {torch.__version__} "
+        f"{numba.config.NUMBA_NUM_THREADS} numba threads · torch {torch.__version__} "  # type: ignore[attr-defined]  # numba.config sets its options at import
         f"({torch.get_num_threads()} threads)"
     )
 

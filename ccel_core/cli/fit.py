@@ -230,6 +230,7 @@ def _fit_configs(args: argparse.Namespace, configs: list, dist: Any) -> int:
             if result.status != "finished":
                 break
             continue
+        assert run is not None  # created above on the main process
         _report(run.run_id, cfg, result)
         _complain(result, run.run_id)
         if result.status != "finished":

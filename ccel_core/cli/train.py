@@ -131,6 +131,7 @@ def train_one(
         disable=not progress,
         dynamic_ncols=True,
     )
+    exception: Optional[BaseException]
     status, error, exception = "finished", None, None
     try:
         with _stop_on_signals(graceful) as state:

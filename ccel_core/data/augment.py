@@ -72,7 +72,7 @@ class PerSample:
         if (mean is None) != (std is None):
             raise ValueError("give both mean and std, or neither")
         c = input_shape[0]
-        if mean is not None and (len(mean) != c or len(std) != c):
+        if mean is not None and std is not None and (len(mean) != c or len(std) != c):
             raise ValueError(f"mean/std need {c} channel values, got {len(mean)} and {len(std)}")
         self.mean = None if mean is None else torch.as_tensor(mean, dtype=torch.float32).view(c, 1, 1)
         self.std = None if std is None else torch.as_tensor(std, dtype=torch.float32).view(c, 1, 1)
@@ -80,6 +80,7 @@ class PerSample:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         _check_batch(x, self.input_shape)
         if self.mean is not None:
+            assert self.std is not None  # set together with mean in __init__
             mean, std = self.mean.to(x.device, x.dtype), self.std.to(x.device, x.dtype)
             return torch.stack([(self.transform(xi * std + mean) - mean) / std for xi in x]) if len(x) else x.clone()
         return torch.stack([self.transform(xi) for xi in x]) if len(x) else x.clone()

@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 IDX_TYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
@@ -34,7 +35,7 @@ def _read_bytes(path: Path) -> bytes:
         raise ValueError(f"{path}: corrupted or truncated gzip stream ({err})") from err
 
 
-def read_idx(path: str | os.PathLike, *, ndim: int | None = None, dtype: str | np.dtype | None = None) -> np.ndarray:
+def read_idx(path: str | os.PathLike, *, ndim: int | None = None, dtype: DTypeLike | None = None) -> np.ndarray:
     """Read one IDX file (gzip detected from its first bytes) into a native-endian numpy array.
 
     Args:

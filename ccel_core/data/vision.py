@@ -3,6 +3,7 @@ the ``mnist-test`` folder of raw IDX files. Nothing is ever downloaded unless ``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,7 @@ def _mnist_like(
             url = cls.mirrors[0] if getattr(cls, "mirrors", None) else "its mirrors"
             missing = [f"{s}[.gz]" for s, p in zip(stems, found) if p is None]
             raise FileNotFoundError(_missing_message(name, raw, missing, f"torchvision.datasets.{cls_name} from {url}"))
+        assert found[0] is not None and found[1] is not None  # a missing file raised just above
         images, labels = read_idx_pair(found[0], found[1])
         xs.append(images)
         ys.append(labels)
@@ -136,7 +138,13 @@ def _cifar(
     xs, ys, classes = [], [], []
     for train in _parts(split):
         ds = _with_torchvision(
-            lambda t=train: cls(str(root), train=t, download=download), name, folder, every, every, source, download
+            functools.partial(cls, str(root), train=train, download=download),
+            name,
+            folder,
+            every,
+            every,
+            source,
+            download,
         )
         xs.append(np.asarray(ds.data).transpose(0, 3, 1, 2))
         ys.append(np.asarray(ds.targets, dtype=np.int64))
@@ -154,7 +162,7 @@ def _stl10(root: Path, split: str, download: bool) -> tuple[np.ndarray, np.ndarr
         part = "train" if train else "test"
         needed = [f"{part}_X.bin", f"{part}_y.bin"]
         ds = _with_torchvision(
-            lambda p=part: STL10(str(root), split=p, download=download),
+            functools.partial(STL10, str(root), split=part, download=download),
             "stl10",
             folder,
             needed,
@@ -229,6 +237,7 @@ def load_mnist_test(root: Path, download: bool = False, normalize: bool = True) 
             "(or the --download flag of the `ccel` command) to fetch them with torchvision.datasets.MNIST "
             f"into {root / 'MNIST' / 'raw'}."
         )
+    assert found[0] is not None and found[1] is not None  # the loop broke on a folder holding both
     images, labels = read_idx_pair(found[0], found[1])
     x, norm_meta = images_from_uint8(images[:, None], "mnist", normalize)
     meta = {

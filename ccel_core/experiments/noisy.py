@@ -15,11 +15,14 @@ Pure functions: no plotting, no UI.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["NOISE_MODELS", "corrupt_targets", "noisy_label_experiment"]
 
@@ -97,7 +100,7 @@ def noisy_label_experiment(
     weight_decay: float = 0.0,
     data_options: Optional[dict] = None,
     device: str = "cpu",
-) -> "pd.DataFrame":  # noqa: F821
+) -> pd.DataFrame:
     """Test accuracy of supervised training on corrupted soft targets, per loss, level and seed.
 
     For each seed: a stratified train/test split of ``data`` (``test_fraction`` held out, split by

@@ -266,6 +266,7 @@ def kernel_timing(
     """
     probs = race_problem(n, k, seed=seed)
     y0 = em(probs, lam, max_iter=3, tol=0).labels  # a realistic mid-run state
+    assert isinstance(y0, np.ndarray)  # numpy in, numpy out
     scale = lam * n * (1.0 / k) / y0.sum(0)
     kernels = m_step_timings(probs, y0, scale, repeats=repeats, python_points=python_points)
     timings = {"numba_m_step": kernels["numba_m_step"], "numpy_pass": best_of(lambda: probs * y0, repeats)}

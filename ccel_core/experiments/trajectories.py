@@ -155,6 +155,7 @@ def em_trajectory(
     def step(y: np.ndarray, iters: int) -> Any:
         if solver == "em":
             return em(sig, lam, prior=prior, init=y, max_iter=iters, tol=0.0)
+        assert lr is not None  # defaulted above for pgd
         return pgd(sig, lam, objective=objective, ce=ce, lr=float(lr), prior=prior, init=y, max_iter=iters, tol=0.0)
 
     # The first call validates the problem and evaluates the objective at Y⁰.

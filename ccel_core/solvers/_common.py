@@ -75,7 +75,7 @@ class Problem:
     device: Any
 
     def output(self, y: Array) -> Array:
-        return y.to(self.out_dtype) if self.is_torch else y.astype(self.out_dtype, copy=False)
+        return y.to(self.out_dtype) if isinstance(y, torch.Tensor) else y.astype(self.out_dtype, copy=False)
 
 
 def _as_backend(x: Any, name: str, like_torch: bool, device: Any) -> Array:
@@ -176,7 +176,7 @@ def prepare(
         if tuple(y0.shape) != (n, k):
             raise ValueError(f"{init_name} has shape={tuple(y0.shape)}; expected {(n, k)} to match probs")
         _check_simplex_rows(y0, init_name, max(tol_sum, 1e-6))
-        y0 = y0.clone() if is_torch else y0.copy()
+        y0 = y0.clone() if isinstance(y0, torch.Tensor) else y0.copy()
     # Remove rounding noise so every row sums to 1 in float64.
     p = p / p.sum(-1, keepdims=True) if not is_torch else p / p.sum(-1, keepdim=True)
     y0 = y0 / y0.sum(-1, keepdims=True) if not is_torch else y0 / y0.sum(-1, keepdim=True)
@@ -192,6 +192,7 @@ def _log(x: Array) -> Array:
 
 def _xlogy(x: Array, y: Array) -> Array:
     if isinstance(x, torch.Tensor):
+        assert isinstance(y, torch.Tensor)  # both arrays of one problem share its backend
         return torch.xlogy(x, y)
     from scipy.special import xlogy
 

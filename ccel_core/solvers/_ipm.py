@@ -44,13 +44,13 @@ class Ops:
         return min(1.0, float(ratio.min()))
 
     def diag(self, v: Array) -> Array:
-        return torch.diag(v) if self.torch else np.diag(v)
+        return torch.diag(v) if isinstance(v, torch.Tensor) else np.diag(v)
 
     def sqrt(self, v: Array) -> Array:
-        return v.sqrt() if self.torch else np.sqrt(v)
+        return v.sqrt() if isinstance(v, torch.Tensor) else np.sqrt(v)
 
     def row_max(self, x: Array) -> Array:
-        return x.max(1).values if self.torch else x.max(1)
+        return x.max(1).values if isinstance(x, torch.Tensor) else x.max(1)
 
 
 class Record:
@@ -118,7 +118,7 @@ class Problem:
         self.sig, self.lam, self.u, self.objective, self.ops = sig, lam, u, objective, ops
         self.eq10 = objective == "eq10"
         # the certificate runs on CPU numpy; σ is fixed, so the envelope scan's sort is done once
-        self.sig_np: np.ndarray = sig.detach().cpu().numpy() if ops.torch else sig
+        self.sig_np: np.ndarray = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
         self.order = slope_order(self.sig_np)
 
     def state(self, y: Array) -> tuple[Array, Array, Array, Array]:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import numba
 import numpy as np
@@ -341,7 +341,8 @@ def m_step(probs: Array, weights: Array) -> Array:
     kernel, parallel over points) or torch (vectorized kernel, any device).
     """
     if isinstance(probs, torch.Tensor):
-        return _m_step_torch(probs.to(torch.float64), weights.to(torch.float64))
+        # weights share probs' backend (the documented contract)
+        return _m_step_torch(probs.to(torch.float64), cast(torch.Tensor, weights).to(torch.float64))
     sig = np.ascontiguousarray(probs, dtype=np.float64)
     w = np.ascontiguousarray(weights, dtype=np.float64)
     out = np.empty_like(sig)
@@ -378,7 +379,7 @@ def m_step_timings(
 def positive_start(y: Array) -> Array:
     """Rows of ``y`` floored at :data:`START_FLOOR` and renormalized (a strictly positive EM start)."""
     y = y.clamp_min(START_FLOOR) if isinstance(y, torch.Tensor) else np.maximum(y, START_FLOOR)
-    return y / y.sum(1, keepdims=True)
+    return y / y.sum(1, keepdims=True)  # type: ignore[call-overload]  # torch takes numpy's keepdims= too
 
 
 def _em_update(sig: Array, y: Array, scale: Array, roots: Array) -> tuple[Array, Array]:
@@ -388,8 +389,10 @@ def _em_update(sig: Array, y: Array, scale: Array, roots: Array) -> tuple[Array,
     The numpy path updates ``y`` in place (one fused pass, no N×K temporary).
     """
     if isinstance(y, torch.Tensor):
+        assert isinstance(sig, torch.Tensor) and isinstance(scale, torch.Tensor) and isinstance(roots, torch.Tensor)
         y = _m_step_torch(sig, y * scale, roots)
         return y, (sig * y).sum(1)
+    assert isinstance(sig, np.ndarray) and isinstance(scale, np.ndarray) and isinstance(roots, np.ndarray)
     dots = np.empty(y.shape[0])
     _m_step_numba(sig, y, scale, y, dots, roots)
     return y, dots
@@ -397,7 +400,7 @@ def _em_update(sig: Array, y: Array, scale: Array, roots: Array) -> tuple[Array,
 
 def _softmax_rows(lib: Any, theta: Array) -> Array:
     """Rows of ``exp θ`` normalized to the simplex (max-shifted)."""
-    if lib is torch:
+    if isinstance(theta, torch.Tensor):  # lib is torch
         return torch.softmax(theta, dim=1)
     e = np.exp(theta - theta.max(1, keepdims=True))
     return e / e.sum(1, keepdims=True)
@@ -494,7 +497,7 @@ def em(
     gaps: list[float] = []
     cert_seconds = [0.0]  # the certificate's own time, kept out of ``times``
     if certify:
-        sig_np = sig.detach().cpu().numpy() if pb.is_torch else sig
+        sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
         order = slope_order(sig_np)  # σ is fixed: the envelope scan's sort is done once
 
     def certificate(y: Array) -> None:
@@ -506,11 +509,13 @@ def em(
     certificate(y)
 
     # Small numpy problems (per-batch y-steps): the whole iteration is one numba call.
-    fused = not pb.is_torch and all_reduce is None and sig.size < _PARALLEL_MIN_ENTRIES
+    fused = isinstance(sig, np.ndarray) and all_reduce is None and sig.size < _PARALLEL_MIN_ENTRIES
 
     def step(y: Array, col: Array) -> tuple[Array, Array, float]:
         """One EM iteration from ``y`` (its column sums ``col``): new labels, sums, loss."""
-        if fused:
+        if fused:  # numpy: every array of the problem is an ndarray
+            assert isinstance(sig, np.ndarray) and isinstance(u, np.ndarray) and isinstance(roots, np.ndarray)
+            assert isinstance(y, np.ndarray) and isinstance(col, np.ndarray)
             col_new = np.empty_like(col)
             loss = _em_step_serial(sig, y, u, float(lam), col, roots, col_new)
             return y, col_new, float(loss)

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import numpy as np
 import torch
@@ -128,6 +128,7 @@ def _vectorized_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
 
 
 def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
+    assert isinstance(y, np.ndarray) and isinstance(z, np.ndarray)  # the numpy backend's step
     y, z = y.copy(), z.copy()
     pd_step(pb.sig, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
     return y, z
@@ -164,7 +165,7 @@ def _face(
 ) -> None:
     """Newton on the face ``support`` (with active-set additions), from ``y``."""
     ops = pb.ops
-    rows_empty = ~support.any(1)
+    rows_empty = cast(Array, ~support.any(1))  # support is N×K: numpy's any(axis) is typed scalar-or-array
     if bool(rows_empty.any()):  # keep each point's largest entry at least
         support = support | ((y == ops.row_max(y)[:, None]) & rows_empty[:, None])
     y = ops.lib.where(support, y, 0.0 * y)
@@ -194,7 +195,7 @@ def _face(
             dy = _face_direction(pb, y, support)
         # up to the first entry that reaches 0 (it leaves the support), and within a trust radius:
         # in the flat directions of degenerate points the proximal Newton step can be long
-        alpha = min(ops.max_step(y, dy), _RADIUS / max(float(abs(dy).max()), 1e-300))
+        alpha = min(ops.max_step(y, dy), _RADIUS / max(float(ops.lib.abs(dy).max()), 1e-300))
         y = ops.lib.where(support, y + alpha * dy, 0.0 * y)
         support = support & (y > _DROP * ops.row_max(y)[:, None])
         y = ops.lib.where(support, y, 0.0 * y)
@@ -215,7 +216,7 @@ def _expand(pb: Problem, y: Array, support: Array, tol: float) -> tuple[Array, A
     meeting at a breakpoint) added to the support, with a small mass."""
     ops = pb.ops
     sig = pb.sig_np
-    yn = y.detach().cpu().numpy() if ops.torch else y
+    yn = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
     c = polished_multipliers(sig, yn, pb.lam, pb.u, pb.objective)
     if not np.isfinite(c).all():
         return support, y
@@ -227,7 +228,7 @@ def _expand(pb: Problem, y: Array, support: Array, tol: float) -> tuple[Array, A
     if rows.size == 0:
         return support, y
     lines = active_classes(np.ascontiguousarray(sig[rows]), c, np.ascontiguousarray(pb.order[rows]))
-    add = np.zeros(yn.shape, dtype=bool)
+    add: Array = np.zeros(yn.shape, dtype=bool)
     add[rows, lines[:, 0]] = True
     meet = lines[:, 1] >= 0
     add[rows[meet], lines[meet, 1]] = True

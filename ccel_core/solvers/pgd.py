@@ -65,13 +65,13 @@ def project_simplex(v: Array) -> Array:
         theta = css.gather(-1, rho) / (rho + 1).to(v.dtype)
         return (v - theta).clamp_min(0.0)
     v = v - v.max(axis=-1, keepdims=True)
-    mu = -np.sort(-v, axis=-1)
-    css = np.cumsum(mu, axis=-1) - 1.0
-    idx = np.arange(1, k + 1, dtype=v.dtype)
-    cond = mu - css / idx > 0
-    rho = k - 1 - np.argmax(cond[..., ::-1], axis=-1)  # last True (the first entry is always True)
-    theta = np.take_along_axis(css, rho[..., None], axis=-1) / (rho[..., None] + 1)
-    return np.maximum(v - theta, 0.0)
+    mu_np = -np.sort(-v, axis=-1)
+    css_np = np.cumsum(mu_np, axis=-1) - 1.0
+    idx_np = np.arange(1, k + 1, dtype=mu_np.dtype)  # = v.dtype
+    cond_np = mu_np - css_np / idx_np > 0
+    rho_np = k - 1 - np.argmax(cond_np[..., ::-1], axis=-1)  # last True (the first entry is always True)
+    theta_np = np.take_along_axis(css_np, rho_np[..., None], axis=-1) / (rho_np[..., None] + 1)
+    return np.maximum(v - theta_np, 0.0)
 
 
 def _gradient(sig: Array, log_sig: Array, y: Array, lam: float, prior: Array, objective: str, ce: str) -> Array:
@@ -157,7 +157,7 @@ def pgd(
     start = time.perf_counter()
     history = [_loss(sig, log_sig, y, lam, u, objective, ce)]
     if certify:
-        sig_np = sig.detach().cpu().numpy() if pb.is_torch else sig
+        sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
         order = slope_order(sig_np)  # σ is fixed: the envelope scan's sort is done once
     gaps = [certify_labels(sig_np, y, lam, u, objective, order)[2]] if certify else []
     cert_seconds = time.perf_counter() - start if certify else 0.0  # kept out of ``times``

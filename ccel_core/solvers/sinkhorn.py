@@ -38,6 +38,7 @@ def _lse(x: Array, axis: int) -> Array:
 def _objective(q: Array, log_sig: Array, lam: float) -> float:
     """``mean_i [−Σ_k q_ik ln σ_ik + Σ_k q_ik ln q_ik / λ]`` with ``0 ln 0 = 0``."""
     if isinstance(q, torch.Tensor):
+        assert isinstance(log_sig, torch.Tensor)  # both on the problem's backend
         ce = -torch.where(q > 0, q * log_sig, 0.0).sum(1)
         neg_h = torch.xlogy(q, q).sum(1)
         return float((ce + neg_h / lam).mean())
@@ -79,10 +80,10 @@ def sinkhorn(
     n, k = sig.shape
     is_torch = pb.is_torch
     lib: Any = torch if is_torch else np
-    col_mass = sig.max(0).values if is_torch else sig.max(0)
+    col_mass = sig.max(0).values if isinstance(sig, torch.Tensor) else sig.max(0)
     dead = (col_mass <= 0) & (u > 0)
     if bool(dead.any()):
-        cls = int(dead.nonzero()[0][0]) if not is_torch else int(dead.nonzero()[0, 0])
+        cls = int(dead.nonzero()[0][0]) if not isinstance(dead, torch.Tensor) else int(dead.nonzero()[0, 0])
         raise ValueError(
             f"class {cls} has probability 0 at every point, so prior[{cls}]={float(u[cls]):.3g} > 0 cannot be met; "
             "expected every class with positive prior to have some positive probability"

@@ -80,7 +80,6 @@ def build_network(
     cfg: TrainConfig,
     dataset: Dataset,
     n_clusters: int,
-    *,
     device: torch.device,
     dtype: torch.dtype,
     dist: Dist,

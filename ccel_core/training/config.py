@@ -12,7 +12,7 @@ import math
 import numbers
 import os
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Literal, Optional, overload
 
 from .._hints import describe_unknown
 from ..objectives import CES, METHODS, SUPERVISED, make_objective
@@ -306,6 +306,10 @@ def _choice(cfg: TrainConfig, name: str, options: tuple[str, ...]) -> None:
     setattr(cfg, name, norm)
 
 
+@overload
+def _int(cfg: TrainConfig, name: str, minimum: int, *, optional: Literal[False] = False) -> int: ...
+@overload
+def _int(cfg: TrainConfig, name: str, minimum: int, *, optional: bool) -> Optional[int]: ...
 def _int(cfg: TrainConfig, name: str, minimum: int, *, optional: bool = False) -> Optional[int]:
     value = getattr(cfg, name)
     if value is None and optional:
@@ -320,6 +324,10 @@ def _int(cfg: TrainConfig, name: str, minimum: int, *, optional: bool = False) -
     return int(value)
 
 
+@overload
+def _float(cfg: TrainConfig, name: str, *, positive: bool = False, optional: Literal[False] = False) -> float: ...
+@overload
+def _float(cfg: TrainConfig, name: str, *, positive: bool = False, optional: bool) -> Optional[float]: ...
 def _float(cfg: TrainConfig, name: str, *, positive: bool = False, optional: bool = False) -> Optional[float]:
     value = getattr(cfg, name)
     if value is None and optional:

@@ -55,14 +55,12 @@ class Evaluator:
         dist: Dist,
         n: int,
         n_clusters: int,
-        dtype: torch.dtype,
         y_true: Optional[Tensor],
-        *,
         supervised: bool,
         eval_dataset: Any,
         predict_proba: Callable[[Tensor], Tensor],
     ) -> None:
-        self.model, self.x_local, self.dist, self.n, self.k, self.dtype = model, x_local, dist, n, n_clusters, dtype
+        self.model, self.x_local, self.dist, self.n, self.k = model, x_local, dist, n, n_clusters
         self.y_true, self.supervised, self.eval_dataset, self.predict_proba = (
             y_true,
             supervised,
@@ -76,8 +74,9 @@ class Evaluator:
         self._local = self._full = None
 
     def predict(self, x: Tensor) -> Tensor:
+        """σ of ``x`` (in ``x``'s dtype, the network's)."""
         assert self.model is not None
-        return predict_probs(self.model, x, self.k, self.dtype)
+        return predict_probs(self.model, x, self.k, x.dtype)
 
     def local(self) -> Tensor:
         if self._local is None:

@@ -33,6 +33,7 @@ __all__ = [
     "autocast",
     "mean_over_points",
     "batch_loss",
+    "unlabeled",
     "one_shot",
 ]
 
@@ -57,16 +58,17 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, device: torch.
     return list(order.tensor_split(math.ceil(n / batch_size)))
 
 
-def check_finite(outputs: Tensor, dist: Dist, *, epoch: int, batch: int, optimizer: str, lr: float) -> None:
+def check_finite(outputs: Tensor, epoch: int, batch: int, trainer: Any) -> None:
     """Raise :class:`TrainingDivergedError` when the network's outputs are no longer finite (too
-    large a step), before a solver or a loss meets them; agreed across processes."""
+    large a step), before a solver or a loss meets them; agreed across the trainer's processes."""
+    dist, cfg = trainer.dist, trainer.config
     bad = (~torch.isfinite(outputs.detach())).sum().to(torch.float64).reshape(1)
     if dist.active:
         bad = dist.all_reduce(bad)
     if float(bad[0]) > 0:
         raise TrainingDivergedError(
             f"training diverged at epoch {epoch}, batch {batch}: the network produced {int(bad[0])} "
-            f"non-finite outputs (optimizer={optimizer}, lr={lr:g}); lower the learning rate"
+            f"non-finite outputs (optimizer={cfg.optimizer}, lr={cfg.lr:g}); lower the learning rate"
         )
 
 
@@ -122,23 +124,31 @@ def batch_loss(
     logits: Tensor,
     logits_aug: Optional[Tensor],
     targets: Optional[Tensor],
+    rows: Tensor,
     labeled: Optional[Tensor],
     y_true: Optional[Tensor],
 ) -> Tensor:
-    """The objective's θ-step loss; with weak supervision (``labeled``: mask of the batch's rows
-    with known class ``y_true``), ``+ mean H(e_{y_i}, σ_i)`` over those rows instead."""
+    """The objective's θ-step loss on the batch's data set rows ``rows``; with weak supervision
+    (``labeled``: mask over the data set of rows with known class ``y_true``), ``+ mean H(e_{y_i}, σ_i)``
+    over the batch's labeled rows instead."""
     if labeled is None:
         return objective.network_loss(logits, logits_aug, targets)
-    unl = ~labeled
+    assert y_true is not None  # labeled_mask refuses a data set without labels
+    lab = labeled[rows]
+    unl = ~lab
     loss = logits.new_zeros(())
     if bool(unl.any()):
         loss = loss + objective.network_loss(
             logits[unl], None if logits_aug is None else logits_aug[unl], None if targets is None else targets[unl]
         )
-    if bool(labeled.any()):
-        assert y_true is not None
-        loss = loss + shannon_cross_entropy(logits[labeled], y_true[labeled], validate=False)
+    if bool(lab.any()):
+        loss = loss + shannon_cross_entropy(logits[lab], y_true[rows][lab], validate=False)
     return loss
+
+
+def unlabeled(rows: Tensor, labeled: Optional[Tensor]) -> Tensor:
+    """Mask of the data set rows ``rows`` that take y-steps (all but weak supervision's ``labeled``)."""
+    return torch.ones_like(rows, dtype=torch.bool) if labeled is None else ~labeled[rows]
 
 
 def one_shot(objective: Objective, x: Tensor, seed: int, score: Callable[[Tensor], dict]) -> tuple[Tensor, dict]:

@@ -1,27 +1,19 @@
-"""The trainer: alternating y-steps (pseudo-labels) and θ-steps (network), one epoch at a time.
+"""The trainer: alternating y-steps (pseudo-labels) and θ-steps (network), one epoch at a time
+(docs/math.md §3.3). For a pseudo-label objective each batch B does (``y_step="batch"``)::
 
-For a pseudo-label objective each batch B does (``y_step="batch"``, the paper's protocol)::
+    σ_B = softmax(f_θ(x_B));   Y_B ← solver(σ_B, init=Y_B);   θ ← θ − η ∇_θ network_loss(l_B, l(T x_B), Y_B)
 
-    σ_B = softmax(f_θ(x_B))                       one forward pass (train mode)
-    Y_B ← solver(σ_B, init=Y_B)                   y-step, warm-started from the stored labels
-    θ  ← θ − η ∇_θ network_loss(l_B, l(T x_B), Y_B)
-
-With ``y_step="full"`` the y-step runs once per epoch on the eval-mode predictions of the whole
-data set, and the batches only take θ-steps. Methods without pseudo-labels (MI, IMSAT, IIC) take
-θ-steps on their batch loss only; k-means is one shot without a network.
-
-``labels`` (N×K float64, by data set index) start as the first eval-mode σ (or the caller's
-targets; one-hot true labels on weakly supervised rows) and carry across epochs. Each epoch runs
-inside ``torch.random.fork_rng`` from its own seed (:mod:`.steps`), so with a checkpoint
-(:mod:`.state`) a resumed run repeats the uninterrupted one bit for bit on CPU. Building is in
-:mod:`.build`, evaluation in :mod:`.evaluation`, what a run stores in :mod:`.recorder`.
+``y_step="full"``: one y-step per epoch on the eval-mode σ of all points. Methods without pseudo-labels
+take θ-steps only; k-means is one shot. Pieces: :mod:`.build` (network, objective), :mod:`.steps` (batch
+pieces, per-epoch seeds: a resumed run repeats the uninterrupted one bit for bit on CPU), :mod:`.evaluation`,
+:mod:`.state` (labels, checkpoints), :mod:`.recorder` (the run store).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Iterator, Optional, Union
+from typing import Any, Callable, Iterator, Optional, Union, overload
 
 import numpy as np
 import torch
@@ -31,23 +23,13 @@ from ..data import Dataset
 from ..distributed import Dist, current
 from ..losses import entropy
 from ..objectives import Objective, SolverFn
+from . import steps
 from .build import build_network, build_objective, load_config_data, resolve_device
 from .config import TrainConfig
 from .evaluation import Evaluator
 from .recorder import Recorder
 from .state import check_resumable, checkpoint, initial_labels, labeled_mask, soft_targets
-from .steps import (
-    TrainingDivergedError,
-    autocast,
-    batch_loss,
-    check_finite,
-    epoch_batches,
-    epoch_seed,
-    forward,
-    mean_over_points,
-    one_shot,
-    solve_labels,
-)
+from .steps import TrainingDivergedError
 
 __all__ = ["Trainer", "TrainingDivergedError", "resolve_device"]
 
@@ -57,17 +39,15 @@ class Trainer:
 
     Args:
         config: the :class:`TrainConfig` (default: ``TrainConfig()``).
-        dataset: a prebuilt :class:`~ccel_core.data.Dataset` (default: ``load_dataset`` from the
-            config; the data set's own seed is ``data_options["seed"]``, default 0).
+        dataset: a prebuilt :class:`~ccel_core.data.Dataset` (default: the config's, :func:`.build.load_config_data`).
         objective, solver: prebuilt objective and y-step solver, any ``labels = solver(probs, init)``
             (default: ``make_objective``; a pseudo-label objective without a solver keeps Y fixed).
         targets: N×K soft targets for ``method="supervised"`` (default: one-hot true labels).
         eval_dataset: a held-out set scored after each evaluated epoch (``test_`` metrics).
         run: a :class:`~ccel_core.runs.Run` to log to, checkpoint into and resume from.
 
-    Attributes:
-        model, optimizer, labels (N×K pseudo-labels or None), epoch (completed epochs),
-        history (metrics of every completed epoch), cancelled, device, n_clusters, dataset.
+    Attributes: model, optimizer, labels (N×K pseudo-labels or None), epoch (completed epochs), history
+    (metrics of every completed epoch), cancelled, device, n_clusters, dataset, recorder, evaluator.
     """
 
     def __init__(
@@ -110,43 +90,20 @@ class Trainer:
         self.optimizer: Optional[torch.optim.Optimizer] = None
         self._net: Optional[nn.Module] = None  # the module the θ-step calls (DDP-wrapped when data-parallel)
         self.augment: Optional[Callable[[Tensor], Tensor]] = None
-        self.epoch, self.history, self.cancelled = 0, [], False
+        self.history: list[dict[str, Any]] = []
+        self.epoch, self.cancelled = 0, False
         self._targets = soft_targets(
             targets, n, k, self._y_true, supervised=objective.supervised, method=objective.name, device=self.device
         )
         self._labeled = labeled_mask(cfg.labeled_fraction, dataset, k, cfg.seed, self.device)
         if objective.trains_network:
-            network = build_network(
-                cfg,
-                dataset,
-                k,
-                device=self.device,
-                dtype=self.dtype,
-                dist=self.dist,
-                needs_augmentation=objective.needs_augmentation,
-            )
-            self.model, self.optimizer, self._net, self.augment = (
-                network.model,
-                network.optimizer,
-                network.net,
-                network.augment,
-            )
+            net = build_network(cfg, dataset, k, self.device, self.dtype, self.dist, objective.needs_augmentation)
+            self.model, self.optimizer, self._net, self.augment = net.model, net.optimizer, net.net, net.augment
+        x_local = self._x[self._own] if self.dist.active else self._x
         self.evaluator = Evaluator(
-            self.model,
-            self._x[self._own] if self.dist.active else self._x,
-            self.dist,
-            n,
-            k,
-            self.dtype,
-            self._y_true,
-            supervised=objective.supervised,
-            eval_dataset=eval_dataset,
-            predict_proba=self.predict_proba,
+            self.model, x_local, self.dist, n, k, self._y_true, objective.supervised, eval_dataset, self.predict_proba
         )
-        state = self.recorder.load(self.device)
-        if self.dist.active:
-            state = self.dist.broadcast_object(state)
-        self._resume(state)
+        self._resume()
 
     @classmethod
     def from_run(cls, run: Any, **kwargs: Any) -> "Trainer":
@@ -157,27 +114,24 @@ class Trainer:
         """Everything a resume needs (:func:`~ccel_core.training.state.checkpoint`); a collective
         when data-parallel (every process's labels are gathered)."""
         labels = None if self.labels is None else self.dist.gather_owned(self.labels, len(self.dataset))
-        return checkpoint(
-            self.config,
-            self.epoch,
-            self.history,
-            self.model,
-            self.optimizer,
-            labels,
-            getattr(self.objective, "centers", None),
-        )
+        centers = getattr(self.objective, "centers", None)
+        return checkpoint(self.config, self.epoch, self.history, self.model, self.optimizer, labels, centers)
 
-    def _resume(self, state: Optional[dict]) -> None:
+    def _resume(self) -> None:
+        """Continue from the run's last checkpoint (rank 0 reads it, every process gets it), if any."""
+        state = self.recorder.load(self.device)
+        state = self.dist.broadcast_object(state) if self.dist.active else state
         if state is None:
             return
         check_resumable(state, self.config, getattr(self.recorder.run, "run_id", "?"))
         if self.model is not None:
+            assert self.optimizer is not None  # built with the model
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         if "labels" in state:  # stored for all N points: keep this process's shard (any world size)
             self.labels = state["labels"].to(self.device, torch.float64)[self._own]
-        if "centers" in state:
-            self.objective.centers = state["centers"]
+        if "centers" in state:  # a one-shot objective's fit (k-means)
+            self.objective.centers = state["centers"]  # type: ignore[attr-defined]
         self.epoch = int(state["epoch"])
         self.history = [dict(m) for m in state.get("history", [])]
 
@@ -218,15 +172,19 @@ class Trainer:
                 callback(metrics)
         return dict(self.history[-1]) if self.history else {}
 
+    @overload
+    def predict_proba(self, x: Tensor) -> Tensor: ...
+    @overload
+    def predict_proba(self, x: np.ndarray) -> np.ndarray: ...
     @torch.no_grad()
     def predict_proba(self, x: Union[Tensor, np.ndarray]) -> Union[Tensor, np.ndarray]:
         """Cluster probabilities σ (N×K, eval mode); numpy in → numpy out, torch in → same device."""
         is_np = isinstance(x, np.ndarray)
-        xt = torch.as_tensor(x, dtype=torch.float32) if is_np else x
+        xt = torch.as_tensor(x, dtype=torch.float32) if isinstance(x, np.ndarray) else x
         if self.objective.trains_network:
             out = self.evaluator.predict(xt.to(self.device, self.dtype))
-        else:
-            out = self.objective.predict_proba(xt.to(self.device))
+        else:  # one-shot objectives (k-means) predict on their own
+            out = self.objective.predict_proba(xt.to(self.device))  # type: ignore[attr-defined]
         return out.cpu().numpy() if is_np else out.to(xt.device)
 
     def predict(self, x: Union[Tensor, np.ndarray]) -> Union[Tensor, np.ndarray]:
@@ -240,13 +198,11 @@ class Trainer:
                 self._targets, self._own, self.evaluator.local, self._labeled, self._y_true, self.n_clusters
             )
         for epoch in range(self.epoch + 1, cfg.epochs + 1):
-            metrics = self._train_epoch(epoch)
-            if metrics is None:
-                self.cancelled = True
-                return
-            self._end_epoch(epoch, metrics)
-            yield metrics
-            if self._cancel_requested():
+            metrics = self._train_epoch(epoch)  # None: cancelled mid-epoch (the partial epoch is discarded)
+            if metrics is not None:
+                self._end_epoch(epoch, metrics)
+                yield metrics
+            if metrics is None or self._cancel_requested():
                 self.cancelled = True
                 return
 
@@ -266,57 +222,46 @@ class Trainer:
         start = time.perf_counter()
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)  # no per-batch host sync
-        n_batches, label_losses, y_time, iters = 0, [], 0.0, []
+        label_losses: list[float] = []
+        iters: list[int] = []
+        n_batches, self._y_time = 0, 0.0
         with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(epoch_seed(cfg.seed, epoch, 0))
+            torch.manual_seed(steps.epoch_seed(cfg.seed, epoch, 0))
             if self.solver is not None and cfg.y_step == "full":
-                t0 = time.perf_counter()
-                keep = self._unlabeled(self._own)
-                label_losses.append(
-                    self._y_step(self._own[keep], self.evaluator.local()[keep], bounded=False, iters=iters)
-                )
-                y_time += time.perf_counter() - t0
+                keep = steps.unlabeled(self._own, self._labeled)
+                probs = self.evaluator.local()[keep]
+                label_losses.append(self._y_step(self._own[keep], probs, bounded=False, iters=iters))
             self.evaluator.invalidate()  # the parameters change from here on
+            assert self._net is not None and self.optimizer is not None  # built: the objective trains a network
             self._net.train()
-            for idx in epoch_batches(len(self.dataset), cfg.batch_size, cfg.seed, epoch, self.device):
+            for idx in steps.epoch_batches(len(self.dataset), cfg.batch_size, cfg.seed, epoch, self.device):
                 if self._cancel_requested():
                     return None
                 mine = idx[idx % dist.world == dist.rank] if dist.active else idx  # owned points of the batch
                 x = self._x[mine]
-                with autocast(cfg.amp, self.device):
-                    logits, logits_aug = forward(self._net, x, self.augment, self.dtype)
-                check_finite(
-                    logits if logits_aug is None else torch.cat([logits, logits_aug]),
-                    dist,
-                    epoch=epoch,
-                    batch=n_batches + 1,
-                    optimizer=cfg.optimizer,
-                    lr=cfg.lr,
-                )
+                with steps.autocast(cfg.amp, self.device):
+                    logits, logits_aug = steps.forward(self._net, x, self.augment, self.dtype)
+                outputs = logits if logits_aug is None else torch.cat([logits, logits_aug])
+                steps.check_finite(outputs, epoch, n_batches + 1, self)
                 targets = None
                 if obj.uses_pseudo_labels:
+                    assert self.labels is not None  # set by _fit_network for pseudo-label objectives
                     pos = dist.local_positions(mine)
                     probs = torch.softmax(logits.detach(), 1)
                     if self.solver is not None and cfg.y_step == "batch":
-                        t0 = time.perf_counter()
-                        keep = self._unlabeled(mine)
+                        keep = steps.unlabeled(mine, self._labeled)
                         if dist.active or bool(keep.any()):  # every process joins the collective y-step
                             label_losses.append(self._y_step(mine[keep], probs[keep], bounded=True, iters=iters))
-                        y_time += time.perf_counter() - t0
                     elif self.solver is None:
                         label_losses.append(obj.label_loss(probs, self.labels[pos], all_reduce=self._reduce))
                     targets = self.labels[pos]
                 if len(mine):
-                    labeled = None if self._labeled is None else self._labeled[mine]
-                    loss = batch_loss(
-                        obj, logits, logits_aug, targets, labeled, self._y_true[mine] if labeled is not None else None
-                    )
+                    loss = steps.batch_loss(obj, logits, logits_aug, targets, mine, self._labeled, self._y_true)
                 else:  # no owned point in this batch: join the gradient all-reduce with zeros
                     loss = logits.sum() * 0.0
                 if dist.active:
-                    # DDP averages gradients over processes; weighting each process's batch mean by
-                    # its share makes that the gradient of the whole batch's mean (exactly, for
-                    # per-point losses; batch-statistic losses — MI, IMSAT, IIC — stay per process).
+                    # DDP averages gradients over processes; weighting each process's batch mean by its share makes
+                    # that the whole batch's mean gradient (exactly for per-point losses; MI, IMSAT, IIC: per process)
                     loss = loss * (len(mine) * dist.world / len(idx))
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -325,41 +270,31 @@ class Trainer:
                 n_batches += 1
         batch_mean = dist.all_reduce(loss_sum.reshape(1))
         finite = [v for v in label_losses if math.isfinite(v)]
-        metrics: dict[str, Any] = {
-            "epoch": epoch,
-            "loss": float(batch_mean[0]) / max(n_batches, 1),
-            "label_loss": float(np.mean(finite)) if finite else None,
-        }
+        metrics: dict[str, Any] = {"epoch": epoch, "loss": float(batch_mean[0]) / max(n_batches, 1)}
+        metrics["label_loss"] = float(np.mean(finite)) if finite else None
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
             metrics.update(self.evaluator.scores(self.evaluator.full().argmax(1)))
-        return {
-            **metrics,
-            "pseudo_entropy": None
-            if self.labels is None
-            else mean_over_points(dist, entropy(self.labels, validate=False)),
-            "solver_iters": float(np.mean(iters)) if iters else None,
-            "y_step_seconds": y_time,
-            "seconds": time.perf_counter() - start,
-        }
-
-    def _unlabeled(self, idx: Tensor) -> Tensor:
-        """Mask of the points of ``idx`` that take y-steps (all but weak supervision's labeled ones)."""
-        return torch.ones_like(idx, dtype=torch.bool) if self._labeled is None else ~self._labeled[idx]
+        labels = None if self.labels is None else steps.mean_over_points(dist, entropy(self.labels, validate=False))
+        metrics.update(pseudo_entropy=labels, solver_iters=float(np.mean(iters)) if iters else None)
+        return {**metrics, "y_step_seconds": self._y_time, "seconds": time.perf_counter() - start}
 
     def _y_step(self, rows: Tensor, probs: Tensor, *, bounded: bool, iters: list[int]) -> float:
         """``labels[rows] ← solver(probs, init=labels[rows])`` for owned points ``rows``
         (:func:`~ccel_core.training.steps.solve_labels`); returns the y-step objective and appends
         the solver's iteration count (when it reports one)."""
+        assert self.solver is not None and self.labels is not None  # y-steps run only with both
+        t0 = time.perf_counter()
         pos = self.dist.local_positions(rows)
-        new = solve_labels(self.solver, self.dist, probs, self.labels[pos], bounded=bounded)
+        new = steps.solve_labels(self.solver, self.dist, probs, self.labels[pos], bounded=bounded)
         self.labels[pos] = new.to(self.labels.dtype)
         last = getattr(self.solver, "last", None)
         if last is not None:
             iters.append(last.n_iter)
+        self._y_time += time.perf_counter() - t0
         return self.objective.label_loss(probs, new, all_reduce=self._reduce)
 
     def _fit_one_shot(self) -> dict[str, Any]:
-        full, metrics = one_shot(self.objective, self._x, self.config.seed, self.evaluator.scores)
+        full, metrics = steps.one_shot(self.objective, self._x, self.config.seed, self.evaluator.scores)
         self.labels = full[self._own]  # every process computes the same; each keeps its shard
         self._end_epoch(1, metrics)
         return metrics
