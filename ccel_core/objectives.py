@@ -383,18 +383,11 @@ class Solver:
         return labels.to(probs.device)
 
 
-def make_solver(
-    method: str,
-    n_clusters: int,
-    *,
-    lam: float,
-    max_iter: int = 1000,
-    tol: Optional[float] = None,
-    lr: Optional[float] = None,
-    accelerate: bool = True,
-    y_solver: str = "exact",
-    y_init: str = "stored",
-) -> Optional[Solver]:
+# fmt: off
+def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 1000, tol: Optional[float] = None,
+                lr: Optional[float] = None, accelerate: bool = True, y_solver: str = "exact",
+                y_init: str = "stored") -> Optional[Solver]:
+    # fmt: on
     """The y-step solver of ``method`` (None for methods without one); ``accelerate``: SQUAREM-
     accelerated EM for ``ccel`` (same optimum, several times fewer steps; see :func:`em`);
     ``y_solver="exact"``: the certified exact y-step for ``ccel`` and ``ccel-eq10``; ``y_init``:
@@ -419,22 +412,12 @@ def make_solver(
     return None
 
 
-def make_objective(
-    method: str,
-    n_clusters: int,
-    *,
-    lam: Optional[float] = None,
-    gamma: Optional[float] = None,
-    mu: Optional[float] = None,
-    beta: float = 0.0,
-    loss: Optional[str] = None,
-    max_iter: int = 1000,
-    tol: Optional[float] = None,
-    lr: Optional[float] = None,
-    accelerate: bool = True,
-    y_solver: str = "exact",
-    y_init: str = "stored",
-) -> tuple[Objective, Optional[Solver]]:
+# fmt: off
+def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None, gamma: Optional[float] = None,
+                   mu: Optional[float] = None, beta: float = 0.0, loss: Optional[str] = None, max_iter: int = 1000,
+                   tol: Optional[float] = None, lr: Optional[float] = None, accelerate: bool = True,
+                   y_solver: str = "exact", y_init: str = "stored") -> tuple[Objective, Optional[Solver]]:
+    # fmt: on
     """Build ``(objective, solver)`` for a method name; the solver is None without a y-step.
 
     Args:

@@ -63,47 +63,16 @@ CHECKPOINT_DIR, LAST_CHECKPOINT, CANCEL_FILE, LOG_FILE = "checkpoints", "last.pt
 ASSIGNMENTS_FILE, PROBS_FILE = "assignments.npy", "probs.npy"
 _BUSY_TIMEOUT_S = 30.0
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-_COLS = (
-    "run_id",
-    "status",
-    "created",
-    "updated",
-    "name",
-    "grp",
-    "data",
-    "method",
-    "model",
-    "seed",
-    "epochs",
-    "epoch",
-    "pid",
-    "host",
-    "final",
-    "error",
-)
+# the index columns, in table order; to_frame's columns, in order
+_COLS = tuple("run_id status created updated name grp data method model seed epochs epoch pid host final error".split())
 _SCHEMA = """CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
   name TEXT, grp TEXT, data TEXT, method TEXT, model TEXT, seed INTEGER, epochs INTEGER,
   epoch INTEGER NOT NULL DEFAULT 0, pid INTEGER, host TEXT, final TEXT NOT NULL DEFAULT '{}',
   error TEXT);
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);"""
-_FRAME_COLS = (
-    "run_id",
-    "status",
-    "name",
-    "group",
-    "data",
-    "method",
-    "model",
-    "seed",
-    "epochs",
-    "epoch",
-    "created",
-    "updated",
-    "pid",
-    "host",
-    "error",
-    "path",
+_FRAME_COLS = tuple(
+    "run_id status name group data method model seed epochs epoch created updated pid host error path".split()
 )
 
 

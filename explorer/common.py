@@ -118,6 +118,15 @@ def url_state(page: str, specs: dict[str, Param]) -> None:
         st.session_state[k] = list(value) if isinstance(value, tuple) else value
 
 
+def page(page: str, specs: dict[str, Param], title: str, caption: str) -> Callable[[str], str]:
+    """Open a page: seed its widgets from the URL (:func:`url_state`), show its title and caption,
+    and return its widget-key function ``k(name) = key(page, name)``."""
+    url_state(page, specs)
+    st.title(title)
+    st.caption(caption)
+    return lambda name: key(page, name)
+
+
 def value(page: str, name: str) -> Any:
     """The current value of a URL-backed widget."""
     return st.session_state[key(page, name)]
@@ -198,32 +207,35 @@ def chart(
         fig.update_layout(height=height)
     st.plotly_chart(fig, key=key, config={"displaylogo": False})
     row = st.container(horizontal=True, gap="small")
-    if data is not None:
 
-        def csv() -> bytes:
-            frame = data() if callable(data) else data
-            return frame.to_csv(index=False).encode()
+    def csv() -> bytes:
+        frame = data() if callable(data) else data
+        return b"" if frame is None else frame.to_csv(index=False).encode()
 
-        row.download_button(
-            "CSV",
-            csv,
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            icon=":material/table:",
-            on_click="ignore",
-            key=f"csv-{key or name}",
-            help="the data behind this chart",
+    # the HTML embeds plotly.js (self-contained: it opens offline, with no request to a CDN)
+    downloads = [
+        (
+            "HTML",
+            lambda: fig.to_html(include_plotlyjs=True).encode(),
+            "html",
+            "text/html",
+            ":material/download:",
+            "this interactive figure as a standalone page (works offline)",
         )
-    row.download_button(
-        "HTML",
-        lambda: fig.to_html(include_plotlyjs="cdn").encode(),
-        file_name=f"{name}.html",
-        mime="text/html",
-        icon=":material/download:",
-        on_click="ignore",
-        key=f"html-{key or name}",
-        help="this interactive figure as a standalone page",
-    )
+    ]
+    if data is not None:
+        downloads.insert(0, ("CSV", csv, "csv", "text/csv", ":material/table:", "the data behind this chart"))
+    for label, payload, ext, mime, icon, help in downloads:
+        row.download_button(
+            label,
+            payload,
+            file_name=f"{name}.{ext}",
+            mime=mime,
+            icon=icon,
+            on_click="ignore",
+            key=f"{ext}-{key or name}",
+            help=help,
+        )
 
 
 def table_download(df: pd.DataFrame, name: str, label: str = "CSV", *, key: Optional[str] = None) -> None:

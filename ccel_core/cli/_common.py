@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = [
     "EXIT_OK",
@@ -36,6 +36,13 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"ccel: error: {message}\n")
+
+
+def add_group(sub: Any, name: str, help: str, description: str, commands: str) -> tuple[Any, Any]:
+    """A command with sub-commands (``ccel runs list``): ``(parser, subparsers)``, ``dest`` =
+    ``<name>_command``, the listed ``commands`` (e.g. ``"list,show"``) as the metavar, one required."""
+    p = sub.add_parser(name, help=help, description=description)
+    return p, p.add_subparsers(dest=f"{name}_command", metavar="{" + commands + "}", required=True)
 
 
 def add_runs_dir(parser: argparse.ArgumentParser) -> None:

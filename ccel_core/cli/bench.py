@@ -8,18 +8,17 @@ import platform
 import time
 from typing import Any
 
-from ._common import EXIT_OK
+from ._common import EXIT_OK, add_group
 
 __all__ = ["add_parser"]
 
 
+HELP = "benchmarks: the y-step solver race, fixed-feature clustering"
+DESCRIPTION = "Benchmarks that print their tables and ratios."
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "bench",
-        help="benchmarks: the y-step solver race, fixed-feature clustering",
-        description="Benchmarks that print their tables and ratios.",
-    )
-    bs = p.add_subparsers(dest="bench_command", metavar="{solvers,features}", required=True)
+    p, bs = add_group(sub, "bench", HELP, DESCRIPTION, "solvers,features")
 
     q = bs.add_parser("solvers", help="EM vs PGD on the pseudo-labels of eq. 11 (paper Table 1)")
     q.add_argument("--n", type=int, default=None, help="points N (default 10000; --quick 2000)")

@@ -124,20 +124,10 @@ def build_configs(args: argparse.Namespace) -> list:
 
 
 def load_data(config: Any, *, download: bool = False) -> Any:
-    """The :class:`~ccel_core.data.Dataset` of ``config`` (as the Trainer would load it)."""
-    from ..data import load_dataset
+    """The :class:`~ccel_core.data.Dataset` of ``config``, as the Trainer loads it."""
+    from ..training.build import load_config_data
 
-    options = dict(config.data_options)
-    seed = int(options.pop("seed", 0))
-    return load_dataset(
-        config.data,
-        config.root,
-        download=download,
-        split=config.split,
-        n_samples=config.n_samples,
-        seed=seed,
-        **options,
-    )
+    return load_config_data(config, download=download)
 
 
 # ------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from ._common import EXIT_FAILED, EXIT_OK, CLIError, add_runs_dir, err, runs_dir
+from ._common import EXIT_FAILED, EXIT_OK, CLIError, add_group, add_runs_dir, err, runs_dir
 
 __all__ = ["add_parser"]
 
@@ -33,13 +33,12 @@ EPOCH_COLUMNS = (
 )
 
 
+HELP = "list, show, export, delete or cancel stored runs"
+DESCRIPTION = "Inspect and manage the run store (default $CCEL_RUNS_DIR, else ./runs)."
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser(
-        "runs",
-        help="list, show, export, delete or cancel stored runs",
-        description="Inspect and manage the run store (default $CCEL_RUNS_DIR, else ./runs).",
-    )
-    rs = p.add_subparsers(dest="runs_command", metavar="{list,show,export,delete,cancel}", required=True)
+    p, rs = add_group(sub, "runs", HELP, DESCRIPTION, "list,show,export,delete,cancel")
 
     q = rs.add_parser("list", help="one line per run, newest first")
     q.add_argument("--status", choices=STATUSES)

@@ -102,32 +102,18 @@ def ternary_labels_figure(
 
     n_colors = 1 + int(max(int(np.max(lab)) if len(lab) else 0 for lab in labs)) if labs is not None else 3
 
-    def traces(t: int) -> list[go.Scatterternary]:
-        out = []
-        col = _cluster_marker(labs[t] if labs is not None else ys[t].argmax(1), n_colors)
-        if sigmas is not None:
-            s = sigmas[t]
-            out.append(
-                go.Scatterternary(
-                    a=s[:, 0],
-                    b=s[:, 1],
-                    c=s[:, 2],
-                    mode="markers",
-                    name="predictions σ",
-                    marker=dict(symbol="circle-open", size=6, opacity=0.6, **col),
-                )
-            )
-        a = ys[t]
-        out.append(
-            go.Scatterternary(
-                a=a[:, 0],
-                b=a[:, 1],
-                c=a[:, 2],
-                mode="markers",
-                name="pseudo-labels y",
-                marker=dict(symbol="circle", size=6, opacity=0.85, line=dict(color="white", width=0.5), **col),
-            )
+    def ternary(points: np.ndarray, name: str, marker: dict[str, Any]) -> go.Scatterternary:
+        return go.Scatterternary(
+            a=points[:, 0], b=points[:, 1], c=points[:, 2], mode="markers", name=name, marker=marker
         )
+
+    def traces(t: int) -> list[go.Scatterternary]:
+        col = _cluster_marker(labs[t] if labs is not None else ys[t].argmax(1), n_colors)
+        out = []
+        if sigmas is not None:
+            out.append(ternary(sigmas[t], "predictions σ", dict(symbol="circle-open", size=6, opacity=0.6, **col)))
+        line = dict(color="white", width=0.5)
+        out.append(ternary(ys[t], "pseudo-labels y", dict(symbol="circle", size=6, opacity=0.85, line=line, **col)))
         return out
 
     fig = go.Figure(data=traces(0))

@@ -238,18 +238,11 @@ def _expand(pb: Problem, y: Array, support: Array, tol: float) -> tuple[Array, A
     return support | add, y / y.sum(1)[:, None]
 
 
-def exact(
-    probs: Array,
-    lam: float = 100.0,
-    *,
-    objective: str = "eq11",
-    prior: Optional[Array] = None,
-    init: Optional[Array] = None,
-    duals: Optional[Array] = None,
-    max_iter: int = 100,
-    tol: float = 1e-9,
-    callback: Optional[Callable[[Array], None]] = None,
-) -> SolverResult:
+# fmt: off
+def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: Optional[Array] = None,
+          init: Optional[Array] = None, duals: Optional[Array] = None, max_iter: int = 100, tol: float = 1e-9,
+          callback: Optional[Callable[[Array], None]] = None) -> SolverResult:
+    # fmt: on
     """Pseudo-labels minimizing eq. 11 (or eq. 10) with a certified relative optimality gap ≤ ``tol``.
 
     Args:

@@ -94,20 +94,11 @@ def _loss(sig: Array, log_sig: Array, y: Array, lam: float, prior: Array, object
     return shannon + fairness(y.mean(0), lam, prior, objective)
 
 
-def pgd(
-    probs: Array,
-    lam: float = 100.0,
-    *,
-    objective: str = "eq11",
-    ce: str = "collision",
-    lr: Optional[float] = None,
-    prior: Optional[Array] = None,
-    init: Optional[Array] = None,
-    max_iter: int = 1000,
-    tol: float = 1e-5,
-    certify: bool = False,
-    gap_tol: Optional[float] = None,
-) -> SolverResult:
+# fmt: off
+def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = "collision", lr: Optional[float] = None,
+        prior: Optional[Array] = None, init: Optional[Array] = None, max_iter: int = 1000, tol: float = 1e-5,
+        certify: bool = False, gap_tol: Optional[float] = None) -> SolverResult:
+    # fmt: on
     """Pseudo-labels for eq. 10 or eq. 11 by projected gradient descent with a fixed step.
 
     Args:

@@ -22,17 +22,12 @@ from explorer.common import Param
 
 PAGE = "cr"
 SPECS = {"metric": Param("acc"), "runs": Param(())}
-ui.url_state(PAGE, SPECS)
-k = lambda name: ui.key(PAGE, name)  # noqa: E731
 BUILT_IN = ("digits", "blobs", "moons", "circles", "anisotropic")
 ACTIVE = ("created", "running")
 
-st.title("Clustering runs")
-st.caption(
-    "Runs execute as `ccel fit` processes in the background and write to the run store; this page "
-    "polls the store, so runs started from the command line show up here too, and a run keeps going "
-    "when you close the page."
-)
+TITLE = "Clustering runs"
+CAPTION = "Runs execute as `ccel fit` processes in the background and write to the run store; this page polls the store, so runs started from the command line show up here too, and a run keeps going when you close the page."
+k = ui.page(PAGE, SPECS, TITLE, CAPTION)
 
 # --- the run store -------------------------------------------------------------------------------
 if k("root") not in st.session_state:

@@ -20,14 +20,10 @@ SPECS = {
     "scale": Param(1.0, 0.0, 5.0),
     "x": Param("certainty", choices=("certainty", "eps", "target_entropy")),
 }
-ui.url_state(PAGE, SPECS)
-k = lambda name: ui.key(PAGE, name)  # noqa: E731
 
-st.title("Loss curves")
-st.caption(
-    "Shannon CE H(y,σ) is dashed, collision CE H₂(y,σ) solid, other Rényi orders H_α dotted. "
-    "The Rényi order α runs from 1 (Shannon) through 2 (collision) to 3."
-)
+TITLE = "Loss curves"
+CAPTION = "Shannon CE H(y,σ) is dashed, collision CE H₂(y,σ) solid, other Rényi orders H_α dotted. The Rényi order α runs from 1 (Shannon) through 2 (collision) to 3."
+k = ui.page(PAGE, SPECS, TITLE, CAPTION)
 
 c1, c2, c3 = st.columns([3, 3, 2])
 c1.slider("Your target y = (y₁, 1 − y₁): y₁", 0.0, 1.0, step=0.01, key=k("y1"))

@@ -23,16 +23,11 @@ SPECS = {
     "seeds": Param(3, 1, 10),
     "epochs": Param(15, 1, 100),
 }
-ui.url_state(PAGE, SPECS)
-k = lambda name: ui.key(PAGE, name)  # noqa: E731
 
 
-st.title("Noisy labels: Shannon CE vs collision CE")
-st.caption(
-    "Supervised training from corrupted soft targets; accuracy on clean test labels. "
-    "random-soft: a fraction ρ of the targets becomes a Dirichlet(1) draw; mix: every target becomes "
-    "(1 − ε) e_c + ε d with d ~ Dirichlet(1). Both losses see the same targets, split and initial network."
-)
+TITLE = "Noisy labels: Shannon CE vs collision CE"
+CAPTION = "Supervised training from corrupted soft targets; accuracy on clean test labels. random-soft: a fraction ρ of the targets becomes a Dirichlet(1) draw; mix: every target becomes (1 − ε) e_c + ε d with d ~ Dirichlet(1). Both losses see the same targets, split and initial network."
+k = ui.page(PAGE, SPECS, TITLE, CAPTION)
 
 c = st.columns([2, 1.4, 2, 3, 1, 1])
 c[0].selectbox("data", DATA, key=k("data"))

@@ -30,8 +30,6 @@ SPECS = {
     "iters": Param(30, 1, 200),
     "view": Param(TABS[0], choices=TABS),
 }
-ui.url_state(PAGE, SPECS)
-k = lambda name: ui.key(PAGE, name)  # noqa: E731
 METHODS = {"collision": "Collision CE — ours (eq. 11, exact y-step)", "shannon": "Shannon CE — MIADM (eq. 5, PGD)"}
 YSTEP = {
     "exact": "exact y-step on eq. 11 (certified; ours' default)",
@@ -40,12 +38,9 @@ YSTEP = {
 }
 
 
-st.title("Pseudo-label evolution")
-st.caption(
-    "Self-labeled clustering alternates a y-step (pseudo-labels y for the current predictions σ) with a "
-    "network step (train σ towards y). Both methods below start from the same data and the same network; "
-    "they differ only in the cross-entropy and its y-step."
-)
+TITLE = "Pseudo-label evolution"
+CAPTION = "Self-labeled clustering alternates a y-step (pseudo-labels y for the current predictions σ) with a network step (train σ towards y). Both methods below start from the same data and the same network; they differ only in the cross-entropy and its y-step."
+k = ui.page(PAGE, SPECS, TITLE, CAPTION)
 
 c = st.columns([2, 1, 2, 1, 1, 1, 1])
 c[0].selectbox(

@@ -23,18 +23,10 @@ SPECS = {
     "seed": Param(D["seed"], 0, 10_000),
     "ip": Param(D["ip"]),
 }
-ui.url_state(PAGE, SPECS)
-k = lambda name: ui.key(PAGE, name)  # noqa: E731
 
-st.title("Solver race: EM vs projected gradient, and the exact y-step")
-st.caption(
-    "The y-step of eq. 11, min over Y of mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ), for fixed predictions "
-    "σ = softmax(3z), z ~ N(0, 1)^(N×K). EM (paper section 4), EM with SQUAREM extrapolation (same "
-    "fixed point, several times fewer EM steps) and PGD at several step sizes η, all from Y⁰ = σ, and "
-    "ccel's exact y-step (an interior-point method, the trainer's default). Every gap is **certified**: "
-    "(L(Yᵗ) − D(c))/L(Yᵗ) with D the dual of the y-step at c = λu/ȳ — an upper bound on the true gap "
-    "from Yᵗ alone. The first three metrics compare the paper's plain EM with PGD (Table 1's claim)."
-)
+TITLE = "Solver race: EM vs projected gradient, and the exact y-step"
+CAPTION = "The y-step of eq. 11, min over Y of mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ), for fixed predictions σ = softmax(3z), z ~ N(0, 1)^(N×K). EM (paper section 4), EM with SQUAREM extrapolation (same fixed point, several times fewer EM steps) and PGD at several step sizes η, all from Y⁰ = σ, and ccel's exact y-step (an interior-point method, the trainer's default). Every gap is **certified**: (L(Yᵗ) − D(c))/L(Yᵗ) with D the dual of the y-step at c = λu/ȳ — an upper bound on the true gap from Yᵗ alone. The first three metrics compare the paper's plain EM with PGD (Table 1's claim)."
+k = ui.page(PAGE, SPECS, TITLE, CAPTION)
 
 with st.form("race"):
     c = st.columns(4)
@@ -95,23 +87,10 @@ with ui.shown_errors():
         f"optimum L* = {race.reference:.10g} ({race.reference_source})",
     )
 
-    a, b = st.columns(2)
-    with a:
-        ui.chart(
-            solver_race_figure(race.trace, "iteration", y="certified", title="Certified gap per iteration"),
-            race.trace,
-            "race_trace",
-            key="sr-iter",
-            height=420,
-        )
-    with b:
-        ui.chart(
-            solver_race_figure(race.trace, "seconds", y="certified", title="Certified gap per second"),
-            race.trace,
-            "race_trace",
-            key="sr-sec",
-            height=420,
-        )
+    for column, x in zip(st.columns(2), ("iteration", "seconds")):
+        with column:
+            figure = solver_race_figure(race.trace, x, y="certified", title=f"Certified gap per {x.rstrip('s')}")
+            ui.chart(figure, race.trace, "race_trace", key=f"sr-{x[:4]}", height=420)
     ui.chart(
         solver_race_figure(race.trace, "iteration", y="loss", title="Objective L(Yᵗ) per iteration", y_title="L(Yᵗ)"),
         race.trace,
