@@ -1,7 +1,7 @@
 """The θ-step's per-batch time with the loss input checks on (before) and off (after, the trainer's
 hot path since the checks moved to the public edge), measured in one run, interleaved.
 
-    python benchmarks/theta_step.py [--device cpu|cuda] [--batch 250] [--k 10] [--repeats 7]
+    python benchmarks/theta_step.py [--device cpu|cuda] [--batch 250] [--k 10] [--repeats 7] [--block 0.5]
 
 One θ-step = forward ``f(x)`` → ``network_loss`` (collision CE against soft pseudo-labels, ours'
 θ-step; plus the self-augmentation term when ``--beta`` > 0) → backward → SGD step. ``validate=True``
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--batch", type=int, default=250)
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--steps", type=int, default=200, help="θ-steps per timed block")
+    ap.add_argument("--block", type=float, default=0.5, help="seconds per timed block (steps chosen to fit)")
     ap.add_argument("--repeats", type=int, default=7, help="interleaved blocks per setting (median)")
     args = ap.parse_args()
     device = torch.device(args.device)
@@ -58,15 +58,16 @@ def main() -> None:
         times: dict[bool, list[float]] = {True: [], False: []}
         for validate in (True, False):  # warm-up (kernels, allocator)
             objective.validate = validate
-            _step_time(model, opt, objective, x, y, 10, device)
+            one = _step_time(model, opt, objective, x, y, 3, device)
+        steps = max(3, int(args.block / one))
         for _ in range(args.repeats):
             for validate in (True, False):
                 objective.validate = validate
-                times[validate].append(_step_time(model, opt, objective, x, y, args.steps, device))
+                times[validate].append(_step_time(model, opt, objective, x, y, steps, device))
         before, after = statistics.median(times[True]), statistics.median(times[False])
         print(
             f"  {model_name:12s} checks on {before * 1e6:8.1f} µs   checks off {after * 1e6:8.1f} µs   "
-            f"off/on = {after / before:.3f}"
+            f"off/on = {after / before:.3f}   ({steps} steps × {args.repeats} blocks each)"
         )
 
 

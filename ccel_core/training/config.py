@@ -191,8 +191,18 @@ class TrainConfig:
         return self.solver_max_iter or SOLVER_MAX_ITER[self.y_step]
 
     # -- validation ------------------------------------------------------------------------
+    def ensure_valid(self) -> None:
+        """:meth:`validate` unless the fields still equal what was last validated (a config mutated
+        after construction is checked again; an unchanged one is not checked twice)."""
+        if getattr(self, "_validated", None) != self.to_dict():
+            self.validate()
+
     def validate(self) -> None:
         """Check and normalize every field (ValueError naming the value)."""
+        self._validate_fields()
+        object.__setattr__(self, "_validated", self.to_dict())
+
+    def _validate_fields(self) -> None:
         from ..data import DATASETS
         from ..data.features import is_feature_file
         from ..models import MODELS

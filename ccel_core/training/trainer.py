@@ -62,7 +62,7 @@ class Trainer:
         run: Any = None,
     ) -> None:
         self.config = cfg = config if config is not None else TrainConfig()
-        cfg.validate()
+        cfg.ensure_valid()  # a config is checked once, unless it changed since
         self.dist: Dist = current()
         self._reduce = self.dist.all_reduce if self.dist.active else None  # sums over processes
         self.device = resolve_device(cfg.device)
