@@ -13,47 +13,13 @@ is up) and ``data-test-script-state`` (``initial`` → ``running`` → ``notRunn
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from explorer.headless import CHARTS, CHROMIUM, CHROMIUM_ARGS, EXCEPTION, serve, wait_ready
+from explorer.headless import CHARTS, EXCEPTION, wait_ready
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]  # fixtures app_url, browser, page: tests/conftest.py
 
 PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs")
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A headless ``streamlit run explorer/app.py`` with a fresh run store; its base URL."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not found (Debian: apt-get install -y chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    with serve(str(tmp_path_factory.mktemp("browser") / "runs")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(app_url: str) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: object) -> Iterator[object]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.js_errors = errors  # type: ignore[attr-defined]
-    yield pg
-    context.close()
 
 
 def test_every_page_renders_charts_without_exceptions(app_url: str, page: object) -> None:
