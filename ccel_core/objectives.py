@@ -350,6 +350,7 @@ class Solver:
     last: Optional[SolverResult] = field(default=None, repr=False)
     device_min_entries: int = 200_000
     start: str = "stored"
+    validate: bool = True  # the solvers' input checks; the trainer's own solvers run without them
 
     @property
     def uses_init(self) -> bool:
@@ -371,13 +372,13 @@ class Solver:
             y0 = init.detach().double() if torch_path else init.detach().double().cpu().numpy()
             y0 = positive_start(y0) if self.kind == "em" else y0 / y0.sum(1, keepdims=True)  # type: ignore[call-overload]  # torch takes numpy's keepdims= too
         if self.kind == "em":
-            res = em(p, init=y0, all_reduce=all_reduce, **self.params)
+            res = em(p, init=y0, all_reduce=all_reduce, validate=self.validate, **self.params)
         elif self.kind == "exact":
-            res = exact(p, **self.params)
+            res = exact(p, validate=self.validate, **self.params)
         elif self.kind == "pgd":
-            res = pgd(p, init=y0, **self.params)
+            res = pgd(p, init=y0, validate=self.validate, **self.params)
         else:
-            res = sinkhorn(p, **self.params)
+            res = sinkhorn(p, validate=self.validate, **self.params)
         self.last = res
         labels = res.labels if isinstance(res.labels, Tensor) else torch.from_numpy(np.asarray(res.labels))
         return labels.to(probs.device)

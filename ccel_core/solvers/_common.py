@@ -135,11 +135,15 @@ def prepare(
     tol: Any,
     allow_empty: bool = False,
     init_name: str = "init",
+    validate: bool = True,
 ) -> Problem:
     """Validate a solver call and convert everything to float64 on the input's backend/device.
 
     ``allow_empty``: a data-parallel process may hold no rows of a batch (N = 0). ``init_name``: how
-    errors name ``init`` (e.g. "labels" for a certificate's input).
+    errors name ``init`` (e.g. "labels" for a certificate's input). ``validate=False`` skips the
+    value checks of ``probs``, ``prior`` and ``init`` (finite, ≥ 0, rows summing to 1: on a GPU a
+    device→host copy each) for callers that validated them, e.g. the trainer's per-batch y-steps;
+    shapes, dtypes and the scalar settings are still checked.
     """
     check_nonnegative(lam, "lam")
     check_positive_int(max_iter, "max_iter")
@@ -161,21 +165,22 @@ def prepare(
     device = probs.device if is_torch else None
     tol_sum = max(1e-6, math.sqrt(float(torch.finfo(probs.dtype).eps if is_torch else np.finfo(probs.dtype).eps)))
     p = probs.detach().to(torch.float64) if is_torch else probs.astype(np.float64)
-    _check_simplex_rows(p, "probs", tol_sum)
+    check = _check_simplex_rows if validate else (lambda *_: None)
+    check(p, "probs", tol_sum)
     if prior is None:
         u = torch.full((k,), 1.0 / k, dtype=torch.float64, device=device) if is_torch else np.full(k, 1.0 / k)
     else:
         u = _as_backend(prior, "prior", is_torch, device)
         if tuple(u.shape) != (k,):
             raise ValueError(f"prior has shape={tuple(u.shape)}; expected ({k},) to match K={k}")
-        _check_simplex_rows(u, "prior", 1e-6)
+        check(u, "prior", 1e-6)
     if init is None:
         y0 = p.clone() if is_torch else p.copy()
     else:
         y0 = _as_backend(init, init_name, is_torch, device)
         if tuple(y0.shape) != (n, k):
             raise ValueError(f"{init_name} has shape={tuple(y0.shape)}; expected {(n, k)} to match probs")
-        _check_simplex_rows(y0, init_name, max(tol_sum, 1e-6))
+        check(y0, init_name, max(tol_sum, 1e-6))
         y0 = y0.clone() if isinstance(y0, torch.Tensor) else y0.copy()
     # Remove rounding noise so every row sums to 1 in float64.
     p = p / p.sum(-1, keepdims=True) if not is_torch else p / p.sum(-1, keepdim=True)

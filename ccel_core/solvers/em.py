@@ -427,6 +427,7 @@ def em(
     accelerate: bool = False,
     certify: bool = False,
     gap_tol: Optional[float] = None,
+    validate: bool = True,
 ) -> SolverResult:
     """Pseudo-labels minimizing eq. 11, ``mean_i −ln(σ_i·y_i) + λ KL(u‖ȳ)``, by EM.
 
@@ -456,11 +457,16 @@ def em(
         gap_tol: also stop (converged) once the certified relative gap is ≤ ``gap_tol``; implies
             ``certify=True``. ``tol=0, gap_tol=1e-6`` stops on the certificate alone.
 
+        validate: check the values of ``probs``/``prior``/``init`` (default); ``False`` trusts them
+            (the trainer's y-steps, whose σ are softmax outputs already checked finite).
+
     Returns:
         :class:`SolverResult` whose ``history`` holds eq. 11 at the start and after each
         iteration; the loss never increases (the E-step is a Jensen upper bound, docs/math.md §4).
     """
-    pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol, allow_empty=all_reduce is not None)
+    pb = prepare(
+        probs, lam, prior, init, max_iter=max_iter, tol=tol, allow_empty=all_reduce is not None, validate=validate
+    )
     if all_reduce is not None and not pb.is_torch:
         raise ValueError("all_reduce needs torch tensors; got a numpy array for probs")
     sig, u, y = pb.probs, pb.prior, pb.init

@@ -241,7 +241,7 @@ def _expand(pb: Problem, y: Array, support: Array, tol: float) -> tuple[Array, A
 # fmt: off
 def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: Optional[Array] = None,
           init: Optional[Array] = None, duals: Optional[Array] = None, max_iter: int = 100, tol: float = 1e-9,
-          callback: Optional[Callable[[Array], None]] = None) -> SolverResult:
+          callback: Optional[Callable[[Array], None]] = None, validate: bool = True) -> SolverResult:
     # fmt: on
     """Pseudo-labels minimizing eq. 11 (or eq. 10) with a certified relative optimality gap ≤ ``tol``.
 
@@ -264,6 +264,9 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
         callback: called with every iterate's labels (float64, N×K, on the input's backend) in
             the order of ``history`` before it is truncated (e.g. to animate the iterations).
 
+        validate: check the values of ``probs``/``prior``/``init`` (default); ``False`` trusts them
+            (the trainer's y-steps, whose σ are softmax outputs already checked finite).
+
     Returns:
         :class:`SolverResult` with ``history`` (P per iterate, index 0 = the start), ``gaps``
         (certified relative gap per iterate), ``duals`` (``c = −∇G(ȳ)`` shifted to ``max c = 0``) and ``converged``
@@ -272,7 +275,7 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective={objective!r} is not valid; expected one of {OBJECTIVES}")
-    pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol)
+    pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol, validate=validate)
     sig, u = pb.probs, pb.prior
     ops = Ops(sig)
     lam = float(lam)

@@ -97,7 +97,7 @@ def _loss(sig: Array, log_sig: Array, y: Array, lam: float, prior: Array, object
 # fmt: off
 def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = "collision", lr: Optional[float] = None,
         prior: Optional[Array] = None, init: Optional[Array] = None, max_iter: int = 1000, tol: float = 1e-5,
-        certify: bool = False, gap_tol: Optional[float] = None) -> SolverResult:
+        certify: bool = False, gap_tol: Optional[float] = None, validate: bool = True) -> SolverResult:
     # fmt: on
     """Pseudo-labels for eq. 10 or eq. 11 by projected gradient descent with a fixed step.
 
@@ -119,6 +119,9 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
         gap_tol: also stop (converged) once the certified relative gap is ≤ ``gap_tol``; implies
             ``certify=True``.
 
+        validate: check the values of ``probs``/``prior``/``init`` (default); ``False`` trusts them
+            (the trainer's y-steps, whose σ are softmax outputs already checked finite).
+
     Returns:
         :class:`SolverResult` with the objective's history (index 0 = at ``init``).
     """
@@ -126,7 +129,7 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
         raise ValueError(f"objective={objective!r} is not valid; expected one of {_OBJECTIVES}")
     if ce not in _CES:
         raise ValueError(f"ce={ce!r} is not valid; expected one of {_CES}")
-    pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol)
+    pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol, validate=validate)
     if lr is None:
         lr = 1.0 / max(float(lam) * pb.probs.shape[1], 1.0)
     check_nonnegative(lr, "lr")

@@ -57,6 +57,7 @@ def sinkhorn(
     hard: bool = True,
     max_iter: int = 1000,
     tol: float = 1e-9,
+    validate: bool = True,
 ) -> SolverResult:
     """SeLa's balanced pseudo-labels by log-domain Sinkhorn-Knopp on ``P = σ^λ``.
 
@@ -69,13 +70,16 @@ def sinkhorn(
             rows ``q_i = N T_i`` of the plan.
         max_iter, tol: stop when the row-marginal error ``‖rowsum(T) − 1/N‖₁ <= tol``.
 
+        validate: check the values of ``probs``/``prior``/``init`` (default); ``False`` trusts them
+            (the trainer's y-steps, whose σ are softmax outputs already checked finite).
+
     Returns:
         :class:`SolverResult`; ``labels`` one-hot or soft (rows sum to 1; ``labels/N`` is the
         transport plan); ``history`` is the entropic objective of the soft labels.
     """
     if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam <= 0:
         raise ValueError(f"lam={lam!r} is not valid; expected a finite number > 0")
-    pb = prepare(probs, lam, prior, None, max_iter=max_iter, tol=tol)
+    pb = prepare(probs, lam, prior, None, max_iter=max_iter, tol=tol, validate=validate)
     sig, u = pb.probs, pb.prior
     n, k = sig.shape
     is_torch = pb.is_torch

@@ -45,8 +45,9 @@ def load_config_data(cfg: TrainConfig, *, download: bool = False) -> Dataset:
 
 
 def build_objective(cfg: TrainConfig, n_clusters: int) -> tuple[Objective, Optional[Solver]]:
-    """``make_objective`` with the config's method parameters and y-step settings, its loss input
-    checks off (``validate=False``): the trainer's targets come from its own validated y-steps."""
+    """``make_objective`` with the config's method parameters and y-step settings, the input checks
+    of its losses and solver off (``validate=False``): the trainer's targets come from its own
+    y-steps and their σ from outputs its divergence guard checked — validation stays at the edge."""
     objective, solver = make_objective(
         cfg.method,
         n_clusters,
@@ -62,6 +63,8 @@ def build_objective(cfg: TrainConfig, n_clusters: int) -> tuple[Objective, Optio
         y_init=cfg.y_init,
     )
     objective.validate = False
+    if solver is not None:  # σ of the trainer's y-steps are softmax outputs its divergence guard checked
+        solver.validate = False
     return objective, solver
 
 
