@@ -7,13 +7,19 @@ Layout (root = ``RunStore.root``: the ``root`` argument, else ``$CCEL_RUNS_DIR``
     <run_id>/metrics.jsonl     one JSON object per logged epoch: {"epoch": e, <metrics>...}
     <run_id>/checkpoints/      last.pt (atomic: temp file + os.replace), optional epoch_XXXX.pt
     <run_id>/assignments.npy   final cluster assignments (int64); probs.npy optional
-    <run_id>/log.txt           stdout/stderr of a subprocess run (optional; see ``Run.log_path``)
+    <run_id>/log.txt           the run's own output (``ccel fit`` writes it; see ``Run.log_path``)
     <run_id>/CANCEL            exists once a cancel was requested
 
 Concurrency: every call opens its own short-lived SQLite connection (busy timeout 30 s), so stores and
 runs can be pickled, used from threads and from many processes; writes are single ``BEGIN IMMEDIATE``
 transactions. Each run has one writer (the process that called ``Run.start``) and any number of
 readers. WAL needs a local file system (not NFS).
+
+Stale runs: a ``running`` run of this host whose process is gone (pid dead or a zombie: killed by
+SIGKILL, out of memory, a crash of the machine's session) can never record its end. ``list()`` and
+``get()`` (and so ``to_frame``, ``open``, …) turn such a run ``failed`` in the index the moment they
+read it, with an error saying the process died, so that every reader (CLI, app, notebook) reports
+the same status; ``mark_stale()`` does it for the whole store. Runs of other hosts are not checked.
 
 JSON safety: configs, metrics and ``final`` are converted to plain Python (``to_jsonable``): numpy and
 torch scalars/arrays become numbers/lists, paths become strings, integer keys become strings and
@@ -54,7 +60,17 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["RUN_STATUSES", "TERMINAL_STATUSES", "RunInfo", "RunStore", "Run", "RunNotFoundError", "to_jsonable"]
+__all__ = [
+    "RUN_STATUSES",
+    "TERMINAL_STATUSES",
+    "DIED",
+    "RunInfo",
+    "RunStore",
+    "Run",
+    "RunNotFoundError",
+    "to_jsonable",
+    "atomic_write",
+]
 
 RUN_STATUSES = ("created", "running", "finished", "failed", "cancelled")
 TERMINAL_STATUSES = ("finished", "failed", "cancelled")
@@ -62,9 +78,11 @@ INDEX_FILE, CONFIG_FILE, METRICS_FILE = "index.sqlite", "config.json", "metrics.
 CHECKPOINT_DIR, LAST_CHECKPOINT, CANCEL_FILE, LOG_FILE = "checkpoints", "last.pt", "CANCEL", "log.txt"
 ASSIGNMENTS_FILE, PROBS_FILE = "assignments.npy", "probs.npy"
 _BUSY_TIMEOUT_S = 30.0
+DIED = "process died"  # the start of a stale run's error (see "Stale runs" above)
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 # the index columns, in table order; to_frame's columns, in order
 _COLS = tuple("run_id status created updated name grp data method model seed epochs epoch pid host final error".split())
+_STATUS, _UPDATED, _PID, _HOST, _ERROR = (_COLS.index(c) for c in ("status", "updated", "pid", "host", "error"))
 _SCHEMA = """CREATE TABLE IF NOT EXISTS runs (
   run_id TEXT PRIMARY KEY, status TEXT NOT NULL, created REAL NOT NULL, updated REAL NOT NULL,
   name TEXT, grp TEXT, data TEXT, method TEXT, model TEXT, seed INTEGER, epochs INTEGER,
@@ -144,8 +162,9 @@ def _checkpoint_safe(obj: Any, where: str) -> Any:
     )
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Write ``path`` via a temp file in the same folder, fsync and ``os.replace``; no partial file."""
+def atomic_write(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` via a temp file in the same folder (``write(f)`` fills it), fsync and
+    ``os.replace``: readers see the old file or the whole new one, never a partial file."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(3)}.tmp")
     try:
         with open(tmp, "wb") as f:
@@ -178,6 +197,13 @@ def _pid_alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def _died(pid: int, host: str, run_id: str) -> str:
+    return (
+        f"{DIED}: pid {pid} on {host} ended without recording how the run ended (killed, e.g. by SIGKILL or "
+        f"out of memory); its last checkpoint is kept: ccel fit --resume {run_id}"
+    )
 
 
 def _check_epoch(epoch: Any) -> int:
@@ -427,28 +453,74 @@ class RunStore:
         return Run(self, run_id)
 
     def get(self, run_id: str) -> RunInfo:
-        """The index row of ``run_id``; ``RunNotFoundError`` (a ``KeyError``) lists close matches."""
+        """The index row of ``run_id`` (a stale run reported failed, see the module docstring);
+        ``RunNotFoundError`` (a ``KeyError``) lists close matches."""
         with self._db() as con:
             row = con.execute(f"SELECT {', '.join(_COLS)} FROM runs WHERE run_id=?", (run_id,)).fetchone()
         if row is None:
             raise self._not_found(run_id)
-        return self._info(row)
+        return self._info(self._settle([row])[0])
+
+    def _settle(self, rows: builtins.list[tuple]) -> builtins.list[tuple]:
+        """``rows`` with every stale run (``running`` on this host, its pid dead) turned ``failed``:
+        written to the index (:meth:`_mark_dead`) so that every reader agrees, then read back."""
+        host = socket.gethostname()
+        dead = {
+            r[0]: r[_PID]
+            for r in rows
+            if r[_STATUS] == "running" and r[_HOST] == host and r[_PID] is not None and not _pid_alive(r[_PID])
+        }
+        if not dead:
+            return rows
+        try:
+            self._mark_dead(dead)
+        except sqlite3.OperationalError:  # e.g. a read-only index: report it failed all the same
+            now, fixed = time.time(), {}
+            for rid, pid in dead.items():
+                r = list(next(r for r in rows if r[0] == rid))
+                r[_STATUS], r[_ERROR], r[_UPDATED] = "failed", _died(pid, host, rid), now
+                fixed[rid] = tuple(r)
+            return [fixed.get(r[0], r) for r in rows]
+        with self._db() as con:
+            marks = ", ".join("?" * len(dead))
+            fresh = {
+                r[0]: r
+                for r in con.execute(f"SELECT {', '.join(_COLS)} FROM runs WHERE run_id IN ({marks})", list(dead))
+            }
+        return [fresh[r[0]] if r[0] in fresh else r for r in rows if r[0] not in dead or r[0] in fresh]
+
+    def _mark_dead(self, dead: Mapping[str, int]) -> builtins.list[str]:
+        """Mark the runs ``{run_id: pid}`` failed (process died) if they are still ``running`` with
+        that pid (one transaction); returns the ids marked."""
+        host, marked = socket.gethostname(), []
+        with self._db(write=True) as con:
+            for rid, pid in dead.items():
+                cur = con.execute(
+                    "UPDATE runs SET status='failed', error=?, updated=? WHERE run_id=? AND status='running' AND pid=?",
+                    (_died(pid, host, rid), time.time(), rid, pid),
+                )
+                marked += [rid] if cur.rowcount else []
+        return marked
 
     def list(
         self, *, status: str | None = None, group: str | None = None, data: str | None = None, method: str | None = None
     ) -> list[RunInfo]:
-        """Runs matching every given filter, newest first."""
+        """Runs matching every given filter, newest first (stale runs reported failed, see the
+        module docstring)."""
         if status is not None and status not in RUN_STATUSES:
             raise ValueError(f"status={status!r}; expected one of {RUN_STATUSES}")
-        pairs = [
-            (c, v) for c, v in (("status", status), ("grp", group), ("data", data), ("method", method)) if v is not None
-        ]
-        where = " WHERE " + " AND ".join(f"{c} = ?" for c, _ in pairs) if pairs else ""
+        pairs = [(c, v) for c, v in (("grp", group), ("data", data), ("method", method)) if v is not None]
+        terms = [f"{c} = ?" for c, _ in pairs]
+        if status is not None:  # a stale "running" row may turn out to be "failed"
+            terms.append("status IN (?, 'running')")
+            pairs.append(("status", status))
+        where = " WHERE " + " AND ".join(terms) if terms else ""
         with self._db() as con:
             rows = con.execute(
                 f"SELECT {', '.join(_COLS)} FROM runs{where} ORDER BY created DESC, run_id DESC", [v for _, v in pairs]
             ).fetchall()
-        return [self._info(r) for r in rows]
+        infos = [self._info(r) for r in self._settle(rows)]
+        return infos if status is None else [i for i in infos if i.status == status]
 
     def to_frame(self, runs: builtins.list[RunInfo] | None = None) -> pd.DataFrame:
         """One row per run (default: ``list()``): the index columns (``created``/``updated`` as UTC
@@ -523,25 +595,16 @@ class RunStore:
         shutil.rmtree(trash, ignore_errors=True)
 
     def mark_stale(self) -> builtins.list[str]:
-        """Mark ``running`` runs of this host whose pid is dead (or a zombie) as ``failed`` with error
-        "process died"; returns their ids. Cannot see pid reuse or runs of other hosts."""
+        """Mark ``running`` runs of this host whose pid is dead (or a zombie) as ``failed`` with an
+        error starting "process died"; returns their ids. ``list()``/``get()`` do the same for the
+        runs they read. Cannot see pid reuse or runs of other hosts."""
         with self._db() as con:
             rows = con.execute(
                 "SELECT run_id, pid FROM runs WHERE status='running' AND host=? AND pid IS NOT NULL",
                 (socket.gethostname(),),
             ).fetchall()
-        dead = [(rid, pid) for rid, pid in rows if not _pid_alive(pid)]
-        marked = []
-        if dead:
-            with self._db(write=True) as con:
-                for rid, pid in dead:
-                    cur = con.execute(
-                        "UPDATE runs SET status='failed', error='process died', "
-                        "updated=? WHERE run_id=? AND status='running' AND pid=?",
-                        (time.time(), rid, pid),
-                    )
-                    marked += [rid] if cur.rowcount else []
-        return marked
+        dead = {rid: pid for rid, pid in rows if not _pid_alive(pid)}
+        return self._mark_dead(dead) if dead else []
 
 
 class Run:
@@ -581,12 +644,12 @@ class Run:
             raise self.store._not_found(self.run_id)
 
     def set_epochs(self, epochs: int) -> None:
-        """Raise the requested epoch count (a resume that trains longer): ``config.json`` (atomic)
-        and the index, so readers see the new total."""
+        """Set the requested epoch count (a resume to a new total, ``ccel fit --resume ID --epochs N``):
+        ``config.json`` (atomic) and the index, so readers see the new total."""
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"epochs={epochs!r} should be an integer >= 1")
         text = (json.dumps({**self.config, "epochs": epochs}, indent=2, allow_nan=False) + "\n").encode()
-        _atomic_write(self.path / CONFIG_FILE, lambda f: f.write(text))
+        atomic_write(self.path / CONFIG_FILE, lambda f: f.write(text))
         self._config_text = None
         self._update(epochs=epochs)
 
@@ -642,7 +705,7 @@ class Run:
             raise ValueError(f"state['epoch']={payload['epoch']!r} differs from epoch={epoch}")
         last = self.checkpoint_path()
         last.parent.mkdir(exist_ok=True)
-        _atomic_write(last, lambda f: torch.save(payload, f))
+        atomic_write(last, lambda f: torch.save(payload, f))
         if keep_last > 0:
             snap = self.checkpoint_path(epoch)
             tmp = snap.with_name(f".{snap.name}.{os.getpid()}.tmp")
@@ -683,8 +746,8 @@ class Run:
             p = _to_numpy(probs)
             if p.ndim != 2 or p.shape[0] != lab.shape[0] or p.dtype.kind != "f":
                 raise ValueError(f"probs: shape {p.shape}, dtype {p.dtype}; expected a float ({lab.shape[0]}, K) array")
-            _atomic_write(self.path / PROBS_FILE, lambda f: np.save(f, p))
-        _atomic_write(self.path / ASSIGNMENTS_FILE, lambda f: np.save(f, lab))
+            atomic_write(self.path / PROBS_FILE, lambda f: np.save(f, p))
+        atomic_write(self.path / ASSIGNMENTS_FILE, lambda f: np.save(f, lab))
 
     def load_assignments(self) -> tuple[np.ndarray, np.ndarray | None]:
         """``(labels, probs or None)``; ``FileNotFoundError`` when no assignments were saved."""

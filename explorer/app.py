@@ -7,6 +7,7 @@ shared helpers are in :mod:`explorer.common`.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import sys
 import threading
@@ -19,7 +20,10 @@ if str(_HERE.parent) not in sys.path:  # so that the pages can `from explorer im
 
 import streamlit as st  # noqa: E402
 
-st.set_page_config(page_title="ccel explorer", page_icon=":material/join_inner:", layout="wide")
+# A local SVG (sent inline as a data: URL): a ":material/…:" page icon would make the browser fetch
+# the favicon from fonts.gstatic.com, and the app makes no request beyond localhost.
+ICON = _HERE / "static" / "ccel-icon.svg"
+st.set_page_config(page_title="ccel explorer", page_icon=str(ICON), layout="wide")
 
 
 class _QuietWarmUp(logging.Filter):
@@ -63,6 +67,9 @@ def _warm_up(precompute: bool) -> threading.Thread:
         logging.getLogger(name).addFilter(_QuietWarmUp())
     thread = threading.Thread(target=work, name="ccel-warm-up", daemon=True)
     thread.start()
+    # A process that exits while the warm-up is inside torch/numba native code aborts ("terminate called
+    # without an active exception", exit 134; seen in short test sessions): let it finish first.
+    atexit.register(thread.join, 120)
     return thread
 
 

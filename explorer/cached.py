@@ -40,6 +40,14 @@ def simplex_loss_grid(y: tuple[float, float, float], alpha: float, resolution: i
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
+def simplex_gradient_field(y: tuple[float, float, float], alpha: float, resolution: int = 8) -> pd.DataFrame:
+    """:func:`ccel_core.experiments.curves.simplex_gradient_field`, cached."""
+    from ccel_core.experiments.curves import simplex_gradient_field as run
+
+    return run(y, alpha, resolution)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
 def gradient_vs_certainty(logits: tuple[float, ...], alphas: tuple[float, ...]) -> pd.DataFrame:
     """:func:`ccel_core.experiments.curves.gradient_vs_certainty`, cached."""
     from ccel_core.experiments.curves import gradient_vs_certainty as run
@@ -47,42 +55,118 @@ def gradient_vs_certainty(logits: tuple[float, ...], alphas: tuple[float, ...]) 
     return run(logits, alphas)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def toy_self_labeling(data: str, k: int, ce: str, epochs: int, seed: int, lam: float, y_step: str, model: str) -> Any:
-    """:func:`ccel_core.experiments.trajectories.toy_self_labeling`, cached."""
-    from ccel_core.experiments.trajectories import toy_self_labeling as run
-
-    return run(data, k, ce, epochs, seed, lam=lam, y_step=y_step, model=model)
-
-
 @st.cache_data(show_spinner=False, max_entries=64)
-def em_trajectory(
-    data: str, k: int, epochs: int, seed: int, lam: float, y_step: str, model: str, epoch: int, solver: str, n_iter: int
-) -> Any:
-    """y-step iterates on the predictions σ of the CCE run's network after ``epoch`` epochs.
+def em_trajectory(args: tuple, epoch: int, solver: str, n_iter: int) -> Any:
+    """y-step iterates on the predictions σ of ours' network after ``epoch`` epochs (``args`` from
+    :func:`pseudo_label_args`; σ with its clusters renumbered as on the page).
 
     ``solver="em"``: EM on eq. 11 (collision CE); ``"exact"``: the certified exact y-step on eq. 11;
     ``"pgd"``: PGD on MIADM's Shannon eq. 10.
     """
     from ccel_core.experiments.trajectories import em_trajectory as run
 
-    result = toy_self_labeling(data, k, "collision", epochs, seed, lam, y_step, model)
+    result = toy_self_labeling(args, "collision")
     sigma = result.snapshots[min(epoch, len(result.snapshots) - 1)].probs
+    lam = args[PL_FIELDS.index("lam")]
     if solver in ("em", "exact"):
         return run(sigma, lam, n_iter=n_iter, solver=solver)
     return run(sigma, lam, n_iter=n_iter, solver="pgd", objective="eq10", ce="shannon")
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+# ----------------------------------------------------------------------------------------------
+# the solver race: finished races by settings, computed with progress, cancellable
+# ----------------------------------------------------------------------------------------------
+
+
+def race_key(
+    n: int,
+    k: int,
+    lam: float,
+    iters: int,
+    budget: float,
+    steps: Sequence[float],
+    lrs: Optional[Sequence[float]],
+    seed: int,
+    interior_point: bool,
+) -> tuple:
+    """The settings of one race (:func:`ccel_core.experiments.race.budgeted_race`) as a hashable key:
+    ``(n, k, λ, EM steps, PGD budget × EM's steps, PGD step sizes, seed, interior point)``; explicit
+    step sizes ``lrs`` replace ``steps`` × 1/(λK)."""
+    etas = tuple(float(v) for v in lrs) if lrs else tuple(float(f) / (float(lam) * int(k)) for f in steps)
+    return (int(n), int(k), float(lam), int(iters), float(budget), etas, int(seed), bool(interior_point))
+
+
+@st.cache_resource(show_spinner=False)
+def _races() -> dict[str, Any]:
+    """This server's finished races by key (newest last), a lock per key (one computation per key,
+    whoever asks: a page or the warm-up thread) and the progress of the running ones."""
+    import threading
+
+    return {"done": OrderedDict(), "locks": {}, "guard": threading.Lock(), "progress": {}}
+
+
+def finished_race(key: tuple) -> Any:
+    """The finished race for ``key`` (:func:`race_key`), or None. Shared, not copied: read only."""
+    return _races()["done"].get(key)
+
+
+def run_race(key: tuple, progress: Optional[Callable[[float, str], Any]] = None) -> Any:
+    """The race for ``key``: from the store, or computed now with ``progress(fraction, text)``.
+
+    Only a finished race is stored: an exception from ``progress`` (Streamlit's rerun when the page's
+    Stop button is pressed) ends the computation and leaves nothing behind. When another thread is
+    computing the same key, waits for it (still calling ``progress``, so the wait can be cancelled).
+    Not ``st.cache_data``: the progress callback draws on the page, and a cached function must not.
+    """
+    import threading
+
+    from ccel_core.experiments.race import budgeted_race
+
+    state = _races()
+    with state["guard"]:
+        lock = state["locks"].setdefault(key, threading.Lock())
+    while not lock.acquire(timeout=0.25):
+        if progress is not None:
+            fraction, text = state["progress"].get(key, (0.0, "starting"))
+            progress(fraction, f"{text} (computed by another session; waiting for it)")
+    try:
+        found = finished_race(key)
+        if found is not None:
+            return found
+
+        def relay(fraction: float, text: str) -> None:
+            state["progress"][key] = (fraction, text)
+            if progress is not None:
+                progress(fraction, text)
+
+        n, k, lam, iters, budget, etas, seed, interior_point = key
+        race = budgeted_race(
+            n,
+            k,
+            lam,
+            em_iters=iters,
+            pgd_budget=budget,
+            pgd_lrs=etas,
+            seed=seed,
+            interior_point=interior_point,
+            progress=relay,
+        )
+        store = state["done"]
+        store[key] = race
+        while len(store) > 32:
+            store.popitem(last=False)
+        return race
+    finally:
+        state["progress"].pop(key, None)
+        lock.release()
+
+
 def solver_race(
     n: int, k: int, lam: float, max_iter: int, lrs: Optional[tuple[float, ...]], seed: int, interior_point: bool
 ) -> Any:
-    """:func:`ccel_core.experiments.race.solver_race` on :func:`race_problem` ``(n, k, seed)``, cached."""
-    from ccel_core.experiments.race import race_problem
-    from ccel_core.experiments.race import solver_race as run
-
-    probs = race_problem(n, k, seed=seed)
-    return run(probs, lam, pgd_lrs=lrs, max_iter=max_iter, use_interior_point=interior_point)
+    """The race of :func:`run_race` with the default PGD budget and steps (blank ``lrs``)."""
+    d = RACE_DEFAULTS
+    return run_race(race_key(n, k, lam, max_iter, d["budget"], d["steps"], lrs, seed, interior_point))
 
 
 @st.cache_resource(show_spinner=False)
@@ -152,93 +236,236 @@ def corrupted_targets(data: str, noise: str, levels: tuple[float, ...], seed: in
 
 
 # ----------------------------------------------------------------------------------------------
-# the pseudo-label page's animated figures, and the default views computed ahead of time
+# the pseudo-label page: runs and summaries over seeds (with progress, cancellable), its figures,
+# and the default views computed ahead of time
 # ----------------------------------------------------------------------------------------------
 
+# The page's preset, found by measurement (benchmarks/evolution_preset.py, numbers in its report):
+# 3 blobs and K = 5 clusters with a weak fairness weight, where ours and MIADM differ robustly over
+# seeds (at K = C both y-steps give near one-hot labels and the two methods coincide).
 PSEUDO_LABEL_DEFAULTS: dict[str, Any] = {
     "data": "blobs",
-    "k": 3,
+    "classes": 3,
+    "noise": 1.0,
+    "k": 5,
     "epochs": 15,
     "seed": 0,
-    "lam": 100.0,
+    "lam": 3.0,
     "ystep": "full",
     "model": "linear",
 }
-RACE_DEFAULTS: dict[str, Any] = {"n": 2000, "k": 20, "lam": 100.0, "iters": 400, "lrs": None, "seed": 0, "ip": False}
+PL_FIELDS: tuple[str, ...] = tuple(PSEUDO_LABEL_DEFAULTS)  # the order of pseudo_label_args
+PL_SEEDS: tuple[int, ...] = tuple(range(10))  # the page's default summary over seeds
+# The y-step's iteration cap: MIADM's PGD (step 1/(λK)) has converged by then (its labels barely move
+# from 300 to 1000 iterations); a cap of 50 leaves them soft, a difference of the solver, not of the loss.
+PL_Y_ITER = 1000
+# The solver race's defaults: the K sweep of ccel_core.experiments.race.SWEEP_DEFAULTS (N = 300,
+# K = 2, 20, 200, 1200 EM steps, PGD at 1.5 and 2 × 1/(λK) with 5 × EM's steps); one K: K = 200.
+RACE_DEFAULTS: dict[str, Any] = {
+    "view": "sweep",
+    "n": 300,
+    "ks": (2, 20, 200),
+    "k": 200,
+    "lam": 100.0,
+    "iters": 1200,
+    "budget": 5.0,
+    "steps": (1.5, 2.0),
+    "lrs": None,
+    "seed": 0,
+    "ip": False,
+}
 
 
-def pseudo_label_args(data: str, k: int, epochs: int, seed: int, lam: float, ystep: str, model: str) -> tuple:
-    """The positional tail shared by :func:`toy_self_labeling` (after ``ce``) and the figure builders."""
-    return (str(data), int(k), int(epochs), int(seed), float(lam), str(ystep), str(model))
+def race_default_keys() -> list[tuple]:
+    """The :func:`race_key` of every race behind the page's default views (the K sweep; one K)."""
+    r = RACE_DEFAULTS
+    ks = list(dict.fromkeys([*r["ks"], r["k"]]))
+    return [
+        race_key(r["n"], k, r["lam"], r["iters"], r["budget"], r["steps"], r["lrs"], r["seed"], r["ip"]) for k in ks
+    ]
 
 
-# Animations draw at most this many points and frames (plotly validates every point of every
-# frame, so 1797 digits × 51 frames would take many seconds); the CSV downloads hold everything.
-MAX_POINTS, MAX_FRAMES = 300, 31
+def pseudo_label_args(
+    data: str, classes: int, noise: float, k: int, epochs: int, seed: int, lam: float, ystep: str, model: str
+) -> tuple:
+    """The settings of one self-labeling run as a hashable key, in the order of :data:`PL_FIELDS`.
+
+    ``classes`` (true classes C) and ``noise`` (cluster std) apply to blobs and anisotropic only:
+    moons and circles have 2 classes and digits 10, with their generators' own noise (None here).
+    """
+    blobs = str(data) in ("blobs", "anisotropic")
+    c = int(classes) if blobs else (2 if str(data) in ("moons", "circles") else None)
+    return (
+        str(data),
+        c,
+        float(noise) if blobs else None,
+        int(k),
+        int(epochs),
+        int(seed),
+        float(lam),
+        str(ystep),
+        str(model),
+    )
 
 
-def shown_points(n: int) -> np.ndarray:
-    """A fixed random subset of at most MAX_POINTS point indices (all when fewer)."""
-    if n <= MAX_POINTS:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(0).choice(n, MAX_POINTS, replace=False))
+def _with_seed(args: tuple, seed: Optional[int]) -> tuple:
+    i = PL_FIELDS.index("seed")
+    return (*args[:i], seed, *args[i + 1 :])
 
 
-def shown_frames(n: int) -> np.ndarray:
-    """At most MAX_FRAMES evenly spaced frame indices, always the first and the last."""
-    return np.unique(np.linspace(0, n - 1, min(n, MAX_FRAMES)).round().astype(int))
+@st.cache_resource(show_spinner=False)
+def _pl_store() -> dict[str, OrderedDict]:
+    """This server's finished self-labeling runs by ``(args, ce)`` and summaries over seeds by
+    ``(args without seed, seeds)`` (newest last). Shared, not copied: read only."""
+    return {"runs": OrderedDict(), "seeds": OrderedDict()}
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def epoch_figures(args: tuple, ce: str) -> dict[str, go.Figure]:
-    """The animated per-epoch figures of one self-labeler (``args`` from :func:`pseudo_label_args`):
-    ``"ternary"`` (K = 3 only) and ``"regions"``. ``st.cache_resource``: built once per setting, as
-    plotly validates every point of every frame (not copied on a hit; callers must not mutate them
-    beyond setting their height)."""
+def _keep(store: OrderedDict, key: Any, value: Any, most: int) -> None:
+    store[key] = value
+    store.move_to_end(key)
+    while len(store) > most:
+        store.popitem(last=False)
+
+
+def toy_run(args: tuple, ce: str) -> Any:
+    """The finished run of :func:`toy_self_labeling` for these settings, or None."""
+    return _pl_store()["runs"].get((args, ce))
+
+
+def toy_self_labeling(args: tuple, ce: str, progress: Optional[Callable[[int, int], Any]] = None) -> Any:
+    """:func:`ccel_core.experiments.trajectories.toy_self_labeling` for ``args`` (:func:`pseudo_label_args`),
+    its clusters renumbered by the classes they match (``relabeled()``), from the store or computed
+    now with ``progress(epoch, epochs)``.
+
+    Only a finished run is stored: an exception from ``progress`` (Streamlit's rerun when the page's
+    Cancel button is pressed) ends the training and leaves nothing behind. Not ``st.cache_data``:
+    the progress callback draws on the page, and a cached function must not.
+    """
+    found = toy_run(args, ce)
+    if found is not None:
+        return found
+    from ccel_core.experiments.trajectories import toy_self_labeling as run
+
+    a = dict(zip(PL_FIELDS, args))
+    result = run(
+        a["data"],
+        a["k"],
+        ce,
+        a["epochs"],
+        a["seed"],
+        n_classes=a["classes"],
+        noise=a["noise"],
+        lam=a["lam"],
+        y_step=a["ystep"],
+        model=a["model"],
+        y_iter=PL_Y_ITER,
+        progress=progress,
+    ).relabeled()
+    _keep(_pl_store()["runs"], (args, ce), result, 64)
+    return result
+
+
+def seed_summary(args: tuple, seeds: Sequence[int]) -> Optional[pd.DataFrame]:
+    """The finished :func:`seed_comparison` for these settings (any seed in ``args``), or None."""
+    found = _pl_store()["seeds"].get((_with_seed(args, None), tuple(int(s) for s in seeds)))
+    return None if found is None else found.copy()
+
+
+def seed_comparison(
+    args: tuple, seeds: Sequence[int], progress: Optional[Callable[[float, str], Any]] = None
+) -> pd.DataFrame:
+    """Both methods at these settings for every seed (:func:`~ccel_core.experiments.trajectories.compare_self_labeling`
+    through the run store, so the page's own seed is not trained twice), with
+    ``progress(fraction, text)`` after every epoch. Stored only when finished."""
+    from ccel_core.experiments.trajectories import compare_self_labeling
+
+    seeds = tuple(int(s) for s in seeds)
+    found = seed_summary(args, seeds)
+    if found is not None:
+        return found
+    total, done = 2 * len(seeds), [0]
+
+    def run(ce: str, seed: int) -> Any:
+        def epoch(e: int, n: int) -> None:
+            if progress is not None:
+                progress((done[0] + e / max(n, 1)) / total, f"seed {seed}, {ce} CE: epoch {e} / {n}")
+
+        result = toy_self_labeling(_with_seed(args, seed), ce, progress=epoch)
+        done[0] += 1
+        if progress is not None:
+            progress(done[0] / total, f"{done[0]} / {total} trainings")
+        return result
+
+    frame = compare_self_labeling(seeds, run=run)
+    _keep(_pl_store()["seeds"], (_with_seed(args, None), seeds), frame, 32)
+    return frame.copy()
+
+
+def cluster_names(result: Any) -> list[str]:
+    """Legend names of a relabeled run's clusters: ``"cluster c"`` when it is matched to class c,
+    ``"cluster j (class c)"`` when matched to another number (K < C), ``"cluster j (no class)"``."""
+    matched = result.config.get("matched_class") or [None] * result.n_clusters
+    out = []
+    for j, c in enumerate(matched):
+        out.append(
+            f"cluster {j}" if c == j else (f"cluster {j} (no class)" if c is None else f"cluster {j} (class {c})")
+        )
+    return out
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def epoch_figures(args: tuple, ce: str, epoch: int) -> dict[str, go.Figure]:
+    """The figures of one self-labeler at one epoch (``args`` from :func:`pseudo_label_args`):
+    ``"regions"`` (argmax σ over the plane, points colored by cluster, misclustered points as ✕ in
+    their true class's color) and ``"ternary"`` (K = 3 only: y and σ on the simplex). Clusters are
+    the run's renumbered ones (cluster c ↔ class c). Not copied on a hit: callers only set the height."""
     from ccel_core.plots import decision_regions_figure, ternary_labels_figure
 
-    res = toy_self_labeling(args[0], args[1], ce, *args[2:])
-    idx = shown_points(len(res.points))
-    snaps = [res.snapshots[t] for t in shown_frames(len(res.snapshots))]
-    epochs = [s.epoch for s in snaps]
+    res = toy_self_labeling(args, ce)
+    s = res.snapshots[min(max(int(epoch), 0), len(res.snapshots) - 1)]
+    names = cluster_names(res)
+    pred = s.probs.argmax(1)
     figs = {}
     if res.n_clusters == 3:
         figs["ternary"] = ternary_labels_figure(
-            [s.labels[idx] for s in snaps],
-            [s.probs[idx] for s in snaps],
-            frame_names=epochs,
-            title="Pseudo-labels y (dots) and σ (rings) per epoch",
+            s.labels,
+            s.probs,
+            labels=pred,
+            cluster_names=names,
+            title=f"Pseudo-labels y (dots) and σ (rings) at epoch {s.epoch}",
         )
-        if figs["ternary"].layout.sliders:
-            figs["ternary"].layout.sliders[0].currentvalue.prefix = "epoch "
+    wrong = truth = None
+    if res.y_true is not None:
+        truth = res.class_colors()[res.y_true]
+        wrong = truth != pred
     figs["regions"] = decision_regions_figure(
         res.grid_x,
         res.grid_y,
-        [s.grid_probs for s in snaps],
-        res.points[idx],
-        [s.probs[idx].argmax(1) for s in snaps],
-        y_true=None if res.y_true is None else res.y_true[idx],
-        frame_names=epochs,
+        s.grid_probs,
+        res.points,
+        pred,
+        misclustered=wrong,
+        true_colors=truth,
+        cluster_names=names,
         axis_titles=("PC 1", "PC 2") if args[0] == "digits" else ("x₁", "x₂"),
-        title="Decision regions argmax σ per epoch (marker = true class)",
+        title=f"Decision regions argmax σ at epoch {s.epoch}",
     )
     return figs
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def ystep_figure(args: tuple, epoch: int, solver: str, iters: int) -> go.Figure:
-    """The animated y-step iterates on the simplex (σ fixed), from :func:`em_trajectory`."""
+    """The y-step's labels after ``iters`` iterations on the simplex (σ fixed, rings), K = 3."""
     from ccel_core.plots import ternary_labels_figure
 
-    traj = em_trajectory(*args, epoch, solver, iters)
-    res = toy_self_labeling(args[0], args[1], "collision", *args[2:])
+    traj = em_trajectory(args, epoch, solver, iters)
+    res = toy_self_labeling(args, "collision")
     sigma = res.snapshots[min(epoch, len(res.snapshots) - 1)].probs
-    idx, frames = shown_points(len(sigma)), shown_frames(len(traj.iterates))
     return ternary_labels_figure(
-        [traj.iterates[t][idx] for t in frames],
-        sigma[idx],
-        frame_names=frames.tolist(),
-        title="y per iteration (σ fixed, rings)",
+        traj.iterates[-1],
+        sigma,
+        cluster_names=cluster_names(res),
+        title=f"y after {len(traj.iterates) - 1} iterations (σ fixed: rings)",
     )
 
 
@@ -246,11 +473,12 @@ def precompute_default_views() -> None:
     """Fill the caches behind the default view of the slower pages (pseudo-labels, solver race), so
     their first visit on a fresh server draws at once. Meant for a background thread."""
     args = pseudo_label_args(**PSEUDO_LABEL_DEFAULTS)
+    seed_comparison(args, PL_SEEDS)
     for ce in ("collision", "shannon"):
-        toy_self_labeling(args[0], args[1], ce, *args[2:])
-        epoch_figures(args, ce)
-    r = RACE_DEFAULTS
-    solver_race(r["n"], r["k"], r["lam"], r["iters"], r["lrs"], r["seed"], r["ip"])
+        toy_self_labeling(args, ce)
+        epoch_figures(args, ce, int(PSEUDO_LABEL_DEFAULTS["epochs"]))
+    for key in race_default_keys():
+        run_race(key)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -261,16 +489,15 @@ def precompute_default_views() -> None:
 def labels_frame(
     label_sets: Sequence[Any], prob_sets: Optional[Sequence[Any]] = None, *, step: str = "epoch", y_true: Any = None
 ) -> pd.DataFrame:
-    """One row per (step, point): ``y_1..y_K`` (pseudo-labels) and ``sigma_1..sigma_K`` (predictions)."""
-    import numpy as np
-
+    """One row per (step, point): ``y_0..y_{K−1}`` (pseudo-labels of clusters 0 … K−1) and
+    ``sigma_0..sigma_{K−1}`` (predictions), and ``true_class`` when given (0-based like the clusters)."""
     frames = []
     for t, y in enumerate(label_sets):
         y = np.asarray(y)
-        part = pd.DataFrame(y, columns=[f"y_{j + 1}" for j in range(y.shape[1])])
+        part = pd.DataFrame(y, columns=[f"y_{j}" for j in range(y.shape[1])])
         if prob_sets is not None:
             s = np.asarray(prob_sets[t])
-            part[[f"sigma_{j + 1}" for j in range(s.shape[1])]] = s
+            part[[f"sigma_{j}" for j in range(s.shape[1])]] = s
         part.insert(0, "point", np.arange(len(y)))
         part.insert(0, step, t)
         if y_true is not None:
@@ -281,8 +508,6 @@ def labels_frame(
 
 def regions_frame(result: Any) -> pd.DataFrame:
     """One row per (epoch, grid point) of a toy self-labeling result: position and argmax σ."""
-    import numpy as np
-
     gx, gy = np.meshgrid(result.grid_x, result.grid_y)
     frames = [
         pd.DataFrame(

@@ -158,21 +158,47 @@ def write_url(page: str, specs: dict[str, Param]) -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def parse_floats(text: str, what: str) -> tuple[float, ...]:
-    """Numbers separated by commas or spaces; ``ValueError`` naming ``what`` otherwise."""
+def _convert(text: str, what: str, kind: Callable[[str], Any], example: str, problem: str) -> list[tuple[str, Any]]:
+    """``(item, kind(item))`` for each item of a list typed as text (commas, semicolons or spaces);
+    ``ValueError`` naming ``what`` when it is empty or an item does not convert (``problem``)."""
     parts = [p for p in re.split(r"[,\s;]+", text.strip()) if p]
     if not parts:
-        raise ValueError(f"{what}: enter at least one number (e.g. 0, 0.2, 0.4)")
+        raise ValueError(f"{what}: enter at least one number (e.g. {example})")
     out = []
     for p in parts:
         try:
-            v = float(p)
+            out.append((p, kind(p)))
         except ValueError:
-            raise ValueError(f"{what}: {p!r} is not a number") from None
+            raise ValueError(f"{what}: {p!r} {problem}") from None
+    return out
+
+
+def parse_floats(text: str, what: str) -> tuple[float, ...]:
+    """Numbers separated by commas or spaces; ``ValueError`` naming ``what`` otherwise."""
+    items = _convert(text, what, float, "0, 0.2, 0.4", "is not a number")
+    for p, v in items:
         if not math.isfinite(v):
             raise ValueError(f"{what}: {p!r} is not a finite number")
-        out.append(v)
-    return tuple(out)
+    return tuple(v for _, v in items)
+
+
+def parse_ints(
+    text: str, what: str, lo: Optional[int] = None, hi: Optional[int] = None, max_count: Optional[int] = None
+) -> tuple[int, ...]:
+    """Whole numbers separated by commas or spaces, in ``[lo, hi]``, at most ``max_count`` distinct.
+
+    Strict: ``"0.5"`` (or ``"1e3"``) is refused with a ``ValueError`` naming ``what`` and the value,
+    never truncated to 0.
+    """
+    items = _convert(text, what, int, "0, 1, 2", "is not a whole number (use integers such as 0, 1, 2)")
+    for p, v in items:
+        if (lo is not None and v < lo) or (hi is not None and v > hi):
+            bounds = f"[{'−∞' if lo is None else lo}, {'∞' if hi is None else hi}]"
+            raise ValueError(f"{what}: {p!r} is outside {bounds}")
+    values = tuple(v for _, v in items)
+    if max_count is not None and len(set(values)) > max_count:
+        raise ValueError(f"{what}: {len(set(values))} values given, at most {max_count} allowed")
+    return values
 
 
 @contextmanager
@@ -197,15 +223,19 @@ def chart(
     *,
     key: Optional[str] = None,
     height: Optional[int] = None,
-) -> None:
+    on_select: Any = "ignore",
+) -> Any:
     """Draw ``fig`` and offer its data (CSV) and the figure (standalone HTML) for download.
 
     ``data`` may be a DataFrame or a zero-argument callable returning one; both files are generated
-    only when their button is clicked, and clicking does not rerun the page.
+    only when their button is clicked, and clicking does not rerun the page. ``on_select`` (``"rerun"``
+    or a callback) makes a click on a point select it (``selection_mode="points"``); the chart's
+    selection event is returned (``None`` without ``on_select``).
     """
     if height is not None:
         fig.update_layout(height=height)
-    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    selecting = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": "points"}
+    event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, **selecting)
     row = st.container(horizontal=True, gap="small")
 
     def csv() -> bytes:
@@ -236,6 +266,7 @@ def chart(
             key=f"{ext}-{key or name}",
             help=help,
         )
+    return event if selecting else None
 
 
 def table_download(df: pd.DataFrame, name: str, label: str = "CSV", *, key: Optional[str] = None) -> None:

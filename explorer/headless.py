@@ -99,3 +99,34 @@ def wait_ready(page: Any, timeout: float = 60_000) -> None:
     page.locator(CONNECTED).wait_for(state="attached", timeout=timeout)
     page.locator(SCRIPT_DONE).wait_for(state="attached", timeout=timeout)
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0, timeout=timeout)
+
+
+# --- what the browser asks for: the app makes no request beyond localhost ------------------------
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+SCRIPT_RUNNING = "[data-testid='stApp'][data-test-script-state='running']"
+
+
+def is_local(url: str) -> bool:
+    """Whether fetching ``url`` stays on this machine: an http(s)/ws(s) URL to a loopback host, or
+    a URL that needs no network at all (``data:``, ``blob:``, ``about:``)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about"):
+        return True
+    return parts.scheme in ("http", "https", "ws", "wss") and (parts.hostname or "") in LOCAL_HOSTS
+
+
+def record_requests(page: Any) -> list[str]:
+    """Start recording the URL of every request ``page`` makes (documents, scripts, fonts, images,
+    websockets); returns the live list."""
+    urls: list[str] = []
+    page.on("request", lambda request: urls.append(request.url))
+    page.on("websocket", lambda ws: urls.append(ws.url))
+    return urls
+
+
+def wait_running(page: Any, timeout: float = 60_000) -> None:
+    """Block until a script run is in progress (e.g. just after pressing a button that starts work)."""
+    page.locator(SCRIPT_RUNNING).wait_for(state="attached", timeout=timeout)

@@ -1,19 +1,24 @@
-"""Page 4's plumbing: launch ``ccel fit`` subprocesses, keep their logs, save uploaded feature files,
-and summarize runs over seeds.
+"""Page 4's plumbing: the confined runs folder, ``ccel fit`` subprocesses, uploaded feature files,
+and the run store's tables (seed groups, settings that differ, finished-run views).
 
 Runs execute outside the Streamlit script thread, as ``python -m ccel_core.cli fit …`` in a new
 session (``start_new_session=True``), so they survive page reloads and even a server restart; they
-write to the run store, which the page polls. Layout added to a run store (names that cannot be run
-ids, which start with a letter or digit)::
+write to the run store, which the page polls. Each run's own output is in ``<run>/log.txt``
+(``ccel fit`` writes it). Layout added to a run store (names that cannot be run ids, which start
+with a letter or digit)::
 
-    _launches/<launch_id>.log    stdout + stderr of one ``ccel fit`` command (hard-linked into each
-                                 of its runs as ``<run_id>/log.txt`` once the run folder exists)
+    _launches/<launch_id>.log    stdout + stderr of one ``ccel`` command started by the page
     _features/<name>-<hash>.npz  uploaded feature files, validated and re-saved as x (and y)
     _features/<name>-<hash>.json what the upload held (rows, columns, classes, original name)
+
+The page only ever writes under one root, chosen when the server starts (``$CCEL_RUNS_DIR``,
+else ``./runs``): :func:`runs_folder` turns the folder typed on the page into a sub-folder of it
+or refuses it.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -23,6 +28,7 @@ import secrets
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -32,7 +38,7 @@ import pandas as pd
 import streamlit as st
 
 from ccel_core.cli.flags import config_argv
-from ccel_core.runs import RunStore
+from ccel_core.runs import CONFIG_FILE, LOG_FILE, METRICS_FILE, Run, RunInfo, RunStore, atomic_write
 from ccel_core.summary import summarize
 from ccel_core.training import TrainConfig
 
@@ -43,9 +49,53 @@ NOT_CONFIG = ("seed", "device", "eval_every", "root", "amp")
 SUMMARY_METRICS = ("acc", "nmi", "ari", "test_acc", "loss")
 
 
+MAX_UPLOAD_MB = 50  # the largest feature file save_features takes (ask for server.maxUploadSize = 50 as well)
+_FOLDER_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+ACTIVE = ("created", "running")
+
+
 def default_runs_dir() -> str:
     """``$CCEL_RUNS_DIR``, else ``./runs`` (the run store's own default)."""
     return os.environ.get("CCEL_RUNS_DIR") or "runs"
+
+
+def runs_base() -> Path:
+    """The root the page may write under: ``$CCEL_RUNS_DIR`` (else ``./runs``) of the server process."""
+    return Path(default_runs_dir()).expanduser().absolute()
+
+
+def runs_folder(base: Path, name: str) -> Path:
+    """The run-store folder ``name`` inside ``base``: ``""`` is ``base`` itself, else a relative
+    path of plain names (letters, digits, ``. _ -``, each starting with a letter or digit).
+
+    ``ValueError`` naming the value for an absolute path, ``~``, ``.``/``..``, other characters,
+    a folder that a symbolic link leads outside ``base``, or the folder of a run. Returns the
+    resolved path (links inside ``base`` followed).
+    """
+    text = str(name or "").strip()
+    if not text:
+        return base
+    hint = f"give a sub-folder of {base} as a relative name, e.g. experiments/week1"
+    if text.startswith(("/", "~", "\\")) or os.path.isabs(text) or re.match(r"[A-Za-z]:", text):
+        raise ValueError(f"runs folder {text!r} is an absolute path; {hint}")
+    parts = [p for p in re.split(r"[/\\]", text) if p]
+    for part in parts:
+        if part in (".", ".."):
+            raise ValueError(f"runs folder {text!r}: {part!r} is not allowed; {hint}")
+        if not _FOLDER_PART.fullmatch(part):
+            raise ValueError(
+                f"runs folder {text!r}: {part!r} is not a plain folder name (letters, digits, '.', '_' and '-', "
+                f"starting with a letter or digit); {hint}"
+            )
+    real_base, folder = base.resolve(), base.joinpath(*parts).resolve()
+    if folder != real_base and real_base not in folder.parents:
+        raise ValueError(f"runs folder {text!r} leads outside {base} (to {folder}, through a symbolic link); {hint}")
+    for above in [folder, *folder.parents]:
+        if above == real_base:
+            break
+        if (above / CONFIG_FILE).is_file() and (above / METRICS_FILE).is_file():
+            raise ValueError(f"runs folder {text!r} is (inside) the folder of the run {above.name}; {hint}")
+    return folder
 
 
 # ----------------------------------------------------------------------------------------------
@@ -104,6 +154,16 @@ def check_seeds(seeds: Sequence[int]) -> None:
         raise ValueError(f"seeds {' '.join(map(str, seeds))} repeat a seed")
 
 
+def parse_seeds(text: str) -> list[int]:
+    """The seeds typed on the page: whole numbers ``0 … 2³¹−1`` separated by spaces or commas, no
+    repeats; ``ValueError`` naming the first bad entry ("0.5" is refused, not read as seed 0)."""
+    from explorer.common import parse_ints
+
+    seeds = list(parse_ints(text, "seeds", lo=0, hi=2**31 - 1))
+    check_seeds(seeds)
+    return seeds
+
+
 def _popen(command: list[str], root: Path, log_path: Path) -> subprocess.Popen:
     env = {
         **os.environ,
@@ -123,58 +183,56 @@ def _popen(command: list[str], root: Path, log_path: Path) -> subprocess.Popen:
 def launch_fit(root: Path, config: TrainConfig, seeds: Sequence[int]) -> Launch:
     """Start ``ccel fit`` for a (validated) ``config``, one run per seed; its runs share a new group."""
     check_seeds(seeds)
-    launch_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
-    group = f"app-{launch_id}"
-    command = fit_command(root, config, seeds, group=group)
-    log_path = root / LAUNCH_DIR / f"{launch_id}.log"
-    launch = Launch(launch_id, command, root, log_path, group, time.time(), _popen(command, root, log_path))
-    launches()[launch_id] = launch
-    return launch
+    group = time.strftime("app-%Y%m%d-%H%M%S-", time.gmtime()) + secrets.token_hex(2)
+    return _start(root, fit_command(root, config, seeds, group=group), group)
 
 
-def launch_resume(store: RunStore, run_id: str, epochs: Optional[int] = None) -> Launch:
-    """Start ``ccel fit --resume RUN_ID`` (``--epochs`` raises the total); output appends to the run's log."""
-    run = store.open(run_id)
+def launch_resume(store: RunStore, info: RunInfo, epochs: Optional[int] = None) -> Launch:
+    """Start ``ccel fit --resume RUN_ID`` (``--epochs N``: the new total). ``ValueError`` (nothing
+    started) when the run is active, or when the total does not exceed its ``info.epoch`` epochs
+    done — the command refuses that too. The run's output goes to its own log (``ccel fit``
+    writes it); the command's output to ``_launches/<launch_id>.log``."""
+    if info.status in ACTIVE:
+        raise ValueError(f"run {info.run_id} is {info.status}; cancel it before resuming it")
+    total = info.epochs if epochs is None else int(epochs)
+    if total is None or total <= info.epoch:
+        raise ValueError(
+            f"run {info.run_id} has {info.epoch} epoch(s) done: the total epochs for the resume ({total}) "
+            f"must be more than {info.epoch}"
+        )
     command = [
         sys.executable,
         "-m",
         "ccel_core.cli",
         "fit",
         "--resume",
-        run_id,
+        info.run_id,
         "--runs-dir",
         str(store.root),
         "--no-progress",
     ]
-    if epochs is not None:
-        command += ["--epochs", str(int(epochs))]
+    if total != info.epochs:
+        command += ["--epochs", str(total)]
+    return _start(store.root, command, info.group, run_id=info.run_id)
+
+
+def _start(root: Path, command: list[str], group: Optional[str], *, run_id: Optional[str] = None) -> Launch:
     launch_id = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(2)
-    launch = Launch(
-        launch_id,
-        command,
-        store.root,
-        run.log_path,
-        run.info.group,
-        time.time(),
-        _popen(command, store.root, run.log_path),
-        run_id=run_id,
-    )
+    log_path = root / LAUNCH_DIR / f"{launch_id}.log"
+    process = _popen(command, root, log_path)
+    launch = Launch(launch_id, command, root, log_path, group, time.time(), process, run_id=run_id)
     launches()[launch_id] = launch
     return launch
 
 
-def link_logs(store: RunStore) -> None:
-    """Give every run of an app launch its log: hard-link the launch log into ``<run>/log.txt``."""
-    for launch in list(launches().values()):
-        if launch.run_id is not None or launch.group is None or Path(launch.root) != store.root:
-            continue
-        for info in store.list(group=launch.group):
-            target = info.path / "log.txt"
-            if info.path.is_dir() and not target.exists() and launch.log_path.exists():
-                try:
-                    os.link(launch.log_path, target)
-                except OSError:
-                    pass  # e.g. no hard links on this file system: the launch log is shown instead
+def running_launches(root: Path) -> list[Launch]:
+    """This server's launches into ``root`` whose process is still running (polling reaps the others)."""
+    return [x for x in list(launches().values()) if Path(x.root) == root and x.returncode is None]
+
+
+def busy(infos: Sequence[RunInfo], running: Sequence[Launch]) -> bool:
+    """Whether the page should poll fast: a run is active or a launch still runs."""
+    return bool(running) or any(i.status in ACTIVE for i in infos)
 
 
 def log_tail(path: Path, lines: int = 30) -> str:
@@ -189,16 +247,9 @@ def log_tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def run_log(store: RunStore, run_id: str) -> Path:
-    """Where a run's output is: ``<run>/log.txt``, else the log of the app launch that made it."""
-    info = store.get(run_id)
-    path = info.path / "log.txt"
-    if path.exists():
-        return path
-    for launch in launches().values():
-        if launch.group is not None and launch.group == info.group:
-            return launch.log_path
-    return path
+def run_log(info: RunInfo, lines: int = 30) -> str:
+    """The end of the run's own log (``<run>/log.txt``; '' when it has none)."""
+    return log_tail(info.path / LOG_FILE, lines)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -228,6 +279,10 @@ def save_features(
     if suffix not in FEATURE_SUFFIXES:
         raise ValueError(
             f"{file_name}: unsupported file type {suffix or '(none)'}; use one of {', '.join(FEATURE_SUFFIXES)}"
+        )
+    if len(content) > MAX_UPLOAD_MB * 2**20:
+        raise ValueError(
+            f"{file_name}: {len(content) / 2**20:.1f} MB is more than the {MAX_UPLOAD_MB} MB an upload may hold"
         )
     folder = root / FEATURE_DIR
     folder.mkdir(parents=True, exist_ok=True)
@@ -259,10 +314,25 @@ def save_features(
         "standardized": bool(standardize),
     }
     for target, payload in ((path.with_suffix(".json"), json.dumps(info, indent=2).encode()), (path, data)):
-        part = target.with_name(f".{target.name}.{secrets.token_hex(3)}.tmp")
-        part.write_bytes(payload)
-        os.replace(part, target)
+        atomic_write(target, lambda f: f.write(payload))  # noqa: B023 - called at once, inside the loop
     return path, info
+
+
+def csv_columns(content: bytes, delimiter: str = ",") -> dict[str, str]:
+    """The label-column choices of an uploaded CSV, ``{shown name: label_column value}``: the header
+    names, or ``column 1 … n`` (values ``"0" … "n-1"``) when the first row is numeric. ``{}`` when
+    the start of the file is not a readable CSV (saving it then reports why)."""
+    try:
+        text = content[:65_536].decode("utf-8-sig")
+        first = next((row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in row)))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return {}
+    try:
+        [float(c) for c in first]
+    except ValueError:
+        names = [c.strip() for c in first]
+        return {name: name for name in names if name}
+    return {f"column {j + 1}": str(j) for j in range(len(first))}
 
 
 def saved_features(root: Path) -> dict[str, dict]:
@@ -283,9 +353,10 @@ def saved_features(root: Path) -> dict[str, dict]:
 # ----------------------------------------------------------------------------------------------
 
 
-def runs_table(store: RunStore) -> pd.DataFrame:
-    """The store's runs for display: id, status, progress, data, method, model, seed, final metrics."""
-    df = store.to_frame()
+def runs_table(store: RunStore, infos: Sequence[RunInfo]) -> pd.DataFrame:
+    """The runs ``infos`` (one snapshot of the store) for display: id, status, progress, data,
+    method, model, seed, final metrics."""
+    df = store.to_frame(list(infos))
     if df.empty:
         return pd.DataFrame(
             columns=[
@@ -314,40 +385,107 @@ def runs_table(store: RunStore) -> pd.DataFrame:
     return df[[c for c in cols if c in df.columns]]
 
 
-def seed_summary(store: RunStore, run_ids: Sequence[str]) -> pd.DataFrame:
-    """Final metrics mean ± std over seeds, one row per configuration (runs whose stored configs
-    differ only in the seed, the device or the evaluation schedule form one group)."""
-    rows, configs = [], []
-    for rid in run_ids:
-        info = store.get(rid)
-        try:
-            cfg = store.open(rid).config
-        except (OSError, ValueError, KeyError):
-            cfg = {}
-        cfg = {
-            k: (json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v)
-            for k, v in cfg.items()
-            if k not in NOT_CONFIG
-        }
-        if isinstance(cfg.get("data"), str) and os.sep in cfg["data"]:
-            cfg["data"] = Path(cfg["data"]).name
-        configs.append(cfg)
-        rows.append(
-            {"run_id": rid, "seed": info.seed, "status": info.status, **{m: info.final.get(m) for m in SUMMARY_METRICS}}
+def run_config(info: RunInfo) -> dict:
+    """The run's stored config (``{}`` when unreadable, e.g. a run being deleted)."""
+    try:
+        cfg = json.loads((info.path / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return cfg if isinstance(cfg, dict) else {}
+
+
+def _text(value: Any) -> str:
+    """A config value as comparable, displayable text (a file path as its name)."""
+    if isinstance(value, str):
+        return Path(value).name if os.sep in value else value
+    return "default" if value is None else json.dumps(value, sort_keys=True)
+
+
+def _experiments(configs: Mapping[str, dict]) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """``run_id → settings`` without ``NOT_CONFIG`` (as text), and the settings other than method,
+    data and model that differ between them."""
+    exps = {rid: {k: _text(v) for k, v in cfg.items() if k not in NOT_CONFIG} for rid, cfg in configs.items()}
+    keys = sorted({k for e in exps.values() for k in e} - {"method", "data", "model"})
+    return exps, [k for k in keys if len({e.get(k, "default") for e in exps.values()}) > 1]
+
+
+def config_groups(configs: Mapping[str, dict]) -> dict[str, str]:
+    """``run_id → label`` of its experiment: runs whose configs differ only in the seed (and in
+    ``NOT_CONFIG``: device, evaluation schedule, data root, amp) share a label. The label names
+    method · data · model and every other setting that differs between the runs."""
+    exps, varying = _experiments(configs)
+    return {
+        rid: " · ".join(
+            [e.get("method", "?"), e.get("data", "?"), e.get("model", "?")]
+            + [f"{k}={e.get(k, 'default')}" for k in varying]
         )
-    if not rows:
+        for rid, e in exps.items()
+    }
+
+
+def config_diff(configs: Mapping[str, dict]) -> pd.DataFrame:
+    """The settings that differ between the runs ``configs`` (``run_id → config``): one row per run,
+    ``run_id`` then one column per differing setting (as text); no setting columns when they agree."""
+    texts = {rid: {k: _text(v) for k, v in cfg.items()} for rid, cfg in configs.items()}
+    keys = list(dict.fromkeys(k for t in texts.values() for k in t))
+    differ = [k for k in keys if len({t.get(k, "—") for t in texts.values()}) > 1]
+    return pd.DataFrame(
+        [{"run_id": rid, **{k: t.get(k, "—") for k in differ}} for rid, t in texts.items()],
+        columns=["run_id", *differ],
+    )
+
+
+def seed_summary(infos: Sequence[RunInfo], configs: Mapping[str, dict]) -> pd.DataFrame:
+    """Final metrics mean ± std over seeds (ddof = 1, :func:`ccel_core.summary.summarize`), one row
+    per configuration (:func:`config_groups`): data, method, model and the settings that differ,
+    ``runs``, ``seeds``, then ``<metric>`` (formatted), ``<metric> mean`` and ``<metric> std``."""
+    if not infos:
         return pd.DataFrame()
-    cfg_frame = pd.DataFrame(configs).astype(object).where(lambda d: d.notna(), "default")
-    keys = [c for c in cfg_frame.columns if c in ("data", "method", "model") or cfg_frame[c].astype(str).nunique() > 1]
-    df = pd.concat([cfg_frame[keys], pd.DataFrame(rows)], axis=1)
-    metrics = [m for m in SUMMARY_METRICS if pd.to_numeric(df[m], errors="coerce").notna().any()]
+    chosen = {i.run_id: configs.get(i.run_id, {}) for i in infos}
+    groups, (exps, varying) = config_groups(chosen), _experiments(chosen)
+    metrics = [m for m in SUMMARY_METRICS if summarize(i.final.get(m) for i in infos).n]
     out = []
-    for values, part in df.groupby(keys, sort=False, dropna=False):
-        row = dict(zip(keys, values if isinstance(values, tuple) else (values,)))
+    for label in dict.fromkeys(groups.values()):
+        part = [i for i in infos if groups[i.run_id] == label]
+        row: dict[str, Any] = {k: exps[part[0].run_id].get(k, "default") for k in ["data", "method", "model", *varying]}
         row["runs"] = len(part)
-        row["seeds"] = " ".join(str(s) for s in sorted(part["seed"].dropna().astype(int)))
+        row["seeds"] = " ".join(str(s) for s in sorted(i.seed for i in part if i.seed is not None))
         for m in metrics:
-            summary = summarize(part[m])
+            summary = summarize(i.final.get(m) for i in part)
             row[f"{m} mean"], row[f"{m} std"], row[m] = summary.mean, summary.std, summary.format()
         out.append(row)
     return pd.DataFrame(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# a finished run: its data, assignments and examples
+# ----------------------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the run's data…")
+def _run_data(config_text: str) -> Any:
+    """The data set of a stored config (shared by the sessions; a few kept)."""
+    from ccel_core.training.build import load_config_data
+
+    return load_config_data(TrainConfig.from_dict(json.loads(config_text)))
+
+
+def finished_run(store: RunStore, info: RunInfo) -> tuple[Any, np.ndarray, Optional[np.ndarray]]:
+    """``(dataset, assignments, probs or None)`` of a finished run; ``FileNotFoundError`` without
+    saved assignments, ``ValueError`` when its data cannot be loaded or does not match them."""
+    labels, probs = Run(store, info.run_id).load_assignments()
+    text = (info.path / CONFIG_FILE).read_text(encoding="utf-8")
+    data = _run_data(text)
+    if len(data) != len(labels):
+        raise ValueError(f"run {info.run_id}: {len(labels)} saved assignments for the {len(data)} points of its data")
+    return data, labels, probs
+
+
+def example_images(data: Any) -> Optional[Any]:
+    """The images of a data set for :func:`~ccel_core.plots.runs.cluster_examples_figure`
+    (``(N, C, H, W)``; digits' 64 features as 8 × 8), or None for other features."""
+    if data.kind == "images":
+        return data.x
+    if data.name == "digits" and tuple(data.x.shape[1:]) == (64,):
+        return data.x.reshape(-1, 8, 8)
+    return None

@@ -244,6 +244,78 @@ def test_resume_continues_and_matches_an_uninterrupted_run(tmp_path: Path, capsy
     assert "no run with run_id='nope'" in capsys.readouterr().err
 
 
+def _resume(runs: Path, run_id: str, *epochs: str) -> int:
+    return main(
+        [
+            "fit",
+            "--resume",
+            run_id,
+            *(["--epochs", *epochs] if epochs else []),
+            "--runs-dir",
+            str(runs),
+            "--no-progress",
+        ]
+    )
+
+
+def _state(store: RunStore, run_id: str) -> tuple:
+    """Everything a refused resume must leave as it was: index row, config, metrics, checkpoint, log."""
+    path = store.root / run_id
+    files = ("config.json", "metrics.jsonl", "checkpoints/last.pt", "log.txt", "assignments.npy")
+    return (store.get(run_id), *((path / f).read_bytes() if (path / f).exists() else None for f in files))
+
+
+def test_resume_never_marks_an_unfinished_run_finished(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A run cancelled at 2 of 6 epochs: ``--epochs N`` with N <= 2 is refused (exit 2, nothing
+    changed) instead of ending it "finished" at 2/6; N between 2 and 6 becomes its new total."""
+    runs = tmp_path / "runs"
+    assert fit(runs, "--epochs", "2", "--run-id", "r") == 0
+    store = RunStore(runs)
+    run = store.open("r")
+    run.set_epochs(6)
+    run.finish("cancelled")
+    before = _state(store, "r")
+    for epochs in ("1", "2"):
+        assert _resume(runs, "r", epochs) == 2
+        err = capsys.readouterr().err
+        assert f"--epochs {epochs} is not more than the 2 epoch(s) run 'r' has done; nothing was changed" in err
+        assert "or leave it out to continue to its 6 epochs" in err
+        assert _state(store, "r") == before
+    assert (store.get("r").status, store.get("r").epoch, store.get("r").epochs) == ("cancelled", 2, 6)
+
+    assert _resume(runs, "r", "3") == 0
+    assert "resumed at epoch 2/3" in capsys.readouterr().out
+    info = store.get("r")
+    assert (info.status, info.epoch, info.epochs) == ("finished", 3, 3)
+    assert json.loads((info.path / "config.json").read_text())["epochs"] == 3
+    assert store.metrics("r")["epoch"].tolist() == [1, 2, 3]
+
+    before = _state(store, "r")  # every epoch done: a resume needs a larger total
+    assert _resume(runs, "r") == 2
+    assert "run 'r' has all its 3 epoch(s) done; nothing was changed. Pass --epochs N with N > 3" in (
+        capsys.readouterr().err
+    )
+    assert _state(store, "r") == before
+    assert _resume(runs, "r", "4") == 0 and store.get("r").epoch == store.get("r").epochs == 4
+
+
+def test_each_run_logs_its_own_output(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    runs = tmp_path / "runs"
+    assert fit(runs, "--epochs", "2", "--seeds", "0", "1") == 0
+    out = capsys.readouterr()
+    first, second = sorted(RunStore(runs).list(), key=lambda i: i.seed)
+    for me, other in ((first, second), (second, first)):
+        log = (me.path / "log.txt").read_text()
+        assert log.startswith(f"run {me.run_id}  seed={me.seed}  group={me.group}")
+        assert f"[{me.run_id}] epoch 2/2" in log and f"{me.run_id}  finished  epoch=2/2" in log
+        assert other.run_id not in log and "group " not in log.splitlines()[-1]  # not the group's summary line
+        assert f"[{me.run_id}] epoch 1/2" in out.err and f"run {me.run_id}" in out.out  # the terminal still sees all
+    assert _resume(runs, first.run_id, "3") == 0
+    log = (first.path / "log.txt").read_text()
+    assert f"run {first.run_id}  resumed at epoch 2/3" in log and f"[{first.run_id}] epoch 3/3" in log
+    assert second.run_id not in log
+
+
 def test_export_csv_is_readable_by_pandas(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     runs = tmp_path / "runs"
     assert fit(runs, "--epochs", "2", "--seeds", "0", "1") == 0

@@ -9,7 +9,17 @@ import pandas as pd
 import pytest
 import torch
 
-from ccel_core.experiments.curves import gradient_vs_certainty, loss_curves, simplex_grid, simplex_loss_grid
+from ccel_core.experiments.curves import (
+    curve_minimizers,
+    gradient_vs_certainty,
+    loss_and_gradients,
+    loss_curves,
+    near_minimum,
+    simplex_gradient_field,
+    simplex_grid,
+    simplex_loss_grid,
+)
+from ccel_core.plots import simplex_heatmap_figure
 
 
 def _curve(df: pd.DataFrame, y: str, kind: str) -> pd.DataFrame:
@@ -127,3 +137,119 @@ def test_gradient_vs_certainty_validates():
         gradient_vs_certainty((0.0, 1.0), label=2)
     with pytest.raises(ValueError, match="logits"):
         gradient_vs_certainty((1.0,))
+
+
+# --- minimizers as a set: flat curves and ties (the page's argmin readout) -------------------------
+
+
+def _minimizers(y: tuple[float, float], alpha: float):
+    df = loss_curves((y,), (alpha,))
+    return curve_minimizers(df["p"], df["loss"])
+
+
+def test_flat_collision_curve_has_no_argmin():
+    flat = _minimizers((0.5, 0.5), 2.0)  # H₂ = −ln(½p + ½(1 − p)) = ln 2 for every p
+    assert flat.flat and not flat.unique
+    assert flat.value == pytest.approx(math.log(2), rel=1e-12) and flat.spread < 1e-12
+    assert flat.describe("p") == "flat: every p"
+    # a hair away from (½, ½) the curve is no longer flat: the minimizer is the end p → 1
+    tilted = _minimizers((0.51, 0.49), 2.0)
+    assert not tilted.flat and tilted.unique and tilted.describe() == "p = 0.995"
+
+
+def test_unique_and_tied_minimizers():
+    assert _minimizers((0.9, 0.1), 1.0).describe() == "p = 0.900"  # Shannon: σ = y
+    assert _minimizers((0.5, 0.5), 1.0).describe() == "p = 0.500"
+    # Rényi α = 3 at y = (½, ½): ln(½p² + ½(1 − p)²)/(−2) is smallest at both ends, equally
+    tied = _minimizers((0.5, 0.5), 3.0)
+    assert not tied.flat and not tied.unique
+    assert tied.describe() == "p = 0.005 or 0.995"
+    # a plateau in the middle is one interval
+    x = np.linspace(0, 1, 11)
+    plateau = curve_minimizers(x, np.maximum(np.abs(x - 0.5), 0.2))
+    assert plateau.intervals == ((pytest.approx(0.3), pytest.approx(0.7)),)
+    assert plateau.describe() == "p ∈ [0.300, 0.700]"
+
+
+def test_near_minimum_ignores_rounding_and_infinities():
+    v = np.array([np.inf, 1.0 + 1e-13, 1.0, 1.5, np.nan])
+    assert near_minimum(v).tolist() == [False, True, True, False, False]
+    with pytest.raises(ValueError, match="no finite value"):
+        near_minimum([np.inf, np.nan])
+    with pytest.raises(ValueError, match="same length"):
+        curve_minimizers([0.0, 1.0], [1.0])
+
+
+# --- gradients at one point and over the simplex ---------------------------------------------------
+
+
+def test_loss_and_gradients_match_the_closed_forms():
+    y, logits = np.array([0.5, 0.3, 0.2]), (2.0, 0.5, -1.0)
+    df = loss_and_gradients(tuple(y), logits, (1.0, 2.0))
+    sigma = np.exp(logits) / np.exp(logits).sum()
+    assert df.attrs["sigma"] == pytest.approx(sigma.tolist())
+    grads = {r["kind"]: np.array([r["grad_1"], r["grad_2"], r["grad_3"]]) for _, r in df.iterrows()}
+    losses = dict(zip(df["kind"], df["loss"]))
+    np.testing.assert_allclose(grads["shannon"], sigma - y, atol=1e-12)
+    np.testing.assert_allclose(grads["collision"], sigma - y * sigma / (y @ sigma), atol=1e-12)
+    assert losses["shannon"] == pytest.approx(-(y * np.log(sigma)).sum(), rel=1e-12)
+    assert losses["collision"] == pytest.approx(-np.log(y @ sigma), rel=1e-12)
+    np.testing.assert_allclose(df["grad_norm"], [np.linalg.norm(grads["shannon"]), np.linalg.norm(grads["collision"])])
+
+
+def test_gradient_field_flows_to_y_for_shannon_and_stops_for_uniform_collision():
+    y = np.array([0.6, 0.3, 0.1])
+    field = simplex_gradient_field(tuple(y), 1.0, resolution=6)
+    sig = field[["s1", "s2", "s3"]].to_numpy()
+    d = field[["d1", "d2", "d3"]].to_numpy()
+    np.testing.assert_allclose(d.sum(1), 0.0, atol=1e-12)  # σ stays on the simplex
+    # Shannon: dσ = −J(σ)(σ − y), J = diag σ − σσᵀ
+    jac = sig[:, :, None] * np.eye(3) - sig[:, :, None] * sig[:, None, :]
+    np.testing.assert_allclose(d, -np.einsum("nij,nj->ni", jac, sig - y), atol=1e-12)
+    assert (np.einsum("ni,ni->n", d, y - sig) >= -1e-12).all()  # a descent step never moves away from y
+    uniform = simplex_gradient_field((1 / 3, 1 / 3, 1 / 3), 2.0, resolution=6)
+    assert uniform["speed"].max() < 1e-12 and uniform["grad_norm"].max() < 1e-12
+    assert simplex_gradient_field((1 / 3, 1 / 3, 1 / 3), 1.0, resolution=6)["speed"].max() > 0.05
+
+
+# --- the simplex figure: colour range, flat losses, ties, markers not clipped -----------------------
+
+
+def test_simplex_figure_colour_scale_has_a_minimum_range_and_shows_the_range():
+    grid = simplex_loss_grid((0.34, 0.33, 0.33), 2.0, resolution=15)
+    lo, hi = grid["loss"].min(), grid["loss"].max()
+    assert hi - lo < 0.1  # nearly flat
+    fig = simplex_heatmap_figure(grid)
+    marker = fig.data[0].marker
+    assert marker.cmin == pytest.approx(lo) and marker.cmax - marker.cmin == pytest.approx(0.5)
+    assert f"{lo:.3g} to {hi:.3g} nats" in fig.layout.title.text
+    steep = simplex_loss_grid((0.7, 0.2, 0.1), 2.0, resolution=15)
+    top = simplex_heatmap_figure(steep).data[0].marker
+    assert top.cmax == pytest.approx(np.percentile(steep["loss"], 95))  # a wide range is left alone
+
+
+def test_simplex_figure_flat_loss_has_no_minimum_marker_and_ties_are_all_marked():
+    flat = simplex_loss_grid((1 / 3, 1 / 3, 1 / 3), 2.0, resolution=12)  # ln 3 everywhere
+    fig = simplex_heatmap_figure(flat)
+    assert len(fig.data[-1].a) == 0
+    assert "flat" in fig.layout.title.text and f"{math.log(3):.4f}" in fig.layout.title.text
+    # y on the edge between e₁ and e₂: every σ with the smallest σ₃ minimizes −ln(½(σ₁ + σ₂))
+    edge = simplex_loss_grid((0.5, 0.5, 0.0), 2.0, resolution=12)
+    crosses = simplex_heatmap_figure(edge).data[-1]
+    assert len(crosses.a) == 13 and np.allclose(crosses.c, edge["s3"].min())
+    assert crosses.name == "grid minima (tied, 13)"
+
+
+def test_simplex_figure_markers_are_not_clipped_and_arrows_follow_the_field():
+    y = (1.0, 0.0, 0.0)  # minimum and star in the corner e₁
+    grid = simplex_loss_grid(y, 2.0, resolution=12)
+    field = simplex_gradient_field(y, 2.0, resolution=4)
+    fig = simplex_heatmap_figure(grid, field=field)
+    heat, arrows, star, best = fig.data
+    assert star.cliponaxis is False and best.cliponaxis is False and arrows.cliponaxis is False
+    assert best.a[0] == pytest.approx(grid["s1"].max())
+    tips = np.c_[arrows.a[1::3], arrows.b[1::3], arrows.c[1::3]]
+    starts = field[["s1", "s2", "s3"]].to_numpy()
+    assert (tips.min(1) > 0).all()  # arrows stay inside the triangle
+    moved = tips - starts
+    assert (moved[:, 0] > 0).all()  # collision CE of y = e₁ pushes every σ towards e₁

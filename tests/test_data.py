@@ -665,3 +665,11 @@ def test_dataset_augmentation_helper(tmp_path):
     torch.manual_seed(0)
     out = ds.augmentation()(ds.x)
     assert out.shape == ds.x.shape and out.min() >= ds.x.min() - 1e-5
+
+
+def test_random_bytes_as_npz_are_not_called_a_pickle(tmp_path) -> None:
+    path = tmp_path / "noise.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(300))
+    with pytest.raises(ValueError, match=r"not a \.npz file \(not a zip archive\)") as info:
+        load_dataset(path, n_clusters=2)
+    assert str(path) in str(info.value) and "pickle" not in str(info.value)

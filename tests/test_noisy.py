@@ -6,10 +6,19 @@ not asserted: on digits it holds at high levels but the gap is a few points and 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from ccel_core.experiments.noisy import NOISE_MODELS, corrupt_targets, noisy_label_experiment
+from ccel_core.experiments.noisy import (
+    NOISE_MODELS,
+    corrupt_targets,
+    describe_differences,
+    level_axis_title,
+    mean_difference,
+    noisy_label_experiment,
+    paired_differences,
+)
 
 LABELS = np.random.default_rng(0).integers(0, 5, size=2000)
 
@@ -105,3 +114,82 @@ def test_noisy_label_experiment_rejects_bad_arguments() -> None:
     with mock.patch("ccel_core.data.load_dataset", return_value=unlabeled):
         with pytest.raises(ValueError, match=r"data set 'blobs' has no labels"):
             noisy_label_experiment(data="blobs")
+
+
+# --- the paired comparison of the two losses (the page's headline and verdicts) -------------------
+
+
+def _results(diffs: dict[float, list[float]], base: float = 0.8) -> pd.DataFrame:
+    """An experiment table whose collision − Shannon difference at each level and seed is given."""
+    rows = []
+    for level, per_seed in diffs.items():
+        for seed, d in enumerate(per_seed):
+            shannon = base - level / 10 + 0.01 * seed
+            rows += [("shannon", level, seed, shannon), ("collision", level, seed, shannon + d)]
+    return pd.DataFrame(rows, columns=["loss", "level", "seed", "test_acc"]).assign(noise="mix")
+
+
+def test_paired_differences_numbers_and_verdicts() -> None:
+    df = _results(
+        {
+            0.0: [0.0, 0.0, 0.0],  # one-hot targets: the same function
+            0.2: [-0.010, -0.011, -0.009],  # Shannon ahead, tight
+            0.4: [0.03, -0.02, 0.01],  # noise
+            0.8: [0.050, 0.052, 0.048],  # collision ahead
+        }
+    )
+    out = paired_differences(df).set_index("level")
+    assert out["verdict"].to_dict() == {
+        0.0: "identical",
+        0.2: "Shannon ahead",
+        0.4: "within noise",
+        0.8: "collision ahead",
+    }
+    d = np.array([0.03, -0.02, 0.01])
+    assert out.loc[0.4, "diff mean"] == pytest.approx(d.mean())
+    assert out.loc[0.4, "diff std"] == pytest.approx(d.std(ddof=1))  # sample std over seeds
+    assert out.loc[0.4, "half_width"] == pytest.approx(4.302653 * d.std(ddof=1) / np.sqrt(3), rel=1e-5)  # t₂, 97.5%
+    assert out.loc[0.8, "collision mean"] == pytest.approx(np.mean([0.72 + 0.05, 0.73 + 0.052, 0.74 + 0.048]))
+    assert (out["n"] == 3).all()
+
+
+def test_mean_difference_averages_levels_within_a_seed_then_summarizes_seeds() -> None:
+    df = _results({0.0: [0.0, 0.0, 0.0], 0.5: [0.02, 0.04, 0.09], 0.9: [0.04, 0.02, 0.03]})
+    per_seed = np.array([0.02 + 0.04, 0.04 + 0.02, 0.09 + 0.03]) / 3
+    s = mean_difference(df)
+    assert (s.mean, s.std, s.n) == (pytest.approx(per_seed.mean()), pytest.approx(per_seed.std(ddof=1)), 3)
+    one = mean_difference(df[df["seed"] == 0])
+    assert one.n == 1 and np.isnan(one.std)
+    assert paired_differences(df[df["seed"] == 0])["verdict"].tolist() == ["identical", "one seed", "one seed"]
+
+
+def test_describe_differences_names_the_levels_and_numbers() -> None:
+    df = _results({0.0: [0.0, 0.0, 0.0], 0.2: [-0.010, -0.011, -0.009], 0.6: [0.03, -0.02, 0.01]})
+    text = describe_differences(paired_differences(df), "mix")
+    assert "**Shannon CE is ahead beyond seed noise** at ε = 0.2 (-0.010 ± 0.001)" in text
+    assert "Within seed noise at ε = 0.6 (+0.007 ± 0.025)" in text
+    assert "Identical at ε = 0" in text and "Collision CE is ahead" not in text
+    assert "at ρ = 0.2" in describe_differences(paired_differences(df), "random-soft")
+
+
+def test_paired_differences_needs_both_losses() -> None:
+    df = _results({0.2: [0.01, 0.02]})
+    with pytest.raises(ValueError, match="both losses"):
+        paired_differences(df[df["loss"] == "collision"])
+    with pytest.raises(ValueError, match="columns"):
+        mean_difference(df.drop(columns="seed"))
+
+
+def test_the_level_is_named_rho_or_epsilon() -> None:
+    from ccel_core.plots import noisy_labels_figure
+
+    assert level_axis_title("random-soft") == "ρ — fraction of corrupted targets"
+    assert level_axis_title("mix") == "ε — mixing weight"
+    df = _results({0.0: [0.0, 0.0], 0.5: [0.01, 0.02]})
+    assert noisy_labels_figure(df).layout.xaxis.title.text == level_axis_title("mix")
+    rs = noisy_labels_figure(df.assign(noise="random-soft")).layout.xaxis.title.text
+    assert rs.startswith("ρ")
+    both = pd.concat([df, df.assign(noise="random-soft")])
+    assert noisy_labels_figure(both).layout.xaxis.title.text == "noise level: ε (mix), ρ (random-soft)"
+    with pytest.raises(ValueError, match="unknown noise model"):
+        level_axis_title("flip")

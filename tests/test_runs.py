@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ccel_core.runs import RUN_STATUSES, Run, RunInfo, RunNotFoundError, RunStore, to_jsonable
+from ccel_core.runs import DIED, RUN_STATUSES, Run, RunInfo, RunNotFoundError, RunStore, to_jsonable
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _folders(root: Path) -> list[str]:
@@ -336,9 +338,70 @@ def test_mark_stale_dead_and_zombie_pids(store: RunStore) -> None:
     if zombie is not None:
         zombie.wait()
     for rid in ids:
-        assert (store.get(rid).status, store.get(rid).error) == ("failed", "process died")
+        info = store.get(rid)
+        assert info.status == "failed" and info.error.startswith(f"{DIED}: pid ") and f"--resume {rid}" in info.error
     assert store.get(alive_run.run_id).status == "running" and store.get(done_run.run_id).status == "finished"
     assert store.mark_stale() == []
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # reaped: the pid is gone
+    return proc.pid
+
+
+def test_list_and_get_report_a_stale_run_failed_for_every_reader(store: RunStore) -> None:
+    """No mark_stale call: the store itself turns a running run whose process is gone failed, in
+    the index, so a second store (another process, the CLI, the app) reads the same."""
+    stale, alive = store.create({}, run_id="stale"), store.create({}, run_id="alive")
+    alive.start()
+    stale.start(pid=_dead_pid())
+    assert _index_rows(store.root)[1][1] == "running"  # as written; nobody has looked yet
+    [info] = [i for i in store.list() if i.run_id == "stale"]
+    assert info.status == "failed" and info.error.startswith(f"{DIED}: pid {info.pid} ")
+    assert _index_rows(store.root)[1][1] == "failed"  # written back, not only reported
+    other = RunStore(store.root)
+    assert (other.get("stale").status, other.get("stale").error) == ("failed", info.error)
+    assert [i.run_id for i in other.list(status="failed")] == ["stale"]
+    assert [i.run_id for i in other.list(status="running")] == ["alive"]
+    assert other.to_frame().set_index("run_id")["status"].to_dict() == {"stale": "failed", "alive": "running"}
+    stale.start()  # a resume takes it over: running again, error cleared
+    assert (store.get("stale").status, store.get("stale").error) == ("running", None)
+
+
+def test_a_stale_run_reads_failed_even_when_the_index_cannot_be_written(store: RunStore, monkeypatch) -> None:
+    run = store.create({})
+    run.start(pid=_dead_pid())
+
+    def read_only(self, dead):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(RunStore, "_mark_dead", read_only)
+    assert store.get(run.run_id).status == "failed" and store.list()[0].error.startswith(DIED)
+    assert _index_rows(store.root)[0][1] == "running"
+
+
+def test_a_sigkilled_run_reads_failed_without_mark_stale(store: RunStore) -> None:
+    """A process that starts a run and is killed with SIGKILL (no chance to record its end)."""
+    code = (
+        "import sys, time; from ccel_core.runs import RunStore; "
+        "run = RunStore(sys.argv[1]).open(sys.argv[2]); run.start(); print('started', flush=True); time.sleep(600)"
+    )
+    run = store.create({"epochs": 5})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(store.root), run.run_id], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
+    try:
+        assert proc.stdout.readline().strip() == "started"
+        assert store.get(run.run_id).status == "running" and store.get(run.run_id).pid == proc.pid
+        proc.kill()
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+    [info] = store.list()
+    assert (info.status, info.pid) == ("failed", proc.pid) and info.error.startswith(f"{DIED}: pid {proc.pid} ")
 
 
 def test_delete(store: RunStore) -> None:

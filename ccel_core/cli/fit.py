@@ -7,6 +7,15 @@ given a config and an optional :class:`~ccel_core.runs.Run`, to its end; in :mod
 
 Everything that can be checked is checked before the first run is created (config, data, model,
 ``n_clusters <= n_samples``, an unused ``--run-id``), so a bad invocation writes nothing.
+
+Each run's own output (its header line, one line per epoch, its result and errors) is also
+appended to ``<run>/log.txt`` while it trains, so a run's log never holds another seed's lines.
+
+``--resume RUN_ID`` continues a run from its last checkpoint up to its stored total, or with
+``--epochs N`` up to a new total ``N`` (the run's config and index take it). ``N`` must exceed
+the epochs already done, and a run with every epoch done needs such an ``N``: otherwise the
+command is refused (exit 2) before anything changes, so a resume never marks an unfinished run
+finished.
 """
 
 from __future__ import annotations
@@ -17,7 +26,9 @@ import secrets
 import sys
 import time
 import traceback
-from typing import Any, Optional
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any, Optional
 
 from .._hints import describe_unknown
 from ..distributed import init_from_env, shutdown
@@ -55,7 +66,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     g.add_argument(
         "--resume",
         metavar="RUN_ID",
-        help="continue a stored run from its last checkpoint (--epochs may raise the total)",
+        help="continue a stored run from its last checkpoint; --epochs N sets its new total "
+        "(N must exceed the epochs it has done)",
     )
     g.add_argument("--no-progress", action="store_true", help="no progress bar (one line per epoch instead)")
     p.set_defaults(func=cmd_fit)
@@ -207,22 +219,24 @@ def _fit_configs(args: argparse.Namespace, configs: list, dist: Any) -> int:
             if store is None:
                 store = RunStore(root)
             run = store.create(cfg.to_dict(), run_id=args.run_id, group=group, name=args.name)
-            world = f"  processes={dist.world}" if dist.active else ""
-            print(
-                f"run {run.run_id}  seed={cfg.seed}  group={group}  data={cfg.data}  method={cfg.method}  "
-                f"model={cfg.model}  runs_dir={root}{world}",
-                flush=True,
-            )
         quiet = None if dist.is_main else open(os.devnull, "w")  # one voice: rank 0's
-        result = train_one(cfg, run=run, trainer=trainer, progress=progress and dist.is_main, stream=quiet)
+        with run_log(run):
+            if run is not None:
+                world = f"  processes={dist.world}" if dist.active else ""
+                print(
+                    f"run {run.run_id}  seed={cfg.seed}  group={group}  data={cfg.data}  method={cfg.method}  "
+                    f"model={cfg.model}  runs_dir={root}{world}",
+                    flush=True,
+                )
+            result = train_one(cfg, run=run, trainer=trainer, progress=progress and dist.is_main, stream=quiet)
+            if run is not None:
+                _report(run.run_id, cfg, result)
+                _complain(result, run.run_id)
         results.append(result)
         if not dist.is_main:
             if result.status != "finished":
                 break
             continue
-        assert run is not None  # created above on the main process
-        _report(run.run_id, cfg, result)
-        _complain(result, run.run_id)
         if result.status != "finished":
             if len(results) < len(configs):
                 print(f"stopping: {len(configs) - len(results)} seed(s) not started", file=sys.stderr, flush=True)
@@ -230,6 +244,42 @@ def _fit_configs(args: argparse.Namespace, configs: list, dist: Any) -> int:
     if dist.is_main:
         _summary(results, group)
     return _exit_code(results)
+
+
+class _Tee:
+    """A text stream that also appends to a log file; chunks holding a carriage return (a progress
+    bar redrawing itself) go to the stream only."""
+
+    def __init__(self, stream: Any, log: IO[str]) -> None:
+        self._stream, self._log = stream, log
+
+    def write(self, text: str) -> int:
+        self._stream.write(text)
+        if "\r" not in text:
+            self._log.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+        self._log.flush()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, encoding, fileno…: the stream's
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def run_log(run: Any) -> Iterator[None]:
+    """While inside: stdout and stderr are also appended to ``run.log_path`` (nothing without a run)."""
+    if run is None:
+        yield
+        return
+    with open(run.log_path, "a", encoding="utf-8", buffering=1) as log:
+        out, errs = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = _Tee(out, log), _Tee(errs, log)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = out, errs
 
 
 def _summary(results: list[FitResult], group: str) -> None:
@@ -268,8 +318,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     try:
         problem = None
         if dist.is_main:
-            store.mark_stale()  # a run whose process died is resumable
-            info = run.info
+            info = run.info  # a run whose process died reads "failed" here: resumable
             if info.status == "running":
                 problem = (
                     f"run {args.resume!r} is running (pid={info.pid}, host={info.host!r}); "
@@ -281,24 +330,39 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         dataset = load_data(cfg, download=args.download)
         # loads the checkpoint (rank 0; broadcast to the others); refuses a changed config
         trainer = Trainer(cfg, dataset=dataset, run=run if dist.is_main else None)
+        _check_more_epochs(args.resume, trainer.epoch, cfg.epochs, saved.get("epochs"), args.epochs is not None)
         if not dist.is_main:
             return _exit_code([train_one(cfg, trainer=trainer, stream=open(os.devnull, "w"))])
-        if trainer.epoch >= cfg.epochs:
-            print(
-                f"run {run.run_id} has {trainer.epoch} epoch(s) done of {cfg.epochs}; pass --epochs N "
-                f"(> {trainer.epoch}) to train more",
-                file=sys.stderr,
-            )
-        if cfg.epochs > (saved.get("epochs") or 0):
+        if cfg.epochs != saved.get("epochs"):
             run.set_epochs(cfg.epochs)
-        print(
-            f"run {run.run_id}  resumed at epoch {trainer.epoch}/{cfg.epochs}  group={info.group}  data={cfg.data}  "
-            f"method={cfg.method}  model={cfg.model}  runs_dir={root}",
-            flush=True,
-        )
-        result = train_one(cfg, run=run, trainer=trainer, progress=not args.no_progress and sys.stderr.isatty())
-        _report(run.run_id, cfg, result)
-        _complain(result, run.run_id)
+        with run_log(run):
+            print(
+                f"run {run.run_id}  resumed at epoch {trainer.epoch}/{cfg.epochs}  group={info.group}  "
+                f"data={cfg.data}  method={cfg.method}  model={cfg.model}  runs_dir={root}",
+                flush=True,
+            )
+            result = train_one(cfg, run=run, trainer=trainer, progress=not args.no_progress and sys.stderr.isatty())
+            _report(run.run_id, cfg, result)
+            _complain(result, run.run_id)
         return _exit_code([result])
     finally:
         shutdown()
+
+
+def _check_more_epochs(run_id: str, done: int, total: int, stored: Any, given: bool) -> None:
+    """``CLIError`` (exit 2, before anything changed) unless the resume has epochs left to train:
+    ``total`` (``--epochs`` or the stored total) must exceed the ``done`` epochs of the checkpoint."""
+    if total > done:
+        return
+    if given:
+        rest = (
+            f", or leave it out to continue to its {stored} epochs" if isinstance(stored, int) and stored > done else ""
+        )
+        raise CLIError(
+            f"--epochs {total} is not more than the {done} epoch(s) run {run_id!r} has done; nothing was changed. "
+            f"Pass --epochs N with N > {done} (the new total){rest}"
+        )
+    raise CLIError(
+        f"run {run_id!r} has all its {done} epoch(s) done; nothing was changed. "
+        f"Pass --epochs N with N > {done} to train it further"
+    )

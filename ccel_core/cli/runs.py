@@ -98,9 +98,7 @@ def _when(t: float) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    store = _store(args, must_exist=False)
-    if store is not None:
-        store.mark_stale()
+    store = _store(args, must_exist=False)  # the store reports runs whose process died as failed
     infos = (
         [] if store is None else store.list(status=args.status, group=args.group, data=args.data, method=args.method)
     )
@@ -165,7 +163,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     store = _store(args)
-    store.mark_stale()
     info = store.get(args.run_id)
     run = store.open(args.run_id)
     print(f"run      {info.run_id}")
@@ -233,7 +230,6 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     store = _store(args)
     for run_id in args.run_ids:
         store.get(run_id)
-    store.mark_stale()
     for run_id in args.run_ids:
         run = store.open(run_id)
         status = run.info.status

@@ -30,14 +30,27 @@ def _numeric(arr: np.ndarray, path: Path, what: str) -> np.ndarray:
 
 
 def _load_npy(path: Path) -> np.ndarray:
+    """The array of a ``.npy`` file. Its magic is checked first, so that the error says what is
+    wrong: not a ``.npy`` file at all, an object dtype (a pickled object array, never unpickled),
+    or a header / data numpy cannot read."""
+    magic = np.lib.format.MAGIC_PREFIX
+    with open(path, "rb") as f:
+        start = f.read(len(magic))
+    if start != magic:
+        raise ValueError(
+            f"{path}: not a .npy file (bad magic / header): it starts with {start!r}, not {magic!r} "
+            "(save arrays with numpy.save)"
+        )
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as err:
-        if "pickle" in str(err):
+        if "allow_pickle" in str(err):  # numpy: "Object arrays cannot be loaded when allow_pickle=False"
             raise ValueError(
                 f"{path}: holds a pickled object array; only numeric arrays are loaded (allow_pickle=False)"
             ) from err
-        raise ValueError(f"{path}: not a valid .npy file ({err})") from err
+        raise ValueError(f"{path}: not a valid .npy file (bad header or data: {err})") from err
+    except (EOFError, OSError) as err:
+        raise ValueError(f"{path}: not a valid .npy file (bad header or data: {err})") from err
 
 
 def _scan_csv(path: Path, delimiter: str) -> tuple[list[str] | None, list[int]]:
@@ -201,6 +214,12 @@ def load_feature_file(
     if suffix == ".npy":
         x = _load_npy(path)
     elif suffix == ".npz":
+        with open(path, "rb") as f:
+            start = f.read(4)
+        if start != b"PK\x03\x04" and start != b"PK\x05\x06":  # a zip archive (empty: end record only)
+            raise ValueError(
+                f"{path}: not a .npz file (not a zip archive): it starts with {start!r} (save arrays with numpy.savez)"
+            )
         try:
             with np.load(path, allow_pickle=False) as archive:
                 keys = list(archive.keys())

@@ -17,11 +17,16 @@ Functions:
 * :func:`gradient_vs_certainty` — ``‖∂CE/∂l‖₂`` as the target goes from one-hot to uniform,
   ``y(ε) = (1 − ε) e_c + (ε/K) 1``. Collision CE's gradient ``σ − (y ⊙ σ)/(y·σ)`` vanishes at
   ``ε = 1`` (uniform y carries no information), Shannon's ``σ − y`` does not.
+* :func:`simplex_gradient_field` — where one gradient step on the logits moves σ over Δ₃, and
+  :func:`loss_and_gradients` — the losses and logit gradients of one (y, σ) pair.
+* :func:`near_minimum` / :func:`curve_minimizers` — the minimizers of a sampled loss *as a set*
+  (a flat curve, such as collision CE of y = (½, ½), has no argmin to report).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -39,6 +44,11 @@ __all__ = [
     "simplex_grid",
     "simplex_loss_grid",
     "gradient_vs_certainty",
+    "simplex_gradient_field",
+    "loss_and_gradients",
+    "near_minimum",
+    "curve_minimizers",
+    "Minimizers",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -97,6 +107,14 @@ def family_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float) -> tor
     if kind == "collision":
         return collision_cross_entropy(logits, target, reduction="none")
     return renyi_cross_entropy(logits, target, float(alpha), reduction="none")
+
+
+def _loss_and_logit_grad(logits: torch.Tensor, target: torch.Tensor, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row order-α CE of ``softmax(logits)`` and its gradient w.r.t. the logits (autograd)."""
+    lg = logits.detach().clone().requires_grad_(True)
+    loss = family_loss(lg, target, alpha)
+    (grad,) = torch.autograd.grad(loss.sum(), lg)
+    return loss.detach().numpy(), grad.numpy()
 
 
 def _as_targets(y_values: Sequence[Sequence[float]], k: int | None = None) -> np.ndarray:
@@ -183,6 +201,21 @@ def simplex_grid(resolution: int) -> np.ndarray:
     return (n + 1.0 / 3.0) / (r + 1)
 
 
+def _over_simplex(
+    y: Sequence[float], alpha: float, resolution: int
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Order-α CE of the target y over :func:`simplex_grid` ``(resolution)`` and its logit gradient:
+    a frame with columns ``s1, s2, s3`` (``attrs["target"]`` = y), then σ, the loss, ∇_l and α."""
+    target = _as_targets([y], 3)
+    a = _check_alpha(alpha)
+    sig = simplex_grid(resolution)
+    t = torch.from_numpy(np.broadcast_to(target, sig.shape).copy())
+    loss, grad = _loss_and_logit_grad(torch.from_numpy(np.log(sig)), t, a)
+    df = pd.DataFrame({"s1": sig[:, 0], "s2": sig[:, 1], "s3": sig[:, 2]})
+    df.attrs["target"] = target[0].tolist()
+    return df, sig, loss, grad, a
+
+
 @_one_thread
 def simplex_loss_grid(y: Sequence[float] = (0.7, 0.2, 0.1), alpha: float = 2.0, resolution: int = 45) -> pd.DataFrame:
     """Order-α CE ``H_α(y, σ)`` for a fixed target y over a barycentric grid of the simplex Δ₃.
@@ -197,24 +230,10 @@ def simplex_loss_grid(y: Sequence[float] = (0.7, 0.2, 0.1), alpha: float = 2.0, 
         in the equilateral triangle with vertices e₁ = (0, 0), e₂ = (1, 0), e₃ = (½, √3/2)),
         ``loss``, ``alpha``, ``kind``. ``df.attrs`` holds ``target`` (the list y).
     """
-    target = _as_targets([y], 3)
-    a = _check_alpha(alpha)
-    sig = simplex_grid(resolution)
-    logits = torch.from_numpy(np.log(sig))
-    loss = family_loss(logits, torch.from_numpy(np.broadcast_to(target, sig.shape).copy()), a).numpy()
-    df = pd.DataFrame(
-        {
-            "s1": sig[:, 0],
-            "s2": sig[:, 1],
-            "s3": sig[:, 2],
-            "x": sig[:, 1] + 0.5 * sig[:, 2],
-            "y_cart": np.sqrt(3) / 2 * sig[:, 2],
-            "loss": loss,
-            "alpha": a,
-            "kind": loss_kind(a),
-        }
-    )
-    df.attrs["target"] = target[0].tolist()
+    df, sig, loss, _, a = _over_simplex(y, alpha, resolution)
+    df["x"] = sig[:, 1] + 0.5 * sig[:, 2]
+    df["y_cart"] = np.sqrt(3) / 2 * sig[:, 2]
+    df["loss"], df["alpha"], df["kind"] = loss, a, loss_kind(a)
     return df
 
 
@@ -261,9 +280,7 @@ def gradient_vs_certainty(
     h_y = -(torch.xlogy(target, target)).sum(1).numpy()
     frames = []
     for a in (_check_alpha(a) for a in alphas):
-        lg = l0.expand(len(eps), k).clone().requires_grad_(True)
-        loss = family_loss(lg, target, a)
-        (grad,) = torch.autograd.grad(loss.sum(), lg)
+        loss, grad = _loss_and_logit_grad(l0.expand(len(eps), k), target, a)
         frames.append(
             pd.DataFrame(
                 {
@@ -273,11 +290,131 @@ def gradient_vs_certainty(
                     "alpha": a,
                     "kind": loss_kind(a),
                     "name": loss_name(a),
-                    "loss": loss.detach().numpy(),
-                    "grad_norm": grad.norm(dim=1).numpy(),
+                    "loss": loss,
+                    "grad_norm": np.linalg.norm(grad, axis=1),
                 }
             )
         )
     df = pd.DataFrame(pd.concat(frames, ignore_index=True))
     df.attrs["sigma"] = torch.softmax(l0, 0).tolist()
     return df
+
+
+@_one_thread
+def simplex_gradient_field(
+    y: Sequence[float] = (0.7, 0.2, 0.1), alpha: float = 2.0, resolution: int = 8
+) -> pd.DataFrame:
+    """Where one gradient step on the logits moves the prediction σ, over a coarse grid of Δ₃.
+
+    For ``σ = softmax(l)`` a step ``l ← l − η ∇_l H_α(y, σ)`` moves σ, to first order in η, by
+    ``η · dσ`` with ``dσ = −J(σ) ∇_l H_α``, ``J = diag(σ) − σσᵀ`` (the softmax Jacobian). Shannon
+    CE flows to σ = y; collision CE flows to the vertex of y's largest entry, and not at all for a
+    uniform y (its gradient is 0 there).
+
+    Returns:
+        DataFrame with columns ``s1, s2, s3`` (σ on :func:`simplex_grid` ``(resolution)``),
+        ``d1, d2, d3`` (dσ; rows sum to 0), ``speed`` (``‖dσ‖₂``), ``grad_norm``
+        (``‖∇_l H_α‖₂``), ``loss``, ``alpha`` and ``kind``. ``df.attrs["target"]`` is y.
+    """
+    df, sig, loss, grad, a = _over_simplex(y, alpha, resolution)
+    jac = sig[:, :, None] * np.eye(3)[None] - sig[:, :, None] * sig[:, None, :]
+    d = -np.einsum("nij,nj->ni", jac, grad)
+    for j in range(3):
+        df[f"d{j + 1}"] = d[:, j]
+    df["speed"], df["grad_norm"] = np.linalg.norm(d, axis=1), np.linalg.norm(grad, axis=1)
+    df["loss"], df["alpha"], df["kind"] = loss, a, loss_kind(a)
+    return df
+
+
+@_one_thread
+def loss_and_gradients(
+    y: Sequence[float], logits: Sequence[float], alphas: Sequence[float] = (1.0, 2.0)
+) -> pd.DataFrame:
+    """The order-α CEs of one target y and prediction ``σ = softmax(logits)``, with their logit
+    gradients ``∂H_α/∂l`` (Shannon: ``σ − y``; collision: ``σ − (y ⊙ σ)/(y·σ)``).
+
+    Returns:
+        One row per α: ``alpha, kind, name, loss, grad_1 … grad_K, grad_norm``;
+        ``df.attrs["sigma"]`` is σ.
+    """
+    l0 = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+    if l0.ndim != 1 or l0.numel() < 2:
+        raise ValueError(f"logits must be a 1-D sequence of K >= 2 values, got shape={tuple(l0.shape)}")
+    k = l0.numel()
+    target = torch.from_numpy(_as_targets([y], k))
+    rows = []
+    for a in (_check_alpha(a) for a in alphas):
+        loss, grad = _loss_and_logit_grad(l0[None, :], target, a)
+        row: dict[str, Any] = {"alpha": a, "kind": loss_kind(a), "name": loss_name(a), "loss": float(loss[0])}
+        row.update({f"grad_{j + 1}": float(grad[0, j]) for j in range(k)})
+        row["grad_norm"] = float(np.linalg.norm(grad[0]))
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df.attrs["sigma"] = torch.softmax(l0, 0).tolist()
+    return df
+
+
+def near_minimum(loss: Sequence[float] | np.ndarray, rtol: float = 1e-9) -> np.ndarray:
+    """Boolean mask of the samples within ``rtol · max(1, |min|)`` of the smallest finite loss:
+    the minimizers *as a set* (ties and flat stretches included, rounding noise ignored)."""
+    v = np.asarray(loss, dtype=np.float64)
+    finite = np.isfinite(v)
+    if not finite.any():
+        raise ValueError("the loss has no finite value")
+    low = float(v[finite].min())
+    return finite & (v <= low + float(rtol) * max(1.0, abs(low)))
+
+
+@dataclass(frozen=True)
+class Minimizers:
+    """The minimizers of a loss sampled on a 1-D grid (from :func:`curve_minimizers`).
+
+    ``intervals``: the runs of consecutive minimizing grid points as ``(first, last)`` grid values
+    (a single point has ``first == last``); ``flat``: every grid point is a minimizer; ``value``:
+    the minimum; ``spread``: max − min of the loss over the grid.
+    """
+
+    intervals: tuple[tuple[float, float], ...]
+    flat: bool
+    value: float
+    spread: float
+
+    @property
+    def unique(self) -> bool:
+        """One minimizing grid point."""
+        return len(self.intervals) == 1 and self.intervals[0][0] == self.intervals[0][1]
+
+    def describe(self, var: str = "p", digits: int = 3) -> str:
+        """``"p = 0.900"``; ``"p = 0.005 or 0.995"`` (ties); ``"p ∈ [0.2, 0.4]"``; ``"flat: every p"``."""
+        if self.flat:
+            return f"flat: every {var}"
+        parts = [f"{lo:.{digits}f}" if lo == hi else f"[{lo:.{digits}f}, {hi:.{digits}f}]" for lo, hi in self.intervals]
+        rel = "∈" if any(lo != hi for lo, hi in self.intervals) else "="
+        return f"{var} {rel} " + " or ".join(parts)
+
+
+def curve_minimizers(
+    x: Sequence[float] | np.ndarray, loss: Sequence[float] | np.ndarray, rtol: float = 1e-9
+) -> Minimizers:
+    """Where the sampled curve ``loss(x)`` is smallest (:func:`near_minimum`), as :class:`Minimizers`.
+
+    A flat curve (collision CE of y = (½, ½) is ln 2 for every p) is reported as flat rather than
+    by an arbitrary argmin; symmetric ties (Rényi α > 2 at y = (½, ½): both ends) are all listed.
+    """
+    xs = np.asarray(x, dtype=np.float64)
+    v = np.asarray(loss, dtype=np.float64)
+    if xs.shape != v.shape or xs.ndim != 1 or xs.size == 0:
+        raise ValueError(f"x and loss must be 1-D of the same length, got shapes {xs.shape} and {v.shape}")
+    order = np.argsort(xs, kind="stable")
+    xs, v = xs[order], v[order]
+    mask = near_minimum(v, rtol)
+    finite = v[np.isfinite(v)]
+    idx = np.flatnonzero(mask)
+    breaks = np.flatnonzero(np.diff(idx) > 1)
+    starts, ends = np.r_[idx[0], idx[breaks + 1]], np.r_[idx[breaks], idx[-1]]
+    return Minimizers(
+        intervals=tuple((float(xs[a]), float(xs[b])) for a, b in zip(starts, ends)),
+        flat=bool(mask.all()),
+        value=float(finite.min()),
+        spread=float(finite.max() - finite.min()),
+    )

@@ -10,6 +10,11 @@ Random numbers are drawn once per seed (a permutation of the rows and one Dirich
 so the corrupted sets are nested as the level grows and both losses see the same targets, the same
 train/test split and the same initial network: the comparison is paired.
 
+The comparison of the two losses (:func:`paired_differences`, :func:`mean_difference`,
+:func:`describe_differences`) is paired by seed: per level and seed, collision − Shannon test
+accuracy; its mean ± sample std over seeds (ddof = 1, :func:`ccel_core.summary.summarize`) and a
+two-sided t interval of the mean tell an advantage from seed noise.
+
 Pure functions: no plotting, no UI.
 """
 
@@ -24,9 +29,29 @@ from torch import Tensor
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["NOISE_MODELS", "corrupt_targets", "noisy_label_experiment"]
+__all__ = [
+    "NOISE_MODELS",
+    "LEVEL_SYMBOLS",
+    "level_axis_title",
+    "corrupt_targets",
+    "noisy_label_experiment",
+    "paired_differences",
+    "mean_difference",
+    "describe_differences",
+]
 
 NOISE_MODELS: tuple[str, ...] = ("random-soft", "mix")
+# What the level means in each noise model: ρ, the fraction of corrupted targets; ε, the mixing weight.
+LEVEL_SYMBOLS: dict[str, str] = {"random-soft": "ρ", "mix": "ε"}
+_LEVEL_MEANINGS = {"random-soft": "fraction of corrupted targets", "mix": "mixing weight"}
+
+
+def level_axis_title(noise: str) -> str:
+    """Axis title of the noise level: ``"ρ — fraction of corrupted targets"`` (random-soft) or
+    ``"ε — mixing weight"`` (mix)."""
+    if noise not in NOISE_MODELS:
+        raise ValueError(f"unknown noise model {noise!r}; known: {', '.join(NOISE_MODELS)}")
+    return f"{LEVEL_SYMBOLS[noise]} — {_LEVEL_MEANINGS[noise]}"
 
 
 def corrupt_targets(
@@ -132,26 +157,17 @@ def noisy_label_experiment(
     total = len(losses) * len(levels) * len(seeds)
     runs = [(int(seed), float(level), loss) for seed in seeds for level in levels for loss in losses]
     rows, splits = [], {}
+    # every run's settings but its loss and seed
+    shared: dict[str, Any] = {"data": data, "method": "supervised", "model": model, "epochs": int(epochs)}
+    shared.update({"batch_size": batch_size, "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay})
+    shared.update({"device": device, "eval_every": int(epochs)})
     with single_threaded_torch():  # tiny models: extra intra-op threads only slow them down
         for done, (seed, level, loss) in enumerate(runs, 1):
             if seed not in splits:
                 splits[seed] = _split(ds, test_fraction, seed)
             train, test = splits[seed]
             targets = corrupt_targets(train.y, ds.n_classes, model=noise, level=level, seed=seed)
-            cfg = TrainConfig(
-                data=data,
-                method="supervised",
-                loss=loss,
-                model=model,
-                epochs=int(epochs),
-                batch_size=batch_size,
-                optimizer=optimizer,
-                lr=lr,
-                weight_decay=weight_decay,
-                seed=seed,
-                device=device,
-                eval_every=int(epochs),
-            )
+            cfg = TrainConfig(loss=loss, seed=seed, **shared)
             final = Trainer(cfg, dataset=train, targets=targets, eval_dataset=test).run()
             rows.append(
                 {
@@ -166,3 +182,98 @@ def noisy_label_experiment(
             if progress is not None:
                 progress(done, total)
     return pd.DataFrame(rows, columns=["loss", "level", "seed", "test_acc", "train_acc", "noise"])
+
+
+def _paired(df: pd.DataFrame) -> pd.DataFrame:
+    """``level × seed`` table of collision − Shannon test accuracy (pairs where both ran)."""
+    need = {"loss", "level", "seed", "test_acc"}
+    if not need <= set(df.columns):
+        raise ValueError(f"the results need columns {sorted(need)}; got {list(df.columns)}")
+    wide = df.pivot_table(index=["level", "seed"], columns="loss", values="test_acc", aggfunc="mean")
+    if not {"collision", "shannon"} <= set(wide.columns):
+        raise ValueError(f"the results need both losses 'collision' and 'shannon'; got {sorted(set(df['loss']))}")
+    wide = wide.dropna(subset=["collision", "shannon"])
+    return (wide["collision"] - wide["shannon"]).rename("diff").reset_index()
+
+
+def paired_differences(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Per level: each loss's test accuracy and their paired difference, over seeds.
+
+    ``df``: :func:`noisy_label_experiment`'s table. Returns one row per level (sorted) with
+    ``collision mean/std``, ``shannon mean/std`` (over seeds, ddof = 1), ``diff mean/std``
+    (collision − Shannon, paired by seed), ``n`` (seeds with both losses), ``half_width`` (of the
+    two-sided ``confidence`` t interval of the mean difference, ``t_{n−1} · std / √n``; NaN for one
+    seed) and ``verdict``: ``"collision ahead"`` / ``"Shannon ahead"`` when the interval excludes 0,
+    ``"identical"`` when every seed gives exactly the same accuracy (level 0: one-hot targets make
+    the two losses one function), ``"within noise"`` otherwise, ``"one seed"`` when no spread can
+    be estimated.
+    """
+    import pandas as pd
+    from scipy.stats import t as student_t
+
+    from ..summary import summarize
+
+    if not 0.0 < float(confidence) < 1.0:
+        raise ValueError(f"confidence={confidence!r} should be in (0, 1)")
+    pairs = _paired(df)
+    rows = []
+    for level, part in pairs.groupby("level", sort=True):
+        d = summarize(part["diff"])
+        row: dict[str, Any] = {"level": float(level)}
+        for loss in ("collision", "shannon"):
+            s = summarize(df[(df["loss"] == loss) & (df["level"] == level) & df["seed"].isin(part["seed"])]["test_acc"])
+            row.update({f"{loss} mean": s.mean, f"{loss} std": s.std})
+        half = float(student_t.ppf(0.5 + confidence / 2, d.n - 1) * d.std / np.sqrt(d.n)) if d.n > 1 else np.nan
+        if bool((part["diff"] == 0).all()):
+            verdict = "identical"
+        elif d.n < 2:
+            verdict = "one seed"
+        elif abs(d.mean) > half:
+            verdict = "collision ahead" if d.mean > 0 else "Shannon ahead"
+        else:
+            verdict = "within noise"
+        row.update({"diff mean": d.mean, "diff std": d.std, "n": d.n, "half_width": half, "verdict": verdict})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mean_difference(df: pd.DataFrame) -> Any:
+    """Collision − Shannon test accuracy averaged over the levels, per seed, summarized over seeds:
+    a :class:`~ccel_core.summary.SeedSummary` (mean ± std, ddof = 1). Seeds missing a level or a
+    loss are left out, so every seed's average covers the same levels."""
+    from ..summary import summarize
+
+    pairs = _paired(df)
+    wide = pairs.pivot(index="seed", columns="level", values="diff").dropna()
+    return summarize(wide.mean(axis=1))
+
+
+def describe_differences(diffs: pd.DataFrame, noise: str, confidence: float = 0.95) -> str:
+    """One markdown sentence per verdict from :func:`paired_differences`: at which levels each loss
+    is ahead beyond seed noise (with the numbers), where the two are within noise."""
+    sym = LEVEL_SYMBOLS.get(noise, "level")
+
+    def levels(part: pd.DataFrame, numbers: bool) -> str:
+        if not numbers:
+            return ", ".join(f"{v:g}" for v in part["level"])
+        return ", ".join(f"{r['level']:g} ({r['diff mean']:+.3f} ± {r['diff std']:.3f})" for _, r in part.iterrows())
+
+    pct = f"{100 * confidence:g}%"
+    out = []
+    for verdict, lead in (("collision ahead", "Collision CE"), ("Shannon ahead", "Shannon CE")):
+        part = diffs[diffs["verdict"] == verdict]
+        if len(part):
+            out.append(
+                f"**{lead} is ahead beyond seed noise** at {sym} = {levels(part, True)} "
+                f"(collision − Shannon test accuracy, mean ± std over seeds; its {pct} t interval excludes 0)."
+            )
+    part = diffs[diffs["verdict"] == "within noise"]
+    if len(part):
+        out.append(f"Within seed noise at {sym} = {levels(part, True)}: no winner at these levels.")
+    part = diffs[diffs["verdict"] == "identical"]
+    if len(part):
+        out.append(f"Identical at {sym} = {levels(part, False)} (one-hot targets: the two losses coincide).")
+    part = diffs[diffs["verdict"] == "one seed"]
+    if len(part):
+        out.append(f"One seed at {sym} = {levels(part, False)}: add seeds to tell a difference from noise.")
+    return " ".join(out)

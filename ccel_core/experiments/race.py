@@ -1,5 +1,5 @@
 """The y-step solver race of paper Table 1 — EM vs projected gradient descent on eq. 11 — with the
-certified exact y-step beside them.
+certified exact y-step beside them, for one K or swept over K.
 
 For predictions ``σ`` (N×K) the pseudo-labels minimize ``L(Y) = mean_i −ln(σ_i·y_i) + λ KL(u‖ȳ)``.
 Each solver runs from its default start (EM and PGD from ``Y0 = σ``); the race records after every
@@ -12,7 +12,17 @@ iteration the loss, the wall time (without the certificate's own cost) and two g
 
 The summary gives iterations and seconds until the certified gap is ≤ 1e-2, 1e-3, 1e-6, 1e-9, and
 the paper-style stop (the first iteration whose relative loss change is below ``1e-5``) with the
-certified gap there. Pure functions: no printing, no plotting.
+certified gap there.
+
+**Budgets and bounds.** Every solver runs within a budget (iterations, e.g. ``pgd_iters_factor`` ×
+the EM steps plain EM needed for a 1e-2 gap, so whether a run gets there does not depend on the
+machine's load; PGD optionally also seconds). A level a solver did not reach within its
+budget is a *lower bound* on its time (:class:`Reach`: "> 0.8 s"), and a ratio with such a side is a
+bound (:class:`Ratio`: "> 12×"); a PGD step whose loss grows or stops being finite is *diverged*.
+:func:`budgeted_race` / :func:`race_sweep` run the explorer's K sweep; :func:`sweep_frame`,
+:func:`sweep_table`, :func:`sweep_detail` and :func:`race_table` turn races into numbers and text
+cells (never ``None``, ``nan`` or ``inf``); :func:`race_warnings` / :func:`sweep_warnings` say what
+failed. Pure functions: no printing, no plotting.
 """
 
 from __future__ import annotations
@@ -20,7 +30,9 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Optional, Sequence
 
 import numpy as np
@@ -28,23 +40,70 @@ import pandas as pd
 import torch
 
 from ..solvers import ConvergenceWarning, em, exact, m_step_timings, pgd
+from ..solvers.certificate import certify as certify_labels
+from ..solvers.certificate import slope_order
 from ..timing import best_of
 
 __all__ = [
+    "ACCELERATED",
+    "EXACT",
+    "EXACT_LEVEL",
     "GAP_LEVELS",
+    "SWEEP_LEVELS",
+    "SWEEP_DEFAULTS",
+    "HEADLINE_LEVEL",
+    "Ratio",
     "RaceResult",
+    "Reach",
+    "best_pgd",
+    "budgeted_race",
     "default_pgd_lrs",
+    "format_gap",
+    "format_iterations",
+    "format_seconds",
     "kernel_timing",
     "race_problem",
+    "race_sweep",
+    "race_table",
+    "race_warnings",
+    "reach",
+    "pgd_gap_at",
     "reference_optimum",
     "solver_race",
     "summarize_race",
+    "sweep_chart_frame",
+    "sweep_detail",
+    "sweep_frame",
+    "sweep_ratios",
+    "sweep_table",
+    "sweep_warnings",
 ]
 
 GAP_LEVELS = (1e-2, 1e-3, 1e-6, 1e-9)
+SWEEP_LEVELS = (1e-2, 1e-3, 1e-6)  # the levels of the K sweep (EM, EM + SQUAREM and PGD stop at the last)
+HEADLINE_LEVEL = 1e-2  # the level of the PGD / EM ratio (and of PGD's budget)
+EXACT_LEVEL = 1e-9  # the exact y-step's headline level
 ACCELERATED = "EM + SQUAREM"
 EXACT = "exact"
 PAPER_STOP = 1e-5
+OUTCOMES = ("reached", "budget", "diverged")  # how a run ended: its gap target, its budget, divergence
+
+# The explorer's K sweep, chosen by measurement on a 2-core CPU: N = 300 points keep K = 200 below the
+# 2·10⁵ entries where the numba kernels go parallel; 1200 EM steps let plain EM reach a certified 1e-2
+# (≈ 900–1000 steps at every K); PGD at 1.5 and 2 × 1/(λK), the largest fixed steps that do not
+# diverge (2/(λK) does at K = 200; smaller steps are proportionally slower), each with 5 × the EM
+# steps plain EM needed for 1e-2. Most of the time goes to K = 200's PGD and its certificates.
+SWEEP_DEFAULTS: dict[str, object] = {
+    "n": 300,
+    "ks": (2, 20, 200),
+    "lam": 100.0,
+    "em_iters": 1200,
+    "pgd_budget": 5.0,
+    "pgd_step_factors": (1.5, 2.0),
+    "seed": 0,
+}
+
+Progress = Callable[[float, str], None]  # (fraction done in [0, 1], what runs now)
 
 
 def race_problem(n: int = 10_000, k: int = 20, *, scale: float = 3.0, seed: int = 0) -> np.ndarray:
@@ -101,7 +160,13 @@ def reference_optimum(
 
 @dataclass
 class RaceResult:
-    """Traces of every solver plus the reference they are measured against."""
+    """Traces of every solver plus the reference they are measured against.
+
+    ``outcomes`` says how each run ended (``"reached"`` its gap target, ran out of its
+    ``"budget"``, or ``"diverged"``); ``pgd_max_iter`` / ``pgd_seconds`` are each PGD run's budget
+    (seconds None: iterations only); ``interior_point`` the CVXPY + Clarabel status when that check
+    was asked for.
+    """
 
     trace: pd.DataFrame  # method, iteration, seconds, loss, gap, certified
     reference: float
@@ -109,18 +174,300 @@ class RaceResult:
     n: int
     k: int
     lam: float
+    outcomes: dict[str, str] = field(default_factory=dict)
+    pgd_lrs: tuple[float, ...] = ()
+    max_iter: int = 0
+    pgd_max_iter: int = 0
+    pgd_seconds: Optional[float] = None
+    gap_stop: Optional[float] = None
+    exact_tol: float = 1e-10
+    interior_point: Optional[str] = None
+    interior_value: Optional[float] = None
 
     @property
     def summary(self) -> pd.DataFrame:
         return summarize_race(self.trace)
 
+    @property
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(self.trace["method"]))
+
+    @property
+    def pgd_methods(self) -> list[str]:
+        return [m for m in self.methods if str(m).startswith("PGD")]
+
+    def run(self, method: str) -> pd.DataFrame:
+        """The trace rows of ``method``, by iteration."""
+        part = self.trace[self.trace["method"] == method]
+        if part.empty:
+            raise KeyError(f"no method {method!r} in this race (have {self.methods})")
+        return part.sort_values("iteration")
+
+
+# ------------------------------------------------------------------------------------------
+# reaching a level within a budget; bounds as text
+# ------------------------------------------------------------------------------------------
+def format_seconds(seconds: float) -> str:
+    """``0.86 ms``, ``0.123 s``, ``12.3 s``, ``125 s``."""
+    if not math.isfinite(seconds):
+        raise ValueError(f"seconds must be finite, got {seconds}")
+    if seconds < 0.01:
+        return f"{seconds * 1e3:.2g} ms"
+    return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:.0f} s"
+
+
+def format_iterations(iters: float) -> str:
+    """``4,300 it``."""
+    return f"{int(iters):,} it"
+
+
+def format_gap(gap: float) -> str:
+    """A certified gap as text (``3.5e-03``); a non-finite one (a diverged run) as ``diverged``."""
+    return f"{gap:.1e}" if math.isfinite(gap) else "diverged"
+
+
+def _sig2(value: float, direction: str) -> float:
+    """``value`` to two significant digits, rounded down (``"floor"``) or up (``"ceil"``): a lower
+    bound stays a lower bound when printed."""
+    if value <= 0 or not math.isfinite(value):
+        return value
+    exponent = math.floor(math.log10(value)) - 1
+    mantissa = round(value / 10.0**exponent if exponent >= 0 else value * 10.0**-exponent, 9)
+    digits = math.floor(mantissa) if direction == "floor" else math.ceil(mantissa)
+    return digits * 10.0**exponent if exponent >= 0 else digits / 10.0**-exponent
+
+
+def _times(value: float) -> str:
+    return f"{value:.2g}×" if value < 100 else f"{value:.0f}×"
+
+
+@dataclass(frozen=True)
+class Reach:
+    """When a run first reached a certified gap level, or what it spent without reaching it.
+
+    ``reached``: ``seconds`` / ``iters`` are the first iterate at or below the level. Otherwise they
+    are the run's whole budget, so the time to the level is *more* (a lower bound) — unless the run
+    ``diverged`` (it never gets there) or ``stopped_at`` a looser target gap (not run that far).
+    """
+
+    seconds: float
+    iters: int
+    reached: bool
+    diverged: bool = False
+    stopped_at: Optional[float] = None
+
+    @property
+    def bound(self) -> bool:
+        """True when ``seconds``/``iters`` are a lower bound on the time to the level."""
+        return not self.reached and not self.diverged and self.stopped_at is None
+
+    @property
+    def seconds_text(self) -> str:
+        if self.reached:
+            return format_seconds(self.seconds)
+        if self.diverged:
+            return "diverged"
+        if self.stopped_at is not None:
+            return f"not run (stopped at {self.stopped_at:g})"
+        return f"> {format_seconds(self.seconds)}"
+
+    @property
+    def iters_text(self) -> str:
+        if self.reached:
+            return format_iterations(self.iters)
+        if self.bound:
+            return f"> {format_iterations(self.iters)}"
+        return self.seconds_text
+
+    @property
+    def text(self) -> str:
+        """``0.123 s · 288 it``, ``> 3.1 s · > 4,300 it``, ``diverged``, ``not run (stopped at 1e-06)``."""
+        if self.reached or self.bound:
+            return f"{self.seconds_text} · {self.iters_text}"
+        return self.seconds_text
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """``numerator / denominator`` of two :class:`Reach` es (seconds or iterations).
+
+    ``kind``: ``"="`` (both reached), ``">"`` (a lower bound: the numerator did not reach the level),
+    ``"<"`` (an upper bound: the denominator did not), ``"?"`` (no bound: neither reached, or a
+    side diverged / was not run).
+    """
+
+    value: float
+    kind: str
+    why: str = ""
+
+    @staticmethod
+    def of(num: Reach, den: Reach, what: str = "seconds", names: tuple[str, str] = ("PGD", "EM")) -> "Ratio":
+        a, b = (float(num.seconds), float(den.seconds)) if what == "seconds" else (float(num.iters), float(den.iters))
+        if num.diverged or den.diverged:
+            side = names[0] if num.diverged else names[1]
+            return Ratio(math.nan, "?", f"{side}: every step size diverged" if side == "PGD" else f"{side} diverged")
+        if num.stopped_at is not None or den.stopped_at is not None:
+            return Ratio(math.nan, "?", "not run to this level")
+        if not num.reached and not den.reached:
+            return Ratio(math.nan, "?", "neither reached it within its budget")
+        if b <= 0:
+            return Ratio(math.nan, "?", f"{names[1]} starts below the level")
+        if num.reached and den.reached:
+            return Ratio(a / b, "=")
+        if den.reached:  # the numerator's budget ran out: it takes longer than that
+            return Ratio(a / b, ">", f"{names[0]} did not reach it within its budget")
+        return Ratio(a / b, "<", f"{names[1]} did not reach it within its budget")
+
+    @property
+    def text(self) -> str:
+        """``3.4×``, ``> 8.0×`` (rounded down), ``< 0.5×`` (rounded up), or why there is no number."""
+        if self.kind == "=":
+            return _times(self.value)
+        if self.kind == ">":
+            return f"> {_times(_sig2(self.value, 'floor'))}"
+        if self.kind == "<":
+            return f"< {_times(_sig2(self.value, 'ceil'))}"
+        return f"n/a: {self.why}"
+
+
+def reach(race: RaceResult, method: str, level: float) -> Reach:
+    """When ``method`` first reached the certified gap ``level`` in ``race`` (or its budget)."""
+    run = race.run(method)
+    gap = run["certified"].to_numpy(dtype=float)
+    hit = np.flatnonzero(gap <= level)
+    if hit.size:
+        i = hit[0]
+        return Reach(float(run["seconds"].iloc[i]), int(run["iteration"].iloc[i]), True)
+    outcome = race.outcomes.get(method, "budget")
+    last_sec, last_it = float(run["seconds"].iloc[-1]), int(run["iteration"].iloc[-1])
+    if outcome == "diverged" or not math.isfinite(float(run["loss"].iloc[-1])):
+        return Reach(last_sec, last_it, False, diverged=True)
+    if outcome == "reached" and race.gap_stop is not None and level < race.gap_stop:
+        return Reach(last_sec, last_it, False, stopped_at=race.gap_stop)
+    return Reach(last_sec, last_it, False)
+
+
+def best_pgd(race: RaceResult, level: float, by: str = "seconds") -> tuple[Reach, Optional[str]]:
+    """The best PGD step size's :class:`Reach` at ``level`` and its name (None for a bound).
+
+    The best step is the fastest of those that reached the level, unless a step that did not reach it
+    ran out of budget sooner: then only a lower bound is known (the smallest such budget). Diverged
+    steps are left out; when every step diverged the result says so.
+    """
+    runs = [(m, reach(race, m, level)) for m in race.pgd_methods]
+    stable = [(m, r) for m, r in runs if not r.diverged]
+    if not stable:
+        last = max((r.seconds for _, r in runs), default=0.0)
+        return Reach(last, 0, False, diverged=True), None
+    key = (lambda mr: mr[1].seconds) if by == "seconds" else (lambda mr: mr[1].iters)
+    hits = [mr for mr in stable if mr[1].reached]
+    open_ = [mr for mr in stable if not mr[1].reached]
+    if hits:
+        m, r = min(hits, key=key)
+        if not open_ or key((m, r)) <= min(key(mr) for mr in open_):
+            return r, m
+    m, r = min(open_, key=key)
+    return r, None
+
+
+def divergence(race: RaceResult, method: str) -> tuple[int, float, float]:
+    """``(iteration, start loss, loss there)`` where a diverged run's loss first rose above its
+    start or stopped being finite (else its last iteration)."""
+    run = race.run(method)
+    loss = run["loss"].to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(loss) | (loss > loss[0]))
+    i = int(bad[0]) if bad.size else len(loss) - 1
+    return int(run["iteration"].iloc[i]), float(loss[0]), float(loss[i])
+
+
+def _loss_text(value: float) -> str:
+    return f"{value:.4g}" if math.isfinite(value) else "a non-finite value"
+
+
+def race_warnings(race: RaceResult, level: float = HEADLINE_LEVEL, *, where: str = "") -> list[str]:
+    """What went wrong in ``race``, one sentence each: diverged PGD steps, the budget running out
+    before ``level`` (EM, or every PGD step), the exact y-step or the interior-point check failing.
+    ``where``: appended to name the race (e.g. ``" at K = 200"``)."""
+    out = []
+    limit = 2.0 / (race.lam * race.k)
+    for m in race.pgd_methods:
+        if race.outcomes.get(m) == "diverged" or not math.isfinite(float(race.run(m)["loss"].iloc[-1])):
+            it, start, there = divergence(race, m)
+            out.append(
+                f"{m} diverged{where}: its loss went from {start:.4g} to {_loss_text(there)} by iteration {it} "
+                f"(fixed steps above ≈ 2/(λK) = {limit:.3g} are unstable). It is left out of the best PGD, and "
+                "its curves are clipped where they leave the charts."
+            )
+    em_reach = reach(race, "EM", level) if "EM" in race.methods else None
+    if em_reach is not None and em_reach.bound:
+        out.append(
+            f"EM did not reach the certified gap {level:g}{where} within its budget "
+            f"({format_iterations(race.max_iter)}): its times there are lower bounds, so PGD / EM is an upper bound."
+        )
+    if race.pgd_methods:
+        best, _ = best_pgd(race, level)
+        if best.bound:
+            budget = (
+                f"{format_seconds(race.pgd_seconds)} or {format_iterations(race.pgd_max_iter)}"
+                if race.pgd_seconds is not None
+                else format_iterations(race.pgd_max_iter)
+            )
+            out.append(
+                f"No PGD step size reached the certified gap {level:g}{where} within its budget ({budget} each): "
+                f'its time is a lower bound ("> …"), and so is PGD / EM.'
+            )
+    ex = race.run(EXACT)["certified"].to_numpy(dtype=float) if EXACT in race.methods else None
+    if ex is not None and not (ex[-1] <= race.exact_tol * 10):
+        out.append(
+            f"The exact y-step stopped at a certified gap of {format_gap(float(ex[-1]))}{where}, above its target "
+            f"{race.exact_tol:g}: the reference optimum is only that accurate."
+        )
+    if race.interior_point is not None and race.interior_point != "clarabel optimal":
+        out.append(
+            f"The interior-point check (CVXPY + Clarabel) did not solve the problem{where}: {race.interior_point}. "
+            "The race does not depend on it: every gap is certified by the dual of the y-step."
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# running the race
+# ------------------------------------------------------------------------------------------
+@dataclass
+class _Sparse:
+    """Certify only the iterates that can matter (see :func:`_run_chunked`): ``certify(labels)`` →
+    certified gap, ``reference`` = a feasible loss L* within rounding of the optimum (the exact
+    y-step's), ``levels`` the gap levels whose first certified iterate must be found."""
+
+    certify: Callable[[object], float]
+    reference: float
+    levels: tuple[float, ...]
+
 
 def _run_chunked(
-    solve, y0, *, max_iter: int, seconds: Optional[float], stop_below: Optional[float], chunk: int = 100
-) -> tuple[list[float], list[float], list[float]]:
-    """Run a memoryless solver in chunks (warm-started from the last labels) until the iteration
-    budget, the time budget, the loss ``stop_below`` or divergence (a non-finite loss); returns
-    ``(history, times, certified gaps)``.
+    solve,
+    y0,
+    *,
+    max_iter: int,
+    seconds: Optional[float],
+    stop_below: Optional[float],
+    stop_gap: Optional[float] = None,
+    chunk: int = 100,
+    progress: Optional[Callable[[float], None]] = None,
+    sparse: Optional[_Sparse] = None,
+) -> tuple[list[float], list[float], list[float], str]:
+    """Run ``solve(labels, steps, certify)`` in chunks (warm-started from the last labels) until the
+    iteration budget, the time budget, the loss ``stop_below``, the first certified gap ≤
+    ``stop_gap`` (the trace ends there), or divergence — a non-finite loss, or a chunk that ends
+    above the loss it started from; returns ``(history, times, certified gaps, outcome)`` with
+    ``outcome`` in :data:`OUTCOMES`. ``progress(fraction)`` after every chunk.
+
+    ``sparse``: certify the first chunk, the last iterate of every chunk, and every iterate of a
+    chunk that may hold the first certified iterate of the next level not yet reached (the chunk is
+    run again with certificates: the solvers depend on the labels only, so it repeats the same
+    iterates); other gaps are NaN. The first iterate at each level is still exact: the certified
+    gap bounds ``(L − L*)/L`` from above, so a chunk whose smallest loss is its last and has
+    ``(L − L*)/L`` above the level holds no iterate certified to it.
 
     EM and fixed-step PGD depend on the current labels only, so chunked runs equal one long run.
     """
@@ -128,22 +475,52 @@ def _run_chunked(
     times: list[float] = []
     gaps: list[float] = []
     y, done, clock = y0, 0, 0.0
+    outcome = "budget"
+    todo = sorted(sparse.levels, reverse=True) if sparse is not None else []
     while done < max_iter:
-        res = solve(y, min(chunk, max_iter - done))
+        steps = min(chunk, max_iter - done)
+        res = solve(y, steps, sparse is None or not history)
+        g = list(res.gaps)
+        if sparse is not None and not g:
+            h = np.asarray(res.history, dtype=float)
+            end = h[-1]
+            slack = (end - sparse.reference) / abs(end) if math.isfinite(end) and end != 0 else -math.inf
+            target = todo[0] if todo else None
+            if target is not None and (h[1:].min() < end or not slack > target * (1 + 1e-6) + 1e-15):
+                g = list(solve(y, steps, True).gaps)  # may hold the first iterate at `target`: certify all
+            else:
+                g = [math.nan] * (len(h) - 1) + [sparse.certify(res.labels)]
         offset = clock
-        h, t, g = res.history, res.times, res.gaps
+        h, t = res.history, res.times
         if history:  # the chunk's first entry is the previous chunk's last
             h, t, g = h[1:], t[1:], g[1:]
+        start = res.history[0]
         history += h
         gaps += g
         times += [offset + v for v in t]
         clock = times[-1]
         y, done = res.labels, done + res.n_iter
-        if not math.isfinite(history[-1]) or (stop_below is not None and history[-1] <= stop_below):
+        new_gaps = np.asarray(g, dtype=float)
+        while todo and (new_gaps <= todo[0]).any():
+            todo.pop(0)
+        hit = np.flatnonzero(new_gaps <= stop_gap) if stop_gap is not None else np.zeros(0, dtype=int)
+        if hit.size:  # cut the trace at the first iterate certified to stop_gap
+            cut = len(history) - len(h) + int(hit[0]) + 1
+            del history[cut:], times[cut:], gaps[cut:]
+            outcome = "reached"
+            break
+        end = history[-1]
+        if not math.isfinite(end) or end > start + 1e-9 * abs(start):
+            outcome = "diverged"
+            break
+        if res.converged or (stop_below is not None and end <= stop_below):
+            outcome = "reached"
             break
         if seconds is not None and clock >= seconds:
             break
-    return history, times, gaps
+        if progress is not None:
+            progress(max(done / max_iter, clock / seconds if seconds else 0.0))
+    return history, times, gaps, outcome
 
 
 def solver_race(
@@ -154,55 +531,151 @@ def solver_race(
     max_iter: int = 500,
     pgd_max_iter: Optional[int] = None,
     pgd_seconds: Optional[float] = None,
+    pgd_iters_factor: Optional[float] = None,
     pgd_stop_gap: Optional[float] = None,
+    gap_stop: Optional[float] = None,
     reference: Optional[float] = None,
     use_interior_point: bool = False,
     accelerated: bool = True,
     exact_tol: float = 1e-10,
+    progress: Optional[Progress] = None,
+    sparse_certificates: bool = False,
 ) -> RaceResult:
     """Run the exact y-step, EM (the paper's, and SQUAREM-accelerated unless ``accelerated=False``)
     and PGD at several step sizes on eq. 11; return their traces with certified gaps.
 
     EM runs ``max_iter`` iterations (an accelerated cycle counts its three EM steps); the exact
     y-step runs to the certified gap ``exact_tol``. Each PGD run stops at ``pgd_max_iter`` (default
-    ``max_iter``) iterations, after ``pgd_seconds``, once its gap to the exact optimum falls below
-    ``pgd_stop_gap``, or when it diverges. ``reference``: a known optimum instead of the exact
-    y-step's; ``use_interior_point``: also solve by CVXPY + Clarabel (small N·K) and report it in
-    ``reference_source``. ``probs`` numpy → numba kernels; torch → torch kernels on its device.
+    ``max_iter``; with ``pgd_iters_factor``: that many times the iterations plain EM needed for a
+    certified 1e-2 gap — its whole budget when it did not get there — capped by ``pgd_max_iter``
+    when given) iterations, after ``pgd_seconds``, once its gap to the exact optimum falls below
+    ``pgd_stop_gap``, or when it diverges
+    (a non-finite loss, or 100 steps that end above the loss they started from). ``gap_stop``: EM,
+    EM + SQUAREM and PGD also stop once their certified gap is ≤ it. ``reference``: a known optimum
+    instead of the exact y-step's; ``use_interior_point``: also solve by CVXPY + Clarabel (small
+    N·K) and report it in ``reference_source`` and ``interior_point``. ``probs`` numpy → numba
+    kernels; torch → torch kernels on its device.
+
+    ``progress(fraction, text)`` is called before each solver and during it (every 50–100 EM / PGD
+    steps, 300 EM + SQUAREM steps, every interior-point iteration); the EM runs are then chunked
+    (warm-started, the same iterates up to rounding). An exception it raises (e.g. a cancelled page)
+    ends the race.
+
+    ``sparse_certificates`` (half the time of a race at K = 200, where the certificate costs more
+    than a step): EM, EM + SQUAREM and PGD certify only the iterates that can be the first at a gap
+    level of :data:`GAP_LEVELS` (and ``gap_stop``), the first chunk and every 50th (EM + SQUAREM:
+    300th) iterate; the others' ``certified`` is NaN. Every first iterate at a level — all the
+    summaries use — is the same as with every iterate certified (see :func:`_run_chunked`).
     """
     n, k = probs.shape
     lrs = tuple(pgd_lrs) if pgd_lrs is not None else default_pgd_lrs(k, lam)
     runs: list[tuple[str, list[float], list[float], list[float]]] = []
+    outcomes: dict[str, str] = {}
+    weights = {EXACT: 0.05, "EM": 0.25, ACCELERATED: 0.2 if accelerated else 0.0}
+    weights["PGD"] = 1.0 - sum(weights.values())
+    spent = [0.0]
+
+    def report(part: str, fraction: float, text: str) -> None:
+        if progress is not None:
+            share = weights["PGD"] / max(len(lrs), 1) if part == "PGD" else weights[part]
+            progress(min(spent[0] + share * min(max(fraction, 0.0), 1.0), 1.0), text)
+
+    def finished(part: str) -> None:
+        spent[0] += weights["PGD"] / max(len(lrs), 1) if part == "PGD" else weights[part]
+
+    sparse: Optional[_Sparse] = None  # set once the exact y-step has given L*
+
+    def em_run(name: str, accelerate: bool):
+        if progress is None and sparse is None:
+            res = em(probs, lam, max_iter=max_iter, tol=0, accelerate=accelerate, certify=True, gap_tol=gap_stop)
+            reached = gap_stop is not None and res.converged
+            return res.history, res.times, res.gaps, "reached" if reached else "budget"
+        return _run_chunked(
+            lambda y, m, c: em(probs, lam, init=y, max_iter=m, tol=0, accelerate=accelerate, certify=c),
+            None,
+            max_iter=max_iter,
+            seconds=None,
+            stop_below=None,
+            stop_gap=gap_stop,
+            chunk=300 if accelerate else 50,
+            progress=lambda f: report("EM" if not accelerate else ACCELERATED, f, f"{name}: {f:.0%} of its budget"),
+            sparse=sparse,
+        )
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        report(EXACT, 0.0, "the exact y-step")
         em(probs[:2], lam, max_iter=1, tol=0, certify=True)  # compile / warm up outside the clock
         exact(probs[:300], lam, tol=1e-14, max_iter=40)  # loads the interior and face kernels
-        best = exact(probs, lam, tol=exact_tol)
+        steps = [0]
+
+        def exact_step(_labels: object) -> None:
+            steps[0] += 1
+            report(EXACT, steps[0] / 25, f"the exact y-step: iteration {steps[0]}")
+
+        best = exact(probs, lam, tol=exact_tol, callback=exact_step if progress is not None else None)
         runs.append((EXACT, best.history, best.times, best.gaps))
-        res = em(probs, lam, max_iter=max_iter, tol=0, certify=True)
-        runs.append(("EM", res.history, res.times, res.gaps))
+        if sparse_certificates and reference is None:
+            sig = np.ascontiguousarray(probs.detach().cpu().numpy() if isinstance(probs, torch.Tensor) else probs)
+            order, u = slope_order(sig), np.full(k, 1.0 / k)
+            sparse = _Sparse(
+                lambda y: certify_labels(sig, y, lam, u, "eq11", order)[2],
+                float(best.loss),
+                tuple(sorted({*GAP_LEVELS, HEADLINE_LEVEL, *((gap_stop,) if gap_stop is not None else ())})),
+            )
+        outcomes[EXACT] = "reached" if best.gaps and best.gaps[-1] <= exact_tol else "budget"
+        finished(EXACT)
+        report("EM", 0.0, "EM")
+        hist, times, gaps, outcome = em_run("EM", False)
+        runs.append(("EM", hist, times, gaps))
+        outcomes["EM"] = outcome
+        finished("EM")
+        em_hit = np.flatnonzero(np.asarray(gaps, dtype=float) <= HEADLINE_LEVEL)
+        em_iters = int(em_hit[0]) if em_hit.size else len(hist) - 1
         if accelerated:
-            fast = em(probs, lam, max_iter=max_iter, tol=0, accelerate=True, certify=True)
-            runs.append((ACCELERATED, fast.history, fast.times, fast.gaps))
+            report(ACCELERATED, 0.0, ACCELERATED)
+            hist, times, gaps, outcome = em_run(ACCELERATED, True)
+            runs.append((ACCELERATED, hist, times, gaps))
+            outcomes[ACCELERATED] = outcome
+            finished(ACCELERATED)
         source = f"exact y-step, certified relative gap {best.gaps[-1]:.1e}"
         if reference is None:
             reference = best.loss
         else:
             source = "given"
+        ip_status: Optional[str] = None
+        ip_value: Optional[float] = None
         if use_interior_point:
+            report("PGD", 0.0, "the interior-point check (CVXPY + Clarabel)")
             p = probs.detach().cpu().numpy() if isinstance(probs, torch.Tensor) else probs
             ip_value, ip_status = reference_optimum(np.asarray(p, dtype=np.float64), lam)
             source += f"; interior point: {ip_status}" + (f", L = {ip_value:.10g}" if ip_value is not None else "")
         stop_below = None if pgd_stop_gap is None else reference + pgd_stop_gap * abs(reference)
+        pgd_iters = pgd_max_iter or max_iter
+        if pgd_iters_factor is not None:
+            scaled = max(int(math.ceil(pgd_iters_factor * max(em_iters, 1))), 1)
+            pgd_iters = scaled if pgd_max_iter is None else min(pgd_max_iter, scaled)
         for lr in lrs:
-            hist, times, gaps = _run_chunked(
-                lambda y, m, lr=lr: pgd(probs, lam, objective="eq11", lr=lr, init=y, max_iter=m, tol=0, certify=True),
+            name = f"PGD η={lr:.3g}"
+            report("PGD", 0.0, name)
+
+            def pgd_progress(f: float, name: str = name) -> None:
+                report("PGD", f, f"{name}: {f:.0%} of its budget")
+
+            hist, times, gaps, outcome = _run_chunked(
+                lambda y, m, c, lr=lr: pgd(probs, lam, objective="eq11", lr=lr, init=y, max_iter=m, tol=0, certify=c),
                 None,
-                max_iter=pgd_max_iter or max_iter,
+                max_iter=pgd_iters,
                 seconds=pgd_seconds,
                 stop_below=stop_below,
+                stop_gap=gap_stop,
+                chunk=50 if sparse is not None else 100,
+                progress=pgd_progress,
+                sparse=sparse,
             )
-            runs.append((f"PGD η={lr:.3g}", hist, times, gaps))
+            runs.append((name, hist, times, gaps))
+            outcomes[name] = outcome
+            finished("PGD")
     frames = []
     for name, hist, times, gaps in runs:
         h = np.asarray(hist, dtype=np.float64)
@@ -218,7 +691,23 @@ def solver_race(
                 }
             )
         )
-    return RaceResult(pd.concat(frames, ignore_index=True), float(reference), source, n, k, float(lam))
+    return RaceResult(
+        pd.concat(frames, ignore_index=True),
+        float(reference),
+        source,
+        n,
+        k,
+        float(lam),
+        outcomes=outcomes,
+        pgd_lrs=lrs,
+        max_iter=max_iter,
+        pgd_max_iter=pgd_iters,
+        pgd_seconds=pgd_seconds,
+        gap_stop=gap_stop,
+        exact_tol=exact_tol,
+        interior_point=ip_status,
+        interior_value=ip_value,
+    )
 
 
 def summarize_race(
@@ -249,6 +738,223 @@ def summarize_race(
         row["sec_per_iter"] = float(g["seconds"].iloc[-1] / max(len(g) - 1, 1))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def race_table(race: RaceResult, levels: Sequence[float] = GAP_LEVELS) -> pd.DataFrame:
+    """:func:`summarize_race` as text, one row per method: time and iterations to each certified
+    gap level (``> …`` a lower bound: not reached within the budget), the paper-style stop, the final
+    certified gap, seconds per iteration and how the run ended. Every cell is a string; none reads
+    ``None``, ``nan`` or ``inf``."""
+    summary = race.summary.set_index("method")
+    rows = []
+    for m in race.methods:
+        row: dict[str, str] = {"method": str(m)}
+        for level in levels:
+            row[f"to {level:g}"] = reach(race, m, level).text
+        s = summary.loc[m]
+        if np.isfinite(s["stop_iters"]):
+            row["paper stop (Δ < 1e-5)"] = (
+                f"{format_iterations(s['stop_iters'])} · {format_seconds(float(s['stop_sec']))}"
+            )
+            if not np.isnan(s["stop_gap"]):  # (sparse certificates: that iterate may have none)
+                row["paper stop (Δ < 1e-5)"] += f" · gap {format_gap(float(s['stop_gap']))}"
+        else:
+            row["paper stop (Δ < 1e-5)"] = "not met"
+        row["final certified gap"] = format_gap(float(s["final_gap"]))
+        row["s / iteration"] = format_seconds(float(s["sec_per_iter"]))
+        run = race.run(m)
+        outcome = race.outcomes.get(m, "budget")
+        if outcome == "diverged" or not math.isfinite(float(run["loss"].iloc[-1])):
+            row["ended"] = f"diverged (iteration {divergence(race, m)[0]:,})"
+        elif outcome == "reached":
+            target = race.exact_tol if m == EXACT else race.gap_stop
+            row["ended"] = f"reached {target:g}" if target is not None else "reached its target"
+        elif m == EXACT:
+            row["ended"] = f"stopped at {format_gap(float(s['final_gap']))} (target {race.exact_tol:g})"
+        else:
+            row["ended"] = (
+                f"budget: {format_iterations(run['iteration'].iloc[-1])}, {format_seconds(float(run['seconds'].iloc[-1]))}"
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ------------------------------------------------------------------------------------------
+# the K sweep (paper Table 1's shape in seconds)
+# ------------------------------------------------------------------------------------------
+def budgeted_race(
+    n: int,
+    k: int,
+    lam: float = 100.0,
+    *,
+    em_iters: int = 1200,
+    pgd_budget: float = 5.0,
+    pgd_step_factors: Sequence[float] = (1.5, 2.0),
+    pgd_lrs: Optional[Sequence[float]] = None,
+    pgd_max_iter: Optional[int] = None,
+    gap_stop: Optional[float] = SWEEP_LEVELS[-1],
+    seed: int = 0,
+    interior_point: bool = False,
+    progress: Optional[Progress] = None,
+) -> RaceResult:
+    """The race on :func:`race_problem` ``(n, k, seed)`` with the sweep's budgets: EM and EM +
+    SQUAREM ``em_iters`` steps, each PGD step (``pgd_lrs``, default ``pgd_step_factors`` × 1/(λK))
+    ``pgd_budget`` × the EM steps plain EM needed for a certified 1e-2 gap (all ``em_iters`` when
+    it did not get there; at most ``pgd_max_iter`` when given); every solver stops at the certified
+    gap ``gap_stop``. Sparse certificates (``solver_race(sparse_certificates=True)``)."""
+    if pgd_budget <= 0 or em_iters < 1:
+        raise ValueError(f"budgets must be positive, got pgd_budget={pgd_budget}, em_iters={em_iters}")
+    lrs = tuple(pgd_lrs) if pgd_lrs is not None else tuple(f / (lam * k) for f in pgd_step_factors)
+    if not lrs or min(lrs) <= 0:
+        raise ValueError(f"PGD step sizes must be > 0, got {lrs}")
+    run = partial(solver_race, pgd_lrs=lrs, max_iter=em_iters, pgd_max_iter=pgd_max_iter, sparse_certificates=True)
+    probs = race_problem(n, k, seed=seed)
+    return run(
+        probs, lam, pgd_iters_factor=pgd_budget, gap_stop=gap_stop, use_interior_point=interior_point, progress=progress
+    )
+
+
+def race_sweep(
+    n: int = 300,
+    ks: Sequence[int] = (2, 20, 200),
+    lam: float = 100.0,
+    *,
+    progress: Optional[Progress] = None,
+    **budgets,
+) -> dict[int, RaceResult]:
+    """:func:`budgeted_race` for every K in ``ks`` (``budgets``: its keyword arguments);
+    ``progress(fraction, text)`` over the whole sweep."""
+    out: dict[int, RaceResult] = {}
+    for i, k in enumerate(ks):
+        step = None
+        if progress is not None:
+            step = lambda f, text, i=i, k=k: progress((i + f) / len(ks), f"K = {k}: {text}")  # noqa: E731
+        out[int(k)] = budgeted_race(n, int(k), lam, progress=step, **budgets)
+    return out
+
+
+def pgd_gap_at(race: RaceResult, seconds: float) -> float:
+    """The smallest certified gap any non-diverged PGD step had reached within ``seconds`` (inf when
+    every step diverged)."""
+    best = math.inf
+    for m in race.pgd_methods:
+        if reach(race, m, 0.0).diverged:
+            continue
+        run = race.run(m)
+        gaps = run["certified"].to_numpy(dtype=float)[run["seconds"].to_numpy(dtype=float) <= seconds]
+        gaps = gaps[~np.isnan(gaps)]  # sparse certificates: only some iterates have one
+        if gaps.size:
+            best = min(best, float(gaps.min()))
+    return best
+
+
+def _headline(race: RaceResult, level: float) -> dict[str, Reach]:
+    got = {"EM": reach(race, "EM", level), "best PGD": best_pgd(race, level)[0]}
+    if ACCELERATED in race.methods:
+        got[ACCELERATED] = reach(race, ACCELERATED, level)
+    return got
+
+
+def sweep_frame(races: Mapping[int, RaceResult], levels: Sequence[float] = SWEEP_LEVELS) -> pd.DataFrame:
+    """One row per (K, method, level): ``seconds``, ``iterations`` (the first iterate at the level,
+    or the budget spent), ``reached``, ``bound`` (a lower bound), ``diverged`` and the cell ``text``.
+    Methods: every run of the race, plus ``best PGD`` (:func:`best_pgd`); the exact y-step also at
+    1e-9."""
+    rows = []
+    for k, race in races.items():
+        for level in (*levels, EXACT_LEVEL):
+            got = {m: reach(race, m, level) for m in race.methods} if level in levels else {}
+            if level in levels and race.pgd_methods:
+                best, name = best_pgd(race, level)
+                got["best PGD"] = best
+            if level == EXACT_LEVEL:
+                got[EXACT] = reach(race, EXACT, level)
+            for m, r in got.items():
+                rows.append(
+                    {
+                        "k": int(k),
+                        "n": race.n,
+                        "lam": race.lam,
+                        "method": m,
+                        "level": level,
+                        "seconds": r.seconds,
+                        "iterations": r.iters,
+                        "reached": r.reached,
+                        "bound": r.bound,
+                        "diverged": r.diverged,
+                        "text": r.text,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def sweep_chart_frame(frame: pd.DataFrame, level: float = HEADLINE_LEVEL) -> pd.DataFrame:
+    """The rows of :func:`sweep_frame` behind the sweep's chart: EM, EM + SQUAREM and the best PGD
+    at ``level`` and the exact y-step at 1e-9 (renamed ``exact (to 1e-09)``), where each has a number
+    (reached, or a lower bound; not diverged)."""
+    head = frame[(frame["level"] == level) & frame["method"].isin(["EM", ACCELERATED, "best PGD"])]
+    ex = frame[(frame["level"] == EXACT_LEVEL) & (frame["method"] == EXACT)].assign(
+        method=f"{EXACT} (to {EXACT_LEVEL:g})"
+    )
+    out = pd.concat([head, ex], ignore_index=True)
+    return out[out["reached"] | out["bound"]].reset_index(drop=True)
+
+
+def sweep_ratios(races: Mapping[int, RaceResult], level: float = HEADLINE_LEVEL) -> dict[int, dict[str, Ratio]]:
+    """Per K: ``time`` = best PGD / EM in seconds, ``iterations`` = in iterations, and ``squarem`` =
+    best PGD / EM + SQUAREM in seconds, at the certified gap ``level``."""
+    out = {}
+    for k, race in races.items():
+        em_r = reach(race, "EM", level)
+        ratios = {
+            "time": Ratio.of(best_pgd(race, level)[0], em_r),
+            "iterations": Ratio.of(best_pgd(race, level, by="iters")[0], em_r, "iters"),
+        }
+        if ACCELERATED in race.methods:
+            ratios["squarem"] = Ratio.of(
+                best_pgd(race, level)[0], reach(race, ACCELERATED, level), names=("PGD", ACCELERATED)
+            )
+        out[int(k)] = ratios
+    return out
+
+
+def sweep_table(races: Mapping[int, RaceResult], levels: Sequence[float] = SWEEP_LEVELS) -> pd.DataFrame:
+    """The K sweep as text, one row per K (Table 1's shape): EM and the best PGD step to each level,
+    PGD / EM in time and in iterations at the first level, EM + SQUAREM to the last level and the
+    exact y-step to 1e-9. ``> …``: not reached within the budget (a lower bound)."""
+    ratios = sweep_ratios(races, levels[0])
+    rows = []
+    for k, race in races.items():
+        row: dict[str, str] = {"K": f"{int(k):,}"}
+        for i, level in enumerate(levels):
+            head = _headline(race, level)
+            row[f"EM → {level:g}"] = head["EM"].text
+            row[f"best PGD → {level:g}"] = head["best PGD"].text
+            if i == 0:
+                row["PGD / EM (time)"] = ratios[int(k)]["time"].text
+                row["PGD / EM (iterations)"] = ratios[int(k)]["iterations"].text
+                em_r = head["EM"]
+                if not em_r.reached:
+                    row["best PGD's gap at EM's time"] = f"n/a: EM did not reach {level:g}"
+                elif race.pgd_methods:
+                    row["best PGD's gap at EM's time"] = format_gap(pgd_gap_at(race, em_r.seconds))
+        if ACCELERATED in race.methods:
+            row[f"EM + SQUAREM → {levels[-1]:g}"] = reach(race, ACCELERATED, levels[-1]).text
+        row[f"exact → {EXACT_LEVEL:g}"] = reach(race, EXACT, EXACT_LEVEL).text
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sweep_detail(races: Mapping[int, RaceResult], levels: Sequence[float] = SWEEP_LEVELS) -> pd.DataFrame:
+    """Every run of the sweep as text, one row per (K, method): :func:`race_table` with a K column."""
+    frames = [race_table(race, levels).assign(K=f"{int(k):,}") for k, race in races.items()]
+    out = pd.concat(frames, ignore_index=True)
+    return out[["K", *[c for c in out.columns if c != "K"]]]
+
+
+def sweep_warnings(races: Mapping[int, RaceResult], level: float = HEADLINE_LEVEL) -> list[str]:
+    """:func:`race_warnings` of every K (each naming its K)."""
+    return [w for k, race in races.items() for w in race_warnings(race, level, where=f" at K = {int(k):,}")]
 
 
 # ------------------------------------------------------------------------------------------

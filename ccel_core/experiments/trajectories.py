@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Optional
@@ -40,6 +40,13 @@ __all__ = [
     "SelfLabelingSnapshot",
     "ToySelfLabelingResult",
     "toy_self_labeling",
+    "class_counts",
+    "compare_self_labeling",
+    "difference_summary",
+    "final_scores",
+    "region_disagreement",
+    "ROBUST_AGREEMENT",
+    "SCORES",
     "default_pgd_lr",
     "single_threaded_torch",
 ]
@@ -232,6 +239,84 @@ class ToySelfLabelingResult:
     n_clusters: int
     config: dict[str, Any] = field(default_factory=dict)
 
+    def relabeled(self, epoch: int = -1) -> "ToySelfLabelingResult":
+        """The same run with its clusters renumbered by the classes they match, in every snapshot.
+
+        The match is the Hungarian map cluster → class (most points agreeing) of ``argmax σ`` at
+        ``epoch`` (default the last), applied to all snapshots, so a cluster keeps its number (and
+        color) from frame to frame. With K ≥ C, cluster ``c`` is the one matched to class ``c`` and
+        the clusters matched to no class are numbered ``C … K−1`` (largest first); with K < C the
+        matched clusters are numbered in the order of their classes. Without ground truth the run
+        is returned unchanged. ``config`` gains ``cluster_order`` (new number → network output),
+        ``matched_class`` (new number → class or None) and ``class_cluster`` (class → new number of
+        its cluster, or None).
+        """
+        if self.y_true is None:
+            return self
+        from scipy.optimize import linear_sum_assignment
+
+        k = self.n_clusters
+        pred = self.snapshots[epoch].probs.argmax(1)
+        y = np.asarray(self.y_true, dtype=np.int64)
+        c = int(y.max()) + 1
+        counts = np.zeros((k, c))
+        np.add.at(counts, (pred, y), 1.0)
+        rows, cols = linear_sum_assignment(counts, maximize=True)
+        matched = sorted(zip(cols.tolist(), rows.tolist()))  # (class, cluster), by class
+        sizes = counts.sum(1)
+        rest = sorted(set(range(k)) - set(rows.tolist()), key=lambda j: (-sizes[j], j))
+        if k >= c:
+            order = [0] * k
+            for cls, clu in matched:
+                order[cls] = clu
+            for i, clu in enumerate(rest):
+                order[c + i] = clu
+        else:
+            order = [clu for _, clu in matched] + rest
+        new_of = {clu: i for i, clu in enumerate(order)}
+        class_cluster = {int(cls): new_of[clu] for cls, clu in matched}
+        idx = np.asarray(order)
+        snaps = [
+            SelfLabelingSnapshot(
+                s.epoch,
+                s.labels[:, idx],
+                s.probs[:, idx],
+                s.grid_probs[..., idx],
+                s.sizes[idx],
+                s.label_mass[idx],
+                s.loss,
+                s.objective,
+                s.acc,
+                s.nmi,
+            )
+            for s in self.snapshots
+        ]
+        config = {
+            **self.config,
+            "cluster_order": [int(j) for j in order],
+            "matched_class": [next((cls for cls, j in class_cluster.items() if j == i), None) for i in range(k)],
+            "class_cluster": [class_cluster.get(cls) for cls in range(c)],
+        }
+        return ToySelfLabelingResult(self.points, self.y_true, self.grid_x, self.grid_y, snaps, k, config)
+
+    def class_colors(self) -> np.ndarray:
+        """Color id of every class after :meth:`relabeled`: the number of the cluster matched to it,
+        else ``K + i`` for the ``i``-th class matched to no cluster (K < C). Without ground truth or
+        before relabeling: the class id itself."""
+        if self.y_true is None:
+            return np.zeros(0, dtype=np.int64)
+        c = int(np.max(self.y_true)) + 1
+        mapped = self.config.get("class_cluster")
+        if mapped is None:
+            return np.arange(c)
+        out, spare = np.zeros(c, dtype=np.int64), self.n_clusters
+        for cls, j in enumerate(mapped):
+            if j is None:
+                out[cls], spare = spare, spare + 1
+            else:
+                out[cls] = j
+        return out
+
     def history_frame(self) -> pd.DataFrame:
         """Columns ``epoch, loss, objective, acc, nmi, method`` (one row per snapshot)."""
         return pd.DataFrame(
@@ -266,6 +351,32 @@ def _plane_grid(points: np.ndarray, resolution: int, margin: float = 0.15) -> tu
     )
 
 
+def class_counts(n: int, n_classes: int, imbalance: float = 1.0) -> np.ndarray:
+    """Points per class for ``n`` points: proportional to ``imbalance^(−c/(C−1))``, ``c = 0 … C−1``
+    (class 0 the largest, the largest/smallest ratio ``imbalance``), each at least 1, summing to ``n``."""
+    c = int(n_classes)
+    if float(imbalance) < 1.0:
+        raise ValueError(f"imbalance={imbalance} should be >= 1 (the largest / smallest class size)")
+    if c < 1 or int(n) < c:
+        raise ValueError(f"n={n} points cannot fill n_classes={c} classes")
+    w = float(imbalance) ** (-np.arange(c) / max(c - 1, 1))
+    counts = np.maximum(np.floor(int(n) * w / w.sum()).astype(np.int64), 1)
+    counts[0] += int(n) - int(counts.sum())  # rounding goes to the largest class
+    return counts
+
+
+def _unbalanced(data: str, counts: np.ndarray, seed: int, options: dict[str, Any]) -> Any:
+    """``counts[c]`` points of class ``c`` of a synthetic set: generate ``C · max(counts)`` points
+    (scikit-learn's generators split them evenly; the class centers depend on the seed only), keep a
+    seeded random ``counts[c]`` of each class."""
+    big = load_dataset(data, n_samples=len(counts) * int(counts.max()), seed=int(seed), **options)
+    assert big.y is not None  # the synthetic sets are labeled
+    y = big.y.numpy()
+    rng = np.random.default_rng(int(seed))
+    keep = np.concatenate([rng.permutation(np.flatnonzero(y == c))[: int(n)] for c, n in enumerate(counts)])
+    return big.subset(np.sort(keep))
+
+
 def toy_self_labeling(
     data: str = "blobs",
     k: int = 3,
@@ -276,6 +387,8 @@ def toy_self_labeling(
     method: Optional[str] = None,
     n_samples: Optional[int] = None,
     noise: Optional[float] = None,
+    n_classes: Optional[int] = None,
+    imbalance: float = 1.0,
     model: str = "linear",
     hidden: int = 32,
     lam: Optional[float] = None,
@@ -285,6 +398,7 @@ def toy_self_labeling(
     y_step: str = "full",
     y_iter: int = 50,
     grid_resolution: int = 50,
+    progress: Optional[Callable[[int, int], Any]] = None,
 ) -> ToySelfLabelingResult:
     """Self-labeled clustering on the plane with :class:`ccel_core.training.Trainer`, one snapshot per epoch.
 
@@ -298,7 +412,8 @@ def toy_self_labeling(
         data: ``"blobs" | "moons" | "circles" | "anisotropic"`` (2-D) or ``"digits"`` (64-D, trained on
             all 64 features and shown on the PCA plane; decision regions are then σ on that plane,
             lifted to 64-D by ``PCA.inverse_transform``).
-        k: number of clusters K (also the number of blobs for ``blobs``/``anisotropic``).
+        k: number of clusters K of the network (also the number of blobs for ``blobs``/``anisotropic``
+            unless ``n_classes`` is given).
         ce: ``"collision"`` (ours) or ``"shannon"`` (MIADM-like); ignored when ``method`` is given.
         epochs: number of epochs.
         seed: seeds the data and the trainer (network init, batches): the same seed gives both
@@ -307,6 +422,10 @@ def toy_self_labeling(
             ``"migd"``), overriding ``ce``.
         n_samples: points to load (None: 300 for the synthetic sets, all 1797 digits).
         noise: the synthetic generator's noise (``cluster_std`` for blobs).
+        n_classes: ground-truth classes of a synthetic set (None: ``k``; moons and circles have 2), so
+            that K can exceed the number of modes.
+        imbalance: largest / smallest class size of a synthetic set (1: balanced); class ``c`` gets a
+            share ``∝ imbalance^(−c/(C−1))`` of the points (:func:`class_counts`).
         model: ``"linear"`` or ``"mlp"``; ``hidden``: MLP width.
         lam: fairness weight λ (None: the method's paper default, 100).
         optimizer, lr, batch_size: θ-step settings.
@@ -314,6 +433,8 @@ def toy_self_labeling(
             warm-started: the paper's protocol).
         y_iter: y-solver iteration cap per y-step.
         grid_resolution: decision-region grid size per axis.
+        progress: called as ``progress(epoch, epochs)`` after every epoch (an exception it raises
+            stops the run: the way a caller cancels it).
 
     Returns:
         :class:`ToySelfLabelingResult` with ``epochs + 1`` snapshots.
@@ -327,12 +448,18 @@ def toy_self_labeling(
     method = method or ("ccel" if ce == "collision" else "miadm")
     options: dict[str, Any] = {}
     if data != "digits":
-        options["n_clusters"] = int(k)
+        options["n_clusters"] = int(k if n_classes is None else n_classes)
         if noise is not None:
             options["noise"] = float(noise)
         if n_samples is None:
             n_samples = 300
-    ds = load_dataset(data, n_samples=n_samples, seed=int(seed), **options)
+    elif n_classes is not None or float(imbalance) != 1.0:
+        raise ValueError("n_classes and imbalance apply to the synthetic 2-D sets, not to digits")
+    if float(imbalance) != 1.0:
+        assert n_samples is not None
+        ds = _unbalanced(data, class_counts(n_samples, options["n_clusters"], imbalance), int(seed), options)
+    else:
+        ds = load_dataset(data, n_samples=n_samples, seed=int(seed), **options)
     cfg = TrainConfig(
         data=data,
         method=method,
@@ -389,6 +516,8 @@ def toy_self_labeling(
         if int(epochs) > 0:
             for metrics in trainer.fit():
                 snapshots.append(snapshot(int(metrics["epoch"]), metrics))
+                if progress is not None:
+                    progress(int(metrics["epoch"]), int(epochs))
 
     names = {"ccel": "CCE (eq. 11, exact y-step)", "miadm": "Shannon CE (MIADM, PGD)"}
     config = {
@@ -401,7 +530,156 @@ def toy_self_labeling(
         "seed": int(seed),
         "n_samples": len(points),
         "noise": noise,
+        "n_classes": None if ds.y is None else int(ds.n_classes),
+        "imbalance": float(imbalance),
         "plane": "data" if lift is None else "pca",
         "train_config": cfg.to_dict(),
     }
     return ToySelfLabelingResult(points, y_true, gx, gy, snapshots, int(k), config)
+
+
+# ----------------------------------------------------------------------------------------------
+# ours vs MIADM over seeds: does the choice of cross-entropy change the result?
+# ----------------------------------------------------------------------------------------------
+
+# Per-run scores of :func:`final_scores` and the paired ones of :func:`compare_self_labeling`.
+SCORES: dict[str, str] = {
+    "acc": "ACC",
+    "nmi": "NMI",
+    "label_entropy": "pseudo-label entropy mean_i H(y_i) (nats)",
+    "pred_entropy": "prediction entropy mean_i H(σ_i) (nats)",
+    "smallest": "smallest cluster #{i : argmax σ_i = k} / N",
+    "empty": "empty clusters (no point has argmax σ_i = k)",
+    "region_disagreement": "plane where the two methods' decision regions differ (fraction, ids matched)",
+}
+PAIRED = ("region_disagreement",)
+ROBUST_AGREEMENT = 0.8  # a robust difference has the same sign in at least this fraction of the seeds
+
+
+def _mean_entropy(p: np.ndarray) -> float:
+    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
+    return float(-(p * np.log(np.where(p > 0, p, 1.0))).sum(1).mean())
+
+
+def final_scores(result: ToySelfLabelingResult, epoch: int = -1) -> dict[str, float]:
+    """The scores of one run at ``epoch`` (default the last): ACC, NMI, the mean entropy of the
+    pseudo-labels y and of the predictions σ, the smallest cluster (fraction of N) and the number of
+    empty clusters (both by ``argmax σ``)."""
+    s = result.snapshots[epoch]
+    n = max(len(s.probs), 1)
+    return {
+        "acc": float(s.acc),
+        "nmi": float(s.nmi),
+        "label_entropy": _mean_entropy(s.labels),
+        "pred_entropy": _mean_entropy(s.probs),
+        "smallest": float(s.sizes.min()) / n,
+        "empty": float((s.sizes == 0).sum()),
+    }
+
+
+def region_disagreement(a: ToySelfLabelingResult, b: ToySelfLabelingResult, epoch: int = -1) -> float:
+    """The fraction of the plane grid where ``argmax σ`` of two runs differ, after matching their
+    cluster ids one-to-one (Hungarian, most agreeing cells), so a mere renaming of clusters is no
+    difference. Both runs must share the grid (same data and ``grid_resolution``)."""
+    from scipy.optimize import linear_sum_assignment
+
+    ga = a.snapshots[epoch].grid_probs.argmax(-1).ravel()
+    gb = b.snapshots[epoch].grid_probs.argmax(-1).ravel()
+    if ga.shape != gb.shape:
+        raise ValueError(f"the runs have different grids ({ga.size} vs {gb.size} cells)")
+    k = max(a.n_clusters, b.n_clusters)
+    counts = np.zeros((k, k))
+    np.add.at(counts, (ga, gb), 1.0)
+    rows, cols = linear_sum_assignment(counts, maximize=True)
+    return float(1.0 - counts[rows, cols].sum() / max(ga.size, 1))
+
+
+def compare_self_labeling(
+    seeds: Sequence[int],
+    *,
+    progress: Optional[Callable[[int, int], Any]] = None,
+    run: Optional[Callable[..., ToySelfLabelingResult]] = None,
+    **settings: Any,
+) -> pd.DataFrame:
+    """Ours (``ce="collision"``) and MIADM (``ce="shannon"``) on the same data and network, per seed.
+
+    ``settings`` are :func:`toy_self_labeling` keywords (``data``, ``k``, ``epochs``, ``lam``, …;
+    not ``ce``/``seed``). Returns one row per (seed, ce): ``seed, ce`` and the :func:`final_scores`,
+    plus the paired ``region_disagreement`` of that seed (the same on both of its rows).
+    ``progress(done, total)`` is called after every run (``total = 2·len(seeds)``); ``run``
+    replaces :func:`toy_self_labeling` (called with the same keywords, e.g. a cached version).
+    """
+    if "ce" in settings or "seed" in settings:
+        raise ValueError("compare_self_labeling runs both ce and every seed itself; pass them as `seeds`")
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ValueError("seeds is empty; expected at least one seed")
+    rows: list[dict[str, Any]] = []
+    done = 0
+    for seed in seeds:
+        runs = {}
+        for ce in _CES:
+            runs[ce] = (run or toy_self_labeling)(ce=ce, seed=seed, **settings)
+            done += 1
+            if progress is not None:
+                progress(done, 2 * len(seeds))
+        disagreement = region_disagreement(runs["collision"], runs["shannon"])
+        for ce, res in runs.items():
+            rows.append({"seed": seed, "ce": ce, **final_scores(res), "region_disagreement": disagreement})
+    return pd.DataFrame(rows)
+
+
+def difference_summary(frame: pd.DataFrame, scores: Optional[Sequence[str]] = None) -> pd.DataFrame:
+    """Per score: each method's mean ± std over seeds and the paired difference ours − MIADM.
+
+    ``frame`` from :func:`compare_self_labeling`. Columns ``score, collision mean, collision std,
+    shannon mean, shannon std, diff mean, diff std, n, t, t_crit, sign_agreement, robust``: std with
+    ddof = 1 (:mod:`ccel_core.summary`); ``t = diff mean / (diff std / √n)`` (paired t statistic; inf
+    when every seed gives the same non-zero difference); ``t_crit`` the two-sided 95% critical value
+    ``t₀.₉₇₅(n − 1)`` of Student's t; ``sign_agreement`` the fraction of seeds whose difference has the
+    sign of the mean; ``robust``: ``|t| ≥ t_crit`` and ``sign_agreement ≥`` :data:`ROBUST_AGREEMENT`
+    (the difference is beyond seed noise and not carried by a few seeds). Paired scores
+    (``region_disagreement``) report their own mean ± std as the "diff" (0 would mean identical
+    regions); their per-method columns are NaN.
+    """
+    from scipy.stats import t as student
+
+    from ccel_core.summary import summarize
+
+    wanted = list(scores) if scores is not None else [s for s in SCORES if s in frame.columns]
+    wide = frame.pivot(index="seed", columns="ce")
+    out = []
+    for score in wanted:
+        if score in PAIRED:
+            d = wide[score]["collision"].to_numpy(dtype=float)
+            a = b = summarize([])
+        else:
+            x = wide[score]["collision"].to_numpy(dtype=float)
+            y = wide[score]["shannon"].to_numpy(dtype=float)
+            d = x - y
+            a, b = summarize(x), summarize(y)
+        s = summarize(d)
+        if s.n >= 2 and s.std > 0:
+            t = s.mean / (s.std / np.sqrt(s.n))
+        else:
+            t = float("nan") if s.n < 2 or s.mean == 0 else float(np.sign(s.mean)) * float("inf")
+        finite = d[np.isfinite(d)]
+        agree = float(np.mean(np.sign(finite) == np.sign(s.mean))) if finite.size and s.mean != 0 else float("nan")
+        t_crit = float(student.ppf(0.975, s.n - 1)) if s.n >= 2 else float("nan")
+        out.append(
+            {
+                "score": score,
+                "collision mean": a.mean,
+                "collision std": a.std,
+                "shannon mean": b.mean,
+                "shannon std": b.std,
+                "diff mean": s.mean,
+                "diff std": s.std,
+                "n": s.n,
+                "t": t,
+                "t_crit": t_crit,
+                "sign_agreement": agree,
+                "robust": bool(abs(t) >= t_crit and agree >= ROBUST_AGREEMENT),
+            }
+        )
+    return pd.DataFrame(out)

@@ -8,10 +8,25 @@ from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from ._style import animation_controls, as_array, cluster_color, discrete_colorscale, finish, method_styles
 
-__all__ = ["ternary_labels_figure", "decision_regions_figure", "cluster_sizes_figure", "loss_history_figure"]
+__all__ = [
+    "ternary_labels_figure",
+    "decision_regions_figure",
+    "cluster_sizes_figure",
+    "loss_history_figure",
+    "cluster_sizes_panels",
+    "method_panels",
+    "mark_step",
+    "COMPACT_LEGEND",
+]
+
+# A horizontal legend under the plot, small entries: K = 10 clusters fit in two rows, never a scrollbar.
+COMPACT_LEGEND: dict[str, Any] = dict(
+    orientation="h", yanchor="top", y=-0.2, x=0, font=dict(size=11), itemwidth=30, tracegroupgap=0
+)
 
 _SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "triangle-down", "pentagon", "star", "hexagram")
 
@@ -68,6 +83,22 @@ def _cluster_marker(ids: Any, k: int) -> dict[str, Any]:
     }
 
 
+def _legend_only(trace: Any, names: Sequence[str], *, symbol: str = "square") -> list[Any]:
+    """One legend entry per cluster (``names[k]`` in cluster ``k``'s color) as empty traces of the
+    figure's trace type ``trace`` (``go.Scatter`` or ``go.Scatterternary``)."""
+    empty = {"a": [None], "b": [None], "c": [None]} if trace is go.Scatterternary else {"x": [None], "y": [None]}
+    return [
+        trace(
+            mode="markers",
+            name=str(name),
+            marker=dict(color=cluster_color(i), symbol=symbol, size=10),
+            hoverinfo="skip",
+            **empty,
+        )
+        for i, name in enumerate(names)
+    ]
+
+
 def ternary_labels_figure(
     y: Any,
     sigma: Any = None,
@@ -76,8 +107,9 @@ def ternary_labels_figure(
     frame_names: Optional[Sequence[Any]] = None,
     title: Optional[str] = "Pseudo-labels y on the simplex",
     duration: int = 300,
+    cluster_names: Optional[Sequence[str]] = None,
 ) -> go.Figure:
-    """Pseudo-labels y (filled) and predictions σ (open circles) of K = 3 classes on the simplex.
+    """Pseudo-labels y (filled) and predictions σ (open circles) of K = 3 clusters on the simplex.
 
     Args:
         y: N×3 labels, or a list (or T×N×3 array) of them: one animation frame each
@@ -86,10 +118,12 @@ def ternary_labels_figure(
         labels: None, N ints (e.g. ground-truth classes) or one array per frame; point colors.
             Default: ``argmax y`` of the frame.
         frame_names: slider labels (default 0, 1, …).
+        cluster_names: a legend entry per color id (e.g. ``["cluster 0", …]``), after the data traces.
 
     Returns:
-        Figure with traces ``[σ (if given), y]``; ``len(fig.frames)`` = number of frames when
-        more than one (each frame redraws the same traces), with play/pause buttons and a slider.
+        Figure with traces ``[σ (if given), y]`` (then the legend entries); ``len(fig.frames)`` =
+        number of frames when more than one (each frame redraws the same traces), with play/pause
+        buttons and a slider. The corners are clusters 0, 1, 2 (the columns of y).
     """
     ys, _ = _frames(y, "y", 2)
     for i, a in enumerate(ys):
@@ -118,14 +152,16 @@ def ternary_labels_figure(
 
     fig = go.Figure(data=traces(0))
     frames = [go.Frame(data=traces(t), name=names[t], traces=list(range(len(fig.data)))) for t in range(n_frames)]
+    if cluster_names is not None:
+        fig.add_traces(_legend_only(go.Scatterternary, cluster_names))
     _animate(fig, frames, names, "iteration ", duration)
     finish(fig, title, legend=dict(orientation="h", y=1.02, x=0))
     fig.update_layout(
         ternary=dict(
             sum=1,
-            aaxis=dict(title="class 1", min=0),
-            baxis=dict(title="class 2", min=0),
-            caxis=dict(title="class 3", min=0),
+            aaxis=dict(title="cluster 0", min=0),
+            baxis=dict(title="cluster 1", min=0),
+            caxis=dict(title="cluster 2", min=0),
         )
     )
     return fig
@@ -143,6 +179,9 @@ def decision_regions_figure(
     title: Optional[str] = "Decision regions",
     axis_titles: tuple[str, str] = ("x₁", "x₂"),
     duration: int = 400,
+    misclustered: Any = None,
+    true_colors: Any = None,
+    cluster_names: Optional[Sequence[str]] = None,
 ) -> go.Figure:
     """Clusters ``argmax_k σ_k`` over a plane grid, with the data points on top.
 
@@ -154,10 +193,15 @@ def decision_regions_figure(
         labels: N cluster ids coloring the points (one array, or one per frame); default: none.
         y_true: N ground-truth classes, drawn as marker symbols.
         axis_titles: e.g. ``("PC 1", "PC 2")`` for a PCA plane.
+        misclustered: N booleans (one array, or one per frame): these points are drawn as ✕ in
+            their ``true_colors`` (N color ids, e.g. the cluster matched to their true class), the
+            others as dots in their ``labels`` color. Needs ``points`` and ``labels``.
+        cluster_names: a legend entry per color id (``"cluster k"``), plus one for the ✕ when
+            ``misclustered`` is given (short names keep the horizontal legend to a few rows).
 
     Returns:
-        Figure with traces ``[Heatmap of argmax σ, points (if given)]`` and one frame per
-        grid when there are several.
+        Figure with traces ``[Heatmap of argmax σ, points (if given), ✕ points (with
+        misclustered)]`` (then the legend entries) and one frame per grid when there are several.
     """
     gx, gy = as_array(grid_x, "grid_x", 1), as_array(grid_y, "grid_y", 1)
     grids, _ = _frames(grid_probs, "grid_probs", 3)
@@ -170,8 +214,14 @@ def decision_regions_figure(
     labs = _per_frame(labels, n_frames, "labels", 1)
     symbols = None if y_true is None else [_SYMBOLS[int(c) % len(_SYMBOLS)] for c in as_array(y_true, "y_true", 1)]
     names = _frame_names(frame_names, n_frames)
+    wrong = _per_frame(misclustered, n_frames, "misclustered", 1)
+    truth = _per_frame(true_colors, n_frames, "true_colors", 1)
+    if wrong is not None and (pts is None or labs is None or truth is None):
+        raise ValueError("misclustered needs points, labels and true_colors")
 
     n_colors = 1 + int(max(int(np.max(lab)) if len(lab) else 0 for lab in labs)) if labs is not None else k
+    if truth is not None:
+        n_colors = max(n_colors, 1 + int(max(int(np.max(c)) if len(c) else 0 for c in truth)))
 
     def traces(t: int) -> list[Any]:
         g = grids[t]
@@ -185,12 +235,32 @@ def decision_regions_figure(
                 zmax=k - 0.5,
                 opacity=0.35,
                 showscale=False,
+                showlegend=False,
                 name="regions",
                 customdata=g.max(-1),
                 hovertemplate="x=%{x:.2f}, y=%{y:.2f}<br>cluster %{z}, max σ=%{customdata:.2f}<extra></extra>",
             )
         ]
-        if pts is not None:
+        if pts is not None and wrong is not None:
+            assert labs is not None and truth is not None  # checked above
+            bad = np.asarray(wrong[t], dtype=bool)
+            for mask, name, ids, symbol in ((~bad, "points", labs[t], "circle"), (bad, "misclustered", truth[t], "x")):
+                out.append(
+                    go.Scatter(
+                        x=pts[mask, 0],
+                        y=pts[mask, 1],
+                        mode="markers",
+                        name=name,
+                        marker=dict(
+                            size=6 if symbol == "circle" else 7,
+                            symbol=symbol,
+                            line=dict(color="white", width=0.5),
+                            **_cluster_marker(np.asarray(ids)[mask], max(k, n_colors)),
+                        ),
+                        showlegend=False,
+                    )
+                )
+        elif pts is not None:
             color = _cluster_marker(labs[t], max(k, n_colors)) if labs is not None else {"color": "#333333"}
             out.append(
                 go.Scatter(
@@ -206,8 +276,23 @@ def decision_regions_figure(
 
     fig = go.Figure(data=traces(0))
     frames = [go.Frame(data=traces(t), name=names[t], traces=list(range(len(fig.data)))) for t in range(n_frames)]
+    if cluster_names is not None:
+        fig.add_traces(_legend_only(go.Scatter, cluster_names))
+        if wrong is not None:
+            fig.add_trace(
+                go.Scatter(
+                    x=[None],
+                    y=[None],
+                    mode="markers",
+                    name="misclustered",
+                    marker=dict(symbol="x", color="#555555", size=9),
+                    hoverinfo="skip",
+                )
+            )
     _animate(fig, frames, names, "epoch ", duration)
     finish(fig, title, axis_titles[0], axis_titles[1])
+    if cluster_names is not None:
+        fig.update_layout(legend=COMPACT_LEGEND, showlegend=True)
     fig.update_xaxes(range=[float(gx.min()), float(gx.max())], constrain="domain", showgrid=False, zeroline=False)
     fig.update_yaxes(
         range=[float(gy.min()), float(gy.max())],
@@ -318,4 +403,145 @@ def loss_history_figure(
     finish(fig, title, xlab, yaxis or (y if isinstance(y, str) else "value"), showlegend=len(series) > 1)
     if log_y:
         fig.update_yaxes(type="log")
+    return fig
+
+
+def _method_grid(methods: Sequence[Any], titles: Optional[Mapping[Any, str]]) -> go.Figure:
+    """One column of subplots per method, each with its own y axis."""
+    names = [str((titles or {}).get(m, m)) for m in methods]
+    return make_subplots(rows=1, cols=max(len(methods), 1), subplot_titles=names, horizontal_spacing=0.12)
+
+
+def cluster_sizes_panels(
+    df: pd.DataFrame,
+    *,
+    x: str = "epoch",
+    label_mass: bool = True,
+    cluster_names: Optional[Sequence[str]] = None,
+    titles: Optional[Mapping[Any, str]] = None,
+    title: Optional[str] = "Cluster sizes",
+) -> go.Figure:
+    """Cluster sizes over epochs, one panel per ``method`` (shared y axis: the same quantity).
+
+    ``df`` as for :func:`cluster_sizes_figure` (``x``, ``cluster``, ``size``, ``label_mass``,
+    optional ``method``). Solid: points per ``argmax σ``; dotted (``label_mass``): the soft label
+    count ``Σ_i y_ik`` — the quantity the fairness term acts on. Cluster ``k`` has the same color
+    in every panel; the legend has one entry per cluster (``cluster_names``, default "cluster k")
+    plus the two line styles, under the plot (:data:`COMPACT_LEGEND`); a dotted grey line marks N/K.
+    """
+    for c in (x, "cluster", "size"):
+        if c not in df.columns:
+            raise ValueError(f"cluster_sizes_panels needs column {c!r}; got {list(df.columns)}")
+    if label_mass and "label_mass" not in df.columns:
+        raise ValueError("label_mass=True needs a 'label_mass' column")
+    methods = list(dict.fromkeys(df["method"])) if "method" in df else [None]
+    clusters = sorted(int(c) for c in df["cluster"].unique())
+    names = list(cluster_names) if cluster_names is not None else [f"cluster {c}" for c in clusters]
+    fig = _method_grid(methods, titles)
+    for col, m in enumerate(methods, start=1):
+        part = df if m is None else df[df["method"] == m]
+        for cluster, sub in part.groupby("cluster", sort=True):
+            sub = sub.sort_values(x)
+            cid = int(cluster)
+            name = names[cid] if cid < len(names) else f"cluster {cid}"
+            common = dict(legendgroup=f"cluster {cid}", x=sub[x].to_numpy())
+            fig.add_trace(
+                go.Scatter(
+                    y=sub["size"].to_numpy(),
+                    mode="lines",
+                    name=name,
+                    line=dict(color=cluster_color(cid), width=2),
+                    showlegend=col == 1,
+                    hovertemplate=f"{name}<br>{x} %{{x}}: %{{y}} points<extra></extra>",
+                    **common,
+                ),
+                row=1,
+                col=col,
+            )
+            if label_mass:
+                fig.add_trace(
+                    go.Scatter(
+                        y=sub["label_mass"].to_numpy(),
+                        mode="lines",
+                        name=f"{name}: label mass",
+                        line=dict(color=cluster_color(cid), width=1.5, dash="dot"),
+                        showlegend=False,
+                        hovertemplate=f"{name}<br>{x} %{{x}}: label mass %{{y:.1f}}<extra></extra>",
+                        **common,
+                    ),
+                    row=1,
+                    col=col,
+                )
+        first = part[part[x] == part[x].min()]
+        if len(first):
+            fig.add_hline(
+                y=float(first["size"].sum()) / max(first["cluster"].nunique(), 1),
+                line=dict(color="#888888", dash="dot", width=1),
+                annotation_text="N/K",
+                annotation_position="top left",
+                row=1,
+                col=col,
+            )
+    styles = [("points per argmax σ", "solid")] + ([("label mass Σ_i y_ik", "dot")] if label_mass else [])
+    for name, dash in styles:
+        fig.add_trace(
+            go.Scatter(x=[None], y=[None], mode="lines", name=name, line=dict(color="#555555", dash=dash)),
+            row=1,
+            col=1,
+        )
+    finish(fig, title, legend=COMPACT_LEGEND)
+    fig.update_xaxes(title_text=x)
+    fig.update_yaxes(title_text="points", col=1)
+    fig.update_yaxes(matches="y")
+    return fig
+
+
+def method_panels(
+    df: pd.DataFrame,
+    y: str,
+    *,
+    x: str = "epoch",
+    titles: Optional[Mapping[Any, str]] = None,
+    yaxes: Optional[Mapping[Any, str]] = None,
+    title: Optional[str] = None,
+) -> go.Figure:
+    """``y`` over ``x``, one panel per ``method`` with its **own** y axis: for quantities that differ
+    between the methods (ours' collision CE vs MIADM's Shannon CE), which one axis would suggest
+    are comparable. ``titles``: panel title per method; ``yaxes``: y-axis title per method.
+    Method colors and dashes follow :func:`method_styles`; no legend (the panel titles name them).
+    """
+    for c in (x, y, "method"):
+        if c not in df.columns:
+            raise ValueError(f"method_panels needs column {c!r}; got {list(df.columns)}")
+    methods = list(dict.fromkeys(df["method"]))
+    styles = method_styles(methods)
+    fig = _method_grid(methods, titles)
+    for col, m in enumerate(methods, start=1):
+        part = df[df["method"] == m].dropna(subset=[y]).sort_values(x)
+        color, dash = styles[m]
+        fig.add_trace(
+            go.Scatter(
+                x=part[x].to_numpy(),
+                y=part[y].to_numpy(dtype=float),
+                mode="lines+markers" if len(part) <= 60 else "lines",
+                name=str(m),
+                line=dict(color=color, dash=dash),
+                marker=dict(size=5),
+            ),
+            row=1,
+            col=col,
+        )
+        fig.update_yaxes(title_text=str((yaxes or {}).get(m, y)), row=1, col=col)
+    finish(fig, title, showlegend=False)
+    fig.update_xaxes(title_text=x)
+    return fig
+
+
+def mark_step(fig: go.Figure, x: float, label: Optional[str] = None) -> go.Figure:
+    """A vertical line at ``x`` (the shown epoch or iteration) through every subplot of ``fig``."""
+    grid = getattr(fig, "_grid_ref", None)
+    kwargs: dict[str, Any] = {"row": "all", "col": "all"} if grid else {}
+    if label is not None:
+        kwargs.update(annotation_text=label, annotation_position="top")
+    fig.add_vline(x=float(x), line=dict(color="#222222", width=1.5, dash="dash"), **kwargs)
     return fig

@@ -1,5 +1,11 @@
-"""Page 4 — clustering runs: launch ``ccel fit`` in the background, watch runs live, compare them,
-cancel / resume / delete, export, and bring your own feature file."""
+"""Page 4 — clustering runs: launch ``ccel fit`` in the background, watch runs live, compare them
+(mean ± std over seeds), cancel / resume / delete, inspect a finished run, export, and bring your own
+feature file.
+
+One truth per rerun: everything below the upload form is one fragment that reads the run store once
+(``store.list()``, which also reports runs whose process died as failed) and draws every status —
+the table, the live list, the selectors, the details — from that snapshot.
+"""
 
 from __future__ import annotations
 
@@ -11,41 +17,47 @@ import streamlit as st
 import torch
 
 from ccel_core.data import DATASETS
+from ccel_core.metrics import confusion_matrix
 from ccel_core.models import MODELS
 from ccel_core.objectives import METHODS
-from ccel_core.plots import run_curves_figure
-from ccel_core.runs import RunNotFoundError, RunStore
+from ccel_core.plots.runs import cluster_examples_figure, cluster_points_figure, confusion_figure, run_curves_figure
+from ccel_core.runs import Run, RunInfo, RunStore
 from ccel_core.training import TrainConfig
 from explorer import common as ui
 from explorer import launcher
 from explorer.common import Param
+from explorer.launcher import ACTIVE
 
 PAGE = "cr"
 SPECS = {"metric": Param("acc"), "runs": Param(())}
 BUILT_IN = ("digits", "blobs", "moons", "circles", "anisotropic")
-ACTIVE = ("created", "running")
 
 TITLE = "Clustering runs"
 CAPTION = "Runs execute as `ccel fit` processes in the background and write to the run store; this page polls the store, so runs started from the command line show up here too, and a run keeps going when you close the page."
 k = ui.page(PAGE, SPECS, TITLE, CAPTION)
 
-# --- the run store -------------------------------------------------------------------------------
-if k("root") not in st.session_state:
-    st.session_state[k("root")] = launcher.default_runs_dir()
-st.text_input("Runs directory", key=k("root"), help="default: $CCEL_RUNS_DIR, else ./runs")
+# --- the run store: the root chosen when the server started, or a sub-folder of it ----------------
+base = launcher.runs_base()
+st.text_input(
+    "Runs folder",
+    key=k("folder"),
+    placeholder="(the root itself)",
+    help=f"Runs and uploads are stored under `{base}` (set by $CCEL_RUNS_DIR when the server starts), "
+    "in the root itself or in a sub-folder of it given as a relative name, e.g. `experiments/week1`. "
+    "Absolute paths, `..` and links that lead outside the root are refused.",
+)
+folder = str(st.session_state[k("folder")])
 try:
-    store = RunStore(str(st.session_state[k("root")]).strip() or launcher.default_runs_dir())
-    store.mark_stale()
+    store = RunStore(launcher.runs_folder(base, folder))
 except (OSError, ValueError) as exc:
-    st.error(f"Cannot use {st.session_state[k('root')]!r} as a run store: {exc}")
+    st.error(f"Cannot use the runs folder {folder.strip() or str(base)!r}: {exc}")
     st.stop()
 root = store.root
-infos = store.list()
-st.caption(f"`{root}` · {len(infos)} run(s)")
+st.caption(f"Run store: `{root}`")
 
 # --- launch ---------------------------------------------------------------------------------------
 features = launcher.saved_features(root)
-with st.expander("Launch a run", expanded=not infos, icon=":material/rocket_launch:"):
+with st.expander("Launch a run", expanded=not store.list(), icon=":material/rocket_launch:"):
     devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     vision = [d for d in DATASETS if d not in BUILT_IN]
     data_options = [*BUILT_IN, *features, *vision]
@@ -65,7 +77,9 @@ with st.expander("Launch a run", expanded=not infos, icon=":material/rocket_laun
         model = a[2].selectbox("model", MODELS, key=k("model"))
         epochs = a[3].number_input("epochs", 1, 1000, value=10, key=k("epochs"))
         b = st.columns([2, 2, 2, 2, 2, 2])
-        seeds_text = b[0].text_input("seeds", value="0", key=k("seeds"), help="one run per seed, e.g. 0 1 2")
+        seeds_text = b[0].text_input(
+            "seeds", value="0", key=k("seeds"), help="one run per seed: whole numbers, e.g. 0 1 2"
+        )
         lam = b[1].number_input(
             "λ",
             0.0,
@@ -90,13 +104,13 @@ with st.expander("Launch a run", expanded=not infos, icon=":material/rocket_laun
         submitted = st.form_submit_button("Launch", type="primary", icon=":material/play_arrow:")
     if submitted:
         with ui.shown_errors():
-            seeds = [int(s) for s in ui.parse_floats(seeds_text, "seeds")]
+            seeds = launcher.parse_seeds(seeds_text)
             config = TrainConfig(
                 data=data,
                 method=method,
                 model=model,
                 epochs=int(epochs),
-                seed=seeds[0] if seeds else 0,
+                seed=seeds[0],
                 lam=lam,
                 lr=float(lr),
                 batch_size=int(batch),
@@ -104,27 +118,40 @@ with st.expander("Launch a run", expanded=not infos, icon=":material/rocket_laun
                 device=device,
                 n_clusters=None if n_clusters is None else int(n_clusters),
             )
-            launcher.launch_fit(root, config, seeds)
+            launch = launcher.launch_fit(root, config, seeds)
+            # select its runs once they appear (see follow())
+            st.session_state[k("follow")] = {"launch": launch.launch_id, "group": launch.group}
 
 with st.expander("Upload a feature file (.npy, .npz, .csv)", icon=":material/upload_file:"):
     st.caption(
         "Rows are points, columns features; labels (optional) under `y`/`labels` in a .npz, or a CSV column. "
-        "The file is checked by `ccel_core.data.load_feature_file` and stored in the run store only if valid."
+        "The file is checked by `ccel_core.data.load_feature_file` and stored in the run store only if valid "
+        f"(at most {launcher.MAX_UPLOAD_MB} MB)."
     )
     u = st.columns([3, 2, 1, 1])
     upload = u[0].file_uploader("feature file", type=["npy", "npz", "csv"], key=k("upload"))
-    label_column = u[1].text_input("CSV label column (name or index; blank: none)", key=k("label_column"))
+    is_csv = upload is not None and upload.name.lower().endswith(".csv")
+    columns = launcher.csv_columns(upload.getvalue()) if is_csv else {}
+    NO_LABELS = "(none: unlabeled)"
+    u[1].selectbox(
+        "CSV label column",
+        [NO_LABELS, *columns],
+        key=k("label_column"),
+        disabled=not columns,
+        help="the column holding the class labels (applies at once); the file's other columns are the features",
+    )
     upload_k = u[2].number_input("K if unlabeled", 1, 10_000, value=None, key=k("upload_k"))
     standardize = u[3].checkbox("standardize", key=k("standardize"))
+    label_column = columns.get(str(st.session_state[k("label_column")])) if columns else None
     if upload is not None:
-        token = (upload.file_id, label_column, upload_k, standardize)
+        token = (str(root), upload.file_id, label_column, upload_k, standardize)
         if st.session_state.get(k("saved_token")) != token:
             try:
                 path, info = launcher.save_features(
                     root,
                     upload.name,
                     upload.getvalue(),
-                    label_column=label_column.strip() or None,
+                    label_column=label_column,
                     n_clusters=None if upload_k is None else int(upload_k),
                     standardize=standardize,
                 )
@@ -143,15 +170,25 @@ with st.expander("Upload a feature file (.npy, .npz, .csv)", icon=":material/upl
             st.success(st.session_state.get(k("saved_message"), "Saved."))
 
 
-# --- live: the runs table, polled ------------------------------------------------------------------
-def signature(runs: list) -> tuple:
-    """What the whole page depends on: every run's status, and which launches are still running."""
-    running = sorted(x.launch_id for x in launcher.launches().values() if Path(x.root) == root and x.returncode is None)
-    return tuple((i.run_id, i.status) for i in runs), tuple(running)
-
-
-st.session_state[k("signature")] = signature(infos)
-active = any(i.status in ACTIVE for i in infos) or bool(st.session_state[k("signature")][1])
+# --- everything else: one snapshot of the store per rerun, polled ----------------------------------
+def follow(infos: list[RunInfo], running: list[launcher.Launch]) -> None:
+    """Select what this session just launched: the active run of the launch in the details (so its
+    Cancel shows) and the launch's runs in the comparison, until the launch ends or the user picks
+    something else. Runs before the widgets are drawn (their keys may still be set)."""
+    f = st.session_state.get(k("follow"))
+    if not f:
+        return
+    resumed = f.get("run")
+    mine = [i for i in infos if (i.run_id == resumed if resumed else i.group == f["group"])]
+    if mine:
+        target = next((i for i in mine if i.status in ACTIVE), mine[0])
+        if f.get("picked") is None or st.session_state.get(k("detail")) == f["picked"]:
+            st.session_state[k("detail")] = f["picked"] = target.run_id
+        group = None if resumed else [i.run_id for i in mine]
+        if group and (f.get("compared") is None or list(st.session_state.get(k("runs"), [])) == f["compared"]):
+            st.session_state[k("runs")] = f["compared"] = group
+    if not any(x.launch_id == f["launch"] for x in running):
+        st.session_state.pop(k("follow"), None)  # the launch ended: its runs are final (or it failed)
 
 
 def launches_panel() -> None:
@@ -171,151 +208,200 @@ def launches_panel() -> None:
             st.error(f"{head} — exited with code {code}:\n\n```\n{launcher.log_tail(launch.log_path, 12)}\n```")
 
 
-def live() -> None:
-    """Poll the run store: table, progress of active runs, their curves; a change of the run set or
-    of a status reruns the whole page (so the compare and action sections follow)."""
-    store.mark_stale()
-    launcher.link_logs(store)
-    now = store.list()
-    if signature(now) != st.session_state.get(k("signature")):
-        st.rerun()
-    launches_panel()
+def runs_section(infos: list[RunInfo]) -> None:
     st.subheader("Runs")
-    table = launcher.runs_table(store)
-    st.dataframe(
-        table,
-        hide_index=True,
-        width="stretch",
-        key=k("table"),
-        column_config={
-            "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
-            "acc": st.column_config.NumberColumn(format="%.4f"),
-            "nmi": st.column_config.NumberColumn(format="%.4f"),
-            "ari": st.column_config.NumberColumn(format="%.4f"),
-        },
-    )
+    with st.container(key="cr-table"):
+        st.dataframe(
+            launcher.runs_table(store, infos),
+            hide_index=True,
+            width="stretch",
+            key=k("table"),
+            column_config={
+                "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
+                "acc": st.column_config.NumberColumn(format="%.4f"),
+                "nmi": st.column_config.NumberColumn(format="%.4f"),
+                "ari": st.column_config.NumberColumn(format="%.4f"),
+            },
+        )
     recent_cut = time.time() - 600
-    shown = [i for i in now if i.status in ACTIVE or i.updated >= recent_cut][:8]
-    for info in shown:
-        total = info.epochs or 0
-        metrics = " · ".join(f"{m} {info.final[m]:.4f}" for m in ("acc", "nmi") if isinstance(info.final.get(m), float))
-        text = f"`{info.run_id}` — **{info.status}** · epoch {info.epoch}/{total or '?'}" + (
-            f" · {metrics}" if metrics else ""
-        )
-        st.progress(min(info.epoch / total, 1.0) if total else 0.0, text=text)
-    live_ids = [i.run_id for i in now if i.status in ACTIVE]
-    if live_ids:
-        frames = {rid: store.metrics(rid) for rid in live_ids}
-        if any("acc" in f.columns for f in frames.values()):
-            ui.chart(
-                run_curves_figure(frames, "acc", title="Active runs: ACC per epoch"),
-                lambda: pd.concat([f.assign(run_id=rid) for rid, f in frames.items()], ignore_index=True),
-                "active_runs_acc",
-                key="cr-live",
-                height=360,
+    with st.container(key="cr-live"):
+        for info in [i for i in infos if i.status in ACTIVE or i.updated >= recent_cut][:8]:
+            total = info.epochs or 0
+            done = " · ".join(
+                f"{m} {info.final[m]:.4f}" for m in ("acc", "nmi") if isinstance(info.final.get(m), float)
             )
+            text = f"`{info.run_id}` — **{info.status}** · epoch {info.epoch}/{total or '?'}" + (
+                f" · {done}" if done else ""
+            )
+            st.progress(min(info.epoch / total, 1.0) if total else 0.0, text=text)
 
 
-st.fragment(live, run_every=2.0 if active else 10.0)()
-
-if not infos:
-    st.info(
-        "No runs yet: launch one above, or from a terminal: "
-        f"`ccel fit --data digits --method ccel --epochs 10 --runs-dir {root}`."
+def compare_section(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict[str, str]) -> None:
+    st.subheader("Compare runs")
+    chosen = [r for r in st.session_state.get(k("runs"), []) if r in by_id]
+    if not chosen:  # default: the newest group
+        chosen = [i.run_id for i in infos if i.group == infos[0].group][:10]
+    st.session_state[k("runs")] = chosen
+    c = st.columns([4, 1, 1])
+    c[0].multiselect("runs", list(by_id), format_func=label.__getitem__, key=k("runs"))
+    selected = list(st.session_state[k("runs")])
+    # each run's metrics up to the epoch of the snapshot, so curves and statuses tell the same moment
+    frames = {}
+    for rid in selected:
+        m = store.metrics(rid)
+        frames[rid] = m[m["epoch"] <= by_id[rid].epoch] if "epoch" in m.columns else m
+    numeric = {col for f in frames.values() for col in f.columns if f[col].dtype.kind in "if"}
+    metrics = sorted(numeric - {"epoch", "seconds"}) or ["acc"]
+    if st.session_state.get(k("metric")) not in metrics:
+        st.session_state[k("metric")] = "acc" if "acc" in metrics else metrics[0]
+    c[1].selectbox("metric", metrics, key=k("metric"))
+    bands = c[2].toggle(
+        "mean ± std", value=True, key=k("bands"), help="one band per configuration over its seeds; off: every run"
     )
-    ui.write_url(PAGE, SPECS)
-    st.stop()
-
-# --- compare -------------------------------------------------------------------------------------------
-st.subheader("Compare runs")
-ids = [i.run_id for i in infos]
-by_id = {i.run_id: i for i in infos}
-chosen = [r for r in st.session_state.get(k("runs"), []) if r in by_id]
-if not chosen:  # default: the newest group
-    chosen = [i.run_id for i in infos if i.group == infos[0].group][:10]
-st.session_state[k("runs")] = chosen
-
-
-def run_label(rid: str) -> str:
-    i = by_id[rid]
-    return f"{rid} · {i.method} · {Path(i.data).name if i.data else '?'} · seed {i.seed} · {i.status}"
-
-
-c = st.columns([4, 1])
-c[0].multiselect("runs", ids, format_func=run_label, key=k("runs"))
-selected = list(st.session_state[k("runs")])
-frames = {rid: store.metrics(rid) for rid in selected}
-metrics = sorted({col for f in frames.values() for col in f.columns if col not in ("epoch", "seconds")}) or ["acc"]
-if st.session_state.get(k("metric")) not in metrics:
-    st.session_state[k("metric")] = "acc" if "acc" in metrics else metrics[0]
-c[1].selectbox("metric", metrics, key=k("metric"))
-ui.write_url(PAGE, SPECS)
-metric = st.session_state[k("metric")]
-if selected:
-    with ui.shown_errors():
-        labels = {rid: f"{by_id[rid].method} · seed {by_id[rid].seed} · {rid[-4:]}" for rid in selected}
-        curves = pd.concat([f.assign(run_id=rid) for rid, f in frames.items()], ignore_index=True)
-        ui.chart(
-            run_curves_figure(frames, metric, labels=labels), curves, f"runs_{metric}", key="cr-compare", height=420
-        )
-    summary = launcher.seed_summary(store, selected)
+    metric = st.session_state[k("metric")]
+    if not selected:
+        st.caption("Choose runs to compare.")
+        return
+    configs = {rid: launcher.run_config(by_id[rid]) for rid in selected}
+    groups = launcher.config_groups(configs)
+    names = groups if bands else {rid: f"{groups[rid]} · seed {by_id[rid].seed} · {rid[-4:]}" for rid in selected}
+    curves = pd.concat([f.assign(run_id=rid) for rid, f in frames.items()], ignore_index=True)
+    if not any(metric in f.columns and len(f) for f in frames.values()):
+        st.caption(f"No epoch with `{metric}` logged yet by the chosen runs.")
+    else:
+        with ui.shown_errors():
+            fig = run_curves_figure(frames, metric, labels=names, bands=bands)
+            ui.chart(fig, curves, f"runs_{metric}", key="cr-compare", height=420)
+    chosen_infos = [by_id[rid] for rid in selected]
+    summary = launcher.seed_summary(chosen_infos, configs)
     st.markdown("**Final metrics, mean ± std over seeds, per configuration**")
     shown_cols = [col for col in summary.columns if not col.endswith((" mean", " std"))]
     st.dataframe(summary[shown_cols], hide_index=True, width="stretch")
+    diff = launcher.config_diff(configs)
+    if len(selected) > 1 and diff.shape[1] > 1:
+        st.markdown("**Settings that differ between the compared runs**")
+        st.dataframe(diff, hide_index=True, width="stretch", key=k("diff"))
+    else:
+        st.caption(f"The {len(selected)} compared run(s) have the same settings.")
     d = st.columns([1, 1, 1, 3])
     with d[0]:
         ui.table_download(summary, "runs_summary", "Summary CSV", key="cr-csv-summary")
     with d[1]:
         ui.table_download(curves, "runs_per_epoch", "Per-epoch CSV", key="cr-csv-epochs")
-with st.columns([1, 5])[0]:
-    ui.table_download(store.to_frame(), "runs", "All runs CSV", key="cr-csv-all")
+    with d[2]:
+        ui.table_download(store.to_frame(infos), "runs", "All runs CSV", key="cr-csv-all")
 
-# --- one run: details and actions ---------------------------------------------------------------------------
-st.subheader("Run details")
-if st.session_state.get(k("detail")) not in by_id:
-    st.session_state[k("detail")] = ids[0]
-st.selectbox("run", ids, format_func=run_label, key=k("detail"))
-rid = st.session_state[k("detail")]
-try:
-    info = store.get(rid)
-except RunNotFoundError as exc:
-    st.error(str(exc))
-    st.stop()
-left, right = st.columns([3, 2])
-with left:
-    st.markdown(f"**{info.status}** · epoch {info.epoch}/{info.epochs} · group `{info.group}` · pid {info.pid}")
-    if info.error:
-        st.error(info.error)
-    log = launcher.log_tail(launcher.run_log(store, rid))
-    st.code(log or "(no log: runs started from a terminal print there)", language=None)
-with right:
-    with st.expander("config"):
-        st.json(store.open(rid).config)
+
+def actions(info: RunInfo) -> None:
+    """Cancel an active run; resume (to a total above the epochs done) or delete a stopped one."""
+    rid = info.run_id
     if info.status in ACTIVE:
         if st.button("Cancel this run", icon=":material/stop:", key=k("cancel")):
-            store.open(rid).request_cancel()
+            Run(store, rid).request_cancel()
             st.toast(f"Cancel requested for {rid}; it stops after the current batch.")
             st.rerun()
+        return
+    default = max(info.epochs or 0, 2 * info.epoch, info.epoch + 1)
+    total = st.number_input(
+        "total epochs for resume",
+        1,
+        100_000,
+        value=default,
+        key=k(f"resume_epochs_{rid}"),
+        help=f"ccel fit --resume: continue from the last checkpoint (epoch {info.epoch}) up to this total, "
+        f"which must be more than {info.epoch}",
+    )
+    b1, b2 = st.columns(2)
+    if b1.button("Resume", icon=":material/replay:", key=k("resume"), help="ccel fit --resume RUN_ID"):
+        with ui.shown_errors(ValueError, RuntimeError, FileNotFoundError):
+            launch = launcher.launch_resume(store, info, int(total))
+            st.session_state[k("follow")] = {"launch": launch.launch_id, "group": info.group, "run": rid}
+            st.toast(f"Resuming {rid} (pid {launch.process.pid})")
+            st.rerun()
+    if b2.button("Delete", icon=":material/delete:", key=k("delete")):
+        with ui.shown_errors(ValueError, RuntimeError):
+            store.delete(rid)
+            st.session_state.pop(k("detail"), None)
+            st.rerun()
+
+
+def finished_views(info: RunInfo) -> None:
+    """A finished run's confusion matrix (classes × clusters) and a few examples per cluster."""
+    try:
+        data, labels, probs = launcher.finished_run(store, info)
+    except (OSError, ValueError, KeyError) as exc:
+        st.caption(f"No confusion matrix or examples: {exc}")
+        return
+    clusters = None
+    if data.y is not None:
+        matrix, classes, clusters = confusion_matrix(data.y.numpy(), labels)
+        names = [data.class_names[c] if data.class_names else c for c in classes]
+        table = pd.DataFrame(matrix, index=[f"class {c}" for c in names], columns=[f"cluster {c}" for c in clusters])
+        fig = confusion_figure(matrix, names, clusters, title=f"Classes × clusters of {info.run_id}")
+        ui.chart(fig, table.reset_index(names="class"), f"confusion_{info.run_id}", key="cr-confusion", height=420)
     else:
-        more = st.number_input(
-            "total epochs for resume", 1, 10_000, value=max(int(info.epochs or 1), 1), key=k(f"resume_epochs_{rid}")
-        )
-        b1, b2 = st.columns(2)
-        can_resume = info.status in ("cancelled", "failed") or int(more) > int(info.epochs or 0)
-        if b1.button(
-            "Resume",
-            icon=":material/replay:",
-            key=k("resume"),
-            disabled=not can_resume,
-            help="ccel fit --resume RUN_ID: continue from the last checkpoint",
-        ):
-            with ui.shown_errors(ValueError, RuntimeError, FileNotFoundError):
-                launch = launcher.launch_resume(store, rid, int(more) if int(more) != info.epochs else None)
-                st.toast(f"Resuming {rid} (pid {launch.process.pid})")
-                time.sleep(0.5)
-                st.rerun()
-        if b2.button("Delete", icon=":material/delete:", key=k("delete")):
-            with ui.shown_errors(ValueError, RuntimeError):
-                store.delete(rid)
-                st.session_state.pop(k("detail"), None)
-                st.rerun()
+        st.caption("Unlabeled data: no confusion matrix.")
+    images = launcher.example_images(data)
+    if images is not None:
+        fig = cluster_examples_figure(images, labels, probs=probs, clusters=clusters, per_cluster=8)
+        rows = len(clusters) if clusters is not None else len(set(labels.tolist()))
+        ui.chart(fig, None, f"examples_{info.run_id}", key="cr-examples", height=90 + 48 * rows)
+    elif tuple(data.x.shape[1:]) == (2,):
+        ui.chart(cluster_points_figure(data.x, labels), None, f"clusters_{info.run_id}", key="cr-points", height=420)
+    else:
+        st.caption("Cluster examples are drawn for image data and 2-D points.")
+
+
+def details_section(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict[str, str]) -> None:
+    st.subheader("Run details")
+    if st.session_state.get(k("detail")) not in by_id:
+        st.session_state[k("detail")] = infos[0].run_id
+    with st.container(key="cr-detail-pick"):
+        st.selectbox("run", list(by_id), format_func=label.__getitem__, key=k("detail"))
+    info = by_id[st.session_state[k("detail")]]
+    left, right = st.columns([3, 2])
+    with left:
+        with st.container(key="cr-detail-status"):
+            st.markdown(f"**{info.status}** · epoch {info.epoch}/{info.epochs} · group `{info.group}` · pid {info.pid}")
+        if info.error:
+            (st.error if info.status == "failed" else st.warning)(info.error)
+        st.code(launcher.run_log(info) or "(nothing logged by this run yet)", language=None)
+    with right:
+        with st.expander("config"):
+            st.json(launcher.run_config(info))
+        actions(info)
+    if info.status == "finished":
+        finished_views(info)
+
+
+def body() -> None:
+    running = launcher.running_launches(root)  # before the snapshot: a launch that ended wrote its runs
+    infos = store.list()  # the one snapshot of this rerun; stale runs read "failed" here
+    if launcher.busy(infos, running) != polling_fast:
+        st.rerun()  # a full rerun sets the poll interval
+    follow(infos, running)
+    launches_panel()
+    if not infos:
+        if running:
+            st.info("Waiting for the first run of the launch to start…", icon=":material/hourglass_top:")
+        else:
+            st.info(
+                "No runs yet: launch one above, or from a terminal: "
+                f"`ccel fit --data digits --method ccel --epochs 10 --runs-dir {root}`."
+            )
+        ui.write_url(PAGE, SPECS)
+        return
+    by_id = {i.run_id: i for i in infos}
+    label = {
+        i.run_id: f"{i.run_id} · {i.method} · {Path(i.data).name if i.data else '?'} · seed {i.seed} · "
+        f"{i.status} {i.epoch}/{i.epochs if i.epochs is not None else '?'}"
+        for i in infos
+    }
+    runs_section(infos)
+    compare_section(infos, by_id, label)
+    details_section(infos, by_id, label)
+    ui.write_url(PAGE, SPECS)
+
+
+polling_fast = launcher.busy(store.list(), launcher.running_launches(root))
+st.fragment(body, run_every=2.0 if polling_fast else 10.0)()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+import pandas as pd
 import streamlit as st
 
-from ccel_core.experiments.curves import FIG1_TARGETS, loss_name
+from ccel_core.experiments.curves import FIG1_TARGETS, curve_minimizers, loss_and_gradients, loss_name
 from ccel_core.plots import gradient_figure, loss_curves_figure, simplex_heatmap_figure
 from explorer import cached
 from explorer import common as ui
@@ -17,6 +20,7 @@ SPECS = {
     "alpha": Param(2.0, 1.0, 3.0),
     "t1": Param(0.7, 0.0, 1.0),
     "t2": Param(0.2, 0.0, 1.0),
+    "arrows": Param(True),
     "scale": Param(1.0, 0.0, 5.0),
     "x": Param("certainty", choices=("certainty", "eps", "target_entropy")),
 }
@@ -54,21 +58,41 @@ with ui.shown_errors():
         label = f"({mine[0]:g}, {mine[1]:g})"
         for a in alphas:
             part = curves[(curves["y"] == label) & (curves["alpha"] == a)]
-            best = part.loc[part["loss"].idxmin()]
-            st.metric(f"argmin_p {loss_name(a)}", f"p = {best['p']:.3f}", help="where this loss puts σ for your y")
+            best = curve_minimizers(part["p"], part["loss"])
+            shown = best.describe("p") if best.unique or best.flat else "not unique"
+            st.metric(f"argmin_p {loss_name(a)}", shown, help="where this loss puts σ for your y")
+            if best.flat:
+                st.caption(f"{loss_name(a)} = {best.value:.4f} nats for every p: no unique minimizer, no gradient.")
+            elif not best.unique:
+                st.caption(f"{loss_name(a)} = {best.value:.4f} nats, smallest at {best.describe('p')}.")
         st.caption(
             "Shannon CE is minimized at σ = y (it copies the label's uncertainty); collision CE at the "
-            "most likely class of y (or anywhere, for y = (.5, .5))."
+            "most likely class of y, and it is flat when y has no most likely class."
         )
 
 # --- the K = 3 simplex -------------------------------------------------------------------------
 st.subheader("K = 3: the loss over the simplex for a target y")
-s1, s2, s3 = st.columns([2, 2, 3])
+
+
+def pick_target(chart: str) -> None:
+    """A click on a simplex chart sets y to the clicked σ (sliders at 0.01 steps, y₃ ≥ 0)."""
+    state = st.session_state.get(chart) or {}
+    points = (state.get("selection") or {}).get("points") or []
+    if not points or points[0].get("a") is None or points[0].get("b") is None:
+        return
+    t1 = round(float(points[0]["a"]), 2)
+    t2 = min(round(float(points[0]["b"]), 2), round(1.0 - t1, 2))
+    st.session_state[k("t1")], st.session_state[k("t2")] = t1, t2
+
+
+s1, s2, s3, s4 = st.columns([2, 2, 2, 1])
 s1.slider("y₁", 0.0, 1.0, step=0.01, key=k("t1"))
 s2.slider("y₂", 0.0, 1.0, step=0.01, key=k("t2"))
 t1, t2 = float(ui.value(PAGE, "t1")), float(ui.value(PAGE, "t2"))
 t3 = round(1.0 - t1 - t2, 6)
-s3.markdown(f"y₃ = 1 − y₁ − y₂ = **{t3:g}**")
+s3.markdown(f"y₃ = 1 − y₁ − y₂ = **{t3:g}**  \n*or click a point of a triangle to put y there*")
+s4.toggle("arrows", key=k("arrows"), help="gradient arrows: where one gradient step on the logits moves σ")
+scale = float(ui.value(PAGE, "scale"))
 if t3 < 0:
     st.error(f"y₁ + y₂ = {t1 + t2:g} exceeds 1: the target y must lie on the simplex (y₃ ≥ 0). Lower y₁ or y₂.")
 else:
@@ -77,11 +101,30 @@ else:
     for col, a in zip(cols, alphas):
         with col, ui.shown_errors():
             grid = cached.simplex_loss_grid(target, a)
-            ui.chart(simplex_heatmap_figure(grid), grid, f"simplex_alpha{a:g}", key=f"lc-simplex-{a:g}", height=480)
+            field = cached.simplex_gradient_field(target, a) if ui.value(PAGE, "arrows") else None
+            name = f"lc-simplex-{a:g}"
+            fig = simplex_heatmap_figure(grid, field=field).update_layout(showlegend=False)  # the caption says it
+            ui.chart(fig, grid, f"simplex_alpha{a:g}", key=name, height=400, on_select=partial(pick_target, name))
     st.caption(
-        "White star: the target y; red cross: where the loss is smallest. Shannon's minimum is y itself; "
-        "collision CE is linear in σ inside the log, so its minimum is the vertex of y's largest entry."
+        "White star: the target y; red crosses: where the loss is smallest on the grid (all of them when "
+        "tied; none when it is flat). Shannon's minimum is y itself; collision CE is linear in σ inside the log, so its minimum is "
+        "the vertex of y's largest entry. White arrows: the direction σ moves under a gradient step on the logits, "
+        "dσ = −J(σ) ∇ₗH (one scale for every chart). The colour scale spans at least 0.5 nats, so a nearly "
+        "flat loss stays nearly one colour; the subtitle gives its range."
     )
+    with ui.shown_errors():
+        logits = (scale, 0.0, -scale)
+        point = loss_and_gradients(target, logits, alphas)
+        sigma = ", ".join(f"{v:.2f}" for v in point.attrs["sigma"])
+        st.markdown(
+            f"**Losses and their gradients ∂H/∂l at your y** for the prediction σ = softmax(s · (1, 0, −1)) "
+            f"= ({sigma}), s = {scale:g} (the confidence slider below)"
+        )
+        shown = pd.DataFrame({"loss": point["name"], "value (nats)": [f"{v:.4f}" for v in point["loss"]]})
+        for j, sub in enumerate("₁₂₃", 1):
+            shown[f"∂/∂l{sub}"] = [f"{v:+.4f}" for v in point[f"grad_{j}"]]
+        shown["‖∇ₗ‖₂"] = [f"{v:.4f}" for v in point["grad_norm"]]
+        st.table(shown, hide_index=True)
 
 # --- gradient vs certainty ---------------------------------------------------------------------
 st.subheader("Gradient size vs label certainty")
@@ -94,7 +137,6 @@ g2.radio(
     key=k("x"),
     format_func={"certainty": "certainty 1 − ε", "eps": "ε", "target_entropy": "entropy H(y)"}.get,
 )
-scale = float(ui.value(PAGE, "scale"))
 with ui.shown_errors():
     grads = cached.gradient_vs_certainty((scale, 0.0, -scale), alphas)
     ui.chart(gradient_figure(grads, x=ui.value(PAGE, "x")), grads, "gradient_vs_certainty", key="lc-grad", height=420)

@@ -1,15 +1,20 @@
-"""Page 3 — pseudo-label evolution: CCE vs Shannon-CE self-labeling on the plane, epoch by epoch,
-and the pseudo-labels within one y-step, iteration by iteration."""
+"""Page 3 — pseudo-label evolution: ours (collision CE, eq. 11) vs MIADM (Shannon CE, eq. 5)
+self-labeling on the plane, one epoch at a time (one scrubber for every panel), the difference
+measured over seeds; and the pseudo-labels within one y-step, iteration by iteration."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ccel_core.plots import cluster_sizes_figure, loss_history_figure
+from ccel_core.experiments.trajectories import ROBUST_AGREEMENT, SCORES, difference_summary
+from ccel_core.plots import cluster_color, loss_history_figure
+from ccel_core.plots.trajectories import COMPACT_LEGEND, cluster_sizes_panels, mark_step, method_panels
+from ccel_core.summary import SeedSummary
 from explorer import cached
 from explorer import common as ui
 from explorer.common import Param
@@ -18,23 +23,40 @@ PAGE = "pl"
 DATA = ("blobs", "anisotropic", "moons", "circles", "digits")
 TABS = ("Training epochs", "One y-step")
 D = cached.PSEUDO_LABEL_DEFAULTS
+LAST = -1  # the "epoch" setting that follows the last epoch
 SPECS = {
     "data": Param(D["data"], choices=DATA),
+    "classes": Param(D["classes"], 1, 10),
+    "noise": Param(D["noise"], 0.05, 5.0),
     "k": Param(D["k"], 2, 10),
     "epochs": Param(D["epochs"], 1, 50),
     "lam": Param(D["lam"], 0.0, 10_000.0),
     "seed": Param(D["seed"], 0, 10_000),
+    "seeds": Param(len(cached.PL_SEEDS), 2, 20),
     "ystep": Param(D["ystep"], choices=("full", "batch")),
     "model": Param(D["model"], choices=("linear", "mlp")),
-    "epoch": Param(0, 0, 50),
+    "epoch": Param(LAST, LAST, 50),
     "iters": Param(30, 1, 200),
     "view": Param(TABS[0], choices=TABS),
 }
-METHODS = {"collision": "Collision CE — ours (eq. 11, exact y-step)", "shannon": "Shannon CE — MIADM (eq. 5, PGD)"}
+METHODS = {
+    "collision": "Ours — collision CE (eq. 11, exact y-step)",
+    "shannon": "MIADM — Shannon CE (eq. 5, PGD y-step)",
+}
+SHORT = {"collision": "ours (collision CE)", "shannon": "MIADM (Shannon CE)"}
 YSTEP = {
     "exact": "exact y-step on eq. 11 (certified; ours' default)",
     "em": "the paper's EM on eq. 11",
     "pgd": "PGD on eq. 5 (Shannon CE, MIADM)",
+}
+ROWS = {  # the summary table: score → row name
+    "acc": "ACC",
+    "nmi": "NMI",
+    "label_entropy": "pseudo-label entropy mean H(y_i)",
+    "pred_entropy": "prediction entropy mean H(σ_i)",
+    "smallest": "smallest cluster / N",
+    "empty": "empty clusters",
+    "region_disagreement": "decision regions differ (fraction of the plane)",
 }
 
 
@@ -42,109 +64,292 @@ TITLE = "Pseudo-label evolution"
 CAPTION = "Self-labeled clustering alternates a y-step (pseudo-labels y for the current predictions σ) with a network step (train σ towards y). Both methods below start from the same data and the same network; they differ only in the cross-entropy and its y-step."
 k = ui.page(PAGE, SPECS, TITLE, CAPTION)
 
-c = st.columns([2, 1, 2, 1, 1, 1, 1])
+c = st.columns([2, 1, 1, 1, 1])
 c[0].selectbox(
     "data", DATA, key=k("data"), help="2-D sets from scikit-learn; digits (64-D) is shown on its 2-D PCA plane"
 )
-c[1].number_input("clusters K", 2, 10, key=k("k"))
-c[2].slider("epochs", 1, 50, key=k("epochs"))
-c[3].number_input("λ", 0.0, 10_000.0, step=10.0, key=k("lam"), help="fairness weight of both objectives")
-c[4].number_input("seed", 0, 10_000, key=k("seed"))
-c[5].selectbox("y-step", ("full", "batch"), key=k("ystep"), help="full: once per epoch on all points; batch: per batch")
-c[6].selectbox("model", ("linear", "mlp"), key=k("model"))
+blobs = ui.value(PAGE, "data") in ("blobs", "anisotropic")
+c[1].number_input(
+    "true classes C",
+    1,
+    10,
+    key=k("classes"),
+    disabled=not blobs,
+    help="blobs in the data (blobs, anisotropic); moons and circles have 2 classes, digits 10",
+)
+c[2].number_input("blob std", 0.05, 5.0, step=0.25, key=k("noise"), disabled=not blobs, help="cluster_std of the blobs")
+c[3].number_input("clusters K", 2, 10, key=k("k"), help="the network's clusters; K > C: more clusters than modes")
+c[4].number_input("λ", 0.0, 10_000.0, step=1.0, key=k("lam"), help="fairness weight of both objectives")
+c = st.columns([2, 1, 1, 1, 1])
+c[0].slider("epochs", 1, 50, key=k("epochs"))
+c[1].number_input("seed", 0, 10_000, key=k("seed"), help="data and initial network of the runs shown below")
+c[2].selectbox("y-step", ("full", "batch"), key=k("ystep"), help="full: once per epoch on all points; batch: per batch")
+c[3].selectbox("model", ("linear", "mlp"), key=k("model"))
+c[4].number_input("seeds in the summary", 2, 20, key=k("seeds"), help="the comparison over seeds 0, 1, …, n − 1")
 
 v = {name: ui.value(PAGE, name) for name in SPECS}
 args = cached.pseudo_label_args(**{name: v[name] for name in D})
-results: dict[str, Any] = {}
-with ui.shown_errors():
-    with st.spinner("Training both self-labelers …"):
-        for ce in METHODS:
-            results[ce] = cached.toy_self_labeling(args[0], args[1], ce, *args[2:])
-ok = len(results) == len(METHODS)
+n_epochs = int(v["epochs"])
 
-# Lazy tabs: only the open tab's content runs (its figures are animations, slow to build).
+
+def computed(token: str, label: str, missing: bool, work: Callable[[Any], Any]) -> Optional[Any]:
+    """``work(progress)``; when something must be computed (``missing``), with a progress bar and a
+    Cancel button. Cancel reruns the page (which stops the work) and marks these settings cancelled:
+    nothing is computed for them until **Compute** is pressed. Returns None when cancelled."""
+    flag = k("cancelled")
+    if not missing:
+        return work(None)
+    if st.session_state.get(flag) == (token, args):
+        st.warning(f"{label}: cancelled; nothing was kept.", icon=":material/cancel:")
+        st.button("Compute", key=k(f"again-{token}"), on_click=lambda: st.session_state.pop(flag, None))
+        return None
+
+    def cancel() -> None:  # runs before the rerun the click asks for, which stops the work
+        st.session_state[flag] = (token, args)
+
+    slot = st.empty()
+    with slot.container():
+        bar = st.progress(0.0, text=f"{label} …")
+        st.button("Cancel", icon=":material/stop:", key=k(f"cancel-{token}"), on_click=cancel)
+    result = work(lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=f"{label}: {text}"))
+    slot.empty()
+    return result
+
+
+def train_both(progress: Any) -> dict[str, Any]:
+    out = {}
+    for i, ce in enumerate(METHODS):
+        relay = (
+            None
+            if progress is None
+            else (lambda e, n, i=i, ce=ce: progress((i + e / n) / 2, f"{SHORT[ce]}, epoch {e} / {n}"))
+        )
+        out[ce] = cached.toy_self_labeling(args, ce, progress=relay)
+    return out
+
+
+claim = st.container()
+results: Optional[dict[str, Any]] = None
+with ui.shown_errors():
+    missing = any(cached.toy_run(args, ce) is None for ce in METHODS)
+    results = computed("runs", "Training both self-labelers", missing, train_both)
+if results is None:
+    ui.write_url(PAGE, SPECS)
+    st.stop()
+ours = results["collision"]
+
+
+def fmt(s: SeedSummary, digits: int = 3) -> str:
+    return s.format(digits)
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for _, r in table.iterrows():
+        n = int(r["n"])
+        d = SeedSummary(r["diff mean"], r["diff std"], n)
+        paired = r["score"] == "region_disagreement"
+        agree = "" if paired or not np.isfinite(r["sign_agreement"]) else f"{round(r['sign_agreement'] * n)} / {n}"
+        rows.append(
+            {
+                "": ROWS.get(r["score"], SCORES.get(r["score"], r["score"])),
+                "ours": "" if paired else fmt(SeedSummary(r["collision mean"], r["collision std"], n)),
+                "MIADM": "" if paired else fmt(SeedSummary(r["shannon mean"], r["shannon std"], n)),
+                "ours − MIADM": fmt(d),
+                "seeds agreeing": agree,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def verdict(table: pd.DataFrame) -> str:
+    """What the summary says, in words, with its numbers."""
+    t = table.set_index("score")
+    robust = [s for s in ("acc", "nmi") if t.loc[s, "robust"]]
+    n = int(t.loc["acc", "n"])
+    acc = SeedSummary(t.loc["acc", "diff mean"], t.loc["acc", "diff std"], n)
+    sign = f"same sign in {round(t.loc['acc', 'sign_agreement'] * n)} / {n} seeds" if n else ""
+    if robust:
+        better = "higher" if t.loc[robust[0], "diff mean"] > 0 else "lower"
+        names = " and ".join(s.upper() for s in robust)
+        text = (
+            f"**The methods differ here.** Over {n} seeds ours' {names} {'are' if len(robust) > 1 else 'is'} {better} "
+            f"(ACC difference {fmt(acc)}, {sign}; beyond seed noise: a paired t-test at 95% and ≥ "
+            f"{ROBUST_AGREEMENT:.0%} of the seeds agreeing). "
+        )
+    else:
+        text = (
+            f"**No robust difference in ACC / NMI at these settings** (ACC difference {fmt(acc)} over {n} seeds, "
+            f"{sign}; robust would need a paired t-test at 95%, |t| ≥ {t.loc['acc', 't_crit']:.2f}, and ≥ "
+            f"{ROBUST_AGREEMENT:.0%} of the seeds agreeing). "
+        )
+    h_ours, h_miadm = t.loc["label_entropy", "collision mean"], t.loc["label_entropy", "shannon mean"]
+    if max(h_ours, h_miadm) < 0.05:
+        text += (
+            f"Both y-steps return near one-hot labels (mean H(y) {h_ours:.3f} vs {h_miadm:.3f} nats), and for one-hot "
+            "labels collision CE *is* Shannon CE, H₂(e_c, σ) = H(e_c, σ) = −ln σ_c (docs/math.md §2.3 (b)): the "
+            "network steps coincide, so the methods can only differ through a few soft labels. "
+            "The preset (K = 5 clusters on C = 3 blobs, λ = 3) is a setting where they do differ."
+        )
+    elif h_ours > h_miadm:
+        small = {ce: t.loc["smallest", f"{ce} mean"] for ce in METHODS}
+        empty = {ce: t.loc["empty", f"{ce} mean"] for ce in METHODS}
+        text += (
+            "Why: when the fairness term asks for clusters the data does not support (e.g. K > C), ours' y-step "
+            f"answers with soft labels (mean H(y) {h_ours:.2f} nats) and collision CE trains σ towards each label's "
+            "most likely cluster instead of copying its uncertainty (docs/math.md §2.3), so surplus clusters can "
+            f"shrink or empty; MIADM's Shannon y-step is linear in y, its labels are near one-hot ({h_miadm:.2f} nats) "
+            "and its network is trained to fill every cluster. Smallest cluster: ours "
+            f"{small['collision']:.3f} N vs MIADM {small['shannon']:.3f} N; empty clusters {empty['collision']:.1f} vs "
+            f"{empty['shannon']:.1f} on average."
+        )
+    return text
+
+
+with claim:
+    seeds = tuple(range(int(v["seeds"])))
+    st.markdown(
+        f"#### Ours vs MIADM over seeds {seeds[0]}–{seeds[-1]} at these settings (last epoch; mean ± std, ddof = 1)"
+    )
+    with ui.shown_errors():
+        frame = computed(
+            "seeds",
+            f"Training both methods on {len(seeds)} seeds",
+            cached.seed_summary(args, seeds) is None,
+            lambda progress: cached.seed_comparison(args, seeds, progress),
+        )
+        if frame is not None:
+            table = difference_summary(frame, list(ROWS))
+            left, right = st.columns([2, 3])
+            left.markdown(verdict(table))
+            with right:
+                st.dataframe(summary_table(table), hide_index=True)
+                ui.table_download(frame, "pseudo_label_seeds", key="pl-seeds-csv")
+
+# ---- the one epoch scrubber: every panel of both methods (and the y-step tab's σ) ----------------
+want = int(st.session_state[k("epoch")])
+if want > n_epochs:
+    want = st.session_state[k("epoch")] = LAST
+st.session_state[k("shown")] = n_epochs if want == LAST else want
+
+
+def on_epoch() -> None:
+    e = int(st.session_state[k("shown")])
+    st.session_state[k("epoch")] = LAST if e == int(st.session_state[k("epochs")]) else e
+
+
+st.slider(
+    "epoch shown — every panel below, both methods",
+    0,
+    n_epochs,
+    key=k("shown"),
+    on_change=on_epoch,
+    help="0 = the untrained network; the last epoch is the default (and followed when epochs change)",
+)
+epoch = int(st.session_state[k("shown")])
+
+# Lazy tabs: only the open tab's content runs.
 tab_epochs, tab_ystep = st.tabs(list(TABS), key=k("view"), on_change="rerun")
 
-if ok and tab_epochs.open:
+
+def colour_key(res: Any) -> str:
+    swatches = " ".join(
+        f"<span style='color:{cluster_color(j)}'>■</span>&nbsp;{name}"
+        for j, name in enumerate(cached.cluster_names(res))
+    )
+    return (
+        "**Colours** — regions and dots: the **predicted cluster k** (argmax σ); clusters are numbered so that "
+        "cluster c is the one matched to **true class c** (Hungarian map at the last epoch, the same in every "
+        f"epoch and for both methods; clusters ≥ C match no class). ✕: a misclustered point, in the colour of its "
+        f"true class. Clusters and classes count from 0.<br>{swatches}"
+    )
+
+
+if tab_epochs.open:
     with tab_epochs:
+        st.markdown(colour_key(ours), unsafe_allow_html=True)
         cols = st.columns(2)
         for col, (ce, title) in zip(cols, METHODS.items()):
             res = results[ce]
-            last = res.snapshots[-1]
+            snap = res.snapshots[min(epoch, len(res.snapshots) - 1)]
             with col:
                 st.subheader(title)
-                m = st.columns(3)
-                m[0].metric("ACC", f"{last.acc:.3f}")
-                m[1].metric("NMI", f"{last.nmi:.3f}")
-                m[2].metric("smallest cluster", f"{int(last.sizes.min())} / {len(res.points)}")
-                figs = cached.epoch_figures(args, ce)
+                st.caption(f"epoch {snap.epoch} of {n_epochs}")
+                m = st.columns(4)
+                m[0].metric("ACC", f"{snap.acc:.3f}")
+                m[1].metric("NMI", f"{snap.nmi:.3f}")
+                m[2].metric(
+                    "smallest",
+                    f"{int(snap.sizes.min())}",
+                    help=f"points (of {len(res.points)}) in the smallest cluster",
+                )
+                h = -(snap.labels * np.log(np.where(snap.labels > 0, snap.labels, 1.0))).sum(1).mean()
+                m[3].metric("mean H(y)", f"{h:.3f}", help="entropy of the pseudo-labels in nats (0 = one-hot)")
+                figs = cached.epoch_figures(args, ce, epoch)
+                ui.chart(
+                    figs["regions"],
+                    lambda res=res: cached.regions_frame(res),
+                    f"regions_{ce}",
+                    key=f"pl-regions-{ce}",
+                    height=520,
+                )
                 if "ternary" in figs:
                     ui.chart(
                         figs["ternary"],
                         lambda res=res: cached.labels_frame(
                             [s.labels for s in res.snapshots], [s.probs for s in res.snapshots], y_true=res.y_true
                         ),
-                        f"ternary_epochs_{ce}",
+                        f"ternary_{ce}",
                         key=f"pl-tern-{ce}",
                         height=470,
                     )
-                ui.chart(
-                    figs["regions"],
-                    lambda res=res: cached.regions_frame(res),
-                    f"regions_{ce}",
-                    key=f"pl-regions-{ce}",
-                    height=470,
-                )
-        if results["collision"].n_clusters != 3:
+        if ours.n_clusters != 3:
             st.info("The simplex view of y and σ needs K = 3 clusters.")
-        n_points = len(results["collision"].points)
-        if n_points > cached.MAX_POINTS or int(v["epochs"]) + 1 > cached.MAX_FRAMES:
-            st.caption(
-                f"The animations draw {min(n_points, cached.MAX_POINTS)} of the {n_points} points and at most "
-                f"{cached.MAX_FRAMES} frames; metrics, sizes and the CSV downloads use all of them."
-            )
 
-        sizes = pd.concat([results[ce].sizes_frame() for ce in METHODS], ignore_index=True)
-        history = pd.concat([results[ce].history_frame() for ce in METHODS], ignore_index=True)
-        a, b = st.columns(2)
+        def by_method(frame: pd.DataFrame, ce: str) -> pd.DataFrame:
+            return frame.assign(method=SHORT[ce])
+
+        sizes = pd.concat([by_method(results[ce].sizes_frame(), ce) for ce in METHODS], ignore_index=True)
+        history = pd.concat([by_method(results[ce].history_frame(), ce) for ce in METHODS], ignore_index=True)
+        names = cached.cluster_names(ours)
+        ticks = {"dtick": 1} if n_epochs <= 10 else {}  # whole epochs on the time axes
+        fig = cluster_sizes_panels(sizes, cluster_names=names, title="Cluster sizes per epoch").update_xaxes(**ticks)
+        ui.chart(mark_step(fig, epoch, f"epoch {epoch}"), sizes, "cluster_sizes", key="pl-sizes", height=430)
+        a, b = st.columns([3, 2])
         with a:
-            ui.chart(
-                cluster_sizes_figure(sizes, title="Cluster sizes (points per argmax σ)"),
-                sizes,
-                "cluster_sizes",
-                key="pl-sizes",
-                height=400,
-            )
+            fig = method_panels(
+                history,
+                "loss",
+                yaxes={SHORT["collision"]: "mean_i H₂(y_i, σ_i) (nats)", SHORT["shannon"]: "mean_i H(y_i, σ_i) (nats)"},
+                title="Network loss after each epoch — different quantities, separate axes",
+            ).update_xaxes(**ticks)
+            ui.chart(mark_step(fig, epoch), history, "loss_history", key="pl-loss", height=380)
         with b:
             fig = loss_history_figure(
-                history.dropna(subset=["loss"]), y="loss", title="Network loss mean_i CE(y_i, σ_i)", yaxis="loss (nats)"
+                history, y="acc", title="ACC per epoch (the same quantity: one axis)", yaxis="ACC"
             )
-            ui.chart(fig, history, "loss_history", key="pl-loss", height=400)
+            fig.update_layout(legend=COMPACT_LEGEND).update_xaxes(**ticks)
+            ui.chart(mark_step(fig, epoch), history, "acc_history", key="pl-acc", height=380)
 
-if ok and tab_ystep.open:
+if tab_ystep.open:
     with tab_ystep:
         st.caption(
-            "Fixed predictions σ of the collision-CE network after the chosen epoch (0 = the untrained "
+            f"Fixed predictions σ of ours' network after epoch {epoch} (the scrubber above; 0 = the untrained "
             "network). The exact y-step (interior point, then Newton on the optimal face) stops when its "
             "certified gap is below 1e-9 — its labels land on the simplex's edges and corners; EM minimizes "
             "eq. 11 from inside the simplex and never increases it; PGD solves MIADM's Shannon objective "
-            "(eq. 5) with step 1/(λK). The iterations slider caps all three."
+            "(eq. 5) with step 1/(λK). The iteration slider drives all three panels."
         )
-        e = st.columns([3, 2])
-        n_epochs = int(v["epochs"])
-        if int(st.session_state[k("epoch")]) > n_epochs:
-            st.session_state[k("epoch")] = n_epochs
-        e[0].slider("σ after epoch", 0, n_epochs, key=k("epoch"))
-        e[1].slider("iterations", 1, 200, key=k("iters"))
-        epoch, iters = int(ui.value(PAGE, "epoch")), int(ui.value(PAGE, "iters"))
-        y_true = results["collision"].y_true
+        st.slider("iteration shown (iterations run)", 1, 200, key=k("iters"))
+        iters = int(ui.value(PAGE, "iters"))
+        y_true = ours.y_true
         with ui.shown_errors():
             cols = st.columns(len(YSTEP))
             for col, (solver, name) in zip(cols, YSTEP.items()):
-                traj = cached.em_trajectory(*args, epoch, solver, iters)
+                traj = cached.em_trajectory(args, epoch, solver, iters)
                 with col:
                     st.markdown(f"**{name}**")
-                    if results["collision"].n_clusters == 3:
+                    if ours.n_clusters == 3:
                         ui.chart(
                             cached.ystep_figure(args, epoch, solver, iters),
                             lambda traj=traj: cached.labels_frame(traj.iterates, step="iteration", y_true=y_true),
@@ -154,7 +359,15 @@ if ok and tab_ystep.open:
                         )
                     hist = pd.DataFrame({"iteration": np.arange(len(traj.history)), "objective": traj.history})
                     fig = loss_history_figure({name: traj.history}, title="Objective per iteration", yaxis="objective")
-                    ui.chart(fig, hist, f"ystep_objective_{solver}", key=f"pl-obj-{solver}", height=300)
+                    ui.chart(
+                        mark_step(fig, len(traj.history) - 1),
+                        hist,
+                        f"ystep_objective_{solver}",
+                        key=f"pl-obj-{solver}",
+                        height=300,
+                    )
                     h = traj.history
                     st.caption(f"Objective {h[0]:.4f} → {h[-1]:.4f} (−{h[0] - h[-1]:.4f}) in {len(h) - 1} iterations.")
+            if ours.n_clusters != 3:
+                st.info("The simplex view of y needs K = 3 clusters.")
 ui.write_url(PAGE, SPECS)

@@ -1,12 +1,36 @@
 """Page 5 — solver race (paper Table 1): EM vs projected gradient descent on the y-step of eq. 11, with
-the certified exact y-step beside them; every gap is certified (no reference optimum needed)."""
+the certified exact y-step beside them; every gap is certified (no reference optimum needed).
+
+Two views: the K sweep (Table 1's shape: PGD / EM per K, in seconds) and one K in detail (the curves).
+Races are computed with progress and a Stop button (a race is stored only once it has finished);
+the numbers and their text — ``> …`` for a level not reached within a budget — come from
+:mod:`ccel_core.experiments.race`.
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+from typing import Any, Optional
+
+import pandas as pd
 import streamlit as st
 
-from ccel_core.experiments.race import default_pgd_lrs
+from ccel_core.experiments.race import (
+    EXACT,
+    EXACT_LEVEL,
+    HEADLINE_LEVEL,
+    Ratio,
+    best_pgd,
+    race_table,
+    race_warnings,
+    reach,
+    sweep_chart_frame,
+    sweep_detail,
+    sweep_frame,
+    sweep_ratios,
+    sweep_table,
+    sweep_warnings,
+)
 from ccel_core.plots import solver_race_figure
 from explorer import cached
 from explorer import common as ui
@@ -14,98 +38,257 @@ from explorer.common import Param
 
 PAGE = "sr"
 D = cached.RACE_DEFAULTS
+VIEWS = {"sweep": "K sweep (paper Table 1)", "single": "One K in detail"}
+MAX_KS = 6
 SPECS = {
+    "view": Param(D["view"], choices=tuple(VIEWS)),
     "n": Param(D["n"], 10, 100_000),
+    "ks": Param(", ".join(str(v) for v in D["ks"])),
     "k": Param(D["k"], 2, 500),
     "lam": Param(D["lam"], 0.01, 10_000.0),
-    "iters": Param(D["iters"], 10, 5000),
+    "iters": Param(D["iters"], 10, 20_000),
+    "budget": Param(D["budget"], 1.0, 200.0),
+    "steps": Param(", ".join(f"{v:g}" for v in D["steps"])),
     "lrs": Param(""),
     "seed": Param(D["seed"], 0, 10_000),
     "ip": Param(D["ip"]),
 }
+LEVEL = HEADLINE_LEVEL
 
 TITLE = "Solver race: EM vs projected gradient, and the exact y-step"
-CAPTION = "The y-step of eq. 11, min over Y of mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ), for fixed predictions σ = softmax(3z), z ~ N(0, 1)^(N×K). EM (paper section 4), EM with SQUAREM extrapolation (same fixed point, several times fewer EM steps) and PGD at several step sizes η, all from Y⁰ = σ, and ccel's exact y-step (an interior-point method, the trainer's default). Every gap is **certified**: (L(Yᵗ) − D(c))/L(Yᵗ) with D the dual of the y-step at c = λu/ȳ — an upper bound on the true gap from Yᵗ alone. The first three metrics compare the paper's plain EM with PGD (Table 1's claim)."
+CAPTION = "The y-step of eq. 11, min over Y of mean_i H₂(y_i, σ_i) + λ KL(u‖ȳ), for fixed predictions σ = softmax(3z), z ~ N(0, 1)^(N×K). EM (paper section 4), EM with SQUAREM extrapolation (same fixed point, several times fewer EM steps) and PGD at fixed step sizes η, all from Y⁰ = σ, and ccel's exact y-step (an interior-point method, the trainer's default). Every gap is **certified**: (L(Yᵗ) − D(c))/L(Yᵗ) with D the dual of the y-step at c = λu/ȳ — an upper bound on the true gap from Yᵗ alone. Paper Table 1: EM reaches a given accuracy far sooner than projected gradient, the more so as K grows."
+if ui.key(PAGE, "view") not in st.session_state and "view" not in st.query_params:
+    if any(name in st.query_params for name in ("k", "lrs", "ip")):  # a link to one K (as before the sweep)
+        st.session_state[ui.key(PAGE, "view")] = "single"
 k = ui.page(PAGE, SPECS, TITLE, CAPTION)
 
+st.radio("view", tuple(VIEWS), format_func=VIEWS.get, key=k("view"), horizontal=True, label_visibility="collapsed")
+view = str(ui.value(PAGE, "view"))
 with st.form("race"):
-    c = st.columns(4)
-    c[0].number_input("points N", 10, 100_000, step=500, key=k("n"))
-    c[1].number_input("classes K", 2, 500, step=1, key=k("k"))
-    c[2].number_input("λ (fairness weight)", 0.01, 10_000.0, step=10.0, key=k("lam"))
-    c[3].number_input("iterations per solver", 10, 5000, step=50, key=k("iters"))
-    d = st.columns([3, 1, 2])
-    d[0].text_input("PGD step sizes η (blank: 0.5, 1 and 2 × 1/(λK))", key=k("lrs"), placeholder="e.g. 0.0005, 0.001")
-    d[1].number_input("seed", 0, 10_000, key=k("seed"))
-    d[2].checkbox("Also solve by a generic interior point (CVXPY + Clarabel; N·K ≤ 60 000) as a check", key=k("ip"))
-    st.form_submit_button("Run race", type="primary", icon=":material/play_arrow:")
-ui.write_url(PAGE, SPECS)
-
-n, kk, lam = int(ui.value(PAGE, "n")), int(ui.value(PAGE, "k")), float(ui.value(PAGE, "lam"))
-iters, seed, ip = int(ui.value(PAGE, "iters")), int(ui.value(PAGE, "seed")), bool(ui.value(PAGE, "ip"))
-with ui.shown_errors():
-    text = str(ui.value(PAGE, "lrs")).strip()
-    lrs = ui.parse_floats(text, "PGD step sizes") if text else None
-    if lrs is not None and min(lrs) <= 0:
-        raise ValueError(f"PGD step sizes must be > 0, got {', '.join(f'{v:g}' for v in lrs)}")
-    shown = lrs if lrs is not None else default_pgd_lrs(kk, lam)
-    with st.spinner(f"Racing the exact y-step, EM and {len(shown)} PGD step sizes on N = {n}, K = {kk} …"):
-        race = cached.solver_race(n, kk, lam, iters, lrs, seed, ip)
-    summary = race.summary
-
-    em = summary[summary["method"] == "EM"].iloc[0]
-    pgd = summary[summary["method"].str.startswith("PGD")]
-    level = 0.01
-    best = pgd.sort_values(f"sec@{level:g}").iloc[0]
-    reached = lambda row: not np.isnan(row[f"sec@{level:g}"])  # noqa: E731
-    m = st.columns(4)
-    m[0].metric(
-        f"EM to certified gap {level:g}",
-        f"{em[f'sec@{level:g}']:.3f} s" if reached(em) else "not reached",
-        help=f"{em[f'iters@{level:g}']:.0f} iterations" if reached(em) else f"within {iters} iterations",
-    )
-    m[1].metric(
-        f"best PGD to certified gap {level:g}",
-        f"{best[f'sec@{level:g}']:.3f} s" if reached(best) else "not reached",
-        help=f"{best['method']}, {best[f'iters@{level:g}']:.0f} iterations"
-        if reached(best)
-        else f"no step size within {iters} iterations",
-    )
-    if reached(em) and reached(best):
-        speedup = f"× {best[f'sec@{level:g}'] / em[f'sec@{level:g}']:.1f}"
-    elif reached(em):
-        budget = race.trace[race.trace["method"].str.startswith("PGD")].groupby("method")["seconds"].max().max()
-        speedup = f"> × {budget / em[f'sec@{level:g}']:.1f}"
+    c = st.columns([1.2, 1.6, 1.2, 1.2, 1.4, 1.8, 1])
+    c[0].number_input("points N", 10, 100_000, step=100, key=k("n"))
+    if view == "sweep":
+        c[1].text_input("classes K (up to 6)", key=k("ks"), help="one race per K, e.g. 2, 20, 200")
     else:
-        speedup = "—"
-    m[2].metric(f"PGD time / EM time (gap {level:g})", speedup)
-    ex = summary[summary["method"] == "exact"].iloc[0]
-    m[3].metric(
-        "exact y-step to certified 1e-9",
-        f"{ex['sec@1e-09']:.3f} s" if not np.isnan(ex["sec@1e-09"]) else "not reached",
-        help=f"{ex['iters@1e-09']:.0f} interior-point / face iterations; "
-        f"optimum L* = {race.reference:.10g} ({race.reference_source})",
+        c[1].number_input("classes K", 2, 500, step=1, key=k("k"))
+    c[2].number_input("λ (fairness weight)", 0.01, 10_000.0, step=10.0, key=k("lam"))
+    c[3].number_input(
+        "EM steps", 10, 20_000, step=100, key=k("iters"), help="the budget of EM and of EM + SQUAREM (EM steps)"
     )
+    c[4].number_input(
+        "PGD budget (× EM's steps)",
+        1.0,
+        200.0,
+        step=1.0,
+        key=k("budget"),
+        help=f"each PGD step size may take this many times the steps plain EM needed for a certified gap of "
+        f"{LEVEL:g}: a PGD that does not get there is shown as '> budget' (a lower bound)",
+    )
+    c[5].text_input(
+        "PGD steps × 1/(λK)",
+        key=k("steps"),
+        help="fixed step sizes as multiples of 1/(λK); steps above ≈ 2/(λK) diverge, smaller ones are proportionally slower",
+    )
+    c[6].number_input("seed", 0, 10_000, key=k("seed"))
+    if view == "single":
+        d = st.columns([3, 2])
+        d[0].text_input("PGD step sizes η (blank: the multiples above)", key=k("lrs"), placeholder="e.g. 0.0005, 0.001")
+        d[1].checkbox("Also solve by a generic interior point (CVXPY + Clarabel; N·K ≤ 60 000) as a check", key=k("ip"))
+    submitted = st.form_submit_button("Run race", type="primary", icon=":material/play_arrow:")
+ui.write_url(PAGE, SPECS)
+if submitted:
+    st.session_state.pop(k("cancelled"), None)
 
-    for column, x in zip(st.columns(2), ("iteration", "seconds")):
-        with column:
-            figure = solver_race_figure(race.trace, x, y="certified", title=f"Certified gap per {x.rstrip('s')}")
-            ui.chart(figure, race.trace, "race_trace", key=f"sr-{x[:4]}", height=420)
-    ui.chart(
-        solver_race_figure(race.trace, "iteration", y="loss", title="Objective L(Yᵗ) per iteration", y_title="L(Yᵗ)"),
-        race.trace,
-        "race_trace",
-        key="sr-loss",
-        height=380,
-    )
 
-    st.markdown(
-        "**Iterations and seconds to reach each certified gap** (blank: not reached within the budget; "
-        "`stop_*`: the paper's stopping rule, relative change < 1e-5, with the certified gap there)"
-    )
-    st.dataframe(summary, hide_index=True, width="stretch")
-    ui.table_download(summary, "race_summary", "Summary CSV")
-    st.caption(
-        f"Optimum: {race.reference_source}. PGD step sizes: "
-        f"{', '.join(f'{v:.3g}' for v in shown)}; steps above ≈ 2/(λK) = {2 / (lam * kk):.3g} oscillate."
-    )
+def table(df: pd.DataFrame, index: str) -> None:
+    """``st.table`` of text cells; st.table reads cells as Markdown, where a leading ``>`` (our lower
+    bounds, "> 0.8 s") would start a block quote and vanish: escape it."""
+    st.table(df.map(lambda v: "\\" + v if isinstance(v, str) and v.startswith(">") else v).set_index(index))
+
+
+def describe(key: tuple) -> str:
+    n, kk, lam = key[0], key[1], key[2]
+    return f"N = {n:,}, K = {kk}, λ = {lam:g}"
+
+
+def computed(keys: list[tuple]) -> Optional[list[Any]]:
+    """The races for ``keys``: from the store, or computed now behind a progress bar and a Stop
+    button; None when this set of races was cancelled (the page says so)."""
+    token = tuple(keys)
+    missing = [key for key in keys if cached.finished_race(key) is None]
+    if missing and st.session_state.get(k("cancelled")) == token:
+        st.warning(
+            f"Cancelled: the race at {', '.join(describe(key) for key in missing)} was stopped, and nothing of it "
+            "was kept (a race is stored only once it has finished). Press **Run race** to start it again.",
+            icon=":material/cancel:",
+        )
+        return None
+    if missing:
+        slot = st.empty()
+
+        def cancel() -> None:  # runs before the rerun the click asks for, which stops the race
+            st.session_state[k("cancelled")] = token
+
+        with slot.container():
+            st.button("Stop the race", icon=":material/stop:", key=k("stop"), on_click=cancel)
+            bar = st.progress(0.0, text=f"Racing at {describe(missing[0])} …")
+            for i, key in enumerate(missing):
+                step: Callable[[float, str], None] = lambda f, text, i=i, key=key: bar.progress(  # noqa: E731
+                    min((i + f) / len(missing), 1.0), text=f"{describe(key)} ({i + 1} of {len(missing)}) — {text}"
+                )
+                cached.run_race(key, progress=step)
+        slot.empty()
+    return [cached.run_race(key) for key in keys]
+
+
+def key_for(kk: int, lrs: Optional[tuple[float, ...]], ip: bool) -> tuple:
+    return cached.race_key(n, kk, lam, iters, budget, steps, lrs, seed, ip)
+
+
+n, lam, iters = int(ui.value(PAGE, "n")), float(ui.value(PAGE, "lam")), int(ui.value(PAGE, "iters"))
+budget, seed = float(ui.value(PAGE, "budget")), int(ui.value(PAGE, "seed"))
+with ui.shown_errors():
+    steps = ui.parse_floats(str(ui.value(PAGE, "steps")), "PGD steps × 1/(λK)")
+    if min(steps) <= 0:
+        raise ValueError(f"PGD steps must be > 0, got {', '.join(f'{v:g}' for v in steps)}")
+
+    if view == "sweep":
+        ks = ui.parse_ints(str(ui.value(PAGE, "ks")), "classes K", lo=2, hi=500, max_count=MAX_KS)
+        ks = tuple(dict.fromkeys(ks))
+        got = computed([key_for(kk, None, False) for kk in ks])
+        if got is not None:
+            races = dict(zip(ks, got))
+            ratios = sweep_ratios(races, LEVEL)
+            m = st.columns(len(ks) + 1)
+            for col, kk in zip(m, ks):
+                r = ratios[kk]
+                col.metric(
+                    f"best PGD / EM, K = {kk}",
+                    r["time"].text,
+                    delta=f"{r['iterations'].text} in iterations",
+                    delta_color="off",
+                    delta_arrow="off",
+                    help=f"seconds to a certified gap of {LEVEL:g} (below: iterations, which do not depend on the "
+                    "machine's load)" + (f"; best PGD / EM + SQUAREM: {r['squarem'].text}" if "squarem" in r else ""),
+                )
+            top = max(ks)
+            ex = reach(races[top], EXACT, EXACT_LEVEL)
+            m[-1].metric(
+                f"exact y-step to {EXACT_LEVEL:g}, K = {top}",
+                ex.seconds_text,
+                help=f"{ex.iters_text} (interior-point and face steps); certified by the dual",
+            )
+            for text in sweep_warnings(races, LEVEL):
+                st.warning(text, icon=":material/warning:")
+            st.markdown(
+                f"**Time and iterations to each certified gap, per K** (`> x`: not reached within the budget, so it "
+                f"takes longer than x — a lower bound; PGD: the best of its step sizes {', '.join(f'{v:g}' for v in steps)} "
+                f"× 1/(λK), each with {budget:g} × the steps EM needed for {LEVEL:g}; EM and EM + SQUAREM: {iters:,} EM steps)"
+            )
+            table(sweep_table(races), "K")
+            frame = sweep_frame(races)
+            ui.chart(
+                solver_race_figure(
+                    sweep_chart_frame(frame, LEVEL),
+                    "k",
+                    title=f"Seconds to a certified gap of {LEVEL:g} (exact: to {EXACT_LEVEL:g})",
+                ),
+                frame,
+                "race_sweep",
+                key="sr-sweep",
+                height=420,
+            )
+            tabs = st.tabs([f"K = {kk}" for kk in ks])
+            for tab, kk in zip(tabs, ks):
+                with tab:
+                    ui.chart(
+                        solver_race_figure(
+                            races[kk].trace,
+                            "seconds",
+                            y="certified",
+                            title=f"Certified gap per second, K = {kk}",
+                            max_points=1500,
+                        ),
+                        races[kk].trace,
+                        f"race_trace_k{kk}",
+                        key=f"sr-k{kk}",
+                        height=400,
+                    )
+            st.markdown("**Every run** (how each one ended: its target gap, its budget, or divergence)")
+            detail = sweep_detail(races)
+            table(detail, "K")
+            ui.table_download(frame, "race_sweep", "Sweep CSV")
+            st.caption(
+                f"One problem per K (seed {seed}); times are single wall-clock runs on this machine, without the "
+                "certificates' own cost — the iteration counts do not depend on the machine or its load. Small N "
+                "keeps the sweep to seconds; per iteration the solvers' costs grow with N·K, the iteration counts "
+                "hardly change with N (the benchmark `benchmarks/solver_race.py`, N = 10,000, K = 200 with 55× "
+                "EM's time: PGD / EM > 52×). Raise the PGD budget to tighten a '>' bound."
+            )
+    else:
+        kk = int(ui.value(PAGE, "k"))
+        text = str(ui.value(PAGE, "lrs")).strip()
+        lrs = ui.parse_floats(text, "PGD step sizes") if text else None
+        if lrs is not None and min(lrs) <= 0:
+            raise ValueError(f"PGD step sizes must be > 0, got {', '.join(f'{v:g}' for v in lrs)}")
+        ip = bool(ui.value(PAGE, "ip"))
+        got = computed([key_for(kk, lrs, ip)])
+        if got is not None:
+            race = got[0]
+            em_r = reach(race, "EM", LEVEL)
+            best, name = best_pgd(race, LEVEL)
+            ex = reach(race, EXACT, EXACT_LEVEL)
+            m = st.columns(4)
+            m[0].metric(f"EM to certified gap {LEVEL:g}", em_r.seconds_text, help=em_r.iters_text)
+            m[1].metric(
+                f"best PGD to certified gap {LEVEL:g}",
+                best.seconds_text,
+                help=f"{name}, {best.iters_text}" if name else f"no step size within its budget ({best.text})",
+            )
+            ratio = Ratio.of(best, em_r)
+            m[2].metric(
+                f"PGD time / EM time (gap {LEVEL:g})",
+                ratio.text,
+                delta=f"{Ratio.of(best_pgd(race, LEVEL, by='iters')[0], em_r, 'iters').text} in iterations",
+                delta_color="off",
+                delta_arrow="off",
+            )
+            m[3].metric(
+                f"exact y-step to certified {EXACT_LEVEL:g}",
+                ex.seconds_text,
+                help=f"{ex.iters_text} interior-point / face iterations; optimum L* = {race.reference:.10g} "
+                f"({race.reference_source})",
+            )
+            for text in race_warnings(race, LEVEL):
+                st.warning(text, icon=":material/warning:")
+            for column, x in zip(st.columns(2), ("iteration", "seconds")):
+                with column:
+                    figure = solver_race_figure(
+                        race.trace, x, y="certified", title=f"Certified gap per {x.rstrip('s')}", max_points=2000
+                    )
+                    ui.chart(figure, race.trace, "race_trace", key=f"sr-{x[:4]}", height=420)
+            ui.chart(
+                solver_race_figure(
+                    race.trace,
+                    "iteration",
+                    y="loss",
+                    title="Objective L(Yᵗ) per iteration",
+                    y_title="L(Yᵗ)",
+                    max_points=2000,
+                ),
+                race.trace,
+                "race_trace",
+                key="sr-loss",
+                height=380,
+            )
+            st.markdown(
+                "**Time and iterations to each certified gap** (`> x`: not reached within the budget — a lower "
+                "bound; the paper's stopping rule: relative change < 1e-5, with the certified gap there)"
+            )
+            table(race_table(race), "method")
+            ui.table_download(race.summary, "race_summary", "Summary CSV")
+            st.caption(
+                f"Optimum: {race.reference_source}. PGD step sizes: {', '.join(f'{v:.3g}' for v in race.pgd_lrs)}; "
+                f"steps above ≈ 2/(λK) = {2 / (lam * kk):.3g} oscillate or diverge. PGD budget: "
+                f"{race.pgd_max_iter:,} iterations per step size ({budget:g} × EM's steps to {LEVEL:g})."
+            )

@@ -1,0 +1,229 @@
+"""The pseudo-label evolution page (explorer/views/pseudo_labels.py) with Streamlit's AppTest.
+
+One epoch scrubber drives every panel of both methods (no per-chart animation controls), plots and
+metrics show the same epoch (the last by default), the colours and legends are explained and stay
+compact at K = 10, the two network losses get their own axes, the default view states the measured
+difference over seeds with its spread, and cancelled work stays cancelled until asked for again.
+Small budgets (few epochs, two seeds) except for the default-view test.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
+FAST = {"epochs": "5", "seeds": "2"}
+
+
+def open_page(query: Optional[dict[str, str]] = None, session: Optional[dict[str, Any]] = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    for key, value in (session or {}).items():
+        at.session_state[key] = value
+    at.query_params.clear()
+    at.query_params.update(query or {})
+    return ok(at.switch_page("views/pseudo_labels.py").run())
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def titled(at: AppTest, start: str) -> list[dict[str, Any]]:
+    return [f for f in figures(at) if (f["layout"].get("title") or {}).get("text", "").startswith(start)]
+
+
+def arr(value: Any) -> np.ndarray:
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if isinstance(shape, str):  # plotly writes "50, 50"
+            shape = [int(n) for n in shape.split(",")]
+        return out.reshape(shape) if shape is not None else out
+    return np.asarray(value)
+
+
+def metrics(at: AppTest, label: str) -> list[str]:
+    return [m.value for m in at.metric if m.label == label]
+
+
+def vlines(fig: dict[str, Any]) -> list[float]:
+    return [s["x0"] for s in fig["layout"].get("shapes", []) if s.get("type") == "line" and s["x0"] == s["x1"]]
+
+
+def legend_names(fig: dict[str, Any]) -> list[str]:
+    return [t["name"] for t in fig["data"] if t.get("showlegend", True) is not False and t.get("name")]
+
+
+def reference(query: dict[str, str]) -> dict[str, Any]:
+    """The page's two runs recomputed by the library, renumbered as on the page."""
+    from ccel_core.experiments.trajectories import toy_self_labeling
+    from explorer import cached
+
+    d = cached.PSEUDO_LABEL_DEFAULTS
+    a = dict(
+        zip(
+            cached.PL_FIELDS,
+            cached.pseudo_label_args(**{**d, **{k: type(d[k])(v) for k, v in query.items() if k in d}}),
+        )
+    )
+    return {
+        ce: toy_self_labeling(
+            a["data"],
+            a["k"],
+            ce,
+            a["epochs"],
+            a["seed"],
+            n_classes=a["classes"],
+            noise=a["noise"],
+            lam=a["lam"],
+            y_step=a["ystep"],
+            model=a["model"],
+            y_iter=cached.PL_Y_ITER,
+        ).relabeled()
+        for ce in ("collision", "shannon")
+    }
+
+
+def test_default_view_states_the_measured_difference_over_seeds() -> None:
+    at = open_page()
+    text = " ".join(m.value for m in at.markdown)
+    assert "The methods differ here" in text, text[:600]
+    assert "over seeds 0–9" in text and "ddof = 1" in text
+    (table,) = [d.value for d in at.dataframe]
+    acc = table.set_index("").loc["ACC"]
+    for col in ("ours", "MIADM", "ours − MIADM"):
+        assert "±" in acc[col], acc
+    assert float(acc["ours − MIADM"].split("±")[0]) > 0 and acc["seeds agreeing"].endswith("/ 10")
+    assert at.slider(key="pl.shown").value == 15  # the last epoch
+    assert [m for m in at.metric if m.label == "ACC"]
+    assert not at.query_params  # the defaults stay out of the URL
+
+
+def test_one_scrubber_drives_every_panel_and_the_metrics() -> None:
+    at = open_page(FAST)
+    ref = reference(FAST)
+    for f in figures(at):  # no animation: no frames and no per-chart play controls
+        assert not f.get("frames") and not f["layout"].get("sliders") and not f["layout"].get("updatemenus")
+    epoch_sliders = [s.key for s in at.slider if s.key in ("pl.shown", "pl.epoch")]
+    assert epoch_sliders == ["pl.shown"]
+
+    def check(epoch: int) -> None:
+        regions = titled(at, "Decision regions")
+        assert [f["layout"]["title"]["text"] for f in regions] == [f"Decision regions argmax σ at epoch {epoch}"] * 2
+        for f, ce in zip(regions, ("collision", "shannon")):
+            snap = ref[ce].snapshots[epoch]
+            np.testing.assert_array_equal(arr(f["data"][0]["z"]), snap.grid_probs.argmax(-1))
+        for start in ("Cluster sizes", "Network loss", "ACC per epoch"):
+            (f,) = titled(at, start)
+            assert vlines(f) and set(vlines(f)) == {epoch}, start
+        assert metrics(at, "ACC") == [f"{ref[ce].snapshots[epoch].acc:.3f}" for ce in ("collision", "shannon")]
+        assert metrics(at, "NMI") == [f"{ref[ce].snapshots[epoch].nmi:.3f}" for ce in ("collision", "shannon")]
+        assert [c.value for c in at.caption if c.value.startswith("epoch ")] == [f"epoch {epoch} of 5"] * 2
+
+    assert at.slider(key="pl.shown").value == 5
+    check(5)
+    at.slider(key="pl.shown").set_value(2).run()
+    ok(at)
+    check(2)
+    assert at.query_params["epoch"] == "2"
+    at.slider(key="pl.shown").set_value(0).run()
+    check(0)
+
+
+def test_the_scrubber_follows_the_last_epoch_until_moved() -> None:
+    at = open_page(FAST)
+    assert at.slider(key="pl.shown").value == 5
+    at.slider(key="pl.epochs").set_value(3).run()
+    assert ok(at).slider(key="pl.shown").value == 3 and "epoch" not in at.query_params
+    at.slider(key="pl.shown").set_value(1).run()
+    at.slider(key="pl.epochs").set_value(4).run()
+    assert ok(at).slider(key="pl.shown").value == 1
+    assert at.query_params["epoch"] == "1"
+    linked = open_page({**FAST, "epoch": "2"})
+    assert linked.slider(key="pl.shown").value == 2
+    assert titled(linked, "Decision regions")[0]["layout"]["title"]["text"].endswith("epoch 2")
+
+
+def test_colours_are_explained_and_legends_stay_compact_at_k10() -> None:
+    at = open_page({"k": "10", "epochs": "2", "seeds": "2"})
+    key = [m.value for m in at.markdown if m.value.startswith("**Colours**")]
+    assert key, [m.value[:40] for m in at.markdown]
+    assert "predicted cluster" in key[0] and "true class" in key[0] and key[0].count("■") == 10
+    assert "cluster 3 (no class)" in key[0]  # 3 blobs: clusters 3 … 9 match no class
+    regions = titled(at, "Decision regions")
+    assert len(regions) == 2
+    for f in regions:
+        names = legend_names(f)
+        assert len(names) == 11 and names[:3] == ["cluster 0", "cluster 1", "cluster 2"]  # one per cluster, + ✕
+        assert names[-1] == "misclustered"
+        assert f["layout"]["legend"]["orientation"] == "h"
+    (sizes,) = titled(at, "Cluster sizes")
+    names = legend_names(sizes)
+    assert len(names) == 12 and len(set(names)) == 12  # 10 clusters + 2 line styles, not 2 × K entries
+    assert sizes["layout"]["legend"]["orientation"] == "h"
+    assert not any("class 1" in n or "cluster 10" in n for n in names)  # one naming, 0-based
+
+
+def test_network_losses_are_on_separate_axes() -> None:
+    at = open_page(FAST)
+    (loss,) = titled(at, "Network loss")
+    assert [t.get("yaxis", "y") for t in loss["data"]] == ["y", "y2"]
+    assert "H₂" in loss["layout"]["yaxis"]["title"]["text"]
+    assert "H(" in loss["layout"]["yaxis2"]["title"]["text"] and "H₂" not in loss["layout"]["yaxis2"]["title"]["text"]
+    assert "matches" not in loss["layout"]["yaxis2"]
+
+
+def test_ystep_tab_follows_the_epoch_scrubber_and_one_iteration_slider() -> None:
+    at = open_page({"k": "3", "epochs": "3", "seeds": "2", "view": "One y-step", "iters": "12"})
+    tern = [f for f in figures(at) if f["data"] and f["data"][0]["type"] == "scatterternary"]
+    assert len(tern) == 3 and not any(f.get("frames") for f in tern)
+    assert tern[1]["layout"]["title"]["text"] == "y after 12 iterations (σ fixed: rings)"  # EM runs them all
+    assert tern[0]["layout"]["ternary"]["aaxis"]["title"]["text"] == "cluster 0"
+    objective = [f for f in figures(at) if (f["layout"].get("title") or {}).get("text") == "Objective per iteration"]
+    assert len(objective) == 3 and set(vlines(objective[1])) == {12}
+    sigma_last = arr(tern[1]["data"][0]["a"])
+    at.slider(key="pl.iters").set_value(5).run()
+    tern = [f for f in figures(ok(at)) if f["data"] and f["data"][0]["type"] == "scatterternary"]
+    assert tern[1]["layout"]["title"]["text"] == "y after 5 iterations (σ fixed: rings)"
+    at.slider(key="pl.shown").set_value(1).run()
+    assert any("after epoch 1" in c.value for c in ok(at).caption)
+    tern = [f for f in figures(at) if f["data"] and f["data"][0]["type"] == "scatterternary"]
+    assert not np.allclose(arr(tern[1]["data"][0]["a"]), sigma_last)  # σ of epoch 1, not of the last epoch
+
+
+def test_cancelled_training_stays_cancelled_until_compute_is_pressed() -> None:
+    from explorer import cached
+
+    d = cached.PSEUDO_LABEL_DEFAULTS
+    args = cached.pseudo_label_args(**{**d, "epochs": 4, "seed": 77})  # settings no other test computes
+    at = open_page({"epochs": "4", "seeds": "2", "seed": "77"}, session={"pl.cancelled": ("runs", args)})
+    assert any("cancelled" in w.value for w in at.warning)
+    assert not at.get("plotly_chart")
+    (again,) = [b for b in at.button if b.label == "Compute"]
+    again.click().run()
+    ok(at)
+    assert not at.warning and titled(at, "Decision regions")
+
+
+def test_moons_with_more_clusters_than_its_two_classes() -> None:
+    at = open_page({"data": "moons", "k": "3", "epochs": "3", "seeds": "2"})
+    assert at.number_input(key="pl.classes").disabled
+    regions = titled(at, "Decision regions")
+    assert len(regions) == 2 and len(legend_names(regions[0])) == 3 + 1

@@ -1,0 +1,183 @@
+"""The Solver race page with Streamlit's AppTest: the K sweep's ratios and bounds, no ``None`` /
+``nan`` / ``inf`` in any table or metric, failures as visible warnings (a diverged PGD step, PGD out
+of budget, the interior-point check failing), a cancelled race kept out of the store, bad inputs.
+
+Small problems (N ≤ 200) keep every test to seconds; the browser test (tests/test_browser_race.py)
+opens the page at its defaults.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
+PAGE = "views/solver_race.py"
+RATIO = re.compile(r"^(> |< )?\d+(\.\d+)?×$")  # "3.4×", "> 8×", "< 0.46×"
+BAD = re.compile(r"\b(none|nan|inf|infinity)\b", re.IGNORECASE)
+
+
+def open_race(query: dict[str, str], state: Optional[dict[str, Any]] = None) -> AppTest:
+    """The app on the race page with URL parameters ``query`` (and session ``state`` set first)."""
+    at = AppTest.from_file(str(APP), default_timeout=300)
+    at.run()
+    ok(at)
+    for name, value in (state or {}).items():
+        at.session_state[name] = value
+    at.query_params.clear()
+    at.query_params.update(query)
+    return at.switch_page(PAGE).run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def warnings(at: AppTest) -> str:
+    return " | ".join(w.value for w in at.warning)
+
+
+def tables(at: AppTest) -> list[Any]:
+    """The page's tables as shown: st.table reads Markdown, so the page escapes a leading ">"."""
+    return [t.value.map(lambda v: v[1:] if isinstance(v, str) and v.startswith("\\>") else v) for t in at.table]
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def clean_cells(at: AppTest) -> int:
+    """Assert no table cell, header or metric reads None / nan / inf; return the number of cells."""
+    cells: list[str] = []
+    for df in tables(at):
+        cells += [str(v) for v in df.to_numpy().ravel()] + [str(c) for c in df.columns] + [str(i) for i in df.index]
+    cells += list(metrics(at).values())
+    bad = [c for c in cells if BAD.search(c)]
+    assert not bad, bad
+    return len(cells)
+
+
+def test_sweep_shows_numeric_ratios_per_k_and_clean_tables() -> None:
+    at = open_race({"n": "150", "ks": "2, 20"})
+    ok(at)
+    assert not at.error, [e.value for e in at.error]
+    m = metrics(at)
+    r2, r20 = m["best PGD / EM, K = 2"], m["best PGD / EM, K = 20"]
+    assert RATIO.match(r2) and RATIO.match(r20), m
+    assert not r2.startswith((">", "<")) and not r20.startswith((">", "<"))  # both reached 1e-2: measured
+    assert re.match(r"^\d+(\.\d+)? m?s$", m["exact y-step to 1e-09, K = 20"])
+    assert not at.warning, warnings(at)  # nothing failed: no false alarm
+    headline, detail = tables(at)
+    assert list(headline.index) == ["2", "20"] and "PGD / EM (time)" in headline.columns
+    assert headline.loc["20", "PGD / EM (time)"] == r20
+    assert set(detail["method"]) >= {"exact", "EM", "EM + SQUAREM"}
+    assert clean_cells(at) > 50
+    sweep, *per_k = figures(at)
+    assert sweep["layout"]["xaxis"]["type"] == "log" and len(per_k) == 2
+    assert {t["name"] for t in sweep["data"]} == {"EM", "EM + SQUAREM", "best PGD", "exact (to 1e-09)"}
+    buttons = [b.label for b in at.get("download_button")]
+    assert buttons.count("HTML") == 3 and "Sweep CSV" in buttons
+    assert at.query_params["n"] == "150" and at.query_params["ks"] == "2, 20"
+
+
+def test_sweep_out_of_budget_and_diverged_pgd_are_warnings_and_bounds() -> None:
+    # PGD gets 1 × EM's steps (K = 20 needs ≈ 2.7 ×) at 2 and 4 × 1/(λK) (4 × diverges)
+    at = open_race({"n": "150", "ks": "20", "budget": "1", "steps": "2, 4"})
+    ok(at)
+    text = warnings(at)
+    assert "PGD η=0.002 diverged at K = 20" in text and "curves are clipped" in text
+    assert "No PGD step size reached the certified gap 0.01 at K = 20 within its budget" in text
+    ratio = metrics(at)["best PGD / EM, K = 20"]
+    assert ratio.startswith("> ") and RATIO.match(ratio)  # a lower bound, shown as one
+    headline, detail = tables(at)
+    assert headline.loc["20", "best PGD → 0.01"].startswith("> ")
+    assert at.table[0].value.loc["20", "best PGD → 0.01"].startswith("\\> ")  # escaped: Markdown keeps the ">"
+    row = detail[detail["method"] == "PGD η=0.002"].iloc[0]
+    assert row["to 0.01"] == "diverged" and row["ended"].startswith("diverged")
+    clean_cells(at)
+
+
+def test_single_k_diverged_step_warns_and_is_clipped() -> None:
+    at = open_race({"view": "single", "n": "200", "k": "5", "lrs": "0.1, 0.001", "seed": "1"})
+    ok(at)
+    assert "PGD η=0.1 diverged" in warnings(at)
+    table = tables(at)[0]
+    assert table.loc["PGD η=0.1", "final certified gap"] == "diverged"
+    assert list(table.index) == ["exact", "EM", "EM + SQUAREM", "PGD η=0.1", "PGD η=0.001"]
+    clean_cells(at)
+    gap_iter, gap_sec, loss = figures(at)
+    names = [t["name"] for t in loss["data"]]
+    assert "PGD η=0.1 (diverged)" in names
+    assert "range" in loss["layout"]["yaxis"]  # clipped to the stable runs
+    assert gap_iter["layout"]["yaxis"]["type"] == "log"
+    assert metrics(at)["PGD time / EM time (gap 0.01)"]  # a number or a bound, never empty
+
+
+def test_reference_failure_is_a_visible_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ccel_core.experiments.race as race
+
+    monkeypatch.setattr(race, "reference_optimum", lambda probs, lam: (None, "clarabel failed: SolverError"))
+    at = open_race({"view": "single", "n": "100", "k": "4", "ip": "true", "seed": "11"})
+    ok(at)
+    assert "interior-point check (CVXPY + Clarabel) did not solve the problem: clarabel failed: SolverError" in (
+        warnings(at)
+    )
+    assert figures(at)  # the race itself stands: its gaps are certified by the dual
+
+
+def test_a_cancelled_race_is_not_stored_and_the_page_says_so() -> None:
+    from explorer import cached
+
+    key = cached.race_key(120, 4, 100.0, 1200, 5.0, (1.5, 2.0), None, 3, False)
+    assert cached.finished_race(key) is None
+    # what the Stop button's callback leaves behind when it interrupts this race
+    at = open_race({"view": "single", "n": "120", "k": "4", "seed": "3"}, state={"sr.cancelled": (key,)})
+    ok(at)
+    assert "Cancelled" in warnings(at) and "nothing of it was kept" in warnings(at)
+    assert not figures(at) and not at.table
+    assert cached.finished_race(key) is None
+    at.button[0].click().run()  # the form's "Run race" starts it again
+    ok(at)
+    assert "Cancelled" not in warnings(at) and len(figures(at)) == 3
+    assert cached.finished_race(key) is not None
+
+
+def test_one_k_reruns_on_submit_and_writes_the_url() -> None:
+    at = open_race({"n": "120", "k": "5", "iters": "300"})  # a link with k= (no view=) opens one K
+    ok(at)
+    assert at.radio(key="sr.view").value == "single"
+    before = tables(at)[0].loc["EM", "final certified gap"]
+    assert "EM did not reach the certified gap 0.01" in warnings(at)  # 300 EM steps are too few at λ = 100
+    assert metrics(at)["EM to certified gap 0.01"].startswith("> ")
+    at.number_input(key="sr.k").set_value(8)
+    at.button[0].click().run()
+    ok(at)
+    assert tables(at)[0].loc["EM", "final certified gap"] != before  # a new problem
+    assert at.query_params["k"] == "8" and at.query_params["view"] == "single"
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ({"view": "single", "lrs": "0.001, fast"}, "is not a number"),
+        ({"view": "single", "lrs": "-0.1"}, "must be > 0"),
+        ({"ks": "2, 2.5"}, "not a whole number"),
+        ({"steps": "0"}, "must be > 0"),
+    ],
+)
+def test_bad_inputs_show_an_error_and_no_race(query: dict[str, str], message: str) -> None:
+    at = open_race({"n": "100", **query})
+    ok(at)
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert not figures(at)

@@ -1,0 +1,412 @@
+"""The Clustering runs page with Streamlit's AppTest: one status per run in every widget, stale
+runs, resume semantics, seed validation, the newly launched run selected, comparing runs (bands
+over seeds, the settings that differ, a one-point chart), a finished run's confusion matrix and
+examples, per-run logs, the runs folder confined to its root, and the feature upload's diagnoses.
+
+The run store is a temporary ``$CCEL_RUNS_DIR`` filled through :class:`~ccel_core.runs.RunStore`.
+No training process is started: ``launcher._popen`` is replaced by one that records the command
+and starts a harmless sleeping Python (so a launch counts as running), killed after the test.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from ccel_core.runs import DIED, RunStore  # noqa: E402
+from ccel_core.training import TrainConfig  # noqa: E402
+
+APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------
+def open_runs_page() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.run()
+    ok(at)
+    return at.switch_page("views/clustering_runs.py").run()
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def arr(value: Any) -> np.ndarray:
+    """A plotly JSON array: a list, or plotly's typed-array form ``{"dtype", "bdata"}``."""
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        shape = tuple(int(n) for n in shape.split(",")) if isinstance(shape, str) else shape
+        return out.reshape(shape) if shape else out
+    return np.asarray(value)
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def statuses(at: AppTest, run_id: str) -> dict[str, str]:
+    """What every widget of the page says about ``run_id`` (table, live list, selector, details)."""
+    table = at.dataframe[0].value.set_index("run_id")
+    out = {"table": f"{table.loc[run_id, 'status']} {table.loc[run_id, 'epoch']}/{table.loc[run_id, 'epochs']}"}
+    live = [p.proto.text for p in at.get("progress") if run_id in p.proto.text]
+    out["live"] = live[0].split("**")[1] + " " + live[0].split("epoch ")[1].split(" ")[0] if live else "—"
+    pick = at.selectbox(key="cr.detail")
+    out["selector"] = pick.options[pick.index].rsplit(" · ", 1)[1] if pick.value == run_id else "—"
+    head = [m.value for m in at.markdown if m.value.startswith("**") and " · epoch " in m.value]
+    out["details"] = head[0].split("**")[1] + " " + head[0].split("epoch ")[1].split(" ")[0] if head else "—"
+    return out
+
+
+def run_with(
+    store: RunStore,
+    seed: int,
+    *,
+    epochs: int = 3,
+    done: int = 3,
+    status: str = "finished",
+    group: str = "g1",
+    lr: float = 0.1,
+    acc: float = 0.7,
+    pid: int | None = None,
+) -> str:
+    """A digits run with ``done`` logged epochs, ended with ``status`` (or running as ``pid``)."""
+    cfg = TrainConfig(data="digits", method="ccel", model="linear", epochs=epochs, seed=seed, device="cpu", lr=lr)
+    run = store.create(cfg.to_dict(), group=group)
+    run.start(pid=pid)
+    for epoch in range(1, done + 1):
+        metrics = {"loss": 2.0 / epoch, "acc": acc - 0.1 * (done - epoch) + 0.01 * seed**2, "nmi": 0.5, "seconds": 0.1}
+        run.log_epoch(epoch, metrics)
+    if status != "running":
+        run.finish(status)
+    return run.run_id
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
+    monkeypatch.setenv("CCEL_RUNS_DIR", str(tmp_path / "runs"))
+    return RunStore(tmp_path / "runs")
+
+
+@pytest.fixture
+def launched(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The commands the page started (``launcher._popen`` replaced; see the module docstring)."""
+    from explorer import launcher
+
+    calls: list[list[str]] = []
+    procs: list[subprocess.Popen] = []
+
+    def fake_popen(command: list[str], root: Path, log_path: Path) -> subprocess.Popen:
+        calls.append(command)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text("$ " + " ".join(command) + "\n")
+        procs.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"]))
+        return procs[-1]
+
+    monkeypatch.setattr(launcher, "_popen", fake_popen)
+    yield calls
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+# --------------------------------------------------------------------------------------------------
+# one status per run; stale runs
+# --------------------------------------------------------------------------------------------------
+def test_a_run_whose_process_died_shows_failed_in_every_widget(store: RunStore) -> None:
+    done = run_with(store, 0)
+    stale = run_with(store, 1, epochs=10, done=4, status="running", pid=dead_pid())
+    at = open_runs_page()
+    ok(at)
+    assert at.selectbox(key="cr.detail").value == stale  # the newest run
+    assert set(statuses(at, stale).values()) == {"failed 4/10"}, statuses(at, stale)
+    assert any(e.startswith(f"{DIED}: pid ") and f"--resume {stale}" in e for e in errors(at))
+    assert at.button(key="cr.resume") and not any(b.key == "cr.cancel" for b in at.button)
+    assert store.get(stale).status == "failed" and store.get(done).status == "finished"
+
+
+def test_every_widget_tells_the_same_moment(store: RunStore) -> None:
+    live = run_with(store, 0, epochs=5, done=2, status="running", pid=os.getpid())
+    # an epoch line the index has not caught up with yet (a writer between its two writes)
+    with open(store.root / live / "metrics.jsonl", "a") as f:
+        f.write(json.dumps({"epoch": 3, "loss": 0.5, "acc": 0.9}) + "\n")
+    at = open_runs_page()
+    ok(at)
+    assert set(statuses(at, live).values()) == {"running 2/5"}, statuses(at, live)
+    (curve,) = [t for t in figures(at)[0]["data"] if t.get("mode") == "lines+markers"]
+    assert arr(curve["x"]).tolist() == [1, 2]  # the chart stops where the statuses do
+    assert at.button(key="cr.cancel")
+
+
+# --------------------------------------------------------------------------------------------------
+# resume from the page
+# --------------------------------------------------------------------------------------------------
+def test_resume_refuses_a_total_not_above_the_epochs_done(store: RunStore, launched: list) -> None:
+    rid = run_with(store, 0, epochs=10, done=3, status="cancelled")
+    at = open_runs_page()
+    assert at.selectbox(key="cr.detail").value == rid
+    for total in (3, 2):
+        at.number_input(key=f"cr.resume_epochs_{rid}").set_value(total)
+        at.button(key="cr.resume").click().run()
+        ok(at)
+        assert any("has 3 epoch(s) done" in e and "must be more than 3" in e for e in errors(at)), errors(at)
+        assert launched == [] and store.get(rid).status == "cancelled"
+    at.number_input(key=f"cr.resume_epochs_{rid}").set_value(20)
+    at.button(key="cr.resume").click().run()
+    ok(at)
+    assert not errors(at)
+    [command] = launched
+    assert command[3:] == ["fit", "--resume", rid, "--runs-dir", str(store.root), "--no-progress", "--epochs", "20"]
+    assert "ccel fit --resume" in " ".join(i.value for i in at.info)
+    assert at.selectbox(key="cr.detail").value == rid
+
+
+def test_resume_to_the_stored_total_and_the_resumed_run_reads_one_status(store: RunStore, launched: list) -> None:
+    rid = run_with(store, 0, epochs=10, done=3, status="cancelled")
+    at = open_runs_page()
+    assert set(statuses(at, rid).values()) == {"cancelled 3/10"}
+    at.button(key="cr.resume").click().run()  # the default total: the stored 10
+    [command] = launched
+    assert command[4:6] == ["--resume", rid] and "--epochs" not in command
+    store.open(rid).start()  # what `ccel fit --resume` does first; then it logs epoch 4
+    store.open(rid).log_epoch(4, {"loss": 0.4, "acc": 0.8})
+    at.run()
+    ok(at)
+    assert set(statuses(at, rid).values()) == {"running 4/10"}, statuses(at, rid)
+    assert at.button(key="cr.cancel")
+
+
+# --------------------------------------------------------------------------------------------------
+# launching: seeds, the new run selected, no "No runs yet" while pending
+# --------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("seeds", "message"),
+    [
+        ("0.5", "seeds: '0.5' "),  # the wording of the rest is explorer.common.parse_ints'
+        ("a", "seeds: 'a' "),
+        ("1 -2", "seeds: '-2' "),
+        ("", "seeds: enter at least one"),
+        ("3, 3", "seeds 3 3 repeat a seed"),
+    ],
+)
+def test_the_launch_form_refuses_bad_seeds(seeds: str, message: str, store: RunStore, launched: list) -> None:
+    at = open_runs_page()
+    at.text_input(key="cr.seeds").input(seeds)
+    at.button[0].click().run()  # the form's "Launch"
+    ok(at)
+    assert any(message in e for e in errors(at)), errors(at)
+    assert launched == [] and not (store.root / "_launches").exists()
+
+
+def test_a_new_launch_is_selected_and_no_runs_yet_never_shows_while_it_is_pending(
+    store: RunStore, launched: list
+) -> None:
+    at = open_runs_page()
+    assert any("No runs yet" in i.value for i in at.info)
+    at.text_input(key="cr.seeds").input("0 1")
+    at.number_input(key="cr.epochs").set_value(5)
+    at.button[0].click().run()
+    ok(at)
+    [command] = launched
+    assert command[command.index("--seeds") + 1 :][:2] == ["0", "1"]
+    infos = [i.value for i in at.info]
+    assert any("Launched" in i and "running" in i for i in infos) and not any("No runs yet" in i for i in infos)
+    assert any("Waiting for the first run" in i for i in infos)
+    at.run()  # a poll while the launch is still pending
+    assert not any("No runs yet" in i.value for i in at.info)
+
+    group = command[command.index("--group") + 1]
+    first = run_with(store, 0, epochs=5, group=group, done=5)
+    second = run_with(store, 1, epochs=5, group=group, done=1, status="running", pid=os.getpid())
+    other = run_with(store, 7, group="from-a-terminal")  # newer, but not this session's launch
+    at.run()
+    ok(at)
+    assert at.selectbox(key="cr.detail").value == second  # the launch's active run, not the newest
+    assert at.button(key="cr.cancel")
+    assert sorted(at.multiselect(key="cr.runs").value) == sorted([first, second])
+    assert set(statuses(at, second).values()) == {"running 1/5"}
+    at.selectbox(key="cr.detail").set_value(other).run()  # the user's choice wins from here on
+    assert at.selectbox(key="cr.detail").value == other
+
+
+# --------------------------------------------------------------------------------------------------
+# compare
+# --------------------------------------------------------------------------------------------------
+def test_compare_draws_bands_over_seeds_and_the_settings_that_differ(store: RunStore) -> None:
+    seeds = [run_with(store, s) for s in (0, 1, 2)]
+    other = run_with(store, 0, lr=0.05, group="g2")
+    at = open_runs_page()
+    at.multiselect(key="cr.runs").set_value([*seeds, other]).run()
+    ok(at)
+    traces = figures(at)[0]["data"]
+    bands = [t for t in traces if t.get("fill") == "toself"]
+    means = [t for t in traces if t.get("mode") == "lines+markers"]
+    assert len(bands) == 1 and len(means) == 2  # one band: the other configuration has one run
+    assert "(3 runs)" in means[0]["name"] and "lr=0.1" in means[0]["name"] and "(1 run)" in means[1]["name"]
+    finals = np.array([[store.metrics(r)["acc"].iloc[e] for r in seeds] for e in range(3)])
+    np.testing.assert_allclose(arr(means[0]["y"]), finals.mean(1))
+    upper = arr(bands[0]["y"])[:3]
+    np.testing.assert_allclose(upper - finals.mean(1), finals.std(1, ddof=1))  # sample std, ddof 1
+    assert (finals.std(1, ddof=1) > 0).all()
+    summary = at.dataframe[1].value
+    assert summary["runs"].tolist() == [3, 1] and summary["seeds"].tolist() == ["0 1 2", "0"]
+    assert " ± " in summary["acc"][0] and summary["acc"][1].endswith("(1 seed)")
+    diff = at.dataframe[2].value.set_index("run_id")
+    assert {"seed", "lr"} <= set(diff.columns) and "method" not in diff.columns
+    assert diff.loc[other, "lr"] == "0.05" and diff.loc[seeds[0], "lr"] == "0.1"
+    at.toggle(key="cr.bands").set_value(False).run()
+    assert len(figures(at)[0]["data"]) == 4  # every run, one line each
+
+
+def test_a_one_epoch_chart_gets_a_sensible_axis(store: RunStore) -> None:
+    run_with(store, 0, epochs=1, done=1)
+    at = open_runs_page()
+    ok(at)
+    layout = figures(at)[0]["layout"]
+    assert layout["xaxis"]["range"] == [0, 2] and layout["xaxis"]["dtick"] == 1
+    low, high = layout["yaxis"]["range"]
+    assert low < 0.7 < high and high - low <= 0.2
+
+
+# --------------------------------------------------------------------------------------------------
+# one run: its log, confusion matrix and examples
+# --------------------------------------------------------------------------------------------------
+def test_the_details_show_the_runs_own_log(store: RunStore) -> None:
+    a, b = run_with(store, 0), run_with(store, 1)
+    for rid in (a, b):
+        (store.root / rid / "log.txt").write_text(f"run {rid}  seed=…\n[{rid}] epoch 1/3\n")
+    at = open_runs_page()
+    assert at.selectbox(key="cr.detail").value == b
+    assert f"[{b}] epoch 1/3" in at.code[0].value and a not in at.code[0].value
+    at.selectbox(key="cr.detail").set_value(a).run()
+    assert f"[{a}] epoch 1/3" in at.code[0].value and b not in at.code[0].value
+
+
+def test_a_finished_run_shows_its_confusion_matrix_and_examples(store: RunStore) -> None:
+    from ccel_core.data import load_dataset
+
+    y = load_dataset("digits").y.numpy()
+    rid = run_with(store, 0)
+    clusters = (y + 3) % 10  # every class in its own cluster, under other names
+    probs = np.full((len(y), 10), 0.01)
+    probs[np.arange(len(y)), clusters] = 0.91
+    store.open(rid).save_assignments(clusters, probs)
+    at = open_runs_page()
+    ok(at)
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    confusion = figures(at)[titles.index(f"Classes × clusters of {rid}")]
+    z = arr(confusion["data"][0]["z"])
+    assert z.shape == (10, 10) and np.array_equal(np.diag(z), np.bincount(y)) and z.sum() == len(y)
+    assert confusion["data"][0]["x"][:2] == ["cluster 3", "cluster 4"]  # matched clusters on the diagonal
+    examples = figures(at)[titles.index("Examples per cluster (most confident first)")]
+    ticks = examples["layout"]["yaxis"]["ticktext"]
+    assert ticks[0] == f"cluster 3 ({int((y == 0).sum())})" and len(ticks) == 10
+    assert arr(examples["data"][0]["z"]).shape == (10 * 9, 8 * 9)  # 10 rows of 8 digits, 8 × 8 + gaps
+
+
+# --------------------------------------------------------------------------------------------------
+# the runs folder stays inside its root
+# --------------------------------------------------------------------------------------------------
+def test_the_runs_folder_is_confined_to_its_root(store: RunStore, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (store.root / "link").symlink_to(outside)
+    run = run_with(store, 0)
+    at = open_runs_page()
+    refused = {
+        "../outside": "'..' is not allowed",
+        str(outside): "is an absolute path",
+        "~/x": "is an absolute path",
+        "sub/../../outside": "'..' is not allowed",
+        "link": "leads outside",
+        "link/deeper": "leads outside",
+        "_features": "not a plain folder name",
+        "a b": "not a plain folder name",
+        run: "the folder of the run",
+    }
+    for value, why in refused.items():
+        at.text_input(key="cr.folder").input(value).run()
+        ok(at)
+        assert any(value in e and why in e for e in errors(at)), (value, errors(at))
+        assert not at.get("plotly_chart") and not at.dataframe  # nothing else is drawn
+    assert list(outside.iterdir()) == [] and not (tmp_path / "x").exists()
+    assert not (store.root / run / "index.sqlite").exists()
+
+    at.text_input(key="cr.folder").input("team/week1").run()
+    ok(at)
+    assert not errors(at) and (store.root / "team" / "week1" / "index.sqlite").exists()
+    assert any("No runs yet" in i.value for i in at.info)
+    good = np.random.default_rng(0).normal(size=(30, 3))
+    at.file_uploader(key="cr.upload").set_value(("mine.npz", _npz(x=good, y=np.arange(30) % 3), "x"))
+    at.run()
+    assert [p.parent for p in (store.root / "team" / "week1").rglob("*.npz")] == [
+        store.root / "team" / "week1" / "_features"
+    ]
+
+
+# --------------------------------------------------------------------------------------------------
+# feature upload: .npy diagnosis, the CSV label column
+# --------------------------------------------------------------------------------------------------
+def _npz(**arrays: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_random_bytes_as_npy_are_not_a_pickled_object_array(store: RunStore) -> None:
+    at = open_runs_page()
+    at.file_uploader(key="cr.upload").set_value(("noise.npy", os.urandom(4096), "application/octet-stream"))
+    at.run()
+    ok(at)
+    [message] = errors(at)
+    assert "noise.npy: not a .npy file (bad magic / header)" in message and "pickle" not in message
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    at.file_uploader(key="cr.upload").set_value(("objects.npy", buf.getvalue(), "application/octet-stream"))
+    at.run()
+    assert any("objects.npy: holds a pickled object array" in e for e in errors(at))
+    assert not (store.root / "_features").exists() or not list((store.root / "_features").glob("*.npz"))
+
+
+def test_the_csv_label_column_applies_without_enter(store: RunStore) -> None:
+    rng = np.random.default_rng(1)
+    rows = "\n".join(f"{a:.3f},{b:.3f},{c}" for (a, b), c in zip(rng.normal(size=(30, 2)), np.arange(30) % 3))
+    at = open_runs_page()
+    at.file_uploader(key="cr.upload").set_value(("pts.csv", f"f1,f2,label\n{rows}\n".encode(), "text/csv"))
+    at.run()
+    ok(at)
+    column = at.selectbox(key="cr.label_column")
+    assert column.options == ["(none: unlabeled)", "f1", "f2", "label"]
+    assert any("has no labels: pass n_clusters" in e for e in errors(at))  # as read: unlabeled, no K
+    column.set_value("label").run()  # a choice applies at once: no Enter, no button
+    ok(at)
+    assert not errors(at) and any("30 × 2" in s.value and "3 classes" in s.value for s in at.success)
+    at.file_uploader(key="cr.upload").set_value(("raw.csv", f"{rows}\n".encode(), "text/csv"))
+    at.run()
+    assert at.selectbox(key="cr.label_column").options == ["(none: unlabeled)", "column 1", "column 2", "column 3"]
+    at.selectbox(key="cr.label_column").set_value("column 3").run()
+    assert any("30 × 2" in s.value and "3 classes" in s.value for s in at.success)
