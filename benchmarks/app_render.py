@@ -92,7 +92,7 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
         ],
         "pseudo_labels": [
             (
-                "seed → 1 (retrain both, rebuild animations)",
+                "seed → 1 (retrain both methods)",
                 lambda at: at.number_input(key="pl.seed").set_value(1).run(),
             ),
             ("data → digits (PCA plane)", lambda at: at.selectbox(key="pl.data").set_value("digits").run()),
@@ -100,7 +100,10 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
             ("y-step iterations → 60", lambda at: at.slider(key="pl.iters").set_value(60).run()),
         ],
         "solver_race": [
-            ("K → 50, Run race", lambda at: (at.number_input(key="sr.k").set_value(50), at.button[0].click().run())),
+            (
+                "Ks → 2, 50, Run race",
+                lambda at: (at.text_input(key="sr.ks").set_value("2, 50"), at.button[0].click().run()),
+            ),
         ],
         "clustering_runs": [
             ("metric → nmi (24 runs in the store)", lambda at: at.selectbox(key="cr.metric").set_value("nmi").run()),

@@ -55,8 +55,9 @@ def grid(quick: bool) -> list[dict[str, Any]]:
     """The searched settings (``toy_self_labeling`` keywords, without seed / ce / epochs / y_iter)."""
     out: list[dict[str, Any]] = []
     sets = [("blobs", 1.0), ("blobs", 2.0), ("anisotropic", 1.0)] if not quick else [("blobs", 1.0)]
-    lams = (1.0, 10.0, 100.0) if not quick else (100.0,)
-    for (data, noise), (c, k), imb, lam in itertools.product(sets, [(3, 3), (3, 4), (3, 6)], (1.0, 5.0), lams):
+    lams = (1.0, 3.0, 10.0, 100.0) if not quick else (3.0, 100.0)
+    pairs = [(3, 3), (3, 4), (3, 5), (3, 6)] if not quick else [(3, 3), (3, 5)]
+    for (data, noise), (c, k), imb, lam in itertools.product(sets, pairs, (1.0, 5.0), lams):
         out.append(dict(data=data, noise=noise, n_classes=c, k=k, imbalance=imb, lam=lam))
     if not quick:
         for (c, k), lam in itertools.product([(2, 2), (2, 3), (2, 4)], lams):

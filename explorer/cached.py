@@ -260,7 +260,7 @@ PL_SEEDS: tuple[int, ...] = tuple(range(10))  # the page's default summary over 
 # from 300 to 1000 iterations); a cap of 50 leaves them soft, a difference of the solver, not of the loss.
 PL_Y_ITER = 1000
 # The solver race's defaults: the K sweep of ccel_core.experiments.race.SWEEP_DEFAULTS (N = 300,
-# K = 2, 20, 200, 1200 EM steps, PGD at 1.5 and 2 × 1/(λK) with 5 × EM's steps); one K: K = 200.
+# K = 2, 20, 200, 1200 EM steps, PGD at 1.5 and 2 × 1/(λK) with 4 × EM's steps); one K: K = 200.
 RACE_DEFAULTS: dict[str, Any] = {
     "view": "sweep",
     "n": 300,
@@ -268,7 +268,7 @@ RACE_DEFAULTS: dict[str, Any] = {
     "k": 200,
     "lam": 100.0,
     "iters": 1200,
-    "budget": 5.0,
+    "budget": 4.0,
     "steps": (1.5, 2.0),
     "lrs": None,
     "seed": 0,

@@ -59,8 +59,7 @@ pio.renderers.default = RENDERER
 
 tmp = None if RUNS_DIR else tempfile.TemporaryDirectory(prefix="ccel-runs-")
 store = RunStore(RUNS_DIR or tmp.name)
-store.mark_stale()  # runs whose process died are marked failed (the page does this on every poll)
-print(store, "—", len(store.list()), "run(s)")
+print(store, "—", len(store.list()), "run(s)")  # list() reports runs whose process died as failed
 print("data sets:", ", ".join(DATASETS))
 print("methods:  ", ", ".join(METHODS))
 print("models:   ", ", ".join(MODELS))

@@ -218,52 +218,8 @@ def test_noisy_labels_bad_levels_show_an_error(levels: str, message: str) -> Non
 # --------------------------------------------------------------------------------------------------
 
 
-def test_pseudo_labels_epochs_view_and_its_settings() -> None:
-    at = open_page("pseudo_labels", {"epochs": "4"})
-    ok(at)
-    figs = figures(at)
-    ternary = [f for f in figs if f["data"] and f["data"][0]["type"] == "scatterternary"]
-    regions = [f for f in figs if f["data"] and f["data"][0]["type"] == "heatmap"]
-    assert len(ternary) == 2 and len(regions) == 2
-    assert all(len(f["frames"]) == 5 for f in ternary + regions)  # epochs 0..4
-    acc = metric(at, "ACC")
-    at.number_input(key="pl.seed").set_value(3).run()
-    ok(at)
-    assert at.query_params["seed"] == "3"
-    assert not np.allclose(
-        arr(figures(at)[0]["frames"][-1]["data"][1]["a"]), arr(ternary[0]["frames"][-1]["data"][1]["a"])
-    )
-    at.number_input(key="pl.k").set_value(4).run()
-    ok(at)
-    assert not [f for f in figures(at) if f["data"] and f["data"][0]["type"] == "scatterternary"]
-    assert any("needs K = 3" in i.value for i in at.info)
-    assert isinstance(acc, str)
-
-
-def test_pseudo_labels_ystep_tab_is_lazy_and_animates_iterations() -> None:
-    at = open_page("pseudo_labels", {"epochs": "3", "view": "One y-step", "iters": "12"})
-    ok(at)
-    figs = figures(at)
-    assert len(figs) == 6  # only the open tab ran: 3 ternary animations + 3 objective curves
-    tern = [f for f in figs if f["data"][0]["type"] == "scatterternary"]
-    exact_frames, em_frames, pgd_frames = (len(f["frames"]) for f in tern)
-    assert (em_frames, pgd_frames) == (13, 13) and 2 <= exact_frames <= 13
-    exact_objective, em_objective, _ = (arr(f["data"][0]["y"]) for f in figs if f["data"][0]["type"] == "scatter")
-    assert all(b <= a + 1e-9 for a, b in zip(em_objective, em_objective[1:]))  # EM never increases eq. 11
-    assert exact_objective[-1] <= em_objective[-1] + 1e-9  # the exact y-step ends at the optimum
-    at.slider(key="pl.iters").set_value(5).run()
-    frames = [len(f["frames"]) for f in figures(at) if f["data"][0]["type"] == "scatterternary"]
-    assert frames[1:] == [6, 6] and frames[0] <= 6
-
-
-def test_pseudo_labels_invalid_data_and_k_show_the_library_error() -> None:
-    at = open_page("pseudo_labels", {"data": "moons"})  # moons has 2 classes, K defaults to 3
-    ok(at)
-    assert any("exactly 2 classes" in e.value for e in at.error)
-    assert not figures(at)
-    at.number_input(key="pl.k").set_value(2).run()
-    ok(at)
-    assert not at.error and figures(at)
+# the page's default claim, its one epoch scrubber, legends and cancel: tests/test_app_evolution.py and
+# tests/test_browser_evolution.py
 
 
 # --------------------------------------------------------------------------------------------------
@@ -271,25 +227,7 @@ def test_pseudo_labels_invalid_data_and_k_show_the_library_error() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def test_solver_race_runs_and_reruns_on_submit() -> None:
-    at = open_page("solver_race", {"n": "400", "k": "5", "iters": "60"})
-    ok(at)
-    summary = at.dataframe[0].value
-    assert summary["method"].tolist()[:3] == ["exact", "EM", "EM + SQUAREM"] and len(summary) == 6
-    exact_row = summary[summary["method"] == "exact"].iloc[0]
-    assert exact_row["final_gap"] <= 1e-9 and exact_row["iters@1e-09"] <= 40  # certified by the dual
-    assert (summary["final_gap"] >= -1e-9).all()  # certified gaps are upper bounds, never below 0
-    gap_iter, gap_sec, loss = figures(at)
-    assert gap_iter["layout"]["yaxis"]["type"] == "log" and "certified" in gap_iter["layout"]["yaxis"]["title"]["text"]
-    assert len(loss["data"]) == 6
-    assert metric(at, "exact y-step to certified 1e-9").endswith(" s")
-    before = summary.set_index("method")["final_gap"]
-    at.number_input(key="sr.k").set_value(8)
-    at.button[0].click().run()  # the form's "Run race"
-    ok(at)
-    after = at.dataframe[0].value.set_index("method")["final_gap"]
-    assert after["EM"] != before["EM"]  # a new problem (K = 8), not the cached K = 5 race
-    assert at.query_params["k"] == "8"
+# the race page's runs, tables and warnings: tests/test_app_race.py and tests/test_browser_race.py
 
 
 @pytest.mark.parametrize("lrs, message", [("0.001, fast", "is not a number"), ("-0.1", "must be > 0")])
@@ -298,12 +236,6 @@ def test_solver_race_bad_step_sizes_show_an_error(lrs: str, message: str) -> Non
     ok(at)
     assert any(message in e.value for e in at.error)
     assert not figures(at)
-
-
-def test_solver_race_custom_step_sizes() -> None:
-    at = open_page("solver_race", {"n": "300", "k": "4", "iters": "30", "lrs": "0.001,0.002"})
-    ok(at)
-    assert at.dataframe[0].value["method"].tolist() == ["exact", "EM", "EM + SQUAREM", "PGD η=0.001", "PGD η=0.002"]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -71,34 +71,18 @@ def legend_names(fig: dict[str, Any]) -> list[str]:
     return [t["name"] for t in fig["data"] if t.get("showlegend", True) is not False and t.get("name")]
 
 
-def reference(query: dict[str, str]) -> dict[str, Any]:
-    """The page's two runs recomputed by the library, renumbered as on the page."""
-    from ccel_core.experiments.trajectories import toy_self_labeling
+def page_runs(args: tuple) -> dict[str, Any]:
+    """The page's own two runs, from the explorer's run store (this process serves the AppTest)."""
+    from explorer import cached
+
+    return {ce: cached.toy_run(args, ce) for ce in ("collision", "shannon")}
+
+
+def page_args(query: dict[str, str]) -> tuple:
     from explorer import cached
 
     d = cached.PSEUDO_LABEL_DEFAULTS
-    a = dict(
-        zip(
-            cached.PL_FIELDS,
-            cached.pseudo_label_args(**{**d, **{k: type(d[k])(v) for k, v in query.items() if k in d}}),
-        )
-    )
-    return {
-        ce: toy_self_labeling(
-            a["data"],
-            a["k"],
-            ce,
-            a["epochs"],
-            a["seed"],
-            n_classes=a["classes"],
-            noise=a["noise"],
-            lam=a["lam"],
-            y_step=a["ystep"],
-            model=a["model"],
-            y_iter=cached.PL_Y_ITER,
-        ).relabeled()
-        for ce in ("collision", "shannon")
-    }
+    return cached.pseudo_label_args(**{**d, **{k: type(d[k])(v) for k, v in query.items() if k in d}})
 
 
 def test_default_view_states_the_measured_difference_over_seeds() -> None:
@@ -118,7 +102,8 @@ def test_default_view_states_the_measured_difference_over_seeds() -> None:
 
 def test_one_scrubber_drives_every_panel_and_the_metrics() -> None:
     at = open_page(FAST)
-    ref = reference(FAST)
+    ref = page_runs(page_args(FAST))
+    assert all(r is not None and len(r.snapshots) == 6 for r in ref.values())
     for f in figures(at):  # no animation: no frames and no per-chart play controls
         assert not f.get("frames") and not f["layout"].get("sliders") and not f["layout"].get("updatemenus")
     epoch_sliders = [s.key for s in at.slider if s.key in ("pl.shown", "pl.epoch")]
@@ -135,6 +120,8 @@ def test_one_scrubber_drives_every_panel_and_the_metrics() -> None:
             assert vlines(f) and set(vlines(f)) == {epoch}, start
         assert metrics(at, "ACC") == [f"{ref[ce].snapshots[epoch].acc:.3f}" for ce in ("collision", "shannon")]
         assert metrics(at, "NMI") == [f"{ref[ce].snapshots[epoch].nmi:.3f}" for ce in ("collision", "shannon")]
+        (acc_curve,) = titled(at, "ACC per epoch")  # the metric is the curve's value at the marked epoch
+        assert metrics(at, "ACC") == [f"{arr(t['y'])[list(arr(t['x'])).index(epoch)]:.3f}" for t in acc_curve["data"]]
         assert [c.value for c in at.caption if c.value.startswith("epoch ")] == [f"epoch {epoch} of 5"] * 2
 
     assert at.slider(key="pl.shown").value == 5
@@ -209,10 +196,7 @@ def test_ystep_tab_follows_the_epoch_scrubber_and_one_iteration_slider() -> None
 
 
 def test_cancelled_training_stays_cancelled_until_compute_is_pressed() -> None:
-    from explorer import cached
-
-    d = cached.PSEUDO_LABEL_DEFAULTS
-    args = cached.pseudo_label_args(**{**d, "epochs": 4, "seed": 77})  # settings no other test computes
+    args = page_args({"epochs": "4", "seed": "77"})  # settings no other test computes
     at = open_page({"epochs": "4", "seeds": "2", "seed": "77"}, session={"pl.cancelled": ("runs", args)})
     assert any("cancelled" in w.value for w in at.warning)
     assert not at.get("plotly_chart")

@@ -136,10 +136,21 @@ def test_reference_failure_is_a_visible_warning(monkeypatch: pytest.MonkeyPatch)
     assert figures(at)  # the race itself stands: its gaps are certified by the dual
 
 
+def test_the_page_defaults_are_the_librarys_sweep() -> None:
+    from ccel_core.experiments.race import SWEEP_DEFAULTS
+    from explorer import cached
+
+    d = cached.RACE_DEFAULTS
+    assert (d["n"], d["ks"], d["lam"], d["iters"], d["budget"], d["steps"], d["seed"]) == tuple(
+        SWEEP_DEFAULTS[name] for name in ("n", "ks", "lam", "em_iters", "pgd_budget", "pgd_step_factors", "seed")
+    )
+    assert d["k"] in d["ks"]  # the one-K view opens on a race the sweep has computed
+
+
 def test_a_cancelled_race_is_not_stored_and_the_page_says_so() -> None:
     from explorer import cached
 
-    key = cached.race_key(120, 4, 100.0, 1200, 5.0, (1.5, 2.0), None, 3, False)
+    key = cached.race_key(120, 4, 100.0, 1200, 4.0, (1.5, 2.0), None, 3, False)
     assert cached.finished_race(key) is None
     # what the Stop button's callback leaves behind when it interrupts this race
     at = open_race({"view": "single", "n": "120", "k": "4", "seed": "3"}, state={"sr.cancelled": (key,)})

@@ -19,7 +19,14 @@ from ._style import (
     method_styles,
 )
 from .curves import gradient_figure, loss_curves_figure, simplex_heatmap_figure
-from .runs import confusion_figure, noisy_labels_figure, run_curves_figure, solver_race_figure
+from .runs import (
+    cluster_examples_figure,
+    cluster_points_figure,
+    confusion_figure,
+    noisy_labels_figure,
+    run_curves_figure,
+    solver_race_figure,
+)
 from .trajectories import cluster_sizes_figure, decision_regions_figure, loss_history_figure, ternary_labels_figure
 
 __all__ = [
@@ -34,6 +41,8 @@ __all__ = [
     "noisy_labels_figure",
     "run_curves_figure",
     "confusion_figure",
+    "cluster_examples_figure",
+    "cluster_points_figure",
     "method_styles",
     "cluster_color",
     "TEMPLATE",

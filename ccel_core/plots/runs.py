@@ -12,7 +12,14 @@ import plotly.graph_objects as go
 from ..summary import summarize_frame
 from ._style import as_array, cluster_color, finish, method_styles
 
-__all__ = ["solver_race_figure", "noisy_labels_figure", "run_curves_figure", "confusion_figure"]
+__all__ = [
+    "solver_race_figure",
+    "noisy_labels_figure",
+    "run_curves_figure",
+    "confusion_figure",
+    "cluster_examples_figure",
+    "cluster_points_figure",
+]
 
 _METRIC_LABELS = {
     "acc": "ACC",
@@ -39,6 +46,7 @@ def solver_race_figure(
     title: Optional[str] = "y-step solvers: gap to the optimum",
     y_title: Optional[str] = None,
     max_points: Optional[int] = None,
+    log_x: bool = False,
 ) -> go.Figure:
     """The y-step solver race (paper Table 1): one trace per ``method``, ``y`` against ``x`` =
     ``"iteration"`` or ``"seconds"`` — or, with ``x="k"``, the K sweep.
@@ -50,7 +58,8 @@ def solver_race_figure(
     (its ``loss`` not finite somewhere, or ending above its start) is named so in the legend, its
     non-finite values are left out, and on a linear axis the range is clipped to the other methods'
     so that its blow-up leaves the chart. ``max_points``: draw at most that many evenly spaced
-    iterates per method (always the first and the last).
+    iterates per method (always the first and the last). ``log_x``: a log x axis (x = 0 not drawn),
+    for races whose solvers take very different times.
 
     ``x="k"`` (``y`` default ``"seconds"``): ``df`` from
     :func:`ccel_core.experiments.race.sweep_frame` at one level — columns ``method``, ``k``, ``y``
@@ -126,7 +135,7 @@ def solver_race_figure(
                 hovertemplate=f"{m}<br>{x}=%{{x}}<br>{y}=%{{y:.3e}}<extra></extra>",
             )
         )
-    xlab = "iteration t" if x == "iteration" else "seconds"
+    xlab = ("iteration t" if x == "iteration" else "seconds") + (" (log scale)" if log_x else "")
     default_label = {
         "gap": "gap  (L(Yᵗ) − L*)/|L*|  (log scale)",
         "certified": "certified gap  (L(Yᵗ) − D)/L(Yᵗ)  (log scale)",
@@ -134,6 +143,8 @@ def solver_race_figure(
     finish(fig, title, xlab, y_title or default_label)
     if log_axis:
         fig.update_yaxes(type="log", exponentformat="power")
+    if log_x:
+        fig.update_xaxes(type="log", exponentformat="power")
     if diverged and any(v.size for v in shown):
         ok = np.concatenate(shown)
         lo, hi = float(ok.min()), float(ok.max())

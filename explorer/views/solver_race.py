@@ -208,6 +208,7 @@ with ui.shown_errors():
                             y="certified",
                             title=f"Certified gap per second, K = {kk}",
                             max_points=1500,
+                            log_x=True,
                         ),
                         races[kk].trace,
                         f"race_trace_k{kk}",
