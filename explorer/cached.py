@@ -214,25 +214,10 @@ def noisy_label_experiment(
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def corrupted_targets(data: str, noise: str, levels: tuple[float, ...], seed: int = 0) -> pd.DataFrame:
-    """Weight of the true class in the corrupted targets, per level (what the noise does).
+    """:func:`ccel_core.experiments.noisy.true_class_weights`, cached."""
+    from ccel_core.experiments.noisy import true_class_weights
 
-    Long frame ``level, true_class_weight`` from :func:`ccel_core.experiments.noisy.corrupt_targets`
-    applied to the data set's labels.
-    """
-    import numpy as np
-
-    from ccel_core.data import load_dataset
-    from ccel_core.experiments.noisy import corrupt_targets
-
-    ds = load_dataset(data)
-    if ds.y is None:
-        raise ValueError(f"data set {data!r} has no labels; the noisy-label experiment needs them")
-    y = ds.y.numpy()
-    frames = []
-    for level in levels:
-        t = corrupt_targets(y, ds.n_classes, model=noise, level=level, seed=seed).numpy()
-        frames.append(pd.DataFrame({"level": level, "true_class_weight": t[np.arange(len(y)), y]}))
-    return pd.concat(frames, ignore_index=True)
+    return true_class_weights(data, noise, levels, seed=seed)
 
 
 # ----------------------------------------------------------------------------------------------

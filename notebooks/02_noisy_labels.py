@@ -40,16 +40,14 @@ RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plot
 # %%
 import time
 
-import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import plotly.io as pio
 import torch
 
 from ccel_core.data import load_dataset
-from ccel_core.experiments.noisy import NOISE_MODELS, corrupt_targets, noisy_label_experiment
+from ccel_core.experiments.noisy import NOISE_MODELS, level_axis_title, noisy_label_experiment, true_class_weights
 from ccel_core.losses import collision_cross_entropy, shannon_cross_entropy
-from ccel_core.plots import SHANNON_COLOR, noisy_labels_figure
+from ccel_core.plots import corrupted_targets_figure, noisy_labels_figure
 from ccel_core.summary import summarize, summarize_frame
 
 pio.renderers.default = RENDERER
@@ -60,36 +58,13 @@ print("noise models:", NOISE_MODELS)
 # ## What the corruption does to the targets
 #
 # The weight $y_{i,c_i}$ that a corrupted target still puts on the true class, per noise level (the box
-# plot of the page, built from `corrupt_targets` on the data set's labels). The random numbers are
+# plot of the page: `true_class_weights`, i.e. `corrupt_targets` on the data set's labels). The random numbers are
 # drawn once per seed, so the corrupted sets are nested as the level grows.
 
 # %%
 ds = load_dataset(DATA)
-labels = ds.y.numpy()
-frames = []
-for level in LEVELS:
-    t = corrupt_targets(labels, ds.n_classes, model=NOISE, level=level, seed=0).numpy()
-    frames.append(pd.DataFrame({"level": level, "true_class_weight": t[np.arange(len(labels)), labels]}))
-weights = pd.concat(frames, ignore_index=True)
-
-fig = go.Figure()
-for level, part in weights.groupby("level"):
-    fig.add_trace(
-        go.Box(
-            y=part["true_class_weight"],
-            name=f"{level:g}",
-            marker_color=SHANNON_COLOR,
-            boxpoints=False,
-            showlegend=False,
-        )
-    )
-fig.update_layout(
-    template="plotly_white",
-    title="The corrupted targets: weight y_c on the true class",
-    xaxis_title="noise level",
-    yaxis_title="y_c",
-    yaxis_range=[0, 1.02],
-)
+weights = true_class_weights(DATA, NOISE, LEVELS)
+fig = corrupted_targets_figure(weights, x_title=level_axis_title(NOISE))
 fig.show()
 print(f"{DATA}: N = {len(ds)}, K = {ds.n_classes}")
 

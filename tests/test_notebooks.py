@@ -49,7 +49,12 @@ PAGE_CALLS = {
         "simplex_heatmap_figure",
         "gradient_figure",
     },
-    "02_noisy_labels.ipynb": {"load_dataset", "corrupt_targets", "noisy_label_experiment", "noisy_labels_figure"},
+    "02_noisy_labels.ipynb": {
+        "true_class_weights",
+        "corrupted_targets_figure",
+        "noisy_label_experiment",
+        "noisy_labels_figure",
+    },
     "03_pseudo_label_evolution.ipynb": {
         "toy_self_labeling",
         "em_trajectory",

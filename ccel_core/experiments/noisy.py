@@ -34,6 +34,7 @@ __all__ = [
     "LEVEL_SYMBOLS",
     "level_axis_title",
     "corrupt_targets",
+    "true_class_weights",
     "noisy_label_experiment",
     "paired_differences",
     "mean_difference",
@@ -277,3 +278,24 @@ def describe_differences(diffs: pd.DataFrame, noise: str, confidence: float = 0.
     if len(part):
         out.append(f"One seed at {sym} = {levels(part, False)}: add seeds to tell a difference from noise.")
     return " ".join(out)
+
+
+def true_class_weights(data: str, noise: str, levels: Sequence[float], *, seed: int = 0) -> "pd.DataFrame":
+    """What the noise does: the weight ``y_{i,c_i}`` each corrupted target keeps on the true class.
+
+    Long frame ``level, true_class_weight`` (one row per point and level) from
+    :func:`corrupt_targets` on the labels of the data set ``data``.
+    """
+    import pandas as pd
+
+    from ..data import load_dataset
+
+    ds = load_dataset(data)
+    if ds.y is None:
+        raise ValueError(f"data set {data!r} has no labels; the noisy-label experiment needs them")
+    y = ds.y.numpy()
+    frames = []
+    for level in levels:
+        t = corrupt_targets(y, ds.n_classes, model=noise, level=level, seed=seed).numpy()
+        frames.append(pd.DataFrame({"level": level, "true_class_weight": t[np.arange(len(y)), y]}))
+    return pd.concat(frames, ignore_index=True)

@@ -7,49 +7,11 @@ shared (:mod:`ccel_core.plots._style`): collision CE vermillion and solid, Shann
 dashed, one palette for cluster ids. No streamlit here.
 """
 
-from ._style import (
-    CLUSTER_PALETTE,
-    COLLISION_COLOR,
-    KIND_COLORS,
-    KIND_DASH,
-    RENYI_COLOR,
-    SHANNON_COLOR,
-    TEMPLATE,
-    cluster_color,
-    method_styles,
-)
-from .curves import gradient_figure, loss_curves_figure, simplex_heatmap_figure
-from .runs import (
-    cluster_examples_figure,
-    cluster_points_figure,
-    confusion_figure,
-    noisy_labels_figure,
-    run_curves_figure,
-    solver_race_figure,
-)
-from .trajectories import cluster_sizes_figure, decision_regions_figure, loss_history_figure, ternary_labels_figure
+from . import curves, runs, trajectories
+from ._style import *  # noqa: F403 (each module's __all__, combined below)
+from ._style import __all__ as _style_names
+from .curves import *  # noqa: F403
+from .runs import *  # noqa: F403
+from .trajectories import *  # noqa: F403
 
-__all__ = [
-    "loss_curves_figure",
-    "simplex_heatmap_figure",
-    "gradient_figure",
-    "ternary_labels_figure",
-    "decision_regions_figure",
-    "cluster_sizes_figure",
-    "loss_history_figure",
-    "solver_race_figure",
-    "noisy_labels_figure",
-    "run_curves_figure",
-    "confusion_figure",
-    "cluster_examples_figure",
-    "cluster_points_figure",
-    "method_styles",
-    "cluster_color",
-    "TEMPLATE",
-    "COLLISION_COLOR",
-    "SHANNON_COLOR",
-    "RENYI_COLOR",
-    "KIND_COLORS",
-    "KIND_DASH",
-    "CLUSTER_PALETTE",
-]
+__all__ = [*curves.__all__, *runs.__all__, *trajectories.__all__, *_style_names]

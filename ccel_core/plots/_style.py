@@ -15,6 +15,18 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+__all__ = [
+    "method_styles",
+    "cluster_color",
+    "TEMPLATE",
+    "COLLISION_COLOR",
+    "SHANNON_COLOR",
+    "RENYI_COLOR",
+    "KIND_COLORS",
+    "KIND_DASH",
+    "CLUSTER_PALETTE",
+]
+
 TEMPLATE = "plotly_white"
 
 COLLISION_COLOR = "#D55E00"

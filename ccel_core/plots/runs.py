@@ -10,11 +10,12 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..summary import summarize_frame
-from ._style import as_array, cluster_color, finish, method_styles
+from ._style import SHANNON_COLOR, as_array, cluster_color, finish, method_styles
 
 __all__ = [
     "solver_race_figure",
     "noisy_labels_figure",
+    "corrupted_targets_figure",
     "run_curves_figure",
     "confusion_figure",
     "cluster_examples_figure",
@@ -463,3 +464,16 @@ def cluster_points_figure(
             )
         )
     return finish(fig, title, "x₁", "x₂")
+
+
+def corrupted_targets_figure(weights: pd.DataFrame, *, x_title: str = "noise level") -> go.Figure:
+    """Box plot per noise level of the weight ``y_c`` a corrupted target keeps on the true class
+    (``weights``: columns ``level``, ``true_class_weight``, e.g. from
+    :func:`ccel_core.experiments.noisy.true_class_weights`)."""
+    _need(weights, ("level", "true_class_weight"), "corrupted_targets_figure")
+    fig = go.Figure()
+    for level, part in weights.groupby("level"):
+        box = go.Box(y=part["true_class_weight"], name=f"{level:g}", marker_color=SHANNON_COLOR, boxpoints=False)
+        fig.add_trace(box.update(showlegend=False))
+    fig.update_layout(yaxis_range=[0, 1.02], margin=dict(t=50, b=40))
+    return finish(fig, "The corrupted targets: weight y_c on the true class", x_title, "y_c")

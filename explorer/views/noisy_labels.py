@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from ccel_core.experiments.noisy import (
@@ -14,7 +13,7 @@ from ccel_core.experiments.noisy import (
     mean_difference,
     paired_differences,
 )
-from ccel_core.plots import SHANNON_COLOR, noisy_labels_figure
+from ccel_core.plots import corrupted_targets_figure, noisy_labels_figure
 from ccel_core.summary import SeedSummary
 from explorer import cached
 from explorer import common as ui
@@ -122,25 +121,7 @@ with ui.shown_errors():
 
     # What the corruption does to the targets (instant, before any training).
     weights = cached.corrupted_targets(settings[0], noise, levels)
-    fig = go.Figure()
-    for level, part in weights.groupby("level"):
-        fig.add_trace(
-            go.Box(
-                y=part["true_class_weight"],
-                name=f"{level:g}",
-                marker_color=SHANNON_COLOR,
-                boxpoints=False,
-                showlegend=False,
-            )
-        )
-    fig.update_layout(
-        template="plotly_white",
-        title="The corrupted targets: weight y_c on the true class",
-        xaxis_title=level_axis_title(noise),
-        yaxis_title="y_c",
-        yaxis_range=[0, 1.02],
-        margin=dict(t=50, b=40),
-    )
+    fig = corrupted_targets_figure(weights, x_title=level_axis_title(noise))
 
     left, right = st.columns([2, 3])
     with left:
