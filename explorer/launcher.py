@@ -394,17 +394,18 @@ def run_config(info: RunInfo) -> dict:
     return cfg if isinstance(cfg, dict) else {}
 
 
-def _text(value: Any) -> str:
-    """A config value as comparable, displayable text (a file path as its name)."""
+def _text(key: str, value: Any) -> str:
+    """A config value as comparable, displayable text (the data file as its name; other paths, e.g.
+    two weights files of the same name in different folders, stay whole so they stay apart)."""
     if isinstance(value, str):
-        return Path(value).name if os.sep in value else value
+        return Path(value).name if key == "data" and os.sep in value else value
     return "default" if value is None else json.dumps(value, sort_keys=True)
 
 
 def _experiments(configs: Mapping[str, dict]) -> tuple[dict[str, dict[str, str]], list[str]]:
     """``run_id → settings`` without ``NOT_CONFIG`` (as text), and the settings other than method,
     data and model that differ between them."""
-    exps = {rid: {k: _text(v) for k, v in cfg.items() if k not in NOT_CONFIG} for rid, cfg in configs.items()}
+    exps = {rid: {k: _text(k, v) for k, v in cfg.items() if k not in NOT_CONFIG} for rid, cfg in configs.items()}
     keys = sorted({k for e in exps.values() for k in e} - {"method", "data", "model"})
     return exps, [k for k in keys if len({e.get(k, "default") for e in exps.values()}) > 1]
 
@@ -426,7 +427,7 @@ def config_groups(configs: Mapping[str, dict]) -> dict[str, str]:
 def config_diff(configs: Mapping[str, dict]) -> pd.DataFrame:
     """The settings that differ between the runs ``configs`` (``run_id → config``): one row per run,
     ``run_id`` then one column per differing setting (as text); no setting columns when they agree."""
-    texts = {rid: {k: _text(v) for k, v in cfg.items()} for rid, cfg in configs.items()}
+    texts = {rid: {k: _text(k, v) for k, v in cfg.items()} for rid, cfg in configs.items()}
     keys = list(dict.fromkeys(k for t in texts.values() for k in t))
     differ = [k for k in keys if len({t.get(k, "—") for t in texts.values()}) > 1]
     return pd.DataFrame(

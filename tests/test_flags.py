@@ -120,3 +120,13 @@ def test_resume_accepts_exactly_the_resumable_keys(tmp_path, capsys) -> None:
     assert main(["fit", "--resume", "r1", "--lr", "0.5", "--runs-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "--lr" in err and "--eval-every" in err and "--epochs" in err
+
+
+def test_ensure_valid_rechecks_a_changed_config_even_when_it_compares_equal() -> None:
+    cfg = TrainConfig(epochs=3)
+    cfg.epochs = 3.0  # == 3, but not what validation leaves behind
+    cfg.ensure_valid()
+    assert type(cfg.epochs) is int
+    cfg.amp = 0  # == False, but not a bool
+    with pytest.raises(ValueError, match="amp=0"):
+        cfg.ensure_valid()

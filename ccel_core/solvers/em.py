@@ -49,7 +49,7 @@ from ._common import (
     warn_not_converged,
 )
 from .certificate import certify as certify_labels
-from .certificate import fairness_and_multipliers, slope_order
+from .certificate import slope_order
 
 __all__ = ["em", "m_step", "positive_start", "START_FLOOR"]
 
@@ -230,9 +230,10 @@ def _em_step_serial(
 
     E-step folded into the weights ``w_ik = λ N u_k y_ik / col_k`` (0 where ``col_k = 0``), the
     M-step in place on ``y`` (warm-started ``roots``), the new column sums into ``col_out`` and
-    the eq. 11 loss ``mean_i −ln(σ_i·y_i) + λ Σ_k u_k ln(u_k/ȳ_k)`` returned (``+inf`` where a
-    dot or a needed ``ȳ_k`` is 0). The same arithmetic as :func:`_m_step_all` plus the numpy
-    bookkeeping around it, without a Python round trip per iteration (small y-step batches).
+    ``Σ_i −ln(σ_i·y_i)`` returned (``+inf`` where a dot is 0; the caller adds the fairness term with
+    :func:`~ccel_core.solvers._common.label_objective`, the one formula of eq. 11's loss). The same
+    arithmetic as :func:`_m_step_all` plus the numpy bookkeeping around it, without a Python round
+    trip per M-step (small y-step batches).
     """
     n, k_count = sig.shape
     scale = np.empty(k_count)
@@ -249,10 +250,7 @@ def _em_step_serial(
             acc += sig[i, k] * y[i, k]
             col_out[k] += y[i, k]
         log_sum -= np.log(acc) if acc > 0.0 else -np.inf
-    loss = log_sum / n
-    if lam != 0.0:
-        loss += fairness_and_multipliers(col_out / n, lam, prior, False)[1]
-    return loss
+    return log_sum
 
 
 def _m_step_numba(
@@ -523,8 +521,8 @@ def em(
             assert isinstance(sig, np.ndarray) and isinstance(u, np.ndarray) and isinstance(roots, np.ndarray)
             assert isinstance(y, np.ndarray) and isinstance(col, np.ndarray)
             col_new = np.empty_like(col)
-            loss = _em_step_serial(sig, y, u, float(lam), col, roots, col_new)
-            return y, col_new, float(loss)
+            log_sum = _em_step_serial(sig, y, u, float(lam), col, roots, col_new)
+            return y, col_new, label_objective(float(log_sum), n_total, col_new, lam, u)
         # E-step folded into the weights: w_ik = λ N u_k y_ik / Σ_j y_jk (0 for an empty column).
         scale = lib.where(col > 0, lam * n_total * u / lib.where(col > 0, col, 1.0), 0.0)
         y, dots = _em_update(sig, y, scale, roots)

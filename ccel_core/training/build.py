@@ -63,8 +63,8 @@ def build_objective(cfg: TrainConfig, n_clusters: int) -> tuple[Objective, Optio
         y_init=cfg.y_init,
     )
     objective.validate = False
-    if solver is not None:  # σ of the trainer's y-steps are softmax outputs its divergence guard checked
-        solver.validate = False
+    if solver is not None and cfg.y_step == "batch":  # σ of each batch: outputs the divergence guard checked
+        solver.validate = False  # (a full-data y-step's eval-mode σ are not: its solver keeps its checks)
     return objective, solver
 
 

@@ -194,13 +194,13 @@ class TrainConfig:
     def ensure_valid(self) -> None:
         """:meth:`validate` unless the fields still equal what was last validated (a config mutated
         after construction is checked again; an unchanged one is not checked twice)."""
-        if getattr(self, "_validated", None) != self.to_dict():
+        if getattr(self, "_validated", None) != repr(self.to_dict()):  # repr: 3.0 and 0 are not 3 and False
             self.validate()
 
     def validate(self) -> None:
         """Check and normalize every field (ValueError naming the value)."""
         self._validate_fields()
-        object.__setattr__(self, "_validated", self.to_dict())
+        object.__setattr__(self, "_validated", repr(self.to_dict()))
 
     def _validate_fields(self) -> None:
         from ..data import DATASETS
