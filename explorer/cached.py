@@ -89,7 +89,7 @@ def race_key(
     seed: int,
     interior_point: bool,
 ) -> tuple:
-    """The settings of one race (:func:`ccel_core.experiments.race.budgeted_race`) as a hashable key:
+    """The settings of one race (:func:`ccel_core.experiments.race_sweep.budgeted_race`) as a hashable key:
     ``(n, k, λ, EM steps, PGD budget × EM's steps, PGD step sizes, seed, interior point)``; explicit
     step sizes ``lrs`` replace ``steps`` × 1/(λK)."""
     etas = tuple(float(v) for v in lrs) if lrs else tuple(float(f) / (float(lam) * int(k)) for f in steps)
@@ -120,7 +120,7 @@ def run_race(key: tuple, progress: Optional[Callable[[float, str], Any]] = None)
     """
     import threading
 
-    from ccel_core.experiments.race import budgeted_race
+    from ccel_core.experiments.race_sweep import budgeted_race
 
     state = _races()
     with state["guard"]:
@@ -244,7 +244,7 @@ PL_SEEDS: tuple[int, ...] = tuple(range(10))  # the page's default summary over 
 # The y-step's iteration cap: MIADM's PGD (step 1/(λK)) has converged by then (its labels barely move
 # from 300 to 1000 iterations); a cap of 50 leaves them soft, a difference of the solver, not of the loss.
 PL_Y_ITER = 1000
-# The solver race's defaults: the K sweep of ccel_core.experiments.race.SWEEP_DEFAULTS (N = 300,
+# The solver race's defaults: the K sweep of ccel_core.experiments.race_sweep.SWEEP_DEFAULTS (N = 300,
 # K = 2, 20, 200, 1200 EM steps, PGD at 1.5 and 2 × 1/(λK) with 4 × EM's steps); one K: K = 200.
 RACE_DEFAULTS: dict[str, Any] = {
     "view": "sweep",

@@ -137,7 +137,7 @@ def test_reference_failure_is_a_visible_warning(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_the_page_defaults_are_the_librarys_sweep() -> None:
-    from ccel_core.experiments.race import SWEEP_DEFAULTS
+    from ccel_core.experiments.race_sweep import SWEEP_DEFAULTS
     from explorer import cached
 
     d = cached.RACE_DEFAULTS

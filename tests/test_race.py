@@ -214,7 +214,8 @@ def test_a_too_large_pgd_step_is_stopped_as_diverged_and_clipped_in_the_charts()
 
 
 def test_pgd_budget_in_em_steps_and_progress_that_can_stop_the_race():
-    from ccel_core.experiments.race import HEADLINE_LEVEL, budgeted_race, reach
+    from ccel_core.experiments.race import HEADLINE_LEVEL, reach
+    from ccel_core.experiments.race_sweep import budgeted_race
 
     seen: list[float] = []
     race = budgeted_race(150, 5, em_iters=1200, pgd_budget=2.0, progress=lambda f, text: seen.append(f))
@@ -238,7 +239,7 @@ def test_pgd_budget_in_em_steps_and_progress_that_can_stop_the_race():
 
 def test_k_sweep_summary_shows_table_1s_shape():
     """At K = 2 tuned PGD needs fewer iterations than plain EM; at K = 20 several times more."""
-    from ccel_core.experiments.race import (
+    from ccel_core.experiments.race_sweep import (
         race_sweep,
         sweep_chart_frame,
         sweep_detail,

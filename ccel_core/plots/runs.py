@@ -63,7 +63,7 @@ def solver_race_figure(
     for races whose solvers take very different times.
 
     ``x="k"`` (``y`` default ``"seconds"``): ``df`` from
-    :func:`ccel_core.experiments.race.sweep_frame` at one level — columns ``method``, ``k``, ``y``
+    :func:`ccel_core.experiments.race_sweep.sweep_frame` at one level — columns ``method``, ``k``, ``y``
     and ``bound`` (the value is a lower bound: drawn as an open triangle ▲), optional ``text`` (the
     hover); log–log axes.
     """

@@ -24,6 +24,8 @@ from ccel_core.experiments.race import (
     race_table,
     race_warnings,
     reach,
+)
+from ccel_core.experiments.race_sweep import (
     sweep_chart_frame,
     sweep_detail,
     sweep_frame,
