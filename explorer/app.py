@@ -90,6 +90,7 @@ navigation = st.navigation(
             st.Page(VIEWS / "solver_race.py", title="Solver race", icon=":material/speed:"),
             st.Page(VIEWS / "clustering_runs.py", title="Clustering runs", icon=":material/model_training:"),
         ],
+        "The paper": [st.Page(VIEWS / "reproduction.py", title="Reproduction", icon=":material/fact_check:")],
     }
 )
 with st.sidebar:

@@ -26,7 +26,7 @@ from ccel_core.runs import RunStore  # noqa: E402
 from ccel_core.training import TrainConfig  # noqa: E402
 
 APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
-PAGES = ("loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs")
+PAGES = ("loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs", "reproduction")
 
 
 def open_page(name: Optional[str] = None, query: Optional[dict[str, str]] = None) -> AppTest:

@@ -19,7 +19,7 @@ from explorer.headless import CHARTS, EXCEPTION, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # fixtures app_url, browser, page: tests/conftest.py
 
-PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs")
+PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs", "reproduction")
 
 
 def test_every_page_renders_charts_without_exceptions(app_url: str, page: object) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from explorer.headless import CHARTS, EXCEPTION, REPO, is_local, record_requests, wait_ready
 
-PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs")
+PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs", "reproduction")
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']?(https?:)?//", re.I)
 
 

@@ -4,6 +4,7 @@
 * ``ccel runs list | show | export | delete | cancel`` — the run store (:mod:`.runs`).
 * ``ccel bench solvers | features`` — paper Table 1 and the Table 2 protocol (:mod:`.bench`).
 * ``ccel features`` — frozen-backbone (ResNet-50, …) features of an image set to a ``.npz`` file (:mod:`.features`).
+* ``ccel reproduce`` — the paper's figures and tables rerun, one report with a verdict per claim (:mod:`.reproduce`).
 
 Exit codes: 0 success; 1 a run failed (it is marked failed in the store) or another runtime
 error; 2 usage or validation error (``ccel: error: …`` on stderr; nothing written); 130 a run
@@ -37,17 +38,20 @@ def _version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import bench, features, fit, runs
+    from . import bench, features, fit, reproduce, runs
 
     parser = Parser(
         prog="ccel", description="Collision cross-entropy and self-labeled clustering: train, inspect runs, benchmark."
     )
     parser.add_argument("--version", action="version", version=f"ccel {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="{fit,runs,bench,features}", required=True, parser_class=Parser)
+    sub = parser.add_subparsers(
+        dest="command", metavar="{fit,runs,bench,features,reproduce}", required=True, parser_class=Parser
+    )
     fit.add_parser(sub)
     runs.add_parser(sub)
     bench.add_parser(sub)
     features.add_parser(sub)
+    reproduce.add_parser(sub)
     return parser
 
 

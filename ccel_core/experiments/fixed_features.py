@@ -8,8 +8,8 @@ MIGD γ = 1.3, IMSAT λ = 0.1, μ = 4 with feature-noise augmentation); K-means 
 
 Deviations from the paper, by necessity: the features are raw pixels (digits: 64 values / 16;
 MNIST-test: the 10,000 test images, 784 normalized pixels, flattened), not ImageNet ResNet-50
-features, so the absolute numbers are not comparable to Table 2 (paper MNIST ACC: K-means 47.62,
-MIGD 52.92, SeLa 52.38, MIADM 50.61, ours 58.4). Metrics are computed once, after the last
+features, so the absolute numbers are not comparable to Table 2 (the paper's MNIST column:
+:data:`ccel_core.experiments.paper.TABLE2`). Metrics are computed once, after the last
 epoch (``eval_every = epochs``). Timings: the mean wall time of one whole fit (trainer set-up and
 all epochs), after one warm-up fit of every method (numba, torch and allocator warm-up), with one
 torch thread by default (stable on a shared CPU; ``--threads``); the CPU time of the process is
@@ -28,6 +28,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
+from .paper import TABLE2
+
 __all__ = [
     "TABLE2_METHODS",
     "PAPER_MNIST_ACC",
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 TABLE2_METHODS: tuple[str, ...] = ("kmeans", "migd", "sela", "miadm", "imsat", "ccel")
-PAPER_MNIST_ACC = {"kmeans": 47.62, "migd": 52.92, "sela": 52.38, "miadm": 50.61, "ccel": 58.4}
+PAPER_MNIST_ACC = {method: row["MNIST"][0] for method, row in TABLE2.items()}
 # Variants of ours tried beside the protocol run: label -> (TrainConfig changes, standardize features)
 VARIANTS: dict[str, tuple[dict[str, Any], bool]] = {
     "ccel plain EM": ({"accelerate": False}, False),
@@ -75,14 +77,14 @@ def protocol_config(method: str, seed: int, *, epochs: int = 10, weight_decay: f
     return TrainConfig(**{**settings, **changes})
 
 
-def feature_dataset(name: str, *, root: Optional[str] = None, standardize: bool = False) -> Any:
-    """``load_dataset(name, root)`` flattened to a ``kind="features"`` data set (optionally with
-    every feature standardized to zero mean, unit variance)."""
+def feature_dataset(name: str, *, root: Optional[str] = None, standardize: bool = False, **load: Any) -> Any:
+    """``load_dataset(name, root, **load)`` flattened to a ``kind="features"`` data set (optionally
+    with every feature standardized to zero mean, unit variance)."""
     import torch
 
     from ..data import Dataset, load_dataset
 
-    ds = load_dataset(name, root)
+    ds = load_dataset(name, root, **load)
     x = ds.x.reshape(len(ds), -1)
     if standardize:
         std = x.std(0, unbiased=False)

@@ -52,6 +52,11 @@ Compared with Shannon's $H(y,\sigma) = -\sum_k y_k \ln \sigma_k$ it is
     st.page_link(
         "views/clustering_runs.py", label="Clustering runs — launch, watch, compare", icon=":material/model_training:"
     )
+    st.page_link(
+        "views/reproduction.py",
+        label="Reproduction — every figure and table of the paper, with a verdict per claim",
+        icon=":material/fact_check:",
+    )
 with right:
     df = cached.loss_curves(FIG1_TARGETS, (1.0, 2.0))
     fig = loss_curves_figure(df, title="Shannon CE (dashed) vs collision CE (solid), K = 2 — paper Fig. 1")

@@ -1,0 +1,53 @@
+"""``ccel reproduce``: the paper's figures and tables rerun on this machine, one report with the
+paper's numbers beside ours and a verdict per claim.
+
+* :func:`reproduce` runs the sections (:data:`SECTIONS`: Fig. 1, Fig. 2, Tables 1, 2, 3, 5) at a
+  :class:`Budget` (``quick``: ≤ 15 min on a 2-core CPU, ``full``: the paper's protocols, a GPU box;
+  ``tiny``: the test suite's smoke run) and writes ``report.md``, ``report.html`` (self-contained)
+  and ``report.json`` (read by the explorer's Reproduction page, :func:`load_report`).
+* :mod:`.stats` holds the one significance rule behind every verdict (Welch / paired t, one-sided
+  at α = 0.05 in each direction: holds, does not hold, within noise; not measurable here: needs …).
+* The paper's numbers live in :mod:`ccel_core.experiments.paper`.
+"""
+
+from .budget import BUDGETS, Budget, budget
+from .report import REPORT_FILES, Claim, Report, Section, load_report
+from .run import SECTIONS, machine_description, reproduce
+from .stats import (
+    ALPHA,
+    DOES_NOT_HOLD,
+    HOLDS,
+    NOT_MEASURABLE,
+    VERDICTS,
+    WITHIN_NOISE,
+    TestResult,
+    computed,
+    not_measurable,
+    one_sample_test,
+    welch_test,
+)
+
+__all__ = [
+    "ALPHA",
+    "BUDGETS",
+    "Budget",
+    "budget",
+    "Claim",
+    "DOES_NOT_HOLD",
+    "HOLDS",
+    "NOT_MEASURABLE",
+    "REPORT_FILES",
+    "Report",
+    "SECTIONS",
+    "Section",
+    "TestResult",
+    "VERDICTS",
+    "WITHIN_NOISE",
+    "computed",
+    "load_report",
+    "machine_description",
+    "not_measurable",
+    "one_sample_test",
+    "reproduce",
+    "welch_test",
+]

@@ -1,0 +1,256 @@
+"""The reproduction report: its parts (claims, sections, blocks) and its three renderings.
+
+One :class:`Report` is written as ``report.json`` (the explorer's Reproduction page reads it, no
+recomputation), ``report.md`` (figures named, tables as pipe tables) and ``report.html``
+(self-contained: the markdown rendered by markdown-it-py, plotly.js embedded once, no request
+beyond the file itself). All three come from the same blocks, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import IO, Any, Optional, Sequence
+
+from .stats import NOT_MEASURABLE, VERDICTS, TestResult
+
+__all__ = ["Claim", "Section", "Report", "markdown_table", "verdict_table", "load_report", "REPORT_FILES"]
+
+REPORT_FILES = ("report.md", "report.html", "report.json")
+_BADGE = {"holds": "#1a7f37", "does not hold": "#cf222e", "within noise": "#9a6700", NOT_MEASURABLE: "#57606a"}
+
+
+@dataclass
+class Claim:
+    """One claim of the paper and what this run found: ``text`` (the claim), ``scope`` (the
+    paper's protocol, or how this test differs from it), ``paper`` (its number), ``measured``
+    (ours, mean ± std) and the :class:`~ccel_core.reproduce.stats.TestResult` deciding it."""
+
+    section: str
+    text: str
+    scope: str
+    paper: str
+    measured: str
+    test: TestResult
+    scale: float = 1.0
+    unit: str = ""
+
+    @property
+    def test_text(self) -> str:
+        """The test in words (differences × ``scale`` in ``unit``); "—" when nothing was tested."""
+        return "—" if self.test.verdict == NOT_MEASURABLE else self.test.describe(scale=self.scale, unit=self.unit)
+
+    @property
+    def verdict(self) -> str:
+        if self.test.verdict == NOT_MEASURABLE and self.test.needs:
+            return f"{NOT_MEASURABLE}: needs {self.test.needs}"
+        return self.test.verdict
+
+
+@dataclass
+class Section:
+    """One figure or table of the paper: ``blocks`` are ``("markdown", text)`` or ``("figure", plotly
+    JSON)`` in reading order; ``error`` is set when the section failed (its claims then say so)."""
+
+    key: str
+    title: str
+    blocks: list[tuple[str, str]] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)
+    seconds: float = 0.0
+    error: Optional[str] = None
+
+    def text(self, markdown: str) -> None:
+        self.blocks.append(("markdown", markdown.strip()))
+
+    def table(self, frame: Any, caption: Optional[str] = None) -> None:
+        self.text((f"{caption}\n\n" if caption else "") + markdown_table(frame))
+
+    def figure(self, fig: Any) -> None:
+        self.blocks.append(("figure", fig.to_json()))
+
+    @property
+    def short(self) -> str:
+        """``"Table 2"`` of ``"Table 2 — clustering …"``."""
+        return self.title.split(" — ")[0]
+
+    def claim(
+        self, text: str, scope: str, paper: str, measured: str, test: TestResult, *, scale: float = 1.0, unit: str = ""
+    ) -> Claim:
+        """Add a claim; ``scale``/``unit`` say how the test's differences read (e.g. 100, " points")."""
+        c = Claim(self.short, text, scope, paper, measured, test, scale, unit)
+        self.claims.append(c)
+        return c
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "—" if math.isnan(value) else f"{value:.4g}"
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(frame: Any) -> str:
+    """A pandas DataFrame as a GitHub pipe table (index dropped)."""
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(_cell(c) for c in cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_cell(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def verdict_table(claims: Sequence[Claim]) -> str:
+    """The per-claim summary: section, claim, scope, paper, measured, test, verdict."""
+    import pandas as pd
+
+    rows = [
+        {
+            "section": c.section,
+            "claim": c.text,
+            "scope": c.scope,
+            "paper": c.paper,
+            "measured here": c.measured,
+            "test": c.test_text,
+            "verdict": f"**{c.verdict}**",
+        }
+        for c in claims
+    ]
+    return markdown_table(
+        pd.DataFrame(rows, columns=["section", "claim", "scope", "paper", "measured here", "test", "verdict"])
+    )
+
+
+@dataclass
+class Report:
+    """A whole reproduction run: ``meta`` (date, machine, budget, versions, seconds) and sections."""
+
+    meta: dict[str, Any]
+    sections: list[Section]
+
+    @property
+    def claims(self) -> list[Claim]:
+        return [c for s in self.sections for c in s.claims]
+
+    def counts(self) -> dict[str, int]:
+        """How many claims got each verdict."""
+        return {v: sum(c.test.verdict == v for c in self.claims) for v in VERDICTS}
+
+    def _head(self) -> str:
+        m = self.meta
+        counts = ", ".join(f"{n} {v}" for v, n in self.counts().items() if n)
+        return (
+            f"# Reproduction report: Collision Cross-entropy for Soft Class Labels and Deep Clustering\n\n"
+            f"Generated by `{m['command']}` on {m['date']} · machine: {m['machine']} · budget **{m['budget']}** "
+            f"({m['seeds']} seeds per experiment) · {m['seconds']:.0f} s in all · ccel {m['ccel']}, torch "
+            f"{m['torch']}.\n\nVerdicts: a one-sided test at α = {m['alpha']} in each direction (Welch's t for "
+            f"independent runs, a paired t for per-seed differences): **holds** when the claimed direction is "
+            f"significant, **does not hold** when the opposite one is, **within noise** otherwise; **not "
+            f"measurable here** says what it needs. Claims: {counts}.\n\n## Verdicts\n\n{verdict_table(self.claims)}"
+        )
+
+    def markdown(self) -> str:
+        parts = [self._head()]
+        for s in self.sections:
+            parts.append(f"## {s.title}\n\n_{s.seconds:.0f} s_")
+            figures = 0
+            for kind, content in s.blocks:
+                if kind == "figure":
+                    figures += 1
+                    title = (json.loads(content).get("layout", {}).get("title") or {}).get("text", "")
+                    parts.append(f"*Figure {s.key}.{figures}: {title}* (interactive in report.html)")
+                else:
+                    parts.append(content)
+        return "\n\n".join(parts) + "\n"
+
+    def html(self) -> str:
+        import plotly.io as pio
+        from markdown_it import MarkdownIt
+
+        md = MarkdownIt("commonmark").enable("table")
+
+        def render(text: str) -> str:
+            out = md.render(text)
+            for verdict, color in _BADGE.items():
+                out = out.replace(f"<strong>{verdict}", f'<strong style="color:{color}">{verdict}')
+            return out
+
+        body, first = [render(self._head())], True
+        for s in self.sections:
+            body.append(render(f"## {s.title}\n\n_{s.seconds:.0f} s_"))
+            for kind, content in s.blocks:
+                if kind == "figure":
+                    fig = pio.from_json(content)
+                    body.append(fig.to_html(full_html=False, include_plotlyjs=first, config={"displaylogo": False}))
+                    first = False
+                else:
+                    body.append(render(content))
+        style = (
+            "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;line-height:1.45}"
+            "table{border-collapse:collapse;margin:1em 0;font-size:0.9em}td,th{border:1px solid #d0d7de;"
+            "padding:4px 8px;vertical-align:top}th{background:#f6f8fa}code{background:#f6f8fa;padding:0 3px}"
+        )
+        title = html.escape(f"ccel reproduction report ({self.meta['budget']}, {self.meta['date']})")
+        return (
+            f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+        )
+
+    def to_json(self) -> str:
+        sections = []
+        for s in self.sections:
+            claims = [dict(asdict(c), verdict=c.verdict) for c in s.claims]
+            sections.append(
+                dict(key=s.key, title=s.title, blocks=s.blocks, claims=claims, seconds=s.seconds, error=s.error)
+            )
+        return json.dumps(_plain({"meta": self.meta, "sections": sections}), allow_nan=False)
+
+    def write(self, out: Path) -> list[Path]:
+        """Write report.md, report.html and report.json into ``out`` (each atomically)."""
+        from ..runs import atomic_write
+
+        out.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for name, text in zip(REPORT_FILES, (self.markdown(), self.html(), self.to_json())):
+            path = out / name
+            atomic_write(path, partial(_write_bytes, text.encode("utf-8")))
+            paths.append(path)
+        return paths
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: NaN/inf → None (strict JSON), numpy scalars → Python, tuples → lists."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_bytes(data: bytes, f: IO[bytes]) -> None:
+    f.write(data)
+
+
+def load_report(path: Path) -> Report:
+    """Read a ``report.json`` back into a :class:`Report` (``ValueError`` naming the file when it is
+    not one)."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        sections = []
+        for s in raw["sections"]:
+            sec = Section(s["key"], s["title"], [tuple(b) for b in s["blocks"]], [], s["seconds"], s.get("error"))
+            for c in s["claims"]:
+                t: dict[str, Any] = {k: (math.nan if v is None else v) for k, v in c["test"].items()}
+                t["n"] = tuple(c["test"].get("n") or ())
+                test = TestResult(**t)
+                text = {k: str(c[k]) for k in ("section", "text", "scope", "paper", "measured")}
+                sec.claims.append(Claim(**text, test=test, scale=c.get("scale", 1.0), unit=c.get("unit", "")))
+            sections.append(sec)
+        return Report(raw["meta"], sections)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{path} is not a ccel reproduction report ({type(exc).__name__}: {exc})") from exc

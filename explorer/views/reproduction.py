@@ -1,0 +1,109 @@
+"""Reproduction: the latest ``ccel reproduce`` report — a verdict per paper claim, then every figure and
+table beside the paper's numbers. Reads the report's JSON; nothing is recomputed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import plotly.io as pio
+import streamlit as st
+
+from ccel_core.reproduce import VERDICTS, load_report
+from explorer import common as ui
+
+REPO = Path(__file__).resolve().parents[2]
+COMMITTED = REPO / "docs" / "reproduction"
+
+
+def report_folders() -> list[Path]:
+    """Folders holding a report.json: ``$CCEL_REPRODUCTION_DIR`` (else ./reproduction, the command's
+    default), then the report committed in docs/reproduction; the newest first."""
+    local = Path(os.environ.get("CCEL_REPRODUCTION_DIR", "reproduction")).expanduser().resolve()
+    found = [p for p in dict.fromkeys([local, COMMITTED.resolve()]) if (p / "report.json").is_file()]
+    return sorted(found, key=lambda p: (p / "report.json").stat().st_mtime, reverse=True)
+
+
+ui.page(
+    "rp",
+    {},
+    "Reproduction",
+    "The paper's figures and tables rerun by `ccel reproduce`: the paper's numbers, ours (mean ± std over "
+    "seeds) and a verdict per claim. This page shows the newest report it finds; it recomputes nothing.",
+)
+folders = report_folders()
+if not folders:
+    st.info(
+        "No report yet. Make one with `ccel reproduce --quick` (≤ 15 min on a 2-core CPU; writes ./reproduction) "
+        "or point `$CCEL_REPRODUCTION_DIR` at a folder holding report.json."
+    )
+    st.stop()
+folder = st.selectbox(
+    "Report",
+    folders,
+    format_func=lambda p: f"{p / 'report.json'}" + ("  (committed)" if p == COMMITTED.resolve() else ""),
+    key="rp.folder",
+)
+try:
+    report = load_report(folder / "report.json")
+except ValueError as exc:
+    st.error(str(exc))
+    st.stop()
+meta = report.meta
+st.markdown(
+    f"`{meta['command']}` · {meta['date']} · {meta['machine']} · budget **{meta['budget']}** "
+    f"({meta['seeds']} seeds) · {meta['seconds']:.0f} s"
+)
+counts = report.counts()
+for column, verdict in zip(st.columns(len(VERDICTS)), VERDICTS):
+    column.metric(verdict, counts[verdict])
+row = st.container(horizontal=True, gap="small")
+for name, mime in (("report.html", "text/html"), ("report.md", "text/markdown")):
+    path = folder / name
+    if path.is_file():
+        row.download_button(
+            name,
+            lambda path=path: path.read_bytes(),
+            file_name=name,
+            mime=mime,
+            icon=":material/download:",
+            on_click="ignore",
+            key=f"rp-{name}",
+        )
+
+st.subheader("Verdicts")
+shown = st.multiselect("Show verdicts", VERDICTS, default=list(VERDICTS), key="rp.verdicts")
+claims = pd.DataFrame(
+    [
+        {
+            "section": c.section,
+            "claim": c.text,
+            "scope": c.scope,
+            "paper": c.paper,
+            "measured here": c.measured,
+            "test": c.test_text,
+            "verdict": c.verdict,
+        }
+        for c in report.claims
+        if c.test.verdict in shown
+    ]
+)
+if claims.empty:
+    st.caption("No claim with the chosen verdicts.")
+else:
+    st.dataframe(claims, hide_index=True, width="stretch")
+    ui.table_download(claims, "reproduction_verdicts", key="rp-verdicts")
+
+st.subheader("Figures and tables")
+tabs = st.tabs([s.short for s in report.sections])
+for tab, section in zip(tabs, report.sections):
+    with tab:
+        st.markdown(f"**{section.title}** · {section.seconds:.0f} s")
+        if section.error:
+            st.error(f"This section failed: {section.error}")
+        for i, (kind, content) in enumerate(section.blocks):
+            if kind == "figure":
+                ui.chart(pio.from_json(content), None, f"reproduction_{section.key}_{i}", key=f"rp-{section.key}-{i}")
+            else:
+                st.markdown(content)

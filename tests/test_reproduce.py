@@ -1,0 +1,294 @@
+"""``ccel reproduce``: the verdict rule against scipy's t tests on synthetic numbers, the report's
+renderings and round trip, and a ``tiny`` run end to end (every section present, with the paper's
+numbers and a verdict; the HTML opens in headless Chromium without a network request; the explorer's
+Reproduction page renders it). MNIST-test is a small IDX set the test writes (digits upscaled)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from ccel_core.cli import main
+from ccel_core.data import write_idx
+from ccel_core.reproduce import (
+    DOES_NOT_HOLD,
+    HOLDS,
+    NOT_MEASURABLE,
+    SECTIONS,
+    VERDICTS,
+    WITHIN_NOISE,
+    Report,
+    Section,
+    computed,
+    load_report,
+    not_measurable,
+    one_sample_test,
+    reproduce,
+    welch_test,
+)
+
+REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=", re.I)
+
+
+# ----------------------------------------------------------------------------- the verdict rule
+
+
+def test_welch_matches_scipy_and_decides_each_direction() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.60, 0.02, 6), rng.normal(0.50, 0.05, 5)
+    got = welch_test(a, b)
+    ref = scipy_stats.ttest_ind(a, b, equal_var=False, alternative="greater")
+    assert got.t == pytest.approx(ref.statistic, rel=1e-12) and got.p == pytest.approx(ref.pvalue, rel=1e-10)
+    assert got.verdict == HOLDS and got.low < got.difference < got.high
+    assert welch_test(b, a).verdict == DOES_NOT_HOLD
+    # overlapping samples: no direction is significant
+    c = a - 0.1 + rng.normal(0, 0.001, 6)
+    assert welch_test(c, b).verdict == WITHIN_NOISE
+
+
+def test_the_interval_is_the_two_one_sided_tests() -> None:
+    a, b = np.array([0.61, 0.58, 0.66, 0.63]), np.array([0.55, 0.60, 0.52])
+    got = welch_test(a, b)
+    # at the interval's lower end the one-sided p equals alpha exactly
+    shifted = scipy_stats.ttest_ind(a - got.low, b, equal_var=False, alternative="greater")
+    assert shifted.pvalue == pytest.approx(0.05, abs=1e-9)
+
+
+def test_one_sample_matches_scipy() -> None:
+    d = np.array([0.03, 0.01, 0.025, 0.04])
+    got = one_sample_test(d)
+    ref = scipy_stats.ttest_1samp(d, 0.0, alternative="greater")
+    assert got.t == pytest.approx(ref.statistic) and got.p == pytest.approx(ref.pvalue) and got.verdict == HOLDS
+    assert one_sample_test(-d).verdict == DOES_NOT_HOLD
+    assert one_sample_test([0.01, -0.012, 0.004]).verdict == WITHIN_NOISE
+    assert one_sample_test(np.log([2.0, 2.5, 3.0]), reference=math.log(2.4)).verdict == WITHIN_NOISE
+
+
+def test_no_spread_decides_by_sign_and_too_few_values_are_not_measurable() -> None:
+    assert welch_test([3, 3, 3], [2, 2]).verdict == HOLDS  # iteration counts: load-independent
+    assert welch_test([2, 2], [3, 3, 3]).verdict == DOES_NOT_HOLD
+    assert one_sample_test([0.0, 0.0, 0.0]).verdict == WITHIN_NOISE
+    assert one_sample_test([0.25, 0.25 + 1e-17, 0.25]).verdict == HOLDS  # rounding is no spread
+    lone = welch_test([0.9], [0.1, 0.2])
+    assert lone.verdict == NOT_MEASURABLE and "2 seeds" in lone.needs
+    assert one_sample_test([np.nan, 1.0]).verdict == NOT_MEASURABLE  # non-finite values are dropped
+    assert computed(True, "x").verdict == HOLDS and computed(False, "x").verdict == DOES_NOT_HOLD
+    assert "computed" in computed(True, "max gap 1e-16").describe()
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+def synthetic_report() -> Report:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    s = Section("table2", "Table 2 — synthetic")
+    s.text("Some *text* with a | pipe.")
+    s.table(pd.DataFrame({"method": ["ours", "MIGD"], "ACC": ["58.4 ± 3.2", "52.9 ± 3.0"]}))
+    s.figure(go.Figure(go.Bar(x=["a"], y=[1]), layout={"title": {"text": "bars"}}))
+    s.claim(
+        "ours wins",
+        "synthetic",
+        "ours 58.4 vs MIGD 52.92",
+        "ours 60",
+        welch_test([0.6, 0.61, 0.62], [0.5, 0.52, 0.51]),
+        scale=100,
+        unit=" points",
+    )
+    s.claim("needs a GPU", "paper", "—", "—", not_measurable("a GPU"))
+    meta = dict(command="ccel reproduce --budget tiny", date="2026-12-01 00:00 UTC", machine="test", budget="tiny")
+    meta.update(seeds=3, seconds=1.0, ccel="0", torch="0", alpha=0.05, device="cpu", sections=["table2"])
+    return Report(meta, [s])
+
+
+def test_report_renders_and_round_trips(tmp_path: Path) -> None:
+    report = synthetic_report()
+    md = report.markdown()
+    assert "## Verdicts" in md and "| Table 2 | ours wins |" in md and "**holds**" in md
+    assert "**not measurable here: needs a GPU**" in md and "*Figure table2.1: bars*" in md
+    assert "Some *text* with a | pipe." in md and "+10.00 points" in md
+    html = report.html()
+    assert html.count("Plotly.newPlot") == 1 and len(html) > 1_000_000 and not REMOTE_SCRIPT.search(html)
+    assert '<strong style="color:#1a7f37">holds' in html
+    paths = report.write(tmp_path)
+    assert [p.name for p in paths] == ["report.md", "report.html", "report.json"]
+    json.loads((tmp_path / "report.json").read_text(), parse_constant=pytest.fail)  # strict JSON: no NaN
+    back = load_report(tmp_path / "report.json")
+    assert back.markdown() == md and back.counts() == report.counts() == {
+        HOLDS: 1,
+        DOES_NOT_HOLD: 0,
+        WITHIN_NOISE: 0,
+        NOT_MEASURABLE: 1,
+    }
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_broken_report_file_is_named(tmp_path: Path) -> None:
+    bad = tmp_path / "report.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match=r"report\.json is not a ccel reproduction report"):
+        load_report(bad)
+
+
+def test_bad_arguments_stop_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file").write_text("x")
+    for argv, message in (
+        (["--sections", "table4"], "unknown section(s) ['table4']"),
+        (["--features", str(tmp_path / "none.npz")], "no such file"),
+        (["--out", str(tmp_path / "file")], "is a file"),
+        (["--seeds", "1"], "seeds=1 should be >= 2"),
+        (["--budget", "huge"], "invalid choice"),
+    ):
+        assert main(["reproduce", *argv]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "reproduction").exists()
+
+
+def test_missing_mnist_is_not_measurable_with_what_it_needs(tmp_path: Path) -> None:
+    report = reproduce(
+        "tiny", tmp_path / "out", sections=["table3", "table5"], mnist_root=tmp_path, echo=lambda s: None
+    )
+    assert [s.key for s in report.sections] == ["table3", "table5"]
+    for claim in report.claims:
+        assert claim.verdict.startswith("not measurable here: needs the MNIST test split"), claim.verdict
+
+
+def test_an_interrupted_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ccel_core.reproduce import run
+
+    def stop(ctx: object) -> Section:
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(run.SECTIONS, "table1", ("Table 1", stop))
+    with pytest.raises(KeyboardInterrupt):
+        reproduce("tiny", tmp_path / "out", sections=["fig1", "table1"], echo=lambda s: None)
+    assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- a tiny run end to end
+
+
+def fake_mnist(folder: Path, n: int = 1500) -> Path:
+    """An MNIST-format test split: the first ``n`` digits images upscaled to 28 × 28."""
+    import torch
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    images = torch.nn.functional.interpolate(torch.tensor(d.images[:n], dtype=torch.float32)[:, None], size=(28, 28))
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / "t10k-images-idx3-ubyte", (images[:, 0] / 16 * 255).round().numpy().astype(np.uint8))
+    write_idx(folder / "t10k-labels-idx1-ubyte", d.target[:n].astype(np.uint8))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``ccel reproduce --budget tiny`` with a features file for Table 2; its output folder."""
+    import torch
+
+    from ccel_core.backbones import Features, save_features
+
+    base = tmp_path_factory.mktemp("reproduce")
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 40)
+    x = (rng.normal(size=(120, 16)) + 3 * np.eye(16)[y]).astype(np.float32)
+    meta = {"backbone": "resnet50", "weights": "random (test)", "data": "mnist-test"}
+    features = base / "feats.npz"
+    save_features(Features(torch.from_numpy(x), torch.from_numpy(y), None, meta), features)
+    argv = [
+        "reproduce",
+        "--budget",
+        "tiny",
+        "--out",
+        str(base / "out"),
+        "--mnist-root",
+        str(fake_mnist(base / "mnist")),
+    ]
+    assert main([*argv, "--features", str(features), "--device", "cpu"]) == 0
+    return base / "out"
+
+
+@pytest.mark.slow
+def test_every_section_ran_with_paper_numbers_and_a_verdict(tiny: Path) -> None:
+    report = load_report(tiny / "report.json")
+    assert [s.key for s in report.sections] == list(SECTIONS)
+    md = (tiny / "report.md").read_text()
+    for section in report.sections:
+        assert section.error is None, (section.key, section.error)
+        assert section.claims, section.key
+        assert f"## {section.title}" in md
+        assert any(kind == "figure" for kind, _ in section.blocks), section.key
+        for claim in section.claims:
+            assert claim.verdict.split(":")[0] in VERDICTS
+            assert claim.paper and claim.scope and claim.measured
+    table2 = next(s for s in report.sections if s.key == "table2")
+    assert any("feats.npz: resnet50 features" in c.scope for c in table2.claims)  # the --features file ran
+    assert not any("ResNet-50 features of MNIST" in c.text for c in table2.claims)  # so it is not "needed"
+    # the paper's numbers are in the report
+    for number in ("58.4", "52.92", "95.11", "47.79", "0.36"):
+        assert number in md, number
+    assert "budget **tiny**" in md and report.meta["machine"] in md
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_report_html_opens_offline_in_chromium(tiny: Path) -> None:
+    from explorer.headless import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not found (Debian: apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    report = load_report(tiny / "report.json")
+    figures = sum(kind == "figure" for s in report.sections for kind, _ in s.blocks)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        urls: list[str] = []
+        errors: list[str] = []
+        page.on("request", lambda r: urls.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((tiny / "report.html").as_uri())
+        page.wait_for_function(
+            f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}", timeout=60_000
+        )
+        assert page.locator("table").count() >= len(report.sections)
+        assert page.get_by_text("Verdicts", exact=True).count() == 1
+        browser.close()
+    assert not errors, errors
+    assert all(u.startswith(("file:", "data:", "blob:")) for u in urls), [u for u in urls if not u.startswith("file:")]
+
+
+@pytest.mark.slow
+def test_the_reproduction_page_renders_the_report(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    (tiny / "report.json").touch()  # the newest report: the page's default
+    monkeypatch.setenv("CCEL_REPRODUCTION_DIR", str(tiny))
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "explorer" / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("views/reproduction.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    report = load_report(tiny / "report.json")
+    assert at.selectbox[0].value == tiny.resolve()
+    shown = {m.label: m.value for m in at.metric}
+    assert {k: int(v) for k, v in shown.items()} == report.counts()
+    assert len(at.tabs) == len(report.sections)
+    assert len(at.dataframe[0].value) == len(report.claims)
+    at.multiselect[0].set_value([HOLDS]).run()
+    assert set(at.dataframe[0].value["verdict"]) <= {HOLDS}
+    (tiny / "report.json").write_text("{broken")
+    try:
+        at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "explorer" / "app.py"), default_timeout=120)
+        at.run()
+        at.switch_page("views/reproduction.py").run()
+        assert any("is not a ccel reproduction report" in e.value for e in at.error)
+    finally:
+        (tiny / "report.json").write_text(report.to_json())
