@@ -36,6 +36,7 @@ EXPECTED = (
     "03_pseudo_label_evolution.ipynb",
     "04_clustering_runs.ipynb",
     "05_solver_race.ipynb",
+    "06_reproduction.ipynb",
 )
 # The ccel_core names each notebook must call: the calls its app page (explorer/views/…) makes.
 PAGE_CALLS = {
@@ -83,6 +84,7 @@ PAGE_CALLS = {
         "pgd",
         "project_simplex",
     },
+    "06_reproduction.ipynb": {"reproduce", "load_report", "welch_test"},
 }
 NOTEBOOKS = [NB_DIR / name for name in EXPECTED]
 # The notebooks that summarize a quantity over seeds: through ccel_core.summary, as the app and the CLI do.
@@ -97,6 +99,7 @@ TEST_PARAMETERS = {
     "03_pseudo_label_evolution.ipynb": {"EPOCHS": 15, "ITERS": 30, "MAX_POINTS": 300},
     "04_clustering_runs.ipynb": {"SEEDS": [0, 1], "EPOCHS": 10},
     "05_solver_race.ipynb": {"N": 2000, "K": 20, "MAX_ITER": 400},
+    "06_reproduction.ipynb": {"BUDGET": "tiny", "SECTIONS": ["fig1", "table1"], "SEEDS": 2},
 }
 KERNEL = "ccel-tests-python"  # a kernelspec of this interpreter, written by the kernel_path fixture
 

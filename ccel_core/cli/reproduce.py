@@ -58,7 +58,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from ..reproduce import reproduce
 
-    command = f"ccel reproduce --budget {args.budget}" + (f" --seeds {args.seeds}" if args.seeds else "")
+    parts = ["ccel reproduce", f"--budget {args.budget}"]
+    parts += [f"--seeds {args.seeds}"] if args.seeds else []
+    parts += [f"--sections {' '.join(args.sections)}"] if args.sections else []
+    parts += [f"--features {f}" for f in args.features]
+    parts += [f"--mnist-root {args.mnist_root}"] if args.mnist_root else []
+    command = " ".join([*parts, f"--device {args.device}"])
     report = reproduce(
         args.budget,
         args.out,

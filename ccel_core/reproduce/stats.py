@@ -66,14 +66,14 @@ class TestResult:
     __test__ = False  # not a pytest class
 
     def describe(self, digits: int = 2, scale: float = 1.0, unit: str = "") -> str:
-        """``"Welch t = 3.10 (ν 3.9), one-sided p = 0.019; difference +4.10 [+1.50, +6.70] (90 %)"``."""
+        """``"Welch t = 3.10 (ν 3.9), one-sided p = 0.019; difference +4.10 [+1.50, +6.70] points (90 %)"``."""
         if self.verdict == NOT_MEASURABLE:
             return f"not measurable here: {self.needs}" if self.needs else "not measurable here"
         if self.method == "computed":
             return f"computed (deterministic): {self.detail}"
-        d = f"{self.difference * scale:+.{digits}f}{unit}"
+        d = f"{self.difference * scale:+.{digits}f}"
         if not math.isfinite(self.t):  # no spread: decided by the sign
-            return f"{self.method}: no spread over seeds, difference {d}"
+            return f"{self.method}: no spread over seeds, difference {d}{unit}"
         ci = f"[{self.low * scale:+.{digits}f}, {self.high * scale:+.{digits}f}]{unit}"
         level = f"{100 * (1 - 2 * ALPHA):g} %"
         return f"{self.method} t = {self.t:.2f} (ν {self.dof:.1f}), one-sided p = {_p(self.p)}; difference {d} {ci} ({level})"
