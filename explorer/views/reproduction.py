@@ -25,6 +25,14 @@ def report_folders() -> list[Path]:
     return sorted(found, key=lambda p: (p / "report.json").stat().st_mtime, reverse=True)
 
 
+def shown_path(path: Path) -> str:
+    """``path`` relative to the working folder or the repository when under one of them."""
+    for base in (Path.cwd().resolve(), REPO):
+        if path.is_relative_to(base):
+            return str(path.relative_to(base))
+    return str(path)
+
+
 ui.page(
     "rp",
     {},
@@ -42,7 +50,7 @@ if not folders:
 folder = st.selectbox(
     "Report",
     folders,
-    format_func=lambda p: f"{p / 'report.json'}" + ("  (committed)" if p == COMMITTED.resolve() else ""),
+    format_func=lambda p: shown_path(p / "report.json") + ("  (committed)" if p == COMMITTED.resolve() else ""),
     key="rp.folder",
 )
 try:
@@ -78,12 +86,12 @@ claims = pd.DataFrame(
     [
         {
             "section": c.section,
+            "verdict": c.verdict,
             "claim": c.text,
             "scope": c.scope,
             "paper": c.paper,
             "measured here": c.measured,
             "test": c.test_text,
-            "verdict": c.verdict,
         }
         for c in report.claims
         if c.test.verdict in shown
