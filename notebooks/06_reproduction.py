@@ -28,10 +28,11 @@
 BUDGET = "tiny"  # tiny (seconds: the numbers mean nothing), quick (≤ 15 min on 2 CPU cores), full (a GPU box)
 SECTIONS = ["fig1", "table1"]  # any of fig1, fig2, table1, table2, table3, table5
 SEEDS = 3  # seeds per experiment (>= 2: a verdict needs a spread)
-OUT = "reproduction-notebook"  # output folder of the run below
+OUT = None  # output folder of the run below (None: a temporary folder)
 RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plotly mimetype + HTML for other front ends (never a browser)
 
 # %%
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -75,12 +76,13 @@ print(
 # %% [markdown]
 # ## A small reproduction
 #
-# `reproduce` runs the chosen sections and writes the three files into `OUT` (the command:
-# `ccel reproduce --budget tiny --sections fig1 table1 --out OUT`). Fig. 1's claims are properties of
+# `reproduce` runs the chosen sections and writes the three files into a folder (the command:
+# `ccel reproduce --budget tiny --sections fig1 table1 --out DIR`). Fig. 1's claims are properties of
 # the formulas, checked numerically; Table 1's are timed on random problems, one per seed.
 
 # %%
-report = reproduce(BUDGET, OUT, sections=SECTIONS, seeds=SEEDS, echo=lambda line: None)
+out = Path(OUT) if OUT else Path(tempfile.mkdtemp(prefix="ccel-reproduction-"))
+report = reproduce(BUDGET, out, sections=SECTIONS, seeds=SEEDS, echo=lambda line: None)
 print(report.counts())
 verdicts = pd.DataFrame(
     [{"section": c.section, "claim": c.text, "measured": c.measured, "verdict": c.verdict} for c in report.claims]
@@ -88,7 +90,7 @@ verdicts = pd.DataFrame(
 verdicts
 
 # %%
-print(sorted(p.name for p in Path(OUT).iterdir()))
+print(out, sorted(p.name for p in out.iterdir()))
 section = report.sections[-1]
 figure = next(content for kind, content in section.blocks if kind == "figure")
 pio.from_json(figure).show()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import EXIT_OK
+from ._common import EXIT_FAILED, EXIT_OK, err
 
 __all__ = ["add_parser", "cmd_reproduce"]
 
@@ -23,7 +23,8 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "numbers, ours (mean ± std over seeds) and a verdict per claim from a one-sided Welch / paired t test.",
         epilog="Budgets: quick (3 seeds, <= 15 min on a 2-core CPU), full (6 seeds, the paper's protocols: a GPU "
         "box), tiny (a smoke test: every section runs, the numbers mean nothing). Exit codes: 0 written; "
-        "2 bad arguments (nothing run); 130 interrupted (nothing written).",
+        "1 written, but a section failed (its error is in the report); 2 bad arguments (nothing run); "
+        "130 interrupted (nothing written).",
     )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="budget", action="store_const", const="quick", help="the quick budget (default)")
@@ -79,4 +80,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{n} {v}" for v, n in report.counts().items() if n)
     print(f"{len(report.claims)} claims: {counts}")
     print(f"wrote {args.out}/report.md, report.html, report.json ({report.meta['seconds']:.0f} s)")
+    broken = [f"{s.key}: {s.error}" for s in report.sections if s.error]
+    if broken:
+        err("section(s) failed (the report says so): " + "; ".join(broken))
+        return EXIT_FAILED
     return EXIT_OK

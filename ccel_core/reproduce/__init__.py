@@ -6,7 +6,7 @@ paper's numbers beside ours and a verdict per claim.
   ``tiny``: the test suite's smoke run) and writes ``report.md``, ``report.html`` (self-contained)
   and ``report.json`` (read by the explorer's Reproduction page, :func:`load_report`).
 * :mod:`.stats` holds the one significance rule behind every verdict (Welch / paired t, one-sided
-  at α = 0.05 in each direction: holds, does not hold, within noise; not measurable here: needs …).
+  at α = 0.05 in each direction: holds, does not hold, within noise; not measurable here: needs …; failed: the section raised).
 * The paper's numbers live in :mod:`ccel_core.experiments.paper`.
 """
 
@@ -16,12 +16,14 @@ from .run import SECTIONS, machine_description, reproduce
 from .stats import (
     ALPHA,
     DOES_NOT_HOLD,
+    FAILED,
     HOLDS,
     NOT_MEASURABLE,
     VERDICTS,
     WITHIN_NOISE,
     TestResult,
     computed,
+    failed,
     not_measurable,
     one_sample_test,
     welch_test,
@@ -34,6 +36,7 @@ __all__ = [
     "budget",
     "Claim",
     "DOES_NOT_HOLD",
+    "FAILED",
     "HOLDS",
     "NOT_MEASURABLE",
     "REPORT_FILES",
@@ -44,6 +47,7 @@ __all__ = [
     "VERDICTS",
     "WITHIN_NOISE",
     "computed",
+    "failed",
     "load_report",
     "machine_description",
     "not_measurable",

@@ -16,12 +16,18 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, Optional, Sequence
 
-from .stats import NOT_MEASURABLE, VERDICTS, TestResult
+from .stats import FAILED, NOT_MEASURABLE, VERDICTS, TestResult
 
 __all__ = ["Claim", "Section", "Report", "markdown_table", "verdict_table", "load_report", "REPORT_FILES"]
 
 REPORT_FILES = ("report.md", "report.html", "report.json")
-_BADGE = {"holds": "#1a7f37", "does not hold": "#cf222e", "within noise": "#9a6700", NOT_MEASURABLE: "#57606a"}
+_BADGE = {
+    "holds": "#1a7f37",
+    "does not hold": "#cf222e",
+    "within noise": "#9a6700",
+    NOT_MEASURABLE: "#57606a",
+    FAILED: "#8250df",
+}
 
 
 @dataclass
@@ -42,12 +48,16 @@ class Claim:
     @property
     def test_text(self) -> str:
         """The test in words (differences × ``scale`` in ``unit``); "—" when nothing was tested."""
-        return "—" if self.test.verdict == NOT_MEASURABLE else self.test.describe(scale=self.scale, unit=self.unit)
+        if self.test.verdict in (NOT_MEASURABLE, FAILED):
+            return "—"
+        return self.test.describe(scale=self.scale, unit=self.unit)
 
     @property
     def verdict(self) -> str:
         if self.test.verdict == NOT_MEASURABLE and self.test.needs:
             return f"{NOT_MEASURABLE}: needs {self.test.needs}"
+        if self.test.verdict == FAILED:
+            return f"{FAILED}: {self.test.needs}"
         return self.test.verdict
 
 
@@ -147,7 +157,8 @@ class Report:
             f"{m['torch']}.\n\nVerdicts: a one-sided test at α = {m['alpha']} in each direction (Welch's t for "
             f"independent runs, a paired t for per-seed differences): **holds** when the claimed direction is "
             f"significant, **does not hold** when the opposite one is, **within noise** otherwise; **not "
-            f"measurable here** says what it needs. Claims: {counts}.\n\n## Verdicts\n\n{verdict_table(self.claims)}"
+            f"measurable here** says what it needs; **failed**: its section raised (the error is shown). "
+            f"Claims: {counts}.\n\n## Verdicts\n\n{verdict_table(self.claims)}"
         )
 
     def markdown(self) -> str:
@@ -168,7 +179,7 @@ class Report:
         import plotly.io as pio
         from markdown_it import MarkdownIt
 
-        md = MarkdownIt("commonmark").enable("table")
+        md = MarkdownIt("commonmark", {"html": False}).enable("table")  # text from files stays text
 
         def render(text: str) -> str:
             out = md.render(text)

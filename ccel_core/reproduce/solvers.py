@@ -4,14 +4,16 @@ swept over K, one random problem per seed."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..experiments.paper import TABLE1, TABLE1_KS
+from ..summary import summarize
 from .context import Context
 from .report import Section
-from .stats import one_sample_test, welch_test
+from .stats import TestResult, not_measurable, one_sample_test, welch_test
 
 __all__ = ["table1_section"]
 
@@ -27,32 +29,59 @@ def _paper(k: int) -> dict[str, float]:
     return {"iters": it / TABLE1["EM"][0][i], "time": sec / TABLE1["EM"][1][i], "em": TABLE1["EM"][0][i], "pgd": it}
 
 
-def _value(ratio: Any) -> float:
-    """A ratio's value where it is a number or a lower bound (PGD ran out of budget), else NaN."""
-    return float(ratio.value) if ratio.kind in ("=", ">") and ratio.value > 0 else math.nan
+@dataclass
+class _Ratios:
+    """PGD / EM ratios of one K over seeds: ``=`` values, ``>`` lower bounds (PGD ran out of its
+    budget) and why a seed has no usable number (``<``: EM ran out; ``?``: neither, or a divergence)."""
+
+    values: list[float] = field(default_factory=list)
+    bounds: int = 0
+    missing: list[str] = field(default_factory=list)
+
+    def add(self, seed: int, ratio: Any) -> None:
+        if ratio.kind in ("=", ">") and ratio.value > 0:
+            self.values.append(float(ratio.value))
+            self.bounds += ratio.kind == ">"
+        else:
+            self.missing.append(f"seed {seed}: {ratio.text}")
+
+    def logs(self) -> np.ndarray:
+        return np.log(np.asarray(self.values, dtype=float))
+
+    @property
+    def text(self) -> str:
+        """``"2.57× (×/÷ 1.07)"``; ``"≥ 4.00× (×/÷ 1.00) (3 of 3 seeds a lower bound: PGD out of budget)"``."""
+        if not self.values:
+            return "n/a" + (f" ({'; '.join(self.missing)})" if self.missing else "")
+        v = self.logs()
+        spread = f" (×/÷ {math.exp(v.std(ddof=1)):.2f})" if v.size > 1 else ""
+        out = f"{'≥ ' if self.bounds else ''}{math.exp(v.mean()):.2f}×{spread}"
+        if self.bounds:
+            out += f" ({self.bounds} of {len(self.values)} seeds a lower bound: PGD out of budget)"
+        return out + (f", no ratio for {'; '.join(self.missing)}" if self.missing else "")
+
+    def exceeds_one(self) -> TestResult:
+        """ "PGD / EM > 1" — lower bounds count at their bound (conservative); a seed without a number
+        makes the claim not measurable rather than being dropped."""
+        if self.missing:
+            return not_measurable("a ratio on every seed; " + "; ".join(self.missing))
+        return one_sample_test(self.logs())
 
 
-def _log(values: list[float]) -> np.ndarray:
-    v = np.asarray(values, dtype=float)
-    return np.log(v[np.isfinite(v) & (v > 0)])
-
-
-def _gmean(values: list[float]) -> str:
-    v = _log(values)
-    if v.size == 0:
-        return "n/a"
-    spread = f" (×/÷ {math.exp(v.std(ddof=1)):.2f})" if v.size > 1 else ""
-    return f"{math.exp(v.mean()):.2f}×{spread}"
+def _steps(reaches: list[Any], what: str = "iters", digits: int = 0) -> str:
+    """Mean ± std of the steps (or seconds) to the level; ``> …`` when some run stopped short (its
+    budget counted)."""
+    text = summarize([getattr(r, what) for r in reaches]).format(digits)
+    return f"> {text}" if any(not r.reached for r in reaches) else text
 
 
 def table1_section(ctx: Context) -> Section:
     """Table 1's shape: per K, the steps and seconds EM and the best fixed PGD step take to a certified gap."""
     import pandas as pd
 
-    from ..experiments.race import EXACT, EXACT_LEVEL, best_pgd, reach
+    from ..experiments.race import EXACT, EXACT_LEVEL, Ratio, best_pgd, reach
     from ..experiments.race_sweep import race_sweep, sweep_chart_frame, sweep_frame, sweep_ratios
     from ..plots import solver_race_figure
-    from ..summary import summarize
 
     b = ctx.budget
     sec = Section("table1", "Table 1 — y-step solvers: EM vs PGD (and the certified exact y-step)")
@@ -76,48 +105,46 @@ def table1_section(ctx: Context) -> Section:
     sec.table(
         pd.DataFrame(paper), "The paper's Table 1 (steps and seconds to convergence; its N, tolerance and η were lost):"
     )
-    per_k: dict[int, dict[str, list[float]]] = {int(k): {} for k in b.table1_ks}
+    ratios = {int(k): {"iters": _Ratios(), "time": _Ratios(), "exact": _Ratios()} for k in b.table1_ks}
+    reaches: dict[int, dict[str, list[Any]]] = {int(k): {"em": [], "pgd": [], "exact": []} for k in b.table1_ks}
     first = None
     for seed in ctx.seeds:
         ctx.echo(f"  table1: seed {seed}")
         races = race_sweep(b.table1_n, b.table1_ks, 100.0, em_iters=b.table1_em_iters, seed=seed)
         first = first or races
-        for k, ratios in sweep_ratios(races, LEVEL).items():
-            race, got = races[k], per_k[k]
-            em, pgd = reach(race, "EM", LEVEL), best_pgd(race, LEVEL, by="iters")[0]
-            exact = reach(race, EXACT, EXACT_LEVEL)
-            for key, value in (
-                ("iters", _value(ratios["iterations"])),
-                ("time", _value(ratios["time"])),
-                ("em_iters", em.iters if em.reached else math.nan),
-                ("pgd_iters", pgd.iters if pgd.reached else math.nan),
-                ("em_s", em.seconds if em.reached else math.nan),
-                ("exact_s", exact.seconds if exact.reached else math.nan),
-                ("em_over_exact", em.seconds / exact.seconds if em.reached and exact.reached else math.nan),
-            ):
-                got.setdefault(key, []).append(value)
+        for k, measured in sweep_ratios(races, LEVEL).items():
+            em, exact = reach(races[k], "EM", LEVEL), reach(races[k], EXACT, EXACT_LEVEL)
+            ratios[k]["iters"].add(seed, measured["iterations"])
+            ratios[k]["time"].add(seed, measured["time"])
+            ratios[k]["exact"].add(seed, Ratio.of(em, exact, names=("EM", "exact")))
+            for key, r in (("em", em), ("pgd", best_pgd(races[k], LEVEL, by="iters")[0]), ("exact", exact)):
+                reaches[k][key].append(r)
     rows = []
-    for k, got in per_k.items():
+    for k, runs in reaches.items():
         p = _paper(k)
         rows.append(
             {
                 "K": k,
-                "EM steps → 1e-2": summarize(got["em_iters"]).format(0),
-                "best PGD steps → 1e-2": summarize(got["pgd_iters"]).format(0),
-                "PGD / EM steps": _gmean(got["iters"]),
-                "PGD / EM time": _gmean(got["time"]),
-                "EM s → 1e-2": summarize(got["em_s"]).format(4),
-                "exact s → 1e-9": summarize(got["exact_s"]).format(4),
+                "EM steps → 1e-2": _steps(runs["em"]),
+                "best PGD steps → 1e-2": _steps(runs["pgd"]),
+                "PGD / EM steps": ratios[k]["iters"].text,
+                "PGD / EM time": ratios[k]["time"].text,
+                "EM s → 1e-2": _steps(runs["em"], "seconds", 4),
+                "exact s → 1e-9": _steps(runs["exact"], "seconds", 4),
                 "paper EM / best PGD steps": f"{p['em']} / {p['pgd']}" if p else "—",
                 "paper PGD / EM steps, time": f"{p['iters']:.2f}×, {p['time']:.1f}×" if p else "—",
             }
         )
-    sec.table(pd.DataFrame(rows), "Per K, mean ± std over seeds (steps and seconds to the certified gap):")
+    sec.table(
+        pd.DataFrame(rows),
+        'Per K, mean ± std over seeds (steps and seconds to the certified gap; "> …": a run stopped short, so '
+        "the number is a lower bound):",
+    )
     if first is not None:
         chart = sweep_chart_frame(sweep_frame(first), LEVEL)
         title = f"Seconds to a certified gap of {LEVEL:g} (exact: to {EXACT_LEVEL:g}), seed 0"
         sec.figure(solver_race_figure(chart, "k", title=title))
-    for k, got in per_k.items():
+    for k, got in ratios.items():
         p = _paper(k)
         if k < 20:
             continue
@@ -126,36 +153,41 @@ def table1_section(ctx: Context) -> Section:
             f"EM converges in fewer steps than the best PGD step size (K = {k})",
             f"random σ, N = {b.table1_n:,}, certified gap {LEVEL:g}",
             paper_iters,
-            f"PGD / EM steps {_gmean(got['iters'])}",
-            one_sample_test(_log(got["iters"])),
+            f"PGD / EM steps {got['iters'].text}",
+            got["iters"].exceeds_one(),
             unit=" (log ratio)",
         )
         sec.claim(
             f"EM converges in less time than the best PGD step size (K = {k})",
             f"random σ, N = {b.table1_n:,}, certified gap {LEVEL:g}, CPU time",
             f"PGD / EM time {p['time']:.1f}×" if p else "—",
-            f"PGD / EM time {_gmean(got['time'])}",
-            one_sample_test(_log(got["time"])),
+            f"PGD / EM time {got['time'].text}",
+            got["time"].exceeds_one(),
             unit=" (log ratio)",
         )
-    ks = sorted(per_k)
+    ks = sorted(ratios)
     if len(ks) > 1:
         lo, hi = ks[0], ks[-1]
         pl, ph = _paper(lo), _paper(hi)
+        low, high = ratios[lo]["time"], ratios[hi]["time"]
+        if low.missing or high.missing or low.bounds:  # a lower bound at the small K would favour the claim
+            grows = not_measurable(f"exact PGD / EM times at K = {lo} and a number at K = {hi} on every seed")
+        else:
+            grows = welch_test(high.logs(), low.logs())  # lower bounds at the large K are conservative
         sec.claim(
             "EM's advantage over PGD grows with K",
             f"PGD / EM time, K = {hi} vs K = {lo} (log ratios, Welch)",
             f"{pl['time']:.1f}× at K = {lo} → {ph['time']:.1f}× at K = {hi}" if pl and ph else "—",
-            f"{_gmean(per_k[lo]['time'])} → {_gmean(per_k[hi]['time'])}",
-            welch_test(_log(per_k[hi]["time"]), _log(per_k[lo]["time"])),
+            f"{low.text} → {high.text}",
+            grows,
             unit=" (log ratio)",
         )
         sec.claim(
             f"ccel's certified exact y-step reaches gap 1e-9 before EM reaches {LEVEL:g} (K = {hi})",
             "ccel's exact y-step (not in the paper)",
             "—",
-            f"EM time / exact time {_gmean(per_k[hi]['em_over_exact'])}",
-            one_sample_test(_log(per_k[hi]["em_over_exact"])),
+            f"EM time / exact time {ratios[hi]['exact'].text.replace('PGD out of budget', 'EM out of budget')}",
+            ratios[hi]["exact"].exceeds_one(),
             unit=" (log ratio)",
         )
     return sec
