@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from .budget import budget as get_budget
-from .clustering import table2_section, table3_section, table5_section
+from .clustering import table2_section, table3_section
 from .context import Context, default_mnist_root
 from .figures import fig1_section, fig2_section
 from .report import Report, Section
 from .solvers import table1_section
 from .stats import ALPHA, failed
+from .weak import table5_section
 
 __all__ = ["SECTIONS", "reproduce", "machine_description"]
 
