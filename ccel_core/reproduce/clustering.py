@@ -12,7 +12,7 @@ from ..experiments.paper import (
     TABLE2_WEIGHT_DECAY,
     TABLE3,
 )
-from .compare import method_name, ours_vs_best, paper_best, train_once
+from .compare import method_name, ours_vs_best, paper_best, paper_table, train_once
 from .context import MNIST_NEEDS, Context
 from .report import Section
 from .stats import not_measurable
@@ -76,6 +76,7 @@ def table2_section(ctx: Context) -> Section:
         f"ImageNet ResNet-50 features; raw pixels are a different, harder input (absolute numbers not comparable)."
         + (f" Data subsampled to {b.table2_rows} rows (stratified)." if b.table2_rows else "")
     )
+    sec.table(paper_table(TABLE2), "The paper's Table 2 (ACC %, mean (std) of 6 runs, ImageNet ResNet-50 features):")
     sets: list[tuple[str, Any, str, str]] = []  # name, data set, scope, the paper's column
     for name in b.table2_data:
         if name == "mnist-test":
@@ -171,6 +172,7 @@ def table3_section(ctx: Context) -> Section:
         f"self-augmentation CE with β = {b.table3_beta:g}. Seeds {ctx.seeds}. The paper trains 50 epochs on MNIST "
         f"(its size is not given)." + ("" if protocol else " **Reduced budget**: `ccel reproduce --full` on a GPU.")
     )
+    sec.table(paper_table(TABLE3), "The paper's Table 3 (ACC %, mean (std) of 6 runs):")
     rows = []
     for method in TABLE3_METHODS:
         for seed in ctx.seeds:

@@ -9,7 +9,7 @@ from ..experiments.paper import PAPER_METHOD_NAMES, best_baseline
 from .report import Section
 from .stats import TestResult, one_sample_test, welch_test
 
-__all__ = ["method_name", "ours_vs_best", "paper_best", "train_once"]
+__all__ = ["method_name", "ours_vs_best", "paper_best", "paper_table", "train_once"]
 
 
 def method_name(method: str) -> str:
@@ -54,6 +54,15 @@ def paper_best(table: dict, column: Any) -> str:
     best, value = best_baseline(table, column)
     ours = table["ccel"][column]
     return f"ours {ours[0] if isinstance(ours, tuple) else ours} vs {method_name(best)} {value}"
+
+
+def paper_table(table: dict[str, dict[str, tuple[float, Any]]]) -> Any:
+    """The paper's table (method → data set → (mean, std)) as printed: one row per method, "m (s)" cells."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [{"method": method_name(m), **{c: f"{v[0]} ({v[1]})" for c, v in row.items()}} for m, row in table.items()]
+    )
 
 
 def train_once(cfg: Any, ds: Any, test: Any = None) -> dict[str, float]:
