@@ -167,7 +167,7 @@ def test_a_failing_section_is_reported_as_failed_and_the_rest_still_runs(
 ) -> None:
     from ccel_core.reproduce import run
 
-    def broken(ctx: object) -> Section:
+    def broken(ctx: object, sec: Section) -> None:
         raise RuntimeError("out of memory")
 
     monkeypatch.setitem(run.SECTIONS, "table3", ("Table 3 — VGG4", broken))
@@ -206,7 +206,7 @@ def test_table1_ratios_keep_their_bounds() -> None:
 def test_an_interrupted_run_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from ccel_core.reproduce import run
 
-    def stop(ctx: object) -> Section:
+    def stop(ctx: object, sec: Section) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setitem(run.SECTIONS, "table1", ("Table 1", stop))

@@ -11,8 +11,17 @@ from ..experiments.paper import (
     TABLE2,
     TABLE2_WEIGHT_DECAY,
     TABLE3,
+    TABLE3_EPOCHS,
 )
-from .compare import method_name, ours_vs_best, paper_best, paper_table, train_once
+from .compare import (
+    DEEP_SETTINGS,
+    deep_settings_text,
+    method_name,
+    ours_vs_best,
+    paper_best,
+    paper_table,
+    train_once,
+)
 from .context import MNIST_NEEDS, Context
 from .report import Section
 from .stats import not_measurable
@@ -57,22 +66,29 @@ def _summary_table(
     sec.table(pd.DataFrame(rows), caption)
 
 
-def table2_section(ctx: Context) -> Section:
+def table2_section(ctx: Context, sec: Section) -> None:
     """Table 2's protocol on raw pixels (digits, MNIST-test) and on every ``--features`` file."""
     import pandas as pd
 
     from ..backbones import feature_file_meta
     from ..data import load_dataset
-    from ..experiments.fixed_features import TABLE2_METHODS, feature_dataset, run_protocol
+    from ..experiments.fixed_features import TABLE2_METHODS, feature_dataset, protocol_config, run_protocol
+    from ..objectives import DEFAULTS
     from ..plots import method_scores_figure
 
     b = ctx.budget
-    sec = Section("table2", "Table 2 — clustering fixed features with a linear head")
+    cfg = protocol_config("ccel", 0)
+    symbols = {"lam": "λ", "gamma": "γ", "mu": "μ"}
+    settings = "; ".join(
+        f"{method_name(m)} " + ", ".join(f"{symbols[k]} = {v:g}" for k, v in DEFAULTS[m].items())
+        for m in TABLE2_METHODS
+        if DEFAULTS[m]
+    )
     sec.text(
-        f"The paper's protocol: one linear layer (Kaiming init, zero bias) per method, SGD lr 0.1, batch 250, "
-        f"{b.table2_epochs} epochs (paper: 10), weight decay 0.001 (MNIST), each method at its paper setting (ours "
-        f"and MIADM λ = 100, SeLa λ = 25, MIGD γ = 1.3, IMSAT λ = 0.1, μ = 4); K-means is scikit-learn's "
-        f"(n_init = 10). ACC/NMI/ARI on all rows after the last epoch, seeds {ctx.seeds}. The paper clusters "
+        f"The paper's protocol: one linear layer (Kaiming init, zero bias) per method, {cfg.optimizer.upper()} lr "
+        f"{cfg.lr:g}, batch {cfg.batch_size}, {b.table2_epochs} epochs (paper: {cfg.epochs}), weight decay "
+        f"{TABLE2_WEIGHT_DECAY['MNIST']:g} (MNIST), each method at its paper setting ({settings}); K-means is "
+        f"scikit-learn's (n_init = 10). ACC/NMI/ARI on all rows after the last epoch, seeds {ctx.seeds}. The paper clusters "
         f"ImageNet ResNet-50 features; raw pixels are a different, harder input (absolute numbers not comparable)."
         + (f" Data subsampled to {b.table2_rows} rows (stratified)." if b.table2_rows else "")
     )
@@ -80,7 +96,7 @@ def table2_section(ctx: Context) -> Section:
     sets: list[tuple[str, Any, str, str]] = []  # name, data set, scope, the paper's column
     for name in b.table2_data:
         if name == "mnist-test":
-            if not ctx.has_mnist():
+            if not ctx.has_mnist:
                 sec.claim(
                     "Ours has the best ACC (MNIST-test pixels)", "raw pixels", "—", "—", not_measurable(MNIST_NEEDS)
                 )
@@ -139,13 +155,12 @@ def table2_section(ctx: Context) -> Section:
             if name != "digits"
         }
         sec.figure(method_scores_figure(both, paper=paper, title="Table 2 protocol: ACC per method (◆ the paper's)"))
-    return sec
 
 
 TRAINED = 0.5  # below this ACC for every method, a network has not learned to cluster (chance ≈ 0.1–0.2)
 
 
-def table3_section(ctx: Context) -> Section:
+def table3_section(ctx: Context, sec: Section) -> None:
     """Table 3's MNIST column: VGG4 trained from scratch with self-augmentation."""
     import pandas as pd
 
@@ -153,8 +168,7 @@ def table3_section(ctx: Context) -> Section:
     from ..training import TrainConfig
 
     b = ctx.budget
-    sec = Section("table3", "Table 3 — VGG4 from scratch + self-augmentation (MNIST)")
-    if not ctx.has_mnist():
+    if not ctx.has_mnist:
         sec.claim(
             "Ours has the best ACC (VGG4, MNIST)",
             "MNIST-test",
@@ -162,14 +176,14 @@ def table3_section(ctx: Context) -> Section:
             "—",
             not_measurable(MNIST_NEEDS),
         )
-        return sec
+        return
     ds = ctx.mnist(b.table3_rows)
-    protocol = b.table3_epochs >= 50 and b.table3_rows is None
+    protocol = b.table3_epochs >= TABLE3_EPOCHS and b.table3_rows is None
     budget = f"MNIST-test, {len(ds):,} images, {b.table3_epochs} epochs"
     sec.text(
-        f"VGG4 (grey 28×28) from scratch on {budget}, Adam lr 1e-3 (the paper's value was lost), batch 250, weight "
-        f"decay 0.01, device {ctx.device}; IMSAT and IIC use their own augmentation terms, ours, MIADM and SeLa the "
-        f"self-augmentation CE with β = {b.table3_beta:g}. Seeds {ctx.seeds}. The paper trains 50 epochs on MNIST "
+        f"VGG4 (grey 28×28) from scratch on {budget}, {deep_settings_text()}, device {ctx.device}; IMSAT and IIC "
+        f"use their own augmentation terms, ours, MIADM and SeLa the self-augmentation CE with β = "
+        f"{b.table3_beta:g}. Seeds {ctx.seeds}. The paper trains {TABLE3_EPOCHS} epochs on MNIST "
         f"(its size is not given)." + ("" if protocol else " **Reduced budget**: `ccel reproduce --full` on a GPU.")
     )
     sec.table(paper_table(TABLE3), "The paper's Table 3 (ACC %, mean (std) of 6 runs):")
@@ -178,9 +192,9 @@ def table3_section(ctx: Context) -> Section:
         for seed in ctx.seeds:
             ctx.echo(f"  table3: {method} seed {seed}")
             cfg = TrainConfig(
-                data="mnist-test", method=method, model="vgg4", epochs=b.table3_epochs, batch_size=250,
-                optimizer="adam", lr=1e-3, weight_decay=0.01, beta=b.table3_beta if method in PSEUDO_LABEL else 0.0,
-                device=ctx.device, seed=seed, eval_every=b.table3_epochs,
+                data="mnist-test", method=method, model="vgg4", epochs=b.table3_epochs, **DEEP_SETTINGS,
+                beta=b.table3_beta if method in PSEUDO_LABEL else 0.0, device=ctx.device, seed=seed,
+                eval_every=b.table3_epochs,
             )  # fmt: skip
             start = time.perf_counter()
             got = train_once(cfg, ds)
@@ -189,13 +203,13 @@ def table3_section(ctx: Context) -> Section:
             )
     frame = pd.DataFrame(rows)
     _summary_table(sec, frame, TABLE3, f"MNIST-test, {len(ds):,} images:")
-    scope = f"{budget} ({'the paper: 50 epochs' if protocol else 'reduced; the paper: 50 epochs on MNIST'})"
+    scope = f"{budget} ({'' if protocol else 'reduced; '}the paper: {TABLE3_EPOCHS} epochs on MNIST)"
     best = float(frame.groupby("method")["acc"].mean().max())
     untrained = None
     if best < TRAINED:
         untrained = not_measurable(
             f"a budget where the networks learn (every method ≤ {100 * best:.0f} % ACC here, chance ≈ 10–20 %): "
-            "`ccel reproduce --full` (50 epochs on the 10,000 images, 5 methods × 6 seeds: a GPU)"
+            f"`ccel reproduce --full` ({TABLE3_EPOCHS} epochs on the 10,000 images, 5 methods × 6 seeds: a GPU)"
         )
     ours_vs_best(
         sec,
@@ -208,4 +222,3 @@ def table3_section(ctx: Context) -> Section:
     paper = {("MNIST-test", method_name(m)): row["MNIST"][0] for m, row in TABLE3.items()}
     named = frame.assign(method=frame["method"].map(method_name))
     sec.figure(method_scores_figure(named, paper=paper, title="Table 3, MNIST: ACC per method (◆ paper)"))
-    return sec

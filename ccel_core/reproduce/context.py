@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -52,7 +53,9 @@ class Context:
             return feature_dataset("mnist-test", root=str(self.mnist_root), **options)
         return load_dataset("mnist-test", self.mnist_root, **options)
 
+    @cached_property
     def has_mnist(self) -> bool:
+        """Whether MNIST-test loads (checked once per run)."""
         try:
             self.mnist(rows=20)
         except FileNotFoundError:

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
 from .context import MNIST_NEEDS, Context
 from .report import Section
-from .stats import DOES_NOT_HOLD, HOLDS, NOT_MEASURABLE, WITHIN_NOISE, computed, not_measurable, one_sample_test
+from .stats import ALPHA, DOES_NOT_HOLD, HOLDS, NOT_MEASURABLE, WITHIN_NOISE, computed, not_measurable, one_sample_test
 
 __all__ = ["fig1_section", "fig2_section"]
 
@@ -24,16 +25,17 @@ FIG2_PAPER = (
 )
 
 
-def fig1_section(ctx: Context) -> Section:
+def fig1_section(ctx: Context, sec: Section) -> None:
     """Fig. 1 from the formulas: where each loss is minimized for the paper's four targets."""
     from ..experiments.curves import FIG1_TARGETS, curve_minimizers, loss_curves
     from ..plots import loss_curves_figure
 
-    sec = Section("fig1", "Fig. 1 — Shannon CE vs collision CE, K = 2")
     df = loss_curves(FIG1_TARGETS, (1.0, 2.0), 399)
+    grid = np.unique(df["p"].to_numpy())
+    step, p_max = float(grid[1] - grid[0]), float(grid[-1])
     sec.text(
         "H(y,σ) = −Σ_k y_k ln σ_k (dashed) and H₂(y,σ) = −ln Σ_k y_k σ_k (solid) against p for σ = (p, 1 − p), "
-        "on a grid of 399 points of p ∈ [0.005, 0.995], for the paper's targets y."
+        f"on a grid of {grid.size} points of p ∈ [{grid[0]:g}, {p_max:g}], for the paper's targets y."
     )
     sec.figure(loss_curves_figure(df))
     rows, minima = [], {}
@@ -44,7 +46,6 @@ def fig1_section(ctx: Context) -> Section:
     import pandas as pd
 
     sec.table(pd.DataFrame(rows), "Minimizers of each curve (ties and flat stretches reported as sets):")
-    step = float(np.diff(np.linspace(0.005, 0.995, 399))[0])
     one_hot = df[df["y1"] == 1.0].pivot_table(index="p", columns="kind", values="loss")
     gap = float((one_hot["collision"] - one_hot["shannon"]).abs().max())
     sec.claim(
@@ -56,7 +57,7 @@ def fig1_section(ctx: Context) -> Section:
     )
     soft = [(y, y1) for (y, kind), (_, y1) in minima.items() if kind == "shannon" and 0.5 < y1 < 1.0]
     copies = [abs(minima[(y, "shannon")][0].intervals[0][0] - y1) <= step for y, y1 in soft]
-    picks = [minima[(y, "collision")][0].intervals == ((0.995, 0.995),) for y, _ in soft]
+    picks = [minima[(y, "collision")][0].intervals == ((p_max, p_max),) for y, _ in soft]
     where = ", ".join(f"y₁ = {y1:g}: H at p = {minima[(y, 'shannon')][0].describe()[4:]}" for y, y1 in soft)
     sec.claim(
         "Shannon CE is minimized at σ = y: it trains the prediction to copy the target's uncertainty",
@@ -70,7 +71,7 @@ def fig1_section(ctx: Context) -> Section:
         "the formulas",
         "Fig. 1, solid curves: decreasing in p for y₁ > ½",
         ", ".join(f"y₁ = {y1:g}: H₂ at {minima[(y, 'collision')][0].describe()}" for y, y1 in soft),
-        computed(all(picks), f"argmin at the grid's end p = 0.995 for every target with y₁ ∈ (½, 1): {all(picks)}"),
+        computed(all(picks), f"argmin at the grid's end p = {p_max:g} for every target with y₁ ∈ (½, 1): {all(picks)}"),
     )
     uni = [(y, kind) for (y, kind), (_, y1) in minima.items() if y1 == 0.5]
     flat = {kind: minima[(y, kind)][0] for y, kind in uni}
@@ -81,10 +82,9 @@ def fig1_section(ctx: Context) -> Section:
         f"H₂ range {flat['collision'].spread:.1e} nats; H range {flat['shannon'].spread:.3f} nats",
         computed(flat["collision"].flat and not flat["shannon"].flat, "H₂ flat on the grid and H not"),
     )
-    return sec
 
 
-def fig2_section(ctx: Context) -> Section:
+def fig2_section(ctx: Context, sec: Section) -> None:
     """Fig. 2: CE vs CCE on corrupted soft targets, per data set, model and noise model, paired by seed."""
     import pandas as pd
 
@@ -93,11 +93,13 @@ def fig2_section(ctx: Context) -> Section:
     from ..summary import summarize
 
     b = ctx.budget
-    sec = Section("fig2", "Fig. 2 — robustness to corrupted soft labels (CE vs collision CE)")
+    run = {k: v.default for k, v in inspect.signature(noisy_label_experiment).parameters.items()}
     sec.text(
         f"Supervised training from corrupted soft targets (docs/math.md §11): `random-soft` replaces a fraction ρ of "
-        f"the targets by Dirichlet(1) draws, `mix` makes every target (1 − ε) e_c + ε d. Adam lr 0.01, batch 128, "
-        f"{b.fig2_epochs} epochs, a stratified 70/30 train/test split per seed, test accuracy on clean labels; the two "
+        f"the targets by Dirichlet(1) draws, `mix` makes every target (1 − ε) e_c + ε d. {run['optimizer'].title()} lr "
+        f"{run['lr']:g}, batch {run['batch_size']}, weight decay {run['weight_decay']:g}, {b.fig2_epochs} epochs, a "
+        f"stratified {100 * (1 - run['test_fraction']):.0f}/{100 * run['test_fraction']:.0f} train/test split per seed, "
+        f"test accuracy on clean labels; the two "
         f"losses see the same targets, split and initial network (paired by seed). Seeds {ctx.seeds}. The paper's "
         f"Fig. 2 trains a ResNet-18; here a linear head and a 1-hidden-layer MLP on digits and MNIST-test pixels."
     )
@@ -106,7 +108,7 @@ def fig2_section(ctx: Context) -> Section:
         options: dict[str, Any] = {"n_samples": b.fig2_rows} if b.fig2_rows else {}
         levels = b.fig2_levels
         if data == "mnist-test":
-            if not ctx.has_mnist():
+            if not ctx.has_mnist:
                 sec.claim(
                     "Averaged over the noise levels, collision CE's test accuracy is above Shannon CE's (MNIST)",
                     "MNIST-test",
@@ -146,7 +148,7 @@ def fig2_section(ctx: Context) -> Section:
                             "collision CE": accs["collision"].format(1, 100),
                             "Shannon CE": accs["shannon"].format(1, 100),
                             "CCE − CE": summarize(d).format(1, 100),
-                            "verdict (paired t, α = 0.05 each way)": verdict,
+                            f"verdict (paired t, α = {ALPHA:g} each way)": verdict,
                         }
                     )
                 noisy = diff[diff["level"] > 0]
@@ -168,4 +170,3 @@ def fig2_section(ctx: Context) -> Section:
             pd.DataFrame(table),
             "Test accuracy in % (mean ± std over seeds, ddof = 1), the paired difference and its verdict per level:",
         )
-    return sec

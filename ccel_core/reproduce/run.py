@@ -24,7 +24,8 @@ from .weak import table5_section
 
 __all__ = ["SECTIONS", "reproduce", "machine_description"]
 
-SECTIONS: dict[str, tuple[str, Callable[[Context], Section]]] = {
+# key -> (title, builder): the builder fills the section it is given (text, tables, figures, claims)
+SECTIONS: dict[str, tuple[str, Callable[[Context, Section], None]]] = {
     "fig1": ("Fig. 1 — Shannon CE vs collision CE, K = 2", fig1_section),
     "fig2": ("Fig. 2 — robustness to corrupted soft labels (CE vs collision CE)", fig2_section),
     "table1": ("Table 1 — y-step solvers: EM vs PGD (and the certified exact y-step)", table1_section),
@@ -103,8 +104,9 @@ def reproduce(
         title, build = SECTIONS[key]
         echo(f"[{key}] {title}")
         t0 = time.perf_counter()
+        section = Section(key, title)
         try:
-            section = build(ctx)
+            build(ctx, section)
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # noqa: BLE001 - keep the other sections; the report names the failure

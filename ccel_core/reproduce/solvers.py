@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -75,20 +75,22 @@ def _steps(reaches: list[Any], what: str = "iters", digits: int = 0) -> str:
     return f"> {text}" if any(not r.reached for r in reaches) else text
 
 
-def table1_section(ctx: Context) -> Section:
+def table1_section(ctx: Context, sec: Section) -> None:
     """Table 1's shape: per K, the steps and seconds EM and the best fixed PGD step take to a certified gap."""
     import pandas as pd
 
     from ..experiments.race import ACCELERATED, EXACT, EXACT_LEVEL, Ratio, best_pgd, reach
-    from ..experiments.race_sweep import race_sweep, sweep_chart_frame, sweep_frame, sweep_ratios
+    from ..experiments.race_sweep import SWEEP_DEFAULTS, race_sweep, sweep_chart_frame, sweep_frame, sweep_ratios
     from ..plots import solver_race_figure
 
     b = ctx.budget
-    sec = Section("table1", "Table 1 — y-step solvers: EM vs PGD (and the certified exact y-step)")
+    lam, budget = cast(float, SWEEP_DEFAULTS["lam"]), cast(float, SWEEP_DEFAULTS["pgd_budget"])
+    factors = cast(tuple[float, ...], SWEEP_DEFAULTS["pgd_step_factors"])
     sec.text(
-        f"The y-step of eq. 11 (λ = 100) on random σ: N = {b.table1_n:,} points per problem, K ∈ {list(b.table1_ks)}, "
-        f"one problem per seed ({ctx.seeds}). EM and EM + SQUAREM {b.table1_em_iters} steps; PGD at 1.5 and 2 × 1/(λK) "
-        f"(the largest fixed steps that do not diverge) with 4 × the steps EM needed; every solver is timed to a "
+        f"The y-step of eq. 11 (λ = {lam:g}) on random σ: N = {b.table1_n:,} points per problem, K ∈ "
+        f"{list(b.table1_ks)}, one problem per seed ({ctx.seeds}). EM and EM + SQUAREM {b.table1_em_iters} steps; PGD "
+        f"at {' and '.join(f'{f:g}' for f in factors)} × 1/(λK) (the largest fixed steps that do not diverge) with "
+        f"{budget:g} × the steps EM needed; every solver is timed to a "
         f"*certified* gap (primal − dual bound, docs/math.md §7), so no solver's own stopping rule is trusted. The "
         f"paper's N and step sizes were lost with its formulas; its column heads are taken as K = 2, 20, 200. "
         f"Ratios are geometric means over seeds (×/÷ the geometric std); where PGD did not reach the gap within its "
@@ -112,7 +114,7 @@ def table1_section(ctx: Context) -> Section:
     first = None
     for seed in ctx.seeds:
         ctx.echo(f"  table1: seed {seed}")
-        races = race_sweep(b.table1_n, b.table1_ks, 100.0, em_iters=b.table1_em_iters, seed=seed)
+        races = race_sweep(b.table1_n, b.table1_ks, lam, em_iters=b.table1_em_iters, seed=seed)
         first = first or races
         for k, measured in sweep_ratios(races, LEVEL).items():
             em, exact = reach(races[k], "EM", LEVEL), reach(races[k], EXACT, EXACT_LEVEL)
@@ -194,4 +196,3 @@ def table1_section(ctx: Context) -> Section:
             ratios[hi]["exact"].exceeds_one(),
             unit=" (log ratio)",
         )
-    return sec

@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from ..experiments.paper import TABLE5, TABLE5_FRACTIONS
-from .compare import method_name, ours_vs_best, train_once
+from .compare import DEEP_SETTINGS, deep_settings_text, method_name, ours_vs_best, train_once
 from .context import MNIST_NEEDS, Context
 from .report import Section
 from .stats import not_measurable
@@ -17,7 +17,7 @@ __all__ = ["table5_section", "TABLE5_METHODS"]
 TABLE5_METHODS = ("seeds", "imsat", "iic", "sela", "miadm", "ccel")
 
 
-def table5_section(ctx: Context) -> Section:
+def table5_section(ctx: Context, sec: Section) -> None:
     """Table 5's protocol on a train/test split of MNIST-test: CE on the labeled fraction + each loss."""
     import numpy as np
     import pandas as pd
@@ -29,13 +29,12 @@ def table5_section(ctx: Context) -> Section:
     from ..training.state import labeled_mask
 
     b = ctx.budget
-    sec = Section("table5", "Table 5 — weak supervision: labeled seeds + a self-labeling loss")
     needs = "STL10 and CIFAR10 (not run by `ccel reproduce`: `ccel fit --data cifar10 --download …` on a GPU box)"
-    if not ctx.has_mnist():
+    if not ctx.has_mnist:
         sec.claim(
             "Adding ours to the seeds' CE beats the other losses", "MNIST-test", "—", "—", not_measurable(MNIST_NEEDS)
         )
-        return sec
+        return
     ds = ctx.mnist()
     assert ds.y is not None  # mnist-test is labeled
     y = ds.y.numpy()
@@ -48,7 +47,7 @@ def table5_section(ctx: Context) -> Section:
     sec.text(
         f"The paper's Table 5 is on STL10 and CIFAR10 (VGG4 from scratch); here its protocol on MNIST-test: "
         f"{len(train):,} training images (a labeled fraction of them, stratified, chosen per seed) and {len(test):,} "
-        f"held-out test images, model `{b.table5_model}`, Adam lr 1e-3, batch 250, weight decay 0.01, "
+        f"held-out test images, model `{b.table5_model}`, {deep_settings_text()}, "
         f"{b.table5_epochs} epochs. Each method trains Shannon CE on the labeled images plus its self-labeling loss on "
         f"the unlabeled ones; *only seeds* trains on the labeled images alone, for the same number of steps. Test "
         f"accuracy without cluster matching (the labeled images fix the classes). Seeds {ctx.seeds}; the runs of "
@@ -61,9 +60,9 @@ def table5_section(ctx: Context) -> Section:
             f"a labeled fraction of {min(TABLE5_FRACTIONS):g} of {len(train):,} training images is {fewest} images, "
             f"fewer than K = {train.n_classes}: use at least {math.ceil(train.n_classes / min(TABLE5_FRACTIONS)):,}"
         )
-    steps = b.table5_epochs * math.ceil(len(train) / 250)
-    shared: dict[str, Any] = dict(data="mnist-test", model=b.table5_model, batch_size=250, optimizer="adam", lr=1e-3)
-    shared.update(weight_decay=0.01, device=ctx.device)
+    batch = int(DEEP_SETTINGS["batch_size"])
+    steps = b.table5_epochs * math.ceil(len(train) / batch)
+    shared: dict[str, Any] = dict(data="mnist-test", model=b.table5_model, **DEEP_SETTINGS, device=ctx.device)
     rows = []
     for fraction in TABLE5_FRACTIONS:
         for seed in ctx.seeds:
@@ -73,7 +72,7 @@ def table5_section(ctx: Context) -> Section:
             for method in TABLE5_METHODS:
                 ctx.echo(f"  table5: {fraction:g} · {method} · seed {seed}")
                 if method == "seeds":
-                    epochs = max(1, round(steps / math.ceil(len(seeds_only) / 250)))
+                    epochs = max(1, round(steps / math.ceil(len(seeds_only) / batch)))
                     cfg = TrainConfig(
                         method="supervised", loss="shannon", epochs=epochs, seed=seed, eval_every=epochs, **shared
                     )
@@ -146,4 +145,3 @@ def table5_section(ctx: Context) -> Section:
     sec.figure(
         method_scores_figure(named, value="test_acc", title="Table 5 analog: test ACC per method and labeled fraction")
     )
-    return sec
