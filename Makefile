@@ -10,7 +10,7 @@ LOCK   := requirements/lock.txt
 PORT   ?= 8501
 LATEST := .venv-latest
 
-.PHONY: setup explore lint test test-fast test-latest lock bench notebooks clean
+.PHONY: setup explore lint test test-fast test-numerics test-latest lock bench notebooks clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ test: lint  ## lint and type check, then the whole test suite (unit, app, notebo
 
 test-fast: setup  ## everything except tests marked slow or browser
 	$(BIN)/python -m pytest -m "not slow and not browser"
+
+test-numerics: setup  ## the tests that compare with external optimizers, rerun with numpy/OpenBLAS/numba kernels and reference tolerances varied
+	$(BIN)/python tests/numerics_matrix.py
 
 test-latest:  ## the whole suite on the newest releases the ranges in pyproject.toml allow (own venv)
 	rm -rf $(LATEST)

@@ -10,8 +10,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccel_core.solvers import ConvergenceWarning, certified_gap, dual_value, em, eq10_loss, eq11_loss, exact, pgd
+from ccel_core.solvers import ConvergenceWarning, certified_gap, dual_value, em, eq11_loss, exact, pgd
 from ccel_core.solvers.certificate import _h_all, class_multipliers, slope_order
+from tests.references import assert_not_worse_than_reference, clarabel_reference, objective_value
 
 
 def softmax_rows(z: np.ndarray) -> np.ndarray:
@@ -52,49 +53,53 @@ def test_envelope_h_matches_brute_force(k, seed, cscale, zero):
     assert h[0] >= ref - 1e-5  # and the grid comes close to it
 
 
-def clarabel_optimum(sig: np.ndarray, lam: float, u: np.ndarray, objective: str) -> tuple[float, np.ndarray]:
-    cp = pytest.importorskip("cvxpy")
-    n, k = sig.shape
-    y = cp.Variable((n, k), nonneg=True)
-    m = cp.sum(y, axis=0) / n
-    fit = -cp.sum(cp.log(cp.sum(cp.multiply(sig, y), axis=1))) / n
-    if objective == "eq11":
-        pos = u > 0
-        reg = -cp.sum(cp.multiply(u[pos], cp.log(m[pos]))) + float(np.sum(u[pos] * np.log(u[pos])))
-    else:
-        reg = cp.sum(cp.rel_entr(m, u))
-    prob = cp.Problem(cp.Minimize(fit + lam * reg), [cp.sum(y, axis=1) == 1])
-    prob.solve(solver=cp.CLARABEL, tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12, max_iter=500)
-    yv = np.clip(y.value, 0.0, None)
-    return float(prob.value), yv / yv.sum(1, keepdims=True)
+CLARABEL_CASES = [
+    (60, 2, 100.0, "eq11"),
+    (80, 4, 1.0, "eq11"),
+    (120, 5, 100.0, "eq11"),
+    (50, 3, 1000.0, "eq11"),
+    (80, 4, 1.0, "eq10"),
+    (100, 5, 10.0, "eq10"),
+]
 
 
-@pytest.mark.parametrize(
-    "n, k, lam, objective",
-    [
-        (60, 2, 100.0, "eq11"),
-        (80, 4, 1.0, "eq11"),
-        (120, 5, 100.0, "eq11"),
-        (50, 3, 1000.0, "eq11"),
-        (80, 4, 1.0, "eq10"),
-        (100, 5, 10.0, "eq10"),
-    ],
-)
+@pytest.mark.reference
+@pytest.mark.parametrize("n, k, lam, objective", CLARABEL_CASES)
 def test_exact_matches_clarabel(n, k, lam, objective):
     sig = problem(n, k, seed=n + k)
     u = np.full(k, 1 / k)
-    ref, y_ref = clarabel_optimum(sig, lam, u, objective)
+    ref = clarabel_reference(sig, lam, u, objective)
     r = exact(sig, lam, objective=objective, tol=1e-8)
     assert r.converged and r.gaps[-1] <= 1e-8
-    loss = (eq11_loss if objective == "eq11" else eq10_loss)(sig, r.labels, lam, u)
+    loss = objective_value(sig, r.labels, lam, u, objective)
     assert loss == pytest.approx(r.history[-1], rel=1e-12)
-    assert loss <= ref + 1e-8 * abs(ref)  # never worse than the interior-point optimum (beyond tol) …
-    assert loss == pytest.approx(ref, rel=1e-8)  # … and equal to it
-    # the certificate bounds the true gap of Clarabel's point, and is ~0 at ours
-    gap_ref = certified_gap(sig, y_ref, lam, u, objective)[0]
-    assert gap_ref >= (eq11_loss if objective == "eq11" else eq10_loss)(sig, y_ref, lam, u) - loss - 1e-12
-    np.testing.assert_allclose(r.labels.sum(1), 1.0, atol=1e-12)
-    assert (r.labels >= 0).all()
+    # never worse than the interior point's (feasible) point beyond tol, equal to what both certify
+    assert_not_worse_than_reference(sig, r.labels, lam, u, objective, ref, tol=1e-8)
+    # the certificate bounds the true gap of Clarabel's point (≥ its distance to ours, an upper bound on P*)
+    gap_ref = certified_gap(sig, ref.labels, lam, u, objective)[0]
+    assert gap_ref >= ref.value - loss - 1e-12
+
+
+@pytest.mark.reference
+def test_reference_assertion_rejects_a_label_matrix_1e6_above_the_optimum():
+    """The fixed assertion is not vacuous: labels 1e-6 (relative) above the optimum fail it."""
+    n, k, lam, objective = CLARABEL_CASES[2]
+    sig = problem(n, k, seed=n + k)
+    u = np.full(k, 1 / k)
+    ref = clarabel_reference(sig, lam, u, objective)
+    best = exact(sig, lam, objective=objective, tol=1e-11)
+    opt = best.history[-1]
+    # move along the segment toward σ until the objective is 1e-6·P* above the optimum (P is convex on it)
+    lo, hi = 0.0, 1.0
+    for _ in range(200):
+        t = 0.5 * (lo + hi)
+        excess = objective_value(sig, (1 - t) * best.labels + t * sig, lam, u, objective) - opt
+        lo, hi = (t, hi) if excess < 1e-6 * opt else (lo, t)
+    wrong = (1 - hi) * best.labels + hi * sig
+    assert objective_value(sig, wrong, lam, u, objective) - opt == pytest.approx(1e-6 * opt, rel=1e-3)
+    assert_not_worse_than_reference(sig, best.labels, lam, u, objective, ref, tol=1e-8)  # the optimum passes …
+    with pytest.raises(AssertionError, match="worse than the reference"):
+        assert_not_worse_than_reference(sig, wrong, lam, u, objective, ref, tol=1e-8)  # … 1e-6 above fails
 
 
 def test_certificate_bounds_the_true_gap_and_vanishes_along_em():

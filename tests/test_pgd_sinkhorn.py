@@ -115,6 +115,7 @@ def test_pgd_bad_input_and_warning():
 # ------------------------------------------------------------------------------------------
 # Sinkhorn against POT
 # ------------------------------------------------------------------------------------------
+@pytest.mark.reference
 @pytest.mark.parametrize("n, k, lam, skew", [(50, 3, 25.0, False), (200, 10, 25.0, True), (120, 40, 5.0, False)])
 def test_sinkhorn_equals_pot(n, k, lam, skew):
     ot = pytest.importorskip("ot")
@@ -124,7 +125,14 @@ def test_sinkhorn_equals_pot(n, k, lam, skew):
     ours = sinkhorn(probs, lam=lam, prior=prior, hard=False, max_iter=5000, tol=1e-13)
     assert ours.converged
     plan = ours.labels / n
-    ref = ot.sinkhorn(np.full(n, 1 / n), prior, -np.log(probs), reg=1 / lam, numItermax=100000, stopThr=1e-14)
+    ref, log = ot.sinkhorn(
+        np.full(n, 1 / n), prior, -np.log(probs), reg=1 / lam, numItermax=100000, stopThr=1e-14, log=True
+    )
+    # POT's own accuracy: the marginal violation it reports (the plan is exp(f + g − C)/reg-scaled, so an
+    # entry's relative error is of the order of the scaling error); compare to a bound well above it
+    err = float(log["err"][-1])
+    if not err <= 1e-12:
+        pytest.skip(f"POT stopped at a marginal error {err:.1e}: not a reference to 1e-10")
     np.testing.assert_allclose(plan, ref, atol=1e-10, rtol=1e-6)
     np.testing.assert_allclose(plan.sum(1), np.full(n, 1 / n), atol=1e-12)
     np.testing.assert_allclose(plan.sum(0), prior, atol=1e-12)
