@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ccel_core.solvers import ConvergenceWarning, certified_gap, dual_value, em, eq11_loss, exact, pgd
+from ccel_core.solvers import STATUSES, ConvergenceWarning, certified_gap, dual_value, em, eq11_loss, exact, pgd
 from ccel_core.solvers.certificate import _h_all, class_multipliers, slope_order
 from tests.references import assert_not_worse_than_reference, clarabel_reference, objective_value
 
@@ -240,3 +240,31 @@ def test_exact_bad_input():
         exact(sig, -1.0)
     with pytest.raises(ValueError, match="max_iter=0"):
         exact(sig, 1.0, max_iter=0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("n, k", [(300, 2), (250, 10), (250, 40)])
+def test_exact_trace_is_honest(seed, n, k):
+    """The trace records the best certified iterate so far: gaps ≥ 0 and never rising, the loss that of
+    the returned labels at the end; the end-game's trial points never make it climb (issue 20)."""
+    from ccel_core.experiments.race import race_problem
+
+    sig = race_problem(n, k, seed=seed)
+    r = exact(sig, 100.0, tol=1e-10)
+    gaps = np.asarray(r.gaps)
+    assert len(gaps) == len(r.history) == len(r.times) == r.n_iter + 1
+    assert (gaps >= 0).all() and (np.diff(gaps) <= 0).all(), gaps
+    assert r.history[-1] == pytest.approx(eq11_loss(sig, r.labels, 100.0, np.full(k, 1 / k)), rel=1e-12)
+    assert r.converged == (gaps[-1] <= 1e-10) and r.status == ("converged" if r.converged else r.status)
+    assert r.status in STATUSES and r.message
+
+
+def test_gap_text_never_negative():
+    from ccel_core.solvers._common import format_gap
+
+    assert format_gap(-5.1e-13) == format_gap(0.0) == "< 1e-12"
+    assert format_gap(3.5e-3) == "3.5e-03" and format_gap(float("nan")) == "diverged"
+    # a certificate never reports a negative gap, even where rounding makes P − D < 0
+    sig = problem(50, 3, seed=1)
+    best = exact(sig, 100.0, tol=1e-13, max_iter=200)
+    assert certified_gap(sig, best.labels, 100.0)[0] >= 0.0

@@ -39,6 +39,7 @@ import pandas as pd
 import torch
 
 from ..solvers import ConvergenceWarning, em, exact, m_step_timings, pgd
+from ..solvers._common import format_gap
 from ..solvers.certificate import certify as certify_labels
 from ..solvers.certificate import slope_order
 from ..timing import best_of
@@ -210,11 +211,6 @@ def format_seconds(seconds: float) -> str:
 def format_iterations(iters: float) -> str:
     """``4,300 it``."""
     return f"{int(iters):,} it"
-
-
-def format_gap(gap: float) -> str:
-    """A certified gap as text (``3.5e-03``); a non-finite one (a diverged run) as ``diverged``."""
-    return f"{gap:.1e}" if math.isfinite(gap) else "diverged"
 
 
 def _sig2(value: float, direction: str) -> float:

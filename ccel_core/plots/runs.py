@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..solvers._common import GAP_FLOOR
 from ..summary import summarize_frame
 from ._style import SHANNON_COLOR, as_array, cluster_color, finish, method_styles
 
@@ -120,6 +121,8 @@ def solver_race_figure(
         if max_points is not None and len(part) > max_points:
             part = part.iloc[np.unique(np.linspace(0, len(part) - 1, max_points).round().astype(int))]
         vals = part[y].to_numpy(dtype=float)
+        if y == "certified":  # a certified gap below the rounding floor is drawn at it ("< 1e-12")
+            vals = np.maximum(vals, GAP_FLOOR)
         if log_axis:
             vals = np.where(vals > 0, vals, np.nan)
         vals = np.where(np.isfinite(vals), vals, np.nan)

@@ -6,7 +6,16 @@ Every solver validates its input, computes in float64, returns a :class:`SolverR
 torch → torch on the input's device.
 """
 
-from ._common import ConvergenceWarning, SolverResult, eq10_loss, eq11_loss, fairness, kl_prior, label_objective
+from ._common import (
+    STATUSES,
+    ConvergenceWarning,
+    SolverResult,
+    eq10_loss,
+    eq11_loss,
+    fairness,
+    kl_prior,
+    label_objective,
+)
 from .certificate import certified_gap, dual_value
 from .em import em, m_step, m_step_timings
 from .exact import exact
@@ -16,6 +25,7 @@ from .sinkhorn import sinkhorn
 __all__ = [
     "ConvergenceWarning",
     "SolverResult",
+    "STATUSES",
     "em",
     "exact",
     "certified_gap",

@@ -23,9 +23,37 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-__all__ = ["SolverResult", "ConvergenceWarning", "eq10_loss", "eq11_loss", "fairness", "label_objective", "Problem"]
+__all__ = [
+    "SolverResult",
+    "STATUSES",
+    "format_gap",
+    "ConvergenceWarning",
+    "eq10_loss",
+    "eq11_loss",
+    "fairness",
+    "label_objective",
+    "Problem",
+]
 
 Array = Union[np.ndarray, torch.Tensor]
+
+
+CONVERGED, MAX_ITER, STALLED, BUDGET = "converged", "max_iter", "stalled", "budget"
+STATUSES = (CONVERGED, MAX_ITER, STALLED, BUDGET)
+# A change-based stopping rule (EM, PGD) counts as convergence only while the certificate of the
+# iterate where it fired is at most this: the rule stops EM at certified gaps of ~1e-2 … 1e-5 on real
+# problems (tol 1e-5 → ~6e-3, tol 1e-8 → ~5e-5, measured at N = 250…1000, K = 5…100), while a stuck
+# iterate (labels pinned near 0, Property 1) stops with no change at all at gaps of 0.4 and more.
+STALL_GAP = 0.05
+GAP_FLOOR = 1e-12  # certified gaps below this are rounding: shown as "< 1e-12"
+
+
+def format_gap(gap: float) -> str:
+    """A certified gap as text: ``3.5e-03``; below :data:`GAP_FLOOR` ``< 1e-12`` (rounding, never a
+    negative number); a non-finite one (a diverged run) ``diverged``."""
+    if not math.isfinite(gap):
+        return "diverged"
+    return f"< {GAP_FLOOR:g}" if gap < GAP_FLOOR else f"{gap:.1e}"
 
 
 @dataclass
@@ -47,6 +75,11 @@ class SolverResult:
             ``max_k c_k = 0`` (``exact``; the envelope and the labels it defines are shift-invariant,
             so this is the warm start of the next call's ``duals=``; add back the shift before
             evaluating ``dual_value``, whose eq. 11 domain is c > 0), else None.
+        status: why the solver stopped, one of :data:`STATUSES`: ``"converged"`` (its rule met —
+            for eq. 10/11 backed by the certificate, see each solver), ``"max_iter"`` (budget spent),
+            ``"stalled"`` (the iterates stopped moving but the certificate says the labels are not
+            optimal: ``converged`` is False), ``"budget"`` (``tol=0``: a fixed number of iterations).
+        message: the same in words, with the numbers (gap, tolerance) that decided it.
     """
 
     labels: Array
@@ -56,6 +89,8 @@ class SolverResult:
     times: list[float] = field(default_factory=list)
     gaps: list[float] = field(default_factory=list)
     duals: Any = None
+    status: str = ""
+    message: str = ""
 
     @property
     def loss(self) -> float:
@@ -244,11 +279,13 @@ def eq10_loss(probs: Array, labels: Array, lam: float, prior: Array) -> float:
     return collision_term(probs, labels) + fairness(labels.mean(0), lam, prior, "eq10")
 
 
-def warn_not_converged(solver: str, what: str, max_iter: int) -> None:
-    """The one ``ConvergenceWarning`` of every solver: ``"<solver> did not converge: <what> after
-    max_iter=<n> iterations"`` (raised at the solver's caller: ``stacklevel=3``)."""
+def warn_not_converged(solver: str, what: str, max_iter: int, stacklevel: int = 3) -> None:
+    """The one ``ConvergenceWarning`` of every solver that ran out of iterations: ``"<solver> did not
+    converge: <what> after max_iter=<n> iterations"`` (raised at the solver's caller)."""
     warnings.warn(
-        f"{solver} did not converge: {what} after max_iter={max_iter} iterations", ConvergenceWarning, stacklevel=3
+        f"{solver} did not converge: {what} after max_iter={max_iter} iterations",
+        ConvergenceWarning,
+        stacklevel=stacklevel,
     )
 
 
@@ -256,8 +293,41 @@ def stopping_rule_text(tol: float, gap_tol: float | None, gap: float | None) -> 
     """What an EM/PGD run missed: the relative loss change (``tol``) and, if asked, the certified gap."""
     text = f"relative loss change still above tol={tol:g}"
     if gap_tol is not None:
-        text += f" and certified gap {gap:.3g} above gap_tol={gap_tol:g}"
+        text += f" and certified gap {format_gap(gap) if gap is not None else 'unknown'} above gap_tol={gap_tol:g}"
     return text
+
+
+def change_rule_outcome(
+    solver: str, *, tol: float, gap_tol: float | None, fired: bool, gap: float | None, max_iter: int
+) -> tuple[bool, str, str]:
+    """``(converged, status, message)`` of a solver stopped by a change rule (EM, PGD); warns when not converged.
+
+    ``fired``: the relative loss change fell to ≤ ``tol`` before ``max_iter``; ``gap``: the certified
+    relative gap of the returned labels (None where none exists: Shannon CE, data-parallel EM). A
+    change rule is only a proxy: it also fires on a stuck iterate whose loss does not move at all.
+    So it counts as convergence only while the certificate agrees — gap ≤ ``gap_tol`` when given,
+    else ≤ :data:`STALL_GAP`; otherwise the run *stalled* (``converged`` False, a ConvergenceWarning).
+    """
+    if gap_tol is not None and gap is not None and gap <= gap_tol:
+        return True, CONVERGED, f"certified relative gap {format_gap(gap)} <= gap_tol={gap_tol:g}"
+    if fired:
+        if gap is None:
+            return True, CONVERGED, f"relative loss change <= tol={tol:g} (no certificate for this objective)"
+        bound = STALL_GAP if gap_tol is None else gap_tol
+        if gap <= bound:
+            return True, CONVERGED, f"relative loss change <= tol={tol:g} at a certified gap of {format_gap(gap)}"
+        message = (
+            f"stalled: the relative loss change fell to <= tol={tol:g} but the certified gap is still "
+            f"{format_gap(gap)} (> {bound:g}); the labels are not optimal — a start with entries near 0 "
+            "keeps them there (EM's Property 1): start from σ, or use exact()"
+        )
+        warnings.warn(f"{solver} {message}", ConvergenceWarning, stacklevel=3)
+        return False, STALLED, message
+    if tol == 0 and gap_tol is None:
+        return False, BUDGET, f"ran its fixed budget of {max_iter} iterations (tol=0)"
+    message = stopping_rule_text(tol, gap_tol, gap)
+    warn_not_converged(solver, message, max_iter, stacklevel=4)
+    return False, MAX_ITER, f"max_iter={max_iter} reached: {message}"
 
 
 def has_converged(prev: float, cur: float, tol: float) -> bool:

@@ -54,8 +54,11 @@ class Ops:
 
 
 class Record:
-    """Loss, certified relative gap and time per iterate (``count`` = iterates recorded), and the
-    best-certified iterate so far (``best_y``, ``best_rel``, its index ``best_at``)."""
+    """The trace of a solve, one entry per iterate tried (``count``), recording the **best certified
+    iterate so far**: ``history[t]``/``gaps[t]`` are the loss and certified relative gap (≥ 0) of the
+    labels the solver would return if stopped after iterate ``t`` (``best_y``, ``best_rel``). An
+    end-game may try points worse than its start on its way to a better face; the trace never
+    climbs because of them."""
 
     def __init__(self, callback: Optional[Callable[[Any], None]] = None) -> None:
         self.callback = callback
@@ -65,20 +68,21 @@ class Record:
         self.start = time.perf_counter()
         self.best_y: Any = None
         self.best_rel = math.inf
-        self.best_at = 0
+        self.best_loss = math.inf
 
     @property
     def count(self) -> int:
         return len(self.history)
 
     def __call__(self, loss: float, rel: float, y: Any) -> None:
+        rel = max(float(rel), 0.0)
         if self.best_y is None or rel < self.best_rel:
-            self.best_y, self.best_rel, self.best_at = y, float(rel), len(self.history)
-        self.history.append(float(loss))
-        self.gaps.append(float(rel))
+            self.best_y, self.best_rel, self.best_loss = y, rel, float(loss)
+        self.history.append(self.best_loss)
+        self.gaps.append(self.best_rel)
         self.times.append(time.perf_counter() - self.start)
         if self.callback is not None:
-            self.callback(y)
+            self.callback(self.best_y)
 
 
 def blocks(e: Array, r: Array) -> tuple:

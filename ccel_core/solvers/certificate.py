@@ -231,6 +231,7 @@ def certify(
     if polish:
         c = polished_multipliers(sig, y, lam, u, objective)
         gap = min(gap, loss - dual_value(sig, c, lam, u, objective, order))
+    gap = max(gap, 0.0)  # P ≥ D always: a negative difference is rounding, reported as 0
     return loss, gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
 
 

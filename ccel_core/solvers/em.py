@@ -41,12 +41,11 @@ from ..timing import best_of
 from ._common import (
     Array,
     SolverResult,
+    change_rule_outcome,
     check_nonnegative,
     has_converged,
     label_objective,
     prepare,
-    stopping_rule_text,
-    warn_not_converged,
 )
 from .certificate import certify as certify_labels
 from .certificate import slope_order
@@ -488,7 +487,7 @@ def em(
 
     col, log_sum, n_total = global_stats(y, (sig * y).sum(1))
     if n_total == 0:  # every process passed an empty shard: nothing to solve
-        return SolverResult(pb.output(y), 0, True, [math.nan], [0.0])
+        return SolverResult(pb.output(y), 0, True, [math.nan], [0.0], status="converged", message="no rows to solve")
     roots = torch.zeros(y.shape[0], dtype=torch.float64, device=y.device) if pb.is_torch else np.zeros(y.shape[0])
     history = [label_objective(log_sum, n_total, col, lam, u)]
     times = [time.perf_counter() - start]
@@ -536,9 +535,9 @@ def em(
 
     copy = (lambda a: a.clone()) if pb.is_torch else (lambda a: a.copy())
     step_max = 1.0
-    converged = False
+    fired = stop = False
     n_iter = 0
-    while n_iter < max_iter and not converged:
+    while n_iter < max_iter and not stop:
         before = history[-1]
         if not accelerate or max_iter - n_iter < 3:
             y, col, loss = step(y, col)
@@ -568,10 +567,13 @@ def em(
                 y, col, loss = step(y2, col2)
                 step_max = max(1.0, alpha / 4.0)
                 record(loss, y)
-        if tol > 0 and has_converged(before, history[-1], tol):
-            converged = True
-        if gap_tol is not None and gaps[-1] <= gap_tol:
-            converged = True
-    if (tol > 0 or gap_tol is not None) and not converged:
-        warn_not_converged("em", stopping_rule_text(tol, gap_tol, gaps[-1] if gaps else None), max_iter)
-    return SolverResult(pb.output(y), n_iter, converged, history, times, gaps)
+        fired = tol > 0 and has_converged(before, history[-1], tol)
+        stop = fired or (gap_tol is not None and gaps[-1] <= gap_tol)
+    gap: Optional[float] = gaps[-1] if gaps else None
+    if gap is None and fired and all_reduce is None:  # the change rule is checked against the certificate
+        sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
+        gap = certify_labels(sig_np, y, lam, u, "eq11", slope_order(sig_np))[2]
+    converged, status, message = change_rule_outcome(
+        "em", tol=tol, gap_tol=gap_tol, fired=fired, gap=gap, max_iter=max_iter
+    )
+    return SolverResult(pb.output(y), n_iter, converged, history, times, gaps, status=status, message=message)

@@ -53,7 +53,7 @@ from typing import Any, Callable, Optional, cast
 import numpy as np
 import torch
 
-from ._common import Array, SolverResult, prepare, warn_not_converged
+from ._common import CONVERGED, MAX_ITER, STALLED, Array, SolverResult, format_gap, prepare, warn_not_converged
 from ._exact_kernels import pd_step
 from ._ipm import Ops, Problem, Record, blocks, newton
 from .certificate import (
@@ -261,17 +261,19 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
             σ); the multipliers of different batches differ too much (measured).
         max_iter: cap on iterations (interior-point and end-game steps together).
         tol: target for the certified relative gap ``(P(Y) − D)/P``; 0 runs to ``max_iter``.
-        callback: called with every iterate's labels (float64, N×K, on the input's backend) in
-            the order of ``history`` before it is truncated (e.g. to animate the iterations).
+        callback: called after every iterate with the labels ``history`` records there — the best
+            certified so far (float64, N×K, on the input's backend; e.g. to animate the iterations).
 
         validate: check the values of ``probs``/``prior``/``init`` (default); ``False`` trusts them
             (the trainer's y-steps, whose σ are softmax outputs already checked finite).
 
     Returns:
-        :class:`SolverResult` with ``history`` (P per iterate, index 0 = the start), ``gaps``
-        (certified relative gap per iterate), ``duals`` (``c = −∇G(ȳ)`` shifted to ``max c = 0``) and ``converged``
-        (``gaps[-1] <= tol``; otherwise a ``ConvergenceWarning``). The labels are the best
-        certified iterate, and the record ends with it.
+        :class:`SolverResult` with ``history`` and ``gaps`` per iterate tried (index 0 = the start):
+        P and the certified relative gap (≥ 0) of the best certified iterate so far — an end-game
+        may try worse points, the trace does not climb with them; ``duals`` (``c = −∇G(ȳ)`` shifted
+        to ``max c = 0``), ``converged`` (``gaps[-1] <= tol``; otherwise a ``ConvergenceWarning``) and
+        ``status``/``message`` (why it stopped). The labels are the best certified iterate, whose
+        loss is ``history[-1]``.
     """
     if objective not in OBJECTIVES:
         raise ValueError(f"objective={objective!r} is not valid; expected one of {OBJECTIVES}")
@@ -303,14 +305,22 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
             y_int, z = _interior(problem, y, max_iter, tol, record)
             if record.best_rel > tol and record.count <= max_iter:
                 _face(problem, y_int, y_int > z, max_iter, tol, record)
-    y, best, converged = record.best_y, record.best_at, record.best_rel <= tol
-    if tol > 0 and not converged:
-        warn_not_converged("exact", f"certified gap {record.gaps[best]:.3g} still above tol={tol:g}", max_iter)
-    # The labels are the best certified iterate: the record ends there (history[-1] is their loss).
-    for name in ("history", "gaps", "times"):
-        del getattr(record, name)[best + 1 :]
+    # The labels are the best certified iterate, and the record (best so far) ends with them.
+    y, converged = record.best_y, record.best_rel <= tol
+    if converged:
+        status, message = CONVERGED, f"certified relative gap {format_gap(record.best_rel)} <= tol={tol:g}"
+    else:
+        status = MAX_ITER if record.count > max_iter else STALLED
+        message = (
+            f"certified gap {format_gap(record.best_rel)} still above tol={tol:g} "
+            + ("after max_iter" if status == MAX_ITER else "(the end-game stopped improving it)")
+        )
+        if tol > 0:
+            warn_not_converged("exact", message, max_iter)
     c = class_multipliers(y.mean(0), lam, u, objective)
-    return SolverResult(pb.output(y), best, bool(converged), record.history, record.times, record.gaps, c)
+    return SolverResult(
+        pb.output(y), record.count - 1, bool(converged), record.history, record.times, record.gaps, c, status, message
+    )
 
 
 def _duals_vector(duals: Any, k: int) -> np.ndarray:

@@ -27,14 +27,13 @@ import torch
 from ._common import (
     Array,
     SolverResult,
+    change_rule_outcome,
     check_nonnegative,
     eq10_loss,
     eq11_loss,
     fairness,
     has_converged,
     prepare,
-    stopping_rule_text,
-    warn_not_converged,
 )
 from .certificate import certify as certify_labels
 from .certificate import slope_order
@@ -156,7 +155,7 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
     gaps = [certify_labels(sig_np, y, lam, u, objective, order)[2]] if certify else []
     cert_seconds = time.perf_counter() - start if certify else 0.0  # kept out of ``times``
     times = [0.0]
-    converged = False
+    fired = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is reported after the loop)
         y = project_simplex(y - lr * _gradient(sig, log_sig, y, lam, u, objective, ce))
@@ -166,9 +165,14 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
             gaps.append(certify_labels(sig_np, y, lam, u, objective, order)[2])
             cert_seconds += time.perf_counter() - t0
         times.append(time.perf_counter() - start - cert_seconds)
-        if (tol > 0 and has_converged(history[-2], history[-1], tol)) or (gap_tol is not None and gaps[-1] <= gap_tol):
-            converged = True
+        fired = tol > 0 and has_converged(history[-2], history[-1], tol)
+        if fired or (gap_tol is not None and gaps[-1] <= gap_tol):
             break
-    if (tol > 0 or gap_tol is not None) and not converged:
-        warn_not_converged("pgd", stopping_rule_text(tol, gap_tol, gaps[-1] if gaps else None), max_iter)
-    return SolverResult(pb.output(y), n_iter, converged, history, times, gaps)
+    gap: Optional[float] = gaps[-1] if gaps else None
+    if gap is None and fired and ce == "collision":  # the change rule is checked against the certificate
+        sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
+        gap = certify_labels(sig_np, y, lam, u, objective, slope_order(sig_np))[2]
+    converged, status, message = change_rule_outcome(
+        "pgd", tol=tol, gap_tol=gap_tol, fired=fired, gap=gap, max_iter=max_iter
+    )
+    return SolverResult(pb.output(y), n_iter, converged, history, times, gaps, status=status, message=message)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy.special import logsumexp as np_logsumexp
 
-from ._common import Array, SolverResult, prepare, warn_not_converged
+from ._common import BUDGET, CONVERGED, MAX_ITER, Array, SolverResult, prepare, warn_not_converged
 
 __all__ = ["sinkhorn"]
 
@@ -121,8 +121,13 @@ def sinkhorn(
         if err <= tol:
             converged = True
             break
-    if not converged and tol > 0:
-        warn_not_converged("sinkhorn", f"marginal error still above tol={tol:g}", max_iter)
+    if converged:
+        status, message = CONVERGED, f"marginal error {err:.1e} <= tol={tol:g}"
+    elif tol > 0:
+        status, message = MAX_ITER, f"marginal error still above tol={tol:g}"
+        warn_not_converged("sinkhorn", message, max_iter)
+    else:
+        status, message = BUDGET, f"ran its fixed budget of {max_iter} iterations (tol=0)"
     q = soft_labels(log_a, log_b)
     if hard:
         best = (log_p + log_b[None, :]).argmax(1)
@@ -131,4 +136,4 @@ def sinkhorn(
             q[torch.arange(n, device=q.device), best] = 1.0
         else:
             q[np.arange(n), best] = 1.0
-    return SolverResult(pb.output(q), n_iter, converged, history, times)
+    return SolverResult(pb.output(q), n_iter, converged, history, times, status=status, message=message)
