@@ -156,8 +156,12 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
     def _seed(self) -> int:
         rs = self.random_state
         if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
-            if rs < 0:
-                raise ValueError(f"random_state={rs} should be >= 0")
+            from .training.config import SEED_LIMIT
+
+            if not 0 <= rs < SEED_LIMIT:
+                raise ValueError(
+                    f"random_state={rs} should be >= 0 and < 2**{SEED_LIMIT.bit_length() - 1} (the trainer's seed range)"
+                )
             return int(rs)
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 

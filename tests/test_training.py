@@ -100,6 +100,7 @@ def test_config_from_dict_names_unknown_keys() -> None:
         ({"method": "kmeans", "labeled_fraction": 0.1}, r"not supported by method='kmeans'"),
         ({"eval_every": 0}, r"eval_every=0 should be >= 1"),
         ({"seed": -1}, r"seed=-1 should be >= 0"),
+        ({"seed": 2**70}, r"seed=1180591620717411303424 should be < 9223372036854775808 \(2\*\*63\)"),
         ({"amp": "yes"}, r"amp='yes' should be True or False"),
         ({"device": "tpu"}, r"device='tpu' should be one of"),
         ({"solver_max_iter": 0}, r"solver_max_iter=0 should be >= 1"),
@@ -340,6 +341,32 @@ def test_divergence_stops_with_a_clear_error_and_a_failed_run(tmp_path: Path, me
         Trainer(cfg, run=run).run()
     info = store.get(run.run_id)
     assert info.status == "failed" and "TrainingDivergedError" in info.error
+
+
+@pytest.mark.parametrize("method", ["ccel", "migd"])
+def test_no_run_finishes_with_non_finite_predictions(tmp_path: Path, method: str) -> None:
+    """lr = 1e30 on a linear head: the training-mode batches can stay finite while the eval-mode
+    predictions overflow (measured: `ccel fit --lr 1e30` finished with all-NaN probs.npy and ACC 0.333).
+    Every prediction the trainer scores or saves is checked: the run fails, naming cause and remedy."""
+    cfg = TrainConfig(data="blobs", n_samples=60, method=method, model="linear", lr=1e30, epochs=2)
+    store = RunStore(tmp_path / "runs")
+    run = store.create(cfg.to_dict())
+    with pytest.raises(TrainingDivergedError, match=r"not finite .*lower the learning rate"):
+        Trainer(cfg, run=run).run()
+    info = store.get(run.run_id)
+    assert info.status == "failed" and "TrainingDivergedError" in info.error
+    assert not (run.path / "probs.npy").exists() or np.isfinite(np.load(run.path / "probs.npy")).all()
+
+
+def test_seed_range_is_checked_at_the_edge() -> None:
+    from ccel_core.estimator import CollisionClustering
+
+    x = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match=r"random_state=1180591620717411303424 should be >= 0 and < 2\*\*63"):
+        CollisionClustering(3, random_state=2**70).fit(x)
+    TrainConfig(seed=2**63 - 1)  # the largest seed is accepted …
+    with pytest.raises(ValueError, match="seed=9223372036854775808 should be < "):
+        TrainConfig(seed=2**63)  # … and one more is not
 
 
 def test_kmeans_through_the_trainer_writes_a_run(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from .._hints import describe_unknown
 from ..objectives import CES, METHODS, SUPERVISED, make_objective
 
 __all__ = [
+    "SEED_LIMIT",
     "TrainConfig",
     "OPTIMIZERS",
     "Y_STEPS",
@@ -36,6 +37,7 @@ PRECISIONS = ("float32", "float64")
 Y_SOLVERS = ("em", "exact")
 Y_INITS = ("stored", "predictions")
 SPLITS = ("train", "test", "all")
+SEED_LIMIT = 2**63  # seeds are 0 <= seed < 2**63: what torch.manual_seed and numpy's SeedSequence both take
 # Keys that may differ between a checkpoint and the config that resumes it (they do not change
 # what an epoch computes, or only extend the run): the only settings ``ccel fit --resume`` takes.
 RESUMABLE_KEYS = ("epochs", "device", "eval_every", "root")
@@ -268,7 +270,7 @@ class TrainConfig:
             raise ValueError(f"labeled_fraction={self.labeled_fraction!r} should be in [0, 1]")
         if self.labeled_fraction and self.method in ("kmeans", SUPERVISED):
             raise ValueError(f"labeled_fraction={self.labeled_fraction!r} is not supported by method={self.method!r}")
-        self.seed = _int(self, "seed", 0)
+        self.seed = _int(self, "seed", 0, limit=SEED_LIMIT)
         _choice(self, "device", DEVICES)
         if self.device == "cuda":
             import torch
@@ -317,10 +319,17 @@ def _choice(cfg: TrainConfig, name: str, options: tuple[str, ...]) -> None:
 
 
 @overload
-def _int(cfg: TrainConfig, name: str, minimum: int, *, optional: Literal[False] = False) -> int: ...
+def _int(
+    cfg: TrainConfig, name: str, minimum: int, *, optional: Literal[False] = False, limit: Optional[int] = None
+) -> int: ...
 @overload
-def _int(cfg: TrainConfig, name: str, minimum: int, *, optional: bool) -> Optional[int]: ...
-def _int(cfg: TrainConfig, name: str, minimum: int, *, optional: bool = False) -> Optional[int]:
+def _int(
+    cfg: TrainConfig, name: str, minimum: int, *, optional: bool, limit: Optional[int] = None
+) -> Optional[int]: ...
+def _int(
+    cfg: TrainConfig, name: str, minimum: int, *, optional: bool = False, limit: Optional[int] = None
+) -> Optional[int]:
+    """``cfg.<name>`` as an int ``>= minimum`` (and ``< limit`` when given), else a ValueError naming it."""
     value = getattr(cfg, name)
     if value is None and optional:
         return None
@@ -331,6 +340,8 @@ def _int(cfg: TrainConfig, name: str, minimum: int, *, optional: bool = False) -
             raise ValueError(f"{name}={value!r} should be an integer >= {minimum}")
     if value < minimum:
         raise ValueError(f"{name}={value!r} should be >= {minimum}")
+    if limit is not None and value >= limit:
+        raise ValueError(f"{name}={value!r} should be < {limit} (2**{limit.bit_length() - 1})")
     return int(value)
 
 

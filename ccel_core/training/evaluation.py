@@ -12,9 +12,13 @@ from torch import Tensor, nn
 from ..distributed import Dist
 from ..metrics import evaluate
 
-__all__ = ["EVAL_BATCH", "predict_probs", "scores", "Evaluator"]
+__all__ = ["EVAL_BATCH", "predict_probs", "scores", "Evaluator", "TrainingDivergedError"]
 
 EVAL_BATCH = 2048  # rows per eval-mode forward pass
+
+
+class TrainingDivergedError(RuntimeError):
+    """The network's outputs became NaN or infinite during training (the run is marked failed)."""
 
 
 @torch.no_grad()
@@ -73,14 +77,27 @@ class Evaluator:
     def invalidate(self) -> None:
         self._local = self._full = None
 
-    def predict(self, x: Tensor) -> Tensor:
-        """σ of ``x`` (in ``x``'s dtype, the network's)."""
+    def predict(self, x: Tensor, *, agree: bool = False) -> Tensor:
+        """σ of ``x`` (in ``x``'s dtype, the network's), checked finite: every prediction the trainer
+        scores, saves or returns passes here, so no run ends "finished" with NaN outputs (the per-batch
+        guard sees training-mode outputs only; a head can overflow on other points or after the last
+        step). ``agree``: the verdict is all-reduced (each process predicts its own rows)."""
         assert self.model is not None
-        return predict_probs(self.model, x, self.k, x.dtype)
+        probs = predict_probs(self.model, x, self.k, x.dtype)
+        bad = (~torch.isfinite(probs)).any(1).sum().to(torch.float64).reshape(1)
+        if agree and self.dist.active:
+            bad = self.dist.all_reduce(bad)
+        if float(bad[0]) > 0:
+            raise TrainingDivergedError(
+                f"the network's predictions are not finite (NaN or infinite) for {int(bad[0])} of "
+                f"{len(x) if not agree else self.n} points: training diverged (or the weights overflow); "
+                "lower the learning rate (--lr) or the weight decay, or use a smaller initialization"
+            )
+        return probs
 
     def local(self) -> Tensor:
         if self._local is None:
-            self._local = self.predict(self.x_local)
+            self._local = self.predict(self.x_local, agree=True)
         return self._local
 
     def full(self) -> Tensor:

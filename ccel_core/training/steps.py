@@ -22,6 +22,7 @@ from ..distributed import Dist
 from ..losses import shannon_cross_entropy
 from ..objectives import Objective, SolverFn
 from ..solvers import ConvergenceWarning
+from .evaluation import TrainingDivergedError
 
 __all__ = [
     "TrainingDivergedError",
@@ -36,10 +37,6 @@ __all__ = [
     "unlabeled",
     "one_shot",
 ]
-
-
-class TrainingDivergedError(RuntimeError):
-    """The network's outputs became NaN or infinite during training (the run is marked failed)."""
 
 
 def epoch_seed(*key: int) -> int:
