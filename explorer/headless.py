@@ -36,22 +36,62 @@ CHARTS = "[data-testid='stPlotlyChart'] .js-plotly-plot"
 EXCEPTION = "[data-testid='stException']"
 
 
+# Run in the server process before Streamlit starts: Python's audit hooks see every DNS lookup and
+# every connect/sendto of the process (and its threads), whoever makes it; each one to a host that is
+# not loopback is appended to the file $CCEL_NET_LOG, one line each.
+NET_AUDIT = r"""
+import os, sys
+_log, _local = os.environ["CCEL_NET_LOG"], {"127.0.0.1", "localhost", "::1", "0.0.0.0", "::", ""}
+def _note(what):
+    with open(_log, "a", encoding="utf-8") as f:
+        f.write(what + "\n")
+def _hook(event, args):
+    if event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyname_ex", "socket.gethostbyaddr"):
+        host = args[0].decode() if isinstance(args[0], bytes) else args[0]
+        if host is not None and str(host) not in _local:
+            _note(f"{event} {host}")
+    elif event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
+        addr = args[-1]
+        if isinstance(addr, tuple) and addr and str(addr[0]) not in _local:
+            _note(f"{event} {addr[0]}:{addr[1] if len(addr) > 1 else ''}")
+sys.addaudithook(_hook)
+sys.argv[0] = "streamlit"
+from streamlit.web.cli import main
+main()
+"""
+
+
+def remote_calls(net_log: str | os.PathLike) -> list[str]:
+    """The non-loopback DNS lookups and connections a server started with ``serve(net_log=…)`` made."""
+    path = Path(net_log)
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+
 @contextmanager
-def serve(runs_dir: str | None = None) -> Iterator[str]:
-    """Start the app on a free port (run store: ``runs_dir`` or a temporary folder); yield its URL."""
+def serve(runs_dir: str | None = None, *, net_log: str | None = None, cwd: Path = REPO) -> Iterator[str]:
+    """Start the app on a free port (run store: ``runs_dir`` or a temporary folder); yield its URL.
+
+    ``net_log``: record every DNS lookup and connection of the server process to a host beyond
+    loopback in that file (:data:`NET_AUDIT`, read with :func:`remote_calls`). ``cwd``: where
+    Streamlit starts, and so which ``.streamlit/config.toml`` it reads (the repository's by default).
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "CCEL_RUNS_DIR": runs_dir or os.path.join(tmp, "runs"), "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
+        launcher = ["-m", "streamlit"]
+        if net_log is not None:
+            env["CCEL_NET_LOG"] = str(net_log)
+            launcher = ["-c", NET_AUDIT]
         log = open(os.path.join(tmp, "streamlit.log"), "wb")
         server = subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "streamlit",
+                *launcher,
                 "run",
-                "explorer/app.py",
+                str(REPO / "explorer" / "app.py"),
                 "--server.headless",
                 "true",
                 "--server.port",
@@ -61,7 +101,7 @@ def serve(runs_dir: str | None = None) -> Iterator[str]:
                 "--server.fileWatcherType",
                 "none",
             ],
-            cwd=REPO,
+            cwd=cwd,
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

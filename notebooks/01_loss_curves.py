@@ -35,7 +35,7 @@ TARGET = (0.7, 0.2, 0.1)  # K = 3 label
 RESOLUTION = 45  # simplex grid subdivisions
 SCALE = 1.0  # prediction confidence: logits SCALE · (1, 0, −1)
 X_AXIS = "certainty"  # "certainty" | "eps" | "target_entropy"
-RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plotly mimetype + HTML for other front ends (never a browser)
+RENDERER = "plotly_mimetype+ccel_notebook"  # fig.show(): JupyterLab's plotly mimetype + offline HTML (plotly.js embedded, no CDN; ccel_core.plots.OFFLINE_RENDERER)
 
 # %%
 import pandas as pd

@@ -35,7 +35,7 @@ LEVELS = (0.0, 0.2, 0.4, 0.6, 0.8)  # ρ or ε
 SEEDS = 2  # seeds 0 … SEEDS−1 (the app's default is 3)
 EPOCHS = 10  # the app's default is 15
 DEVICE = "cpu"
-RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plotly mimetype + HTML for other front ends (never a browser)
+RENDERER = "plotly_mimetype+ccel_notebook"  # fig.show(): JupyterLab's plotly mimetype + offline HTML (plotly.js embedded, no CDN; ccel_core.plots.OFFLINE_RENDERER)
 
 # %%
 import time

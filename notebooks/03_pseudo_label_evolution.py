@@ -43,7 +43,7 @@ MODEL = "linear"  # linear | mlp
 EPOCH = 0  # the y-step section uses σ after this epoch (0 = untrained)
 ITERS = 30  # y-step iterations to record
 MAX_POINTS = 300  # points drawn in the animations
-RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plotly mimetype + HTML for other front ends (never a browser)
+RENDERER = "plotly_mimetype+ccel_notebook"  # fig.show(): JupyterLab's plotly mimetype + offline HTML (plotly.js embedded, no CDN; ccel_core.plots.OFFLINE_RENDERER)
 
 # %%
 import numpy as np

@@ -35,7 +35,7 @@ EPOCHS = 10
 MODEL = "linear"
 DEVICE = "cpu"  # "cuda" on a GPU box ("auto": CUDA when available)
 RUNS_DIR = ""  # blank: a temporary run store, removed at the end
-RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plotly mimetype + HTML for other front ends (never a browser)
+RENDERER = "plotly_mimetype+ccel_notebook"  # fig.show(): JupyterLab's plotly mimetype + offline HTML (plotly.js embedded, no CDN; ccel_core.plots.OFFLINE_RENDERER)
 
 # %%
 import tempfile

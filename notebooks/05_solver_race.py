@@ -35,7 +35,7 @@ LRS = None  # None: 0.5, 1, 2 × 1/(λK)
 SEED = 0
 INTERIOR_POINT = False  # CVXPY + Clarabel reference, N·K ≤ 60 000
 DEVICE = "cpu"  # cpu: numpy + the numba EM kernel; cuda: the torch kernels on the GPU
-RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plotly mimetype + HTML for other front ends (never a browser)
+RENDERER = "plotly_mimetype+ccel_notebook"  # fig.show(): JupyterLab's plotly mimetype + offline HTML (plotly.js embedded, no CDN; ccel_core.plots.OFFLINE_RENDERER)
 
 # %%
 import numpy as np

@@ -29,7 +29,7 @@ BUDGET = "tiny"  # tiny (seconds: the numbers mean nothing), quick (≤ 15 min o
 SECTIONS = ["fig1", "table1"]  # any of fig1, fig2, table1, table2, table3, table5
 SEEDS = 3  # seeds per experiment (>= 2: a verdict needs a spread)
 OUT = None  # output folder of the run below (None: a temporary folder)
-RENDERER = "plotly_mimetype+notebook_connected"  # fig.show(): JupyterLab's plotly mimetype + HTML for other front ends (never a browser)
+RENDERER = "plotly_mimetype+ccel_notebook"  # fig.show(): JupyterLab's plotly mimetype + offline HTML (plotly.js embedded, no CDN; ccel_core.plots.OFFLINE_RENDERER)
 
 # %%
 import tempfile
@@ -41,6 +41,7 @@ import plotly.io as pio
 from scipy import stats
 
 import ccel_core
+import ccel_core.plots  # noqa: F401 (registers the offline notebook renderer, ccel_core.plots.OFFLINE_RENDERER)
 from ccel_core.reproduce import load_report, one_sample_test, reproduce, welch_test
 
 pio.renderers.default = RENDERER

@@ -23,6 +23,9 @@ def _restore_main_module():
 # app_url is module-scoped: each browser test module runs its own server with a fresh run store.
 
 
+NET_LOGS: dict[str, Path] = {}  # app_url → the file its server's network audit writes (explorer.headless.NET_AUDIT)
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A headless ``streamlit run explorer/app.py`` with a fresh run store; its base URL."""
@@ -31,8 +34,16 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not found (Debian: apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    with serve(str(tmp_path_factory.mktemp("browser") / "runs")) as url:
+    base = tmp_path_factory.mktemp("browser")
+    with serve(str(base / "runs"), net_log=str(base / "net.log")) as url:
+        NET_LOGS[url] = base / "net.log"  # the server's own DNS lookups / connections beyond loopback
         yield url
+
+
+@pytest.fixture(scope="module")
+def server_net_log(app_url: str) -> Path:
+    """The file in which ``app_url``'s server records its DNS lookups and connections beyond loopback."""
+    return NET_LOGS[app_url]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from explorer.headless import CHARTS, EXCEPTION, REPO, is_local, record_requests, wait_ready
+from explorer.headless import CHARTS, EXCEPTION, REPO, is_local, record_requests, remote_calls, wait_ready
 
 PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs", "reproduction")
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']?(https?:)?//", re.I)
@@ -70,13 +70,17 @@ def test_streamlit_reads_the_project_config_from_the_repository_root() -> None:
         "gatherUsageStats = false",
         "maxUploadSize = 50",
         "showErrorLinks = false",
+        'serverAddress = "localhost"',
+        "showEmailPrompt = false",
     ):
         assert f"# The value below was set in {config}\n{setting}\n" in shown.stdout, setting
 
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_every_page_stays_on_localhost_and_shows_no_deploy_button(app_url: str, page: object) -> None:
+def test_every_page_stays_on_localhost_and_shows_no_deploy_button(
+    app_url: str, page: object, server_net_log: Path
+) -> None:
     from playwright.sync_api import expect
 
     urls = record_requests(page)
@@ -98,6 +102,8 @@ def test_every_page_stays_on_localhost_and_shows_no_deploy_button(app_url: str, 
     assert any(u.startswith(f"{base}/static/media/MaterialSymbols") for u in urls)  # the icon font: local
     assert any(u.startswith("ws://localhost") for u in urls)
     assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
+    # … and the server, running every page's script meanwhile, looked up and connected to nothing beyond loopback
+    assert remote_calls(server_net_log) == []
 
 
 @pytest.mark.browser

@@ -18,6 +18,7 @@ import ast
 import itertools
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -101,6 +102,8 @@ TEST_PARAMETERS = {
     "05_solver_race.ipynb": {"N": 2000, "K": 20, "MAX_ITER": 400},
     "06_reproduction.ipynb": {"BUDGET": "tiny", "SECTIONS": ["fig1", "table1"], "SEEDS": 2},
 }
+# what would make a notebook's HTML output load something from the network: a remote src= or a remote ES module import
+REMOTE_SRC = re.compile(r"""\bsrc=["']?(?:https?:)?//[^"' >]+|\bimport\s+["'](?:https?:)?//[^"']+""", re.I)
 KERNEL = "ccel-tests-python"  # a kernelspec of this interpreter, written by the kernel_path fixture
 
 
@@ -418,4 +421,25 @@ def test_notebook_executes(path, tmp_path, kernel_path, monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     figures = [o for o in outputs if "application/vnd.plotly.v1+json" in o.get("data", {})]
     assert figures, f"{path.name} showed no plotly figure"
+    # offline outside JupyterLab too: the HTML outputs load nothing from a CDN (plotly.js, MathJax)
+    html = "".join(str(o.get("data", {}).get("text/html", "")) for o in outputs)
+    assert "text/html" in str(figures[0].get("data", {})) and not REMOTE_SRC.findall(html), REMOTE_SRC.findall(html)
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "runs") == [], "the notebook left files behind"
+
+
+def test_offline_renderer_loads_nothing_remote():
+    """The notebooks' renderer embeds plotly.js and drops plotly's MathJax CDN script; the check used on
+    executed notebooks catches what plotly's own renderers would load (so it can fail)."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from ccel_core.plots import OFFLINE_RENDERER
+
+    fig = go.Figure(go.Scatter(y=[1, 2])).to_dict()
+    assert REMOTE_SRC.findall(pio.renderers["notebook_connected"].to_mimebundle(fig)["text/html"])
+    assert REMOTE_SRC.findall(pio.renderers["notebook"].to_mimebundle(fig)["text/html"])  # MathJax from a CDN
+    name = OFFLINE_RENDERER.split("+")[-1]
+    html = pio.renderers[name].to_mimebundle(fig)["text/html"]
+    assert "Plotly.newPlot" in html and not REMOTE_SRC.findall(html)
+    for path in NOTEBOOKS:
+        assert f'RENDERER = "{OFFLINE_RENDERER}"' in path.with_suffix(".py").read_text(encoding="utf-8"), path.name
