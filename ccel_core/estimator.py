@@ -158,11 +158,12 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
             from .training.config import SEED_LIMIT
 
-            if not 0 <= rs < SEED_LIMIT:
+            seed = int(rs)
+            if not 0 <= seed < SEED_LIMIT:
                 raise ValueError(
                     f"random_state={rs} should be >= 0 and < 2**{SEED_LIMIT.bit_length() - 1} (the trainer's seed range)"
                 )
-            return int(rs)
+            return seed
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
     def _config(self, seed: int) -> Any:
