@@ -9,6 +9,8 @@
 Exit codes: 0 success; 1 a run failed (it is marked failed in the store) or another runtime
 error; 2 usage or validation error (``ccel: error: …`` on stderr; nothing written); 130 a run
 was cancelled (Ctrl-C, SIGTERM or ``ccel runs cancel``). ``CCEL_DEBUG=1`` prints tracebacks.
+Every numeric flag declares its constraint once, as its argparse ``type=`` (a
+:class:`~._common.Number`), so a bad value exits 2 naming the flag before any work starts.
 
 ``main(argv)`` returns the exit code instead of exiting, so it can be called in-process.
 """

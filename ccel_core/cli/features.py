@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import EXIT_OK, CLIError
+from ._common import EXIT_OK, CLIError, nonneg_int, positive_int
 
 __all__ = ["add_parser", "cmd_features"]
 
@@ -42,8 +42,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     g.add_argument("--root", metavar="DIR", help="folder of the image data sets (default $CCEL_DATA, else ./data)")
     g.add_argument("--split", choices=SPLITS, default="train", help="split of the torchvision sets (default train)")
     g.add_argument("--download", action="store_true", help="let torchvision download missing data files")
-    g.add_argument("--n-samples", type=int, metavar="N", help="a deterministic (stratified) subsample of N images")
-    g.add_argument("--seed", type=int, default=0, help="seed of --n-samples (and of --no-pretrained's init)")
+    g.add_argument(
+        "--n-samples", type=positive_int, metavar="N", help="a deterministic (stratified) subsample of N images"
+    )
+    g.add_argument("--seed", type=nonneg_int, default=0, help="seed of --n-samples (and of --no-pretrained's init)")
     g.add_argument(
         "--data-option", action="append", default=[], metavar="KEY=VALUE", help="a load_dataset option; repeatable"
     )
@@ -59,7 +61,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     )
     w.add_argument("--no-pretrained", action="store_true", help="random init (seeded by --seed): for tests")
     g = p.add_argument_group("inference")
-    g.add_argument("--batch-size", type=int, default=64, metavar="B", help="images per forward pass (default 64)")
+    g.add_argument(
+        "--batch-size", type=positive_int, default=64, metavar="B", help="images per forward pass (default 64)"
+    )
     g.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     g.add_argument(
         "--amp",
@@ -67,21 +71,28 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         default=None,
         help="float16 autocast on CUDA (default on with CUDA; ignored on CPU)",
     )
-    g.add_argument("--num-workers", type=int, default=0, metavar="W", help="workers decoding image files")
+    g.add_argument("--num-workers", type=nonneg_int, default=0, metavar="W", help="workers decoding image files")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--out", required=True, metavar="FILE.npz", help="the feature file to write")
     p.set_defaults(func=cmd_features)
     return p
 
 
-def _options(items: list[str]) -> dict[str, Any]:
-    from .flags import parse_option_value
+def _options(data: str, items: list[str]) -> dict[str, Any]:
+    """The ``--data-option`` items as a dict, checked by name and type when ``data`` is a data set
+    name or a feature file (a folder of images takes none: :func:`extract_features` says so)."""
+    from .flags import check_data_options, parse_option_value
 
     pairs = [item.partition("=") for item in items]
     bad = [item for item, (key, sep, _) in zip(items, pairs) if not sep or not key.strip()]
     if bad:
         raise CLIError(f"--data-option {bad[0]!r} should look like KEY=VALUE")
-    return {key.strip(): parse_option_value(text) for key, _, text in pairs}
+    options = {key.strip(): parse_option_value(text) for key, _, text in pairs}
+    try:
+        check_data_options(data, options, items)
+    except ValueError:  # not a data set name: a folder of images
+        pass
+    return options
 
 
 def cmd_features(args: argparse.Namespace) -> int:
@@ -94,7 +105,7 @@ def cmd_features(args: argparse.Namespace) -> int:
         args.data,
         args.backbone,
         weights=None if args.no_pretrained else args.weights,
-        data_options=_options(args.data_option),
+        data_options=_options(args.data, args.data_option),
         progress=not args.no_progress and sys.stderr.isatty(),
         **{key: getattr(args, key) for key in same},  # the flags named as the keywords
     )

@@ -4,7 +4,9 @@ field, its name, type, choices, default and help read from the field and its met
 * name: ``--`` + the field name with dashes (``batch_size`` → ``--batch-size``), or the field's
   ``flag`` (``data_options`` → ``--data-option KEY=VALUE``, repeatable);
 * type: from the annotation (``int``, ``float``, ``str``; ``Optional[…]`` the same; ``bool`` a
-  ``--x/--no-x`` pair);
+  ``--x/--no-x`` pair); a number is parsed and checked by :func:`field_type`, i.e. by
+  TrainConfig's own validation of that field, so a bad value exits 2 naming the flag before
+  anything runs;
 * help: the field's help (``{datasets}``, ``{methods}``, ``{models}`` expanded) and its default.
 
 Flags left out of a command line parse to None (``[]`` for ``--data-option``) and override
@@ -17,11 +19,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import typing
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 from ..training.config import TrainConfig
+from ._common import CLIError, Number
 
-__all__ = ["FIELDS", "flag_name", "add_config_flags", "config_overrides", "config_argv", "parse_option_value"]
+__all__ = [
+    "FIELDS",
+    "flag_name",
+    "field_type",
+    "add_config_flags",
+    "config_overrides",
+    "config_argv",
+    "parse_option_value",
+    "check_data_options",
+]
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(TrainConfig))
 _GROUPS = ("data", "method and model", "optimization")
@@ -45,6 +57,31 @@ def _base_type(name: str) -> Any:
     hint = typing.get_type_hints(TrainConfig)[name]
     args = [a for a in typing.get_args(hint) if a is not type(None)]
     return args[0] if args else hint
+
+
+def field_type(name: str) -> Number:
+    """The argparse ``type=`` of a numeric TrainConfig field: the text parsed as the field's type,
+    then checked by TrainConfig's own validation of the field (its constraint is written there
+    once). A field another field's value can make unusable (``--mu`` is taken by imsat only) is
+    accepted when some method takes the value; the whole config is validated after parsing."""
+    kind = _base_type(name)
+    if kind not in (int, float):
+        raise ValueError(f"{name!r} is a {kind.__name__} field, not a number")
+    return Number(kind, check=lambda value: _check_field(name, value))
+
+
+def _check_field(name: str, value: Any) -> None:
+    from ..objectives import METHODS, SUPERVISED
+
+    first: Optional[ValueError] = None
+    for method in (TrainConfig.method, *METHODS, SUPERVISED):
+        try:
+            TrainConfig(**{"method": method, name: value})
+            return
+        except ValueError as exc:
+            first = first or exc
+    assert first is not None
+    raise first
 
 
 def _names() -> dict[str, str]:
@@ -82,6 +119,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> dict[str, Any]:
             elif kind is dict:
                 kw.update(action="append", default=[], metavar=meta["metavar"])
             else:
+                kind = field_type(fld.name) if kind in (int, float) else kind
                 kw.update(type=kind, metavar=meta["metavar"], choices=meta["choices"])
             g.add_argument(flag_name(fld.name), **kw)
     return groups
@@ -100,6 +138,25 @@ def parse_option_value(text: str) -> Any:
         except ValueError:
             pass
     return text
+
+
+def check_data_options(
+    data: str, options: dict[str, Any], items: Sequence[str] = (), *, source: Optional[str] = None
+) -> None:
+    """``CLIError`` (exit 2) naming the ``--data-option KEY=VALUE`` item (else the key of ``source``,
+    e.g. a TOML file) whose option ``load_dataset(data, **options)`` would refuse, by name or type;
+    checked without loading anything. An unknown ``data`` raises ``ValueError``."""
+    from ..data.registry import OptionError, UnknownOptionError, check_options
+
+    try:
+        check_options(data, options)
+    except (OptionError, UnknownOptionError) as exc:
+        item = next((i for i in reversed(items) if i.partition("=")[0].strip() == exc.key), None)
+        if item is not None:
+            where = f"--data-option {item}"
+        else:  # from a config file
+            where = f"data_options key {exc.key!r}" + (f" in {source}" if source else "")
+        raise CLIError(f"{where}: {exc.reason}") from None
 
 
 def config_overrides(args: argparse.Namespace, base: Optional[dict[str, Any]] = None) -> dict[str, Any]:

@@ -1,13 +1,18 @@
 """``ccel reproduce``: rerun the paper's figures and tables and write one report
-(:mod:`ccel_core.reproduce`). Arguments are checked before anything runs; the report is written
-only when every section has run, so Ctrl-C leaves the previous report in place."""
+(:mod:`ccel_core.reproduce`). Arguments are checked before anything runs (``--out`` included: it
+must be a folder that can be created and written, or the hours of work would be lost at the end);
+the report is written only when every section has run, so Ctrl-C leaves the previous report in
+place."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from ._common import EXIT_FAILED, EXIT_OK, err
+from ._common import EXIT_FAILED, EXIT_OK, CLIError, Number, err
 
 __all__ = ["add_parser", "cmd_reproduce"]
 
@@ -32,7 +37,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     mode.add_argument("--budget", dest="budget", choices=list(BUDGETS), help="a budget by name")
     p.set_defaults(budget="quick")
     p.add_argument("--out", default="reproduction", metavar="DIR", help="output folder (default ./reproduction)")
-    p.add_argument("--seeds", type=int, metavar="N", help="seeds per experiment (default: the budget's; >= 2)")
+    p.add_argument(
+        "--seeds",
+        type=Number(int, check=BUDGETS["quick"].with_seeds),  # the budgets' own rule (>= 2)
+        metavar="N",
+        help="seeds per experiment (default: the budget's; >= 2)",
+    )
     p.add_argument(
         "--sections", nargs="+", metavar="NAME", help=f"run only these sections ({', '.join(SECTIONS)}; default all)"
     )
@@ -56,11 +66,38 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _check_out(out: str) -> None:
+    """``CLIError`` (exit 2) unless folder ``out`` can be created and a file written in it; a probe
+    file is written and removed, and the folders created for it are removed again."""
+    path = Path(out).expanduser().absolute()
+    created = [p for p in (path, *path.parents) if not p.exists()]
+    try:
+        if path.exists() and not path.is_dir():
+            raise NotADirectoryError(f"{path} is a file")
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".ccel-probe-", dir=path)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CLIError(
+            f"--out {out}: cannot create or write this folder ({reason}); expected a writable folder "
+            "for report.md / report.html / report.json"
+        ) from None
+    finally:
+        for folder in created:  # deepest first; only those this probe made
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from ..reproduce import reproduce
 
+    _check_out(args.out)
     parts = ["ccel reproduce", f"--budget {args.budget}"]
-    parts += [f"--seeds {args.seeds}"] if args.seeds else []
+    parts += [f"--seeds {args.seeds}"] if args.seeds is not None else []
     parts += [f"--sections {' '.join(args.sections)}"] if args.sections else []
     parts += [f"--features {f}" for f in args.features]
     parts += [f"--mnist-root {args.mnist_root}"] if args.mnist_root else []

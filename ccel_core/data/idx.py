@@ -7,9 +7,11 @@ then NN big-endian uint32 dimension sizes, then the data in C order, big-endian.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -24,19 +26,40 @@ IDX_TYPES: dict[int, np.dtype] = {
 }
 
 
-def _read_bytes(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
+_CHUNK = 1 << 20
+
+
+def _read(stream: IO[bytes], size: int, path: Path) -> bytes:
+    """Up to ``size`` bytes, read in chunks: memory grows with the bytes really there, never with
+    a size a header claims."""
+    chunks, left = [], size
     try:
-        return gzip.decompress(raw)
+        while left > 0:
+            chunk = stream.read(min(left, _CHUNK))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
     except (OSError, EOFError, zlib.error) as err:
-        raise ValueError(f"{path}: corrupted or truncated gzip stream ({err})") from err
+        what = "corrupted or truncated gzip stream" if isinstance(stream, gzip.GzipFile) else "cannot be read"
+        raise ValueError(f"{path}: {what} ({err})") from err
+    return b"".join(chunks)
+
+
+def _rest(stream: IO[bytes], path: Path) -> int:
+    """How many bytes are left (read and dropped, chunk by chunk)."""
+    n = 0
+    while chunk := _read(stream, _CHUNK, path):
+        n += len(chunk)
+    return n
 
 
 def read_idx(path: str | os.PathLike, *, ndim: int | None = None, dtype: DTypeLike | None = None) -> np.ndarray:
     """Read one IDX file (gzip detected from its first bytes) into a native-endian numpy array.
+
+    The data size the header's dims declare is compared with the bytes the file holds before the
+    data is read (a plain file: its size; a gzip file: read in chunks up to that size), so a header
+    that lies never allocates what it claims.
 
     Args:
         path: The file.
@@ -49,37 +72,46 @@ def read_idx(path: str | os.PathLike, *, ndim: int | None = None, dtype: DTypeLi
             bytes; the message names the file and what was expected.
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise ValueError(f"{path}: truncated IDX file: {len(data)} bytes, expected at least a 4-byte magic number")
-    magic = int.from_bytes(data[:4], "big")
-    code, nd = data[2], data[3]
-    if data[:2] != b"\x00\x00" or code not in IDX_TYPES or nd < 1:
-        raise ValueError(
-            f"{path}: bad IDX magic number {magic} (0x{magic:08x}); expected 0x0000TTNN with type TT in "
-            f"{{08,09,0b,0c,0d,0e}} and NN >= 1 dims, e.g. 2049 for labels or 2051 for images"
-        )
-    if ndim is not None and nd != ndim:
-        raise ValueError(
-            f"{path}: IDX file declares {nd} dims (magic {magic}); expected {ndim} dims (magic {0x800 + ndim})"
-        )
-    file_dtype = IDX_TYPES[code]
-    if dtype is not None and file_dtype.newbyteorder("=") != np.dtype(dtype):
-        raise ValueError(f"{path}: IDX element type is {file_dtype.newbyteorder('=')}, expected {np.dtype(dtype)}")
-    header = 4 + 4 * nd
-    if len(data) < header:
-        raise ValueError(f"{path}: truncated IDX header: {len(data)} bytes, expected {header} for {nd} dims")
-    dims = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(nd))
-    expected = int(np.prod(dims, dtype=np.int64)) * file_dtype.itemsize
-    found = len(data) - header
-    shape_txt = " x ".join(map(str, dims))
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw  # type: ignore[assignment]
+        head = _read(stream, 4, path)
+        if len(head) < 4:
+            raise ValueError(f"{path}: truncated IDX file: {len(head)} bytes, expected at least a 4-byte magic number")
+        magic = int.from_bytes(head, "big")
+        code, nd = head[2], head[3]
+        if head[:2] != b"\x00\x00" or code not in IDX_TYPES or nd < 1:
+            raise ValueError(
+                f"{path}: bad IDX magic number {magic} (0x{magic:08x}); expected 0x0000TTNN with type TT in "
+                f"{{08,09,0b,0c,0d,0e}} and NN >= 1 dims, e.g. 2049 for labels or 2051 for images"
+            )
+        if ndim is not None and nd != ndim:
+            raise ValueError(
+                f"{path}: IDX file declares {nd} dims (magic {magic}); expected {ndim} dims (magic {0x800 + ndim})"
+            )
+        file_dtype = IDX_TYPES[code]
+        if dtype is not None and file_dtype.newbyteorder("=") != np.dtype(dtype):
+            raise ValueError(f"{path}: IDX element type is {file_dtype.newbyteorder('=')}, expected {np.dtype(dtype)}")
+        header = 4 + 4 * nd
+        sizes = _read(stream, 4 * nd, path)
+        if len(sizes) < 4 * nd:
+            raise ValueError(f"{path}: truncated IDX header: {4 + len(sizes)} bytes, expected {header} for {nd} dims")
+        dims = tuple(int.from_bytes(sizes[4 * i : 4 * i + 4], "big") for i in range(nd))
+        expected = math.prod(dims) * file_dtype.itemsize  # Python ints: no overflow
+        shape_txt = " x ".join(map(str, dims))
+        # a plain file: its size says it before reading; a gzip stream: read up to the size declared
+        found = os.fstat(raw.fileno()).st_size - header if not compressed else None
+        if found is None or found == expected:
+            data = _read(stream, expected, path)
+            found = len(data) + (_rest(stream, path) if len(data) == expected else 0)
     if found < expected:
         raise ValueError(f"{path}: truncated IDX data: dims {shape_txt} need {expected} bytes, found {found}")
     if found > expected:
         raise ValueError(
             f"{path}: IDX size mismatch: dims {shape_txt} need {expected} bytes, found {found} ({found - expected} extra)"
         )
-    arr = np.frombuffer(data, dtype=file_dtype, offset=header).reshape(dims)
+    arr = np.frombuffer(data, dtype=file_dtype).reshape(dims)
     return arr.astype(file_dtype.newbyteorder("="))
 
 

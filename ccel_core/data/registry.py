@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 import os
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,11 +32,14 @@ def default_root() -> Path:
     return Path(os.environ.get("CCEL_DATA") or "data").expanduser()
 
 
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
 def _as_bool(value: Any, name: str) -> bool:
     if isinstance(value, str):
-        if value.lower() in ("1", "true", "yes", "on"):
+        if value.lower() in _TRUE:
             return True
-        if value.lower() in ("0", "false", "no", "off"):
+        if value.lower() in _FALSE:
             return False
         raise ValueError(f"{name}={value!r} should be a boolean")
     return bool(value)
@@ -126,11 +132,101 @@ def _digits(*, as_images: bool = False) -> Dataset:
     )
 
 
-def _check_options(name: str, func: Callable[..., Any], options: dict[str, Any]) -> None:
-    allowed = [p.name for p in inspect.signature(func).parameters.values() if p.kind == p.KEYWORD_ONLY]
-    unknown = sorted(set(options) - set(allowed))
+class OptionError(ValueError):
+    """An option of :func:`load_dataset` whose value has the wrong type; ``key``, ``value`` and
+    ``reason`` let a caller name it its own way (``ccel … --data-option KEY=VALUE: reason``)."""
+
+    def __init__(self, dataset: str, key: str, value: Any, expected: str) -> None:
+        self.key, self.value = key, value
+        self.reason = f"expected {expected} (an option of data set {dataset!r})"
+        super().__init__(f"option {key}={value!r}: {self.reason}")
+
+
+class UnknownOptionError(TypeError):
+    """An option this data set does not take (``key``: the first one; ``reason``: what it takes)."""
+
+    def __init__(self, dataset: str, unknown: list[str], allowed: list[str]) -> None:
+        self.key, self.reason = (
+            unknown[0],
+            f"not an option of data set {dataset!r}; allowed options: {allowed or 'none'}",
+        )
+        super().__init__(f"unknown option(s) {unknown} for data set {dataset!r}; allowed options: {allowed or 'none'}")
+
+
+_KINDS: dict[Any, str] = {
+    bool: "a boolean (true/false)",
+    int: "an integer",
+    float: "a finite number",
+    str: "a string",
+    os.PathLike: "a path",
+    np.ndarray: "an array",
+    type(None): "none",
+}
+
+
+def _option_value(dataset: str, key: str, value: Any, hint: Any) -> Any:
+    """``value`` checked against the annotation ``hint`` of option ``key`` (booleans given as
+    text or 0/1 become bools); :class:`OptionError` naming it otherwise."""
+    kinds = list(typing.get_args(hint)) or [hint]
+    for kind in kinds:
+        if kind is Any:
+            return value
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            if isinstance(value, str) and value.strip().lower() in (*_TRUE, *_FALSE):
+                return _as_bool(value.strip(), key)
+            if isinstance(value, numbers.Integral) and value in (0, 1):
+                return bool(value)
+        elif kind is int:
+            if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+                return value
+        elif kind is float:
+            if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
+                return value
+        elif isinstance(kind, type) and isinstance(value, kind):
+            return value
+    raise OptionError(dataset, key, value, " or ".join(_KINDS.get(k, getattr(k, "__name__", str(k))) for k in kinds))
+
+
+def _check_options(name: str, func: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` as keyword arguments of ``func``: unknown names raise :class:`UnknownOptionError`
+    (a ``TypeError``), values of the wrong type :class:`OptionError` (a ``ValueError``); returns
+    them checked (booleans normalized)."""
+    params = {p.name: p for p in inspect.signature(func).parameters.values() if p.kind == p.KEYWORD_ONLY}
+    unknown = sorted(set(options) - set(params))
     if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for data set {name!r}; allowed options: {allowed or 'none'}")
+        raise UnknownOptionError(name, unknown, list(params))
+    hints = typing.get_type_hints(func)
+    return {key: _option_value(name, key, value, hints.get(key, Any)) for key, value in options.items()}
+
+
+def _loader(name: str | os.PathLike) -> tuple[str, Callable[..., Any]]:
+    """The registry key of ``name`` (a feature file: the path) and the function whose keyword-only
+    parameters are its options; ``ValueError`` for an unknown name."""
+    text = os.fspath(name)
+    if isinstance(name, os.PathLike) or is_feature_file(text):
+        return text, load_feature_file
+    key = text.strip().lower().replace("_", "-")
+    if key not in DATASETS:
+        raise ValueError(
+            f"unknown data set {text!r}; known names: {', '.join(DATASETS)}, or a path to a .npy/.npz/.csv feature file"
+        )
+    return key, _synthetic if key in SYNTHETIC else _digits if key == "digits" else _vision_options
+
+
+def check_options(name: str | os.PathLike, options: dict[str, Any]) -> dict[str, Any]:
+    """Check ``options`` as the keyword arguments of ``load_dataset(name, **options)`` without
+    loading anything: its own (``root``, ``download``, ``split``, ``n_samples``, ``seed``) and the
+    data set's options (see :func:`load_dataset`), by name and by type. Raises ``ValueError`` for an
+    unknown data set, :class:`UnknownOptionError` (a ``TypeError``) for an option it does not take,
+    :class:`OptionError` (a ``ValueError``, naming the option and what was expected) for a value of
+    the wrong type. Returns the options checked (booleans given as text normalized)."""
+    key, func = _loader(name)
+    own = {k: v for k, v in options.items() if k in _OWN}
+    hints = typing.get_type_hints(load_dataset)
+    checked = {k: _option_value(key, k, v, hints[k]) for k, v in own.items()}
+    return {**checked, **_check_options(key, func, {k: v for k, v in options.items() if k not in _OWN})}
 
 
 def _vision_options(*, normalize: bool = True) -> None:
@@ -167,29 +263,21 @@ def load_dataset(
             files: ``labels``, ``label_column``, ``n_clusters``, ``delimiter``, ``standardize``.
 
     Raises:
-        ValueError: unknown name (the message lists the known ones), bad split or option values,
-            corrupted or invalid files. TypeError: an option this data set does not take.
+        ValueError: unknown name (the message lists the known ones), bad split or option values
+            (:class:`OptionError` for an option of the wrong type), corrupted or invalid files.
+        TypeError: an option this data set does not take (:class:`UnknownOptionError`).
         FileNotFoundError: data files missing (the message says how to get them).
     """
     if split not in SPLITS:
         raise ValueError(f"split={split!r} should be one of {SPLITS}")
-    text = os.fspath(name)
-    if isinstance(name, os.PathLike) or is_feature_file(text):
-        _check_options(text, load_feature_file, options)
-        ds = load_feature_file(text, **options)
-        return maybe_subsample(ds, n_samples, seed)
-    key = text.strip().lower().replace("_", "-")
-    if key not in DATASETS:
-        raise ValueError(
-            f"unknown data set {text!r}; known names: {', '.join(DATASETS)}, or a path to a .npy/.npz/.csv feature file"
-        )
+    key, func = _loader(name)
+    options = _check_options(key, func, options)
+    if func is load_feature_file:
+        return maybe_subsample(load_feature_file(key, **options), n_samples, seed)
     if key in SYNTHETIC:
-        _check_options(key, _synthetic, options)
         return _synthetic(key, n_samples, int(seed), **options)
     if key == "digits":
-        _check_options(key, _digits, options)
         return maybe_subsample(_digits(**options), n_samples, seed)
-    _check_options(key, _vision_options, options)
     normalize = _as_bool(options.get("normalize", True), "normalize")
     base = default_root() if root is None else Path(root).expanduser()
     if key == "mnist-test":
@@ -197,3 +285,7 @@ def load_dataset(
     else:
         ds = load_vision(key, base, split, download, normalize)
     return maybe_subsample(ds, n_samples, seed)
+
+
+# load_dataset's own keyword parameters (the rest are the data set's options)
+_OWN: tuple[str, ...] = tuple(p for p in inspect.signature(load_dataset).parameters if p not in ("name", "options"))
