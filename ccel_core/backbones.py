@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from .data import DATASETS, Dataset, load_dataset, subsample_indices
+from .data.arrays import NpzReader
 from .data.features import is_feature_file
 from .data.registry import VISION
 from .runs import atomic_write
@@ -409,5 +410,5 @@ def save_features(features: Features, path: str | os.PathLike) -> Path:
 
 def feature_file_meta(path: str | os.PathLike) -> dict[str, Any]:
     """The ``meta`` dict of a file written by :func:`save_features` (``{}`` for a file without one)."""
-    with np.load(Path(path).expanduser(), allow_pickle=False) as archive:
-        return json.loads(str(archive["meta"])) if "meta" in archive.files else {}
+    with NpzReader(Path(path).expanduser()) as archive:  # sizes checked, errors naming the file
+        return json.loads(str(archive["meta"])) if "meta" in archive.members else {}

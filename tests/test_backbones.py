@@ -172,7 +172,7 @@ def test_image_folder_labeled_and_flat(tmp_path: Path) -> None:
         (["--data", "digits", "--weights", "missing.pt"], r"weights file .*missing\.pt not found"),
         (["--data", "blobs"], r"data 'blobs' is a feature data set"),
         (["--data", "no-such-set"], r"unknown data 'no-such-set'"),
-        (["--data", "digits", "--batch-size", "0"], r"batch_size=0"),
+        (["--data", "digits", "--batch-size", "0"], r"--batch-size: expected an integer >= 1, got .0."),
         (["--data", "digits", "--device", "gpu7"], r"device='gpu7'"),
         (["--data", "digits", "--data-option", "as_images"], r"--data-option 'as_images' should look like KEY=VALUE"),
     ],

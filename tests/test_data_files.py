@@ -43,7 +43,7 @@ def test_a_npy_header_claiming_72_tib_is_refused_naming_the_file(tmp_path: Path)
     with pytest.raises(ValueError, match=r"huge\.npy: .*declares shape \(10000000000000,\) float64.*72\.8 TiB") as e:
         load_dataset(str(path), n_clusters=2)
     assert str(path) in str(e.value) and "64 bytes" in str(e.value)
-    from ccel_core.data.features import read_npy
+    from ccel_core.data.arrays import read_npy
 
     with pytest.raises(ValueError, match=re.escape(str(path))):
         read_npy(path)
@@ -96,7 +96,7 @@ def test_truncated_and_corrupt_npz(tmp_path: Path) -> None:
     compressed = tmp_path / "compressed.npz"
     np.savez_compressed(compressed, x=x, y=np.arange(20) % 2)
     assert load_dataset(str(compressed)).x.shape == (20, 3)
-    from ccel_core.data.features import read_npz
+    from ccel_core.data.arrays import read_npz
 
     assert set(read_npz(good)) == {"x", "y"} and np.array_equal(read_npz(good)["x"], x)
 
