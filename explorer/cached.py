@@ -11,12 +11,34 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+
+
+# ----------------------------------------------------------------------------------------------
+# reproduction reports: checked once per file version (the schema check builds every figure)
+# ----------------------------------------------------------------------------------------------
+@st.cache_data(show_spinner=False, max_entries=16)
+def _report(path: str, version: tuple[int, int]) -> Any:
+    from ccel_core.reproduce import load_report
+
+    return load_report(Path(path))
+
+
+def report(path: Path) -> Any:
+    """:func:`ccel_core.reproduce.load_report`, cached per file version (mtime, size); ``ValueError``
+    naming the file when it is not a report (or is gone)."""
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the report ({exc.strerror or exc})") from exc
+    return _report(str(path), (stat.st_mtime_ns, stat.st_size))
+
 
 # ----------------------------------------------------------------------------------------------
 # results of the experiments (arguments must be hashable: tuples, numbers, strings)

@@ -50,7 +50,9 @@ SUMMARY_METRICS = ("acc", "nmi", "ari", "test_acc", "loss")
 
 
 MAX_UPLOAD_MB = 50  # the largest feature file save_features takes (ask for server.maxUploadSize = 50 as well)
-_FOLDER_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+MAX_STEM = 80  # an upload is stored as <stem>-<8 hex>.npz/.json: at most 94 bytes, far below NAME_MAX (255)
+MAX_FOLDER_DEPTH, MAX_FOLDER_NAME = 16, 64  # a runs sub-folder: levels, characters per folder name
+_FOLDER_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 ACTIVE = ("created", "running")
 
 
@@ -64,37 +66,53 @@ def runs_base() -> Path:
     return Path(default_runs_dir()).expanduser().absolute()
 
 
+def shorten(text: str, limit: int = 120) -> str:
+    """``text`` for a message: whole up to ``limit`` characters, else its start and ``…``."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def runs_folder(base: Path, name: str) -> Path:
     """The run-store folder ``name`` inside ``base``: ``""`` is ``base`` itself, else a relative
-    path of plain names (letters, digits, ``. _ -``, each starting with a letter or digit).
+    path of at most ``MAX_FOLDER_DEPTH`` plain names (letters, digits, ``. _ -``, each starting with
+    a letter or digit, at most ``MAX_FOLDER_NAME`` characters).
 
-    ``ValueError`` naming the value for an absolute path, ``~``, ``.``/``..``, other characters,
-    a folder that a symbolic link leads outside ``base``, or the folder of a run. Returns the
-    resolved path (links inside ``base`` followed).
+    ``ValueError`` naming the value (and the limit) for an absolute path, ``~``, ``.``/``..``, other
+    characters, too many levels, too long a name, a folder that a symbolic link leads outside
+    ``base``, or the folder of a run. Returns the resolved path (links inside ``base`` followed).
     """
     text = str(name or "").strip()
     if not text:
         return base
+    shown = shorten(text)
     hint = f"give a sub-folder of {base} as a relative name, e.g. experiments/week1"
     if text.startswith(("/", "~", "\\")) or os.path.isabs(text) or re.match(r"[A-Za-z]:", text):
-        raise ValueError(f"runs folder {text!r} is an absolute path; {hint}")
+        raise ValueError(f"runs folder {shown!r} is an absolute path; {hint}")
     parts = [p for p in re.split(r"[/\\]", text) if p]
+    if len(parts) > MAX_FOLDER_DEPTH:
+        raise ValueError(
+            f"runs folder {shown!r} has {len(parts)} levels, more than {MAX_FOLDER_DEPTH} levels of folders; {hint}"
+        )
     for part in parts:
         if part in (".", ".."):
-            raise ValueError(f"runs folder {text!r}: {part!r} is not allowed; {hint}")
+            raise ValueError(f"runs folder {shown!r}: {part!r} is not allowed; {hint}")
+        if len(part) > MAX_FOLDER_NAME:
+            raise ValueError(
+                f"runs folder {shown!r}: the folder name {shorten(part, 40)!r} ({len(part)} characters) is longer "
+                f"than {MAX_FOLDER_NAME} characters; {hint}"
+            )
         if not _FOLDER_PART.fullmatch(part):
             raise ValueError(
-                f"runs folder {text!r}: {part!r} is not a plain folder name (letters, digits, '.', '_' and '-', "
+                f"runs folder {shown!r}: {part!r} is not a plain folder name (letters, digits, '.', '_' and '-', "
                 f"starting with a letter or digit); {hint}"
             )
     real_base, folder = base.resolve(), base.joinpath(*parts).resolve()
     if folder != real_base and real_base not in folder.parents:
-        raise ValueError(f"runs folder {text!r} leads outside {base} (to {folder}, through a symbolic link); {hint}")
+        raise ValueError(f"runs folder {shown!r} leads outside {base} (to {folder}, through a symbolic link); {hint}")
     for above in [folder, *folder.parents]:
         if above == real_base:
             break
         if (above / CONFIG_FILE).is_file() and (above / METRICS_FILE).is_file():
-            raise ValueError(f"runs folder {text!r} is (inside) the folder of the run {above.name}; {hint}")
+            raise ValueError(f"runs folder {shown!r} is (inside) the folder of the run {above.name}; {hint}")
     return folder
 
 
@@ -303,8 +321,7 @@ def save_features(
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     data = buf.getvalue()
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).stem).strip("._-") or "features"
-    path = folder / f"{stem}-{hashlib.sha256(data).hexdigest()[:8]}.npz"
+    path = folder / f"{stored_stem(file_name)}-{hashlib.sha256(data).hexdigest()[:8]}.npz"
     info = {
         "original": file_name,
         "rows": int(arrays["x"].shape[0]),
@@ -316,6 +333,17 @@ def save_features(
     for target, payload in ((path.with_suffix(".json"), json.dumps(info, indent=2).encode()), (path, data)):
         atomic_write(target, lambda f: f.write(payload))  # noqa: B023 - called at once, inside the loop
     return path, info
+
+
+def stored_stem(file_name: str) -> str:
+    """The stem an upload is stored under: its name's stem in letters, digits and ``. _ -``
+    (``features`` when nothing is left). A stem longer than ``MAX_STEM`` characters is cut and ends
+    in a hash of the whole name instead, so that two long names stay apart."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(file_name).stem).strip("._-") or "features"
+    if len(stem) > MAX_STEM:
+        digest = hashlib.sha256(file_name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        stem = stem[: MAX_STEM - len(digest) - 1].rstrip("._-") + "-" + digest
+    return stem
 
 
 def csv_columns(content: bytes, delimiter: str = ",") -> dict[str, str]:
@@ -342,9 +370,9 @@ def saved_features(root: Path) -> dict[str, dict]:
     for path in sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []:
         try:
             info = json.loads(path.with_suffix(".json").read_text())
-        except (OSError, ValueError):
-            info = {"original": path.name}
-        out[str(path)] = info
+        except (OSError, ValueError, RecursionError):  # a missing, broken or hand-edited description
+            info = None
+        out[str(path)] = info if isinstance(info, dict) else {"original": path.name}
     return out
 
 
@@ -389,7 +417,7 @@ def run_config(info: RunInfo) -> dict:
     """The run's stored config (``{}`` when unreadable, e.g. a run being deleted)."""
     try:
         cfg = json.loads((info.path / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return cfg if isinstance(cfg, dict) else {}
 

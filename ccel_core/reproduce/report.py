@@ -4,6 +4,8 @@ One :class:`Report` is written as ``report.json`` (the explorer's Reproduction p
 recomputation), ``report.md`` (figures named, tables as pipe tables) and ``report.html``
 (self-contained: the markdown rendered by markdown-it-py, plotly.js embedded once, no request
 beyond the file itself). All three come from the same blocks, so they cannot disagree.
+:func:`load_report` checks a ``report.json`` once against these dataclasses (:mod:`.schema`), so a
+report that loads also renders.
 """
 
 from __future__ import annotations
@@ -14,11 +16,21 @@ import math
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, Optional, Sequence
+from typing import IO, Any, Literal, Optional, Sequence, TypedDict
 
+from .schema import SchemaError, load_json, parse
 from .stats import FAILED, NOT_MEASURABLE, VERDICTS, TestResult
 
-__all__ = ["Claim", "Section", "Report", "markdown_table", "verdict_table", "load_report", "REPORT_FILES"]
+__all__ = [
+    "Claim",
+    "Section",
+    "Report",
+    "ReportMeta",
+    "markdown_table",
+    "verdict_table",
+    "load_report",
+    "REPORT_FILES",
+]
 
 REPORT_FILES = ("report.md", "report.html", "report.json")
 _BADGE = {
@@ -28,6 +40,39 @@ _BADGE = {
     NOT_MEASURABLE: "#57606a",
     FAILED: "#8250df",
 }
+
+
+def _known_verdict(test: TestResult, where: str) -> None:
+    if test.verdict not in VERDICTS:
+        raise SchemaError(f"{where}.verdict", f"expected one of {', '.join(map(repr, VERDICTS))}, got {test.verdict!r}")
+
+
+def _figures_build(blocks: Sequence[tuple[str, str]], where: str) -> None:
+    """Every figure block is a figure plotly builds (what both renderings and the page do with it)."""
+    import plotly.io as pio
+
+    for i, (kind, content) in enumerate(blocks):
+        if kind == "figure":
+            try:
+                load_json(content)  # nesting bounded before plotly parses it
+                pio.from_json(content)
+            except Exception as exc:  # noqa: BLE001 - whatever plotly refuses, the renderers would too
+                why = " ".join(str(exc).split())
+                raise SchemaError(f"{where}[{i}][1]", f"not a plotly figure ({why[:200]})") from None
+
+
+class ReportMeta(TypedDict):
+    """What a report's ``meta`` must hold (the renderers use these; other keys are kept as they are)."""
+
+    command: str
+    date: str
+    machine: str
+    budget: str
+    seeds: int
+    seconds: float
+    ccel: str
+    torch: str
+    alpha: float
 
 
 @dataclass
@@ -41,7 +86,7 @@ class Claim:
     scope: str
     paper: str
     measured: str
-    test: TestResult
+    test: TestResult = field(metadata={"check": _known_verdict})
     scale: float = 1.0
     unit: str = ""
 
@@ -68,7 +113,9 @@ class Section:
 
     key: str
     title: str
-    blocks: list[tuple[str, str]] = field(default_factory=list)
+    blocks: list[tuple[Literal["markdown", "figure"], str]] = field(
+        default_factory=list, metadata={"check": _figures_build}
+    )
     claims: list[Claim] = field(default_factory=list)
     seconds: float = 0.0
     error: Optional[str] = None
@@ -134,9 +181,10 @@ def verdict_table(claims: Sequence[Claim]) -> str:
 
 @dataclass
 class Report:
-    """A whole reproduction run: ``meta`` (date, machine, budget, versions, seconds) and sections."""
+    """A whole reproduction run: ``meta`` (date, machine, budget, versions, seconds; see
+    :class:`ReportMeta`) and sections."""
 
-    meta: dict[str, Any]
+    meta: dict[str, Any] = field(metadata={"schema": ReportMeta})
     sections: list[Section]
 
     @property
@@ -169,8 +217,7 @@ class Report:
             for kind, content in s.blocks:
                 if kind == "figure":
                     figures += 1
-                    title = (json.loads(content).get("layout", {}).get("title") or {}).get("text", "")
-                    parts.append(f"*Figure {s.key}.{figures}: {title}* (interactive in report.html)")
+                    parts.append(f"*Figure {s.key}.{figures}: {_figure_title(content)}* (interactive in report.html)")
                 else:
                     parts.append(content)
         return "\n\n".join(parts) + "\n"
@@ -230,6 +277,16 @@ class Report:
         return paths
 
 
+def _figure_title(content: str) -> str:
+    """The title of a figure's JSON: ``layout.title.text``, or a plain ``layout.title`` ('' when none)."""
+    figure = json.loads(content)
+    layout = figure.get("layout") if isinstance(figure, dict) else None
+    title = layout.get("title") if isinstance(layout, dict) else None
+    if isinstance(title, dict):
+        title = title.get("text")
+    return "" if title is None else str(title)
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready: NaN/inf → None (strict JSON), numpy scalars → Python, tuples → lists."""
     if isinstance(value, dict):
@@ -248,20 +305,17 @@ def _write_bytes(data: bytes, f: IO[bytes]) -> None:
 
 
 def load_report(path: Path) -> Report:
-    """Read a ``report.json`` back into a :class:`Report` (``ValueError`` naming the file when it is
-    not one)."""
+    """Read a ``report.json`` back into a :class:`Report`, checked once against the report's own
+    dataclasses (:func:`~ccel_core.reproduce.schema.parse`; ``meta`` against :class:`ReportMeta`,
+    figures built by plotly), so that a report that loads also renders. ``ValueError`` naming the
+    file and the bad part (``sections[2].blocks[0]: expected a list of 2 items, got 3 items``) when
+    it is not one, nesting too deep included."""
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-        sections = []
-        for s in raw["sections"]:
-            sec = Section(s["key"], s["title"], [tuple(b) for b in s["blocks"]], [], s["seconds"], s.get("error"))
-            for c in s["claims"]:
-                t: dict[str, Any] = {k: (math.nan if v is None else v) for k, v in c["test"].items()}
-                t["n"] = tuple(c["test"].get("n") or ())
-                test = TestResult(**t)
-                text = {k: str(c[k]) for k in ("section", "text", "scope", "paper", "measured")}
-                sec.claims.append(Claim(**text, test=test, scale=c.get("scale", 1.0), unit=c.get("unit", "")))
-            sections.append(sec)
-        return Report(raw["meta"], sections)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raw = load_json(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
         raise ValueError(f"{path} is not a ccel reproduction report ({type(exc).__name__}: {exc})") from exc
+    try:
+        report: Report = parse(raw, Report)
+    except SchemaError as exc:
+        raise ValueError(f"{path} is not a ccel reproduction report: {exc}") from exc
+    return report

@@ -50,7 +50,7 @@ folder = str(st.session_state[k("folder")])
 try:
     store = RunStore(launcher.runs_folder(base, folder))
 except (OSError, ValueError) as exc:
-    st.error(f"Cannot use the runs folder {folder.strip() or str(base)!r}: {exc}")
+    st.error(f"Cannot use the runs folder {launcher.shorten(folder.strip() or str(base))!r}: {exc}")
     st.stop()
 root = store.root
 st.caption(f"Run store: `{root}`")
@@ -155,7 +155,7 @@ with st.expander("Upload a feature file (.npy, .npz, .csv)", icon=":material/upl
                     n_clusters=None if upload_k is None else int(upload_k),
                     standardize=standardize,
                 )
-            except (ValueError, FileNotFoundError) as exc:
+            except (ValueError, OSError) as exc:  # a bad file, or the store cannot take it (disk full, …)
                 st.session_state.pop(k("saved_token"), None)
                 st.error(f"Not saved: {exc}")
             else:

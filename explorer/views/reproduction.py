@@ -10,7 +10,8 @@ import pandas as pd
 import plotly.io as pio
 import streamlit as st
 
-from ccel_core.reproduce import VERDICTS, load_report
+from ccel_core.reproduce import VERDICTS
+from explorer import cached
 from explorer import common as ui
 
 REPO = Path(__file__).resolve().parents[2]
@@ -54,7 +55,7 @@ folder = st.selectbox(
     key="rp.folder",
 )
 try:
-    report = load_report(folder / "report.json")
+    report = cached.report(folder / "report.json")
 except ValueError as exc:
     st.error(str(exc))
     st.stop()
@@ -104,14 +105,18 @@ else:
     ui.table_download(claims, "reproduction_verdicts", key="rp-verdicts")
 
 st.subheader("Figures and tables")
-tabs = st.tabs([s.short for s in report.sections])
-for tab, section in zip(tabs, report.sections):
+if not report.sections:
+    st.caption("This report has no sections.")
+    st.stop()
+# widget keys by position: a hand-edited report may repeat a section key or leave a title empty
+tabs = st.tabs([s.short or s.key or f"Section {j + 1}" for j, s in enumerate(report.sections)])
+for j, (tab, section) in enumerate(zip(tabs, report.sections)):
     with tab:
         st.markdown(f"**{section.title}** · {section.seconds:.0f} s")
         if section.error:
             st.error(f"This section failed: {section.error}")
         for i, (kind, content) in enumerate(section.blocks):
             if kind == "figure":
-                ui.chart(pio.from_json(content), None, f"reproduction_{section.key}_{i}", key=f"rp-{section.key}-{i}")
+                ui.chart(pio.from_json(content), None, f"reproduction_{section.key}_{i}", key=f"rp-{j}-{i}")
             else:
                 st.markdown(content)
