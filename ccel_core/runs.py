@@ -3,6 +3,9 @@
 Layout (root = ``RunStore.root``: the ``root`` argument, else ``$CCEL_RUNS_DIR``, else ``./runs``)::
 
     index.sqlite               one row per run (WAL mode); the source of truth for status/epoch/final
+    <run_id>/run.json          the run's own record of its row (status, pid, host, error, final, group,
+                               name, created, updated), rewritten with every status change: the index
+                               can be rebuilt from the folders (``RunStore.reindex``)
     <run_id>/config.json       the full run config
     <run_id>/metrics.jsonl     one JSON object per logged epoch: {"epoch": e, <metrics>...}
     <run_id>/checkpoints/      last.pt (atomic: temp file + os.replace), optional epoch_XXXX.pt
@@ -20,6 +23,21 @@ SIGKILL, out of memory, a crash of the machine's session) can never record its e
 ``get()`` (and so ``to_frame``, ``open``, …) turn such a run ``failed`` in the index the moment they
 read it, with an error saying the process died, so that every reader (CLI, app, notebook) reports
 the same status; ``mark_stale()`` does it for the whole store. Runs of other hosts are not checked.
+
+Lost index: the index is a cache of the run folders. Opening a store whose ``index.sqlite`` is missing
+or empty (0 bytes) while run folders exist rebuilds it from them (``reindex``); ``ccel runs reindex``
+(``RunStore.rebuild_index``) does it on demand, and first moves an index that is not a valid SQLite
+database aside. A rebuilt row takes its status from ``run.json`` (a ``running`` run whose process is
+gone then reads failed, as above), its epoch and, unless the run ended, its final metrics from
+metrics.jsonl. A folder without ``run.json`` (written before it existed) reads ``finished`` when it
+has every epoch's line and its assignments, else ``failed`` (resumable).
+
+Crashes: every write is atomic (temp file + ``os.replace``, one SQLite transaction, or one appended and
+fsynced line), and a run's writes come in an order a resume can repair after a crash between any two
+of them: checkpoint (it carries the metrics of every completed epoch), then the epoch's line, then the
+index; assignments, then the terminal status. ``Run.restore_metrics`` rewrites lines lost (or trained
+again) from a checkpoint's history, so metrics.jsonl never loses or doubles an epoch.
+``$CCEL_KILL_AT`` is a testing hook that kills the process after a chosen write (``_kill_point``).
 
 JSON safety: configs, metrics and ``final`` are converted to plain Python (``to_jsonable``): numpy and
 torch scalars/arrays become numbers/lists, paths become strings, integer keys become strings and
@@ -43,13 +61,14 @@ import pickle
 import re
 import secrets
 import shutil
+import signal
 import socket
 import sqlite3
 import sys
 import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +87,12 @@ __all__ = [
     "RunStore",
     "Run",
     "RunNotFoundError",
+    "CorruptIndexError",
+    "Reindexed",
+    "KILL_POINTS",
+    "store_exists",
+    "csv_safe",
+    "write_csv",
     "to_jsonable",
     "atomic_write",
 ]
@@ -76,7 +101,7 @@ RUN_STATUSES = ("created", "running", "finished", "failed", "cancelled")
 TERMINAL_STATUSES = ("finished", "failed", "cancelled")
 INDEX_FILE, CONFIG_FILE, METRICS_FILE = "index.sqlite", "config.json", "metrics.jsonl"
 CHECKPOINT_DIR, LAST_CHECKPOINT, CANCEL_FILE, LOG_FILE = "checkpoints", "last.pt", "CANCEL", "log.txt"
-ASSIGNMENTS_FILE, PROBS_FILE = "assignments.npy", "probs.npy"
+ASSIGNMENTS_FILE, PROBS_FILE, RECORD_FILE = "assignments.npy", "probs.npy", "run.json"
 _BUSY_TIMEOUT_S = 30.0
 DIED = "process died"  # the start of a stale run's error (see "Stale runs" above)
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -89,9 +114,38 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS runs (
   epoch INTEGER NOT NULL DEFAULT 0, pid INTEGER, host TEXT, final TEXT NOT NULL DEFAULT '{}',
   error TEXT);
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created);"""
+# the index columns that run.json records (the others come from config.json and metrics.jsonl)
+_RECORD_COLS = ("status", "created", "updated", "name", "grp", "pid", "host", "error", "final")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)
 _FRAME_COLS = tuple(
     "run_id status name group data method model seed epochs epoch created updated pid host error path".split()
 )
+
+
+# Testing hook: CCEL_KILL_AT=<point>:<n> makes the process SIGKILL itself right after its n-th write of
+# kind <point> (see _kill_point), so that tests crash a real run at a chosen write deterministically.
+KILL_POINTS = ("start", "checkpoint", "metrics", "epoch", "assignments", "finish")
+_kill_counts: dict[str, int] = {}
+
+
+def _kill_point(point: str) -> None:
+    """Testing hook, a no-op unless ``$CCEL_KILL_AT`` is set (only tests set it): with
+    ``CCEL_KILL_AT=<point>:<n>`` the n-th (default 1st) call for ``point`` in this process SIGKILLs
+    the process. Points (one call each): ``start`` after ``Run.start`` recorded ``running``;
+    ``checkpoint`` after last.pt was replaced; ``metrics`` after an epoch's line reached
+    metrics.jsonl, ``epoch`` after the index recorded that epoch; ``assignments`` after
+    assignments.npy (and probs.npy) were saved; ``finish`` before ``Run.finish`` writes a terminal status."""
+    spec = os.environ.get("CCEL_KILL_AT")
+    if not spec:
+        return
+    name, _, nth = spec.partition(":")
+    if name not in KILL_POINTS or not (nth or "1").isdigit() or int(nth or "1") < 1:
+        raise ValueError(f"CCEL_KILL_AT={spec!r}; expected <point>[:<n>] with a point of {KILL_POINTS} and n >= 1")
+    if name != point:
+        return
+    _kill_counts[point] = count = _kill_counts.get(point, 0) + 1
+    if count == int(nth or "1"):
+        os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))  # Windows: TerminateProcess
 
 
 def to_jsonable(obj: Any, where: str = "value") -> Any:
@@ -231,13 +285,21 @@ def _to_numpy(x: Any) -> np.ndarray:
 
 
 def _append_line(path: Path, line: bytes) -> None:
-    """Append one newline-terminated record (flush + fsync). If a crash left a partial last line, a
-    newline is written first so the new record never merges with it."""
+    """Append one newline-terminated JSON record (flush + fsync). A last line without its newline
+    (a crash mid-write) is ended with one when it is a whole record, else dropped, so the new record
+    never merges with it and no unreadable line is left in the middle of the file."""
     with open(path, "ab+") as f:
         if f.seek(0, os.SEEK_END) > 0:
             f.seek(-1, os.SEEK_END)
             if f.read(1) != b"\n":
-                line = b"\n" + line
+                f.seek(0)
+                data = f.read()
+                start = data.rfind(b"\n") + 1
+                try:
+                    json.loads(data[start:])
+                    line = b"\n" + line
+                except ValueError:
+                    f.truncate(start)
         f.write(line)
         f.flush()
         os.fsync(f.fileno())
@@ -260,6 +322,66 @@ def _read_jsonl(path: Path) -> list[dict]:
     return records
 
 
+def _read_json(path: Path) -> dict:
+    """The JSON object in ``path``; {} when the file is missing or holds no readable object."""
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def _record_text(row: Mapping[str, Any]) -> bytes:
+    """run.json for an index row given as ``{column: value}`` (the ``_RECORD_COLS``)."""
+    rec = {("group" if c == "grp" else c): row[c] for c in _RECORD_COLS}
+    if isinstance(rec["final"], str):
+        rec["final"] = json.loads(rec["final"] or "{}")
+    return (json.dumps(rec, indent=2, allow_nan=False) + "\n").encode()
+
+
+def _run_folders(root: Path) -> Iterator[Path]:
+    """The run folders in ``root``: named like a run id (so not the ``.tmp-``/``.trash-`` folders of
+    ``create``/``delete``) and holding a config.json."""
+    try:
+        entries = list(os.scandir(root))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for entry in entries:
+        if _ID_RE.fullmatch(entry.name) and entry.is_dir() and os.path.isfile(os.path.join(entry.path, CONFIG_FILE)):
+            yield Path(entry.path)
+
+
+def store_exists(root: str | os.PathLike) -> bool:
+    """True when ``root`` holds a run index or at least one run folder (opening it rebuilds a lost
+    index from the folders)."""
+    return (Path(root) / INDEX_FILE).is_file() or next(_run_folders(Path(root)), None) is not None
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` to write as CSV (OWASP CSV injection): every text cell and column name
+    that starts with = + - @ tab or carriage return gets a leading ``'``, so a spreadsheet shows it
+    as text instead of running it as a formula; numbers (negative ones too) are left as they are."""
+    import pandas as pd
+
+    def text(v: Any) -> Any:
+        return "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        col = out.iloc[:, i]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_datetime64_any_dtype(col)):
+            out.isetitem(i, col.map(text))
+    out.columns = [text(c) for c in out.columns]
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path_or_buf: Any = None) -> str | None:
+    """Write ``frame`` (without its index) as CSV for spreadsheets: ``csv_safe`` text and RFC 4180
+    line ends (CRLF), with which every cell holding a line break is quoted, so that no text starts a
+    row of its own. Without ``path_or_buf``, returns the text."""
+    return csv_safe(frame).to_csv(path_or_buf, index=False, lineterminator="\r\n")
+
+
 def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
     """True for "file is not a database" / "database disk image is malformed" (not for a busy or
     locked database, a full disk or a permission problem, which are ``OperationalError``)."""
@@ -268,6 +390,27 @@ def _is_corrupt(exc: sqlite3.DatabaseError) -> bool:
         return name in ("SQLITE_NOTADB", "SQLITE_CORRUPT") or name.startswith("SQLITE_CORRUPT_")
     text = str(exc).lower()
     return "not a database" in text or "malformed" in text
+
+
+class CorruptIndexError(ValueError):
+    """The run index is not a valid SQLite database (``index_path``); ``RunStore.rebuild_index``
+    (``ccel runs reindex``) moves it aside and rebuilds it from the run folders."""
+
+    def __init__(self, message: str, index_path: Path) -> None:
+        super().__init__(message)
+        self.index_path = index_path
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """What ``RunStore.reindex`` did: run ids given a row (``added``), rows of runs whose folder is
+    gone that were dropped (``removed``), how many run folders there are (``folders``) and, after
+    ``rebuild_index``, where a corrupt index was moved (``moved``)."""
+
+    added: list[str]
+    removed: list[str]
+    folders: int
+    moved: Path | None = None
 
 
 class RunNotFoundError(KeyError):
@@ -303,7 +446,10 @@ class RunInfo:
 
 
 class RunStore:
-    """A folder of runs plus its SQLite index ``index.sqlite`` (see the module docstring)."""
+    """A folder of runs plus its SQLite index ``index.sqlite`` (see the module docstring).
+
+    ``rebuilt``: what opening the store rebuilt (a :class:`Reindexed`) when its index was missing or
+    empty while run folders exist, else None."""
 
     def __init__(self, root: str | os.PathLike | None = None) -> None:
         root = root if root is not None else (os.environ.get("CCEL_RUNS_DIR") or "runs")
@@ -326,9 +472,12 @@ class RunStore:
                 f"run index {self.index_path} is not a file; expected the SQLite index of the "
                 f"run store (move it away to start a new index)"
             )
+        lost = not self.index_path.exists() or self.index_path.stat().st_size == 0
         with self._db() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(_SCHEMA)
+        rebuilt = self.reindex() if lost and next(_run_folders(self.root), None) is not None else None
+        self.rebuilt = rebuilt if rebuilt is not None and rebuilt.added else None  # None: another process did it
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
@@ -352,11 +501,12 @@ class RunStore:
             con.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             if _is_corrupt(exc):
-                raise ValueError(
-                    f"run index {self.index_path} is not a valid SQLite database ({exc}); move it (and any "
-                    f"{INDEX_FILE}-wal / {INDEX_FILE}-shm next to it) away, e.g. rename it to "
-                    f"{INDEX_FILE}.corrupt, to start a new, empty index; nothing was deleted and the run "
-                    f"folders in {self.root} are left as they are"
+                raise CorruptIndexError(
+                    f"run index {self.index_path} is not a valid SQLite database ({exc}); `ccel runs reindex` "
+                    f"(RunStore.rebuild_index) moves it (and any {INDEX_FILE}-wal / {INDEX_FILE}-shm next to it) "
+                    f"aside to {INDEX_FILE}.corrupt-<time> and rebuilds the index from the run folders; nothing "
+                    f"was deleted and the run folders in {self.root} are left as they are",
+                    self.index_path,
                 ) from exc
             raise
         finally:
@@ -407,14 +557,16 @@ class RunStore:
             k: cfg.get(k) if isinstance(cfg.get(k), int) and not isinstance(cfg.get(k), bool) else None
             for k in ("seed", "epochs")
         }
+        now = time.time()
+        record = {"status": "created", "created": now, "updated": now, "name": name, "grp": group}
         try:
             (tmp / CHECKPOINT_DIR).mkdir(parents=True)
             (tmp / CONFIG_FILE).write_text(text, encoding="utf-8")
             (tmp / METRICS_FILE).touch()
+            (tmp / RECORD_FILE).write_bytes(_record_text({**dict.fromkeys(_RECORD_COLS), **record, "final": {}}))
             with self._db(write=True) as con:
                 if dest.exists() or con.execute("SELECT 1 FROM runs WHERE run_id=?", (run_id,)).fetchone():
                     raise ValueError(f"run_id={run_id!r} already exists in {self.root}")
-                now = time.time()
                 con.execute(
                     "INSERT INTO runs (run_id, status, created, updated, name, grp, data, method, model, "
                     "seed, epochs) VALUES (?, 'created', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -556,7 +708,8 @@ class RunStore:
         self, path: str | os.PathLike, run_ids: builtins.list[str] | None = None, *, per_epoch: bool = False
     ) -> Path:
         """Write ``to_frame`` of the runs (default all) or, with ``per_epoch``, their metrics with
-        run_id/name/group/data/method/model/seed columns first; returns the path."""
+        run_id/name/group/data/method/model/seed columns first, formula-like text escaped
+        (``write_csv``); returns the path."""
         import pandas as pd
 
         infos = self.list() if run_ids is None else [self.get(r) for r in run_ids]
@@ -572,7 +725,7 @@ class RunStore:
                 frames.append(m)
             frames = [f for f in frames if len(f)]
             df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run_id", "epoch"])
-        df.to_csv(path, index=False)
+        write_csv(df, path)
         return Path(path)
 
     def delete(self, run_id: str, *, force: bool = False) -> None:
@@ -593,6 +746,78 @@ class RunStore:
             if info.path.exists():
                 os.rename(info.path, trash)
         shutil.rmtree(trash, ignore_errors=True)
+
+    def reindex(self) -> Reindexed:
+        """Make the index agree with the run folders, in one transaction: a row for every run folder
+        without one (rebuilt from the folder, see "Lost index" in the module docstring) and none for a
+        run whose folder is gone. Rows of existing folders are kept as they are."""
+        with self._db(write=True) as con:
+            have = {r[0] for r in con.execute("SELECT run_id FROM runs")}
+            folders = {p.name: p for p in _run_folders(self.root)}
+            added, removed = sorted(folders.keys() - have), sorted(have - folders.keys())
+            con.executemany(
+                f"INSERT INTO runs ({', '.join(_COLS)}) VALUES ({', '.join('?' * len(_COLS))})",
+                [self._folder_row(folders[rid]) for rid in added],
+            )
+            con.executemany("DELETE FROM runs WHERE run_id=?", [(rid,) for rid in removed])
+        return Reindexed(added, removed, len(folders))
+
+    @classmethod
+    def rebuild_index(cls, root: str | os.PathLike | None = None) -> tuple[RunStore, Reindexed]:
+        """The store at ``root`` with its index made to agree with the run folders (``reindex``).
+        An index that is not a valid SQLite database is first moved aside with its -wal/-shm files,
+        to ``index.sqlite.corrupt-<UTC time>`` (``Reindexed.moved``), and a new one built."""
+        moved = None
+        try:
+            store = cls(root)
+        except CorruptIndexError as exc:
+            stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+            moved = exc.index_path.with_name(f"{INDEX_FILE}.corrupt-{stamp}-{secrets.token_hex(2)}")
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(f"{exc.index_path}{suffix}", f"{moved}{suffix}")
+            store = cls(root)
+        done = store.reindex()
+        before = store.rebuilt or Reindexed([], [], done.folders)
+        return store, Reindexed(sorted(before.added + done.added), done.removed, done.folders, moved)
+
+    def _folder_row(self, path: Path) -> tuple:
+        """The index row of the run folder ``path`` (see "Lost index" in the module docstring)."""
+        cfg, rec = _read_json(path / CONFIG_FILE), _read_json(path / RECORD_FILE)
+        lines = [r for r in _read_jsonl(path / METRICS_FILE) if type(r.get("epoch")) is int]
+        last = max(reversed(lines), key=lambda r: r["epoch"], default={"epoch": 0})  # the last of the latest epoch
+        epochs = cfg.get("epochs") if type(cfg.get("epochs")) is int else None
+        mtimes = [f.stat().st_mtime for f in (path / CONFIG_FILE, path / METRICS_FILE) if f.exists()]
+        row: dict[str, Any] = {c: rec.get("group" if c == "grp" else c) for c in _RECORD_COLS}
+        row["updated"] = max([t for t in (row["updated"], *mtimes) if isinstance(t, (int, float))])
+        if not isinstance(row["created"], (int, float)):
+            row["created"] = mtimes[0]
+        if row["status"] not in RUN_STATUSES:  # no run.json: a folder of an older version
+            logged = {r["epoch"] for r in lines}
+            if (path / ASSIGNMENTS_FILE).exists() and set(range(1, (epochs or 0) + 1)) <= logged:
+                row["status"] = "finished"
+            elif (path / CANCEL_FILE).exists():
+                row["status"] = "cancelled"
+            else:
+                row["status"] = "failed"
+                row["error"] = (
+                    f"index rebuilt from the run folder, which has no {RECORD_FILE} (an older version wrote it) "
+                    f"nor every epoch's metrics and the assignments: the run did not finish; its last checkpoint "
+                    f"is kept: ccel fit --resume {path.name}"
+                )
+        if row["status"] not in TERMINAL_STATUSES or not isinstance(row["final"], dict):
+            row["final"] = {k: v for k, v in last.items() if k != "epoch"}
+        row.update(
+            run_id=path.name,
+            final=json.dumps(row["final"], allow_nan=False),
+            data=_config_str(cfg.get("data")),
+            method=_config_str(cfg.get("method")),
+            model=_config_str(cfg.get("model")),
+            seed=cfg.get("seed") if type(cfg.get("seed")) is int else None,
+            epochs=epochs,
+            epoch=last["epoch"],
+        )
+        return tuple(row[c] for c in _COLS)
 
     def mark_stale(self) -> builtins.list[str]:
         """Mark ``running`` runs of this host whose pid is dead (or a zombie) as ``failed`` with an
@@ -635,13 +860,24 @@ class Run:
         return self.path / LOG_FILE
 
     def _update(self, **cols: Any) -> None:
+        """Set index columns (and ``updated``); a status change also rewrites run.json."""
         with self.store._db(write=True) as con:
             sets = ", ".join(f"{c}=?" for c in cols)
             cur = con.execute(
                 f"UPDATE runs SET {sets}, updated=? WHERE run_id=?", (*cols.values(), time.time(), self.run_id)
             )
+            if cur.rowcount and "status" in cols:
+                self._write_record(con)
         if cur.rowcount == 0:
             raise self.store._not_found(self.run_id)
+
+    def _write_record(self, con: sqlite3.Connection) -> None:
+        """Rewrite run.json from the run's row, inside the transaction that changed it (so records are
+        written in the order of the changes); nothing when the folder is gone."""
+        row = con.execute(f"SELECT {', '.join(_RECORD_COLS)} FROM runs WHERE run_id=?", (self.run_id,)).fetchone()
+        if row is not None and self.path.is_dir():
+            text = _record_text(dict(zip(_RECORD_COLS, row)))
+            atomic_write(self.path / RECORD_FILE, lambda f: f.write(text))
 
     def set_epochs(self, epochs: int) -> None:
         """Set the requested epoch count (a resume to a new total, ``ccel fit --resume ID --epochs N``):
@@ -673,6 +909,7 @@ class Run:
         for tmp in (self.path / CHECKPOINT_DIR).glob(".*.tmp"):
             tmp.unlink(missing_ok=True)
         self._update(status="running", pid=pid, host=host, error=None)
+        _kill_point("start")
 
     def log_epoch(self, epoch: int, metrics: Mapping[str, Any]) -> None:
         """Append ``{"epoch": epoch, **metrics}`` to metrics.jsonl (flush + fsync; JSON-safe, see
@@ -685,7 +922,34 @@ class Run:
             raise ValueError(f"metrics['epoch']={metrics['epoch']!r} differs from epoch={epoch}")
         line = (json.dumps({"epoch": epoch, **m}, allow_nan=False) + "\n").encode()
         _append_line(self.path / METRICS_FILE, line)
+        _kill_point("metrics")
         self._update(epoch=epoch, final=json.dumps(m, allow_nan=False))
+        _kill_point("epoch")
+
+    def restore_metrics(self, history: Sequence[Mapping[str, Any]]) -> builtins.list[int]:
+        """Make metrics.jsonl hold one line per record of ``history`` and nothing else, and the index's
+        epoch and final follow its last record. ``history``: the metrics of every epoch a checkpoint
+        counts done, in order, each with its ``epoch`` (a trainer's history). A resume calls it before
+        training on: a line lost to a crash between a checkpoint and its line is written again, and a
+        line of an epoch after the checkpoint (trained again next) is dropped, so that no epoch is lost
+        or doubled. The file is rewritten (atomically) only when its epochs differ from ``history``'s;
+        returns the epochs written back."""
+        want = []
+        for i, metrics in enumerate(history):
+            m = to_jsonable(metrics, f"history[{i}]")
+            want.append((_check_epoch(m.pop("epoch", None)), m))
+        path = self.path / METRICS_FILE
+        have = [r.get("epoch") for r in _read_jsonl(path)]
+        if have == [e for e, _ in want]:
+            restored = []
+        else:
+            restored = [e for e, _ in want if e not in have]
+            text = b"".join((json.dumps({"epoch": e, **m}, allow_nan=False) + "\n").encode() for e, m in want)
+            atomic_write(path, lambda f: f.write(text))
+        if want or have:
+            epoch, final = want[-1] if want else (0, {})
+            self._update(epoch=epoch, final=json.dumps(final, allow_nan=False))
+        return restored
 
     def checkpoint_path(self, epoch: int | None = None) -> Path:
         """``checkpoints/last.pt``, or ``checkpoints/epoch_XXXX.pt`` for ``epoch``."""
@@ -706,6 +970,7 @@ class Run:
         last = self.checkpoint_path()
         last.parent.mkdir(exist_ok=True)
         atomic_write(last, lambda f: torch.save(payload, f))
+        _kill_point("checkpoint")
         if keep_last > 0:
             snap = self.checkpoint_path(epoch)
             tmp = snap.with_name(f".{snap.name}.{os.getpid()}.tmp")
@@ -748,6 +1013,7 @@ class Run:
                 raise ValueError(f"probs: shape {p.shape}, dtype {p.dtype}; expected a float ({lab.shape[0]}, K) array")
             atomic_write(self.path / PROBS_FILE, lambda f: np.save(f, p))
         atomic_write(self.path / ASSIGNMENTS_FILE, lambda f: np.save(f, lab))
+        _kill_point("assignments")
 
     def load_assignments(self) -> tuple[np.ndarray, np.ndarray | None]:
         """``(labels, probs or None)``; ``FileNotFoundError`` when no assignments were saved."""
@@ -768,6 +1034,7 @@ class Run:
         latest-epoch metrics in the index."""
         if status not in TERMINAL_STATUSES:
             raise ValueError(f"status={status!r}; expected one of {TERMINAL_STATUSES}")
+        _kill_point("finish")
         cols: dict[str, Any] = {"status": status, "error": None if error is None else str(error)}
         if final is not None:
             cols["final"] = json.dumps(to_jsonable(final, "final"), allow_nan=False)
@@ -778,10 +1045,12 @@ class Run:
         self.store.get(self.run_id)  # raises RunNotFoundError for a deleted run
         (self.path / CANCEL_FILE).write_text(f"{time.time()}\n")
         with self.store._db(write=True) as con:
-            con.execute(
+            cur = con.execute(
                 "UPDATE runs SET status='cancelled', updated=? WHERE run_id=? AND status='created'",
                 (time.time(), self.run_id),
             )
+            if cur.rowcount:
+                self._write_record(con)
 
     @property
     def cancel_requested(self) -> bool:

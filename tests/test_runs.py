@@ -466,13 +466,22 @@ def test_partial_last_line_of_metrics_tolerated(store: RunStore) -> None:
     with open(run.path / "metrics.jsonl", "ab") as f:
         f.write(b'{"epoch": 3, "loss": 0.2')  # a writer in the middle of a line, or killed there
     assert list(store.metrics(run.run_id)["epoch"]) == [1, 2]
-    run.log_epoch(3, {"loss": 0.25})  # after a resume: must not merge with the partial line
-    with pytest.warns(RuntimeWarning, match="malformed line 3"):
-        m = store.metrics(run.run_id)
+    run.log_epoch(3, {"loss": 0.25})  # after a resume: the unreadable partial line is dropped, not merged
+    assert (run.path / "metrics.jsonl").read_text().splitlines()[2] == '{"epoch": 3, "loss": 0.25}'
+    m = store.metrics(run.run_id)
     assert m[["epoch", "loss"]].values.tolist() == [[1, 1.0], [2, 0.5], [3, 0.25]]
-    run.log_epoch(2, {"loss": 0.4})  # a re-logged epoch after a resume: the last record wins
-    with pytest.warns(RuntimeWarning):
-        assert store.metrics(run.run_id)["loss"].tolist() == [1.0, 0.4, 0.25]
+    with open(run.path / "metrics.jsonl", "ab") as f:
+        f.write(b'{"epoch": 4, "loss": 0.125}')  # a whole record without its newline is kept
+    run.log_epoch(5, {"loss": 0.0625})
+    assert store.metrics(run.run_id)["epoch"].tolist() == [1, 2, 3, 4, 5]
+    run.log_epoch(2, {"loss": 0.4})  # a re-logged epoch: the last record wins
+    assert store.metrics(run.run_id)["loss"].tolist() == [1.0, 0.4, 0.25, 0.125, 0.0625]
+    with open(run.path / "metrics.jsonl", "ab") as f:
+        f.write(b'{"epoch": 6, "lo')
+    with open(run.path / "metrics.jsonl", "ab") as f:
+        f.write(b'\n{"epoch": 7}\n')  # an unreadable line in the middle is skipped with a warning
+    with pytest.warns(RuntimeWarning, match="malformed line 7"):
+        assert store.metrics(run.run_id)["epoch"].tolist() == [1, 2, 3, 4, 5, 7]
 
 
 def test_assignments(store: RunStore) -> None:
@@ -504,16 +513,17 @@ def test_corrupt_index_is_named_and_left_in_place(tmp_path: Path) -> None:
     (root / "20250101-000000-000000-abcd").mkdir()  # a run folder, which must survive
     expected = (
         rf"run index {root / 'index.sqlite'} is not a valid SQLite database \(file is not a "
-        r"database\); move it \(and any index.sqlite-wal / index.sqlite-shm next to it\) away, "
-        r"e.g. rename it to index.sqlite.corrupt, to start a new, empty index; nothing was deleted"
+        r"database\); `ccel runs reindex` \(RunStore.rebuild_index\) moves it \(and any index.sqlite-wal / "
+        r"index.sqlite-shm next to it\) aside to index.sqlite.corrupt-<time> and rebuilds the index from the run "
+        r"folders; nothing was deleted"
     )
     with pytest.raises(ValueError, match=expected) as info:
         RunStore(root)
     assert isinstance(info.value.__cause__, sqlite3.DatabaseError)
     assert (root / "index.sqlite").read_bytes() == garbage and _folders(root) == ["20250101-000000-000000-abcd"]
-    # doing what the message says works
-    (root / "index.sqlite").rename(root / "index.sqlite.corrupt")
-    assert RunStore(root).list() == []
+    # doing what the message says works (the folder holds no config.json: not a run)
+    store, done = RunStore.rebuild_index(root)
+    assert store.list() == [] and done.moved is not None and done.moved.read_bytes() == garbage
 
 
 def test_index_corrupted_under_an_open_store(store: RunStore) -> None:
@@ -552,3 +562,61 @@ def test_root_that_is_a_file_or_under_a_file(tmp_path: Path) -> None:
     (tmp_path / "odd" / "index.sqlite").mkdir(parents=True)
     with pytest.raises(ValueError, match=rf"run index {tmp_path / 'odd' / 'index.sqlite'} is not a file"):
         RunStore(tmp_path / "odd")
+
+
+def test_csv_exports_neutralize_formulas(store: RunStore, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """OWASP CSV injection: a text cell starting with = + - @ tab or CR is written with a leading '
+    (a spreadsheet shows it as text); numbers, negative ones included, are left as they are."""
+    import csv
+
+    from ccel_core.cli import main
+
+    evil = '=HYPERLINK("http://x","y")'
+    run = store.create({"data": "@SUM(A1)", "method": "ccel", "seed": -3}, run_id="r", name=evil, group="+1+2")
+    run.log_epoch(1, {"loss": -1.5, "acc": 0.5, "note": "-2+3", "tab": "\tx", "cr": "\r=1", "ok": "a=b"})
+    run.finish()
+
+    def cells(path: Path) -> dict[str, str]:
+        with open(path, newline="") as f:
+            [row] = list(csv.DictReader(f))
+        return row
+
+    quoted = {"note": "'-2+3", "tab": "'\tx", "cr": "'\r=1", "ok": "a=b", "data": "'@SUM(A1)", "seed": "-3"}
+    runs_csv = store.export_csv(tmp_path / "runs.csv")
+    row = cells(runs_csv)
+    assert (row["name"], row["group"], row["loss"], row["acc"]) == ("'" + evil, "'+1+2", "-1.5", "0.5")
+    assert {k: row[k] for k in quoted} == quoted
+    row = cells(store.export_csv(tmp_path / "epochs.csv", per_epoch=True))
+    assert (row["name"], row["group"], row["loss"], row["epoch"]) == ("'" + evil, "'+1+2", "-1.5", "1")
+    assert {k: row[k] for k in quoted} == quoted
+    assert main(["runs", "list", "--format", "csv", "--runs-dir", str(store.root)]) == 0
+    out = tmp_path / "list.csv"
+    out.write_text(capsys.readouterr().out)
+    row = cells(out)
+    assert (row["name"], row["loss"]) == ("'" + evil, "-1.5")
+    assert main(["runs", "export", str(tmp_path / "cli.csv"), "--runs-dir", str(store.root)]) == 0
+    assert cells(tmp_path / "cli.csv")["name"] == "'" + evil
+    assert store.to_frame()["name"].tolist() == [evil]  # only the CSV text is changed, not the data
+
+
+def test_restore_metrics_makes_the_lines_match_a_checkpoint_history(store: RunStore) -> None:
+    run = store.create({"epochs": 4})
+    history = [{"epoch": e, "loss": 1.0 / e, "sizes": [e, 4 - e]} for e in (1, 2, 3)]
+    path = run.path / "metrics.jsonl"
+
+    def epochs() -> list[int]:
+        return [json.loads(line)["epoch"] for line in path.read_text().splitlines()]
+
+    assert run.restore_metrics([]) == [] and path.read_bytes() == b""  # a fresh run: nothing to do
+    run.log_epoch(1, history[0])
+    run.log_epoch(2, history[1])  # killed after checkpoint 3, before its line
+    assert run.restore_metrics(history) == [3] and epochs() == [1, 2, 3]
+    assert (run.info.epoch, run.info.final) == (3, {"loss": 1 / 3, "sizes": [3, 1]})
+    inode = path.stat().st_ino
+    assert run.restore_metrics(history) == [] and path.stat().st_ino == inode  # in agreement: not rewritten
+    run.log_epoch(4, {"loss": 0.25})  # a line beyond the checkpoint (e.g. an older version's order): dropped,
+    assert run.restore_metrics(history) == [] and epochs() == [1, 2, 3]  # the resume logs epoch 4 again
+    assert run.info.epoch == 3
+    assert store.metrics(run.run_id)["loss"].tolist() == [1.0, 0.5, 1 / 3]
+    with pytest.raises(ValueError, match="epoch=None; expected an int >= 0"):
+        run.restore_metrics([{"loss": 1.0}])

@@ -1,4 +1,4 @@
-"""``ccel runs list | show | export | delete | cancel``: the run store from the command line."""
+"""``ccel runs list | show | export | delete | cancel | reindex``: the run store from the command line."""
 
 from __future__ import annotations
 
@@ -33,12 +33,12 @@ EPOCH_COLUMNS = (
 )
 
 
-HELP = "list, show, export, delete or cancel stored runs"
+HELP = "list, show, export, delete, cancel or reindex stored runs"
 DESCRIPTION = "Inspect and manage the run store (default $CCEL_RUNS_DIR, else ./runs)."
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p, rs = add_group(sub, "runs", HELP, DESCRIPTION, "list,show,export,delete,cancel")
+    p, rs = add_group(sub, "runs", HELP, DESCRIPTION, "list,show,export,delete,cancel,reindex")
 
     q = rs.add_parser("list", help="one line per run, newest first")
     q.add_argument("--status", choices=STATUSES)
@@ -54,7 +54,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     add_runs_dir(q)
     q.set_defaults(func=cmd_show)
 
-    q = rs.add_parser("export", help="write runs (final metrics) or their per-epoch metrics to CSV")
+    q = rs.add_parser(
+        "export",
+        help="write runs (final metrics) or their per-epoch metrics to CSV (text that a spreadsheet would run "
+        "as a formula gets a leading ')",
+    )
     q.add_argument("out", metavar="OUT.csv")
     q.add_argument("run_ids", metavar="RUN_ID", nargs="*", help="default: every run (after the filters)")
     q.add_argument("--per-epoch", action="store_true", help="one row per run and epoch")
@@ -73,18 +77,34 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     q.add_argument("run_ids", metavar="RUN_ID", nargs="+")
     add_runs_dir(q)
     q.set_defaults(func=cmd_cancel)
+
+    q = rs.add_parser(
+        "reindex",
+        help="rebuild the index from the run folders (rows for folders without one, none for missing "
+        "folders; a corrupt index is first moved aside)",
+    )
+    add_runs_dir(q)
+    q.set_defaults(func=cmd_reindex)
     return p
 
 
 def _store(args: argparse.Namespace, *, must_exist: bool = True) -> Any:
-    from ..runs import RunStore
+    from ..runs import RunStore, store_exists
 
     root = runs_dir(args.runs_dir)
-    if not os.path.exists(os.path.join(root, "index.sqlite")):
+    if not store_exists(root):
         if must_exist:
             raise CLIError(f"no run store in {root}; pass --runs-dir or set CCEL_RUNS_DIR")
         return None
-    return RunStore(root)
+    store = RunStore(root)
+    if store.rebuilt is not None:
+        print(
+            f"ccel: the run index {store.index_path} was missing or empty: rebuilt it from "
+            f"{store.rebuilt.folders} run folder(s)",
+            file=sys.stderr,
+            flush=True,
+        )
+    return store
 
 
 def _num(value: Any) -> Any:
@@ -97,6 +117,8 @@ def _when(t: float) -> str:
 
 def cmd_list(args: argparse.Namespace) -> int:
     import pandas as pd
+
+    from ..runs import write_csv
 
     store = _store(args, must_exist=False)  # the store reports runs whose process died as failed
     infos = (
@@ -132,7 +154,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if store is None:
             print("run_id,status,name,group,data,method,model,seed,epochs,epoch,created,updated,pid,host,error,path")
         else:
-            store.to_frame(infos).to_csv(sys.stdout, index=False)
+            write_csv(store.to_frame(infos), sys.stdout)
         return EXIT_OK
     if not infos:
         where = runs_dir(args.runs_dir)
@@ -238,4 +260,25 @@ def cmd_cancel(args: argparse.Namespace) -> int:
             continue
         run.request_cancel()
         print(f"{run_id}: cancel requested ({'stops after its current batch' if status == 'running' else 'cancelled'})")
+    return EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from ..runs import RunStore
+
+    root = runs_dir(args.runs_dir)
+    if not os.path.isdir(root):
+        raise CLIError(f"no run store in {root}; pass --runs-dir or set CCEL_RUNS_DIR")
+    store, done = RunStore.rebuild_index(root)
+    if done.moved is not None:
+        print(f"moved the corrupt index to {done.moved}")
+    if done.added:
+        print(f"added {len(done.added)} run(s): {', '.join(done.added)}")
+    if done.removed:
+        print(f"removed {len(done.removed)} row(s) without a folder: {', '.join(done.removed)}")
+    if not (done.added or done.removed):
+        print(f"the index of {done.folders} run folder(s) is up to date")
+    for info in store.list():  # statuses as every reader sees them (a run whose process died: failed)
+        if info.run_id in done.added:
+            print(f"  {info.run_id}  {info.status}  epoch {info.epoch}/{'?' if info.epochs is None else info.epochs}")
     return EXIT_OK

@@ -2,7 +2,7 @@
 
 One method per event of the run's life, so the trainer's loop never talks to the store::
 
-    start()                          status → running
+    start(history)                   status → running; metrics lines made to match the checkpoint's history
     epoch(epoch, state, metrics)     checkpoint, then the epoch's metrics line
     cancel_requested                 a cancel flag set in the store (polled between batches)
     finished(probs, final)           assignments argmax σ and σ saved, status → finished
@@ -11,11 +11,16 @@ One method per event of the run's life, so the trainer's loop never talks to the
 
 Without a run (``run=None``) every event is a no-op, so the same loop serves library calls,
 the CLI and data-parallel processes other than rank 0.
+
+The order makes every crash recoverable by a resume (a SIGKILL can strike between any two writes):
+the checkpoint carries the metrics of every completed epoch, so a line lost between a checkpoint and
+its line is written back by the resume's ``start``; a run killed after its last checkpoint but before
+its end was recorded is finished by the resume without training (assignments, then status).
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from torch import Tensor
 
@@ -32,9 +37,13 @@ class Recorder:
         """The run's last checkpoint (None without a run or checkpoint)."""
         return self.run.load_checkpoint(map_location=map_location) if self.run is not None else None
 
-    def start(self) -> None:
+    def start(self, history: Sequence[Mapping[str, Any]]) -> None:
+        """Status running; metrics.jsonl made to hold one line per epoch of ``history``, the metrics of
+        the epochs done (the resumed checkpoint's; empty for a fresh run): see
+        :meth:`~ccel_core.runs.Run.restore_metrics`."""
         if self.run is not None:
             self.run.start()
+            self.run.restore_metrics(history)
 
     def epoch(self, epoch: int, state: Mapping[str, Any], metrics: Mapping[str, Any]) -> None:
         """Checkpoint first: a logged epoch always has its checkpoint (a resume starts after it)."""

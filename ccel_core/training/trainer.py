@@ -139,10 +139,11 @@ class Trainer:
         """Train the remaining epochs, yielding one metrics dict per epoch (see module docstring).
 
         With a run: marks it running, checkpoints and logs every epoch, saves the assignments and
-        finishes it (finished / cancelled / failed). A cancel request is honored between batches;
+        finishes it (finished / cancelled / failed). A run resumed with every epoch done (killed before
+        its end was recorded) is finished without training. A cancel request is honored between batches;
         the partial epoch is discarded. Closing the generator early marks the run cancelled.
         """
-        self.recorder.start()
+        self.recorder.start(self.history)  # a resume first repairs the metrics lines from the checkpoint
         try:
             if self.objective.trains_network:
                 yield from self._fit_network()
