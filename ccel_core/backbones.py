@@ -32,7 +32,7 @@ from torch import nn
 from .data import DATASETS, Dataset, load_dataset, subsample_indices
 from .data.arrays import NpzReader
 from .data.features import is_feature_file
-from .data.registry import VISION
+from .names import VISION
 from .runs import atomic_write
 
 __all__ = ["BACKBONES", "Backbone", "Features", "build_backbone", "extract_features", "save_features"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-MODELS: tuple[str, ...] = ("linear", "mlp", "vgg4", "vgg4-grey28", "vgg4-rgb32", "vgg4-rgb96", "resnet18")
+from .names import MODELS
 
 # VGG4 variants (paper, section 5 / docs/math.md §11): input shape, conv widths, conv stride, flattened size.
 # Every conv is 5x5 with padding 2 followed by BatchNorm and ReLU; 2x2 max-pools (stride 2) sit between

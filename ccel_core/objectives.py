@@ -43,6 +43,7 @@ from torch import Tensor
 
 from ._hints import suggest
 from .losses import collision_cross_entropy, shannon_cross_entropy
+from .names import CES, DEFAULTS, METHODS, SUPERVISED
 from .solvers import SolverResult, em, exact, label_objective, pgd, sinkhorn
 from .solvers.em import positive_start
 
@@ -63,22 +64,6 @@ __all__ = [
     "make_solver",
 ]
 
-METHODS: tuple[str, ...] = ("ccel", "ccel-eq10", "miadm", "sela", "migd", "imsat", "iic", "kmeans")
-SUPERVISED = "supervised"
-CES = ("collision", "shannon")
-
-# Method defaults (paper): λ for the fairness/balance weight, γ for MI, μ for IMSAT.
-DEFAULTS: dict[str, dict[str, float]] = {
-    "ccel": {"lam": 100.0},
-    "ccel-eq10": {"lam": 100.0},
-    "miadm": {"lam": 100.0},
-    "sela": {"lam": 25.0},
-    "migd": {"gamma": 1.3},
-    "imsat": {"lam": 0.1, "mu": 4.0},
-    "iic": {},
-    "kmeans": {},
-    SUPERVISED: {},
-}
 _EPS = 1e-12  # floor inside logs of marginals (IIC's P, σ̄): finite loss and gradient on any batch
 
 

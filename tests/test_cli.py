@@ -479,3 +479,36 @@ def test_bench_features_small(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
     frame = pd.read_csv(rows)
     assert len(frame) == 6 and set(frame["method"]) == {"kmeans", "migd", "ccel"}
     assert frame.loc[frame.method == "kmeans", "acc"].min() > 0.7  # k-means on digits: about 0.79
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--version"],
+        ["runs", "list"],
+        ["runs", "--help"],
+        ["fit", "--help"],
+        ["reproduce", "--help"],
+        ["nosuch"],
+    ],
+    ids=" ".join,
+)
+def test_commands_that_do_not_train_start_without_torch(argv: list[str], tmp_path: Path) -> None:
+    """`ccel --help` and `ccel runs …` build only what they need: torch (3+ s to import) stays unloaded.
+    (Timings: benchmarks/cli_startup.py.)"""
+    code = (
+        "import sys\nfrom ccel_core.cli import main\n"
+        f"try:\n    rc = main({argv!r})\nexcept SystemExit as exc:\n    rc = exc.code\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH', rc)"
+    )
+    env = {**os.environ, "CCEL_RUNS_DIR": str(tmp_path / "runs")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path
+    )
+    assert out.stdout.strip().splitlines()[-1].startswith("NO-TORCH"), (out.stdout[-2000:], out.stderr[-2000:])
+    # the control: a command whose arguments describe torch objects (the backbones) does load it
+    if argv == ["--help"]:
+        probe = code.replace(repr(argv), repr(["features", "--help"]))
+        out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600, env=env)
+        assert out.stdout.strip().splitlines()[-1].startswith("TORCH")

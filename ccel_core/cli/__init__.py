@@ -1,7 +1,7 @@
 """The ``ccel`` command (``ccel …`` or ``python -m ccel_core.cli …``).
 
 * ``ccel fit`` — train a method, one run per seed, written to the run store (:mod:`.fit`).
-* ``ccel runs list | show | export | delete | cancel`` — the run store (:mod:`.runs`).
+* ``ccel runs list | show | export | delete | cancel | reindex`` — the run store (:mod:`.runs`).
 * ``ccel bench solvers | features`` — paper Table 1 and the Table 2 protocol (:mod:`.bench`).
 * ``ccel features`` — frozen-backbone (ResNet-50, …) features of an image set to a ``.npz`` file (:mod:`.features`).
 * ``ccel reproduce`` — the paper's figures and tables rerun, one report with a verdict per claim (:mod:`.reproduce`).
@@ -39,8 +39,16 @@ def _version() -> str:
         return __version__
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import bench, features, fit, reproduce, runs
+COMMANDS = ("fit", "runs", "bench", "features", "reproduce")
+
+
+def build_parser(command: Optional[str] = None) -> argparse.ArgumentParser:
+    """The ``ccel`` parser. ``command``: build only that command's arguments (``""``: none); the
+    others get their one-line help only, enough for ``ccel --help`` and an "invalid choice" error.
+    Building a command's arguments imports what it describes (torch for ``fit``, ``bench``,
+    ``features``, ``reproduce``), so ``ccel --help`` and ``ccel runs …`` start without torch.
+    Default: every command in full (tests, documentation)."""
+    import importlib
 
     parser = Parser(
         prog="ccel", description="Collision cross-entropy and self-labeled clustering: train, inspect runs, benchmark."
@@ -49,11 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(
         dest="command", metavar="{fit,runs,bench,features,reproduce}", required=True, parser_class=Parser
     )
-    fit.add_parser(sub)
-    runs.add_parser(sub)
-    bench.add_parser(sub)
-    features.add_parser(sub)
-    reproduce.add_parser(sub)
+    for name in COMMANDS:
+        module = importlib.import_module(f".{name}", __name__)
+        if command is None or command == name:
+            module.add_parser(sub)
+        else:
+            sub.add_parser(name, help=module.HELP)
     return parser
 
 
@@ -63,13 +72,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     A ``torchrun`` worker exits here instead of returning (see
     :func:`ccel_core.distributed.exit_after_group`).
     """
+    code = _run(argv)
+    if "torch.distributed" not in sys.modules:  # no process group can exist: nothing to leave
+        return code
     from ..distributed import exit_after_group
 
-    return exit_after_group(_run(argv))
+    return exit_after_group(code)
 
 
 def _run(argv: Optional[Sequence[str]]) -> int:
-    parser = build_parser()
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in args_in if not a.startswith("-")), "")
+    parser = build_parser(first if first in COMMANDS else "")
     try:
         args = parser.parse_args(None if argv is None else list(argv))
     except SystemExit as exc:  # --help, --version, usage errors

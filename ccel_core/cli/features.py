@@ -17,6 +17,9 @@ from ._common import EXIT_OK, CLIError, nonneg_int, positive_int
 __all__ = ["add_parser", "cmd_features"]
 
 
+HELP = "extract frozen ImageNet-backbone features of an image data set to a .npz file"
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     from ..backbones import BACKBONES
     from ..data.vision import SPLITS
@@ -24,7 +27,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     names = ", ".join(f"{name} (D={dim})" for name, dim in BACKBONES.items())
     p = sub.add_parser(
         "features",
-        help="extract frozen ImageNet-backbone features of an image data set to a .npz file",
+        help=HELP,
         description="Run the images of a data set through a frozen torchvision backbone (eval mode, its "
         "weights' own resize / crop / normalization) and write the pooled penultimate features as FILE.npz "
         "(x float32 N×D, y int64 labels, meta JSON): the input of `ccel fit --data FILE.npz`.",

@@ -15,7 +15,8 @@ appended to ``<run>/log.txt`` while it trains, so a run's log never holds anothe
 ``--epochs N`` up to a new total ``N`` (the run's config and index take it). ``N`` must exceed
 the epochs already done, and a run with every epoch done needs such an ``N``: otherwise the
 command is refused (exit 2) before anything changes, so a resume never marks an unfinished run
-finished.
+finished. The exception: a run with all its stored epochs done that never finished (killed after its
+last checkpoint) is completed without training: assignments, final metrics, status ``finished``.
 """
 
 from __future__ import annotations
@@ -31,10 +32,9 @@ from contextlib import contextmanager
 from typing import IO, Any, Optional
 
 from .._hints import describe_unknown
-from ..distributed import init_from_env, shutdown
 from ..summary import summarize
 from ._common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, CLIError, add_runs_dir, err, runs_dir
-from .flags import FIELDS, add_config_flags, config_overrides, flag_name
+from .flags import FIELDS, add_config_flags, check_data_options, config_overrides, field_type, flag_name
 from .train import FitResult, brief, train_one
 
 __all__ = ["add_parser", "build_configs", "load_data", "train_one", "FitResult", "cmd_fit"]
@@ -42,10 +42,13 @@ __all__ = ["add_parser", "build_configs", "load_data", "train_one", "FitResult",
 SUMMARY_KEYS = ("loss", "label_loss", "acc", "nmi", "ari", "test_acc", "test_nmi", "test_ari")
 
 
+HELP = "train a clustering method; one run per seed in the run store"
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "fit",
-        help="train a clustering method; one run per seed in the run store",
+        help=HELP,
         description="Train one method on one data set, one run per seed (sequentially); every run is "
         "written to the run store (status running -> finished / failed / cancelled). "
         "Settings: TrainConfig defaults < --config FILE.toml < command-line flags.",
@@ -55,7 +58,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     groups = add_config_flags(p)  # one flag per TrainConfig field
     groups["data"].add_argument("--download", action="store_true", help="let torchvision download missing data files")
     groups["optimization"].add_argument(
-        "--seeds", type=int, nargs="+", metavar="S", help="several seeds: one run each, sequentially"
+        "--seeds", type=field_type("seed"), nargs="+", metavar="S", help="several seeds: one run each, sequentially"
     )
     g = p.add_argument_group("runs")
     g.add_argument("--config", metavar="FILE.toml", help="TrainConfig fields as TOML; flags override the file")
@@ -150,9 +153,9 @@ def _given(args: argparse.Namespace, dests: Any) -> list[str]:
 
 
 def _store_if_exists(root: str) -> Any:
-    from ..runs import RunStore
+    from ..runs import RunStore, store_exists
 
-    return RunStore(root) if os.path.exists(os.path.join(root, "index.sqlite")) else None
+    return RunStore(root) if store_exists(root) else None  # an index lost with runs left is rebuilt
 
 
 def _report(run_id: str, cfg: Any, result: FitResult) -> None:
@@ -184,6 +187,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         return _cmd_resume(args)
 
     configs = build_configs(args)
+    # the data options by name and type, naming the --data-option, before anything is loaded
+    check_data_options(configs[0].data, configs[0].data_options, args.data_options, source=args.config)
+    from ..distributed import init_from_env, shutdown  # torch: only once a command trains
+
     dist = init_from_env(configs[0].device)  # torchrun: join the group; rank 0 alone writes runs
     try:
         return _fit_configs(args, configs, dist)
@@ -314,6 +321,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     if "root" in changes:
         changes["root"] = _abspath(changes["root"])
     cfg = TrainConfig.from_dict({**saved, **changes})
+    from ..distributed import init_from_env, shutdown  # torch: only once a command trains
+
     dist = init_from_env(cfg.device)  # torchrun: rank 0 holds the run, the others get its checkpoint
     try:
         problem = None
@@ -330,7 +339,10 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         dataset = load_data(cfg, download=args.download)
         # loads the checkpoint (rank 0; broadcast to the others); refuses a changed config
         trainer = Trainer(cfg, dataset=dataset, run=run if dist.is_main else None)
-        _check_more_epochs(args.resume, trainer.epoch, cfg.epochs, saved.get("epochs"), args.epochs is not None)
+        finished = run.info.status == "finished"
+        _check_more_epochs(
+            args.resume, trainer.epoch, cfg.epochs, saved.get("epochs"), args.epochs is not None, finished
+        )
         if not dist.is_main:
             return _exit_code([train_one(cfg, trainer=trainer, stream=open(os.devnull, "w"))])
         if cfg.epochs != saved.get("epochs"):
@@ -349,10 +361,11 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         shutdown()
 
 
-def _check_more_epochs(run_id: str, done: int, total: int, stored: Any, given: bool) -> None:
+def _check_more_epochs(run_id: str, done: int, total: int, stored: Any, given: bool, finished: bool) -> None:
     """``CLIError`` (exit 2, before anything changed) unless the resume has epochs left to train:
-    ``total`` (``--epochs`` or the stored total) must exceed the ``done`` epochs of the checkpoint."""
-    if total > done:
+    ``total`` (``--epochs`` or the stored total) must exceed the ``done`` epochs of the checkpoint, or
+    the run has its stored total done but is not ``finished`` (the resume completes it)."""
+    if total > done or (total == done == stored and not finished):
         return
     if given:
         rest = (

@@ -21,6 +21,7 @@ import dataclasses
 import typing
 from typing import Any, Iterator, Optional, Sequence
 
+from ..names import DATASETS, METHODS, MODELS, SUPERVISED
 from ..training.config import TrainConfig
 from ._common import CLIError, Number
 
@@ -71,8 +72,6 @@ def field_type(name: str) -> Number:
 
 
 def _check_field(name: str, value: Any) -> None:
-    from ..objectives import METHODS, SUPERVISED
-
     first: Optional[ValueError] = None
     for method in (TrainConfig.method, *METHODS, SUPERVISED):
         try:
@@ -85,10 +84,6 @@ def _check_field(name: str, value: Any) -> None:
 
 
 def _names() -> dict[str, str]:
-    from ..data import DATASETS
-    from ..models import MODELS
-    from ..objectives import METHODS, SUPERVISED
-
     return {"datasets": ", ".join(DATASETS), "methods": ", ".join((*METHODS, SUPERVISED)), "models": ", ".join(MODELS)}
 
 

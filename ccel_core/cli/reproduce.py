@@ -17,12 +17,15 @@ from ._common import EXIT_FAILED, EXIT_OK, CLIError, Number, err
 __all__ = ["add_parser", "cmd_reproduce"]
 
 
+HELP = "rerun the paper's figures and tables; write report.md / report.html with a verdict per claim"
+
+
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     from ..reproduce import BUDGETS, SECTIONS
 
     p = sub.add_parser(
         "reproduce",
-        help="rerun the paper's figures and tables; write report.md / report.html with a verdict per claim",
+        help=HELP,
         description="Run Fig. 1, Fig. 2 and Tables 1, 2, 3 and 5 of the paper at a budget and write "
         "OUT/report.md, OUT/report.html (self-contained) and OUT/report.json: per figure/table the paper's "
         "numbers, ours (mean ± std over seeds) and a verdict per claim from a one-sided Welch / paired t test.",

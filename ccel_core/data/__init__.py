@@ -6,11 +6,12 @@ torchvision image sets, ``mnist-test``) or a path to a ``.npy`` / ``.npz`` / ``.
 ``make_augmentation(kind, input_shape, *, strength)`` returns a per-sample random batch transform.
 """
 
+from ..names import DATASETS
 from .augment import AUGMENTATIONS, make_augmentation
 from .dataset import CHANNEL_STATS, Dataset, subsample_indices
 from .features import load_feature_file
 from .idx import read_idx, write_idx
-from .registry import DATASETS, default_root, load_dataset
+from .registry import default_root, load_dataset
 from .vision import CIFAR100_COARSE_NAMES, CIFAR100_FINE_NAMES, CIFAR100_FINE_TO_COARSE
 
 __all__ = [

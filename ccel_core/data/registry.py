@@ -15,13 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..names import DATASETS, SYNTHETIC
 from .dataset import Dataset, maybe_subsample
 from .features import is_feature_file, load_feature_file
 from .vision import SPLITS, load_mnist_test, load_vision
-
-SYNTHETIC: tuple[str, ...] = ("blobs", "moons", "circles", "anisotropic")
-VISION: tuple[str, ...] = ("mnist", "fashion-mnist", "cifar10", "cifar100-20", "stl10")
-DATASETS: tuple[str, ...] = (*SYNTHETIC, "digits", *VISION, "mnist-test")
 
 # The linear map of scikit-learn's "anisotropicly distributed blobs" example.
 ANISOTROPIC_MAP = np.array([[0.60834549, -0.63667341], [-0.40887718, 0.85253229]])

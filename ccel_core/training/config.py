@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Optional, overload
 
 from .._hints import describe_unknown
-from ..objectives import CES, METHODS, SUPERVISED, make_objective
+from ..names import CES, DATASETS, METHODS, MODELS, SUPERVISED
 
 __all__ = [
     "SEED_LIMIT",
@@ -205,9 +205,7 @@ class TrainConfig:
         object.__setattr__(self, "_validated", repr(self.to_dict()))
 
     def _validate_fields(self) -> None:
-        from ..data import DATASETS
         from ..data.features import is_feature_file
-        from ..models import MODELS
 
         if isinstance(self.data, os.PathLike):
             self.data = os.fspath(self.data)
@@ -251,7 +249,10 @@ class TrainConfig:
         for name in ("lam", "gamma", "mu"):
             setattr(self, name, _float(self, name, optional=True))
         self.beta = _float(self, "beta")
-        # which parameters the method takes: one source of truth, the objective factory
+        # which parameters the method takes: one source of truth, the objective factory (imported
+        # here: a config is validated when built, while reading its flags and names needs no torch)
+        from ..objectives import make_objective
+
         make_objective(
             self.method,
             self.n_clusters or 2,
