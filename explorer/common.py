@@ -28,6 +28,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from ccel_core.runs import write_csv
+
 # ----------------------------------------------------------------------------------------------
 # URL state
 # ----------------------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ def chart(
 
     def csv() -> bytes:
         frame = data() if callable(data) else data
-        return b"" if frame is None else frame.to_csv(index=False).encode()
+        return b"" if frame is None else (write_csv(frame) or "").encode()
 
     # the HTML embeds plotly.js (self-contained: it opens offline, with no request to a CDN)
     downloads = [
@@ -273,7 +275,7 @@ def table_download(df: pd.DataFrame, name: str, label: str = "CSV", *, key: Opti
     """A CSV download button for a table."""
     st.download_button(
         label,
-        lambda: df.to_csv(index=False).encode(),
+        lambda: (write_csv(df) or "").encode(),  # formula cells neutralized (OWASP CSV injection)
         file_name=f"{name}.csv",
         mime="text/csv",
         icon=":material/table:",
