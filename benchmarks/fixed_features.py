@@ -5,8 +5,8 @@ Usage: python benchmarks/fixed_features.py [--data digits mnist-test] [--seeds 6
 (the same report as `ccel bench features`; the code is ccel_core.experiments.fixed_features).
 Prints ACC / NMI / ARI mean ± std and wall time per method on each data set, and the 10-epoch
 wall-time ratio ours / MIGD (target <= 1.5) with K-means' time beside it. MNIST-test is read from
---mnist-root, else $CCEL_MNIST_ROOT, else ../shared/data/mnist beside the repository (skipped
-with a message when absent). Record the output with the date and machine in benchmarks/RESULTS.md.
+--mnist-root, else $CCEL_MNIST_ROOT, else $CCEL_DATA, else ./data (skipped with a message when
+absent). Record the output with the date and machine in benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations

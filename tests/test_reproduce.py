@@ -160,6 +160,29 @@ def test_missing_mnist_is_not_measurable_with_what_it_needs(tmp_path: Path) -> N
     assert [s.key for s in report.sections] == ["table3", "table5"]
     for claim in report.claims:
         assert claim.verdict.startswith("not measurable here: needs the MNIST test split"), claim.verdict
+        assert "rerun with --download" in claim.verdict  # what to do about it
+
+
+def test_default_data_folders_are_the_users_not_the_development_machines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh clone has no ../shared: MNIST-test defaults to the data folder every data set uses
+    ($CCEL_DATA, else ./data), where --download puts it; $CCEL_MNIST_ROOT still overrides."""
+    from ccel_core.data import default_root
+    from ccel_core.experiments.fixed_features import _mnist_root
+    from ccel_core.reproduce.context import default_mnist_root
+
+    monkeypatch.delenv("CCEL_MNIST_ROOT", raising=False)
+    monkeypatch.setenv("CCEL_DATA", str(tmp_path / "data"))
+    assert default_mnist_root() == default_root() == tmp_path / "data" == _mnist_root(None)
+    monkeypatch.delenv("CCEL_DATA")
+    assert default_mnist_root() == Path("data")
+    monkeypatch.setenv("CCEL_MNIST_ROOT", str(tmp_path / "m"))
+    assert default_mnist_root() == tmp_path / "m"
+    # no default of the product points into the development machine's ../shared
+    for path in (Path(__file__).resolve().parents[1] / "ccel_core").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert '"shared"' not in text and "shared/data" not in text, path
 
 
 def test_a_failing_section_is_reported_as_failed_and_the_rest_still_runs(

@@ -22,6 +22,7 @@ HELP = "rerun the paper's figures and tables; write report.md / report.html with
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     from ..reproduce import BUDGETS, SECTIONS
+    from ..reproduce.context import MNIST_ROOT_DEFAULT
 
     p = sub.add_parser(
         "reproduce",
@@ -59,9 +60,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--mnist-root",
         metavar="DIR",
-        help="folder of the MNIST test split's t10k IDX files (default $CCEL_MNIST_ROOT, else ../shared/data/mnist)",
+        help=f"folder of the MNIST test split's t10k IDX files (default {MNIST_ROOT_DEFAULT})",
     )
-    p.add_argument("--download", action="store_true", help="let torchvision download MNIST-test when missing")
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="let torchvision download MNIST-test (2 MB) into --mnist-root when missing",
+    )
     p.add_argument(
         "--device", choices=("cpu", "cuda", "auto"), default="auto", help="device of the networks (default auto)"
     )

@@ -21,7 +21,6 @@ Used by ``benchmarks/fixed_features.py`` and ``ccel bench features``.
 from __future__ import annotations
 
 import argparse
-import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -173,13 +172,9 @@ def summarize(frame: Any) -> Any:
 
 
 def _mnist_root(value: Optional[str]) -> Path:
-    if value:
-        return Path(value).expanduser()
-    env = os.environ.get("CCEL_MNIST_ROOT")
-    if env:
-        return Path(env).expanduser()
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "data" / "mnist"
+    from ..reproduce.context import default_mnist_root  # one default for every command
+
+    return Path(value).expanduser() if value else default_mnist_root()
 
 
 def fixed_features_report(
@@ -197,8 +192,8 @@ def fixed_features_report(
 
     The report has, per data set, ACC / NMI / ARI mean ± std and mean wall time per method, then
     the 10-epoch wall-time ratio ours / MIGD (target <= 1.5) with K-means' time beside it.
-    MNIST-test is read from ``mnist_root`` (default ``$CCEL_MNIST_ROOT``, else
-    ``../shared/data/mnist`` beside the repository) and skipped with a message when absent.
+    MNIST-test is read from ``mnist_root`` (default ``$CCEL_MNIST_ROOT``, else ``$CCEL_DATA``, else
+    ``./data``) and skipped with a message when absent.
     """
     import pandas as pd
 
@@ -279,7 +274,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--mnist-root",
         default=None,
         metavar="DIR",
-        help="folder of the t10k IDX files (default $CCEL_MNIST_ROOT, else ../shared/data/mnist)",
+        help="folder of the t10k IDX files (default $CCEL_MNIST_ROOT, else $CCEL_DATA, else ./data)",
     )
     parser.add_argument("--no-variants", action="store_true", help="skip the variants of ours")
     parser.add_argument("--csv", default=None, metavar="FILE", help="also write the per-run rows to FILE")

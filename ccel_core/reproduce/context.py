@@ -13,18 +13,22 @@ from .budget import Budget
 
 __all__ = ["Context", "default_mnist_root", "MNIST_NEEDS"]
 
+MNIST_ROOT_DEFAULT = "$CCEL_MNIST_ROOT, else the data folder: $CCEL_DATA, else ./data"
 MNIST_NEEDS = (
-    "the MNIST test split (t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]) in --mnist-root "
-    "(default $CCEL_MNIST_ROOT, else ../shared/data/mnist), or --download"
+    "the MNIST test split (t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz], 2 MB) in --mnist-root "
+    f"(default {MNIST_ROOT_DEFAULT}): rerun with --download to fetch it"
 )
 
 
 def default_mnist_root() -> Path:
-    """``$CCEL_MNIST_ROOT``, else ``../shared/data/mnist`` beside the repository."""
+    """``$CCEL_MNIST_ROOT``, else the folder every data set uses (:func:`~ccel_core.data.default_root`:
+    ``$CCEL_DATA``, else ``./data``), where ``--download`` puts it."""
     env = os.environ.get("CCEL_MNIST_ROOT")
     if env:
         return Path(env).expanduser()
-    return Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+    from ..data.registry import default_root
+
+    return default_root()
 
 
 @dataclass

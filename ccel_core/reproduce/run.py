@@ -85,7 +85,7 @@ def reproduce(
 
     ``sections``: a subset of :data:`SECTIONS` (default all); ``features``: ``ccel features`` files
     for Table 2 (the paper's ImageNet ResNet-50 input); ``mnist_root``: the folder of the MNIST test
-    split (default ``$CCEL_MNIST_ROOT``, else ``../shared/data/mnist``); ``device``: ``cpu``, ``cuda``
+    split (default ``$CCEL_MNIST_ROOT``, else ``$CCEL_DATA``, else ``./data``); ``device``: ``cpu``, ``cuda``
     or ``auto`` for the networks of Fig. 2 and Tables 3 and 5.
     """
     import torch

@@ -44,7 +44,7 @@ ui.page(
 folders = report_folders()
 if not folders:
     st.info(
-        "No report yet. Make one with `ccel reproduce --quick` (≤ 15 min on a 2-core CPU; writes ./reproduction) "
+        "No report yet. Make one with `ccel reproduce --quick --download` (≤ 15 min on a 2-core CPU; writes ./reproduction) "
         "or point `$CCEL_REPRODUCTION_DIR` at a folder holding report.json."
     )
     st.stop()
