@@ -779,6 +779,8 @@ def race_table(race: RaceResult, levels: Sequence[float] = GAP_LEVELS) -> pd.Dat
         elif outcome == "reached":
             target = race.exact_tol if m == EXACT else race.gap_stop
             row["ended"] = f"reached {target:g}" if target is not None else "reached its target"
+            if m == EXACT and race.exact_tol < EXACT_LEVEL:  # why it runs past the headline level
+                row["ended"] += f" (past the {EXACT_LEVEL:g} of the headline: it is the race's reference optimum)"
         elif m == EXACT:
             row["ended"] = f"stopped at {format_gap(float(s['final_gap']))} (target {race.exact_tol:g})"
         else:

@@ -51,8 +51,8 @@ SWEEP_LEVELS = (1e-2, 1e-3, 1e-6)  # the levels of the K sweep (EM, EM + SQUAREM
 
 # The explorer's K sweep, chosen by measurement on a 2-core CPU: N = 300 points keep K = 200 below the
 # 2·10⁵ entries where the numba kernels go parallel; 1200 EM steps let plain EM reach a certified 1e-2
-# (≈ 900–1000 steps at every K); PGD at 1.5 and 2 × 1/(λK), the largest fixed steps that do not
-# diverge (2/(λK) does at K = 200; smaller steps are proportionally slower), each with 4 × the EM
+# (≈ 900–1000 steps at every K); PGD at 1.5 and 2 × 1/(λK), at the stability limit ≈ 2/(λK) (larger
+# steps diverge, 2/(λK) itself does at K = 200; smaller steps are proportionally slower), each with 4 × the EM
 # steps plain EM needed for 1e-2. Most of the time goes to K = 200's PGD and its certificates.
 SWEEP_DEFAULTS: dict[str, object] = {
     "n": 300,
