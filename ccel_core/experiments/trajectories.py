@@ -35,6 +35,7 @@ from ccel_core.solvers import ConvergenceWarning, em, exact, pgd
 
 __all__ = [
     "Trajectory",
+    "mean_label_entropy",
     "em_trajectory",
     "pca_plane",
     "SelfLabelingSnapshot",
@@ -556,9 +557,11 @@ PAIRED = ("region_disagreement",)
 ROBUST_AGREEMENT = 0.8  # a robust difference has the same sign in at least this fraction of the seeds
 
 
-def _mean_entropy(p: np.ndarray) -> float:
-    p = np.clip(np.asarray(p, dtype=np.float64), 0.0, 1.0)
-    return float(-(p * np.log(np.where(p > 0, p, 1.0))).sum(1).mean())
+def mean_label_entropy(p: np.ndarray) -> float:  # also of predictions σ (any rows on the simplex)
+    """``mean_i H(y_i)`` of pseudo-labels (N×K rows on the simplex), in nats: :func:`ccel_core.losses.entropy`."""
+    from ..losses import entropy
+
+    return float(entropy(torch.as_tensor(np.asarray(p, dtype=np.float64)), validate=False).mean())
 
 
 def final_scores(result: ToySelfLabelingResult, epoch: int = -1) -> dict[str, float]:
@@ -570,8 +573,8 @@ def final_scores(result: ToySelfLabelingResult, epoch: int = -1) -> dict[str, fl
     return {
         "acc": float(s.acc),
         "nmi": float(s.nmi),
-        "label_entropy": _mean_entropy(s.labels),
-        "pred_entropy": _mean_entropy(s.probs),
+        "label_entropy": mean_label_entropy(s.labels),
+        "pred_entropy": mean_label_entropy(s.probs),
         "smallest": float(s.sizes.min()) / n,
         "empty": float((s.sizes == 0).sum()),
     }

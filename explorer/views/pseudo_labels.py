@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ccel_core.experiments.trajectories import ROBUST_AGREEMENT, SCORES, difference_summary
+from ccel_core.experiments.trajectories import ROBUST_AGREEMENT, SCORES, difference_summary, mean_label_entropy
 from ccel_core.plots import cluster_color, loss_history_figure
 from ccel_core.plots.trajectories import COMPACT_LEGEND, cluster_sizes_panels, mark_step, method_panels
 from ccel_core.summary import SeedSummary
@@ -283,7 +283,7 @@ if tab_epochs.open:
                     f"{int(snap.sizes.min())}",
                     help=f"points (of {len(res.points)}) in the smallest cluster",
                 )
-                h = -(snap.labels * np.log(np.where(snap.labels > 0, snap.labels, 1.0))).sum(1).mean()
+                h = mean_label_entropy(snap.labels)
                 m[3].metric("mean H(y)", f"{h:.3f}", help="entropy of the pseudo-labels in nats (0 = one-hot)")
                 figs = cached.epoch_figures(args, ce, epoch)
                 ui.chart(
