@@ -31,7 +31,7 @@ from torch import nn
 
 from .data import DATASETS, Dataset, load_dataset, subsample_indices
 from .data.arrays import NpzReader
-from .data.features import is_feature_file
+from .data.features import NO_LABELS, is_feature_file
 from .names import VISION
 from .runs import atomic_write
 
@@ -84,7 +84,7 @@ class Features:
         if n_clusters is not None:
             k = int(n_clusters)
         elif self.y is None:
-            raise ValueError("these features have no labels: pass n_clusters=K, the number of clusters to find")
+            raise ValueError(f"these features {NO_LABELS}")
         else:
             k = len(self.class_names) if self.class_names else int(self.y.max()) + 1
         names = self.class_names if self.y is not None and len(self.class_names or ()) == k else None

@@ -401,7 +401,7 @@ def test_the_csv_label_column_applies_without_enter(store: RunStore) -> None:
     ok(at)
     column = at.selectbox(key="cr.label_column")
     assert column.options == ["(none: unlabeled)", "f1", "f2", "label"]
-    assert any("has no labels: pass n_clusters" in e for e in errors(at))  # as read: unlabeled, no K
+    assert any("has no labels: give K" in e and "K if unlabeled" in e for e in errors(at))  # as read: unlabeled, no K
     column.set_value("label").run()  # a choice applies at once: no Enter, no button
     ok(at)
     assert not errors(at) and any("30 × 2" in s.value and "3 classes" in s.value for s in at.success)

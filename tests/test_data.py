@@ -472,7 +472,7 @@ def test_npy_round_trip_with_labels_file(tmp_path):
 
 def test_unlabeled_features_need_n_clusters(tmp_path):
     np.save(tmp_path / "f.npy", np.zeros((4, 2)))
-    with pytest.raises(ValueError, match="no labels: pass n_clusters"):
+    with pytest.raises(ValueError, match="no labels: give K, the number of clusters"):
         load_dataset(str(tmp_path / "f.npy"))
 
 

@@ -21,6 +21,11 @@ from .dataset import Dataset
 
 FEATURE_SUFFIXES: tuple[str, ...] = (".npy", ".npz", ".csv")
 _X_KEYS = ("x", "X", "features")
+# what an unlabeled feature file needs, in the words of each place that can give it
+NO_LABELS = (
+    "has no labels: give K, the number of clusters to find (n_clusters=K in Python, --n-clusters K on the "
+    'command line, "K if unlabeled" in the explorer)'
+)
 _Y_KEYS = ("y", "labels")
 
 
@@ -223,7 +228,7 @@ def load_feature_file(
     meta: dict[str, Any] = {"source": str(path), "format": suffix[1:], "split": "all"}
     if y_raw is None:
         if n_clusters is None:
-            raise ValueError(f"{path} has no labels: pass n_clusters=K, the number of clusters to find")
+            raise ValueError(f"{path} {NO_LABELS}")
         y, n_classes, class_names = None, int(n_clusters), None
     else:
         codes, values = _check_labels(y_raw, len(x), y_where)
