@@ -7,12 +7,25 @@ on the probability simplex Δ_K (soft, N×K) or class indices (hard, N). As in
 
 * Shannon CE        ``H(y, σ)  = −Σ_k y_k ln σ_k``
 * Collision CE      ``H₂(y, σ) = −ln Σ_k y_k σ_k``               (paper eq. 9)
-                    ``        = logsumexp(l) − logsumexp(l + ln y)``  (the stable form used here)
+                    ``        = −ln σ_j − logsumexp(l − l_j + ln y)``  (the stable form used here)
 * Rényi CE, order α ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``
-                    ``        = −logsumexp((α − 1) log σ + ln y) / (α − 1)``
+                    ``        = −ln σ_j − logsumexp((α − 1)(l − l_j) + ln y) / (α − 1)``
 
 Collision CE is symmetric in y and σ, equals Shannon CE for one-hot targets, is the constant ln K
 (zero gradient) for uniform targets and never exceeds Shannon CE (Jensen).
+
+Numerics. Every member reduces through ``ln σ = log_softmax(l)`` (class indices: ``−ln σ_c``, as
+``F.cross_entropy``), never through a difference of two large logsumexps. In the stable forms, ``j``
+is the class with the largest ``(α − 1)·l_j`` among those with ``y_j > 0`` (collision: α = 2), so
+``(α − 1)(l_k − l_j) ≤ 0`` on the support: for α > 1 the loss is the sum of two non-negative terms,
+the second in [0, ln(1/y_j)/(α − 1)] and computed from logit differences (exact for close logits).
+float16 and bfloat16 are computed in float32 and the result and gradient returned in the input dtype
+(torch's reductions accumulate half types in float32 too; ``F.cross_entropy``'s float16
+``log_softmax`` output overflows once two logits differ by more than 65504). For logits within
+±finfo.max/2 of the computed dtype (any float16 logit), where every logit difference is finite, the
+error is a few ε·(|H| + ln K + max ln(1/y_k)) (times 1/|α − 1| for Rényi), ε the input dtype's
+machine epsilon, and +inf only where the true value overflows the input dtype. Beyond that range
+a loss may be +inf where its true value is finite, but never NaN (tests/test_loss_numerics.py).
 
 The functionals follow ``torch.nn.functional``: ``(input, target, …, reduction="mean")`` with
 ``reduction`` in {"none", "mean", "sum"}; the module classes are one line of ``forward``.
@@ -46,7 +59,7 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("none", "mean", "sum")
-# |α − 1| below this uses the second-order expansion of the cumulant generating function.
+# |α − 1| below this may use the second-order expansion of the cumulant generating function.
 _RENYI_SERIES_EPS = 1e-6
 
 
@@ -181,34 +194,46 @@ def _family_loss(
     target: Tensor,
     reduction: str,
     ignore_index: int,
-    soft_rows: Callable[[Tensor, Tensor], Tensor],
+    soft_rows: Callable[[Tensor, Tensor, Tensor], Tensor],
     validate: bool = True,
 ) -> Tensor:
-    """Validate (:func:`_check_pair`, or only :func:`_check_layout` without ``validate``), bring classes to the last dimension, apply ``soft_rows(logits, y)`` (N'×K → N')
-    for soft targets or ``−log σ_c`` for indices, and reduce.
+    """Validate (:func:`_check_pair`, or only :func:`_check_layout` without ``validate``), bring
+    classes to the last dimension, apply ``soft_rows(logits, log_sigma, y)`` (N'×K → N') for soft
+    targets or ``−log σ_c`` for indices, and reduce.
 
-    With indices, ``ignore_index`` entries contribute 0 and "mean" averages over the others
-    (0, not NaN, when every entry is ignored); ``reduction="none"`` keeps the shape (N, d1, …).
+    Computed in :func:`_compute_dtype` (float32 for half types) with ``log_sigma =
+    log_softmax(logits)``; the result is returned in the input dtype. With indices,
+    ``ignore_index`` entries contribute 0 and "mean" averages over the others (0, not NaN, when
+    every entry is ignored); ``reduction="none"`` keeps the shape (N, d1, …).
     """
     soft = (_check_pair if validate else _check_layout)(input, target, reduction, ignore_index)
     k = input.shape[1]
     shape = (input.shape[0],) + tuple(input.shape[2:])
-    logits = input if input.ndim == 2 else input.movedim(1, -1).reshape(-1, k)
+    dtype = _compute_dtype(input.dtype)
+    logits = (input if input.ndim == 2 else input.movedim(1, -1).reshape(-1, k)).to(dtype)
+    log_sigma = torch.log_softmax(logits, dim=1)
     if soft:
         y = target if target.ndim == 2 else target.movedim(1, -1).reshape(-1, k)
-        return _reduce(soft_rows(logits, y.to(input.dtype)).reshape(shape), reduction)
+        return _reduce(soft_rows(logits, log_sigma, y.to(dtype)).reshape(shape), reduction).to(input.dtype)
     index = target.reshape(-1)
     keep = index != ignore_index
-    loss = _index_loss(logits, torch.where(keep, index, torch.zeros_like(index)))
+    picked = torch.where(keep, index, torch.zeros_like(index)).long().unsqueeze(1)
+    loss = -log_sigma.gather(1, picked).squeeze(1)
     loss = torch.where(keep, loss, torch.zeros_like(loss)).reshape(shape)
-    if reduction == "mean":
-        return loss.sum() / keep.sum().clamp_min(1).to(loss.dtype)
-    return _reduce(loss, reduction)
+    if reduction == "mean":  # divided first, as in _reduce
+        return (loss / keep.sum().clamp_min(1).to(loss.dtype)).sum().to(input.dtype)
+    return _reduce(loss, reduction).to(input.dtype)
+
+
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a loss is computed in: float32 for the half types (float16, bfloat16), else ``dtype``."""
+    return torch.float32 if torch.finfo(dtype).bits < 32 else dtype
 
 
 def _reduce(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "mean":
-        return loss.mean()
+        # Divided first: the mean of finite values stays finite where their sum would overflow.
+        return (loss / loss.numel()).sum() if loss.numel() else loss.mean()
     if reduction == "sum":
         return loss.sum()
     return loss
@@ -225,7 +250,10 @@ class _LogDotExp(torch.autograd.Function):
 
     ``∂/∂l_k = y_k e^{l_k − out}`` and ``∂/∂y_k = e^{l_k − out}``: autograd through ``ln y`` would
     give 0·∞ for the second at ``y_k = 0``; this form gives the one-sided derivative, finite.
-    The backward is written in differentiable ops, so double backward works too.
+    Where ``e^{l_k − out}`` overflows (a class outside the support far above it) ``∂/∂y_k`` is +inf,
+    its correctly rounded value, and ``∂/∂l_k`` uses the ratio clamped to the dtype's largest finite
+    value (``0·∞`` would be NaN). The backward is written in differentiable ops, so double backward
+    works too.
     """
 
     @staticmethod
@@ -239,7 +267,7 @@ class _LogDotExp(torch.autograd.Function):
         logits, target, out = ctx.saved_tensors
         ratio = torch.exp(logits - out.unsqueeze(1))  # e^{l_k} / Σ_j y_j e^{l_j}
         g = grad.unsqueeze(1)
-        return g * target * ratio, g * ratio
+        return g * target * ratio.clamp(max=torch.finfo(ratio.dtype).max), g * ratio
 
 
 def _log_dot_exp(logits: Tensor, target: Tensor) -> Tensor:
@@ -248,9 +276,9 @@ def _log_dot_exp(logits: Tensor, target: Tensor) -> Tensor:
     return torch.logsumexp(logits + _safe_log(target), dim=1)
 
 
-def _index_loss(input: Tensor, target: Tensor) -> Tensor:
-    """``−log σ_c`` per row for class indices ``c`` (every member of the family agrees here)."""
-    return torch.logsumexp(input, dim=1) - input.gather(1, target.long().unsqueeze(1)).squeeze(1)
+def _top_of_support(key: Tensor, y: Tensor) -> Tensor:
+    """Index (N', 1) of the largest ``key`` among the classes with ``y_k > 0`` (per row)."""
+    return torch.where(y > 0, key.detach(), -math.inf).argmax(dim=1, keepdim=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -261,7 +289,9 @@ def collision_cross_entropy(
 ) -> Tensor:
     """Collision cross-entropy ``H₂(y, σ) = −ln Σ_k y_k σ_k`` with ``σ = softmax(input)``.
 
-    Computed in log space as ``logsumexp(l) − logsumexp(l + ln y)``, so one-hot targets on
+    Computed in log space as ``−ln σ_j − logsumexp(l − l_j + ln y)`` with ``ln σ = log_softmax(l)``
+    and ``j`` the most likely class among those with ``y_j > 0``: two non-negative terms, so no
+    cancellation (module docstring, "Numerics"), and one-hot targets on
     classes with tiny predicted probability stay finite. Shapes as ``F.cross_entropy``: logits
     (N, K) or (N, K, d1, …); ``target`` probabilities of the same shape (soft) or class indices
     (N,) / (N, d1, …) (hard, ``ignore_index`` skipped), where it equals Shannon CE.
@@ -270,8 +300,12 @@ def collision_cross_entropy(
     dtypes and ``reduction`` are still checked and valid input gives the identical result.
     """
 
-    def rows(logits: Tensor, y: Tensor) -> Tensor:
-        return torch.logsumexp(logits, dim=1) - _log_dot_exp(logits, y)
+    def rows(logits: Tensor, log_sigma: Tensor, y: Tensor) -> Tensor:
+        j = _top_of_support(logits, y)
+        # l_k − l_j <= 0 on the support; the clamp only keeps an off-support +∞ (logits beyond
+        # ±finfo.max/2) from meeting ln 0 = −∞
+        shifted = (logits - logits.gather(1, j)).clamp(max=torch.finfo(logits.dtype).max)
+        return -log_sigma.gather(1, j).squeeze(1) - _log_dot_exp(shifted, y)
 
     return _family_loss(input, target, reduction, ignore_index, rows, validate)
 
@@ -285,8 +319,10 @@ def shannon_cross_entropy(
     ``ignore_index`` and ``validate`` as :func:`collision_cross_entropy`.
     """
 
-    def rows(logits: Tensor, y: Tensor) -> Tensor:
-        return -(y * torch.log_softmax(logits, dim=1)).sum(dim=1)
+    def rows(logits: Tensor, log_sigma: Tensor, y: Tensor) -> Tensor:
+        # ln σ_k = −∞ (logits beyond ±finfo.max/2) where y_k = 0 contributes 0, not 0·∞ = NaN
+        finite = torch.where(y > 0, log_sigma, log_sigma.clamp(min=torch.finfo(log_sigma.dtype).min))
+        return -(y * finite).sum(dim=1)
 
     return _family_loss(input, target, reduction, ignore_index, rows, validate)
 
@@ -303,8 +339,14 @@ def renyi_cross_entropy(
     """Rényi cross-entropy of order α (the "shifted" form of docs/math.md §2).
 
     ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``; α = 2 is collision CE and α → 1 is
-    Shannon CE. For ``|α − 1| < 1e-6`` the second-order expansion
-    ``H(y, σ) − (α − 1)/2 · Var_y[ln σ]`` is used, which avoids the 0/0 of the closed form.
+    Shannon CE. Computed as ``−ln σ_j − logsumexp((α − 1)(l − l_j) + ln y) / (α − 1)`` with
+    ``j`` the class with the largest ``(α − 1)·l_j`` among those with ``y_j > 0``, so the scaled
+    differences are ``≤ 0`` on the support and never overflow. α = 1 is Shannon CE itself. For
+    ``0 < |α − 1| < 1e-6`` the second-order expansion ``H(y, σ) − (α − 1)/2 · Var_y[ln σ]``
+    avoids the 0/0 of the closed form; a row uses it while its truncation error, at most
+    ``(α − 1)² s³/6`` with ``s = max_k |ln σ_k − E_y ln σ|`` over the support, is below the closed
+    form's rounding error ``ε/|α − 1|`` (i.e. while ``|α − 1|·s ≤ ε^{1/3}``, ε the machine epsilon
+    of the computed dtype), else the closed form.
     Shapes, ``ignore_index`` and ``validate`` as :func:`collision_cross_entropy` (``alpha`` is
     always checked; pass it as a Python number, a tensor ``alpha`` is read with ``float``).
     """
@@ -314,17 +356,34 @@ def renyi_cross_entropy(
         raise ValueError(f"alpha={alpha!r} is not valid; expected a finite number > 0")
     eps = alpha - 1.0
 
-    def rows(logits: Tensor, y: Tensor) -> Tensor:
+    def rows(logits: Tensor, log_sigma: Tensor, y: Tensor) -> Tensor:
         # Rounding in Σ_k y_k would be amplified by 1/(α − 1) near α = 1: renormalize the rows.
         y = y / y.sum(dim=1, keepdim=True)
-        log_sigma = torch.log_softmax(logits, dim=1)
-        if abs(eps) < _RENYI_SERIES_EPS:
-            # Masked moments of ln σ under y (zero-weight classes contribute nothing).
-            ls = torch.where(y > 0, log_sigma, torch.zeros_like(log_sigma))
-            mean = (y * ls).sum(dim=1)
-            var = (y * (ls - mean.unsqueeze(1)) ** 2).sum(dim=1)
-            return -mean - 0.5 * eps * var
-        return -torch.logsumexp(eps * log_sigma + _safe_log(y), dim=1) / eps
+        zero = torch.zeros_like(log_sigma)
+        if eps == 0:  # Shannon CE (zero-weight classes contribute nothing)
+            return -(y * torch.where(y > 0, log_sigma, zero)).sum(dim=1)
+        if abs(eps) >= _RENYI_SERIES_EPS:
+            return closed(logits, log_sigma, y)
+        # Masked moments of ln σ_k = ln σ_j + (l_k − l_j) under y, j the top of the support: from
+        # logit differences (exact for close logits). A difference of −∞ (logits beyond
+        # ±finfo.max/2) is clamped: such rows go to the closed form, and the series' gradient
+        # (zero there) must not meet 0·∞.
+        finfo = torch.finfo(log_sigma.dtype)
+        j = _top_of_support(logits, y)
+        z = torch.where(y > 0, (logits - logits.gather(1, j)).clamp(min=finfo.min), zero)
+        mean = (y * z).sum(dim=1)
+        centered = torch.where(y > 0, z - mean.unsqueeze(1), zero)
+        use_series = abs(eps) * centered.detach().abs().amax(dim=1) <= finfo.eps ** (1 / 3)
+        # rows left to the closed form get zeros here: no overflow in the square or its gradient
+        centered = torch.where(use_series.unsqueeze(1), centered, zero)
+        series = -log_sigma.gather(1, j).squeeze(1) - mean - 0.5 * eps * (y * centered**2).sum(dim=1)
+        return torch.where(use_series, series, closed(logits, log_sigma, y))
+
+    def closed(logits: Tensor, log_sigma: Tensor, y: Tensor) -> Tensor:
+        j = _top_of_support(logits if eps > 0 else -logits, y)
+        scaled = eps * (logits - logits.gather(1, j))  # <= 0 on the support of y
+        scaled = torch.where(y > 0, scaled, torch.zeros_like(scaled))  # off it, ln 0 = −∞ drops the term
+        return -log_sigma.gather(1, j).squeeze(1) - torch.logsumexp(scaled + _safe_log(y), dim=1) / eps
 
     return _family_loss(input, target, reduction, ignore_index, rows, validate)
 
@@ -338,29 +397,34 @@ def entropy(p: Tensor, dim: int = -1, *, validate: bool = True) -> Tensor:
     ``p`` must hold finite, non-negative vectors summing to 1 along ``dim`` (``ValueError`` naming
     ``p`` otherwise); ``validate=False`` skips that value check, which synchronizes with the device,
     for input the caller already validated (the type, dtype and ``dim`` are still checked).
+    float16 and bfloat16 are computed in float32 and returned in the input dtype, as the losses.
     """
     _check_dim(p, dim, "p")
     if validate:
         _check_probabilities(p, "p", dim)
-    return -torch.xlogy(p, p).sum(dim=dim)
+    x = p.to(_compute_dtype(p.dtype))
+    # H ≥ 0; entries a rounding above 1 (one-hot rows from a solver) would make −x ln x a hair
+    # negative, and −(0) is −0.0 ("−0.000" on a page): clamped, and + 0.0 turns −0.0 into 0.0
+    return ((-torch.xlogy(x, x).sum(dim=dim)).clamp_min(0.0) + 0.0).to(p.dtype)
 
 
 def collision_entropy(p: Tensor, dim: int = -1, *, validate: bool = True) -> Tensor:
     """Collision (Rényi order-2) entropy ``H₂(p) = −ln Σ_k p_k²`` along ``dim``.
 
-    Input checks and ``validate`` as :func:`entropy`.
+    Input checks, ``validate`` and dtypes as :func:`entropy`.
     """
     _check_dim(p, dim, "p")
     if validate:
         _check_probabilities(p, "p", dim)
-    return -torch.log((p * p).sum(dim=dim))
+    x = p.to(_compute_dtype(p.dtype))
+    return (-torch.log((x * x).sum(dim=dim))).to(p.dtype)
 
 
 def kl_divergence(p: Tensor, q: Tensor, dim: int = -1, *, validate: bool = True) -> Tensor:
     """``KL(p‖q) = Σ_k p_k ln(p_k / q_k)`` along ``dim`` (``0 ln 0 = 0``; ``+∞`` if some q_k = 0 < p_k).
 
     ``p`` and ``q`` must have one shape and device and hold probability vectors along ``dim``
-    (``ValueError`` naming ``p`` or ``q`` otherwise); ``validate`` as :func:`entropy`.
+    (``ValueError`` naming ``p`` or ``q`` otherwise); ``validate`` and dtypes as :func:`entropy`.
     """
     _check_dim(p, dim, "p")
     _check_dim(q, dim, "q")
@@ -371,7 +435,9 @@ def kl_divergence(p: Tensor, q: Tensor, dim: int = -1, *, validate: bool = True)
     if validate:
         _check_probabilities(p, "p", dim)
         _check_probabilities(q, "q", dim)
-    return (torch.xlogy(p, p) - torch.xlogy(p, q)).sum(dim=dim)
+    dtype = _compute_dtype(torch.promote_types(p.dtype, q.dtype))
+    x, z = p.to(dtype), q.to(dtype)
+    return (torch.xlogy(x, x) - torch.xlogy(x, z)).sum(dim=dim).to(torch.promote_types(p.dtype, q.dtype))
 
 
 # --------------------------------------------------------------------------------------------

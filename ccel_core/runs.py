@@ -326,7 +326,7 @@ def _read_json(path: Path) -> dict:
     """The JSON object in ``path``; {} when the file is missing or holds no readable object."""
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # a hand-edited file nested too deep included
         return {}
     return obj if isinstance(obj, dict) else {}
 
@@ -651,7 +651,9 @@ class RunStore:
                     "UPDATE runs SET status='failed', error=?, updated=? WHERE run_id=? AND status='running' AND pid=?",
                     (_died(pid, host, rid), time.time(), rid, pid),
                 )
-                marked += [rid] if cur.rowcount else []
+                if cur.rowcount:
+                    marked.append(rid)
+                    Run(self, rid)._write_record(con)  # run.json follows every status change
         return marked
 
     def list(

@@ -152,3 +152,17 @@ def test_fit_on_a_lying_file_exits_2_naming_it(tmp_path: Path, capsys: pytest.Ca
     err = capsys.readouterr().err
     assert code == 2 and str(path) in err and "72.8 TiB" in err, err
     assert not runs.exists()
+
+
+def test_labels_given_as_any_array_like(tmp_path: Path) -> None:
+    """``labels=`` takes what np.asarray takes (a list, a tuple, a tensor), as documented; a dict is refused."""
+    import torch
+
+    from ccel_core.data import load_dataset
+
+    path = tmp_path / "f.npy"
+    np.save(path, np.random.default_rng(0).normal(size=(4, 2)))
+    for labels in ([0, 1, 0, 1], (0, 1, 0, 1), np.array([0, 1, 0, 1]), torch.tensor([0, 1, 0, 1])):
+        assert load_dataset(str(path), labels=labels).y.tolist() == [0, 1, 0, 1]
+    with pytest.raises(ValueError, match="option labels="):
+        load_dataset(str(path), labels={"a": 1})

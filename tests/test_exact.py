@@ -255,7 +255,8 @@ def test_exact_trace_is_honest(seed, n, k):
     assert len(gaps) == len(r.history) == len(r.times) == r.n_iter + 1
     assert (gaps >= 0).all() and (np.diff(gaps) <= 0).all(), gaps
     assert r.history[-1] == pytest.approx(eq11_loss(sig, r.labels, 100.0, np.full(k, 1 / k)), rel=1e-12)
-    assert r.converged == (gaps[-1] <= 1e-10) and r.status == ("converged" if r.converged else r.status)
+    assert r.converged == (gaps[-1] <= 1e-10)
+    assert r.status == "converged" if r.converged else r.status in ("max_iter", "stalled")
     assert r.status in STATUSES and r.message
 
 

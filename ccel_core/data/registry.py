@@ -181,6 +181,9 @@ def _option_value(dataset: str, key: str, value: Any, hint: Any) -> Any:
         elif kind is float:
             if isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value):
                 return value
+        elif kind is np.ndarray:  # any array-like (a list, a tuple, a tensor), as np.asarray takes it
+            if not isinstance(value, (str, bytes, dict, os.PathLike)) and hasattr(value, "__len__"):
+                return value
         elif isinstance(kind, type) and isinstance(value, kind):
             return value
     raise OptionError(dataset, key, value, " or ".join(_KINDS.get(k, getattr(k, "__name__", str(k))) for k in kinds))

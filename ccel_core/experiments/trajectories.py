@@ -154,8 +154,9 @@ def em_trajectory(
                 max_iter=max(int(n_iter), 1),
                 callback=lambda y: iterates.append(np.array(y, dtype=np.float64)),
             )
-        # up to the returned (best-certified) labels, whose record ends there
-        return Trajectory(iterates[: len(res.history)], [float(h) for h in res.history])
+        # the record holds the best certified labels so far: up to where the returned ones were found
+        end = int(np.argmax(np.asarray(res.gaps) <= res.gaps[-1])) + 1
+        return Trajectory(iterates[:end], [float(h) for h in res.history[:end]])
     y = sig.copy() if init is None else _to_numpy(init, "init")
     if solver == "pgd" and lr is None:
         lr = default_pgd_lr(lam, sig.shape[1])

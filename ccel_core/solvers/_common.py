@@ -298,29 +298,42 @@ def stopping_rule_text(tol: float, gap_tol: float | None, gap: float | None) -> 
 
 
 def change_rule_outcome(
-    solver: str, *, tol: float, gap_tol: float | None, fired: bool, gap: float | None, max_iter: int
+    solver: str,
+    *,
+    tol: float,
+    gap_tol: float | None,
+    fired: bool,
+    gap: float | None,
+    max_iter: int,
+    stall_hint: str,
+    uncertified: str = "no certificate for this objective",
 ) -> tuple[bool, str, str]:
     """``(converged, status, message)`` of a solver stopped by a change rule (EM, PGD); warns when not converged.
 
     ``fired``: the relative loss change fell to ≤ ``tol`` before ``max_iter``; ``gap``: the certified
-    relative gap of the returned labels (None where none exists: Shannon CE, data-parallel EM). A
-    change rule is only a proxy: it also fires on a stuck iterate whose loss does not move at all.
-    So it counts as convergence only while the certificate agrees — gap ≤ ``gap_tol`` when given,
-    else ≤ :data:`STALL_GAP`; otherwise the run *stalled* (``converged`` False, a ConvergenceWarning).
+    relative gap of the returned labels, None where there is none (``uncertified`` says why). A change
+    rule is only a proxy: it also fires on a stuck iterate whose loss does not move at all. So it
+    counts as convergence only while the certificate agrees — gap ≤ ``gap_tol`` when given, else ≤
+    :data:`STALL_GAP`; otherwise the run *stalled* (``converged`` False, a ConvergenceWarning with
+    ``stall_hint``, the solver's own advice).
     """
     if gap_tol is not None and gap is not None and gap <= gap_tol:
         return True, CONVERGED, f"certified relative gap {format_gap(gap)} <= gap_tol={gap_tol:g}"
     if fired:
         if gap is None:
-            return True, CONVERGED, f"relative loss change <= tol={tol:g} (no certificate for this objective)"
-        bound = STALL_GAP if gap_tol is None else gap_tol
-        if gap <= bound:
+            return True, CONVERGED, f"relative loss change <= tol={tol:g} (not certified: {uncertified})"
+        if gap_tol is not None:
+            message = (
+                f"stalled: the relative loss change fell to <= tol={tol:g} while the certified gap is still "
+                f"{format_gap(gap)} > gap_tol={gap_tol:g}; pass tol=0 to stop on the certificate alone"
+            )
+        elif gap <= STALL_GAP:
             return True, CONVERGED, f"relative loss change <= tol={tol:g} at a certified gap of {format_gap(gap)}"
-        message = (
-            f"stalled: the relative loss change fell to <= tol={tol:g} but the certified gap is still "
-            f"{format_gap(gap)} (> {bound:g}); the labels are not optimal — a start with entries near 0 "
-            "keeps them there (EM's Property 1): start from σ, or use exact()"
-        )
+        else:
+            message = (
+                f"stalled: the relative loss change fell to <= tol={tol:g} but the certified gap is still "
+                f"{format_gap(gap)} (> {STALL_GAP:g}): the labels are not optimal; {stall_hint}"
+            )
         warnings.warn(f"{solver} {message}", ConvergenceWarning, stacklevel=3)
         return False, STALLED, message
     if tol == 0 and gap_tol is None:

@@ -437,7 +437,10 @@ def em(
             default σ floored at ``START_FLOOR`` = 1e-8 and renormalized, so every class is reachable.
         max_iter: maximum EM iterations.
         tol: stop when the relative loss change falls below ``tol`` (the paper's stop is 1e-5);
-            ``tol=0`` runs exactly ``max_iter`` iterations without a warning.
+            ``tol=0`` runs exactly ``max_iter`` iterations without a warning. The stop counts as
+            convergence only where the certificate of the returned labels agrees (≤ ``gap_tol``,
+            else ≤ ``STALL_GAP`` = 0.05): a stuck iterate whose loss does not move is ``"stalled"``,
+            with a ``ConvergenceWarning`` (:func:`~._common.change_rule_outcome`).
         all_reduce: for data-parallel runs, a function summing a float64 tensor over processes
             in place (e.g. ``torch.distributed.all_reduce``); each process passes its own rows.
             One call per iteration carries the K column sums ``Σ_j y_jk`` and the loss terms.
@@ -452,14 +455,17 @@ def em(
             (:func:`~ccel_core.solvers.certified_gap`, O(N K log K) each, on the CPU — about one EM
             step at 250 × 10, hence opt-in; not with ``all_reduce``); ``times`` leave its cost out.
         gap_tol: also stop (converged) once the certified relative gap is ≤ ``gap_tol``; implies
-            ``certify=True``. ``tol=0, gap_tol=1e-6`` stops on the certificate alone.
+            ``certify=True``. ``tol=0, gap_tol=1e-6`` stops on the certificate alone (with ``tol > 0``
+            a change-rule stop above ``gap_tol`` is "stalled").
 
         validate: check the values of ``probs``/``prior``/``init`` (default); ``False`` trusts them
-            (the trainer's y-steps, whose σ are softmax outputs already checked finite).
+            (the trainer's y-steps, whose σ are softmax outputs already checked finite) and skips the
+            certificate of a change-rule stop (the hot path: there the change rule alone decides).
 
     Returns:
         :class:`SolverResult` whose ``history`` holds eq. 11 at the start and after each
-        iteration; the loss never increases (the E-step is a Jensen upper bound, docs/math.md §4).
+        iteration (the loss never increases: the E-step is a Jensen upper bound, docs/math.md §4),
+        and ``status``/``message``: converged, stalled, max_iter or budget (tol=0), and why.
     """
     pb = prepare(
         probs, lam, prior, init, max_iter=max_iter, tol=tol, allow_empty=all_reduce is not None, validate=validate
@@ -570,10 +576,17 @@ def em(
         fired = tol > 0 and has_converged(before, history[-1], tol)
         stop = fired or (gap_tol is not None and gaps[-1] <= gap_tol)
     gap: Optional[float] = gaps[-1] if gaps else None
-    if gap is None and fired and all_reduce is None:  # the change rule is checked against the certificate
+    if gap is None and fired and all_reduce is None and validate:  # the change rule, checked by the certificate
         sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
         gap = certify_labels(sig_np, y, lam, u, "eq11", slope_order(sig_np))[2]
     converged, status, message = change_rule_outcome(
-        "em", tol=tol, gap_tol=gap_tol, fired=fired, gap=gap, max_iter=max_iter
+        "em",
+        tol=tol,
+        gap_tol=gap_tol,
+        fired=fired,
+        gap=gap,
+        max_iter=max_iter,
+        stall_hint="a start with entries near 0 keeps them there (EM's Property 1): start from σ, or use exact()",
+        uncertified="data-parallel (all_reduce)" if all_reduce is not None else "validate=False",
     )
     return SolverResult(pb.output(y), n_iter, converged, history, times, gaps, status=status, message=message)

@@ -48,12 +48,24 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from typing import Any, Callable, Optional, cast
 
 import numpy as np
 import torch
 
-from ._common import CONVERGED, MAX_ITER, STALLED, Array, SolverResult, format_gap, prepare, warn_not_converged
+from ._common import (
+    BUDGET,
+    CONVERGED,
+    MAX_ITER,
+    STALLED,
+    Array,
+    ConvergenceWarning,
+    SolverResult,
+    format_gap,
+    prepare,
+    warn_not_converged,
+)
 from ._exact_kernels import pd_step
 from ._ipm import Ops, Problem, Record, blocks, newton
 from .certificate import (
@@ -307,16 +319,22 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
                 _face(problem, y_int, y_int > z, max_iter, tol, record)
     # The labels are the best certified iterate, and the record (best so far) ends with them.
     y, converged = record.best_y, record.best_rel <= tol
+    gap = format_gap(record.best_rel)
     if converged:
-        status, message = CONVERGED, f"certified relative gap {format_gap(record.best_rel)} <= tol={tol:g}"
+        status = CONVERGED
+        message = f"certified relative gap {gap} <= tol={tol:g}" if tol > 0 else "certified gap 0 to rounding (tol=0)"
+    elif tol == 0:
+        status, message = BUDGET, f"ran its budget of max_iter={max_iter} iterations (tol=0): certified gap {gap}"
+    elif record.count > max_iter:
+        status, message = MAX_ITER, f"max_iter={max_iter} reached: certified gap {gap} still above tol={tol:g}"
+        warn_not_converged("exact", f"certified gap {gap} still above tol={tol:g}", max_iter)
     else:
-        status = MAX_ITER if record.count > max_iter else STALLED
+        status = STALLED
         message = (
-            f"certified gap {format_gap(record.best_rel)} still above tol={tol:g} "
-            + ("after max_iter" if status == MAX_ITER else "(the end-game stopped improving it)")
+            f"stalled: the end-game stopped improving the certified gap at {gap}, above tol={tol:g} "
+            "(float64 limits the certificate, e.g. at very large λ)"
         )
-        if tol > 0:
-            warn_not_converged("exact", message, max_iter)
+        warnings.warn(f"exact {message}", ConvergenceWarning, stacklevel=2)
     c = class_multipliers(y.mean(0), lam, u, objective)
     return SolverResult(
         pb.output(y), record.count - 1, bool(converged), record.history, record.times, record.gaps, c, status, message

@@ -111,7 +111,10 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
         prior: class proportions u on the simplex (default uniform).
         init: starting point Y0 (default σ).
         max_iter, tol: stop after ``max_iter`` steps or when the relative loss change is
-            below ``tol``; ``ConvergenceWarning`` when ``max_iter`` is hit with ``tol > 0``.
+            below ``tol``; ``ConvergenceWarning`` when ``max_iter`` is hit with ``tol > 0``. With
+            collision CE the change-rule stop counts as convergence only where the certificate of the
+            returned labels agrees (≤ ``gap_tol``, else ≤ ``STALL_GAP`` = 0.05); otherwise ``"stalled"``
+            with a ``ConvergenceWarning`` (:func:`~._common.change_rule_outcome`).
         certify: record the certified relative gap of every iterate in ``gaps`` (collision CE only:
             the certificate bounds eq. 10/11, :func:`~ccel_core.solvers.certified_gap`); ``times``
             leave its cost out.
@@ -119,10 +122,12 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
             ``certify=True``.
 
         validate: check the values of ``probs``/``prior``/``init`` (default); ``False`` trusts them
-            (the trainer's y-steps, whose σ are softmax outputs already checked finite).
+            (the trainer's y-steps, whose σ are softmax outputs already checked finite) and skips the
+            certificate of a change-rule stop (the hot path: there the change rule alone decides).
 
     Returns:
-        :class:`SolverResult` with the objective's history (index 0 = at ``init``).
+        :class:`SolverResult` with the objective's history (index 0 = at ``init``) and
+        ``status``/``message``: converged, stalled, max_iter or budget (tol=0), and why.
     """
     if objective not in _OBJECTIVES:
         raise ValueError(f"objective={objective!r} is not valid; expected one of {_OBJECTIVES}")
@@ -169,10 +174,17 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
         if fired or (gap_tol is not None and gaps[-1] <= gap_tol):
             break
     gap: Optional[float] = gaps[-1] if gaps else None
-    if gap is None and fired and ce == "collision":  # the change rule is checked against the certificate
+    if gap is None and fired and ce == "collision" and validate:  # the change rule, checked by the certificate
         sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
         gap = certify_labels(sig_np, y, lam, u, objective, slope_order(sig_np))[2]
     converged, status, message = change_rule_outcome(
-        "pgd", tol=tol, gap_tol=gap_tol, fired=fired, gap=gap, max_iter=max_iter
+        "pgd",
+        tol=tol,
+        gap_tol=gap_tol,
+        fired=fired,
+        gap=gap,
+        max_iter=max_iter,
+        stall_hint="the step lr is too small to move the labels (or the start is stuck): raise lr",
+        uncertified="Shannon CE has no certificate here" if ce != "collision" else "validate=False",
     )
     return SolverResult(pb.output(y), n_iter, converged, history, times, gaps, status=status, message=message)
