@@ -852,9 +852,17 @@ class Run:
     @property
     def config(self) -> dict:
         """A fresh copy of the run config stored in ``config.json`` (the file is read once)."""
-        if self._config_text is None:
-            self._config_text = (self.path / CONFIG_FILE).read_text(encoding="utf-8")
-        return json.loads(self._config_text)
+        path = self.path / CONFIG_FILE
+        try:
+            if self._config_text is None:
+                self._config_text = path.read_text(encoding="utf-8")
+            config = json.loads(self._config_text)
+        except (OSError, ValueError, RecursionError) as exc:  # a hand-edited or damaged file, named
+            self._config_text = None
+            raise ValueError(f"{path}: not a readable run config ({exc})") from None
+        if not isinstance(config, dict):
+            raise ValueError(f"{path}: not a readable run config (expected a JSON object)")
+        return config
 
     @property
     def log_path(self) -> Path:

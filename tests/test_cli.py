@@ -512,3 +512,37 @@ def test_commands_that_do_not_train_start_without_torch(argv: list[str], tmp_pat
         probe = code.replace(repr(argv), repr(["features", "--help"]))
         out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=600, env=env)
         assert out.stdout.strip().splitlines()[-1].startswith("TORCH")
+
+
+def test_export_never_overwrites_a_file_it_was_not_asked_to(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`ccel runs export OUT.csv …`: OUT is the first argument; a run id or any other existing file there
+    (a probe once gave /etc/passwd) is refused, exit 2, the file untouched; --force overwrites a .csv."""
+    runs = tmp_path / "runs"
+    assert fit(runs, "--epochs", "1", "--run-id", "r1") == 0
+    victim = tmp_path / "passwd"
+    victim.write_text("keep me\n")
+    for out in (str(victim), str(tmp_path / "x.txt")):
+        assert main(["runs", "export", out, "--runs-dir", str(runs)]) == 2
+        assert "expected a file name ending in .csv" in capsys.readouterr().err
+    assert victim.read_text() == "keep me\n" and not (tmp_path / "x.txt").exists()
+    table = tmp_path / "t.csv"
+    assert main(["runs", "export", str(table), "--runs-dir", str(runs)]) == 0
+    assert main(["runs", "export", str(table), "--runs-dir", str(runs)]) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert main(["runs", "export", str(table), "--force", "--runs-dir", str(runs)]) == 0
+
+
+def test_resume_refuses_what_it_would_silently_restart(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    runs = tmp_path / "runs"
+    assert fit(runs, "--epochs", "1", "--run-id", "r1") == 0
+    capsys.readouterr()
+    assert main(["fit", "--resume", "", "--runs-dir", str(runs)]) == 2  # not a new run on the default data
+    assert "expected the id of a stored run" in capsys.readouterr().err
+    ckpt = RunStore(runs).open("r1").checkpoint_path()
+    ckpt.unlink()
+    assert main(["fit", "--resume", "r1", "--epochs", "3", "--runs-dir", str(runs)]) == 2
+    assert "has 1 epoch(s) done but no checkpoint" in capsys.readouterr().err
+    assert RunStore(runs).get("r1").epoch == 1 and len(RunStore(runs).metrics("r1")) == 1  # nothing restarted
+    (runs / "r1" / "config.json").write_text("nonsense")
+    assert main(["runs", "show", "r1", "--runs-dir", str(runs)]) == 2
+    assert "config.json: not a readable run config" in capsys.readouterr().err

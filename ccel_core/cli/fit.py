@@ -183,7 +183,7 @@ def _complain(result: FitResult, run_id: str) -> None:
 
 def cmd_fit(args: argparse.Namespace) -> int:
     """``ccel fit``; under ``torchrun`` every process runs it, data-parallel (DDP + sharded EM)."""
-    if args.resume:
+    if args.resume is not None:
         return _cmd_resume(args)
 
     configs = build_configs(args)
@@ -311,11 +311,18 @@ def _cmd_resume(args: argparse.Namespace) -> int:
             f"--resume continues a stored run with its stored config: {', '.join(refused)} cannot be "
             f"given with it (only {', '.join(flag_name(f) for f in RESUMABLE_KEYS)})"
         )
+    if not args.resume.strip():
+        raise CLIError(f"--resume {args.resume!r}: expected the id of a stored run (ccel runs list)")
     root = runs_dir(args.runs_dir)
     store = _store_if_exists(root)
     if store is None:
         raise CLIError(f"no run store in {root} (nothing to resume); pass --runs-dir")
     run = store.open(args.resume)
+    if run.info.epoch > 0 and not run.checkpoint_path().is_file():  # it would silently start over
+        raise CLIError(
+            f"run {args.resume!r} has {run.info.epoch} epoch(s) done but no checkpoint ({run.checkpoint_path()} "
+            "is missing): it cannot be resumed; start a new run (ccel fit …)"
+        )
     saved = run.config
     changes = {f: getattr(args, f) for f in RESUMABLE_KEYS if getattr(args, f) is not None}
     if "root" in changes:

@@ -62,6 +62,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     q.add_argument("out", metavar="OUT.csv")
     q.add_argument("run_ids", metavar="RUN_ID", nargs="*", help="default: every run (after the filters)")
     q.add_argument("--per-epoch", action="store_true", help="one row per run and epoch")
+    q.add_argument("--force", action="store_true", help="overwrite OUT.csv if it exists (refused otherwise)")
     q.add_argument("--status", choices=STATUSES)
     q.add_argument("--group", metavar="G")
     add_runs_dir(q)
@@ -216,6 +217,15 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    out = os.path.abspath(args.out)
+    if not out.lower().endswith(".csv"):
+        raise CLIError(f"OUT={args.out!r}: expected a file name ending in .csv (the first argument is the output file)")
+    if os.path.lexists(out) and not (args.force and os.path.isfile(out)):
+        raise CLIError(
+            f"OUT={args.out!r} already exists; pass --force to overwrite it"
+            if os.path.isfile(out)
+            else f"OUT={args.out!r} exists and is not a file"
+        )
     store = _store(args)
     ids = list(args.run_ids) or None
     if args.status or args.group:
