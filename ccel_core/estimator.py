@@ -206,8 +206,7 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         k = self.n_clusters
         if isinstance(k, numbers.Integral) and not isinstance(k, bool) and n < k:
             raise ValueError(f"n_samples={n} should be >= n_clusters={k}")
-        if np.abs(X).max(initial=0.0) > np.finfo(np.float32).max:
-            raise ValueError(f"X exceeds the float32 range (max |x| = {np.abs(X).max():.3g})")
+        _check_range(X)
         config = self._config(self._seed())
         dataset = Dataset(
             "array", torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), None, int(k), "features"
@@ -256,8 +255,22 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         nearest-center assignments for ``method="kmeans"``."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        return self._proba(X)
+        _check_range(X)
+        probs = self._proba(X)
+        bad = ~np.isfinite(probs).all(1)
+        if bad.any():  # a network overflows on inputs far outside what it was fit on: no silent NaN
+            raise ValueError(
+                f"the network's outputs are not finite for {int(bad.sum())} of {len(X)} rows of X (max |x| there "
+                f"= {np.abs(X[bad]).max():.3g}); scale X as the data it was fit on"
+            )
+        return probs
 
     def predict(self, X: Any) -> np.ndarray:
         """The cluster of every row: ``argmax_k σ_k`` (int64)."""
         return self.predict_proba(X).argmax(1).astype(np.int64)
+
+
+def _check_range(X: np.ndarray) -> None:
+    """The network computes in float32: ``X`` must fit it (``ValueError`` naming the largest |x|)."""
+    if np.abs(X).max(initial=0.0) > np.finfo(np.float32).max:
+        raise ValueError(f"X exceeds the float32 range (max |x| = {np.abs(X).max():.3g})")

@@ -136,3 +136,16 @@ def test_init_only_stores_and_tags() -> None:
     tags = get_tags(CollisionClustering())
     assert tags.estimator_type == "clusterer" and not tags.non_deterministic
     assert not tags.input_tags.sparse and not tags.input_tags.allow_nan
+
+
+def test_predict_never_returns_nan_probabilities() -> None:
+    """Inputs beyond float32 are refused as in fit; inputs on which the network overflows (an MLP at
+    |x| = 1e38) give an error naming the rows, not NaN probabilities and an arbitrary cluster."""
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    linear = CollisionClustering(n_clusters=2, epochs=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="exceeds the float32 range"):
+        linear.predict([[3.5e38, -3.5e38]])
+    mlp = CollisionClustering(n_clusters=2, epochs=2, model="mlp", random_state=0).fit(X)
+    with pytest.raises(ValueError, match="outputs are not finite for 1 of 2 rows"):
+        mlp.predict_proba(np.array([[1e38, 1e38], [0.0, 0.0]]))
+    assert np.isfinite(mlp.predict_proba(X)).all()

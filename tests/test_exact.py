@@ -269,3 +269,9 @@ def test_gap_text_never_negative():
     sig = problem(50, 3, seed=1)
     best = exact(sig, 100.0, tol=1e-13, max_iter=200)
     assert certified_gap(sig, best.labels, 100.0)[0] >= 0.0
+
+
+def test_certified_gap_of_eq10_needs_a_positive_prior():
+    sig = problem(5, 3, seed=0)
+    with pytest.raises(ValueError, match=r"objective='eq10' needs a strictly positive prior.*min\(prior\)=0"):
+        certified_gap(sig, sig, 100.0, np.array([0.5, 0.5, 0.0]), "eq10")

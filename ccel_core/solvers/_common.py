@@ -154,6 +154,15 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def check_prior_for(objective: str, prior: Array) -> None:
+    """Eq. 10's ``λ KL(ȳ‖u)`` is infinite where a class has ``u_k = 0``: it needs a positive prior."""
+    if objective == "eq10" and float(prior.min()) <= 0:
+        raise ValueError(
+            "objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); "
+            f"got min(prior)={float(prior.min()):.3g}"
+        )
+
+
 def check_nonnegative(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
         raise ValueError(f"{name}={value!r} is not valid; expected a finite number >= 0")

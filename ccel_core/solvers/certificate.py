@@ -27,7 +27,7 @@ import numba
 import numpy as np
 import torch
 
-from ._common import prepare
+from ._common import check_prior_for, prepare
 
 __all__ = ["certified_gap", "class_multipliers", "dual_value", "polished_multipliers", "OBJECTIVES"]
 
@@ -216,6 +216,7 @@ def certified_gap(
     if objective not in OBJECTIVES:
         raise ValueError(f"objective={objective!r} is not valid; expected one of {OBJECTIVES}")
     pb = prepare(probs, lam, prior, labels, max_iter=1, tol=0.0, init_name="labels")
+    check_prior_for(objective, pb.prior)
     sig = _numpy(pb.probs)
     return certify(sig, pb.init, lam, pb.prior, objective, slope_order(sig), polish)[1:]
 

@@ -62,6 +62,7 @@ from ._common import (
     Array,
     ConvergenceWarning,
     SolverResult,
+    check_prior_for,
     format_gap,
     prepare,
     warn_not_converged,
@@ -293,10 +294,7 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
     sig, u = pb.probs, pb.prior
     ops = Ops(sig)
     lam = float(lam)
-    if objective == "eq10" and float(u.min()) <= 0:
-        raise ValueError(
-            f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}"
-        )
+    check_prior_for(objective, u)
     n, k = sig.shape
     base = 0.5 * sig + 0.5 / k
     y = base if init is None else 0.5 * pb.init + 0.5 * base

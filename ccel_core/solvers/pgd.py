@@ -29,6 +29,7 @@ from ._common import (
     SolverResult,
     change_rule_outcome,
     check_nonnegative,
+    check_prior_for,
     eq10_loss,
     eq11_loss,
     fairness,
@@ -140,10 +141,7 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
     if lr == 0:
         raise ValueError("lr=0 is not valid; expected a step size > 0")
     sig, u, y = pb.probs, pb.prior, pb.init
-    if objective == "eq10" and float(u.min()) <= 0:
-        raise ValueError(
-            f"objective='eq10' needs a strictly positive prior (KL(ȳ‖u) is infinite otherwise); got min(prior)={float(u.min()):.3g}"
-        )
+    check_prior_for(objective, u)
     lib = torch if pb.is_torch else np
     with np.errstate(divide="ignore"):
         log_sig = lib.maximum(lib.log(sig), lib.full_like(sig, _LOG_TINY))  # finite: 0·ln 0 terms vanish
