@@ -185,7 +185,11 @@ def follow(infos: list[RunInfo], running: list[launcher.Launch]) -> None:
         if f.get("picked") is None or st.session_state.get(k("detail")) == f["picked"]:
             st.session_state[k("detail")] = f["picked"] = target.run_id
         group = None if resumed else [i.run_id for i in mine]
-        if group and (f.get("compared") is None or list(st.session_state.get(k("runs"), [])) == f["compared"]):
+        # the user has not picked something else: the selection still holds every run this follow put
+        # there and nothing else (compared as sets: a widget may hand its value back reordered)
+        current = set(st.session_state.get(k("runs"), []))
+        untouched = f.get("compared") is None or set(f["compared"]) <= current <= set(group or [])
+        if group and untouched:
             st.session_state[k("runs")] = f["compared"] = group
     if not any(x.launch_id == f["launch"] for x in running):
         st.session_state.pop(k("follow"), None)  # the launch ended: its runs are final (or it failed)
