@@ -9,6 +9,7 @@ the app runs in a background thread on a fresh server.
 
 from __future__ import annotations
 
+import types
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -125,6 +126,17 @@ def _races() -> dict[str, Any]:
     import threading
 
     return {"done": OrderedDict(), "locks": {}, "guard": threading.Lock(), "progress": {}}
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, hash_funcs={types.FunctionType: lambda f: _function_key(f)})
+def of_races(build: Callable[..., Any], keys: tuple[tuple, ...], *args: Any) -> Any:
+    """``build(races, *args)`` for the finished races of ``keys`` (:func:`race_key`), once per server:
+    the tables, ratios and figures a page derives from them (a rerun then only draws). Shared, not
+    copied: read only. ``LookupError`` when a race is not finished."""
+    races = [finished_race(key) for key in keys]
+    if any(r is None for r in races):
+        raise LookupError("a race of these settings has not finished")
+    return build(races, *args)
 
 
 def finished_race(key: tuple) -> Any:
@@ -420,6 +432,38 @@ def cluster_names(result: Any) -> list[str]:
     return out
 
 
+# ----------------------------------------------------------------------------------------------
+# figures: built once per server for their inputs, shared by every session (read only)
+# ----------------------------------------------------------------------------------------------
+
+
+def frozen(fig: go.Figure) -> go.Figure:
+    """Mark a shared figure read only: its plotly dict is computed once (``st.plotly_chart`` copies
+    the whole figure, every frame of an animation included, on every rerun otherwise). Callers must
+    not change it; :func:`explorer.common.chart` draws a copy when asked for another height."""
+    memo = fig.to_dict()
+    fig.to_dict = lambda: memo  # type: ignore[method-assign]
+    fig._ccel_frozen = True  # type: ignore[attr-defined]
+    return fig
+
+
+def _function_key(fn: Callable[..., Any]) -> tuple[str, str]:
+    """A builder by where it is defined (Streamlit cannot hash functions; a page's are redefined on
+    every rerun)."""
+    return fn.__code__.co_filename, fn.__qualname__
+
+
+@st.cache_resource(show_spinner=False, max_entries=512, hash_funcs={types.FunctionType: _function_key})
+def figure(build: Callable[..., go.Figure], *args: Any, height: Optional[int] = None, **kwargs: Any) -> go.Figure:
+    """``build(*args, **kwargs)`` at ``height``, built once per server for these inputs (DataFrames
+    are hashed by content) and :func:`frozen`: a page rerun or another visitor reuses it (building a
+    plotly figure validates every property: 50–150 ms each here)."""
+    fig = build(*args, **kwargs)
+    if height is not None:
+        fig.update_layout(height=height)
+    return frozen(fig)
+
+
 @st.cache_resource(show_spinner=False, max_entries=256)
 def epoch_figures(args: tuple, ce: str, epoch: int) -> dict[str, go.Figure]:
     """The figures of one self-labeler at one epoch (``args`` from :func:`pseudo_label_args`):
@@ -445,7 +489,7 @@ def epoch_figures(args: tuple, ce: str, epoch: int) -> dict[str, go.Figure]:
     if res.y_true is not None:
         truth = res.class_colors()[res.y_true]
         wrong = truth != pred
-    figs["regions"] = decision_regions_figure(
+    figs["regions"] = decision_regions_figure(  # heights: those the page draws them at
         res.grid_x,
         res.grid_y,
         s.grid_probs,
@@ -457,7 +501,8 @@ def epoch_figures(args: tuple, ce: str, epoch: int) -> dict[str, go.Figure]:
         axis_titles=("PC 1", "PC 2") if args[0] == "digits" else ("x₁", "x₂"),
         title=f"Decision regions argmax σ at epoch {s.epoch}",
     )
-    return figs
+    heights = {"regions": 520, "ternary": 470}
+    return {name: frozen(fig.update_layout(height=heights[name])) for name, fig in figs.items()}
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -468,11 +513,13 @@ def ystep_figure(args: tuple, epoch: int, solver: str, iters: int) -> go.Figure:
     traj = em_trajectory(args, epoch, solver, iters)
     res = toy_self_labeling(args, "collision")
     sigma = res.snapshots[min(epoch, len(res.snapshots) - 1)].probs
-    return ternary_labels_figure(
-        traj.iterates[-1],
-        sigma,
-        cluster_names=cluster_names(res),
-        title=f"y after {len(traj.iterates) - 1} iterations (σ fixed: rings)",
+    return frozen(
+        ternary_labels_figure(
+            traj.iterates[-1],
+            sigma,
+            cluster_names=cluster_names(res),
+            title=f"y after {len(traj.iterates) - 1} iterations (σ fixed: rings)",
+        ).update_layout(height=440)
     )
 
 
@@ -486,6 +533,10 @@ def precompute_default_views() -> None:
         epoch_figures(args, ce, int(PSEUDO_LABEL_DEFAULTS["epochs"]))
     for key in race_default_keys():
         run_race(key)
+    from explorer import race_view
+
+    r = RACE_DEFAULTS
+    of_races(race_view.sweep, tuple(race_default_keys()[: len(r["ks"])]), tuple(r["ks"]))
 
 
 # ----------------------------------------------------------------------------------------------

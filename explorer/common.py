@@ -234,7 +234,9 @@ def chart(
     or a callback) makes a click on a point select it (``selection_mode="points"``); the chart's
     selection event is returned (``None`` without ``on_select``).
     """
-    if height is not None:
+    if height is not None and fig.layout.height != height:
+        if getattr(fig, "_ccel_frozen", False):  # shared by the sessions (cached.figure): draw a copy
+            fig = go.Figure(fig.to_dict())
         fig.update_layout(height=height)
     selecting = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": "points"}
     event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, **selecting)

@@ -68,19 +68,24 @@ def remote_calls(net_log: str | os.PathLike) -> list[str]:
 
 
 @contextmanager
-def serve(runs_dir: str | None = None, *, net_log: str | None = None, cwd: Path = REPO) -> Iterator[str]:
+def serve(
+    runs_dir: str | None = None, *, net_log: str | None = None, cwd: Path | None = None, root: Path = REPO
+) -> Iterator[str]:
     """Start the app on a free port (run store: ``runs_dir`` or a temporary folder); yield its URL.
 
     ``net_log``: record every DNS lookup and connection of the server process to a host beyond
     loopback in that file (:data:`NET_AUDIT`, read with :func:`remote_calls`). ``cwd``: where
-    Streamlit starts, and so which ``.streamlit/config.toml`` it reads (the repository's by default).
+    Streamlit starts, and so which ``.streamlit/config.toml`` it reads (``root`` by default).
+    ``root``: the checkout whose ``explorer/app.py`` and packages are served (this one by default;
+    another worktree to time an earlier commit with the same benchmark).
     """
+    cwd = root if cwd is None else cwd
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "CCEL_RUNS_DIR": runs_dir or os.path.join(tmp, "runs"), "PYTHONUNBUFFERED": "1"}
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
+        env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [os.environ.get("PYTHONPATH")])])
         launcher = ["-m", "streamlit"]
         if net_log is not None:
             env["CCEL_NET_LOG"] = str(net_log)
@@ -91,7 +96,7 @@ def serve(runs_dir: str | None = None, *, net_log: str | None = None, cwd: Path 
                 sys.executable,
                 *launcher,
                 "run",
-                str(REPO / "explorer" / "app.py"),
+                str(root / "explorer" / "app.py"),
                 "--server.headless",
                 "true",
                 "--server.port",

@@ -464,6 +464,14 @@ def config_diff(configs: Mapping[str, dict]) -> pd.DataFrame:
     )
 
 
+def objective_of(config: Mapping[str, Any]) -> str:
+    """What a run's logged ``loss`` measures: its method's own training objective (collision CE +
+    fairness for ccel, Shannon CE + KL for miadm, MI for migd, …; for supervised runs also the CE).
+    Losses of different objectives are not on one scale and are never compared."""
+    method = str(config.get("method", "?"))
+    return f"{method} ({config.get('loss') or 'collision'} CE)" if method == "supervised" else method
+
+
 def seed_summary(infos: Sequence[RunInfo], configs: Mapping[str, dict]) -> pd.DataFrame:
     """Final metrics mean ± std over seeds (ddof = 1, :func:`ccel_core.summary.summarize`), one row
     per configuration (:func:`config_groups`): data, method, model and the settings that differ,

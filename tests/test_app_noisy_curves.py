@@ -138,10 +138,10 @@ def test_loss_curves_flat_target_has_no_argmin() -> None:
     # Rényi α = 3 at y = (½, ½): two equal minima at the ends, both named
     at.slider(key="lc.alpha").set_value(3.0).run()
     assert metric(at, "argmin_p H_3(y,σ)") == "not unique"
-    assert "smallest at p = 0.005 or 0.995" in " ".join(c.value for c in at.caption)
+    assert "smallest at p = 0.000 or 1.000" in " ".join(c.value for c in at.caption)
     # and a curve that is not flat keeps its argmin
     at.slider(key="lc.y1").set_value(0.51).run()
-    assert metric(at, "argmin_p H₂(y,σ)") == "p = 0.995"
+    assert metric(at, "argmin_p H₂(y,σ)") == "p = 1.000"
 
 
 def test_loss_curves_simplex_markers_are_not_clipped() -> None:

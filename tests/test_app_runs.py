@@ -87,9 +87,10 @@ def run_with(
     lr: float = 0.1,
     acc: float = 0.7,
     pid: int | None = None,
+    method: str = "ccel",
 ) -> str:
     """A digits run with ``done`` logged epochs, ended with ``status`` (or running as ``pid``)."""
-    cfg = TrainConfig(data="digits", method="ccel", model="linear", epochs=epochs, seed=seed, device="cpu", lr=lr)
+    cfg = TrainConfig(data="digits", method=method, model="linear", epochs=epochs, seed=seed, device="cpu", lr=lr)
     run = store.create(cfg.to_dict(), group=group)
     run.start(pid=pid)
     for epoch in range(1, done + 1):
@@ -170,12 +171,12 @@ def test_resume_refuses_a_total_not_above_the_epochs_done(store: RunStore, launc
     at = open_runs_page()
     assert at.selectbox(key="cr.detail").value == rid
     for total in (3, 2):
-        at.number_input(key=f"cr.resume_epochs_{rid}").set_value(total)
+        at.number_input(key=f"cr.resume_epochs_{rid}_3").set_value(total)
         at.button(key="cr.resume").click().run()
         ok(at)
         assert any("has 3 epoch(s) done" in e and "must be more than 3" in e for e in errors(at)), errors(at)
         assert launched == [] and store.get(rid).status == "cancelled"
-    at.number_input(key=f"cr.resume_epochs_{rid}").set_value(20)
+    at.number_input(key=f"cr.resume_epochs_{rid}_3").set_value(20)
     at.button(key="cr.resume").click().run()
     ok(at)
     assert not errors(at)
@@ -183,6 +184,26 @@ def test_resume_refuses_a_total_not_above_the_epochs_done(store: RunStore, launc
     assert command[3:] == ["fit", "--resume", rid, "--runs-dir", str(store.root), "--no-progress", "--epochs", "20"]
     assert "ccel fit --resume" in " ".join(i.value for i in at.info)
     assert at.selectbox(key="cr.detail").value == rid
+
+
+def test_resume_box_offers_a_new_total_after_a_resume(store: RunStore, launched: list) -> None:
+    """The box's default is above the epochs done at every moment: after a resume reaches the total
+    the box offered, it offers a new one (it used to keep the total just reached, which is refused)."""
+    rid = run_with(store, 0, epochs=10, done=10)
+    at = open_runs_page()
+    (box,) = [n for n in at.number_input if n.label == "total epochs for resume"]
+    assert box.value == 20
+    at.button(key="cr.resume").click().run()
+    assert launched and launched[-1][-2:] == ["--epochs", "20"]
+    run = store.open(rid)  # what the resumed `ccel fit` does: epochs 11 … 20, then finishes
+    run.start()
+    for epoch in range(11, 21):
+        run.log_epoch(epoch, {"loss": 0.1, "acc": 0.9})
+    run.finish()
+    at.run()
+    ok(at)
+    (box,) = [n for n in at.number_input if n.label == "total epochs for resume"]
+    assert box.value > 20, box.value
 
 
 def test_resume_to_the_stored_total_and_the_resumed_run_reads_one_status(store: RunStore, launched: list) -> None:
@@ -280,6 +301,25 @@ def test_compare_draws_bands_over_seeds_and_the_settings_that_differ(store: RunS
     assert diff.loc[other, "lr"] == "0.05" and diff.loc[seeds[0], "lr"] == "0.1"
     at.toggle(key="cr.bands").set_value(False).run()
     assert len(figures(at)[0]["data"]) == 4  # every run, one line each
+
+
+def test_losses_of_different_objectives_are_never_compared(store: RunStore) -> None:
+    """ccel logs collision CE + fairness, miadm Shannon CE + KL: one chart or column of both would
+    read as a comparison of numbers on different scales."""
+    ours = [run_with(store, s, method="ccel") for s in (0, 1)]
+    theirs = [run_with(store, s, method="miadm") for s in (0, 1)]
+    at = open_runs_page()
+    at.multiselect(key="cr.runs").set_value(ours).run()
+    ok(at)
+    assert "loss" in at.selectbox(key="cr.metric").options  # one objective: its loss is comparable
+    at.selectbox(key="cr.metric").set_value("loss").run()
+    at.multiselect(key="cr.runs").set_value(ours + theirs).run()
+    ok(at)
+    assert "loss" not in at.selectbox(key="cr.metric").options
+    assert at.selectbox(key="cr.metric").value == "acc"
+    assert any("`loss` is not compared" in c.value and "ccel, miadm" in c.value for c in at.caption)
+    summary = [d.value for d in at.dataframe if "runs" in d.value.columns][0]
+    assert "loss" not in summary.columns and "acc" in summary.columns
 
 
 def test_a_one_epoch_chart_gets_a_sensible_axis(store: RunStore) -> None:

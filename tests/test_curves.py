@@ -8,9 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ccel_core.experiments.curves import (
+    binary_loss,
     curve_minimizers,
+    exact_minimizers,
     gradient_vs_certainty,
     loss_and_gradients,
     loss_curves,
@@ -169,6 +173,44 @@ def test_unique_and_tied_minimizers():
     plateau = curve_minimizers(x, np.maximum(np.abs(x - 0.5), 0.2))
     assert plateau.intervals == ((pytest.approx(0.3), pytest.approx(0.7)),)
     assert plateau.describe() == "p ∈ [0.300, 0.700]"
+
+
+@settings(max_examples=60, deadline=None)
+@given(y1=st.floats(0.0, 1.0), alpha=st.sampled_from([1.0, 1.3, 1.5, 1.8, 2.0, 2.2, 2.5, 3.0]))
+def test_exact_minimizers_agree_with_scipy(y1, alpha):
+    """The closed-form argmin over p ∈ [0, 1] against scipy's bounded scalar minimizer (xatol 1e-10),
+    judged by the loss: no point of [0, 1] scipy finds is lower than ours, and ours is no worse."""
+    from scipy.optimize import minimize_scalar
+
+    exact = exact_minimizers((y1, 1.0 - y1), alpha)
+
+    def f(p):
+        return float(binary_loss(y1, alpha, p))
+
+    ref = minimize_scalar(f, bounds=(0.0, 1.0), method="bounded", options={"xatol": 1e-10})
+    candidates = [ref.fun, f(0.0), f(1.0)]  # bounded Brent never evaluates the ends themselves
+    best = min(c for c in candidates if np.isfinite(c))
+    assert exact.value <= best + 1e-9 * max(1.0, abs(best))
+    for lo, hi in exact.intervals:
+        assert lo == hi or exact.flat
+        assert f(lo) == pytest.approx(exact.value, abs=1e-12)
+    assert np.isfinite(exact.value) and exact.value >= 0 and not np.signbit(exact.value)
+
+
+def test_exact_minimizers_closed_forms():
+    assert exact_minimizers((0.9, 0.1), 1.0).describe() == "p = 0.900"  # Shannon: σ = y
+    assert exact_minimizers((0.7, 0.3), 1.0).intervals == ((0.7, 0.7),)
+    assert exact_minimizers((0.9, 0.1), 2.0).describe() == "p = 1.000"  # collision: the likelier class's end
+    assert exact_minimizers((0.3, 0.7), 2.0).intervals == ((0.0, 0.0),)
+    flat = exact_minimizers((0.5, 0.5), 2.0)
+    assert flat.flat and flat.describe() == "flat: every p" and flat.value == pytest.approx(math.log(2))
+    assert exact_minimizers((0.5, 0.5), 3.0).describe() == "p = 0.000 or 1.000"
+    # Rényi α = 1.5: p* = y₁² / (y₁² + y₂²)
+    assert exact_minimizers((0.7, 0.3), 1.5).intervals[0][0] == pytest.approx(0.49 / 0.58, rel=1e-12)
+    # a one-hot target costs nothing at its vertex (0 · ln 0 = 0), never −0.0
+    one_hot = exact_minimizers((1.0, 0.0), 2.0)
+    assert one_hot.value == 0.0 and not np.signbit(one_hot.value)
+    assert exact_minimizers((0.7, 0.3), 1.0).spread == math.inf  # Shannon is unbounded at the ends
 
 
 def test_near_minimum_ignores_rounding_and_infinities():

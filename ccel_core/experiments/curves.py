@@ -19,7 +19,9 @@ Functions:
   ``ε = 1`` (uniform y carries no information), Shannon's ``σ − y`` does not.
 * :func:`simplex_gradient_field` — where one gradient step on the logits moves σ over Δ₃, and
   :func:`loss_and_gradients` — the losses and logit gradients of one (y, σ) pair.
-* :func:`near_minimum` / :func:`curve_minimizers` — the minimizers of a sampled loss *as a set*
+* :func:`exact_minimizers` — where a K = 2 curve is smallest, in closed form (the pages and the
+  report state these); :func:`near_minimum` / :func:`curve_minimizers` — the minimizers of a sampled
+  loss *as a set*
   (a flat curve, such as collision CE of y = (½, ½), has no argmin to report).
 """
 
@@ -48,6 +50,8 @@ __all__ = [
     "loss_and_gradients",
     "near_minimum",
     "curve_minimizers",
+    "exact_minimizers",
+    "binary_loss",
     "Minimizers",
 ]
 
@@ -417,4 +421,55 @@ def curve_minimizers(
         flat=bool(mask.all()),
         value=float(finite.min()),
         spread=float(finite.max() - finite.min()),
+    )
+
+
+def binary_loss(y1: float, alpha: float, p: np.ndarray | float) -> np.ndarray:
+    """The order-α CE of ``y = (y₁, 1 − y₁)`` and ``σ = (p, 1 − p)`` for p on the *closed* interval
+    [0, 1], with ``0 · ln 0 = 0`` (a class the target does not support costs nothing):
+    ``H = −y₁ ln p − y₂ ln(1 − p)`` (α = 1), else ``ln(y₁ p^{α−1} + y₂ (1 − p)^{α−1}) / (1 − α)``.
+    """
+    ps = np.asarray(p, dtype=np.float64)
+    y = ((float(y1), ps), (1.0 - float(y1), 1.0 - ps))
+    a = _check_alpha(alpha)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        terms = [(-yk * np.log(s) if a == 1.0 else yk * s ** (a - 1.0)) for yk, s in y if yk > 0]
+        total = np.sum(terms, axis=0)
+        return np.asarray(total if a == 1.0 else np.log(total) / (1.0 - a), dtype=np.float64)
+
+
+def exact_minimizers(y: Sequence[float], alpha: float) -> Minimizers:
+    """Where the K = 2 curve of order α is smallest over the closed interval p ∈ [0, 1], in closed
+    form (the page's and the report's argmin: not read off a grid).
+
+    With ``β = α − 1``, minimizing ``H_α`` is maximizing ``y₁ p^β + y₂ (1 − p)^β`` (α > 1) or
+    minimizing it (α < 1):
+
+    * ``α < 2``: stationarity ``y₁ p^{β−1} = y₂ (1 − p)^{β−1}`` gives
+      ``p* = y₁^γ / (y₁^γ + y₂^γ)`` with ``γ = 1/(2 − α)`` (α = 1: ``p* = y₁``, σ copies y).
+    * ``α = 2``: linear inside the log, so the end of y's most likely class (p* = 1 if y₁ > y₂);
+      ``y₁ = y₂``: the loss is ln 2 for every p (``flat``).
+    * ``α > 2``: convex inside the log, so an end: the likelier class's, or both ends when y₁ = y₂.
+
+    ``value`` is the minimum (nats); ``spread`` is the loss's range over [0, 1] (``inf`` where it is
+    unbounded, e.g. Shannon CE of a soft target at either end).
+    """
+    (y1, y2), a = _as_targets([y], 2)[0], _check_alpha(alpha)
+    if y1 == y2 and a == 2.0:
+        points: tuple[float, ...] = ()
+    elif a < 2.0:
+        g = 1.0 / (2.0 - a)
+        points = (float(y1),) if y1 in (0.0, 1.0) else (float(y1**g / (y1**g + y2**g)),)
+    elif y1 == y2:
+        points = (0.0, 1.0)
+    else:
+        points = (1.0,) if y1 > y2 else (0.0,)
+    grid = np.r_[np.linspace(0.0, 1.0, 2001), points]
+    values = binary_loss(y1, a, grid)
+    low = float(binary_loss(y1, a, np.array(points[:1] or (0.5,)))[0]) + 0.0  # no −0.0
+    return Minimizers(
+        intervals=tuple((p, p) for p in points) or ((0.0, 1.0),),
+        flat=not points,
+        value=low,
+        spread=float(np.max(np.where(np.isnan(values), np.inf, values)) - low),
     )

@@ -26,8 +26,9 @@ FIG2_PAPER = (
 
 
 def fig1_section(ctx: Context, sec: Section) -> None:
-    """Fig. 1 from the formulas: where each loss is minimized for the paper's four targets."""
-    from ..experiments.curves import FIG1_TARGETS, curve_minimizers, loss_curves
+    """Fig. 1 from the formulas: where each loss is minimized for the paper's four targets (in closed
+    form, :func:`exact_minimizers`; the plotted grid's argmin is checked against it)."""
+    from ..experiments.curves import FIG1_TARGETS, curve_minimizers, exact_minimizers, loss_curves
     from ..plots import loss_curves_figure
 
     df = loss_curves(FIG1_TARGETS, (1.0, 2.0), 399)
@@ -35,17 +36,35 @@ def fig1_section(ctx: Context, sec: Section) -> None:
     step, p_max = float(grid[1] - grid[0]), float(grid[-1])
     sec.text(
         "H(y,σ) = −Σ_k y_k ln σ_k (dashed) and H₂(y,σ) = −ln Σ_k y_k σ_k (solid) against p for σ = (p, 1 − p), "
-        f"on a grid of {grid.size} points of p ∈ [{grid[0]:g}, {p_max:g}], for the paper's targets y."
+        f"drawn on a grid of {grid.size} points of p ∈ [{grid[0]:g}, {p_max:g}], for the paper's targets y. The "
+        "minimizers are over p ∈ [0, 1], in closed form (Shannon: p = y₁; collision: the end of y's likelier class)."
     )
     sec.figure(loss_curves_figure(df))
-    rows, minima = [], {}
+    rows, minima, agree = [], {}, []
     for (y, kind), part in df.groupby(["y", "kind"], sort=False):
-        m = curve_minimizers(part["p"], part["loss"])
-        minima[(y, kind)] = (m, float(part["y1"].iloc[0]))
-        rows.append({"target y": y, "loss": kind, "minimized at": m.describe(), "range (nats)": f"{m.spread:.3f}"})
+        y1 = float(part["y1"].iloc[0])
+        exact = exact_minimizers((y1, 1.0 - y1), float(part["alpha"].iloc[0]))
+        sampled = curve_minimizers(part["p"], part["loss"])
+        minima[(y, kind)] = (exact, sampled, y1)
+        # the sampled curve must put its argmin where the formula says (within a grid step of [0, 1]'s point)
+        agree.append(
+            exact.flat == sampled.flat
+            and all(
+                any(abs(np.clip(p, grid[0], p_max) - lo) <= step for lo, _ in sampled.intervals)
+                for p, _ in exact.intervals
+            )
+        )
+        rows.append(
+            {
+                "target y": y,
+                "loss": kind,
+                "minimized at": exact.describe(),
+                "range on the grid (nats)": f"{sampled.spread:.3f}",
+            }
+        )
     import pandas as pd
 
-    sec.table(pd.DataFrame(rows), "Minimizers of each curve (ties and flat stretches reported as sets):")
+    sec.table(pd.DataFrame(rows), "Minimizers of each curve over p ∈ [0, 1] (ties and flat curves reported as sets):")
     one_hot = df[df["y1"] == 1.0].pivot_table(index="p", columns="kind", values="loss")
     gap = float((one_hot["collision"] - one_hot["shannon"]).abs().max())
     sec.claim(
@@ -55,26 +74,27 @@ def fig1_section(ctx: Context, sec: Section) -> None:
         f"max |H₂ − H| = {gap:.1e} nats",
         computed(gap < 1e-9, f"max |H₂ − H| over the grid = {gap:.1e} (tolerance 1e-9)"),
     )
-    soft = [(y, y1) for (y, kind), (_, y1) in minima.items() if kind == "shannon" and 0.5 < y1 < 1.0]
-    copies = [abs(minima[(y, "shannon")][0].intervals[0][0] - y1) <= step for y, y1 in soft]
-    picks = [minima[(y, "collision")][0].intervals == ((p_max, p_max),) for y, _ in soft]
-    where = ", ".join(f"y₁ = {y1:g}: H at p = {minima[(y, 'shannon')][0].describe()[4:]}" for y, y1 in soft)
+    soft = [(y, y1) for (y, kind), (_, _, y1) in minima.items() if kind == "shannon" and 0.5 < y1 < 1.0]
+    copies = [minima[(y, "shannon")][0].intervals == ((y1, y1),) for y, y1 in soft]
+    picks = [minima[(y, "collision")][0].intervals == ((1.0, 1.0),) for y, _ in soft]
+    drawn = f"; the drawn curves' argmin agrees within one grid step ({step:.4f}): {all(agree)}"
+    where = ", ".join(f"y₁ = {y1:g}: H at {minima[(y, 'shannon')][0].describe()}" for y, y1 in soft)
     sec.claim(
         "Shannon CE is minimized at σ = y: it trains the prediction to copy the target's uncertainty",
         "the formulas",
         "Fig. 1, dashed curves: minimum at p = y₁",
         where,
-        computed(all(copies), f"argmin within one grid step ({step:.4f}) of y₁ for every soft target: {all(copies)}"),
+        computed(all(copies) and all(agree), f"argmin p = y₁ for every soft target: {all(copies)}{drawn}"),
     )
     sec.claim(
         "Collision CE is minimized by the confident prediction of the target's most likely class",
         "the formulas",
         "Fig. 1, solid curves: decreasing in p for y₁ > ½",
         ", ".join(f"y₁ = {y1:g}: H₂ at {minima[(y, 'collision')][0].describe()}" for y, y1 in soft),
-        computed(all(picks), f"argmin at the grid's end p = {p_max:g} for every target with y₁ ∈ (½, 1): {all(picks)}"),
+        computed(all(picks) and all(agree), f"argmin p = 1 for every target with y₁ ∈ (½, 1): {all(picks)}{drawn}"),
     )
-    uni = [(y, kind) for (y, kind), (_, y1) in minima.items() if y1 == 0.5]
-    flat = {kind: minima[(y, kind)][0] for y, kind in uni}
+    uni = [(y, kind) for (y, kind), (_, _, y1) in minima.items() if y1 == 0.5]
+    flat = {kind: minima[(y, kind)][1] for y, kind in uni}
     sec.claim(
         "For the uniform target y = (½, ½) collision CE is constant (no training signal); Shannon CE is not",
         "the formulas",

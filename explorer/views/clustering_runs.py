@@ -255,6 +255,10 @@ def compare_section(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict
         m = store.metrics(rid)
         frames[rid] = m[m["epoch"] <= by_id[rid].epoch] if "epoch" in m.columns else m
     numeric = {col for f in frames.values() for col in f.columns if f[col].dtype.kind in "if"}
+    configs = {rid: launcher.run_config(by_id[rid]) for rid in selected}
+    objectives = sorted({launcher.objective_of(c) for c in configs.values()})
+    if len(objectives) > 1:  # each method's loss is its own objective: not one scale
+        numeric.discard("loss")
     metrics = sorted(numeric - {"epoch", "seconds"}) or ["acc"]
     if st.session_state.get(k("metric")) not in metrics:
         st.session_state[k("metric")] = "acc" if "acc" in metrics else metrics[0]
@@ -266,7 +270,11 @@ def compare_section(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict
     if not selected:
         st.caption("Choose runs to compare.")
         return
-    configs = {rid: launcher.run_config(by_id[rid]) for rid in selected}
+    if len(objectives) > 1:
+        st.caption(
+            f"`loss` is not compared: the chosen runs train different objectives ({', '.join(objectives)}), "
+            "each logging its own, on its own scale. Compare acc, nmi or ari — or choose runs of one method."
+        )
     groups = launcher.config_groups(configs)
     names = groups if bands else {rid: f"{groups[rid]} · seed {by_id[rid].seed} · {rid[-4:]}" for rid in selected}
     curves = pd.concat([f.assign(run_id=rid) for rid, f in frames.items()], ignore_index=True)
@@ -279,7 +287,8 @@ def compare_section(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict
     chosen_infos = [by_id[rid] for rid in selected]
     summary = launcher.seed_summary(chosen_infos, configs)
     st.markdown("**Final metrics, mean ± std over seeds, per configuration**")
-    shown_cols = [col for col in summary.columns if not col.endswith((" mean", " std"))]
+    hidden = ("loss",) if len(objectives) > 1 else ()
+    shown_cols = [col for col in summary.columns if not col.endswith((" mean", " std")) and col not in hidden]
     st.dataframe(summary[shown_cols], hide_index=True, width="stretch")
     diff = launcher.config_diff(configs)
     if len(selected) > 1 and diff.shape[1] > 1:
@@ -305,13 +314,15 @@ def actions(info: RunInfo) -> None:
             st.toast(f"Cancel requested for {rid}; it stops after the current batch.")
             st.rerun()
         return
+    # a total above the epochs done: the planned total of a run stopped early, else twice as many;
+    # keyed by the epochs done, so a finished resume offers a new total, not the one it just reached
     default = max(info.epochs or 0, 2 * info.epoch, info.epoch + 1)
     total = st.number_input(
         "total epochs for resume",
         1,
         100_000,
         value=default,
-        key=k(f"resume_epochs_{rid}"),
+        key=k(f"resume_epochs_{rid}_{info.epoch}"),
         help=f"ccel fit --resume: continue from the last checkpoint (epoch {info.epoch}) up to this total, "
         f"which must be more than {info.epoch}",
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from ccel_core.experiments.curves import FIG1_TARGETS, curve_minimizers, loss_and_gradients, loss_name
+from ccel_core.experiments.curves import FIG1_TARGETS, exact_minimizers, loss_and_gradients, loss_name
 from ccel_core.plots import gradient_figure, loss_curves_figure, simplex_heatmap_figure
 from explorer import cached
 from explorer import common as ui
@@ -52,15 +53,18 @@ with ui.shown_errors():
     curves = cached.loss_curves(targets, alphas)
     left, right = st.columns([4, 1])
     with left:
-        ui.chart(loss_curves_figure(curves), curves, "loss_curves_k2", key="lc-fig1", height=470)
+        fig = cached.figure(loss_curves_figure, curves, height=470)
+        ui.chart(fig, curves, "loss_curves_k2", key="lc-fig1")
     with right:
         st.markdown(f"**Your y = ({mine[0]:g}, {mine[1]:g})**")
-        label = f"({mine[0]:g}, {mine[1]:g})"
         for a in alphas:
-            part = curves[(curves["y"] == label) & (curves["alpha"] == a)]
-            best = curve_minimizers(part["p"], part["loss"])
+            best = exact_minimizers(mine, a)
             shown = best.describe("p") if best.unique or best.flat else "not unique"
-            st.metric(f"argmin_p {loss_name(a)}", shown, help="where this loss puts σ for your y")
+            st.metric(
+                f"argmin_p {loss_name(a)}",
+                shown,
+                help="where this loss puts σ for your y, over p ∈ [0, 1] (closed form)",
+            )
             if best.flat:
                 st.caption(f"{loss_name(a)} = {best.value:.4f} nats for every p: no unique minimizer, no gradient.")
             elif not best.unique:
@@ -85,6 +89,11 @@ def pick_target(chart: str) -> None:
     st.session_state[k("t1")], st.session_state[k("t2")] = t1, t2
 
 
+def simplex_chart(grid: pd.DataFrame, field: pd.DataFrame | None) -> Any:
+    """The loss over the simplex, without a legend (the caption says what the marks are)."""
+    return simplex_heatmap_figure(grid, field=field).update_layout(showlegend=False)
+
+
 s1, s2, s3, s4 = st.columns([2, 2, 2, 1])
 s1.slider("y₁", 0.0, 1.0, step=0.01, key=k("t1"))
 s2.slider("y₂", 0.0, 1.0, step=0.01, key=k("t2"))
@@ -103,8 +112,8 @@ else:
             grid = cached.simplex_loss_grid(target, a)
             field = cached.simplex_gradient_field(target, a) if ui.value(PAGE, "arrows") else None
             name = f"lc-simplex-{a:g}"
-            fig = simplex_heatmap_figure(grid, field=field).update_layout(showlegend=False)  # the caption says it
-            ui.chart(fig, grid, f"simplex_alpha{a:g}", key=name, height=400, on_select=partial(pick_target, name))
+            fig = cached.figure(simplex_chart, grid, field, height=400)
+            ui.chart(fig, grid, f"simplex_alpha{a:g}", key=name, on_select=partial(pick_target, name))
     st.caption(
         "White star: the target y; red crosses: where the loss is smallest on the grid (all of them when "
         "tied; none when it is flat). Shannon's minimum is y itself; collision CE is linear in σ inside the log, so its minimum is "
@@ -139,7 +148,8 @@ g2.radio(
 )
 with ui.shown_errors():
     grads = cached.gradient_vs_certainty((scale, 0.0, -scale), alphas)
-    ui.chart(gradient_figure(grads, x=ui.value(PAGE, "x")), grads, "gradient_vs_certainty", key="lc-grad", height=420)
+    fig = cached.figure(gradient_figure, grads, x=ui.value(PAGE, "x"), height=420)
+    ui.chart(fig, grads, "gradient_vs_certainty", key="lc-grad")
 st.caption(
     "Targets y(ε) = (1 − ε) e₁ + ε/K · 1. At ε = 1 (uniform y) collision CE has zero gradient — an "
     "uninformative label teaches nothing — while Shannon CE still pulls σ towards uniform."

@@ -252,6 +252,32 @@ epoch = int(st.session_state[k("shown")])
 tab_epochs, tab_ystep = st.tabs(list(TABS), key=k("view"), on_change="rerun")
 
 
+def sizes_chart(sizes: pd.DataFrame, names: list[str], epoch: int, n_epochs: int) -> Any:
+    """Cluster sizes per epoch of both methods, the shown epoch marked (built once: cached.figure)."""
+    fig = cluster_sizes_panels(sizes, cluster_names=names, title="Cluster sizes per epoch")
+    return mark_step(fig.update_xaxes(**ticks(n_epochs)), epoch, f"epoch {epoch}")
+
+
+def history_chart(history: pd.DataFrame, y: str, epoch: int, n_epochs: int) -> Any:
+    """The network loss (two quantities: one axis each) or ACC (one axis) after each epoch."""
+    if y == "loss":
+        fig = method_panels(
+            history,
+            "loss",
+            yaxes={SHORT["collision"]: "mean_i H₂(y_i, σ_i) (nats)", SHORT["shannon"]: "mean_i H(y_i, σ_i) (nats)"},
+            title="Network loss after each epoch — different quantities, separate axes",
+        )
+    else:
+        fig = loss_history_figure(history, y="acc", title="ACC per epoch (the same quantity: one axis)", yaxis="ACC")
+        fig.update_layout(legend=COMPACT_LEGEND)
+    return mark_step(fig.update_xaxes(**ticks(n_epochs)), epoch)
+
+
+def ticks(n_epochs: int) -> dict[str, int]:
+    """Whole epochs on the time axes of short runs."""
+    return {"dtick": 1} if n_epochs <= 10 else {}
+
+
 def colour_key(res: Any) -> str:
     swatches = " ".join(
         f"<span style='color:{cluster_color(j)}'>■</span>&nbsp;{name}"
@@ -291,7 +317,6 @@ if tab_epochs.open:
                     lambda res=res: cached.regions_frame(res),
                     f"regions_{ce}",
                     key=f"pl-regions-{ce}",
-                    height=520,
                 )
                 if "ternary" in figs:
                     ui.chart(
@@ -301,7 +326,6 @@ if tab_epochs.open:
                         ),
                         f"ternary_{ce}",
                         key=f"pl-tern-{ce}",
-                        height=470,
                     )
         if ours.n_clusters != 3:
             st.info("The simplex view of y and σ needs K = 3 clusters.")
@@ -312,24 +336,19 @@ if tab_epochs.open:
         sizes = pd.concat([by_method(results[ce].sizes_frame(), ce) for ce in METHODS], ignore_index=True)
         history = pd.concat([by_method(results[ce].history_frame(), ce) for ce in METHODS], ignore_index=True)
         names = cached.cluster_names(ours)
-        ticks = {"dtick": 1} if n_epochs <= 10 else {}  # whole epochs on the time axes
-        fig = cluster_sizes_panels(sizes, cluster_names=names, title="Cluster sizes per epoch").update_xaxes(**ticks)
-        ui.chart(mark_step(fig, epoch, f"epoch {epoch}"), sizes, "cluster_sizes", key="pl-sizes", height=430)
+        ui.chart(
+            cached.figure(sizes_chart, sizes, names, epoch, n_epochs, height=430),
+            sizes,
+            "cluster_sizes",
+            key="pl-sizes",
+        )
         a, b = st.columns([3, 2])
         with a:
-            fig = method_panels(
-                history,
-                "loss",
-                yaxes={SHORT["collision"]: "mean_i H₂(y_i, σ_i) (nats)", SHORT["shannon"]: "mean_i H(y_i, σ_i) (nats)"},
-                title="Network loss after each epoch — different quantities, separate axes",
-            ).update_xaxes(**ticks)
-            ui.chart(mark_step(fig, epoch), history, "loss_history", key="pl-loss", height=380)
+            fig = cached.figure(history_chart, history, "loss", epoch, n_epochs, height=380)
+            ui.chart(fig, history, "loss_history", key="pl-loss")
         with b:
-            fig = loss_history_figure(
-                history, y="acc", title="ACC per epoch (the same quantity: one axis)", yaxis="ACC"
-            )
-            fig.update_layout(legend=COMPACT_LEGEND).update_xaxes(**ticks)
-            ui.chart(mark_step(fig, epoch), history, "acc_history", key="pl-acc", height=380)
+            fig = cached.figure(history_chart, history, "acc", epoch, n_epochs, height=380)
+            ui.chart(fig, history, "acc_history", key="pl-acc")
 
 if tab_ystep.open:
     with tab_ystep:
@@ -355,7 +374,6 @@ if tab_ystep.open:
                             lambda traj=traj: cached.labels_frame(traj.iterates, step="iteration", y_true=y_true),
                             f"ystep_{solver}",
                             key=f"pl-ystep-{solver}",
-                            height=440,
                         )
                     hist = pd.DataFrame({"iteration": np.arange(len(traj.history)), "objective": traj.history})
                     fig = loss_history_figure({name: traj.history}, title="Objective per iteration", yaxis="objective")

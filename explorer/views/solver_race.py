@@ -16,25 +16,10 @@ import pandas as pd
 import streamlit as st
 
 from ccel_core.experiments.race import (
-    EXACT,
     EXACT_LEVEL,
     HEADLINE_LEVEL,
-    Ratio,
-    best_pgd,
-    race_table,
-    race_warnings,
-    reach,
 )
-from ccel_core.experiments.race_sweep import (
-    sweep_chart_frame,
-    sweep_detail,
-    sweep_frame,
-    sweep_ratios,
-    sweep_table,
-    sweep_warnings,
-)
-from ccel_core.plots import solver_race_figure
-from explorer import cached
+from explorer import cached, race_view
 from explorer import common as ui
 from explorer.common import Param
 
@@ -157,13 +142,12 @@ with ui.shown_errors():
     if view == "sweep":
         ks = ui.parse_ints(str(ui.value(PAGE, "ks")), "classes K", lo=2, hi=500, max_count=MAX_KS)
         ks = tuple(dict.fromkeys(ks))
-        got = computed([key_for(kk, None, False) for kk in ks])
-        if got is not None:
-            races = dict(zip(ks, got))
-            ratios = sweep_ratios(races, LEVEL)
+        keys = [key_for(kk, None, False) for kk in ks]
+        if computed(keys) is not None:
+            v = cached.of_races(race_view.sweep, tuple(keys), ks)
             m = st.columns(len(ks) + 1)
             for col, kk in zip(m, ks):
-                r = ratios[kk]
+                r = v["ratios"][kk]
                 col.metric(
                     f"best PGD / EM, K = {kk}",
                     r["time"].text,
@@ -173,54 +157,28 @@ with ui.shown_errors():
                     help=f"seconds to a certified gap of {LEVEL:g} (below: iterations, which do not depend on the "
                     "machine's load)" + (f"; best PGD / EM + SQUAREM: {r['squarem'].text}" if "squarem" in r else ""),
                 )
-            top = max(ks)
-            ex = reach(races[top], EXACT, EXACT_LEVEL)
+            ex = v["exact"]
             m[-1].metric(
-                f"exact y-step to {EXACT_LEVEL:g}, K = {top}",
+                f"exact y-step to {EXACT_LEVEL:g}, K = {max(ks)}",
                 ex.seconds_text,
                 help=f"{ex.iters_text} (interior-point and face steps); certified by the dual",
             )
-            for text in sweep_warnings(races, LEVEL):
+            for text in v["warnings"]:
                 st.warning(text, icon=":material/warning:")
             st.markdown(
                 f"**Time and iterations to each certified gap, per K** (`> x`: not reached within the budget, so it "
                 f"takes longer than x — a lower bound; PGD: the best of its step sizes {', '.join(f'{v:g}' for v in steps)} "
                 f"× 1/(λK), each with {budget:g} × the steps EM needed for {LEVEL:g}; EM and EM + SQUAREM: {iters:,} EM steps)"
             )
-            table(sweep_table(races), "K")
-            frame = sweep_frame(races)
-            ui.chart(
-                solver_race_figure(
-                    sweep_chart_frame(frame, LEVEL),
-                    "k",
-                    title=f"Seconds to a certified gap of {LEVEL:g} (exact: to {EXACT_LEVEL:g})",
-                ),
-                frame,
-                "race_sweep",
-                key="sr-sweep",
-                height=420,
-            )
+            table(v["table"], "K")
+            ui.chart(v["figure"], v["frame"], "race_sweep", key="sr-sweep")
             tabs = st.tabs([f"K = {kk}" for kk in ks])
-            for tab, kk in zip(tabs, ks):
+            for tab, kk, race in zip(tabs, ks, v["races"]):
                 with tab:
-                    ui.chart(
-                        solver_race_figure(
-                            races[kk].trace,
-                            "seconds",
-                            y="certified",
-                            title=f"Certified gap per second, K = {kk}",
-                            max_points=1500,
-                            log_x=True,
-                        ),
-                        races[kk].trace,
-                        f"race_trace_k{kk}",
-                        key=f"sr-k{kk}",
-                        height=400,
-                    )
+                    ui.chart(v["traces"][kk], race.trace, f"race_trace_k{kk}", key=f"sr-k{kk}")
             st.markdown("**Every run** (how each one ended: its target gap, its budget, or divergence)")
-            detail = sweep_detail(races)
-            table(detail, "K")
-            ui.table_download(frame, "race_sweep", "Sweep CSV")
+            table(v["detail"], "K")
+            ui.table_download(v["frame"], "race_sweep", "Sweep CSV")
             st.caption(
                 f"One problem per K (seed {seed}); times are single wall-clock runs on this machine, without the "
                 "certificates' own cost — the iteration counts do not depend on the machine or its load. Small N "
@@ -235,12 +193,10 @@ with ui.shown_errors():
         if lrs is not None and min(lrs) <= 0:
             raise ValueError(f"PGD step sizes must be > 0, got {', '.join(f'{v:g}' for v in lrs)}")
         ip = bool(ui.value(PAGE, "ip"))
-        got = computed([key_for(kk, lrs, ip)])
-        if got is not None:
-            race = got[0]
-            em_r = reach(race, "EM", LEVEL)
-            best, name = best_pgd(race, LEVEL)
-            ex = reach(race, EXACT, EXACT_LEVEL)
+        key = key_for(kk, lrs, ip)
+        if computed([key]) is not None:
+            v = cached.of_races(race_view.single, (key,))
+            race, em_r, best, name, ex = v["race"], v["em"], v["best"], v["name"], v["exact"]
             m = st.columns(4)
             m[0].metric(f"EM to certified gap {LEVEL:g}", em_r.seconds_text, help=em_r.iters_text)
             m[1].metric(
@@ -248,11 +204,10 @@ with ui.shown_errors():
                 best.seconds_text,
                 help=f"{name}, {best.iters_text}" if name else f"no step size within its budget ({best.text})",
             )
-            ratio = Ratio.of(best, em_r)
             m[2].metric(
                 f"PGD time / EM time (gap {LEVEL:g})",
-                ratio.text,
-                delta=f"{Ratio.of(best_pgd(race, LEVEL, by='iters')[0], em_r, 'iters').text} in iterations",
+                v["ratio"],
+                delta=f"{v['iter_ratio']} in iterations",
                 delta_color="off",
                 delta_arrow="off",
             )
@@ -262,33 +217,17 @@ with ui.shown_errors():
                 help=f"{ex.iters_text} interior-point / face iterations; optimum L* = {race.reference:.10g} "
                 f"({race.reference_source})",
             )
-            for text in race_warnings(race, LEVEL):
+            for text in v["warnings"]:
                 st.warning(text, icon=":material/warning:")
             for column, x in zip(st.columns(2), ("iteration", "seconds")):
                 with column:
-                    figure = solver_race_figure(
-                        race.trace, x, y="certified", title=f"Certified gap per {x.rstrip('s')}", max_points=2000
-                    )
-                    ui.chart(figure, race.trace, "race_trace", key=f"sr-{x[:4]}", height=420)
-            ui.chart(
-                solver_race_figure(
-                    race.trace,
-                    "iteration",
-                    y="loss",
-                    title="Objective L(Yᵗ) per iteration",
-                    y_title="L(Yᵗ)",
-                    max_points=2000,
-                ),
-                race.trace,
-                "race_trace",
-                key="sr-loss",
-                height=380,
-            )
+                    ui.chart(v[x], race.trace, "race_trace", key=f"sr-{x[:4]}")
+            ui.chart(v["loss"], race.trace, "race_trace", key="sr-loss")
             st.markdown(
                 "**Time and iterations to each certified gap** (`> x`: not reached within the budget — a lower "
                 "bound; the paper's stopping rule: relative change < 1e-5, with the certified gap there)"
             )
-            table(race_table(race), "method")
+            table(v["table"], "method")
             ui.table_download(race.summary, "race_summary", "Summary CSV")
             st.caption(
                 f"Optimum: {race.reference_source}. PGD step sizes: {', '.join(f'{v:.3g}' for v in race.pgd_lrs)}; "
