@@ -34,13 +34,19 @@ class SeedSummary:
         """``"m ± s"`` (values times ``scale``); ``"m (1 seed)"`` for one value, ``"—"`` for none."""
         if self.n == 0:
             return "—"
-        mean = f"{self.mean * scale:.{digits}f}"
+        mean = _fixed(self.mean * scale, digits)
         if self.n < 2:
             return f"{mean} (1 seed)"
-        return f"{mean} ± {self.std * scale:.{digits}f}"
+        return f"{mean} ± {_fixed(self.std * scale, digits)}"
 
     def __str__(self) -> str:
         return self.format()
+
+
+def _fixed(x: float, digits: int) -> str:
+    """``x`` with ``digits`` decimals; a value that rounds to zero is ``0.000``, never ``-0.000``."""
+    text = f"{x:.{digits}f}"
+    return f"{0.0:.{digits}f}" if float(text) == 0 else text
 
 
 def _finite(values: Iterable[Any]) -> np.ndarray:

@@ -273,6 +273,9 @@ PSEUDO_LABEL_DEFAULTS: dict[str, Any] = {
     "ystep": "full",
     "model": "linear",
 }
+# The preset that shows the simplex views (K = 3 clusters for C = 3 blobs): both y-steps then give
+# near one-hot labels, where collision CE equals Shannon CE, so the two methods nearly coincide.
+PSEUDO_LABEL_K3: dict[str, Any] = {**PSEUDO_LABEL_DEFAULTS, "k": 3}
 PL_FIELDS: tuple[str, ...] = tuple(PSEUDO_LABEL_DEFAULTS)  # the order of pseudo_label_args
 PL_SEEDS: tuple[int, ...] = tuple(range(10))  # the page's default summary over seeds
 # The y-step's iteration cap: MIADM's PGD (step 1/(λK)) has converged by then (its labels barely move

@@ -90,8 +90,8 @@ def test_default_view_states_the_measured_difference_over_seeds() -> None:
     text = " ".join(m.value for m in at.markdown)
     assert "The methods differ here" in text, text[:600]
     assert "over seeds 0–9" in text and "ddof = 1" in text
-    (table,) = [d.value for d in at.dataframe]
-    acc = table.set_index("").loc["ACC"]
+    (table,) = [t.value for t in at.table]
+    acc = table.loc["ACC"]
     for col in ("ours", "MIADM", "ours − MIADM"):
         assert "±" in acc[col], acc
     assert float(acc["ours − MIADM"].split("±")[0]) > 0 and acc["seeds agreeing"].endswith("/ 10")
@@ -211,3 +211,17 @@ def test_moons_with_more_clusters_than_its_two_classes() -> None:
     assert at.number_input(key="pl.classes").disabled
     regions = titled(at, "Decision regions")
     assert len(regions) == 2 and len(legend_names(regions[0])) == 3 + 1
+
+
+def test_a_preset_shows_the_simplex_views_hidden_at_the_default_k() -> None:
+    """The default K = 5 hides the simplex views; the page says so and its K = 3 preset shows them."""
+    at = open_page(FAST)
+    assert at.number_input(key="pl.k").value == 5
+    assert any("needs K = 3 clusters" in i.value for i in at.info)
+    assert not titled(at, "Pseudo-labels y (dots) and σ (rings)")
+    at.button(key="pl.k3-y and σ").click().run()
+    ok(at)
+    assert at.number_input(key="pl.k").value == 3 and at.number_input(key="pl.classes").value == 3
+    assert len(titled(at, "Pseudo-labels y (dots) and σ (rings)")) == 2  # ours and MIADM
+    assert not any("needs K = 3 clusters" in i.value for i in at.info)
+    assert at.query_params["k"] in ("3", ["3"])

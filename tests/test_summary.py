@@ -38,3 +38,10 @@ def test_summarize_frame_agrees_with_pandas_sample_std() -> None:
     np.testing.assert_allclose(out["acc mean"], ref["mean"])
     np.testing.assert_allclose(out["acc std"], ref["std"])  # pandas' default ddof is 1
     assert list(out["acc n"]) == list(ref["count"])
+
+
+def test_a_mean_that_rounds_to_zero_has_no_sign():
+    """MIADM's mean H(y) of 1e-17 below zero (rounding) read "-0.000" on the evolution page."""
+    assert summarize([-1e-17, -3e-17]).format(3) == "0.000 ± 0.000"
+    assert summarize([-0.0004]).format(3) == "0.000 (1 seed)"
+    assert summarize([-0.0006, -0.0006]).format(3) == "-0.001 ± 0.000"  # a real negative keeps its sign

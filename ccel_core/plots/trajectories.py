@@ -155,7 +155,9 @@ def ternary_labels_figure(
     if cluster_names is not None:
         fig.add_traces(_legend_only(go.Scatterternary, cluster_names))
     _animate(fig, frames, names, "iteration ", duration)
-    finish(fig, title, legend=dict(orientation="h", y=1.02, x=0))
+    # the legend under the triangle and side margins wide enough for the corner titles: neither
+    # covers nor cuts "cluster 0" (top) or "cluster 1" / "cluster 2" (bottom corners)
+    finish(fig, title, legend={**COMPACT_LEGEND, "y": -0.08}, margin=dict(l=70, r=70, t=80, b=90))
     fig.update_layout(
         ternary=dict(
             sum=1,

@@ -19,6 +19,7 @@ import torch
 from ccel_core.data import DATASETS
 from ccel_core.metrics import confusion_matrix
 from ccel_core.models import MODELS
+from ccel_core.names import DEFAULTS
 from ccel_core.objectives import METHODS
 from ccel_core.plots.runs import cluster_examples_figure, cluster_points_figure, confusion_figure, run_curves_figure
 from ccel_core.runs import Run, RunInfo, RunStore
@@ -87,8 +88,10 @@ with st.expander("Launch a run", expanded=not store.list(), icon=":material/rock
             value=None,
             step=10.0,
             key=k("lam"),
-            placeholder="paper default",
-            help="fairness weight (ccel, miadm, sela, imsat); blank: the method's paper value",
+            placeholder="default",
+            help="fairness weight; blank: the method's paper value ("
+            + ", ".join(f"{m} {d['lam']:g}" for m, d in DEFAULTS.items() if "lam" in d)
+            + ")",
         )
         lr = b[2].number_input("learning rate", 1e-6, 10.0, value=0.1, step=0.01, format="%.4g", key=k("lr"))
         batch = b[3].number_input("batch size", 2, 100_000, value=250, step=50, key=k("batch"))

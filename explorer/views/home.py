@@ -41,12 +41,12 @@ Compared with Shannon's $H(y,\sigma) = -\sum_k y_k \ln \sigma_k$ it is
     )
     st.page_link(
         "views/pseudo_labels.py",
-        label="Pseudo-label evolution — y-steps and training on the simplex",
+        label="Pseudo-label evolution — y-steps and training",
         icon=":material/animation:",
     )
     st.page_link(
         "views/solver_race.py",
-        label="Solver race — EM vs projected gradient (Table 1), and the exact y-step",
+        label="Solver race — EM vs projected gradient (Table 1)",
         icon=":material/speed:",
     )
     st.page_link(
@@ -54,7 +54,7 @@ Compared with Shannon's $H(y,\sigma) = -\sum_k y_k \ln \sigma_k$ it is
     )
     st.page_link(
         "views/reproduction.py",
-        label="Reproduction — every figure and table of the paper, with a verdict per claim",
+        label="Reproduction — the paper's claims, a verdict each",
         icon=":material/fact_check:",
     )
 with right:

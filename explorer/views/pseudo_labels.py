@@ -92,6 +92,26 @@ args = cached.pseudo_label_args(**{name: v[name] for name in D})
 n_epochs = int(v["epochs"])
 
 
+def use_preset(values: dict[str, Any]) -> None:
+    """Set the page's settings to a preset (a button's callback: before the rerun it asks for)."""
+    for name, value in values.items():
+        st.session_state[k(name)] = value
+
+
+def simplex_preset(what: str) -> None:
+    """Where K ≠ 3 hides a simplex view: say so and offer the K = 3 preset."""
+    a, b = st.columns([3, 1], vertical_alignment="center")
+    a.info(f"The simplex view of {what} needs K = 3 clusters.")
+    b.button(
+        "Show it: K = C = 3",
+        key=k(f"k3-{what}"),
+        on_click=use_preset,
+        args=(cached.PSEUDO_LABEL_K3,),
+        help="3 blobs, 3 clusters, the other settings as the default (the two methods then nearly coincide: "
+        "near one-hot labels, where collision CE equals Shannon CE)",
+    )
+
+
 def computed(token: str, label: str, missing: bool, work: Callable[[Any], Any]) -> Optional[Any]:
     """``work(progress)``; when something must be computed (``missing``), with a progress bar and a
     Cancel button. Cancel reruns the page (which stops the work) and marks these settings cancelled:
@@ -168,7 +188,10 @@ def verdict(table: pd.DataFrame) -> str:
     robust = [s for s in ("acc", "nmi") if t.loc[s, "robust"]]
     n = int(t.loc["acc", "n"])
     acc = SeedSummary(t.loc["acc", "diff mean"], t.loc["acc", "diff std"], n)
-    sign = f"same sign in {round(t.loc['acc', 'sign_agreement'] * n)} / {n} seeds" if n else ""
+    agree = float(t.loc["acc", "sign_agreement"])  # NaN when no seed's ACC differs between the methods
+    sign = (
+        (f"same sign in {round(agree * n)} / {n} seeds" if np.isfinite(agree) else "equal on every seed") if n else ""
+    )
     if robust:
         better = "higher" if t.loc[robust[0], "diff mean"] > 0 else "lower"
         names = " and ".join(s.upper() for s in robust)
@@ -223,7 +246,7 @@ with claim:
             left, right = st.columns([2, 3])
             left.markdown(verdict(table))
             with right:
-                st.dataframe(summary_table(table), hide_index=True)
+                st.table(summary_table(table).set_index(""))  # a static table: no header or name cut
                 ui.table_download(frame, "pseudo_label_seeds", key="pl-seeds-csv")
 
 # ---- the one epoch scrubber: every panel of both methods (and the y-step tab's σ) ----------------
@@ -328,7 +351,7 @@ if tab_epochs.open:
                         key=f"pl-tern-{ce}",
                     )
         if ours.n_clusters != 3:
-            st.info("The simplex view of y and σ needs K = 3 clusters.")
+            simplex_preset("y and σ")
 
         def by_method(frame: pd.DataFrame, ce: str) -> pd.DataFrame:
             return frame.assign(method=SHORT[ce])
@@ -387,5 +410,5 @@ if tab_ystep.open:
                     h = traj.history
                     st.caption(f"Objective {h[0]:.4f} → {h[-1]:.4f} (−{h[0] - h[-1]:.4f}) in {len(h) - 1} iterations.")
             if ours.n_clusters != 3:
-                st.info("The simplex view of y needs K = 3 clusters.")
+                simplex_preset("y")
 ui.write_url(PAGE, SPECS)
