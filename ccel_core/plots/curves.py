@@ -159,7 +159,7 @@ def simplex_heatmap_figure(
             sum=1, aaxis=dict(title="σ₁", min=0), baxis=dict(title="σ₂", min=0), caxis=dict(title="σ₃", min=0)
         ),
         legend=dict(orientation="h", y=-0.12, x=0.5, xanchor="center"),
-        margin=dict(l=40, r=10, t=80, b=30),
+        margin=dict(l=45, r=35, t=80, b=55),  # room for the corner titles σ₂, σ₃ below the triangle
     )
     return fig
 

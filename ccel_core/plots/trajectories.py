@@ -25,7 +25,7 @@ __all__ = [
 
 # A horizontal legend under the plot, small entries: K = 10 clusters fit in two rows, never a scrollbar.
 COMPACT_LEGEND: dict[str, Any] = dict(
-    orientation="h", yanchor="top", y=-0.2, x=0, font=dict(size=11), itemwidth=30, tracegroupgap=0
+    orientation="h", yanchor="top", y=-0.25, x=0, font=dict(size=11), itemwidth=30, tracegroupgap=0
 )
 
 _SYMBOLS = ("circle", "square", "diamond", "triangle-up", "cross", "x", "triangle-down", "pentagon", "star", "hexagram")
@@ -157,7 +157,7 @@ def ternary_labels_figure(
     _animate(fig, frames, names, "iteration ", duration)
     # the legend under the triangle and side margins wide enough for the corner titles: neither
     # covers nor cuts "cluster 0" (top) or "cluster 1" / "cluster 2" (bottom corners)
-    finish(fig, title, legend={**COMPACT_LEGEND, "y": -0.08}, margin=dict(l=70, r=70, t=80, b=90))
+    finish(fig, title, legend={**COMPACT_LEGEND, "y": -0.12}, margin=dict(l=70, r=70, t=80, b=90))
     fig.update_layout(
         ternary=dict(
             sum=1,
