@@ -65,7 +65,7 @@ def errors(at: AppTest) -> list[str]:
 
 def statuses(at: AppTest, run_id: str) -> dict[str, str]:
     """What every widget of the page says about ``run_id`` (table, live list, selector, details)."""
-    table = at.dataframe[0].value.set_index("run_id")
+    table = at.table[0].value
     out = {"table": f"{table.loc[run_id, 'status']} {table.loc[run_id, 'epoch']}/{table.loc[run_id, 'epochs']}"}
     live = [p.proto.text for p in at.get("progress") if run_id in p.proto.text]
     out["live"] = live[0].split("**")[1] + " " + live[0].split("epoch ")[1].split(" ")[0] if live else "—"
@@ -293,10 +293,10 @@ def test_compare_draws_bands_over_seeds_and_the_settings_that_differ(store: RunS
     upper = arr(bands[0]["y"])[:3]
     np.testing.assert_allclose(upper - finals.mean(1), finals.std(1, ddof=1))  # sample std, ddof 1
     assert (finals.std(1, ddof=1) > 0).all()
-    summary = at.dataframe[1].value
+    summary = at.dataframe[0].value
     assert summary["runs"].tolist() == [3, 1] and summary["seeds"].tolist() == ["0 1 2", "0"]
     assert " ± " in summary["acc"][0] and summary["acc"][1].endswith("(1 seed)")
-    diff = at.dataframe[2].value.set_index("run_id")
+    diff = at.dataframe[1].value.set_index("run_id")
     assert {"seed", "lr"} <= set(diff.columns) and "method" not in diff.columns
     assert diff.loc[other, "lr"] == "0.05" and diff.loc[seeds[0], "lr"] == "0.1"
     at.toggle(key="cr.bands").set_value(False).run()

@@ -73,7 +73,7 @@ def test_launch_a_run_and_watch_it_finish(app_url: str, page: object) -> None:
     epochs.press("Tab")
     page.get_by_role("button", name="Launch").click()  # type: ignore[attr-defined]
     expect(page.get_by_text("Launched").first).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
-    table = page.get_by_test_id("stDataFrame").first  # type: ignore[attr-defined]
+    table = page.locator(".st-key-cr-table")  # type: ignore[attr-defined]
     # the page polls the run store: the run appears, trains and ends as "finished" in the table
     expect(table.locator("td", has_text="finished")).to_have_count(1, timeout=120_000)
     expect(table.locator("td", has_text="digits")).to_have_count(1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -217,19 +218,16 @@ def launches_panel() -> None:
 
 def runs_section(infos: list[RunInfo]) -> None:
     st.subheader("Runs")
-    with st.container(key="cr-table"):
-        st.dataframe(
-            launcher.runs_table(store, infos),
-            hide_index=True,
-            width="stretch",
-            key=k("table"),
-            column_config={
-                "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0),
-                "acc": st.column_config.NumberColumn(format="%.4f"),
-                "nmi": st.column_config.NumberColumn(format="%.4f"),
-                "ari": st.column_config.NumberColumn(format="%.4f"),
-            },
-        )
+    # a static table (HTML, drawn with the same delta as the rest): an interactive grid redraws
+    # asynchronously and showed a poll's older epoch beside the live list's newer one
+    table = launcher.runs_table(store, infos).set_index("run_id")
+    table["progress"] = table["progress"].map(lambda f: f"{100 * f:.0f}%")
+    for m in ("acc", "nmi", "ari", "test_acc"):
+        if m in table.columns:
+            table[m] = pd.to_numeric(table[m], errors="coerce").map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+    table = table.astype(object).where(table.notna(), "")
+    with st.container(key="cr-table", height=380 if len(table) > 8 else "content"):
+        st.table(table)
     recent_cut = time.time() - 600
     with st.container(key="cr-live"):
         for info in [i for i in infos if i.status in ACTIVE or i.updated >= recent_cut][:8]:
@@ -243,7 +241,9 @@ def runs_section(infos: list[RunInfo]) -> None:
             st.progress(min(info.epoch / total, 1.0) if total else 0.0, text=text)
 
 
-def compare_section(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict[str, str]) -> None:
+def compare_pick(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict[str, str]) -> list[Any]:
+    """The runs chooser of the comparison (its chips show each run's status); the row's columns, for
+    :func:`compare_section` to fill later."""
     st.subheader("Compare runs")
     chosen = [r for r in st.session_state.get(k("runs"), []) if r in by_id]
     if not chosen:  # default: the newest group
@@ -251,6 +251,10 @@ def compare_section(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict
     st.session_state[k("runs")] = chosen
     c = st.columns([4, 1, 1])
     c[0].multiselect("runs", list(by_id), format_func=label.__getitem__, key=k("runs"))
+    return c
+
+
+def compare_section(c: list[Any], infos: list[RunInfo], by_id: dict[str, RunInfo]) -> None:
     selected = list(st.session_state[k("runs")])
     # each run's metrics up to the epoch of the snapshot, so curves and statuses tell the same moment
     frames = {}
@@ -370,17 +374,22 @@ def finished_views(info: RunInfo) -> None:
         st.caption("Cluster examples are drawn for image data and 2-D points.")
 
 
-def details_section(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict[str, str]) -> None:
+def details_pick(infos: list[RunInfo], by_id: dict[str, RunInfo], label: dict[str, str]) -> tuple[RunInfo, Any]:
+    """The run chooser of the details and the run's status line; the column for the rest."""
     st.subheader("Run details")
     if st.session_state.get(k("detail")) not in by_id:
         st.session_state[k("detail")] = infos[0].run_id
     with st.container(key="cr-detail-pick"):
         st.selectbox("run", list(by_id), format_func=label.__getitem__, key=k("detail"))
     info = by_id[st.session_state[k("detail")]]
+    with st.container(key="cr-detail-status"):
+        st.markdown(f"**{info.status}** · epoch {info.epoch}/{info.epochs} · group `{info.group}` · pid {info.pid}")
+    return info, st.container()
+
+
+def details_section(info: RunInfo) -> None:
     left, right = st.columns([3, 2])
     with left:
-        with st.container(key="cr-detail-status"):
-            st.markdown(f"**{info.status}** · epoch {info.epoch}/{info.epochs} · group `{info.group}` · pid {info.pid}")
         if info.error:
             (st.error if info.status == "failed" else st.warning)(info.error)
         st.code(launcher.run_log(info) or "(nothing logged by this run yet)", language=None)
@@ -415,9 +424,21 @@ def body() -> None:
         f"{i.status} {i.epoch}/{i.epochs if i.epochs is not None else '?'}"
         for i in infos
     }
-    runs_section(infos)
-    compare_section(infos, by_id, label)
-    details_section(infos, by_id, label)
+    # Every element that states a run's status first, in one burst from the one snapshot (the
+    # comparison's chips, the details' chooser and status line, the table, the live list); then the slower
+    # parts (metrics files, charts, logs) into the places kept for them. So while a poll redraws the
+    # page, no widget shows a newer epoch than another for longer than the burst takes.
+    runs_slot, compare_head, compare_slot, details_head = st.container(), st.container(), st.container(), st.container()
+    with compare_head:  # the choosers first: a select box redraws its text a moment after its delta
+        columns = compare_pick(infos, by_id, label)
+    with details_head:
+        info, details_slot = details_pick(infos, by_id, label)
+    with runs_slot:
+        runs_section(infos)
+    with compare_slot:
+        compare_section(columns, infos, by_id)
+    with details_slot:
+        details_section(info)
     ui.write_url(PAGE, SPECS)
 
 
