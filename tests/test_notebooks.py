@@ -433,7 +433,9 @@ def test_offline_renderer_loads_nothing_remote():
     import plotly.graph_objects as go
     import plotly.io as pio
 
-    from ccel_core.plots import OFFLINE_RENDERER
+    from ccel_core.plots import OFFLINE_RENDERER, register_offline_renderer
+
+    assert register_offline_renderer() == OFFLINE_RENDERER
 
     fig = go.Figure(go.Scatter(y=[1, 2])).to_dict()
     assert REMOTE_SRC.findall(pio.renderers["notebook_connected"].to_mimebundle(fig)["text/html"])
