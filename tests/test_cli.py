@@ -344,6 +344,44 @@ def test_delete(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     assert "deleted a" in capsys.readouterr().out
 
 
+def test_deleting_a_running_run_names_the_flag(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    store = RunStore(tmp_path / "runs")
+    run = store.create({"method": "ccel"}, run_id="live")
+    run.start(pid=os.getpid())  # this process: alive, so the run is running
+    assert main(["runs", "delete", "live", "--runs-dir", str(store.root)]) == 1
+    message = capsys.readouterr().err
+    assert "pass --force" in message and "force=True" not in message, message
+    assert store.get("live").status == "running"
+    assert main(["runs", "delete", "live", "--force", "--runs-dir", str(store.root)]) == 0
+
+
+def test_a_runs_dir_that_is_a_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a run store")
+    for command in (["runs", "list"], ["runs", "show", "x"], ["runs", "delete", "x"]):
+        assert main([*command, "--runs-dir", str(path)]) == 2, command
+        message = capsys.readouterr()
+        assert "is not a folder" in message.err and str(path) in message.err and "no runs" not in message.out
+    assert path.read_text() == "not a run store"
+
+
+def test_a_closed_pipe_ends_the_command_quietly(tmp_path: Path) -> None:
+    """``ccel runs list | head -1``: the reader leaves early; no traceback, no 'BrokenPipeError'."""
+    runs = tmp_path / "runs"
+    store = RunStore(runs)
+    for i in range(400):
+        store.create({"method": "ccel", "seed": i}, run_id=f"r{i:04d}")
+    proc = subprocess.run(
+        f"{sys.executable} -m ccel_core.cli runs list --runs-dir {runs} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+
+
 def test_cancel_request_stops_the_run_as_cancelled(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     runs = tmp_path / "runs"
     RunStore(runs)

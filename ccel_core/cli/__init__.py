@@ -102,6 +102,10 @@ def _run(argv: Optional[Sequence[str]]) -> int:
     except KeyboardInterrupt:
         err("interrupted")
         return 130
+    except BrokenPipeError:  # `ccel runs list | head`: the reader left; say nothing more, like other tools
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - report, don't dump a traceback on users
         if os.environ.get("CCEL_DEBUG"):
             traceback.print_exc()

@@ -93,6 +93,8 @@ def _store(args: argparse.Namespace, *, must_exist: bool = True) -> Any:
     from ..runs import RunStore, store_exists
 
     root = runs_dir(args.runs_dir)
+    if os.path.lexists(root) and not os.path.isdir(root):
+        raise CLIError(f"--runs-dir {str(root)!r} is not a folder; expected the folder of a run store")
     if not store_exists(root):
         if must_exist:
             raise CLIError(f"no run store in {root}; pass --runs-dir or set CCEL_RUNS_DIR")
@@ -250,8 +252,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
     for run_id in args.run_ids:
         try:
             store.delete(run_id, force=args.force)
-        except RuntimeError as exc:
-            err(str(exc))
+        except RuntimeError as exc:  # a running run: the library's words name its keyword, ours the flag
+            err(str(exc).replace("pass force=True", "pass --force"))
             code = EXIT_FAILED
             continue
         print(f"deleted {run_id}")
