@@ -274,12 +274,12 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
 def test_runs_page_lists_compares_and_summarizes(store: RunStore) -> None:
     at = open_page("clustering_runs")
     ok(at)
-    table = at.dataframe[0].value
+    table = at.table[0].value  # the runs table (a static table: drawn with its delta)
     assert len(table) == 2 and set(table["status"]) == {"finished"}
-    assert table["progress"].tolist() == [1.0, 1.0]
+    assert table["progress"].tolist() == ["100%", "100%"]
     (curves,) = figures(at)
     assert len(curves["data"]) == 2 and curves["layout"]["yaxis"]["title"]["text"] == "ACC"
-    summary = at.dataframe[1].value
+    summary = at.dataframe[0].value
     assert summary["runs"].tolist() == [2] and summary["seeds"].tolist() == ["0 1"]
     assert summary["acc"].tolist() == ["0.7050 ± 0.0071"]  # 0.70, 0.71: sample std (ddof 1)
     at.selectbox(key="cr.metric").set_value("nmi").run()
@@ -295,9 +295,9 @@ def test_runs_page_picks_up_new_runs_and_groups_configs(store: RunStore) -> None
     other = [_finished_run(store, s, method="miadm", acc=0.6, group="g2") for s in (0, 1, 2)]
     at.run()  # a run started elsewhere (the command line) appears on the next poll / rerun
     ok(at)
-    assert len(at.dataframe[0].value) == 5
+    assert len(at.table[0].value) == 5
     at.multiselect(key="cr.runs").set_value([i.run_id for i in store.list()]).run()
-    summary = at.dataframe[1].value
+    summary = at.dataframe[0].value
     assert sorted(summary["runs"].tolist()) == [2, 3]
     assert set(summary["method"]) == {"ccel", "miadm"}
     at.toggle(key="cr.bands").set_value(False).run()  # one trace per run (bands: one band + mean per group)
@@ -325,7 +325,7 @@ def test_runs_page_cancel_and_delete(store: RunStore) -> None:
     at.button(key="cr.delete").click().run()
     ok(at)
     assert finished[0] not in [i.run_id for i in store.list()]
-    assert len(at.dataframe[0].value) == 2
+    assert len(at.table[0].value) == 2
 
 
 def test_runs_page_refuses_an_invalid_launch_without_starting_anything(store: RunStore) -> None:

@@ -143,7 +143,7 @@ def test_a_runs_folder_of_2000_levels_is_an_error_not_a_crash(store: RunStore) -
     at.text_input(key="cr.folder").input("a/" * 2000).run()
     ok(at)  # main: RecursionError, uncaught
     assert any("2000 levels" in e and "more than" in e for e in errors(at)), errors(at)
-    assert not (store.root / "a").exists() and not at.dataframe
+    assert not (store.root / "a").exists() and not at.table and not at.dataframe
 
 
 def test_a_runs_folder_too_deep_or_too_long_is_an_error_naming_the_limit(store: RunStore) -> None:
@@ -157,7 +157,7 @@ def test_a_runs_folder_too_deep_or_too_long_is_an_error_naming_the_limit(store: 
         at.text_input(key="cr.folder").input(value).run()
         ok(at)
         assert any(why in e for e in errors(at)), (why, errors(at))
-        assert not at.dataframe
+        assert not at.table and not at.dataframe
     assert not (store.root / "a").exists()
     deepest = "/".join(["d"] * launcher.MAX_FOLDER_DEPTH)
     at.text_input(key="cr.folder").input(deepest).run()

@@ -392,7 +392,7 @@ def test_the_runs_folder_is_confined_to_its_root(store: RunStore, tmp_path: Path
         at.text_input(key="cr.folder").input(value).run()
         ok(at)
         assert any(value in e and why in e for e in errors(at)), (value, errors(at))
-        assert not at.get("plotly_chart") and not at.dataframe  # nothing else is drawn
+        assert not at.get("plotly_chart") and not at.dataframe and not at.table  # nothing else is drawn
     assert list(outside.iterdir()) == [] and not (tmp_path / "x").exists()
     assert not (store.root / run / "index.sqlite").exists()
 
