@@ -128,7 +128,13 @@ def _races() -> dict[str, Any]:
     return {"done": OrderedDict(), "locks": {}, "guard": threading.Lock(), "progress": {}}
 
 
-@st.cache_resource(show_spinner=False, max_entries=64, hash_funcs={types.FunctionType: lambda f: _function_key(f)})
+def _function_key(fn: Callable[..., Any]) -> tuple[str, str]:
+    """A builder by where it is defined (Streamlit cannot hash functions; a page's are redefined on
+    every rerun)."""
+    return fn.__code__.co_filename, fn.__qualname__
+
+
+@st.cache_resource(show_spinner=False, max_entries=64, hash_funcs={types.FunctionType: _function_key})
 def of_races(build: Callable[..., Any], keys: tuple[tuple, ...], *args: Any) -> Any:
     """``build(races, *args)`` for the finished races of ``keys`` (:func:`race_key`), once per server:
     the tables, ratios and figures a page derives from them (a rerun then only draws). Shared, not
@@ -448,12 +454,6 @@ def frozen(fig: go.Figure) -> go.Figure:
     fig.to_dict = lambda: memo  # type: ignore[method-assign]
     fig._ccel_frozen = True  # type: ignore[attr-defined]
     return fig
-
-
-def _function_key(fn: Callable[..., Any]) -> tuple[str, str]:
-    """A builder by where it is defined (Streamlit cannot hash functions; a page's are redefined on
-    every rerun)."""
-    return fn.__code__.co_filename, fn.__qualname__
 
 
 @st.cache_resource(show_spinner=False, max_entries=512, hash_funcs={types.FunctionType: _function_key})
