@@ -333,6 +333,7 @@ class Solver:
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
     last: Optional[SolverResult] = field(default=None, repr=False)
+    objective_value: Optional[float] = field(default=None, repr=False)
     device_min_entries: int = 200_000
     start: str = "stored"
     validate: bool = True  # the solvers' input checks; the trainer's own solvers run without them
@@ -365,6 +366,9 @@ class Solver:
         else:
             res = sinkhorn(p, validate=self.validate, **self.params)
         self.last = res
+        # the exact y-step's P(Y) of the labels it returns (eq. 10/11 with this solver's λ and uniform
+        # u, the same as the objective's label_loss): the trainer takes it instead of re-evaluating
+        self.objective_value = float(res.history[-1]) if self.kind == "exact" and res.history else None
         labels = res.labels if isinstance(res.labels, Tensor) else torch.from_numpy(np.asarray(res.labels))
         return labels.to(probs.device)
 

@@ -5,6 +5,11 @@ Per point ``e = y/z``, ``r = σ/a``, ``w = e∘r``, ``ρ = 1/(1 + r·w)``, ``b =
 ``β⁻¹ = 1/Σb``; ``M x = e∘x − ρ w (w·x) − β⁻¹ b (b·x)``; the K×K system
 ``(I + S·diag(G''/N)) s = Σ_i M_i q_i`` with ``S = diag(Σ_i e_i) − Σ_i ρ_i w_i w_iᵀ − Σ_i β_i⁻¹ b_i b_iᵀ``,
 then ``Δ_i = M_i(q_i − (G''/N)∘s)``, rows projected to sum 0.
+
+Compiled with the floating-point licences that let the loops vectorize (reassociation, reciprocals,
+fused multiply-add) but not ``nnan``/``ninf``: the step's rounding differs from the numpy path's in
+the last digits, which the certificate (a separate, strict kernel) judges anyway. Measured at
+250 × 10: 2.0× faster than the strict build.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ import math
 import numba
 import numpy as np
 
+_FAST = {"contract", "arcp", "reassoc", "nsz"}
 
-@numba.njit(cache=True, nogil=True)
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def _apply(e, w, rho, b, binv, x, out):
     n, k = e.shape
     for i in range(n):
@@ -30,9 +37,10 @@ def _apply(e, w, rho, b, binv, x, out):
             out[i, j] = e[i, j] * x[i, j] - wx * w[i, j] - bx * b[i, j]
 
 
-@numba.njit(cache=True, nogil=True)
-def _direction(e, w, rho, b, binv, ainv, curv, q, out, tmp):
-    """``out = Δ`` for the right-hand side ``q`` (= −(∇f − comp)), rows summing to 0."""
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _direction(e, einv, w, rho, b, binv, ainv, curv, q, out, tmp):
+    """``out = Δ`` for the right-hand side ``q`` (= −(∇f − comp)), rows summing to 0
+    (``einv``: per point ``1/Σ_k e_k``)."""
     n, k = e.shape
     _apply(e, w, rho, b, binv, q, tmp)
     s = ainv @ tmp.sum(axis=0)
@@ -42,26 +50,49 @@ def _direction(e, w, rho, b, binv, ainv, curv, q, out, tmp):
     _apply(e, w, rho, b, binv, tmp, out)
     for i in range(n):
         tot = 0.0
-        et = 0.0
         for j in range(k):
             tot += out[i, j]
-            et += e[i, j]
+        tot *= einv[i]
         for j in range(k):
-            out[i, j] -= tot * e[i, j] / et
+            out[i, j] -= tot * e[i, j]
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def _max_step(x, dx):
+    """Largest α ≤ 1 with ``x + α dx ≥ 0``."""
     best = 1.0
-    for v, d in zip(x.ravel(), dx.ravel()):
-        if d < 0.0:
-            best = min(best, -v / d)
+    x, dx = x.ravel(), dx.ravel()
+    for t in range(x.size):
+        if dx[t] < 0.0 and x[t] < -best * dx[t]:
+            best = -x[t] / dx[t]
     return best
 
 
 @numba.njit(cache=True, nogil=True)
-def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
-    """One Mehrotra predictor-corrector step of the exact y-step; updates ``y`` and ``z`` in place."""
+def _objective(sig, y, u, lam, eq10):
+    """``P(y)`` of the new iterate (for the caller's decision whether to certify it)."""
+    n, k = sig.shape
+    m = np.zeros(k)
+    loss = 0.0
+    for i in range(n):
+        acc = 0.0
+        for j in range(k):
+            acc += sig[i, j] * y[i, j]
+            m[j] += y[i, j]
+        loss -= math.log(acc)
+    loss /= n
+    for j in range(k):
+        mj = m[j] / n
+        if eq10:
+            loss += lam * mj * math.log(mj / u[j])
+        elif u[j] > 0.0:
+            loss += lam * u[j] * math.log(u[j] / mj)
+    return loss
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _state(sig, y, u, lam, eq10):
+    """``a = σ·y`` per point, ``G'(m)`` and ``G''(m)/N`` per class."""
     n, k = sig.shape
     a = np.empty(n)
     m = np.zeros(k)
@@ -75,7 +106,10 @@ def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
     curv = np.empty(k)
     for j in range(k):
         mj = m[j] / n
-        if eq10:
+        if lam == 0.0 or mj <= 0.0:  # G ≡ 0, or a class without mass (only on a face: G = ∞ there)
+            gp[j] = 0.0
+            curv[j] = 0.0
+        elif eq10:
             gp[j] = lam * (math.log(mj / u[j]) + 1.0)
             curv[j] = lam / mj / n
         elif u[j] > 0.0:
@@ -84,47 +118,164 @@ def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
         else:
             gp[j] = 0.0
             curv[j] = 0.0
-    e = np.empty((n, k))
-    w = np.empty((n, k))
-    b = np.empty((n, k))
-    grad = np.empty((n, k))
-    rho = np.empty(n)
-    binv = np.empty(n)
+    return a, gp, curv
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _system(e, w, rho, b, binv, curv):
+    """``(I + S·diag(curv))⁻¹`` with ``S = diag(Σ_i e_i) − Σ_i ρ_i w_i w_iᵀ − Σ_i β_i⁻¹ b_i b_iᵀ``."""
+    n, k = e.shape
+    amat = np.zeros((k, k))
     for i in range(n):
-        rw = 0.0
-        ws = 0.0
         for j in range(k):
-            r = sig[i, j] / a[i]
-            grad[i, j] = gp[j] - r
-            e[i, j] = y[i, j] / z[i, j]
-            w[i, j] = e[i, j] * r
-            rw += r * w[i, j]
-            ws += w[i, j]
-        rho[i] = 1.0 / (1.0 + rw)
-        bs = 0.0
-        for j in range(k):
-            b[i, j] = e[i, j] - rho[i] * ws * w[i, j]
-            bs += b[i, j]
-        binv[i] = 1.0 / bs
-    wq = w * np.sqrt(rho).reshape(n, 1)
-    bq = b * np.sqrt(binv).reshape(n, 1)
-    amat = -(wq.T @ wq) - (bq.T @ bq)
+            wj = rho[i] * w[i, j]
+            bj = binv[i] * b[i, j]
+            for t in range(k):
+                amat[j, t] -= wj * w[i, t] + bj * b[i, t]
     esum = e.sum(axis=0)
     for j in range(k):
         amat[j, j] += esum[j]
     amat = amat * curv.reshape(1, k)
     for j in range(k):
         amat[j, j] += 1.0
-    ainv = np.linalg.inv(amat)
+    return np.linalg.inv(amat)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _blocks(e, r, w, rho, b, binv, einv):
+    """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe`` (into the given arrays)."""
+    n, k = e.shape
+    for i in range(n):
+        rw = 0.0
+        ws = 0.0
+        es = 0.0
+        for j in range(k):
+            w[i, j] = e[i, j] * r[i, j]
+            rw += r[i, j] * w[i, j]
+            ws += w[i, j]
+            es += e[i, j]
+        rho[i] = 1.0 / (1.0 + rw)
+        einv[i] = 1.0 / es
+        bs = 0.0
+        for j in range(k):
+            b[i, j] = e[i, j] - rho[i] * ws * w[i, j]
+            bs += b[i, j]
+        binv[i] = 1.0 / bs
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _face_direction(sig, y, support, u, lam, eq10, eps):
+    """Newton direction on the face ``support``: the interior step's system with ``e = 1/ε`` on the
+    support and 0 off it, right-hand side ``−∇f``."""
+    n, k = sig.shape
+    a, gp, curv = _state(sig, y, u, lam, eq10)
+    e = np.zeros((n, k))
+    r = np.empty((n, k))
+    q = np.empty((n, k))
+    for i in range(n):
+        ia = 1.0 / a[i]
+        for j in range(k):
+            r[i, j] = sig[i, j] * ia
+            q[i, j] = r[i, j] - gp[j]
+            if support[i, j]:
+                e[i, j] = 1.0 / eps
+    w = np.empty((n, k))
+    b = np.empty((n, k))
+    rho = np.empty(n)
+    binv = np.empty(n)
+    einv = np.empty(n)
+    _blocks(e, r, w, rho, b, binv, einv)
+    ainv = _system(e, w, rho, b, binv, curv)
+    out = np.empty((n, k))
+    _direction(e, einv, w, rho, b, binv, ainv, curv, q, out, np.empty((n, k)))
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _renormalize(y, support):
+    """``y`` zeroed off ``support``, rows rescaled to sum 1 (in place)."""
+    n, k = y.shape
+    for i in range(n):
+        tot = 0.0
+        for j in range(k):
+            if not support[i, j]:
+                y[i, j] = 0.0
+            tot += y[i, j]
+        for j in range(k):
+            y[i, j] /= tot
+
+
+@numba.njit(cache=True, nogil=True)
+def face_step(sig, y, support, u, lam, eq10, eps, vanish, rounds, radius, drop):
+    """One Newton step on the face ``support`` from ``y`` (see :func:`ccel_core.solvers.exact._face`),
+    returning new ``(y, support)``: entries the full step would take below 0 that are already below
+    ``vanish`` × their row's largest leave the support (up to ``rounds`` times, the direction
+    recomputed each time); the step goes up to the first entry reaching 0 and moves no entry more
+    than ``radius``; entries below ``drop`` × their row's largest then leave the support."""
+    n, k = y.shape
+    y, support = y.copy(), support.copy()
+    dy = _face_direction(sig, y, support, u, lam, eq10, eps)
+    for _ in range(rounds):
+        gone = False
+        for i in range(n):
+            top = y[i].max()
+            for j in range(k):
+                if support[i, j] and y[i, j] + dy[i, j] < 0.0 and y[i, j] < vanish * top:
+                    support[i, j] = False
+                    gone = True
+        if not gone:
+            break
+        _renormalize(y, support)
+        dy = _face_direction(sig, y, support, u, lam, eq10, eps)
+    alpha = min(_max_step(y, dy), radius / max(np.abs(dy).max(), 1e-300))
+    for i in range(n):
+        for j in range(k):
+            y[i, j] = y[i, j] + alpha * dy[i, j] if support[i, j] else 0.0
+    for i in range(n):
+        top = y[i].max()
+        for j in range(k):
+            support[i, j] = support[i, j] and y[i, j] > drop * top
+    _renormalize(y, support)
+    return y, support
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
+    """One Mehrotra predictor-corrector step of the exact y-step; updates ``y`` and ``z`` in place.
+
+    Returns ``(μ, P)`` of the new iterate: the complementarity ``mean y∘z`` and the objective, whose
+    ratio ``K·μ/P`` is the interior method's own estimate of its relative gap."""
+    n, k = sig.shape
+    a, gp, curv = _state(sig, y, u, lam, eq10)
+    e = np.empty((n, k))
+    r = np.empty((n, k))
+    zy = np.empty((n, k))  # z/y = 1/e
+    iy = np.empty((n, k))  # 1/y
+    grad = np.empty((n, k))
+    for i in range(n):
+        ia = 1.0 / a[i]
+        for j in range(k):
+            r[i, j] = sig[i, j] * ia
+            grad[i, j] = gp[j] - r[i, j]
+            iy[i, j] = 1.0 / y[i, j]
+            zy[i, j] = z[i, j] * iy[i, j]
+            e[i, j] = 1.0 / zy[i, j]
+    w = np.empty((n, k))
+    b = np.empty((n, k))
+    rho = np.empty(n)
+    binv = np.empty(n)
+    einv = np.empty(n)
+    _blocks(e, r, w, rho, b, binv, einv)
+    ainv = _system(e, w, rho, b, binv, curv)
     q = -grad
     dy = np.empty((n, k))
     tmp = np.empty((n, k))
-    _direction(e, w, rho, b, binv, ainv, curv, q, dy, tmp)  # predictor (affine scaling)
+    _direction(e, einv, w, rho, b, binv, ainv, curv, q, dy, tmp)  # predictor (affine scaling)
     dz = np.empty((n, k))
     mu = 0.0
     for i in range(n):
         for j in range(k):
-            dz[i, j] = -z[i, j] - z[i, j] / y[i, j] * dy[i, j]
+            dz[i, j] = -z[i, j] - zy[i, j] * dy[i, j]
             mu += y[i, j] * z[i, j]
     mu /= n * k
     ap = _max_step(y, dy)
@@ -138,24 +289,27 @@ def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
     comp = np.empty((n, k))
     for i in range(n):
         for j in range(k):
-            comp[i, j] = (target - dy[i, j] * dz[i, j]) / y[i, j]
+            comp[i, j] = (target - dy[i, j] * dz[i, j]) * iy[i, j]
             q[i, j] = comp[i, j] - grad[i, j]
-    _direction(e, w, rho, b, binv, ainv, curv, q, dy, tmp)  # corrector
+    _direction(e, einv, w, rho, b, binv, ainv, curv, q, dy, tmp)  # corrector
     da = np.empty(n)
     for i in range(n):
         acc = 0.0
         for j in range(k):
-            dz[i, j] = comp[i, j] - z[i, j] - z[i, j] / y[i, j] * dy[i, j]
+            dz[i, j] = comp[i, j] - z[i, j] - zy[i, j] * dy[i, j]
             acc += sig[i, j] * dy[i, j]
         da[i] = acc
     alpha = frac * min(_max_step(y, dy), _max_step(a, da))
     beta = frac * _max_step(z, dz)
+    mu = 0.0
     for i in range(n):
         tot = 0.0
         for j in range(k):
             y[i, j] += alpha * dy[i, j]
             tot += y[i, j]
+        tot = 1.0 / tot
         for j in range(k):
-            y[i, j] /= tot
+            y[i, j] *= tot
             z[i, j] += beta * dz[i, j]
-    return mu
+            mu += y[i, j] * z[i, j]
+    return mu / (n * k), _objective(sig, y, u, lam, eq10)

@@ -74,6 +74,12 @@ class Record:
     def count(self) -> int:
         return len(self.history)
 
+    def skip(self) -> None:
+        """An iterate tried but not certified: the trace repeats the best certified so far."""
+        self.history.append(self.best_loss)
+        self.gaps.append(self.best_rel)
+        self.times.append(time.perf_counter() - self.start)
+
     def __call__(self, loss: float, rel: float, y: Any) -> None:
         rel = max(float(rel), 0.0)
         if self.best_y is None or rel < self.best_rel:

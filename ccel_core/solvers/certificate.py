@@ -230,8 +230,9 @@ def certify(
     if not math.isfinite(loss):
         return math.inf, math.inf, math.inf
     if polish:
-        c = polished_multipliers(sig, y, lam, u, objective)
-        gap = min(gap, loss - dual_value(sig, c, lam, u, objective, order))
+        eq10 = objective == "eq10"
+        c = _polished(sig, y, float(lam), u, eq10, _ANCHOR)
+        gap = min(gap, loss - _dual(sig, c, float(lam), u, eq10, order))
     gap = max(gap, 0.0)  # P ≥ D always: a negative difference is rounding, reported as 0
     return loss, gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
 
@@ -243,20 +244,30 @@ def dual_value(
     (eq. 11: ``c > 0`` where ``u > 0``, ``G*(c) = λ Σ u_k ln c_k + λ − λ ln λ``; eq. 10:
     ``G*(c) = −λ ln Σ_k u_k exp(−c_k/λ)``). ``order``: :func:`slope_order` of ``probs`` if known."""
     sig, c, u = _numpy(probs), _numpy(c), _numpy(prior)
+    return float(_dual(sig, c, float(lam), u, objective == "eq10", slope_order(sig) if order is None else order))
+
+
+@numba.njit(cache=True, nogil=True)
+def _dual(sig: np.ndarray, c: np.ndarray, lam: float, u: np.ndarray, eq10: bool, order: np.ndarray) -> float:
+    """:func:`dual_value` on numpy inputs (``-inf`` outside eq. 11's domain: no bound)."""
     h = np.empty(sig.shape[0])
-    _h_all(sig, c, slope_order(sig) if order is None else order, h)
+    _h_all(sig, c, order, h)
     if lam == 0:
-        return float(h.mean())
-    if objective == "eq11":
-        pos = u > 0
-        if (c[pos] <= 0).any() or (c[~pos] < 0).any():
-            return -math.inf  # outside the dual domain (c > 0 where u > 0, c >= 0 elsewhere): no bound
-        conj = lam * float(np.sum(u[pos] * np.log(c[pos]))) + lam - lam * math.log(lam)
+        return h.mean()
+    if not eq10:
+        conj = lam - lam * math.log(lam)
+        for k in range(c.size):
+            if u[k] > 0:
+                if c[k] <= 0:
+                    return -np.inf  # outside the dual domain (c > 0 where u > 0, c >= 0 elsewhere)
+                conj += lam * u[k] * math.log(c[k])
+            elif c[k] < 0:
+                return -np.inf
     else:
         z = -c / lam
         top = z.max()
-        conj = -lam * (top + math.log(float(np.sum(u * np.exp(z - top)))))
-    return float(h.mean()) + conj
+        conj = -lam * (top + math.log(np.sum(u * np.exp(z - top))))
+    return h.mean() + conj
 
 
 @numba.njit(cache=True, nogil=True)
@@ -286,9 +297,33 @@ def _support_system(sig: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lap, vec
 
 
+@numba.njit(cache=True, nogil=True)
+def _best_level(c: np.ndarray, u: np.ndarray, lam: float) -> np.ndarray:
+    """``c + κ1`` with κ maximizing eq. 11's dual: Newton on ``g(κ) = λ Σ_{u_k>0} u_k/(c_k + κ) − 1``
+    (decreasing and convex where every ``c_k + κ > 0``); classes with ``u_k = 0`` keep ``c_k ≥ 0``."""
+    pos = u > 0
+    cp, up = c[pos], u[pos]
+    kappa = 0.0
+    for _ in range(50):
+        d = cp + kappa
+        if (d <= 0).any():
+            kappa = 0.0 if (cp > 0).all() else -cp.min() + 1e-12
+            continue
+        g = lam * np.sum(up / d) - 1.0
+        step = g / (lam * np.sum(up / (d * d)))
+        kappa += step
+        if abs(step) <= 1e-15 * max(1.0, abs(kappa)):
+            break
+    out = c + kappa
+    for k in range(c.size):
+        if not pos[k] and out[k] < 0.0:
+            out[k] = 0.0
+    return out
+
+
 def polished_multipliers(
     probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11", anchor: float = 1e-3
-) -> np.ndarray:
+) -> Any:
     """Class multipliers ``c`` fitted to the supports of ``labels`` (a sharper certificate point).
 
     At an optimum every point's support lines meet at ``p_i = 1/a_i``:
@@ -302,26 +337,22 @@ def polished_multipliers(
     Any such c gives a valid bound. Only labels with exact zeros (a face) have supports to fit.
     """
     sig, y, u = _numpy(probs), _numpy(labels), _numpy(prior)
+    return _polished(sig, y, float(lam), u, objective == "eq10", float(anchor))
+
+
+_ANCHOR = 1e-3
+
+
+@numba.njit(cache=True, nogil=True)
+def _polished(sig: np.ndarray, y: np.ndarray, lam: float, u: np.ndarray, eq10: bool, anchor: float) -> np.ndarray:
+    """:func:`polished_multipliers` on numpy inputs."""
     k = sig.shape[1]
-    base = class_multipliers(y.mean(0), lam, u, objective, shift=False)
+    base, _ = fairness_and_multipliers(y.sum(axis=0) / sig.shape[0], lam, u, eq10)
     if not np.isfinite(base).all():
         return base
     lap, vec = _support_system(sig, y)
     w2 = anchor * anchor
     c = np.linalg.solve(lap + w2 * np.eye(k), vec + w2 * base)
-    if objective == "eq11" and lam > 0:
-        pos = u > 0
-        kappa = 0.0
-        for _ in range(50):  # g(κ) = λ Σ u/(c+κ) − 1 is decreasing and convex where c + κ > 0
-            d = c[pos] + kappa
-            if (d <= 0).any():
-                kappa = 0.0 if (c[pos] > 0).all() else float(-c[pos].min() + 1e-12)
-                continue
-            g = lam * float(np.sum(u[pos] / d)) - 1.0
-            step = g / (lam * float(np.sum(u[pos] / (d * d))))
-            kappa += step
-            if abs(step) <= 1e-15 * max(1.0, abs(kappa)):
-                break
-        c = c + kappa
-        c = np.where(pos, c, np.maximum(c, 0.0))
+    if not eq10 and lam > 0:
+        c = _best_level(c, u, lam)
     return c

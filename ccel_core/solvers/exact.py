@@ -67,7 +67,7 @@ from ._common import (
     prepare,
     warn_not_converged,
 )
-from ._exact_kernels import pd_step
+from ._exact_kernels import face_step, pd_step
 from ._ipm import Ops, Problem, Record, blocks, newton
 from .certificate import (
     OBJECTIVES,
@@ -95,6 +95,13 @@ _ENTRY_MASS = 1e-9  # mass a class gets when the active-set step adds it to a po
 _WARM_STEPS = 3  # face steps from a duals warm start before falling back to the interior method
 _WARM_MAX = 1e-3  # a warm start is tried only when its face's first certificate is below this
 
+
+_CERTIFY_AT = 100.0  # interior iterates are certified once K·μ/P <= this × tol (or _STALL_BELOW)
+
+_P_TINY = 1e-12  # objective values below this are certified whatever K·μ/P says
+_TRY_FACE = 1e-5  # K·μ/P at which the interior first hands the face it identifies to the end-game …
+_TRY_STEPS = 3  # … for this many face steps; if they do not certify tol the interior goes on, …
+_TRY_AGAIN = 1e-2  # … and tries again once K·μ/P has fallen by this factor
 
 _SMALL = 200_000  # label entries below which BLAS runs single-threaded during a solve
 _blas: Any = None
@@ -140,17 +147,23 @@ def _vectorized_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
     return y, z
 
 
-def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
+def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array, float]:
+    """One fused interior step (numpy); also returns the interior method's own relative-gap
+    estimate ``K·μ/P`` of the new iterate."""
     assert isinstance(y, np.ndarray) and isinstance(z, np.ndarray)  # the numpy backend's step
     y, z = y.copy(), z.copy()
-    pd_step(pb.sig, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
-    return y, z
+    mu, loss = pd_step(pb.sig, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
+    # P within rounding of 0 (e.g. one-hot σ at λ = 0): the relative estimate is meaningless, certify
+    return y, z, (y.shape[1] * mu / loss if loss > _P_TINY else 0.0)
 
 
 def _interior(pb: Problem, y: Array, max_iter: int, tol: float, record: Record) -> tuple[Array, Array]:
     """Mehrotra predictor-corrector steps from ``y`` until ``tol`` or the certificate stalls.
 
-    Returns this phase's best iterate (by certificate) and its slacks.
+    Without a callback (numpy), an iterate is certified only once the interior method's own gap
+    estimate ``K·μ/P`` is below ``max(_CERTIFY_AT·tol, _STALL_BELOW)`` (or at the last iteration):
+    earlier certificates could not pass and cost a third of a step each. Returns this phase's best
+    iterate (by certificate, else the last one) and its slacks.
     """
     ops = pb.ops
     loss, rel = pb.certify(y)
@@ -159,9 +172,19 @@ def _interior(pb: Problem, y: Array, max_iter: int, tol: float, record: Record) 
         return y, 1.0 / y
     z = max(rel * loss / y.shape[1], 1e-10) / y
     best, best_z, best_rel, since = y, z, rel, 0
-    step = _numba_step if not ops.torch else _vectorized_step
+    every = ops.torch or record.callback is not None  # a callback sees every iterate's certified best
+    gate = max(_CERTIFY_AT * tol, _STALL_BELOW)
+    next_try = 0.0 if ops.torch else _TRY_FACE
     for _ in range(max_iter):
-        y, z = step(pb, y, z)
+        if ops.torch:
+            y, z = _vectorized_step(pb, y, z)
+            estimate = 0.0
+        else:
+            y, z, estimate = _numba_step(pb, y, z)
+        if not (every or estimate <= gate or record.count >= max_iter):
+            record.skip()
+            best, best_z = y, z  # the most advanced iterate, for the end-game if nothing certifies
+            continue
         loss, rel = pb.certify(y)
         record(loss, rel, y)
         if rel < best_rel:
@@ -170,6 +193,11 @@ def _interior(pb: Problem, y: Array, max_iter: int, tol: float, record: Record) 
             since += 1
         if best_rel <= tol or since >= _STALL or record.count > max_iter:
             break
+        if estimate < next_try:  # the face this iterate identifies may already be the optimal one
+            _face(pb, y, y > z, max_iter, tol, record, steps=_TRY_STEPS)
+            if record.best_rel <= tol or record.count > max_iter:
+                break
+            next_try = estimate * _TRY_AGAIN
     return best, best_z
 
 
@@ -195,24 +223,35 @@ def _face(
         if rel > 0.1 * prev:  # Newton has settled on this face and it is not the optimal one
             support, y = _expand(pb, y, support, tol)
         prev = rel
-        dy = _face_direction(pb, y, support)
-        # entries the full step would take below 0 that are already small leave the support now
-        # (all at once; a partial step drops only one per step), and the step is recomputed
-        for _ in range(_VANISH_ROUNDS):
-            vanish = support & (y + dy < 0) & (y < _VANISH * ops.row_max(y)[:, None])
-            if not bool(vanish.any()):
-                break
-            support = support & ~vanish
-            y = ops.lib.where(support, y, 0.0 * y)
-            y = y / y.sum(1)[:, None]
-            dy = _face_direction(pb, y, support)
-        # up to the first entry that reaches 0 (it leaves the support), and within a trust radius:
-        # in the flat directions of degenerate points the proximal Newton step can be long
-        alpha = min(ops.max_step(y, dy), _RADIUS / max(float(ops.lib.abs(dy).max()), 1e-300))
-        y = ops.lib.where(support, y + alpha * dy, 0.0 * y)
-        support = support & (y > _DROP * ops.row_max(y)[:, None])
+        if ops.torch:
+            y, support = _face_step(pb, y, support)
+            continue
+        try:
+            y, support = face_step(
+                pb.sig, y, support, pb.u, pb.lam, pb.eq10, _FACE_EPS, _VANISH, _VANISH_ROUNDS, _RADIUS, _DROP
+            )
+        except ZeroDivisionError:  # a point with σ·y = 0 on this face: no Newton step; keep the best so far
+            break
+
+
+def _face_step(pb: Problem, y: Array, support: Array) -> tuple[Array, Array]:
+    """One Newton step on the face (any backend; numpy uses the fused kernel ``face_step``, which
+    documents the rules)."""
+    ops = pb.ops
+    dy = _face_direction(pb, y, support)
+    for _ in range(_VANISH_ROUNDS):
+        vanish = support & (y + dy < 0) & (y < _VANISH * ops.row_max(y)[:, None])
+        if not bool(vanish.any()):
+            break
+        support = support & ~vanish
         y = ops.lib.where(support, y, 0.0 * y)
         y = y / y.sum(1)[:, None]
+        dy = _face_direction(pb, y, support)
+    alpha = min(ops.max_step(y, dy), _RADIUS / max(float(ops.lib.abs(dy).max()), 1e-300))
+    y = ops.lib.where(support, y + alpha * dy, 0.0 * y)
+    support = support & (y > _DROP * ops.row_max(y)[:, None])
+    y = ops.lib.where(support, y, 0.0 * y)
+    return y / y.sum(1)[:, None], support
 
 
 def _face_direction(pb: Problem, y: Array, support: Array) -> Array:
