@@ -20,6 +20,8 @@ import numba
 import numpy as np
 
 _FAST = {"contract", "arcp", "reassoc", "nsz"}
+_CORRECTORS = 2  # Gondzio correctors per step at most …
+_CORRECT_BELOW = 0.7  # … tried while the primal or dual step is shorter than this
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
@@ -66,6 +68,19 @@ def _max_step(x, dx):
         if dx[t] < 0.0 and x[t] < -best * dx[t]:
             best = -x[t] / dx[t]
     return best
+
+
+@numba.njit(cache=True, nogil=True)
+def _lengths(sig, a, y, z, dy, dz):
+    """Largest steps ≤ 1 keeping ``y ≥ 0`` and ``a = σ·y ≥ 0`` (primal), ``z ≥ 0`` (dual)."""
+    n, k = sig.shape
+    da = np.empty(n)
+    for i in range(n):
+        acc = 0.0
+        for j in range(k):
+            acc += sig[i, j] * dy[i, j]
+        da[i] = acc
+    return min(_max_step(y, dy), _max_step(a, da)), _max_step(z, dz)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -130,8 +145,11 @@ def _system(e, w, rho, b, binv, curv):
         for j in range(k):
             wj = rho[i] * w[i, j]
             bj = binv[i] * b[i, j]
-            for t in range(k):
+            for t in range(j, k):  # S is symmetric: the upper triangle, mirrored below
                 amat[j, t] -= wj * w[i, t] + bj * b[i, t]
+    for j in range(k):
+        for t in range(j):
+            amat[j, t] = amat[t, j]
     esum = e.sum(axis=0)
     for j in range(k):
         amat[j, j] += esum[j]
@@ -292,15 +310,37 @@ def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
             comp[i, j] = (target - dy[i, j] * dz[i, j]) * iy[i, j]
             q[i, j] = comp[i, j] - grad[i, j]
     _direction(e, einv, w, rho, b, binv, ainv, curv, q, dy, tmp)  # corrector
-    da = np.empty(n)
     for i in range(n):
-        acc = 0.0
         for j in range(k):
             dz[i, j] = comp[i, j] - z[i, j] - zy[i, j] * dy[i, j]
-            acc += sig[i, j] * dy[i, j]
-        da[i] = acc
-    alpha = frac * min(_max_step(y, dy), _max_step(a, da))
-    beta = frac * _max_step(z, dz)
+    ap, ad = _lengths(sig, a, y, z, dy, dz)
+    # Gondzio's centrality correctors while a step is short: aim at longer steps (1.5α + 0.1) and
+    # pull the complementarity products of that trial point into [0.1, 10]·σμ, reusing the factors
+    dyc = np.empty((n, k))
+    dzc = np.empty((n, k))
+    for _ in range(_CORRECTORS):
+        if min(ap, ad) >= _CORRECT_BELOW:
+            break
+        tp = min(1.0, 1.5 * ap + 0.1)
+        td = min(1.0, 1.5 * ad + 0.1)
+        for i in range(n):
+            for j in range(k):
+                v = (y[i, j] + tp * dy[i, j]) * (z[i, j] + td * dz[i, j])
+                t = max(min(v, 10.0 * target), 0.1 * target) - v
+                q[i, j] = max(t, -10.0 * target) * iy[i, j]
+        _direction(e, einv, w, rho, b, binv, ainv, curv, q, dyc, tmp)
+        for i in range(n):
+            for j in range(k):
+                dyc[i, j] += dy[i, j]
+                dzc[i, j] = dz[i, j] + q[i, j] - zy[i, j] * (dyc[i, j] - dy[i, j])
+        cp, cd = _lengths(sig, a, y, z, dyc, dzc)
+        if cp + cd < 1.01 * (ap + ad):
+            break
+        dy, dyc = dyc, dy
+        dz, dzc = dzc, dz
+        ap, ad = cp, cd
+    alpha = frac * ap
+    beta = frac * ad
     mu = 0.0
     for i in range(n):
         tot = 0.0
