@@ -7,7 +7,8 @@
 
 The defaults are the paper's fixed-feature protocol (Table 2): a linear head (Kaiming init, zero
 bias) on the features, SGD with lr 0.1, batch 250, 10 epochs, weight decay 0.001, and the
-collision cross-entropy objective eq. 11 with λ = 100 whose pseudo-labels are solved per batch by EM.
+collision cross-entropy objective eq. 11 with λ = 100 whose pseudo-labels are solved per batch by the
+certified exact y-step (:func:`ccel_core.solvers.exact`; ``y_solver="em"`` for the paper's EM).
 """
 
 from __future__ import annotations

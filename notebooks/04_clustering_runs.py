@@ -25,7 +25,7 @@
 # Default protocol (paper Table 2, fixed features): a linear head on the features (Kaiming init, zero
 # bias), SGD with learning rate 0.1, batch 250, weight decay 0.001, $\lambda = 100$; for `ccel` the
 # pseudo-labels of eq. 11, $\frac1N\sum_i H_2(y_i,\sigma_i) + \lambda\,\mathrm{KL}(u\|\bar y)$, are solved per
-# batch by EM (notebook 3) and the network step minimizes $\frac1{|B|}\sum_{i\in B} H_2(y_i,\sigma_i)$.
+# batch by the certified exact y-step (EM, notebook 3, with `y_solver="em"`) and the network step minimizes $\frac1{|B|}\sum_{i\in B} H_2(y_i,\sigma_i)$.
 
 # %% tags=["parameters"]
 DATA = "digits"  # a built-in set, a torchvision set (needs its files) or a feature file

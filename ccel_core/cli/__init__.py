@@ -23,7 +23,7 @@ import sys
 import traceback
 from typing import Optional, Sequence
 
-from ._common import EXIT_FAILED, EXIT_USAGE, CLIError, Parser, err
+from ._common import EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, CLIError, Parser, err
 
 __all__ = ["main", "build_parser"]
 
@@ -101,7 +101,7 @@ def _run(argv: Optional[Sequence[str]]) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         err("interrupted")
-        return 130
+        return EXIT_CANCELLED
     except BrokenPipeError:  # `ccel runs list | head`: the reader left; say nothing more, like other tools
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again

@@ -10,7 +10,7 @@
   on their PCA plane) by :class:`ccel_core.training.Trainer` (alternating y-steps and θ-steps),
   with per-epoch snapshots of the
   pseudo-labels y, the predictions σ, the decision regions over the plane and the cluster sizes.
-  ``ce="collision"`` is ours (eq. 11 by EM, network loss collision CE); ``ce="shannon"`` is
+  ``ce="collision"`` is ours (eq. 11 by the trainer's default y-step, the exact solver; network loss collision CE); ``ce="shannon"`` is
   MIADM-like (Shannon CE + λ KL(ȳ‖u), eq. 5, solved by PGD; network loss Shannon CE).
   The same ``seed`` gives both the same data and the same initial network.
 * :func:`pca_plane` — the 2-D PCA projection (scikit-learn) used to put digits on the plane.
