@@ -20,6 +20,7 @@ import numba
 import numpy as np
 
 _FAST = {"contract", "arcp", "reassoc", "nsz"}
+_BLAS_K = 32  # K from which the K×K system's products go to BLAS
 _CORRECTORS = 2  # Gondzio correctors per step at most …
 _CORRECT_BELOW = 0.7  # … tried while the primal or dual step is shorter than this
 
@@ -140,16 +141,21 @@ def _state(sig, y, u, lam, eq10):
 def _system(e, w, rho, b, binv, curv):
     """``(I + S·diag(curv))⁻¹`` with ``S = diag(Σ_i e_i) − Σ_i ρ_i w_i w_iᵀ − Σ_i β_i⁻¹ b_i b_iᵀ``."""
     n, k = e.shape
-    amat = np.zeros((k, k))
-    for i in range(n):
+    if k >= _BLAS_K:  # two N×K² products: BLAS (at K = 200 the loop below took 4× longer)
+        wq = w * np.sqrt(rho).reshape(n, 1)
+        bq = b * np.sqrt(binv).reshape(n, 1)
+        amat = -(wq.T @ wq) - (bq.T @ bq)
+    else:  # small K: a loop over the upper triangle beats the BLAS calls
+        amat = np.zeros((k, k))
+        for i in range(n):
+            for j in range(k):
+                wj = rho[i] * w[i, j]
+                bj = binv[i] * b[i, j]
+                for t in range(j, k):  # S is symmetric: the upper triangle, mirrored below
+                    amat[j, t] -= wj * w[i, t] + bj * b[i, t]
         for j in range(k):
-            wj = rho[i] * w[i, j]
-            bj = binv[i] * b[i, j]
-            for t in range(j, k):  # S is symmetric: the upper triangle, mirrored below
-                amat[j, t] -= wj * w[i, t] + bj * b[i, t]
-    for j in range(k):
-        for t in range(j):
-            amat[j, t] = amat[t, j]
+            for t in range(j):
+                amat[j, t] = amat[t, j]
     esum = e.sum(axis=0)
     for j in range(k):
         amat[j, j] += esum[j]
