@@ -316,3 +316,23 @@ def test_exact_certifies_real_late_epoch_batches():
             assert gap <= 1e-7 and gap == pytest.approx(r.gaps[-1], abs=1e-11)  # P − D of P ≈ 2: rounding
             certified += gap <= 1e-8 and r.converged
     assert certified >= 10, certified  # measured 11 of 12 (the other at 1.1e-8)
+
+
+@pytest.mark.parametrize("objective", ["eq11", "eq10"])
+@pytest.mark.parametrize("lam", [1e6, 1e10, 1e307])
+def test_exact_at_huge_lambda_answers_honestly(lam, objective):
+    """λ up to float64's limit: a result, never an exception from inside a kernel (λ = 1e307 raised
+    ZeroDivisionError / LinAlgError); finite labels on the simplex and a certificate that says how
+    far they are (λ = 1e6 is certified to tol since the correctors and the damped face step)."""
+    sig = problem(250, 10, seed=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        r = exact(sig, lam, objective=objective, tol=1e-8)
+    assert np.isfinite(r.labels).all() and (r.labels >= 0).all()
+    np.testing.assert_allclose(r.labels.sum(1), 1.0, atol=1e-9)
+    gap = certified_gap(sig, r.labels, lam, objective=objective, polish=True)[1]
+    assert np.isfinite(gap) and np.isfinite(r.gaps[-1])  # two valid bounds (fresh: polished)
+    if lam == 1e6:
+        assert r.converged and gap <= 1e-8
+    else:
+        assert not r.converged and any(issubclass(w.category, ConvergenceWarning) for w in caught)

@@ -231,8 +231,11 @@ def certify(
         return math.inf, math.inf, math.inf
     if polish:
         eq10 = objective == "eq10"
-        c = _polished(sig, y, float(lam), u, eq10, _ANCHOR)
-        gap = min(gap, loss - _dual(sig, c, float(lam), u, eq10, order))
+        try:
+            c = _polished(sig, y, float(lam), u, eq10, _ANCHOR)
+            gap = min(gap, loss - _dual(sig, c, float(lam), u, eq10, order))
+        except (ZeroDivisionError, np.linalg.LinAlgError):  # λ near float64's limit: no sharper bound
+            pass
     gap = max(gap, 0.0)  # P ≥ D always: a negative difference is rounding, reported as 0
     return loss, gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
 

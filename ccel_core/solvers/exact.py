@@ -48,8 +48,9 @@ Returned ``duals`` are the class multipliers ``c = −∇G(m)`` (eq. 11: ``λu/m
 ``max_k c_k = 0`` (the envelope, hence the labels they define, is shift-invariant); ``duals=``
 warm-starts a re-solve of nearly the same problem.
 Measured (λ = 100, σ = softmax(3z)): 10–25 iterations to 1e-9 for K ≤ 200; real training batches
-(digits, MNIST-test) ~15 interior and face steps on average (see benchmarks/RESULTS.md). At λ = 1e6 rounding in ``c ≈ λu/m`` limits the
-certificate to ~1e-3…1e-5: the solver warns and returns its best certified iterate.
+(digits, MNIST-test) ~15 interior and face steps on average (see benchmarks/RESULTS.md). At λ = 1e6 (250 × 10) it certifies 1e-8; from
+λ ≈ 1e8 rounding in ``c ≈ λu/m`` limits the certificate (to ~1 at 1e8…1e10, ~1e2 at 1e307): the solver
+warns and returns its best certified iterate (a step float64 cannot compute ends the phase).
 """
 
 from __future__ import annotations
@@ -188,7 +189,10 @@ def _interior(pb: Problem, y: Array, max_iter: int, tol: float, record: Record) 
             y, z = _vectorized_step(pb, y, z)
             estimate = 0.0
         else:
-            y, z, estimate = _numba_step(pb, y, z)
+            try:
+                y, z, estimate = _numba_step(pb, y, z)
+            except (ZeroDivisionError, np.linalg.LinAlgError):  # not computable in float64 (λ ≈ 1e307)
+                break
         if every or estimate <= gate or record.count >= max_iter:
             loss, rel = pb.certify(y)
             record(loss, rel, y)
@@ -244,8 +248,8 @@ def _face(
             y, support = face_step(
                 pb.sig, y, support, pb.u, pb.lam, pb.eq10, _FACE_EPS, _VANISH, _VANISH_ROUNDS, _RADIUS, _DROP
             )
-        except ZeroDivisionError:  # a point with σ·y = 0 on this face: no Newton step; keep the best so far
-            break
+        except (ZeroDivisionError, np.linalg.LinAlgError):  # no Newton step on this face (a point with
+            break  # σ·y = 0, or a system float64 cannot hold): keep the best certified iterate so far
 
 
 def _face_step(pb: Problem, y: Array, support: Array) -> tuple[Array, Array]:
