@@ -90,6 +90,14 @@ def solve_labels(solver: SolverFn, dist: Dist, probs: Tensor, init: Tensor, *, b
         return solver(all_probs, all_init)[first : first + len(probs)]
 
 
+def y_step_loss(solver: SolverFn, objective: Any, dist: Dist, probs: Tensor, labels: Tensor, all_reduce: Any) -> float:
+    """The y-step objective of ``labels``: the exact solver's own ``P(Y)`` of the labels it just
+    returned when it has it (one process), else ``objective.label_loss`` (all-reduced across
+    processes) — no second evaluation per batch."""
+    known = None if dist.active else getattr(solver, "objective_value", None)
+    return objective.label_loss(probs, labels, all_reduce=all_reduce) if known is None else float(known)
+
+
 def forward(
     net: Any, x: Tensor, augment: Optional[Callable[[Tensor], Tensor]], dtype: torch.dtype
 ) -> tuple[Tensor, Optional[Tensor]]:

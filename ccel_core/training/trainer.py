@@ -289,10 +289,7 @@ class Trainer:
         new = steps.solve_labels(self.solver, self.dist, probs, self.labels[pos], bounded=bounded)
         self.labels[pos] = new.to(self.labels.dtype)
         iters.extend([] if (last := getattr(self.solver, "last", None)) is None else [last.n_iter])
-        known = getattr(self.solver, "objective_value", None)  # the exact y-step already has P(Y)
-        if known is None or self.dist.active:
-            known = self.objective.label_loss(probs, new, all_reduce=self._reduce)
-        loss = known
+        loss = steps.y_step_loss(self.solver, self.objective, self.dist, probs, new, self._reduce)
         self._y_time += time.perf_counter() - t0
         return loss
 
