@@ -166,9 +166,15 @@ def _system(e, w, rho, b, binv, curv):
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _blocks(e, r, w, rho, b, binv, einv):
-    """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe`` (into the given arrays)."""
+def _factor(e, r, curv):
+    """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe``, and the K×K system's
+    inverse (:func:`_system`): everything a direction (:func:`_direction`) needs."""
     n, k = e.shape
+    w = np.empty((n, k))
+    b = np.empty((n, k))
+    rho = np.empty(n)
+    binv = np.empty(n)
+    einv = np.empty(n)
     for i in range(n):
         rw = 0.0
         ws = 0.0
@@ -185,6 +191,7 @@ def _blocks(e, r, w, rho, b, binv, einv):
             b[i, j] = e[i, j] - rho[i] * ws * w[i, j]
             bs += b[i, j]
         binv[i] = 1.0 / bs
+    return w, rho, b, binv, einv, _system(e, w, rho, b, binv, curv)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
@@ -203,13 +210,7 @@ def _face_direction(sig, y, support, u, lam, eq10, eps):
             q[i, j] = r[i, j] - gp[j]
             if support[i, j]:
                 e[i, j] = 1.0 / eps
-    w = np.empty((n, k))
-    b = np.empty((n, k))
-    rho = np.empty(n)
-    binv = np.empty(n)
-    einv = np.empty(n)
-    _blocks(e, r, w, rho, b, binv, einv)
-    ainv = _system(e, w, rho, b, binv, curv)
+    w, rho, b, binv, einv, ainv = _factor(e, r, curv)
     out = np.empty((n, k))
     _direction(e, einv, w, rho, b, binv, ainv, curv, q, out, np.empty((n, k)))
     return out
@@ -284,13 +285,7 @@ def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
             iy[i, j] = 1.0 / y[i, j]
             zy[i, j] = z[i, j] * iy[i, j]
             e[i, j] = 1.0 / zy[i, j]
-    w = np.empty((n, k))
-    b = np.empty((n, k))
-    rho = np.empty(n)
-    binv = np.empty(n)
-    einv = np.empty(n)
-    _blocks(e, r, w, rho, b, binv, einv)
-    ainv = _system(e, w, rho, b, binv, curv)
+    w, rho, b, binv, einv, ainv = _factor(e, r, curv)
     q = -grad
     dy = np.empty((n, k))
     tmp = np.empty((n, k))
