@@ -349,13 +349,19 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
     if objective not in OBJECTIVES:
         raise ValueError(f"objective={objective!r} is not valid; expected one of {OBJECTIVES}")
     pb = prepare(probs, lam, prior, init, max_iter=max_iter, tol=tol, validate=validate)
-    sig, u = pb.probs, pb.prior
+    sig, u, y0 = pb.probs, pb.prior, pb.init
+    if isinstance(sig, np.ndarray):
+        # C order for every array the kernels see (derived ones follow σ's order): numba reuses a
+        # compiled specialization whose layout the arguments convert to, so one Fortran-ordered call
+        # would switch a process's later calls to other (fastmath) code and other last digits
+        sig, u = np.ascontiguousarray(sig), np.ascontiguousarray(u)
+        y0 = None if y0 is None else np.ascontiguousarray(y0)
     ops = Ops(sig)
     lam = float(lam)
     check_prior_for(objective, u)
     n, k = sig.shape
     base = 0.5 * sig + 0.5 / k
-    y = base if init is None else 0.5 * pb.init + 0.5 * base
+    y = base if init is None else 0.5 * y0 + 0.5 * base
     problem = Problem(sig, lam, u, objective, ops)
     record = Record(callback)
     with _blas_limit(n * k):
