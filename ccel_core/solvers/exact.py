@@ -352,8 +352,7 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
     sig, u, y0 = pb.probs, pb.prior, pb.init
     if isinstance(sig, np.ndarray):
         # C order for every array the kernels see (derived ones follow σ's order): numba reuses a
-        # compiled specialization whose layout the arguments convert to, so one Fortran-ordered call
-        # would switch a process's later calls to other (fastmath) code and other last digits
+        # compiled specialization whose layout the arguments convert to; one layout, one code path
         sig, u = np.ascontiguousarray(sig), np.ascontiguousarray(u)
         y0 = None if y0 is None else np.ascontiguousarray(y0)
     ops = Ops(sig)
