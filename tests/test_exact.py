@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
 from ccel_core.solvers import STATUSES, ConvergenceWarning, certified_gap, dual_value, em, eq11_loss, exact, pgd
-from ccel_core.solvers.certificate import _h_all, class_multipliers, slope_order
+from ccel_core.solvers.certificate import _h_all, class_multipliers, polished_multipliers, slope_order
 from tests.references import assert_not_worse_than_reference, clarabel_reference, objective_value
 
 
@@ -332,6 +332,8 @@ def test_exact_at_huge_lambda_answers_honestly(lam, objective):
     np.testing.assert_allclose(r.labels.sum(1), 1.0, atol=1e-9)
     gap = certified_gap(sig, r.labels, lam, objective=objective, polish=True)[1]
     assert np.isfinite(gap) and np.isfinite(r.gaps[-1])  # two valid bounds (fresh: polished)
+    c = polished_multipliers(sig, r.labels, lam, np.full(10, 0.1), objective)  # public: IEEE values, no raise
+    assert c.shape == (10,)
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
     assert r.converged != warned  # not certified to tol: said so (λ = 1e6 is at float64's edge: either)
     if lam > 1e6:

@@ -21,13 +21,12 @@ import math
 import numba
 import numpy as np
 
-_FAST = False  # strict IEEE: see the module docstring
 _BLAS_K = 32  # K from which the K×K system's products go to BLAS
 _CORRECTORS = 2  # Gondzio correctors per step at most …
 _CORRECT_BELOW = 0.7  # … tried while the primal or dual step is shorter than this
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True)
 def _apply(e, w, rho, b, binv, x, out):
     n, k = e.shape
     for i in range(n):
@@ -42,7 +41,7 @@ def _apply(e, w, rho, b, binv, x, out):
             out[i, j] = e[i, j] * x[i, j] - wx * w[i, j] - bx * b[i, j]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True)
 def _direction(e, einv, w, rho, b, binv, ainv, curv, q, out, tmp):
     """``out = Δ`` for the right-hand side ``q`` (= −(∇f − comp)), rows summing to 0
     (``einv``: per point ``1/Σ_k e_k``)."""
@@ -62,7 +61,7 @@ def _direction(e, einv, w, rho, b, binv, ainv, curv, q, out, tmp):
             out[i, j] -= tot * e[i, j]
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True)
 def _max_step(x, dx):
     """Largest α ≤ 1 with ``x + α dx ≥ 0``."""
     best = 1.0
@@ -108,7 +107,7 @@ def _objective(sig, y, u, lam, eq10):
     return loss
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True)
 def _state(sig, y, u, lam, eq10):
     """``a = σ·y`` per point, ``G'(m)`` and ``G''(m)/N`` per class."""
     n, k = sig.shape
@@ -139,7 +138,7 @@ def _state(sig, y, u, lam, eq10):
     return a, gp, curv
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True)
 def _system(e, w, rho, b, binv, curv):
     """``(I + S·diag(curv))⁻¹`` with ``S = diag(Σ_i e_i) − Σ_i ρ_i w_i w_iᵀ − Σ_i β_i⁻¹ b_i b_iᵀ``."""
     n, k = e.shape
@@ -167,7 +166,7 @@ def _system(e, w, rho, b, binv, curv):
     return np.linalg.inv(amat)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True)
 def _factor(e, r, curv):
     """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe``, and the K×K system's
     inverse (:func:`_system`): everything a direction (:func:`_direction`) needs."""
@@ -196,7 +195,7 @@ def _factor(e, r, curv):
     return w, rho, b, binv, einv, _system(e, w, rho, b, binv, curv)
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True)
 def _face_direction(sig, y, support, u, lam, eq10, eps):
     """Newton direction on the face ``support``: the interior step's system with ``e = 1/ε`` on the
     support and 0 off it, right-hand side ``−∇f``."""
@@ -266,7 +265,7 @@ def face_step(sig, y, support, u, lam, eq10, eps, vanish, rounds, radius, drop):
     return y, support
 
 
-@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+@numba.njit(cache=True, nogil=True)
 def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
     """One Mehrotra predictor-corrector step of the exact y-step; updates ``y`` and ``z`` in place.
 

@@ -234,7 +234,7 @@ def certify(
         try:
             c = _polished(sig, y, float(lam), u, eq10, _ANCHOR)
             gap = min(gap, loss - _dual(sig, c, float(lam), u, eq10, order))
-        except (ZeroDivisionError, np.linalg.LinAlgError):  # λ near float64's limit: no sharper bound
+        except np.linalg.LinAlgError:  # λ near float64's limit (non-finite multipliers): no sharper bound
             pass
     gap = max(gap, 0.0)  # P ≥ D always: a negative difference is rounding, reported as 0
     return loss, gap, (gap / loss if loss > 0 else (0.0 if gap <= 0 else math.inf))
@@ -250,7 +250,7 @@ def dual_value(
     return float(_dual(sig, c, float(lam), u, objective == "eq10", slope_order(sig) if order is None else order))
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")  # IEEE inf/nan, as numpy: no raise
 def _dual(sig: np.ndarray, c: np.ndarray, lam: float, u: np.ndarray, eq10: bool, order: np.ndarray) -> float:
     """:func:`dual_value` on numpy inputs (``-inf`` outside eq. 11's domain: no bound)."""
     h = np.empty(sig.shape[0])
@@ -300,7 +300,7 @@ def _support_system(sig: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
     return lap, vec
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")  # IEEE inf/nan, as numpy: no raise
 def _best_level(c: np.ndarray, u: np.ndarray, lam: float) -> np.ndarray:
     """``c + κ1`` with κ maximizing eq. 11's dual: Newton on ``g(κ) = λ Σ_{u_k>0} u_k/(c_k + κ) − 1``
     (decreasing and convex where every ``c_k + κ > 0``); classes with ``u_k = 0`` keep ``c_k ≥ 0``."""
@@ -324,8 +324,11 @@ def _best_level(c: np.ndarray, u: np.ndarray, lam: float) -> np.ndarray:
     return out
 
 
+_ANCHOR = 1e-3  # the default weight of polished_multipliers' anchor to c(m)
+
+
 def polished_multipliers(
-    probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11", anchor: float = 1e-3
+    probs: Any, labels: Any, lam: float, prior: Any, objective: str = "eq11", anchor: float = _ANCHOR
 ) -> Any:
     """Class multipliers ``c`` fitted to the supports of ``labels`` (a sharper certificate point).
 
@@ -343,10 +346,7 @@ def polished_multipliers(
     return _polished(sig, y, float(lam), u, objective == "eq10", float(anchor))
 
 
-_ANCHOR = 1e-3
-
-
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")  # IEEE inf/nan, as numpy: no raise
 def _polished(sig: np.ndarray, y: np.ndarray, lam: float, u: np.ndarray, eq10: bool, anchor: float) -> np.ndarray:
     """:func:`polished_multipliers` on numpy inputs."""
     k = sig.shape[1]
