@@ -104,9 +104,9 @@ def test_sigkill_after_any_write_then_resume_ends_like_an_uninterrupted_run(
 
 
 def test_kill_point_spec_is_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from ccel_core import runs
+    from ccel_core.runs import files
 
-    monkeypatch.setattr(runs, "_kill_counts", {})  # this process's counts: none left behind for later tests
+    monkeypatch.setattr(files, "_kill_counts", {})  # this process's counts: none left behind for later tests
     run = RunStore(tmp_path / "runs").create({})
     monkeypatch.setenv("CCEL_KILL_AT", "checkpiont:1")
     with pytest.raises(ValueError, match=r"CCEL_KILL_AT='checkpiont:1'; expected <point>\[:<n>\] with a point of"):

@@ -536,10 +536,10 @@ def test_index_corrupted_under_an_open_store(store: RunStore) -> None:
 
 
 def test_busy_index_is_not_reported_as_corrupt(store: RunStore, monkeypatch) -> None:
-    from ccel_core import runs
+    from ccel_core.runs import store as store_module
 
     store.create({}, run_id="r1")
-    monkeypatch.setattr(runs, "_BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_S", 0.05)
     con = sqlite3.connect(store.index_path, isolation_level=None)
     try:
         con.execute("BEGIN EXCLUSIVE")

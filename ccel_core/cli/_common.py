@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn, Optional
 
+from ..runs import DEFAULT_ROOT_TEXT, default_root
+
 __all__ = [
     "EXIT_OK",
     "EXIT_FAILED",
@@ -126,14 +128,12 @@ def add_group(sub: Any, name: str, help: str, description: str, commands: str) -
 
 
 def add_runs_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--runs-dir", metavar="DIR", default=None, help="the run store (default: $CCEL_RUNS_DIR, else ./runs)"
-    )
+    parser.add_argument("--runs-dir", metavar="DIR", default=None, help=f"the run store (default: {DEFAULT_ROOT_TEXT})")
 
 
 def runs_dir(value: str | None) -> str:
-    """The run-store folder: ``--runs-dir``, else ``$CCEL_RUNS_DIR``, else ``./runs`` (absolute)."""
-    return os.path.abspath(os.path.expanduser(value or os.environ.get("CCEL_RUNS_DIR") or "runs"))
+    """The run-store folder: ``--runs-dir``, else :func:`~ccel_core.runs.default_root` (absolute)."""
+    return os.path.abspath(os.path.expanduser(value or default_root()))
 
 
 def err(message: str) -> None:

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from typing import IO, Any, Optional
 
 from .._hints import describe_unknown
+from ..runs import CANCELLED, FAILED, FINISHED, RUNNING
 from ..summary import summarize
 from ._common import EXIT_CANCELLED, EXIT_FAILED, EXIT_OK, CLIError, add_runs_dir, err, runs_dir
 from .flags import FIELDS, add_config_flags, check_data_options, config_overrides, field_type, flag_name
@@ -167,15 +168,15 @@ def _report(run_id: str, cfg: Any, result: FitResult) -> None:
 
 
 def _exit_code(results: list[FitResult]) -> int:
-    if any(r.status == "failed" for r in results):
+    if any(r.status == FAILED for r in results):
         return EXIT_FAILED
-    if any(r.status == "cancelled" for r in results):
+    if any(r.status == CANCELLED for r in results):
         return EXIT_CANCELLED
     return EXIT_OK
 
 
 def _complain(result: FitResult, run_id: str) -> None:
-    if result.status == "failed":
+    if result.status == FAILED:
         if result.exception is not None and os.environ.get("CCEL_DEBUG"):
             traceback.print_exception(result.exception, file=sys.stderr)
         err(f"run {run_id} failed: {result.error}")
@@ -241,10 +242,10 @@ def _fit_configs(args: argparse.Namespace, configs: list, dist: Any) -> int:
                 _complain(result, run.run_id)
         results.append(result)
         if not dist.is_main:
-            if result.status != "finished":
+            if result.status != FINISHED:
                 break
             continue
-        if result.status != "finished":
+        if result.status != FINISHED:
             if len(results) < len(configs):
                 print(f"stopping: {len(configs) - len(results)} seed(s) not started", file=sys.stderr, flush=True)
             break
@@ -290,7 +291,7 @@ def run_log(run: Any) -> Iterator[None]:
 
 
 def _summary(results: list[FitResult], group: str) -> None:
-    done = [r.metrics for r in results if r.status == "finished"]
+    done = [r.metrics for r in results if r.status == FINISHED]
     if len(done) < 2:
         return
     parts = []
@@ -334,8 +335,8 @@ def _cmd_resume(args: argparse.Namespace) -> int:
     try:
         problem = None
         if dist.is_main:
-            info = run.info  # a run whose process died reads "failed" here: resumable
-            if info.status == "running":
+            info = run.info  # a run whose process died reads failed here: resumable
+            if info.status == RUNNING:
                 problem = (
                     f"run {args.resume!r} is running (pid={info.pid}, host={info.host!r}); "
                     "cancel it first (ccel runs cancel)"
@@ -346,7 +347,7 @@ def _cmd_resume(args: argparse.Namespace) -> int:
         dataset = load_data(cfg, download=args.download)
         # loads the checkpoint (rank 0; broadcast to the others); refuses a changed config
         trainer = Trainer(cfg, dataset=dataset, run=run if dist.is_main else None)
-        finished = run.info.status == "finished"
+        finished = run.info.status == FINISHED
         _check_more_epochs(
             args.resume, trainer.epoch, cfg.epochs, saved.get("epochs"), args.epochs is not None, finished
         )

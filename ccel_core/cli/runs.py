@@ -10,11 +10,11 @@ import sys
 import time
 from typing import Any
 
+from ..runs import CANCELLED, DEFAULT_ROOT_TEXT, RUN_STATUSES, RUNNING, RUNS_DIR_ENV, TERMINAL_STATUSES
 from ._common import EXIT_FAILED, EXIT_OK, CLIError, add_group, add_runs_dir, err, runs_dir
 
 __all__ = ["add_parser"]
 
-STATUSES = ("created", "running", "finished", "failed", "cancelled")
 METRIC_COLUMNS = ("acc", "nmi", "ari", "test_acc")
 EPOCH_COLUMNS = (
     "epoch",
@@ -34,14 +34,14 @@ EPOCH_COLUMNS = (
 
 
 HELP = "list, show, export, delete, cancel or reindex stored runs"
-DESCRIPTION = "Inspect and manage the run store (default $CCEL_RUNS_DIR, else ./runs)."
+DESCRIPTION = f"Inspect and manage the run store (default {DEFAULT_ROOT_TEXT})."
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p, rs = add_group(sub, "runs", HELP, DESCRIPTION, "list,show,export,delete,cancel,reindex")
 
     q = rs.add_parser("list", help="one line per run, newest first")
-    q.add_argument("--status", choices=STATUSES)
+    q.add_argument("--status", choices=RUN_STATUSES)
     q.add_argument("--group", metavar="G")
     q.add_argument("--data", metavar="NAME")
     q.add_argument("--method", metavar="NAME")
@@ -63,7 +63,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     q.add_argument("run_ids", metavar="RUN_ID", nargs="*", help="default: every run (after the filters)")
     q.add_argument("--per-epoch", action="store_true", help="one row per run and epoch")
     q.add_argument("--force", action="store_true", help="overwrite OUT.csv if it exists (refused otherwise)")
-    q.add_argument("--status", choices=STATUSES)
+    q.add_argument("--status", choices=RUN_STATUSES)
     q.add_argument("--group", metavar="G")
     add_runs_dir(q)
     q.set_defaults(func=cmd_export)
@@ -97,7 +97,7 @@ def _store(args: argparse.Namespace, *, must_exist: bool = True) -> Any:
         raise CLIError(f"--runs-dir {str(root)!r} is not a folder; expected the folder of a run store")
     if not store_exists(root):
         if must_exist:
-            raise CLIError(f"no run store in {root}; pass --runs-dir or set CCEL_RUNS_DIR")
+            raise CLIError(f"no run store in {root}; pass --runs-dir or set {RUNS_DIR_ENV}")
         return None
     store = RunStore(root)
     if store.rebuilt is not None:
@@ -267,11 +267,11 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     for run_id in args.run_ids:
         run = store.open(run_id)
         status = run.info.status
-        if status in ("finished", "failed", "cancelled"):
+        if status in TERMINAL_STATUSES:
             print(f"{run_id} is already {status}; nothing to cancel")
             continue
         run.request_cancel()
-        print(f"{run_id}: cancel requested ({'stops after its current batch' if status == 'running' else 'cancelled'})")
+        print(f"{run_id}: cancel requested ({'stops after its current batch' if status == RUNNING else CANCELLED})")
     return EXIT_OK
 
 
@@ -280,7 +280,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
     root = runs_dir(args.runs_dir)
     if not os.path.isdir(root):
-        raise CLIError(f"no run store in {root}; pass --runs-dir or set CCEL_RUNS_DIR")
+        raise CLIError(f"no run store in {root}; pass --runs-dir or set {RUNS_DIR_ENV}")
     store, done = RunStore.rebuild_index(root)
     if done.moved is not None:
         print(f"moved the corrupt index to {done.moved}")

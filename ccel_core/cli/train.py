@@ -17,6 +17,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
+from ..runs import CANCELLED, FINISHED
+
 __all__ = ["FitResult", "train_one", "brief"]
 
 
@@ -34,28 +36,11 @@ class FitResult:
     exception: Optional[BaseException] = None
 
 
-class _StoppableRun:
-    """The run as the trainer sees it, plus a stop flag set by a signal handler.
-
-    The handler only sets the flag (no file or database I/O inside a signal handler); the trainer
-    polls ``cancel_requested`` between batches and ends the run as cancelled.
-    """
-
-    def __init__(self, run: Any) -> None:
-        self._run, self.stop_signal = run, None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._run, name)
-
-    @property
-    def cancel_requested(self) -> bool:
-        return self.stop_signal is not None or self._run.cancel_requested
-
-
 @contextlib.contextmanager
-def _stop_on_signals(target: Optional[_StoppableRun]) -> Iterator[dict]:
-    """SIGINT/SIGTERM: the first asks ``target`` to stop after the current batch (or, without a
-    target, interrupts at once); the next one raises ``KeyboardInterrupt`` at once."""
+def _stop_on_signals(recorder: Any) -> Iterator[dict]:
+    """SIGINT/SIGTERM: the first asks the trainer to stop after the current batch
+    (``recorder.request_stop``; without a ``recorder``, interrupts at once); the next one raises
+    ``KeyboardInterrupt`` at once. The handler only sets fields: no file or database I/O in it."""
     state: dict[str, Any] = {"signal": None}
     if threading.current_thread() is not threading.main_thread():
         yield state
@@ -64,9 +49,9 @@ def _stop_on_signals(target: Optional[_StoppableRun]) -> Iterator[dict]:
     def handler(signum: int, frame: Any) -> None:
         first = state["signal"] is None
         state["signal"] = signal.Signals(signum).name
-        if target is None or not first:
+        if recorder is None or not first:
             raise KeyboardInterrupt(state["signal"])
-        target.stop_signal = state["signal"]
+        recorder.request_stop(f"stopped by {state['signal']}")
         sys.stderr.write(f"\nccel: {state['signal']}: stopping after the current batch (again to stop now)\n")
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -102,26 +87,26 @@ def train_one(
     Args:
         config: the :class:`TrainConfig`.
         run: the :class:`~ccel_core.runs.Run` to write to (None: nothing is stored). The trainer
-            marks it running / finished / failed / cancelled; an interrupt (second Ctrl-C) is
-            recorded as cancelled.
+            alone marks it running / finished / failed / cancelled (a signal asks it to stop; an
+            interrupt, a second Ctrl-C, is thrown into it and recorded as cancelled).
         dataset: the data (default: loaded from the config by the trainer).
         trainer: a trainer already built for ``config`` (with ``run`` when it resumes one; a fresh
-            run is attached here).
+            run is attached to its recorder here).
         progress: show a tqdm bar over epochs; otherwise one line per epoch.
         stream: where the bar / epoch lines go (default stderr).
     """
     from tqdm.auto import tqdm
 
     from ..training import Trainer
+    from ..training.recorder import ending
 
     stream = sys.stderr if stream is None else stream
-    target = None if run is None else _StoppableRun(run)
     if trainer is None:
-        trainer = Trainer(config, dataset=dataset, run=target)
-    else:
-        trainer.recorder.run = target
+        trainer = Trainer(config, dataset=dataset, run=run)
+    elif run is not None:
+        trainer.recorder.attach(run)  # a run created after the trainer validated the config
     label = run.run_id if run is not None else f"{config.method} seed {config.seed}"
-    graceful = target if trainer.objective.trains_network else None
+    graceful = trainer.recorder if run is not None and trainer.objective.trains_network else None
     bar = tqdm(
         total=config.epochs,
         initial=min(trainer.epoch, config.epochs),
@@ -132,9 +117,9 @@ def train_one(
         dynamic_ncols=True,
     )
     exception: Optional[BaseException]
-    status, error, exception = "finished", None, None
+    status, error, exception = FINISHED, None, None
     try:
-        with _stop_on_signals(graceful) as state:
+        with _stop_on_signals(graceful):
             epochs = trainer.fit()
             try:
                 for m in epochs:
@@ -146,24 +131,19 @@ def train_one(
                             file=stream,
                             flush=True,
                         )
-            except KeyboardInterrupt as exc:
-                # raised inside the trainer, it marked the run failed on the way out; raised here, the
-                # generator is closed (the trainer marks it cancelled). Either way: a cancellation.
-                epochs.close()
-                status, error, exception = "cancelled", f"interrupted ({state['signal'] or 'KeyboardInterrupt'})", exc
-                if run is not None:
-                    run.finish("cancelled", error=error)
-            except Exception as exc:  # raised inside the trainer, it already marked the run failed
-                epochs.close()
-                status, error, exception = "failed", f"{type(exc).__name__}: {exc}", exc
-                if run is not None:
-                    run.finish("failed", error=error)
+            except (Exception, KeyboardInterrupt) as exc:
+                # raised inside the trainer, it recorded how the run ended; raised here (the trainer waits
+                # at an epoch's end), it is thrown into the trainer, which records it: the trainer is the
+                # run's one writer (a generator that already ended re-raises it at once)
+                try:
+                    epochs.throw(exc)
+                except (Exception, KeyboardInterrupt) as again:
+                    if again is not exc:
+                        raise
+                (status, error), exception = ending(exc), exc
             else:
                 if trainer.cancelled:
-                    status = "cancelled"
-                    if state["signal"] and run is not None:
-                        error = f"stopped by {state['signal']}"
-                        run.finish("cancelled", error=error)
+                    status, error = CANCELLED, trainer.recorder.stop_reason
     finally:
         bar.close()
     return FitResult(status, dict(trainer.history[-1]) if trainer.history else {}, trainer, error, exception)

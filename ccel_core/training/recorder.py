@@ -4,10 +4,15 @@ One method per event of the run's life, so the trainer's loop never talks to the
 
     start(history)                   status → running; metrics lines made to match the checkpoint's history
     epoch(epoch, state, metrics)     checkpoint, then the epoch's metrics line
-    cancel_requested                 a cancel flag set in the store (polled between batches)
+    cancel_requested                 a cancel flag set in the store, or request_stop (polled between batches)
     finished(probs, final)           assignments argmax σ and σ saved, status → finished
-    cancelled(reason)                status → cancelled
-    failed(exc)                      status → failed, with "Type: message"
+    cancelled(reason)                status → cancelled (reason: the caller's, else request_stop's)
+    ended_by(exc)                    a KeyboardInterrupt: status → cancelled, "interrupted (SIGINT)";
+                                     any other exception: status → failed, with "Type: message"
+
+The recorder is the only writer of a run's status while it trains: callers (the CLI) stop a run
+through :meth:`Recorder.request_stop` (safe in a signal handler: it only sets a field) or by
+throwing into the trainer's ``fit`` generator, never by finishing the run themselves.
 
 Without a run (``run=None``) every event is a no-op, so the same loop serves library calls,
 the CLI and data-parallel processes other than rank 0.
@@ -24,7 +29,18 @@ from typing import Any, Mapping, Optional, Sequence
 
 from torch import Tensor
 
-__all__ = ["Recorder"]
+from ..runs import CANCELLED, FAILED, FINISHED
+
+__all__ = ["Recorder", "ending"]
+
+
+def ending(exc: BaseException) -> tuple[str, str]:
+    """How ``exc`` ends a run: ``(cancelled, "interrupted (SIGINT)")`` for a ``KeyboardInterrupt``
+    (named by the signal a handler raised it with, else ``KeyboardInterrupt``), else
+    ``(failed, "Type: message")``."""
+    if isinstance(exc, KeyboardInterrupt):
+        return CANCELLED, f"interrupted ({str(exc) or type(exc).__name__})"
+    return FAILED, f"{type(exc).__name__}: {exc}"
 
 
 class Recorder:
@@ -32,6 +48,20 @@ class Recorder:
 
     def __init__(self, run: Any = None) -> None:
         self.run = run
+        self.stop_reason: Optional[str] = None
+
+    def attach(self, run: Any) -> None:
+        """Record into ``run`` from now on: a run created after the trainer was built (the CLI builds
+        the trainer first, so that a config the data refuses writes nothing). Refuses to replace
+        another run."""
+        if self.run is not None and self.run is not run:
+            raise RuntimeError(f"this trainer already records into {self.run!r}; cannot attach {run!r}")
+        self.run = run
+
+    def request_stop(self, reason: str) -> None:
+        """Ask the trainer to stop after its current batch; the run ends cancelled with ``reason``.
+        Only sets a field, so a signal handler may call it."""
+        self.stop_reason = reason
 
     def load(self, map_location: Any) -> Optional[dict]:
         """The run's last checkpoint (None without a run or checkpoint)."""
@@ -53,17 +83,21 @@ class Recorder:
 
     @property
     def cancel_requested(self) -> bool:
-        return self.run is not None and bool(self.run.cancel_requested)
+        return self.stop_reason is not None or (self.run is not None and bool(self.run.cancel_requested))
 
     def finished(self, probs: Tensor, final: Optional[Mapping[str, Any]]) -> None:
         if self.run is not None:
             self.run.save_assignments(probs.argmax(1), probs)
-            self.run.finish("finished", final=final)
+            self.run.finish(FINISHED, final=final)
 
     def cancelled(self, reason: Optional[str] = None) -> None:
         if self.run is not None:
-            self.run.finish("cancelled", error=reason)
+            self.run.finish(CANCELLED, error=reason if reason is not None else self.stop_reason)
 
-    def failed(self, exc: BaseException) -> None:
+    def ended_by(self, exc: BaseException) -> bool:
+        """The run ended by ``exc``: cancelled for a ``KeyboardInterrupt``, else failed; returns
+        whether it was a cancellation."""
+        status, reason = ending(exc)
         if self.run is not None:
-            self.run.finish("failed", error=f"{type(exc).__name__}: {exc}")
+            self.run.finish(status, error=reason)
+        return status == CANCELLED

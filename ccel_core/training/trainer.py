@@ -141,7 +141,7 @@ class Trainer:
         With a run: marks it running, checkpoints and logs every epoch, saves the assignments and
         finishes it (finished / cancelled / failed). A run resumed with every epoch done (killed before
         its end was recorded) is finished without training. A cancel request is honored between batches;
-        the partial epoch is discarded. Closing the generator early marks the run cancelled.
+        the partial epoch is discarded. Closing the generator early, or a KeyboardInterrupt, cancels the run.
         """
         self.recorder.start(self.history)  # a resume first repairs the metrics lines from the checkpoint
         try:
@@ -154,8 +154,8 @@ class Trainer:
                 self.cancelled = True
             self._finish_run("training stopped by the caller")
             raise
-        except BaseException as exc:
-            self.recorder.failed(exc)
+        except BaseException as exc:  # a KeyboardInterrupt (raised, or thrown in by the caller): cancelled
+            self.cancelled = self.recorder.ended_by(exc)
             raise
         self._finish_run()
 

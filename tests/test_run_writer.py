@@ -1,0 +1,128 @@
+"""A run's life has one writer, the trainer's recorder: however ``ccel fit``'s seed ends (an
+exception or a Ctrl-C inside the trainer, one between epochs in the caller, a signal asking it to
+stop), the run store records its end exactly once, with the status and error the caller reports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ccel_core.cli.train import train_one
+from ccel_core.runs import CANCELLED, FAILED, FINISHED, RunStore
+from ccel_core.runs.run import Run
+from ccel_core.training import TrainConfig, Trainer
+
+TINY = {"data": "blobs", "n_samples": 60, "epochs": 3, "seed": 3, "device": "cpu"}
+
+
+@pytest.fixture()
+def finishes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Every ``Run.finish`` call of the test, as ``(status, error)``."""
+    calls: list[tuple[str, Any]] = []
+    real = Run.finish
+
+    def spy(self: Run, status: str = FINISHED, **kw: Any) -> None:
+        calls.append((status, kw.get("error")))
+        real(self, status, **kw)
+
+    monkeypatch.setattr(Run, "finish", spy)
+    return calls
+
+
+def _run(tmp_path: Path) -> tuple[TrainConfig, Run]:
+    cfg = TrainConfig(**TINY)
+    return cfg, RunStore(tmp_path / "runs").create(cfg.to_dict())
+
+
+class _Interrupting:
+    """A stream whose write raises ``exc`` once the caller prints its ``after``-th epoch line."""
+
+    def __init__(self, exc: BaseException, after: int) -> None:
+        self.exc, self.after, self.lines = exc, after, 0
+
+    def write(self, text: str) -> int:
+        if text.startswith("["):
+            self.lines += 1
+            if self.lines == self.after:
+                raise self.exc
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_finished_run_is_finished_once(tmp_path: Path, finishes: list) -> None:
+    cfg, run = _run(tmp_path)
+    result = train_one(cfg, run=run, stream=_Interrupting(RuntimeError("never"), after=99))
+    assert result.status == FINISHED and finishes == [(FINISHED, None)]
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "error"),
+    [
+        (KeyboardInterrupt("SIGINT"), CANCELLED, "interrupted (SIGINT)"),
+        (KeyboardInterrupt(), CANCELLED, "interrupted (KeyboardInterrupt)"),
+        (OSError(5, "stream gone"), FAILED, "OSError: [Errno 5] stream gone"),
+    ],
+)
+def test_an_exception_in_the_caller_is_recorded_by_the_trainer_once(
+    tmp_path: Path, finishes: list, exc: BaseException, status: str, error: str
+) -> None:
+    cfg, run = _run(tmp_path)
+    result = train_one(cfg, run=run, stream=_Interrupting(exc, after=2))
+    info = run.info
+    assert (result.status, result.error) == (status, error) == (info.status, info.error)
+    assert finishes == [(status, error)]  # before: the trainer wrote "cancelled" or "failed", the caller again
+    assert info.epoch == 2 and result.exception is exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "error"),
+    [
+        (KeyboardInterrupt("SIGINT"), CANCELLED, "interrupted (SIGINT)"),
+        (ValueError("bad batch"), FAILED, "ValueError: bad batch"),
+    ],
+)
+def test_an_exception_inside_the_trainer_is_recorded_once(
+    tmp_path: Path, finishes: list, monkeypatch: pytest.MonkeyPatch, exc: BaseException, status: str, error: str
+) -> None:
+    cfg, run = _run(tmp_path)
+    trainer = Trainer(cfg)
+    real = trainer._train_epoch
+
+    def epoch(n: int) -> Any:
+        if n == 2:
+            raise exc
+        return real(n)
+
+    monkeypatch.setattr(trainer, "_train_epoch", epoch)
+    result = train_one(cfg, run=run, trainer=trainer, stream=_Interrupting(RuntimeError("never"), after=99))
+    assert (result.status, result.error) == (status, error) == (run.info.status, run.info.error)
+    assert finishes == [(status, error)]  # before: a Ctrl-C inside the trainer went failed, then cancelled
+    assert trainer.cancelled == (status == CANCELLED)
+
+
+def test_a_stop_request_ends_the_run_cancelled_with_its_reason(tmp_path: Path, finishes: list) -> None:
+    cfg, run = _run(tmp_path)
+    trainer = Trainer(cfg)
+
+    class Stopping(_Interrupting):
+        def write(self, text: str) -> int:
+            if text.startswith("[") and "epoch 1/" in text:
+                trainer.recorder.request_stop("stopped by SIGTERM")  # what the signal handler does
+            return len(text)
+
+    result = train_one(cfg, run=run, trainer=trainer, stream=Stopping(RuntimeError("never"), after=99))
+    assert (result.status, result.error) == (CANCELLED, "stopped by SIGTERM") == (run.info.status, run.info.error)
+    assert finishes == [(CANCELLED, "stopped by SIGTERM")] and run.info.epoch == 1
+
+
+def test_a_trainer_records_into_one_run_only(tmp_path: Path) -> None:
+    cfg, run = _run(tmp_path)
+    other = RunStore(tmp_path / "runs").create(cfg.to_dict())
+    trainer = Trainer(cfg, run=run)
+    trainer.recorder.attach(run)  # the same run again: fine
+    with pytest.raises(RuntimeError, match="already records into"):
+        trainer.recorder.attach(other)
