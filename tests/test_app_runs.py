@@ -4,8 +4,9 @@ over seeds, the settings that differ, a one-point chart), a finished run's confu
 examples, per-run logs, the runs folder confined to its root, and the feature upload's diagnoses.
 
 The run store is a temporary ``$CCEL_RUNS_DIR`` filled through :class:`~ccel_core.runs.RunStore`.
-No training process is started: ``launcher._popen`` is replaced by one that records the command
-and starts a harmless sleeping Python (so a launch counts as running), killed after the test.
+No training process is started: ``explorer.launcher.processes._popen`` is replaced by one that
+records the command and starts a harmless sleeping Python (so a launch counts as running), killed
+after the test.
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
 
 @pytest.fixture
 def launched(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The commands the page started (``launcher._popen`` replaced; see the module docstring)."""
-    from explorer import launcher
+    """The commands the page started (``launcher.processes._popen`` replaced; see the module docstring)."""
+    from explorer.launcher import processes
 
     calls: list[list[str]] = []
     procs: list[subprocess.Popen] = []
@@ -128,7 +129,7 @@ def launched(monkeypatch: pytest.MonkeyPatch) -> Any:
         procs.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"]))
         return procs[-1]
 
-    monkeypatch.setattr(launcher, "_popen", fake_popen)
+    monkeypatch.setattr(processes, "_popen", fake_popen)
     yield calls
     for proc in procs:
         proc.kill()

@@ -1,0 +1,132 @@
+"""The run store's tables: the runs for display, their configs, seed groups, the settings that
+differ and the final metrics over seeds."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Sequence
+
+import pandas as pd
+
+from ccel_core.runs import CONFIG_FILE, RunInfo, RunStore
+from ccel_core.summary import summarize
+
+# TrainConfig fields that do not define "the same experiment" across seeds.
+NOT_CONFIG = ("seed", "device", "eval_every", "root", "amp")
+SUMMARY_METRICS = ("acc", "nmi", "ari", "test_acc", "loss")
+
+
+def runs_table(store: RunStore, infos: Sequence[RunInfo]) -> pd.DataFrame:
+    """The runs ``infos`` (one snapshot of the store) for display: id, status, progress, data,
+    method, model, seed, final metrics."""
+    df = store.to_frame(list(infos))
+    if df.empty:
+        return pd.DataFrame(
+            columns=[
+                "run_id",
+                "status",
+                "progress",
+                "data",
+                "method",
+                "model",
+                "seed",
+                "epoch",
+                "epochs",
+                "acc",
+                "nmi",
+                "ari",
+                "group",
+                "created",
+            ]
+        )
+    df["data"] = df["data"].map(lambda d: Path(d).name if isinstance(d, str) and os.sep in d else d)
+    epochs = pd.to_numeric(df["epochs"], errors="coerce")
+    df["progress"] = (pd.to_numeric(df["epoch"], errors="coerce") / epochs.where(epochs > 0)).clip(0, 1).fillna(0.0)
+    df["created"] = df["created"].dt.tz_convert(None).dt.strftime("%Y-%m-%d %H:%M:%S")
+    cols = ["run_id", "status", "progress", "data", "method", "model", "seed", "epoch", "epochs"]
+    cols += [m for m in ("acc", "nmi", "ari", "test_acc") if m in df.columns] + ["group", "created", "error"]
+    return df[[c for c in cols if c in df.columns]]
+
+
+def run_config(info: RunInfo) -> dict:
+    """The run's stored config (``{}`` when unreadable, e.g. a run being deleted)."""
+    try:
+        cfg = json.loads((info.path / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return cfg if isinstance(cfg, dict) else {}
+
+
+def _text(key: str, value: Any) -> str:
+    """A config value as comparable, displayable text (the data file as its name; other paths, e.g.
+    two weights files of the same name in different folders, stay whole so they stay apart)."""
+    if isinstance(value, str):
+        return Path(value).name if key == "data" and os.sep in value else value
+    return "default" if value is None else json.dumps(value, sort_keys=True)
+
+
+def _experiments(configs: Mapping[str, dict]) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """``run_id → settings`` without ``NOT_CONFIG`` (as text), and the settings other than method,
+    data and model that differ between them."""
+    exps = {rid: {k: _text(k, v) for k, v in cfg.items() if k not in NOT_CONFIG} for rid, cfg in configs.items()}
+    keys = sorted({k for e in exps.values() for k in e} - {"method", "data", "model"})
+    return exps, [k for k in keys if len({e.get(k, "default") for e in exps.values()}) > 1]
+
+
+def config_groups(configs: Mapping[str, dict]) -> dict[str, str]:
+    """``run_id → label`` of its experiment: runs whose configs differ only in the seed (and in
+    ``NOT_CONFIG``: device, evaluation schedule, data root, amp) share a label. The label names
+    method · data · model and every other setting that differs between the runs."""
+    exps, varying = _experiments(configs)
+    return {
+        rid: " · ".join(
+            [e.get("method", "?"), e.get("data", "?"), e.get("model", "?")]
+            + [f"{k}={e.get(k, 'default')}" for k in varying]
+        )
+        for rid, e in exps.items()
+    }
+
+
+def config_diff(configs: Mapping[str, dict]) -> pd.DataFrame:
+    """The settings that differ between the runs ``configs`` (``run_id → config``): one row per run,
+    ``run_id`` then one column per differing setting (as text); no setting columns when they agree."""
+    texts = {rid: {k: _text(k, v) for k, v in cfg.items()} for rid, cfg in configs.items()}
+    keys = list(dict.fromkeys(k for t in texts.values() for k in t))
+    differ = [k for k in keys if len({t.get(k, "—") for t in texts.values()}) > 1]
+    return pd.DataFrame(
+        [{"run_id": rid, **{k: t.get(k, "—") for k in differ}} for rid, t in texts.items()],
+        columns=["run_id", *differ],
+    )
+
+
+def objective_of(config: Mapping[str, Any]) -> str:
+    """What a run's logged ``loss`` measures: its method's own training objective (collision CE +
+    fairness for ccel, Shannon CE + KL for miadm, MI for migd, …; for supervised runs also the CE).
+    Losses of different objectives are not on one scale and are never compared."""
+    method = str(config.get("method", "?"))
+    return f"{method} ({config.get('loss') or 'collision'} CE)" if method == "supervised" else method
+
+
+def seed_summary(infos: Sequence[RunInfo], configs: Mapping[str, dict]) -> pd.DataFrame:
+    """Final metrics mean ± std over seeds (ddof = 1, :func:`ccel_core.summary.summarize`), one row
+    per configuration (:func:`config_groups`): data, method, model and the settings that differ,
+    ``runs``, ``seeds``, then ``<metric>`` (formatted), ``<metric> mean`` and ``<metric> std``."""
+    if not infos:
+        return pd.DataFrame()
+    chosen = {i.run_id: configs.get(i.run_id, {}) for i in infos}
+    groups, (exps, varying) = config_groups(chosen), _experiments(chosen)
+    metrics = [m for m in SUMMARY_METRICS if summarize(i.final.get(m) for i in infos).n]
+    out = []
+    for label in dict.fromkeys(groups.values()):
+        part = [i for i in infos if groups[i.run_id] == label]
+        row: dict[str, Any] = {k: exps[part[0].run_id].get(k, "default") for k in ["data", "method", "model", *varying]}
+        row["runs"] = len(part)
+        row["seeds"] = " ".join(str(s) for s in sorted(i.seed for i in part if i.seed is not None))
+        for m in metrics:
+            summary = summarize(i.final.get(m) for i in part)
+            row[f"{m} mean"], row[f"{m} std"], row[m] = summary.mean, summary.std, summary.format()
+        out.append(row)
+    return pd.DataFrame(out)
