@@ -21,6 +21,8 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .training.config import TrainConfig
+
 __all__ = ["CollisionClustering"]
 
 _PREDICT_BATCH = 4096
@@ -113,19 +115,19 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         self,
         n_clusters: int = 8,
         *,
-        method: str = "ccel",
-        model: str = "linear",
-        lam: Optional[float] = None,
-        lr: float = 0.1,
-        batch_size: int = 250,
-        epochs: int = 10,
-        weight_decay: float = 0.001,
-        optimizer: str = "sgd",
-        momentum: float = 0.0,
-        hidden: int = 256,
-        y_step: str = "batch",
-        y_solver: str = "exact",
-        device: str = "cpu",
+        method: str = TrainConfig.method,  # the training defaults are TrainConfig's
+        model: str = TrainConfig.model,
+        lam: Optional[float] = TrainConfig.lam,
+        lr: float = TrainConfig.lr,
+        batch_size: int = TrainConfig.batch_size,
+        epochs: int = TrainConfig.epochs,
+        weight_decay: float = TrainConfig.weight_decay,
+        optimizer: str = TrainConfig.optimizer,
+        momentum: float = TrainConfig.momentum,
+        hidden: int = TrainConfig.hidden,
+        y_step: str = TrainConfig.y_step,
+        y_solver: str = TrainConfig.y_solver,
+        device: str = "cpu",  # not TrainConfig's "auto": an estimator stays on the CPU unless asked
         random_state: Any = None,
         verbose: bool = False,
     ) -> None:
@@ -168,8 +170,6 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
     def _config(self, seed: int) -> Any:
-        from .training import TrainConfig
-
         k = self.n_clusters
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"n_clusters={k!r} should be an integer >= 1")

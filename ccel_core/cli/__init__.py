@@ -25,7 +25,7 @@ from typing import Optional, Sequence
 
 from ._common import EXIT_CANCELLED, EXIT_FAILED, EXIT_USAGE, CLIError, Parser, err
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "EXIT_CANCELLED"]
 
 
 def _version() -> str:

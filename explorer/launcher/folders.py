@@ -8,15 +8,15 @@ import os
 import re
 from pathlib import Path
 
-from ccel_core.runs import CONFIG_FILE, METRICS_FILE
+from ccel_core.runs import CONFIG_FILE, METRICS_FILE, default_root
 
 MAX_FOLDER_DEPTH, MAX_FOLDER_NAME = 16, 64  # a runs sub-folder: levels, characters per folder name
 _FOLDER_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def default_runs_dir() -> str:
-    """``$CCEL_RUNS_DIR``, else ``./runs`` (the run store's own default)."""
-    return os.environ.get("CCEL_RUNS_DIR") or "runs"
+    """``$CCEL_RUNS_DIR``, else ``./runs``: the run store's own default (:func:`ccel_core.runs.default_root`)."""
+    return default_root()
 
 
 def runs_base() -> Path:

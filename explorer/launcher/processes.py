@@ -20,12 +20,12 @@ from typing import Optional, Sequence
 import streamlit as st
 
 from ccel_core.cli.flags import config_argv
-from ccel_core.runs import LOG_FILE, RunInfo, RunStore
+from ccel_core.runs import ACTIVE_STATUSES, LOG_FILE, RUNS_DIR_ENV, RunInfo, RunStore
 from ccel_core.training import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]  # the repository (this file is explorer/launcher/processes.py)
 LAUNCH_DIR = "_launches"
-ACTIVE = ("created", "running")
+ACTIVE = ACTIVE_STATUSES  # a run not ended yet (the store's statuses)
 
 
 @dataclass
@@ -92,7 +92,7 @@ def parse_seeds(text: str) -> list[int]:
 def _popen(command: list[str], root: Path, log_path: Path) -> subprocess.Popen:
     env = {
         **os.environ,
-        "CCEL_RUNS_DIR": str(root),
+        RUNS_DIR_ENV: str(root),
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]),
     }

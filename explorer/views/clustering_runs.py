@@ -17,13 +17,14 @@ import pandas as pd
 import streamlit as st
 import torch
 
+from ccel_core.cli import EXIT_CANCELLED
 from ccel_core.data import DATASETS
 from ccel_core.metrics import confusion_matrix
 from ccel_core.models import MODELS
 from ccel_core.names import DEFAULTS
 from ccel_core.objectives import METHODS
 from ccel_core.plots.runs import cluster_examples_figure, cluster_points_figure, confusion_figure, run_curves_figure
-from ccel_core.runs import Run, RunInfo, RunStore
+from ccel_core.runs import FAILED, FINISHED, Run, RunInfo, RunStore
 from ccel_core.training import TrainConfig
 from explorer import common as ui
 from explorer import launcher
@@ -74,10 +75,14 @@ with st.expander("Launch a run", expanded=not store.list(), icon=":material/rock
         a = st.columns([3, 2, 2, 1])
         data = a[0].selectbox("data", data_options, format_func=data_label, key=k("data"))
         method = a[1].selectbox(
-            "method", METHODS, key=k("method"), help="ccel = ours (eq. 11, exact y-step; --y-solver em: the paper's EM)"
+            "method",
+            METHODS,
+            index=METHODS.index(TrainConfig.method),
+            key=k("method"),
+            help="ccel = ours (eq. 11, exact y-step; --y-solver em: the paper's EM)",
         )
-        model = a[2].selectbox("model", MODELS, key=k("model"))
-        epochs = a[3].number_input("epochs", 1, 1000, value=10, key=k("epochs"))
+        model = a[2].selectbox("model", MODELS, index=MODELS.index(TrainConfig.model), key=k("model"))
+        epochs = a[3].number_input("epochs", 1, 1000, value=TrainConfig.epochs, key=k("epochs"))
         b = st.columns([2, 2, 2, 2, 2, 2])
         seeds_text = b[0].text_input(
             "seeds", value="0", key=k("seeds"), help="one run per seed: whole numbers, e.g. 0 1 2"
@@ -94,9 +99,11 @@ with st.expander("Launch a run", expanded=not store.list(), icon=":material/rock
             + ", ".join(f"{m} {d['lam']:g}" for m, d in DEFAULTS.items() if "lam" in d)
             + ")",
         )
-        lr = b[2].number_input("learning rate", 1e-6, 10.0, value=0.1, step=0.01, format="%.4g", key=k("lr"))
-        batch = b[3].number_input("batch size", 2, 100_000, value=250, step=50, key=k("batch"))
-        wd = b[4].number_input("weight decay", 0.0, 1.0, value=0.001, step=0.001, format="%.4g", key=k("wd"))
+        lr = b[2].number_input("learning rate", 1e-6, 10.0, value=TrainConfig.lr, step=0.01, format="%.4g", key=k("lr"))
+        batch = b[3].number_input("batch size", 2, 100_000, value=TrainConfig.batch_size, step=50, key=k("batch"))
+        wd = b[4].number_input(
+            "weight decay", 0.0, 1.0, value=TrainConfig.weight_decay, step=0.001, format="%.4g", key=k("wd")
+        )
         device = b[5].selectbox("device", devices, key=k("device"))
         n_clusters = st.number_input(
             "clusters K (blank: the data's number of classes; needed for unlabeled files)",
@@ -210,7 +217,7 @@ def launches_panel() -> None:
             st.info(f"{head} — running; its runs appear below.", icon=":material/hourglass_top:")
         elif code == 0:
             st.success(f"{head} — done.", icon=":material/check_circle:")
-        elif code == 130:
+        elif code == EXIT_CANCELLED:
             st.warning(f"{head} — cancelled.", icon=":material/cancel:")
         else:
             st.error(f"{head} — exited with code {code}:\n\n```\n{launcher.log_tail(launch.log_path, 12)}\n```")
@@ -391,19 +398,19 @@ def details_section(info: RunInfo) -> None:
     left, right = st.columns([3, 2])
     with left:
         if info.error:
-            (st.error if info.status == "failed" else st.warning)(info.error)
+            (st.error if info.status == FAILED else st.warning)(info.error)
         st.code(launcher.run_log(info) or "(nothing logged by this run yet)", language=None)
     with right:
         with st.expander("config"):
             st.json(launcher.run_config(info))
         actions(info)
-    if info.status == "finished":
+    if info.status == FINISHED:
         finished_views(info)
 
 
 def body() -> None:
     running = launcher.running_launches(root)  # before the snapshot: a launch that ended wrote its runs
-    infos = store.list()  # the one snapshot of this rerun; stale runs read "failed" here
+    infos = store.list()  # the one snapshot of this rerun; stale runs read failed here
     if launcher.busy(infos, running) != polling_fast:
         st.rerun()  # a full rerun sets the poll interval
     follow(infos, running)
