@@ -12,7 +12,7 @@ per score, ours and MIADM as mean ± std over seeds (ddof = 1, :mod:`ccel_core.s
 paired difference ours − MIADM with its t statistic, and how many seeds agree on its sign; the
 settings are ranked by the strongest robust difference in ACC / NMI / smallest cluster.
 
-First the page's preset (explorer/cached.py ``PSEUDO_LABEL_DEFAULTS``, on the page's 50 × 50 grid)
+First the page's preset (explorer/cached/pseudo_labels.py ``PSEUDO_LABEL_DEFAULTS``, on the page's 50 × 50 grid)
 and two controls: the same setting with K = C = 3 (both y-steps give near one-hot labels, and for
 one-hot labels collision CE equals Shannon CE, so the methods nearly coincide) and with the y-step
 capped at 50 iterations (MIADM's PGD is then unconverged: a difference of the solver, not the loss).
@@ -34,7 +34,7 @@ import torch
 from ccel_core.experiments.trajectories import compare_self_labeling, difference_summary
 from ccel_core.summary import SeedSummary
 
-# The page's default (explorer/cached.py PSEUDO_LABEL_DEFAULTS, in toy_self_labeling keywords).
+# The page's default (explorer/cached/pseudo_labels.py PSEUDO_LABEL_DEFAULTS, in toy_self_labeling keywords).
 PRESET: dict[str, Any] = {
     "data": "blobs",
     "k": 5,

@@ -231,7 +231,7 @@ def test_difference_summary_is_paired_with_ddof_1():
     assert np.isnan(t.loc["region_disagreement", "collision mean"])
 
 
-# The page's preset (explorer/cached.py PSEUDO_LABEL_DEFAULTS; benchmarks/evolution_preset.py): K = 5
+# The page's preset (explorer/cached/pseudo_labels.py PSEUDO_LABEL_DEFAULTS; benchmarks/evolution_preset.py): K = 5
 # clusters on C = 3 blobs, λ = 3. A small budget of the benchmark's measurement: 6 seeds, coarse grid.
 PRESET = dict(data="blobs", k=5, n_classes=3, noise=1.0, lam=3.0, epochs=15, y_step="full", y_iter=1000)
 
