@@ -43,7 +43,7 @@ from torch import Tensor
 
 from ._hints import suggest
 from .losses import collision_cross_entropy, shannon_cross_entropy
-from .names import CES, DEFAULTS, METHODS, SUPERVISED
+from .names import CES, DEFAULTS, METHOD, METHODS, SUPERVISED
 from .solvers import SolverResult, em, exact, label_objective, pgd, sinkhorn
 from .solvers.em import positive_start
 
@@ -383,11 +383,11 @@ def make_solver(method: str, n_clusters: int, *, lam: float, max_iter: int = 100
     ``y_solver="exact"``: the certified exact y-step for ``ccel`` and ``ccel-eq10``; ``y_init``:
     "stored" (warm start from the stored labels) or "predictions" (start from σ)."""
     tol_kw = {} if tol is None else {"tol": float(tol)}
-    if y_solver == "exact" and method in ("ccel", "ccel-eq10"):
-        objective = "eq11" if method == "ccel" else "eq10"
+    spec = METHOD[method]
+    if y_solver == "exact" and spec.exact:
         return Solver(
             "exact",
-            {"lam": lam, "objective": objective, "max_iter": max_iter, "tol": float(tol) if tol is not None else 1e-8},
+            {"lam": lam, "objective": spec.fairness, "max_iter": max_iter, "tol": float(tol) if tol is not None else 1e-8},
         )
     if method == "ccel":
         return Solver("em", {"lam": lam, "max_iter": max_iter, "accelerate": bool(accelerate), **tol_kw}, start=y_init)
@@ -444,7 +444,7 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
         raise ValueError(f"lam={p['lam']!r} should be > 0 for sela (the power of σ^λ)")
     if not isinstance(beta, (int, float)) or isinstance(beta, bool) or not math.isfinite(beta) or beta < 0:
         raise ValueError(f"beta={beta!r} should be a finite number >= 0")
-    if beta and key not in ("ccel", "ccel-eq10", "miadm", "sela"):
+    if beta and not METHOD[key].pseudo_labels:
         raise ValueError(
             f"beta={beta!r} is the self-augmentation weight of pseudo-label methods; method={key!r} takes none"
         )
@@ -464,13 +464,9 @@ def make_objective(method: str, n_clusters: int, *, lam: Optional[float] = None,
         return IIC(), None
     if key == "kmeans":
         return KMeansClustering(k), None
-    ce, fairness = {
-        "ccel": ("collision", "eq11"),
-        "ccel-eq10": ("collision", "eq10"),
-        "miadm": ("shannon", "eq10"),
-        "sela": ("shannon", "equipartition"),
-    }[key]
-    objective = SelfLabeling(key, ce, fairness, p["lam"], float(beta))
+    spec = METHOD[key]
+    assert spec.ce is not None and spec.fairness is not None  # the pseudo-label methods are left
+    objective = SelfLabeling(key, spec.ce, spec.fairness, p["lam"], float(beta))
     return objective, make_solver(
         key, k, lam=p["lam"], max_iter=max_iter, tol=tol, lr=lr, accelerate=accelerate, y_solver=y_solver, y_init=y_init
     )

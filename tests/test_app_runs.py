@@ -305,8 +305,9 @@ def test_compare_draws_bands_over_seeds_and_the_settings_that_differ(store: RunS
 
 
 def test_losses_of_different_objectives_are_never_compared(store: RunStore) -> None:
-    """ccel logs collision CE + fairness, miadm Shannon CE + KL: one chart or column of both would
-    read as a comparison of numbers on different scales."""
+    """ccel logs the collision CE to its pseudo-labels, miadm the Shannon CE to its own: one chart or
+    column of both would read as a comparison of numbers on different scales. The caption names what
+    each measures (the method table's words)."""
     ours = [run_with(store, s, method="ccel") for s in (0, 1)]
     theirs = [run_with(store, s, method="miadm") for s in (0, 1)]
     at = open_runs_page()
@@ -318,7 +319,8 @@ def test_losses_of_different_objectives_are_never_compared(store: RunStore) -> N
     ok(at)
     assert "loss" not in at.selectbox(key="cr.metric").options
     assert at.selectbox(key="cr.metric").value == "acc"
-    assert any("`loss` is not compared" in c.value and "ccel, miadm" in c.value for c in at.caption)
+    named = "ccel (collision CE to the pseudo-labels), miadm (Shannon CE to the pseudo-labels)"
+    assert any("`loss` is not compared" in c.value and named in c.value for c in at.caption)
     summary = [d.value for d in at.dataframe if "runs" in d.value.columns][0]
     assert "loss" not in summary.columns and "acc" in summary.columns
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ..names import METHOD_TABLE
+
 __all__ = [
     "TABLE1_KS",
     "TABLE1",
@@ -26,16 +28,8 @@ __all__ = [
 
 Cell = tuple[float, Optional[float]]
 
-PAPER_METHOD_NAMES = {
-    "kmeans": "K-means",
-    "migd": "MIGD",
-    "sela": "SeLa",
-    "miadm": "MIADM",
-    "imsat": "IMSAT",
-    "iic": "IIC",
-    "ccel": "Our",
-    "seeds": "Only seeds",
-}
+# the methods' names in the paper's tables (the method table's), and Table 5's seeds-only row
+PAPER_METHOD_NAMES = {**{m.name: m.paper for m in METHOD_TABLE}, "seeds": "Only seeds"}
 
 # Table 1: y-step solvers at three K (the column heads were lost with the formulas; K = 2, 20, 200
 # as in docs/math.md §11). Rows: (iterations to convergence per K, seconds to convergence per K);

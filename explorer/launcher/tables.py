@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from ccel_core.names import METHOD, SUPERVISED
 from ccel_core.runs import CONFIG_FILE, RunInfo, RunStore
 from ccel_core.summary import summarize
 
@@ -107,7 +108,10 @@ def objective_of(config: Mapping[str, Any]) -> str:
     fairness for ccel, Shannon CE + KL for miadm, MI for migd, …; for supervised runs also the CE).
     Losses of different objectives are not on one scale and are never compared."""
     method = str(config.get("method", "?"))
-    return f"{method} ({config.get('loss') or 'collision'} CE)" if method == "supervised" else method
+    if method == SUPERVISED:
+        return f"{method} ({config.get('loss') or 'collision'} CE)"
+    spec = METHOD.get(method)
+    return method if spec is None else f"{method} ({spec.loss})"
 
 
 def seed_summary(infos: Sequence[RunInfo], configs: Mapping[str, dict]) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from ccel_core.cli import EXIT_CANCELLED
 from ccel_core.data import DATASETS
 from ccel_core.metrics import confusion_matrix
 from ccel_core.models import MODELS
-from ccel_core.names import DEFAULTS
+from ccel_core.names import DEFAULTS, METHOD
 from ccel_core.objectives import METHODS
 from ccel_core.plots.runs import cluster_examples_figure, cluster_points_figure, confusion_figure, run_curves_figure
 from ccel_core.runs import FAILED, FINISHED, Run, RunInfo, RunStore
@@ -79,7 +79,7 @@ with st.expander("Launch a run", expanded=not store.list(), icon=":material/rock
             METHODS,
             index=METHODS.index(TrainConfig.method),
             key=k("method"),
-            help="ccel = ours (eq. 11, exact y-step; --y-solver em: the paper's EM)",
+            help="\n".join(f"- **{m}**: {METHOD[m].summary}" for m in METHODS),
         )
         model = a[2].selectbox("model", MODELS, index=MODELS.index(TrainConfig.model), key=k("model"))
         epochs = a[3].number_input("epochs", 1, 1000, value=TrainConfig.epochs, key=k("epochs"))
