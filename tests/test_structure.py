@@ -124,3 +124,19 @@ def test_files_hold_one_idea() -> None:
     assert not bad, f"split these files along their seams (lines): {bad}"
     stale = {f for f, n in LONG_FILES.items() if lines.get(f, 0) <= 400}
     assert not stale, f"these files are short now; remove them from LONG_FILES: {sorted(stale)}"
+
+
+def test_the_run_stores_files_are_named_once() -> None:
+    """Only ``ccel_core/runs/layout.py`` names the store's files; the rest goes through the runs API."""
+    from ccel_core.runs import layout
+
+    names = {v for k, v in vars(layout).items() if k.endswith(("_FILE", "_DIR", "_CHECKPOINT")) and k[0] != "_"}
+    assert {"index.sqlite", "config.json", "metrics.jsonl", "log.txt"} <= names
+    bad = [
+        f"{p.relative_to(ROOT)}:{node.lineno}: {node.value}"
+        for p in _sources()
+        if p.name != "layout.py"
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and node.value in names
+    ]
+    assert not bad, "\n".join(bad)

@@ -11,7 +11,7 @@ paper's numbers beside ours and a verdict per claim.
 """
 
 from .budget import BUDGETS, Budget, budget
-from .report import REPORT_FILES, Claim, Report, Section, load_report
+from .report import REPORT_FILES, REPORT_JSON, Claim, Report, Section, load_report
 from .run import SECTIONS, machine_description, reproduce
 from .stats import (
     ALPHA,
@@ -40,6 +40,7 @@ __all__ = [
     "HOLDS",
     "NOT_MEASURABLE",
     "REPORT_FILES",
+    "REPORT_JSON",
     "Report",
     "SECTIONS",
     "Section",

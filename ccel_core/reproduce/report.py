@@ -30,9 +30,11 @@ __all__ = [
     "verdict_table",
     "load_report",
     "REPORT_FILES",
+    "REPORT_JSON",
 ]
 
 REPORT_FILES = ("report.md", "report.html", "report.json")
+REPORT_JSON = REPORT_FILES[2]  # the one the app and load_report read
 _BADGE = {
     "holds": "#1a7f37",
     "does not hold": "#cf222e",

@@ -55,7 +55,7 @@ Python numbers on save, so checkpoints load with ``torch.load(weights_only=True)
 
 from __future__ import annotations
 
-from .files import KILL_POINTS, atomic_write, csv_safe, store_exists, to_jsonable, write_csv
+from .files import KILL_POINTS, atomic_write, csv_safe, is_run_folder, store_exists, to_jsonable, write_csv
 from .layout import (
     ACTIVE_STATUSES,
     ASSIGNMENTS_FILE,
@@ -118,6 +118,7 @@ __all__ = [
     "Reindexed",
     "KILL_POINTS",
     "store_exists",
+    "is_run_folder",
     "csv_safe",
     "write_csv",
     "to_jsonable",

@@ -57,6 +57,7 @@ __all__ = [
     "read_jsonl",
     "read_json",
     "record_text",
+    "is_run_folder",
     "run_folders",
     "store_exists",
     "folder_row",
@@ -289,15 +290,21 @@ def record_text(row: Mapping[str, Any]) -> bytes:
     return (json.dumps(rec, indent=2, allow_nan=False) + "\n").encode()
 
 
-def run_folders(root: Path) -> Iterator[Path]:
-    """The run folders in ``root``: named like a run id (so not the ``.tmp-``/``.trash-`` folders of
+def is_run_folder(path: str | os.PathLike) -> bool:
+    """True for the folder of a run: named like a run id (so not the ``.tmp-``/``.trash-`` folders of
     ``create``/``delete``) and holding a config.json."""
+    path = Path(path)
+    return bool(RUN_ID_RE.fullmatch(path.name)) and path.is_dir() and (path / CONFIG_FILE).is_file()
+
+
+def run_folders(root: Path) -> Iterator[Path]:
+    """The run folders in ``root`` (:func:`is_run_folder`)."""
     try:
         entries = list(os.scandir(root))
     except (FileNotFoundError, NotADirectoryError):
         return
     for entry in entries:
-        if RUN_ID_RE.fullmatch(entry.name) and entry.is_dir() and os.path.isfile(os.path.join(entry.path, CONFIG_FILE)):
+        if is_run_folder(entry.path):
             yield Path(entry.path)
 
 

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import numpy as np
 import streamlit as st
 
-from ccel_core.runs import CONFIG_FILE, Run, RunInfo, RunStore
+from ccel_core.runs import Run, RunInfo, RunStore
 from ccel_core.training import TrainConfig
 
 
@@ -23,9 +23,9 @@ def _run_data(config_text: str) -> Any:
 def finished_run(store: RunStore, info: RunInfo) -> tuple[Any, np.ndarray, Optional[np.ndarray]]:
     """``(dataset, assignments, probs or None)`` of a finished run; ``FileNotFoundError`` without
     saved assignments, ``ValueError`` when its data cannot be loaded or does not match them."""
-    labels, probs = Run(store, info.run_id).load_assignments()
-    text = (info.path / CONFIG_FILE).read_text(encoding="utf-8")
-    data = _run_data(text)
+    run = Run(store, info.run_id)
+    labels, probs = run.load_assignments()
+    data = _run_data(json.dumps(run.config, sort_keys=True))
     if len(data) != len(labels):
         raise ValueError(f"run {info.run_id}: {len(labels)} saved assignments for the {len(data)} points of its data")
     return data, labels, probs

@@ -8,7 +8,7 @@ import os
 import re
 from pathlib import Path
 
-from ccel_core.runs import CONFIG_FILE, METRICS_FILE, default_root
+from ccel_core.runs import default_root, is_run_folder
 
 MAX_FOLDER_DEPTH, MAX_FOLDER_NAME = 16, 64  # a runs sub-folder: levels, characters per folder name
 _FOLDER_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -69,6 +69,6 @@ def runs_folder(base: Path, name: str) -> Path:
     for above in [folder, *folder.parents]:
         if above == real_base:
             break
-        if (above / CONFIG_FILE).is_file() and (above / METRICS_FILE).is_file():
+        if is_run_folder(above):
             raise ValueError(f"runs folder {shown!r} is (inside) the folder of the run {above.name}; {hint}")
     return folder

@@ -20,7 +20,7 @@ from typing import Optional, Sequence
 import streamlit as st
 
 from ccel_core.cli.flags import config_argv
-from ccel_core.runs import ACTIVE_STATUSES, LOG_FILE, RUNS_DIR_ENV, RunInfo, RunStore
+from ccel_core.runs import ACTIVE_STATUSES, RUNS_DIR_ENV, Run, RunInfo, RunStore
 from ccel_core.training import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]  # the repository (this file is explorer/launcher/processes.py)
@@ -172,6 +172,6 @@ def log_tail(path: Path, lines: int = 30) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def run_log(info: RunInfo, lines: int = 30) -> str:
-    """The end of the run's own log (``<run>/log.txt``; '' when it has none)."""
-    return log_tail(info.path / LOG_FILE, lines)
+def run_log(store: RunStore, info: RunInfo, lines: int = 30) -> str:
+    """The end of the run's own log (:attr:`~ccel_core.runs.Run.log_path`; '' when it has none)."""
+    return log_tail(Run(store, info.run_id).log_path, lines)

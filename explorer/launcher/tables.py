@@ -12,7 +12,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from ccel_core.names import METHOD, SUPERVISED
-from ccel_core.runs import CONFIG_FILE, RunInfo, RunStore
+from ccel_core.runs import Run, RunInfo, RunStore
 from ccel_core.summary import summarize
 
 # TrainConfig fields that do not define "the same experiment" across seeds.
@@ -52,13 +52,12 @@ def runs_table(store: RunStore, infos: Sequence[RunInfo]) -> pd.DataFrame:
     return df[[c for c in cols if c in df.columns]]
 
 
-def run_config(info: RunInfo) -> dict:
+def run_config(store: RunStore, info: RunInfo) -> dict:
     """The run's stored config (``{}`` when unreadable, e.g. a run being deleted)."""
     try:
-        cfg = json.loads((info.path / CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        return Run(store, info.run_id).config
+    except ValueError:
         return {}
-    return cfg if isinstance(cfg, dict) else {}
 
 
 def _text(key: str, value: Any) -> str:

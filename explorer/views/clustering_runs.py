@@ -269,7 +269,7 @@ def compare_section(c: list[Any], infos: list[RunInfo], by_id: dict[str, RunInfo
         m = store.metrics(rid)
         frames[rid] = m[m["epoch"] <= by_id[rid].epoch] if "epoch" in m.columns else m
     numeric = {col for f in frames.values() for col in f.columns if f[col].dtype.kind in "if"}
-    configs = {rid: launcher.run_config(by_id[rid]) for rid in selected}
+    configs = {rid: launcher.run_config(store, by_id[rid]) for rid in selected}
     objectives = sorted({launcher.objective_of(c) for c in configs.values()})
     if len(objectives) > 1:  # each method's loss is its own objective: not one scale
         numeric.discard("loss")
@@ -399,10 +399,10 @@ def details_section(info: RunInfo) -> None:
     with left:
         if info.error:
             (st.error if info.status == FAILED else st.warning)(info.error)
-        st.code(launcher.run_log(info) or "(nothing logged by this run yet)", language=None)
+        st.code(launcher.run_log(store, info) or "(nothing logged by this run yet)", language=None)
     with right:
         with st.expander("config"):
-            st.json(launcher.run_config(info))
+            st.json(launcher.run_config(store, info))
         actions(info)
     if info.status == FINISHED:
         finished_views(info)

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.io as pio
 import streamlit as st
 
-from ccel_core.reproduce import VERDICTS
+from ccel_core.reproduce import REPORT_JSON, VERDICTS
 from explorer import cached
 from explorer import common as ui
 
@@ -22,8 +22,8 @@ def report_folders() -> list[Path]:
     """Folders holding a report.json: ``$CCEL_REPRODUCTION_DIR`` (else ./reproduction, the command's
     default), then the report committed in docs/reproduction; the newest first."""
     local = Path(os.environ.get("CCEL_REPRODUCTION_DIR", "reproduction")).expanduser().resolve()
-    found = [p for p in dict.fromkeys([local, COMMITTED.resolve()]) if (p / "report.json").is_file()]
-    return sorted(found, key=lambda p: (p / "report.json").stat().st_mtime, reverse=True)
+    found = [p for p in dict.fromkeys([local, COMMITTED.resolve()]) if (p / REPORT_JSON).is_file()]
+    return sorted(found, key=lambda p: (p / REPORT_JSON).stat().st_mtime, reverse=True)
 
 
 def shown_path(path: Path) -> str:
@@ -51,11 +51,11 @@ if not folders:
 folder = st.selectbox(
     "Report",
     folders,
-    format_func=lambda p: shown_path(p / "report.json") + ("  (committed)" if p == COMMITTED.resolve() else ""),
+    format_func=lambda p: shown_path(p / REPORT_JSON) + ("  (committed)" if p == COMMITTED.resolve() else ""),
     key="rp.folder",
 )
 try:
-    report = cached.report(folder / "report.json")
+    report = cached.report(folder / REPORT_JSON)
 except ValueError as exc:
     st.error(str(exc))
     st.stop()
