@@ -112,7 +112,6 @@ LONG_FILES = {
     "ccel_core/plots/trajectories.py": 549,
     "ccel_core/solvers/em.py": 592,
     "ccel_core/solvers/exact.py": 414,
-    "explorer/views/clustering_runs.py": 453,
     "explorer/views/pseudo_labels.py": 414,
 }
 

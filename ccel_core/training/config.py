@@ -8,14 +8,13 @@ errors that name the value (``epochs=0 should be >= 1``).
 from __future__ import annotations
 
 import dataclasses
-import math
-import numbers
 import os
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional, overload
+from typing import Any, Optional
 
 from .._hints import describe_unknown
 from ..names import CES, DATASETS, METHODS, MODELS, SUPERVISED
+from .constraints import Interval, check_choice, check_number
 
 __all__ = [
     "SEED_LIMIT",
@@ -45,6 +44,7 @@ RESUMABLE_KEYS = ("epochs", "device", "eval_every", "root")
 # Default solver iteration caps: per-batch y-steps are warm-started and bounded on purpose;
 # full-data y-steps run to tol.
 SOLVER_MAX_ITER = {"batch": 100, "full": 1000}
+_COUNT, _NONNEGATIVE = Interval(1, integer=True), Interval(0.0)  # the most common constraints
 
 
 def _setting(
@@ -55,11 +55,12 @@ def _setting(
     metavar: Optional[str] = None,
     choices: Optional[tuple[str, ...]] = None,
     flag: Optional[str] = None,
+    bounds: Optional[Interval] = None,
 ) -> Any:
     """A field with what its command-line flag needs (:mod:`ccel_core.cli.flags` generates the flags):
     ``group`` (help section), ``help`` (``{datasets}``, ``{methods}``, ``{models}`` expand to the
     known names), ``metavar``, ``choices``, ``flag`` (default: the name with dashes)."""
-    meta = {"group": group, "help": help, "metavar": metavar, "choices": choices, "flag": flag}
+    meta = {"group": group, "help": help, "metavar": metavar, "choices": choices, "flag": flag, "bounds": bounds}
     if isinstance(default, type):  # a mutable default: its factory (dict)
         return field(default_factory=default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -110,36 +111,55 @@ class TrainConfig:
         None, "data", "folder of the image data sets (default $CCEL_DATA, else ./data)", metavar="DIR"
     )
     split: str = _setting("train", "data", "split of the torchvision sets", choices=SPLITS)
-    n_samples: Optional[int] = _setting(None, "data", "subsample (synthetic sets: generate) N points", metavar="N")
+    n_samples: Optional[int] = _setting(
+        None, "data", "subsample (synthetic sets: generate) N points", metavar="N", bounds=_COUNT
+    )
     method: str = _setting("ccel", "method and model", "{methods}", metavar="NAME")
     loss: Optional[str] = _setting(None, "method and model", "CE of method=supervised (default collision)", choices=CES)
     model: str = _setting("linear", "method and model", "{models}", metavar="NAME")
-    hidden: int = _setting(256, "method and model", "hidden width of the mlp model", metavar="H")
+    hidden: int = _setting(256, "method and model", "hidden width of the mlp model", metavar="H", bounds=_COUNT)
     weights: Optional[str] = _setting(
         None, "method and model", "initial model weights (state_dict file)", metavar="FILE"
     )
     n_clusters: Optional[int] = _setting(
-        None, "method and model", "K (default: the data's number of classes)", metavar="K"
+        None, "method and model", "K (default: the data's number of classes)", metavar="K", bounds=_COUNT
     )
-    epochs: int = _setting(10, "optimization", "epochs (with --resume: the new total)", metavar="N")
-    batch_size: int = _setting(250, "optimization", "batch size", metavar="B")
+    epochs: int = _setting(10, "optimization", "epochs (with --resume: the new total)", metavar="N", bounds=_COUNT)
+    batch_size: int = _setting(250, "optimization", "batch size", metavar="B", bounds=Interval(2, integer=True))
     optimizer: str = _setting("sgd", "optimization", "the network's optimizer", choices=OPTIMIZERS)
-    lr: float = _setting(0.1, "optimization", "learning rate")
-    momentum: float = _setting(0.0, "optimization", "SGD momentum")
-    weight_decay: float = _setting(0.001, "optimization", "weight decay")
+    lr: float = _setting(0.1, "optimization", "learning rate", bounds=Interval(0.0, low_open=True))
+    momentum: float = _setting(0.0, "optimization", "SGD momentum", bounds=Interval(0.0, 1.0))
+    weight_decay: float = _setting(0.001, "optimization", "weight decay", bounds=_NONNEGATIVE)
     lam: Optional[float] = _setting(
-        None, "method and model", "fairness weight λ (default: the method's paper value, 100 for ccel)"
+        None,
+        "method and model",
+        "fairness weight λ (default: the method's paper value, 100 for ccel)",
+        bounds=_NONNEGATIVE,
     )
-    gamma: Optional[float] = _setting(None, "method and model", "MI weight γ of migd (default 1.3)")
-    mu: Optional[float] = _setting(None, "method and model", "μ of imsat (default 4)")
-    beta: float = _setting(0.0, "method and model", "self-augmentation weight β of pseudo-label methods, 0 = off")
-    augment: float = _setting(1.0, "method and model", "augmentation strength of T(x)", metavar="S")
+    gamma: Optional[float] = _setting(
+        None, "method and model", "MI weight γ of migd (default 1.3)", bounds=_NONNEGATIVE
+    )
+    mu: Optional[float] = _setting(None, "method and model", "μ of imsat (default 4)", bounds=_NONNEGATIVE)
+    beta: float = _setting(
+        0.0, "method and model", "self-augmentation weight β of pseudo-label methods, 0 = off", bounds=_NONNEGATIVE
+    )
+    augment: float = _setting(
+        1.0, "method and model", "augmentation strength of T(x)", metavar="S", bounds=_NONNEGATIVE
+    )
     y_step: str = _setting("batch", "method and model", "pseudo-labels per batch (paper) or per epoch", choices=Y_STEPS)
     solver_max_iter: Optional[int] = _setting(
-        None, "method and model", "y-step iteration cap (default 100 per batch, 1000 per full step)", metavar="N"
+        None,
+        "method and model",
+        "y-step iteration cap (default 100 per batch, 1000 per full step)",
+        metavar="N",
+        bounds=_COUNT,
     )
     solver_tol: Optional[float] = _setting(
-        None, "method and model", "y-step tolerance (default: the solver's; exact: certified gap 1e-8)", metavar="TOL"
+        None,
+        "method and model",
+        "y-step tolerance (default: the solver's; exact: certified gap 1e-8)",
+        metavar="TOL",
+        bounds=_NONNEGATIVE,
     )
     accelerate: bool = _setting(
         True, "method and model", "SQUAREM-accelerated EM y-step of ccel (--no-accelerate: the paper's plain EM)"
@@ -157,13 +177,19 @@ class TrainConfig:
         choices=Y_INITS,
     )
     labeled_fraction: float = _setting(
-        0.0, "method and model", "weak supervision: fraction of labeled rows", metavar="F"
+        0.0,
+        "method and model",
+        "weak supervision: fraction of labeled rows",
+        metavar="F",
+        bounds=Interval(0.0, 1.0, high_closed=True),
     )
-    seed: int = _setting(0, "optimization", "training seed", metavar="S")
+    seed: int = _setting(0, "optimization", "training seed", metavar="S", bounds=Interval(0, SEED_LIMIT, integer=True))
     device: str = _setting("auto", "optimization", "auto = CUDA when available", choices=DEVICES)
     amp: bool = _setting(False, "optimization", "bfloat16 autocast of the network step (CUDA)")
     precision: str = _setting("float32", "optimization", "network and data dtype", choices=PRECISIONS)
-    eval_every: int = _setting(1, "optimization", "epochs between evaluations (the last always)", metavar="N")
+    eval_every: int = _setting(
+        1, "optimization", "epochs between evaluations (the last always)", metavar="N", bounds=_COUNT
+    )
 
     def __post_init__(self) -> None:
         self.validate()
@@ -226,29 +252,20 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
                 setattr(self, name, _path_str(value, name))
-        _choice(self, "split", SPLITS)
-        self.n_samples = _int(self, "n_samples", 1, optional=True)
         self.method = _lower(self.method, "method")
         if self.method not in (*METHODS, SUPERVISED):
             raise ValueError(f"unknown method={self.method!r}; known methods: {', '.join((*METHODS, SUPERVISED))}")
-        if self.loss is not None:
-            _choice(self, "loss", CES)
         self.model = _lower(self.model, "model")
         if self.model not in MODELS:
             raise ValueError(f"unknown model={self.model!r}; known models: {', '.join(MODELS)}")
-        self.hidden = _int(self, "hidden", 1)
-        self.n_clusters = _int(self, "n_clusters", 1, optional=True)
-        self.epochs = _int(self, "epochs", 1)
-        self.batch_size = _int(self, "batch_size", 2)
-        _choice(self, "optimizer", OPTIMIZERS)
-        self.lr = _float(self, "lr", positive=True)
-        self.momentum = _float(self, "momentum")
-        if self.momentum >= 1:
-            raise ValueError(f"momentum={self.momentum!r} should be < 1")
-        self.weight_decay = _float(self, "weight_decay")
-        for name in ("lam", "gamma", "mu"):
-            setattr(self, name, _float(self, name, optional=True))
-        self.beta = _float(self, "beta")
+        for f in dataclasses.fields(self):  # each field's declared constraint (its interval or choices)
+            value, optional = getattr(self, f.name), f.default is None
+            if f.metadata.get("bounds") is not None:
+                setattr(self, f.name, check_number(f.name, value, f.metadata["bounds"], optional=optional))
+            elif f.metadata.get("choices") is not None:
+                setattr(self, f.name, check_choice(f.name, value, f.metadata["choices"], optional=optional))
+            elif isinstance(f.default, bool) and not isinstance(value, bool):
+                raise ValueError(f"{f.name}={value!r} should be True or False")
         # which parameters the method takes: one source of truth, the objective factory (imported
         # here: a config is validated when built, while reading its flags and names needs no torch)
         from ..objectives import make_objective
@@ -262,30 +279,21 @@ class TrainConfig:
             beta=self.beta,
             loss=self.loss,
         )
-        self.augment = _float(self, "augment")
-        _choice(self, "y_step", Y_STEPS)
-        self.solver_max_iter = _int(self, "solver_max_iter", 1, optional=True)
-        self.solver_tol = _float(self, "solver_tol", optional=True)
-        self.labeled_fraction = _float(self, "labeled_fraction")
-        if self.labeled_fraction > 1:
-            raise ValueError(f"labeled_fraction={self.labeled_fraction!r} should be in [0, 1]")
         if self.labeled_fraction and self.method in ("kmeans", SUPERVISED):
             raise ValueError(f"labeled_fraction={self.labeled_fraction!r} is not supported by method={self.method!r}")
-        self.seed = _int(self, "seed", 0, limit=SEED_LIMIT)
-        _choice(self, "device", DEVICES)
         if self.device == "cuda":
             import torch
 
             if not torch.cuda.is_available():
                 raise ValueError("device='cuda' but torch.cuda.is_available() is False; use device='auto' or 'cpu'")
-        if not isinstance(self.amp, bool):
-            raise ValueError(f"amp={self.amp!r} should be True or False")
-        if not isinstance(self.accelerate, bool):
-            raise ValueError(f"accelerate={self.accelerate!r} should be True or False")
-        _choice(self, "precision", PRECISIONS)
-        _choice(self, "y_solver", Y_SOLVERS)
-        _choice(self, "y_init", Y_INITS)
-        self.eval_every = _int(self, "eval_every", 1)
+
+    @staticmethod
+    def bounds(name: str) -> Interval:
+        """The constraint declared for the numeric field ``name`` (e.g. for a widget's lower bound)."""
+        found = {f.name: f.metadata.get("bounds") for f in dataclasses.fields(TrainConfig)}.get(name)
+        if found is None:
+            raise ValueError(f"{name!r} is not a numeric TrainConfig field")
+        return found
 
 
 # ------------------------------------------------------------------------------------------
@@ -309,53 +317,3 @@ def _lower(value: Any, name: str) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{name}={value!r} should be a string")
     return value.strip().lower()
-
-
-def _choice(cfg: TrainConfig, name: str, options: tuple[str, ...]) -> None:
-    value = getattr(cfg, name)
-    norm = value.strip().lower() if isinstance(value, str) else value
-    if norm not in options:
-        raise ValueError(f"{name}={value!r} should be one of {options}")
-    setattr(cfg, name, norm)
-
-
-@overload
-def _int(
-    cfg: TrainConfig, name: str, minimum: int, *, optional: Literal[False] = False, limit: Optional[int] = None
-) -> int: ...
-@overload
-def _int(
-    cfg: TrainConfig, name: str, minimum: int, *, optional: bool, limit: Optional[int] = None
-) -> Optional[int]: ...
-def _int(
-    cfg: TrainConfig, name: str, minimum: int, *, optional: bool = False, limit: Optional[int] = None
-) -> Optional[int]:
-    """``cfg.<name>`` as an int ``>= minimum`` (and ``< limit`` when given), else a ValueError naming it."""
-    value = getattr(cfg, name)
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            raise ValueError(f"{name}={value!r} should be an integer >= {minimum}")
-    if value < minimum:
-        raise ValueError(f"{name}={value!r} should be >= {minimum}")
-    if limit is not None and value >= limit:
-        raise ValueError(f"{name}={value!r} should be < {limit} (2**{limit.bit_length() - 1})")
-    return int(value)
-
-
-@overload
-def _float(cfg: TrainConfig, name: str, *, positive: bool = False, optional: Literal[False] = False) -> float: ...
-@overload
-def _float(cfg: TrainConfig, name: str, *, positive: bool = False, optional: bool) -> Optional[float]: ...
-def _float(cfg: TrainConfig, name: str, *, positive: bool = False, optional: bool = False) -> Optional[float]:
-    value = getattr(cfg, name)
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise ValueError(f"{name}={value!r} should be a finite number")
-    if value < 0 or (positive and value == 0):
-        raise ValueError(f"{name}={value!r} should be {'> 0' if positive else '>= 0'}")
-    return float(value)
