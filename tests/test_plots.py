@@ -31,8 +31,9 @@ def test_core_never_imports_streamlit():
     import ccel_core.experiments.curves as curves
     import ccel_core.experiments.trajectories as trajectories
 
-    files = glob.glob(os.path.join(os.path.dirname(P.__file__), "*.py")) + [curves.__file__]
-    files += glob.glob(os.path.join(os.path.dirname(trajectories.__file__), "*.py"))  # a package
+    files = glob.glob(os.path.join(os.path.dirname(P.__file__), "**", "*.py"), recursive=True)  # with subpackages
+    for package in (curves, trajectories):  # packages
+        files += glob.glob(os.path.join(os.path.dirname(package.__file__), "*.py"))
     for path in files:
         with open(path, encoding="utf-8") as fh:
             assert not re.search(r"^\s*(import|from)\s+streamlit", fh.read(), re.M), path
