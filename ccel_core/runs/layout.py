@@ -13,6 +13,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# the public names (re-exported by the package); RUN_ID_RE, INDEX_COLS, INDEX_SCHEMA, RECORD_COLS and
+# is_corrupt are the store's own, imported by name
 __all__ = [
     "CREATED",
     "RUNNING",
@@ -36,11 +38,6 @@ __all__ = [
     "PROBS_FILE",
     "RECORD_FILE",
     "DIED",
-    "RUN_ID_RE",
-    "INDEX_COLS",
-    "INDEX_SCHEMA",
-    "RECORD_COLS",
-    "is_corrupt",
     "CorruptIndexError",
     "Reindexed",
     "RunNotFoundError",
