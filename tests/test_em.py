@@ -12,7 +12,8 @@ from scipy.optimize import minimize
 
 from ccel_core.solvers import ConvergenceWarning, certified_gap, em, eq11_loss, exact, m_step, pgd
 from ccel_core.solvers._common import STALL_GAP
-from ccel_core.solvers.em import _NEWTON_MAX, _m_step_numba
+from ccel_core.solvers._em_kernels import NEWTON_MAX, m_step_numba
+from ccel_core.solvers._m_step import m_step_torch
 from tests.references import clarabel_reference
 
 
@@ -104,12 +105,12 @@ def test_numba_and_torch_kernels_agree():
 def test_fused_small_problem_step_equals_the_general_path(monkeypatch, accelerate):
     """Below the parallel threshold a whole EM iteration is one numba call; it must give what
     the general path (M-step kernel + numpy bookkeeping) gives, zero prior entries included."""
-    em_module = importlib.import_module("ccel_core.solvers.em")  # the module, not the function
+    kernels = importlib.import_module("ccel_core.solvers._em_kernels")  # decides fused vs general
 
     probs = random_problem(300, 9, seed=4)
     prior = np.array([0.0, 0.05, 0.05, 0.1, 0.1, 0.15, 0.15, 0.2, 0.2])
     fused = em(probs, 100.0, prior=prior, max_iter=45, tol=0, accelerate=accelerate)
-    monkeypatch.setattr(em_module, "_PARALLEL_MIN_ENTRIES", 0)  # every size takes the general path
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_ENTRIES", 0)  # every size takes the general path
     general = em(probs, 100.0, prior=prior, max_iter=45, tol=0, accelerate=accelerate)
     np.testing.assert_allclose(fused.labels, general.labels, rtol=0, atol=1e-10)
     np.testing.assert_allclose(fused.history, general.history, rtol=1e-11)
@@ -124,12 +125,10 @@ def test_warm_start_gives_the_cold_answer():
     for guesses in (rng.uniform(0, 1, len(sig)), 10.0 ** rng.uniform(-300, 3, len(sig))):
         out = np.empty_like(sig)
         roots = guesses.copy()
-        _m_step_numba(sig, w, np.ones(30), out, np.empty(len(sig)), roots)
+        m_step_numba(sig, w, np.ones(30), out, np.empty(len(sig)), roots)
         np.testing.assert_allclose(out, cold, rtol=1e-9, atol=1e-300)
         roots_t = torch.from_numpy(guesses.copy())
-        from ccel_core.solvers.em import _m_step_torch
-
-        warm_t = _m_step_torch(torch.from_numpy(sig), torch.from_numpy(w), roots_t).numpy()
+        warm_t = m_step_torch(torch.from_numpy(sig), torch.from_numpy(w), roots_t).numpy()
         np.testing.assert_allclose(warm_t, cold, rtol=1e-9, atol=1e-300)
         np.testing.assert_allclose(roots_t.numpy(), roots, rtol=1e-9)
     # EM with roots carried across iterations equals EM restarted cold every iteration
@@ -146,10 +145,10 @@ def test_newton_steps_bounded_on_adversarial_inputs():
     for seed in range(6):
         sig, w = adversarial_weights(3000, [2, 3, 20, 200, 1000, 7][seed], 100 + seed)
         out = np.empty_like(sig)
-        worst = max(worst, _m_step_numba(sig, w, np.ones(sig.shape[1]), out, np.empty(len(sig)), np.zeros(len(sig))))
+        worst = max(worst, m_step_numba(sig, w, np.ones(sig.shape[1]), out, np.empty(len(sig)), np.zeros(len(sig))))
         assert np.isfinite(out).all()
     # the cap is a safety net, never the stopping reason
-    assert worst < _NEWTON_MAX // 2
+    assert worst < NEWTON_MAX // 2
 
 
 # ------------------------------------------------------------------------------------------

@@ -52,14 +52,16 @@ Measured (λ = 100, σ = softmax(3z)): 10–25 iterations to 1e-9 for K ≤ 200;
 (250 × 10) float64 is at its edge (certified 9e-9 … 3e-3 by the last digits); from λ ≈ 1e8 rounding
 in ``c ≈ λu/m`` limits the certificate (to ~1 at 1e8…1e10, ~1e2 at 1e307): the solver warns and returns its best certified iterate (a step
 float64 cannot compute ends the phase).
+
+The interior phase lives in :mod:`._interior`, the end-game in :mod:`._face`, their shared Newton
+system in :mod:`._ipm` and the fused numba kernels in :mod:`._exact_kernels`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import warnings
-from typing import Any, Callable, Optional, cast
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -77,41 +79,15 @@ from ._common import (
     prepare,
     warn_not_converged,
 )
-from ._exact_kernels import face_step, pd_step
-from ._ipm import Ops, Problem, Record, blocks, newton
-from .certificate import (
-    OBJECTIVES,
-    active_classes,
-    class_multipliers,
-    gap_terms,
-    labels_from_duals,
-    polished_multipliers,
-)
+from ._face import face_newton
+from ._interior import interior_point
+from ._ipm import Ops, Problem, Record
+from .certificate import OBJECTIVES, class_multipliers, labels_from_duals
 
 __all__ = ["exact"]
 
-_STEP_TO_BOUNDARY = 0.995
-_SIGMA_MIN = 0.01  # the centering weight is kept >= this: a faster fall of μ loses float64 accuracy
-_STALL = 3  # interior steps without a better certificate before the end-game …
-_STALL_BELOW = 1e-5  # … counted once the best certificate is below this
-_FACE_EPS = 3e-4  # the proximal term of the face Newton step (see the module docstring)
-_FACE_STEPS = 20
-_FACE_PATIENCE = 6  # face steps without halving the best certificate before the end-game gives up
-_DROP = 1e-12  # support entries below this fraction of their row's largest are dropped …
-_VANISH = 0.01  # … and entries below this fraction that a full step would make negative
-_VANISH_ROUNDS = 4
-_RADIUS = 0.5  # largest change of a label entry in one face step
-_ENTRY_MASS = 1e-9  # mass a class gets when the active-set step adds it to a point's support
 _WARM_STEPS = 3  # face steps from a duals warm start before falling back to the interior method
 _WARM_MAX = 1e-3  # a warm start is tried only when its face's first certificate is below this
-
-
-_CERTIFY_AT = 100.0  # interior iterates are certified once K·μ/P <= this × tol (or _STALL_BELOW)
-
-_P_TINY = 1e-12  # objective values below this are certified whatever K·μ/P says
-_TRY_FACE = 1e-5  # K·μ/P at which the interior first hands the face it identifies to the end-game …
-_TRY_STEPS = 3  # … for this many face steps; if they do not certify tol the interior goes on, …
-_TRY_AGAIN = 1e-2  # … and tries again once K·μ/P has fallen by this factor
 
 _SMALL = 200_000  # label entries below which BLAS runs single-threaded during a solve
 _blas: Any = None
@@ -130,183 +106,6 @@ def _blas_limit(entries: int) -> Any:
 
         _blas = ThreadpoolController()
     return _blas.limit(limits=1, user_api="blas")
-
-
-def _vectorized_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
-    """One Mehrotra predictor-corrector step (any backend; numpy uses the fused numba kernel)."""
-    ops = pb.ops
-    a, grad, curv, r = pb.state(y)
-    factors = blocks(y / z, r)
-
-    def direction(target: float, corr: Any) -> tuple[Array, Array]:
-        comp = (target - corr) / y
-        dy = newton(factors, curv, grad - comp, ops)
-        return dy, comp - z - (z / y) * dy
-
-    mu = float((y * z).mean())
-    dy, dz = direction(0.0, 0.0)  # predictor (affine scaling)
-    ap, ad = ops.max_step(y, dy), ops.max_step(z, dz)
-    mu_aff = float(((y + ap * dy) * (z + ad * dz)).mean())
-    sigma = max((mu_aff / mu) ** 3, _SIGMA_MIN)
-    dy, dz = direction(sigma * mu, dy * dz)  # corrector
-    # fraction to the boundary for y and for a = σ·y (−ln a is the objective's own barrier)
-    alpha = min(ops.max_step(y, dy), ops.max_step(a, (pb.sig * dy).sum(1)))
-    y = y + (_STEP_TO_BOUNDARY * alpha) * dy
-    y = y / y.sum(1)[:, None]
-    z = z + (_STEP_TO_BOUNDARY * ops.max_step(z, dz)) * dz
-    return y, z
-
-
-def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array, float]:
-    """One fused interior step (numpy); also returns the interior method's own relative-gap
-    estimate ``K·μ/P`` of the new iterate."""
-    assert isinstance(y, np.ndarray) and isinstance(z, np.ndarray)  # the numpy backend's step
-    y, z = y.copy(), z.copy()
-    mu, loss = pd_step(pb.sig, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
-    # P within rounding of 0 (e.g. one-hot σ at λ = 0): the relative estimate is meaningless, certify
-    return y, z, (y.shape[1] * mu / loss if loss > _P_TINY else 0.0)
-
-
-def _interior(pb: Problem, y: Array, max_iter: int, tol: float, record: Record) -> tuple[Array, Array]:
-    """Mehrotra predictor-corrector steps from ``y`` until ``tol`` or the certificate stalls.
-
-    Without a callback (numpy), an iterate is certified only once the interior method's own gap
-    estimate ``K·μ/P`` is below ``max(_CERTIFY_AT·tol, _STALL_BELOW)`` (or at the last iteration):
-    earlier certificates could not pass and cost a third of a step each. Returns this phase's best
-    iterate (by certificate, else the last one) and its slacks.
-    """
-    ops = pb.ops
-    loss, rel = pb.certify(y)
-    record(loss, rel, y)
-    if rel <= tol:
-        return y, 1.0 / y
-    z = max(rel * loss / y.shape[1], 1e-10) / y
-    best, best_z, best_rel, since = y, z, rel, 0
-    every = ops.torch or record.callback is not None  # a callback sees every iterate's certified best
-    gate = max(_CERTIFY_AT * tol, _STALL_BELOW)
-    next_try = 0.0 if ops.torch else _TRY_FACE
-    for _ in range(max_iter):
-        if ops.torch:
-            y, z = _vectorized_step(pb, y, z)
-            estimate = 0.0
-        else:
-            try:
-                y, z, estimate = _numba_step(pb, y, z)
-            except (ZeroDivisionError, np.linalg.LinAlgError):  # not computable in float64 (λ ≈ 1e307)
-                break
-        if every or estimate <= gate or record.count >= max_iter:
-            loss, rel = pb.certify(y)
-            record(loss, rel, y)
-            if rel < best_rel:
-                best, best_z, best_rel, since = y, z, rel, 0
-            elif best_rel <= _STALL_BELOW:  # far from the optimum the certificate may rise while P falls
-                since += 1
-        else:
-            record.skip()
-            if best_rel > _STALL_BELOW:
-                best, best_z = y, z  # the most advanced iterate, for the end-game if nothing certifies
-            else:
-                since += 1  # the estimate rose again after a certified near-optimum: float64's limit
-        if best_rel <= tol or since >= _STALL or record.count > max_iter:
-            break
-        if estimate < next_try:  # the face this iterate identifies may already be the optimal one
-            _face(pb, y, y > z, max_iter, tol, record, steps=_TRY_STEPS)
-            if record.best_rel <= tol or record.count > max_iter:
-                break
-            next_try = estimate * _TRY_AGAIN
-    return best, best_z
-
-
-def _face(
-    pb: Problem, y: Array, support: Array, max_iter: int, tol: float, record: Record, steps: int = _FACE_STEPS
-) -> None:
-    """Newton on the face ``support`` (with active-set additions), from ``y``: ``steps`` certified
-    iterates, more while the certificate falls 10× per step (up to ``_FACE_STEPS``)."""
-    ops = pb.ops
-    rows_empty = cast(Array, ~support.any(1))  # support is N×K: numpy's any(axis) is typed scalar-or-array
-    if bool(rows_empty.any()):  # keep each point's largest entry at least
-        support = support | ((y == ops.row_max(y)[:, None]) & rows_empty[:, None])
-    y = ops.lib.where(support, y, 0.0 * y)
-    y = y / y.sum(1)[:, None]
-    prev, best, since = math.inf, math.inf, 0
-    for t in range(_FACE_STEPS):
-        loss, rel = pb.certify(y, polish=True)
-        record(loss, rel, y)
-        if rel <= tol or record.count > max_iter:
-            break
-        best, since = (rel, 0) if rel < 0.5 * best else (best, since + 1)
-        if since >= _FACE_PATIENCE:  # no longer halving the certificate: give up on this face
-            break
-        if t + 1 >= steps and not rel < 0.1 * prev:  # no step whose result would not be certified;
-            break  # a short try goes on while Newton converges fast (the certificate falls 10× a step)
-        if rel > 0.1 * prev:  # Newton has settled on this face and it is not the optimal one
-            support, y = _expand(pb, y, support, tol)
-        prev = rel
-        if ops.torch:
-            y, support = _face_step(pb, y, support)
-            continue
-        try:
-            y, support = face_step(
-                pb.sig, y, support, pb.u, pb.lam, pb.eq10, _FACE_EPS, _VANISH, _VANISH_ROUNDS, _RADIUS, _DROP
-            )
-        except (ZeroDivisionError, np.linalg.LinAlgError):  # no Newton step on this face (a point with
-            break  # σ·y = 0, or a system float64 cannot hold): keep the best certified iterate so far
-
-
-def _face_step(pb: Problem, y: Array, support: Array) -> tuple[Array, Array]:
-    """One Newton step on the face (any backend; numpy uses the fused kernel ``face_step``, which
-    documents the rules)."""
-    ops = pb.ops
-    dy = _face_direction(pb, y, support)
-    for _ in range(_VANISH_ROUNDS):
-        vanish = support & (y + dy < 0) & (y < _VANISH * ops.row_max(y)[:, None])
-        if not bool(vanish.any()):
-            break
-        support = support & ~vanish
-        y = ops.lib.where(support, y, 0.0 * y)
-        y = y / y.sum(1)[:, None]
-        dy = _face_direction(pb, y, support)
-    alpha = min(ops.max_step(y, dy), _RADIUS / max(float(ops.lib.abs(dy).max()), 1e-300))
-    y = ops.lib.where(support, y + alpha * dy, 0.0 * y)
-    support = support & (y > _DROP * ops.row_max(y)[:, None])
-    y = ops.lib.where(support, y, 0.0 * y)
-    return y / y.sum(1)[:, None], support
-
-
-def _face_direction(pb: Problem, y: Array, support: Array) -> Array:
-    """Newton direction on the face: :func:`~._ipm.newton` with ``e = 1/ε`` (a diagonal ε) on the support, 0 off it."""
-    ops = pb.ops
-    a, grad, curv, r = pb.state(y)
-    e = ops.lib.where(support, (1.0 / _FACE_EPS) + 0.0 * y, 0.0 * y)
-    return newton(blocks(e, r), curv, grad, ops)
-
-
-def _expand(pb: Problem, y: Array, support: Array, tol: float) -> tuple[Array, Array]:
-    """Active-set step: points whose own gap term exceeds the target get the classes of their
-    envelope's active lines at the optimal p (for the polished multipliers: one line, or the two
-    meeting at a breakpoint) added to the support, with a small mass."""
-    ops = pb.ops
-    sig = pb.sig_np
-    yn = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
-    c = polished_multipliers(sig, yn, pb.lam, pb.u, pb.objective)
-    if not np.isfinite(c).all():
-        return support, y
-    c = c - c.max()
-    terms = np.empty(len(sig))
-    gap_terms(sig, yn, c, pb.order, terms)
-    loss = float(np.mean(-np.log((sig * yn).sum(1))))
-    rows = np.flatnonzero(terms > tol * max(loss, 1e-12))
-    if rows.size == 0:
-        return support, y
-    lines = active_classes(np.ascontiguousarray(sig[rows]), c, np.ascontiguousarray(pb.order[rows]))
-    add: Array = np.zeros(yn.shape, dtype=bool)
-    add[rows, lines[:, 0]] = True
-    meet = lines[:, 1] >= 0
-    add[rows[meet], lines[meet, 1]] = True
-    add = torch.as_tensor(add, device=ops.device) if ops.torch else add
-    fresh = add & ~support
-    y = ops.lib.where(fresh, _ENTRY_MASS + 0.0 * y, y)
-    return support | add, y / y.sum(1)[:, None]
 
 
 # fmt: off
@@ -372,12 +171,12 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
             y = labels_from_duals(problem.sig_np, c - c.max(), problem.order)
             y = torch.as_tensor(y, device=ops.device) if ops.torch else y
             if problem.certify(y, polish=True)[1] <= _WARM_MAX:  # else not worth it: a cold start
-                _face(problem, y, y > 0, max_iter, tol, record, steps=_WARM_STEPS)
+                face_newton(problem, y, y > 0, max_iter, tol, record, steps=_WARM_STEPS)
             y = base
         if record.best_rel > tol:
-            y_int, z = _interior(problem, y, max_iter, tol, record)
+            y_int, z = interior_point(problem, y, max_iter, tol, record)
             if record.best_rel > tol and record.count <= max_iter:
-                _face(problem, y_int, y_int > z, max_iter, tol, record)
+                face_newton(problem, y_int, y_int > z, max_iter, tol, record)
     # The labels are the best certified iterate, and the record (best so far) ends with them.
     y, converged = record.best_y, record.best_rel <= tol
     gap = format_gap(record.best_rel)

@@ -1,0 +1,121 @@
+"""The exact y-step's interior phase: Mehrotra predictor-corrector steps of a primal-dual
+interior-point method.
+
+With ``f = N·P``, slacks ``z ≥ 0`` for ``y ≥ 0`` and ``μ = mean y∘z``, each step is Newton on
+``∇f − z + ν1 = 0``, ``y∘z = σμ``, ``Σ_k y_ik = 1`` (the structured system of :mod:`._ipm`; numpy runs the
+fused kernel :func:`~._exact_kernels.pd_step`), with centering ``σ = max((μ_aff/μ)³, 0.01)`` and a
+fraction ``0.995`` to the boundary of ``y`` and of ``a = σ·y``. An iterate is certified once the gap
+estimate ``K·μ/P`` allows it; the phase ends at ``tol`` or when the certificate stalls, and hands the
+face an iterate identifies to the end-game (:mod:`._face`) for a few steps as ``K·μ/P`` falls.
+The method in full, with measurements: :mod:`.exact`'s docstring (item 1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._common import Array
+from ._exact_kernels import pd_step
+from ._face import face_newton
+from ._ipm import Problem, Record, blocks, newton
+
+__all__ = ["interior_point"]
+
+_STEP_TO_BOUNDARY = 0.995
+_SIGMA_MIN = 0.01  # the centering weight is kept >= this: a faster fall of μ loses float64 accuracy
+_STALL = 3  # interior steps without a better certificate before the end-game …
+_STALL_BELOW = 1e-5  # … counted once the best certificate is below this
+
+_CERTIFY_AT = 100.0  # interior iterates are certified once K·μ/P <= this × tol (or _STALL_BELOW)
+
+_P_TINY = 1e-12  # objective values below this are certified whatever K·μ/P says
+_TRY_FACE = 1e-5  # K·μ/P at which the interior first hands the face it identifies to the end-game …
+_TRY_STEPS = 3  # … for this many face steps; if they do not certify tol the interior goes on, …
+_TRY_AGAIN = 1e-2  # … and tries again once K·μ/P has fallen by this factor
+
+
+def _vectorized_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
+    """One Mehrotra predictor-corrector step (any backend; numpy uses the fused numba kernel)."""
+    ops = pb.ops
+    a, grad, curv, r = pb.state(y)
+    factors = blocks(y / z, r)
+
+    def direction(target: float, corr: Any) -> tuple[Array, Array]:
+        comp = (target - corr) / y
+        dy = newton(factors, curv, grad - comp, ops)
+        return dy, comp - z - (z / y) * dy
+
+    mu = float((y * z).mean())
+    dy, dz = direction(0.0, 0.0)  # predictor (affine scaling)
+    ap, ad = ops.max_step(y, dy), ops.max_step(z, dz)
+    mu_aff = float(((y + ap * dy) * (z + ad * dz)).mean())
+    sigma = max((mu_aff / mu) ** 3, _SIGMA_MIN)
+    dy, dz = direction(sigma * mu, dy * dz)  # corrector
+    # fraction to the boundary for y and for a = σ·y (−ln a is the objective's own barrier)
+    alpha = min(ops.max_step(y, dy), ops.max_step(a, (pb.sig * dy).sum(1)))
+    y = y + (_STEP_TO_BOUNDARY * alpha) * dy
+    y = y / y.sum(1)[:, None]
+    z = z + (_STEP_TO_BOUNDARY * ops.max_step(z, dz)) * dz
+    return y, z
+
+
+def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array, float]:
+    """One fused interior step (numpy); also returns the interior method's own relative-gap
+    estimate ``K·μ/P`` of the new iterate."""
+    assert isinstance(y, np.ndarray) and isinstance(z, np.ndarray)  # the numpy backend's step
+    y, z = y.copy(), z.copy()
+    mu, loss = pd_step(pb.sig, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
+    # P within rounding of 0 (e.g. one-hot σ at λ = 0): the relative estimate is meaningless, certify
+    return y, z, (y.shape[1] * mu / loss if loss > _P_TINY else 0.0)
+
+
+def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Record) -> tuple[Array, Array]:
+    """Mehrotra predictor-corrector steps from ``y`` until ``tol`` or the certificate stalls.
+
+    Without a callback (numpy), an iterate is certified only once the interior method's own gap
+    estimate ``K·μ/P`` is below ``max(_CERTIFY_AT·tol, _STALL_BELOW)`` (or at the last iteration):
+    earlier certificates could not pass and cost a third of a step each. Returns this phase's best
+    iterate (by certificate, else the last one) and its slacks.
+    """
+    ops = pb.ops
+    loss, rel = pb.certify(y)
+    record(loss, rel, y)
+    if rel <= tol:
+        return y, 1.0 / y
+    z = max(rel * loss / y.shape[1], 1e-10) / y
+    best, best_z, best_rel, since = y, z, rel, 0
+    every = ops.torch or record.callback is not None  # a callback sees every iterate's certified best
+    gate = max(_CERTIFY_AT * tol, _STALL_BELOW)
+    next_try = 0.0 if ops.torch else _TRY_FACE
+    for _ in range(max_iter):
+        if ops.torch:
+            y, z = _vectorized_step(pb, y, z)
+            estimate = 0.0
+        else:
+            try:
+                y, z, estimate = _numba_step(pb, y, z)
+            except (ZeroDivisionError, np.linalg.LinAlgError):  # not computable in float64 (λ ≈ 1e307)
+                break
+        if every or estimate <= gate or record.count >= max_iter:
+            loss, rel = pb.certify(y)
+            record(loss, rel, y)
+            if rel < best_rel:
+                best, best_z, best_rel, since = y, z, rel, 0
+            elif best_rel <= _STALL_BELOW:  # far from the optimum the certificate may rise while P falls
+                since += 1
+        else:
+            record.skip()
+            if best_rel > _STALL_BELOW:
+                best, best_z = y, z  # the most advanced iterate, for the end-game if nothing certifies
+            else:
+                since += 1  # the estimate rose again after a certified near-optimum: float64's limit
+        if best_rel <= tol or since >= _STALL or record.count > max_iter:
+            break
+        if estimate < next_try:  # the face this iterate identifies may already be the optimal one
+            face_newton(pb, y, y > z, max_iter, tol, record, steps=_TRY_STEPS)
+            if record.best_rel <= tol or record.count > max_iter:
+                break
+            next_try = estimate * _TRY_AGAIN
+    return best, best_z
