@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .training.config import TrainConfig
+from .training.constraints import check_number
 
 __all__ = ["CollisionClustering"]
 
@@ -170,9 +171,7 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
     def _config(self, seed: int) -> Any:
-        k = self.n_clusters
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise ValueError(f"n_clusters={k!r} should be an integer >= 1")
+        k = check_number("n_clusters", self.n_clusters, TrainConfig.bounds("n_clusters"))  # TrainConfig's rule
         if self.model not in ("linear", "mlp"):
             raise ValueError(f"model={self.model!r} should be 'linear' or 'mlp' (feature matrices)")
         return TrainConfig(

@@ -109,8 +109,10 @@ def test_errors_name_the_values() -> None:
         CollisionClustering().fit(x)
     with pytest.raises(ValueError, match=r"epochs=0 should be >= 1"):
         CollisionClustering(2, epochs=0).fit(x)
-    with pytest.raises(ValueError, match=r"n_clusters=0 should be an integer >= 1"):
+    with pytest.raises(ValueError, match=r"^n_clusters=0 should be >= 1$"):  # TrainConfig's words
         CollisionClustering(0).fit(x)
+    with pytest.raises(ValueError, match=r"^n_clusters=2.5 should be an integer >= 1$"):
+        CollisionClustering(2.5).fit(x)
     with pytest.raises(ValueError, match=r"unknown method='nope'; known methods: ccel, ccel-eq10"):
         CollisionClustering(2, method="nope").fit(x)
     with pytest.raises(ValueError, match=r"lam=5.0 is not used by method='migd'"):

@@ -1,5 +1,5 @@
 """numba kernel of the exact y-step's interior-point step (numpy inputs): the arithmetic of
-:func:`ccel_core.solvers.exact._vectorized_step`, fused into one call per Mehrotra step.
+:func:`ccel_core.solvers._interior._vectorized_step`, fused into one call per Mehrotra step.
 
 Per point ``e = y/z``, ``r = σ/a``, ``w = e∘r``, ``ρ = 1/(1 + r·w)``, ``b = e − ρ(Σw) w``,
 ``β⁻¹ = 1/Σb``; ``M x = e∘x − ρ w (w·x) − β⁻¹ b (b·x)``; the K×K system
@@ -233,7 +233,7 @@ def _renormalize(y, support):
 
 @numba.njit(cache=True, nogil=True)
 def face_step(sig, y, support, u, lam, eq10, eps, vanish, rounds, radius, drop):
-    """One Newton step on the face ``support`` from ``y`` (see :func:`ccel_core.solvers.exact._face`),
+    """One Newton step on the face ``support`` from ``y`` (see :func:`ccel_core.solvers._face.face_newton`),
     returning new ``(y, support)``: entries the full step would take below 0 that are already below
     ``vanish`` × their row's largest leave the support (up to ``rounds`` times, the direction
     recomputed each time); the step goes up to the first entry reaching 0 and moves no entry more
