@@ -1,12 +1,28 @@
-"""Suite-wide hygiene."""
+"""Suite-wide hygiene, and the helpers the app and browser tests share (one copy of each).
+
+The helpers are plain functions and constants; test modules import them with ``from conftest import
+…`` (tests/ is on ``sys.path``, as for ``from test_reproduce import …``). Streamlit, the run store and
+Playwright are imported inside the helpers, so that a module that skips without them still imports.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
 
+import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
+
+    from ccel_core.runs import RunStore
 
 
 @pytest.fixture(autouse=True)
@@ -19,31 +35,124 @@ def _restore_main_module():
         sys.modules["__main__"] = main
 
 
+# --- the explorer, for both kinds of test ---
+
+APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
+VIEWS = ("loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs", "reproduction")
+"""The explorer's pages (``explorer/views/<name>.py``); the home page is ``""`` in a URL, ``None`` for
+:func:`open_page`."""
+
+# the Solver race page: a PGD / EM ratio as shown ("3.4×", "> 8×", "< 0.46×"), and a cell that must not be shown
+RATIO = re.compile(r"^(> |< )?\d+(\.\d+)?×$")
+BAD = re.compile(r"\b(none|nan|inf|infinity)\b", re.IGNORECASE)
+
+
+def arr(value: Any) -> np.ndarray:
+    """A plotly JSON array: a list, or plotly's typed-array form ``{"dtype", "bdata"[, "shape"]}``
+    (plotly writes the shape of a 2-D array as text, ``"50, 50"``)."""
+    if isinstance(value, dict) and "bdata" in value:
+        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        if isinstance(shape, str):
+            shape = [int(n) for n in shape.split(",")]
+        return out.reshape(shape) if shape is not None else out
+    return np.asarray(value)
+
+
+# --- the explorer with Streamlit's AppTest (no browser, no server); used by tests/test_app*.py ---
+
+
+def open_page(
+    name: Optional[str] = None,
+    query: Optional[dict[str, str]] = None,
+    *,
+    state: Optional[dict[str, Any]] = None,
+    timeout: float = 120,
+) -> AppTest:
+    """The app after loading page ``name`` (None: the home page) with URL parameters ``query``; the
+    session ``state`` is set before the page runs. ``timeout``: seconds each script run may take."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(APP), default_timeout=timeout)
+    if name is None:
+        at.query_params.update(query or {})
+        return at.run()
+    at.run()
+    ok(at)
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
+    at.query_params.clear()
+    at.query_params.update(query or {})
+    return at.switch_page(f"views/{name}.py").run()
+
+
+def ok(at: AppTest) -> AppTest:
+    """Assert the script raised no exception (an ``st.error`` is fine: see :func:`errors`); ``at``."""
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def errors(at: AppTest) -> list[str]:
+    """The text of every ``st.error`` on the page."""
+    return [e.value for e in at.error]
+
+
+def figures(at: AppTest) -> list[dict[str, Any]]:
+    """The JSON spec of every plotly chart on the page, in order."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def metric(at: AppTest, label_start: str) -> str:
+    """The value of the first ``st.metric`` whose label starts with ``label_start`` (asserted to exist)."""
+    found = [m.value for m in at.metric if m.label.startswith(label_start)]
+    assert found, f"no metric starting with {label_start!r} in {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def npz(**arrays: np.ndarray) -> bytes:
+    """The bytes of an ``.npz`` file holding ``arrays`` (an upload for the Clustering runs page)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
+    """An empty run store in ``tmp_path``, the one the app reads (``$CCEL_RUNS_DIR``)."""
+    from ccel_core.runs import RunStore
+
+    monkeypatch.setenv("CCEL_RUNS_DIR", str(tmp_path / "runs"))
+    return RunStore(tmp_path / "runs")
+
+
 # --- the explorer in a real browser (Playwright + Debian's chromium); used by tests/test_browser*.py ---
-# app_url is module-scoped: each browser test module runs its own server with a fresh run store.
-
-
-NET_LOGS: dict[str, Path] = {}  # app_url → the file its server's network audit writes (explorer.headless.NET_AUDIT)
+# runs_root and app_url are module-scoped: each browser test module runs its own server with a fresh
+# run store (a module that needs more at the end overrides runs_root: tests/test_browser_runs.py).
 
 
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A headless ``streamlit run explorer/app.py`` with a fresh run store; its base URL."""
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run store of this module's server (``app_url``); its parent holds the server's network log."""
+    return tmp_path_factory.mktemp("browser") / "runs"
+
+
+@pytest.fixture(scope="module")
+def app_url(runs_root: Path) -> Iterator[str]:
+    """A headless ``streamlit run explorer/app.py`` on the run store ``runs_root``; its base URL."""
     from explorer.headless import CHROMIUM, serve
 
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} not found (Debian: apt-get install -y chromium)")
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    base = tmp_path_factory.mktemp("browser")
-    with serve(str(base / "runs"), net_log=str(base / "net.log")) as url:
-        NET_LOGS[url] = base / "net.log"  # the server's own DNS lookups / connections beyond loopback
+    with serve(str(runs_root), net_log=str(runs_root.parent / "net.log")) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def server_net_log(app_url: str) -> Path:
-    """The file in which ``app_url``'s server records its DNS lookups and connections beyond loopback."""
-    return NET_LOGS[app_url]
+def server_net_log(app_url: str, runs_root: Path) -> Path:
+    """The file in which ``app_url``'s server records its DNS lookups and connections beyond loopback
+    (:data:`explorer.headless.NET_AUDIT`)."""
+    return runs_root.parent / "net.log"
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +171,8 @@ def browser(app_url: str) -> Iterator[object]:
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000})  # type: ignore[attr-defined]
     pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.js_errors = errors  # type: ignore[attr-defined]
+    js_errors: list[str] = []
+    pg.on("pageerror", lambda exc: js_errors.append(str(exc)))
+    pg.js_errors = js_errors  # type: ignore[attr-defined]
     yield pg
     context.close()

@@ -8,62 +8,18 @@ through :class:`~ccel_core.runs.RunStore`; no subprocess is launched here.
 
 from __future__ import annotations
 
-import base64
-import io
-import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Optional
 
 import numpy as np
 import pytest
+from conftest import APP, VIEWS, arr, figures, metric, npz, ok, open_page  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from ccel_core.runs import RunStore  # noqa: E402
 from ccel_core.training import TrainConfig  # noqa: E402
-
-APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
-PAGES = ("loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs", "reproduction")
-
-
-def open_page(name: Optional[str] = None, query: Optional[dict[str, str]] = None) -> AppTest:
-    """The app after loading ``name`` (None: the home page) with URL parameters ``query``."""
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    if name is None:
-        at.query_params.update(query or {})
-        return at.run()
-    at.run()
-    assert not at.exception, at.exception
-    at.query_params.clear()
-    at.query_params.update(query or {})
-    return at.switch_page(f"views/{name}.py").run()
-
-
-def figures(at: AppTest) -> list[dict[str, Any]]:
-    """The JSON spec of every plotly chart on the page, in order."""
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
-
-
-def arr(value: Any) -> np.ndarray:
-    """A plotly JSON array: a list, or plotly's typed-array form ``{"dtype", "bdata"}``."""
-    if isinstance(value, dict) and "bdata" in value:
-        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        return out.reshape(value["shape"]) if "shape" in value else out
-    return np.asarray(value)
-
-
-def metric(at: AppTest, label_start: str) -> str:
-    found = [m.value for m in at.metric if m.label.startswith(label_start)]
-    assert found, f"no metric starting with {label_start!r} in {[m.label for m in at.metric]}"
-    return found[0]
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-
 
 # --------------------------------------------------------------------------------------------------
 # home and navigation
@@ -79,10 +35,10 @@ def test_home_shows_fig1_and_links_every_page() -> None:
     assert len(names) == 8  # four targets × (Shannon, collision)
     assert sum("H₂" in n for n in names) == 4
     links = [el.proto.page for el in at.get("page_link")]
-    assert sorted(Path(p).stem for p in links) == sorted(PAGES)
+    assert sorted(Path(p).stem for p in links) == sorted(VIEWS)
 
 
-@pytest.mark.parametrize("name", PAGES)
+@pytest.mark.parametrize("name", VIEWS)
 def test_every_page_renders(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CCEL_RUNS_DIR", str(tmp_path / "runs"))
     at = open_page(name)
@@ -263,12 +219,11 @@ def _finished_run(store: RunStore, seed: int, *, method: str = "ccel", acc: floa
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
-    monkeypatch.setenv("CCEL_RUNS_DIR", str(tmp_path / "runs"))
-    s = RunStore(tmp_path / "runs")
-    _finished_run(s, 0)
-    _finished_run(s, 1)
-    return s
+def store(store: RunStore) -> RunStore:
+    """The empty run store of tests/conftest.py with two finished runs."""
+    _finished_run(store, 0)
+    _finished_run(store, 1)
+    return store
 
 
 def test_runs_page_lists_compares_and_summarizes(store: RunStore) -> None:
@@ -342,18 +297,12 @@ def test_runs_page_refuses_an_invalid_launch_without_starting_anything(store: Ru
     assert not (store.root / "_launches").exists()  # nothing was launched
 
 
-def _npz(**arrays: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
 def test_runs_page_feature_upload_is_validated_before_it_is_stored(store: RunStore) -> None:
     at = open_page("clustering_runs")
     bad = np.ones((20, 3))
     bad[4, 1] = np.nan
     at.file_uploader(key="cr.upload").set_value(
-        ("mine.npz", _npz(x=bad, y=np.arange(20) % 2), "application/octet-stream")
+        ("mine.npz", npz(x=bad, y=np.arange(20) % 2), "application/octet-stream")
     )
     at.run()
     ok(at)
@@ -367,7 +316,7 @@ def test_runs_page_feature_upload_is_validated_before_it_is_stored(store: RunSto
     rng = np.random.default_rng(0)
     good = rng.normal(size=(40, 5))
     at.file_uploader(key="cr.upload").set_value(
-        ("mine.npz", _npz(x=good, y=np.arange(40) % 4), "application/octet-stream")
+        ("mine.npz", npz(x=good, y=np.arange(40) % 4), "application/octet-stream")
     )
     at.run()
     ok(at)

@@ -7,37 +7,19 @@ runs page; an upload's stored name stays short (≤ 100 bytes), keeps its extens
 from __future__ import annotations
 
 import copy
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import errors, npz, ok, open_page  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
 from test_reproduce import synthetic_report  # noqa: E402  (tests/ is on sys.path)
 
 from ccel_core.runs import RunStore  # noqa: E402
 from explorer import launcher  # noqa: E402
-
-APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
-
-
-def open_page(name: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
-    ok(at)
-    return at.switch_page(f"views/{name}.py").run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -98,24 +80,16 @@ def test_the_reproduction_page_renders_odd_but_valid_reports(tmp_path: Path, mon
 # --------------------------------------------------------------------------------------------------
 # the Clustering runs page: uploads with long names, deep or long runs folders
 # --------------------------------------------------------------------------------------------------
-@pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
-    monkeypatch.setenv("CCEL_RUNS_DIR", str(tmp_path / "runs"))
-    return RunStore(tmp_path / "runs")
-
-
-def _npz(seed: int) -> bytes:
+def _random_npz(seed: int) -> bytes:
     rng = np.random.default_rng(seed)
-    buf = io.BytesIO()
-    np.savez(buf, x=rng.normal(size=(30, 3)), y=np.arange(30) % 3)
-    return buf.getvalue()
+    return npz(x=rng.normal(size=(30, 3)), y=np.arange(30) % 3)
 
 
 def test_a_long_upload_name_is_saved_under_a_short_unique_name(store: RunStore) -> None:
     at = open_page("clustering_runs")
     long_names = ["f" * 300 + "-first.npz", "f" * 300 + "-second.npz", "é" * 240 + ".npz"]
     for i, name in enumerate(long_names):
-        at.file_uploader(key="cr.upload").set_value((name, _npz(i), "application/octet-stream"))
+        at.file_uploader(key="cr.upload").set_value((name, _random_npz(i), "application/octet-stream"))
         at.run()
         ok(at)
         assert not errors(at), errors(at)

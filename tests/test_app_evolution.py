@@ -9,54 +9,32 @@ Small budgets (few epochs, two seeds) except for the default-view test.
 
 from __future__ import annotations
 
-import base64
-import json
-from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 import pytest
+from conftest import arr, errors, figures, ok, open_page  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
 FAST = {"epochs": "5", "seeds": "2"}
 
 
-def open_page(query: Optional[dict[str, str]] = None, session: Optional[dict[str, Any]] = None) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=300)
-    at.run()
-    assert not at.exception, at.exception
-    for key, value in (session or {}).items():
-        at.session_state[key] = value
-    at.query_params.clear()
-    at.query_params.update(query or {})
-    return ok(at.switch_page("views/pseudo_labels.py").run())
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.message for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+def clean(at: AppTest) -> AppTest:
+    """:func:`conftest.ok`, and no ``st.error`` either (every view here is a valid one); ``at``."""
+    ok(at)
+    assert not errors(at), errors(at)
     return at
 
 
-def figures(at: AppTest) -> list[dict[str, Any]]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+def open_evolution(query: Optional[dict[str, str]] = None, session: Optional[dict[str, Any]] = None) -> AppTest:
+    """The pseudo-label page with URL parameters ``query`` (``session`` state set first), :func:`clean`."""
+    return clean(open_page("pseudo_labels", query, state=session, timeout=300))
 
 
 def titled(at: AppTest, start: str) -> list[dict[str, Any]]:
     return [f for f in figures(at) if (f["layout"].get("title") or {}).get("text", "").startswith(start)]
-
-
-def arr(value: Any) -> np.ndarray:
-    if isinstance(value, dict) and "bdata" in value:
-        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        if isinstance(shape, str):  # plotly writes "50, 50"
-            shape = [int(n) for n in shape.split(",")]
-        return out.reshape(shape) if shape is not None else out
-    return np.asarray(value)
 
 
 def metrics(at: AppTest, label: str) -> list[str]:
@@ -86,7 +64,7 @@ def page_args(query: dict[str, str]) -> tuple:
 
 
 def test_default_view_states_the_measured_difference_over_seeds() -> None:
-    at = open_page()
+    at = open_evolution()
     text = " ".join(m.value for m in at.markdown)
     assert "The methods differ here" in text, text[:600]
     assert "over seeds 0–9" in text and "ddof = 1" in text
@@ -101,7 +79,7 @@ def test_default_view_states_the_measured_difference_over_seeds() -> None:
 
 
 def test_one_scrubber_drives_every_panel_and_the_metrics() -> None:
-    at = open_page(FAST)
+    at = open_evolution(FAST)
     ref = page_runs(page_args(FAST))
     assert all(r is not None and len(r.snapshots) == 6 for r in ref.values())
     for f in figures(at):  # no animation: no frames and no per-chart play controls
@@ -127,7 +105,7 @@ def test_one_scrubber_drives_every_panel_and_the_metrics() -> None:
     assert at.slider(key="pl.shown").value == 5
     check(5)
     at.slider(key="pl.shown").set_value(2).run()
-    ok(at)
+    clean(at)
     check(2)
     assert at.query_params["epoch"] == "2"
     at.slider(key="pl.shown").set_value(0).run()
@@ -135,21 +113,21 @@ def test_one_scrubber_drives_every_panel_and_the_metrics() -> None:
 
 
 def test_the_scrubber_follows_the_last_epoch_until_moved() -> None:
-    at = open_page(FAST)
+    at = open_evolution(FAST)
     assert at.slider(key="pl.shown").value == 5
     at.slider(key="pl.epochs").set_value(3).run()
-    assert ok(at).slider(key="pl.shown").value == 3 and "epoch" not in at.query_params
+    assert clean(at).slider(key="pl.shown").value == 3 and "epoch" not in at.query_params
     at.slider(key="pl.shown").set_value(1).run()
     at.slider(key="pl.epochs").set_value(4).run()
-    assert ok(at).slider(key="pl.shown").value == 1
+    assert clean(at).slider(key="pl.shown").value == 1
     assert at.query_params["epoch"] == "1"
-    linked = open_page({**FAST, "epoch": "2"})
+    linked = open_evolution({**FAST, "epoch": "2"})
     assert linked.slider(key="pl.shown").value == 2
     assert titled(linked, "Decision regions")[0]["layout"]["title"]["text"].endswith("epoch 2")
 
 
 def test_colours_are_explained_and_legends_stay_compact_at_k10() -> None:
-    at = open_page({"k": "10", "epochs": "2", "seeds": "2"})
+    at = open_evolution({"k": "10", "epochs": "2", "seeds": "2"})
     key = [m.value for m in at.markdown if m.value.startswith("**Colours**")]
     assert key, [m.value[:40] for m in at.markdown]
     assert "predicted cluster" in key[0] and "true class" in key[0] and key[0].count("■") == 10
@@ -169,7 +147,7 @@ def test_colours_are_explained_and_legends_stay_compact_at_k10() -> None:
 
 
 def test_network_losses_are_on_separate_axes() -> None:
-    at = open_page(FAST)
+    at = open_evolution(FAST)
     (loss,) = titled(at, "Network loss")
     assert [t.get("yaxis", "y") for t in loss["data"]] == ["y", "y2"]
     assert "H₂" in loss["layout"]["yaxis"]["title"]["text"]
@@ -178,7 +156,7 @@ def test_network_losses_are_on_separate_axes() -> None:
 
 
 def test_ystep_tab_follows_the_epoch_scrubber_and_one_iteration_slider() -> None:
-    at = open_page({"k": "3", "epochs": "3", "seeds": "2", "view": "One y-step", "iters": "12"})
+    at = open_evolution({"k": "3", "epochs": "3", "seeds": "2", "view": "One y-step", "iters": "12"})
     tern = [f for f in figures(at) if f["data"] and f["data"][0]["type"] == "scatterternary"]
     assert len(tern) == 3 and not any(f.get("frames") for f in tern)
     assert tern[1]["layout"]["title"]["text"] == "y after 12 iterations (σ fixed: rings)"  # EM runs them all
@@ -187,27 +165,27 @@ def test_ystep_tab_follows_the_epoch_scrubber_and_one_iteration_slider() -> None
     assert len(objective) == 3 and set(vlines(objective[1])) == {12}
     sigma_last = arr(tern[1]["data"][0]["a"])
     at.slider(key="pl.iters").set_value(5).run()
-    tern = [f for f in figures(ok(at)) if f["data"] and f["data"][0]["type"] == "scatterternary"]
+    tern = [f for f in figures(clean(at)) if f["data"] and f["data"][0]["type"] == "scatterternary"]
     assert tern[1]["layout"]["title"]["text"] == "y after 5 iterations (σ fixed: rings)"
     at.slider(key="pl.shown").set_value(1).run()
-    assert any("after epoch 1" in c.value for c in ok(at).caption)
+    assert any("after epoch 1" in c.value for c in clean(at).caption)
     tern = [f for f in figures(at) if f["data"] and f["data"][0]["type"] == "scatterternary"]
     assert not np.allclose(arr(tern[1]["data"][0]["a"]), sigma_last)  # σ of epoch 1, not of the last epoch
 
 
 def test_cancelled_training_stays_cancelled_until_compute_is_pressed() -> None:
     args = page_args({"epochs": "4", "seed": "77"})  # settings no other test computes
-    at = open_page({"epochs": "4", "seeds": "2", "seed": "77"}, session={"pl.cancelled": ("runs", args)})
+    at = open_evolution({"epochs": "4", "seeds": "2", "seed": "77"}, session={"pl.cancelled": ("runs", args)})
     assert any("cancelled" in w.value for w in at.warning)
     assert not at.get("plotly_chart")
     (again,) = [b for b in at.button if b.label == "Compute"]
     again.click().run()
-    ok(at)
+    clean(at)
     assert not at.warning and titled(at, "Decision regions")
 
 
 def test_moons_with_more_clusters_than_its_two_classes() -> None:
-    at = open_page({"data": "moons", "k": "3", "epochs": "3", "seeds": "2"})
+    at = open_evolution({"data": "moons", "k": "3", "epochs": "3", "seeds": "2"})
     assert at.number_input(key="pl.classes").disabled
     regions = titled(at, "Decision regions")
     assert len(regions) == 2 and len(legend_names(regions[0])) == 3 + 1
@@ -215,12 +193,12 @@ def test_moons_with_more_clusters_than_its_two_classes() -> None:
 
 def test_a_preset_shows_the_simplex_views_hidden_at_the_default_k() -> None:
     """The default K = 5 hides the simplex views; the page says so and its K = 3 preset shows them."""
-    at = open_page(FAST)
+    at = open_evolution(FAST)
     assert at.number_input(key="pl.k").value == 5
     assert any("needs K = 3 clusters" in i.value for i in at.info)
     assert not titled(at, "Pseudo-labels y (dots) and σ (rings)")
     at.button(key="pl.k3-y and σ").click().run()
-    ok(at)
+    clean(at)
     assert at.number_input(key="pl.k").value == 3 and at.number_input(key="pl.classes").value == 3
     assert len(titled(at, "Pseudo-labels y (dots) and σ (rings)")) == 2  # ours and MIADM
     assert not any("needs K = 3 clusters" in i.value for i in at.info)

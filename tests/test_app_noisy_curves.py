@@ -12,9 +12,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import figures, metric, ok, open_page  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
-from test_app import figures, metric, ok, open_page  # noqa: E402  (tests/ is on sys.path)
 
 from explorer import cached  # noqa: E402
 

@@ -8,36 +8,19 @@ opens the page at its defaults.
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+from conftest import BAD, RATIO, figures, ok, open_page  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
-PAGE = "views/solver_race.py"
-RATIO = re.compile(r"^(> |< )?\d+(\.\d+)?×$")  # "3.4×", "> 8×", "< 0.46×"
-BAD = re.compile(r"\b(none|nan|inf|infinity)\b", re.IGNORECASE)
-
 
 def open_race(query: dict[str, str], state: Optional[dict[str, Any]] = None) -> AppTest:
     """The app on the race page with URL parameters ``query`` (and session ``state`` set first)."""
-    at = AppTest.from_file(str(APP), default_timeout=300)
-    at.run()
-    ok(at)
-    for name, value in (state or {}).items():
-        at.session_state[name] = value
-    at.query_params.clear()
-    at.query_params.update(query)
-    return at.switch_page(PAGE).run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
+    return open_page("solver_race", query, state=state, timeout=300)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -51,10 +34,6 @@ def warnings(at: AppTest) -> str:
 def tables(at: AppTest) -> list[Any]:
     """The page's tables as shown: st.table reads Markdown, so the page escapes a leading ">"."""
     return [t.value.map(lambda v: v[1:] if isinstance(v, str) and v.startswith("\\>") else v) for t in at.table]
-
-
-def figures(at: AppTest) -> list[dict[str, Any]]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
 
 
 def clean_cells(at: AppTest) -> int:

@@ -3,7 +3,8 @@ runs, resume semantics, seed validation, the newly launched run selected, compar
 over seeds, the settings that differ, a one-point chart), a finished run's confusion matrix and
 examples, per-run logs, the runs folder confined to its root, and the feature upload's diagnoses.
 
-The run store is a temporary ``$CCEL_RUNS_DIR`` filled through :class:`~ccel_core.runs.RunStore`.
+The run store is a temporary ``$CCEL_RUNS_DIR`` (fixture ``store``: tests/conftest.py) filled through
+:class:`~ccel_core.runs.RunStore`.
 No training process is started: ``explorer.launcher.processes._popen`` is replaced by one that
 records the command and starts a harmless sleeping Python (so a launch counts as running), killed
 after the test.
@@ -11,7 +12,6 @@ after the test.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import arr, errors, figures, npz, ok, open_page  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -29,41 +30,10 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from ccel_core.runs import DIED, RunStore  # noqa: E402
 from ccel_core.training import TrainConfig  # noqa: E402
 
-APP = Path(__file__).resolve().parents[1] / "explorer" / "app.py"
-
 
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-def open_runs_page() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=120)
-    at.run()
-    ok(at)
-    return at.switch_page("views/clustering_runs.py").run()
-
-
-def ok(at: AppTest) -> None:
-    assert not at.exception, [e.message for e in at.exception]
-
-
-def figures(at: AppTest) -> list[dict[str, Any]]:
-    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
-
-
-def arr(value: Any) -> np.ndarray:
-    """A plotly JSON array: a list, or plotly's typed-array form ``{"dtype", "bdata"}``."""
-    if isinstance(value, dict) and "bdata" in value:
-        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        shape = tuple(int(n) for n in shape.split(",")) if isinstance(shape, str) else shape
-        return out.reshape(shape) if shape else out
-    return np.asarray(value)
-
-
-def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
-
-
 def statuses(at: AppTest, run_id: str) -> dict[str, str]:
     """What every widget of the page says about ``run_id`` (table, live list, selector, details)."""
     table = at.table[0].value
@@ -109,12 +79,6 @@ def dead_pid() -> int:
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunStore:
-    monkeypatch.setenv("CCEL_RUNS_DIR", str(tmp_path / "runs"))
-    return RunStore(tmp_path / "runs")
-
-
-@pytest.fixture
 def launched(monkeypatch: pytest.MonkeyPatch) -> Any:
     """The commands the page started (``launcher.processes._popen`` replaced; see the module docstring)."""
     from explorer.launcher import processes
@@ -142,7 +106,7 @@ def launched(monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_a_run_whose_process_died_shows_failed_in_every_widget(store: RunStore) -> None:
     done = run_with(store, 0)
     stale = run_with(store, 1, epochs=10, done=4, status="running", pid=dead_pid())
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     ok(at)
     assert at.selectbox(key="cr.detail").value == stale  # the newest run
     assert set(statuses(at, stale).values()) == {"failed 4/10"}, statuses(at, stale)
@@ -156,7 +120,7 @@ def test_every_widget_tells_the_same_moment(store: RunStore) -> None:
     # an epoch line the index has not caught up with yet (a writer between its two writes)
     with open(store.root / live / "metrics.jsonl", "a") as f:
         f.write(json.dumps({"epoch": 3, "loss": 0.5, "acc": 0.9}) + "\n")
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     ok(at)
     assert set(statuses(at, live).values()) == {"running 2/5"}, statuses(at, live)
     (curve,) = [t for t in figures(at)[0]["data"] if t.get("mode") == "lines+markers"]
@@ -169,7 +133,7 @@ def test_every_widget_tells_the_same_moment(store: RunStore) -> None:
 # --------------------------------------------------------------------------------------------------
 def test_resume_refuses_a_total_not_above_the_epochs_done(store: RunStore, launched: list) -> None:
     rid = run_with(store, 0, epochs=10, done=3, status="cancelled")
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     assert at.selectbox(key="cr.detail").value == rid
     for total in (3, 2):
         at.number_input(key=f"cr.resume_epochs_{rid}_3").set_value(total)
@@ -191,7 +155,7 @@ def test_resume_box_offers_a_new_total_after_a_resume(store: RunStore, launched:
     """The box's default is above the epochs done at every moment: after a resume reaches the total
     the box offered, it offers a new one (it used to keep the total just reached, which is refused)."""
     rid = run_with(store, 0, epochs=10, done=10)
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     (box,) = [n for n in at.number_input if n.label == "total epochs for resume"]
     assert box.value == 20
     at.button(key="cr.resume").click().run()
@@ -209,7 +173,7 @@ def test_resume_box_offers_a_new_total_after_a_resume(store: RunStore, launched:
 
 def test_resume_to_the_stored_total_and_the_resumed_run_reads_one_status(store: RunStore, launched: list) -> None:
     rid = run_with(store, 0, epochs=10, done=3, status="cancelled")
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     assert set(statuses(at, rid).values()) == {"cancelled 3/10"}
     at.button(key="cr.resume").click().run()  # the default total: the stored 10
     [command] = launched
@@ -236,7 +200,7 @@ def test_resume_to_the_stored_total_and_the_resumed_run_reads_one_status(store: 
     ],
 )
 def test_the_launch_form_refuses_bad_seeds(seeds: str, message: str, store: RunStore, launched: list) -> None:
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     at.text_input(key="cr.seeds").input(seeds)
     at.button[0].click().run()  # the form's "Launch"
     ok(at)
@@ -247,7 +211,7 @@ def test_the_launch_form_refuses_bad_seeds(seeds: str, message: str, store: RunS
 def test_a_new_launch_is_selected_and_no_runs_yet_never_shows_while_it_is_pending(
     store: RunStore, launched: list
 ) -> None:
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     assert any("No runs yet" in i.value for i in at.info)
     at.text_input(key="cr.seeds").input("0 1")
     at.number_input(key="cr.epochs").set_value(5)
@@ -281,7 +245,7 @@ def test_a_new_launch_is_selected_and_no_runs_yet_never_shows_while_it_is_pendin
 def test_compare_draws_bands_over_seeds_and_the_settings_that_differ(store: RunStore) -> None:
     seeds = [run_with(store, s) for s in (0, 1, 2)]
     other = run_with(store, 0, lr=0.05, group="g2")
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     at.multiselect(key="cr.runs").set_value([*seeds, other]).run()
     ok(at)
     traces = figures(at)[0]["data"]
@@ -310,7 +274,7 @@ def test_losses_of_different_objectives_are_never_compared(store: RunStore) -> N
     each measures (the method table's words)."""
     ours = [run_with(store, s, method="ccel") for s in (0, 1)]
     theirs = [run_with(store, s, method="miadm") for s in (0, 1)]
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     at.multiselect(key="cr.runs").set_value(ours).run()
     ok(at)
     assert "loss" in at.selectbox(key="cr.metric").options  # one objective: its loss is comparable
@@ -327,7 +291,7 @@ def test_losses_of_different_objectives_are_never_compared(store: RunStore) -> N
 
 def test_a_one_epoch_chart_gets_a_sensible_axis(store: RunStore) -> None:
     run_with(store, 0, epochs=1, done=1)
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     ok(at)
     layout = figures(at)[0]["layout"]
     assert layout["xaxis"]["range"] == [0, 2] and layout["xaxis"]["dtick"] == 1
@@ -342,7 +306,7 @@ def test_the_details_show_the_runs_own_log(store: RunStore) -> None:
     a, b = run_with(store, 0), run_with(store, 1)
     for rid in (a, b):
         (store.root / rid / "log.txt").write_text(f"run {rid}  seed=…\n[{rid}] epoch 1/3\n")
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     assert at.selectbox(key="cr.detail").value == b
     assert f"[{b}] epoch 1/3" in at.code[0].value and a not in at.code[0].value
     at.selectbox(key="cr.detail").set_value(a).run()
@@ -358,7 +322,7 @@ def test_a_finished_run_shows_its_confusion_matrix_and_examples(store: RunStore)
     probs = np.full((len(y), 10), 0.01)
     probs[np.arange(len(y)), clusters] = 0.91
     store.open(rid).save_assignments(clusters, probs)
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     ok(at)
     titles = [f["layout"]["title"]["text"] for f in figures(at)]
     confusion = figures(at)[titles.index(f"Classes × clusters of {rid}")]
@@ -379,7 +343,7 @@ def test_the_runs_folder_is_confined_to_its_root(store: RunStore, tmp_path: Path
     outside.mkdir()
     (store.root / "link").symlink_to(outside)
     run = run_with(store, 0)
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     refused = {
         "../outside": "'..' is not allowed",
         str(outside): "is an absolute path",
@@ -404,7 +368,7 @@ def test_the_runs_folder_is_confined_to_its_root(store: RunStore, tmp_path: Path
     assert not errors(at) and (store.root / "team" / "week1" / "index.sqlite").exists()
     assert any("No runs yet" in i.value for i in at.info)
     good = np.random.default_rng(0).normal(size=(30, 3))
-    at.file_uploader(key="cr.upload").set_value(("mine.npz", _npz(x=good, y=np.arange(30) % 3), "x"))
+    at.file_uploader(key="cr.upload").set_value(("mine.npz", npz(x=good, y=np.arange(30) % 3), "x"))
     at.run()
     assert [p.parent for p in (store.root / "team" / "week1").rglob("*.npz")] == [
         store.root / "team" / "week1" / "_features"
@@ -414,14 +378,8 @@ def test_the_runs_folder_is_confined_to_its_root(store: RunStore, tmp_path: Path
 # --------------------------------------------------------------------------------------------------
 # feature upload: .npy diagnosis, the CSV label column
 # --------------------------------------------------------------------------------------------------
-def _npz(**arrays: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
 def test_random_bytes_as_npy_are_not_a_pickled_object_array(store: RunStore) -> None:
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     at.file_uploader(key="cr.upload").set_value(("noise.npy", os.urandom(4096), "application/octet-stream"))
     at.run()
     ok(at)
@@ -438,7 +396,7 @@ def test_random_bytes_as_npy_are_not_a_pickled_object_array(store: RunStore) -> 
 def test_the_csv_label_column_applies_without_enter(store: RunStore) -> None:
     rng = np.random.default_rng(1)
     rows = "\n".join(f"{a:.3f},{b:.3f},{c}" for (a, b), c in zip(rng.normal(size=(30, 2)), np.arange(30) % 3))
-    at = open_runs_page()
+    at = open_page("clustering_runs")
     at.file_uploader(key="cr.upload").set_value(("pts.csv", f"f1,f2,label\n{rows}\n".encode(), "text/csv"))
     at.run()
     ok(at)

@@ -14,12 +14,13 @@ is up) and ``data-test-script-state`` (``initial`` → ``running`` → ``notRunn
 from __future__ import annotations
 
 import pytest
+from conftest import VIEWS  # tests/ is on sys.path
 
 from explorer.headless import CHARTS, EXCEPTION, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # fixtures app_url, browser, page: tests/conftest.py
 
-PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs", "reproduction")
+PAGES = ("", *VIEWS)  # "": the home page
 
 
 def test_every_page_renders_charts_without_exceptions(app_url: str, page: object) -> None:

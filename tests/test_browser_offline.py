@@ -16,10 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import VIEWS  # tests/ is on sys.path
 
 from explorer.headless import CHARTS, EXCEPTION, REPO, is_local, record_requests, remote_calls, wait_ready
 
-PAGES = ("", "loss_curves", "noisy_labels", "pseudo_labels", "solver_race", "clustering_runs", "reproduction")
+PAGES = ("", *VIEWS)  # "": the home page
 REMOTE_SCRIPT = re.compile(r"<script[^>]*\bsrc=[\"']?(https?:)?//", re.I)
 
 

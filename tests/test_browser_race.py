@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import BAD, RATIO  # tests/ is on sys.path
 
 from explorer.headless import CHARTS, EXCEPTION, wait_ready, wait_running
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]  # fixtures app_url, browser, page: tests/conftest.py
 
-RATIO = re.compile(r"^(> |< )?\d+(\.\d+)?×$")
-BAD = re.compile(r"\b(none|nan|inf|infinity)\b", re.IGNORECASE)
 LONG = 600_000  # ms: the default sweep on a busy 2-core machine
 
 

@@ -2,14 +2,13 @@
 a resumed run shows one status in every widget, a comparison of three seeds shows a spread, and the
 runs folder cannot leave its root.
 
-The server is this module's own (``app_url`` below overrides tests/conftest.py's, so that the tests
-know the run store's root). Every wait is on the page's state, with long limits (a shared, loaded
+The server is tests/conftest.py's ``app_url`` on this module's run store (``runs_root`` below, which
+the tests read). Every wait is on the page's state, with long limits (a shared, loaded
 machine); a run left running by a failing test is cancelled, then terminated, at the end.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
 import time
@@ -17,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
+from conftest import arr  # tests/ is on sys.path
 
 from ccel_core.runs import RunStore
 from explorer.headless import EXCEPTION, wait_ready
@@ -53,20 +52,12 @@ WIDGETS = ("table", "live", "selector", "details", "compare")
 
 
 @pytest.fixture(scope="module")
-def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("browser-runs") / "runs"
-
-
-@pytest.fixture(scope="module")
-def app_url(runs_root: Path) -> Iterator[str]:
-    from explorer.headless import CHROMIUM, serve
-
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} not found (Debian: apt-get install -y chromium)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    with serve(str(runs_root)) as url:
-        yield url
-    _stop_all(runs_root)
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """tests/conftest.py's ``runs_root``, and what still runs in it stopped once the server (``app_url``,
+    which depends on this fixture) has stopped."""
+    root = tmp_path_factory.mktemp("browser-runs") / "runs"
+    yield root
+    _stop_all(root)
 
 
 def _stop_all(root: Path) -> None:
@@ -98,13 +89,6 @@ def consistent_snapshot(page: Any, rid: str, timeout_s: float = 120) -> dict:
                 return {w: first[w] for w in WIDGETS}
         page.wait_for_timeout(200)
     raise AssertionError(f"the page never settled: last read {first}")
-
-
-def values(y: Any) -> np.ndarray:
-    """A plotly trace's array as the browser holds it: a list, or ``{"dtype", "bdata"}`` (base64)."""
-    if isinstance(y, dict) and "bdata" in y:
-        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
-    return np.asarray(y, dtype=float)
 
 
 def set_folder(page: Any, name: str) -> None:
@@ -193,7 +177,7 @@ def test_compare_of_three_seeds_shows_a_spread(app_url: str, runs_root: Path, pa
     [band] = [t for t in traces if t["fill"] == "toself"]
     [line] = [t for t in traces if t["fill"] is None]
     assert "(3 runs)" in line["name"]
-    mean, outline = values(line["y"]), values(band["y"])
+    mean, outline = arr(line["y"]), arr(band["y"])
     upper, lower = outline[: len(mean)], outline[len(mean) :][::-1]
     assert len(mean) == 3 and (upper >= mean).all() and (mean >= lower).all() and (upper - lower).max() > 0
     assert page.locator(EXCEPTION).count() == 0 and not page.js_errors
