@@ -225,7 +225,7 @@ def test_ctrl_c_during_extraction_exits_130_and_writes_nothing(
         raise KeyboardInterrupt
         yield
 
-    monkeypatch.setattr("ccel_core.backbones._TensorImages.batches", interrupted)
+    monkeypatch.setattr("ccel_core.backbones.images._TensorImages.batches", interrupted)
     out = tmp_path / "f.npz"
     argv = ["features", "--data", "digits", "--backbone", "resnet18", "--no-pretrained", "--no-progress"]
     assert main([*argv, "--out", str(out)]) == 130

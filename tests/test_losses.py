@@ -519,13 +519,14 @@ def _all_calls(validate):
 
 
 def test_validate_false_calls_no_checking_helper(monkeypatch):
-    from ccel_core import losses
+    from ccel_core.losses import cross_entropy, entropies
 
     def boom(*args, **kwargs):
         raise AssertionError("a value check ran although validate=False")
 
-    monkeypatch.setattr(losses, "_check_probabilities", boom)
-    monkeypatch.setattr(losses, "_check_pair", boom)
+    # patched where they are looked up: the functionals' and the entropies' modules
+    monkeypatch.setattr(entropies, "check_probabilities", boom)
+    monkeypatch.setattr(cross_entropy, "check_pair", boom)
     _all_calls(validate=False)
     with pytest.raises(AssertionError, match="value check ran"):  # the patch is effective
         collision_cross_entropy(torch.zeros(1, 2), torch.tensor([0]))

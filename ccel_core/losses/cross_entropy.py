@@ -1,0 +1,182 @@
+"""The cross-entropy functionals of logits and targets: Shannon, collision (Rényi order 2) and Rényi
+of order α, each one stable log-space form reduced through ``_family_loss``.
+
+* Shannon CE        ``H(y, σ)  = −Σ_k y_k ln σ_k``
+* Collision CE      ``H₂(y, σ) = −ln Σ_k y_k σ_k``               (paper eq. 9)
+                    ``        = −ln σ_j − logsumexp(l − l_j + ln y)``  (the stable form used here)
+* Rényi CE, order α ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``
+                    ``        = −ln σ_j − logsumexp((α − 1)(l − l_j) + ln y) / (α − 1)``
+
+Numerics. Every member reduces through ``ln σ = log_softmax(l)`` (class indices: ``−ln σ_c``, as
+``F.cross_entropy``), never through a difference of two large logsumexps. In the stable forms, ``j``
+is the class with the largest ``(α − 1)·l_j`` among those with ``y_j > 0`` (collision: α = 2), so
+``(α − 1)(l_k − l_j) ≤ 0`` on the support: for α > 1 the loss is the sum of two non-negative terms,
+the second in [0, ln(1/y_j)/(α − 1)] and computed from logit differences (exact for close logits).
+float16 and bfloat16 are computed in float32 and the result and gradient returned in the input dtype
+(torch's reductions accumulate half types in float32 too; ``F.cross_entropy``'s float16
+``log_softmax`` output overflows once two logits differ by more than 65504). For logits within
+±finfo.max/2 of the computed dtype (any float16 logit), where every logit difference is finite, the
+error is a few ε·(|H| + ln K + max ln(1/y_k)) (times 1/|α − 1| for Rényi), ε the input dtype's
+machine epsilon, and +inf only where the true value overflows the input dtype. Beyond that range
+a loss may be +inf where its true value is finite, but never NaN (tests/test_loss_numerics.py).
+
+Inputs are validated by :func:`~.checks.check_pair` (``validate=False``: only
+:func:`~.checks.check_layout`, no host↔device synchronization; on valid input the result is
+bit-identical).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from .checks import check_layout, check_pair
+from .numerics import compute_dtype, log_dot_exp, reduce_loss, safe_log, top_of_support
+
+__all__ = ["collision_cross_entropy", "shannon_cross_entropy", "renyi_cross_entropy"]
+
+# |α − 1| below this may use the second-order expansion of the cumulant generating function.
+_RENYI_SERIES_EPS = 1e-6
+
+
+def _family_loss(
+    input: Tensor,
+    target: Tensor,
+    reduction: str,
+    ignore_index: int,
+    soft_rows: Callable[[Tensor, Tensor, Tensor], Tensor],
+    validate: bool = True,
+) -> Tensor:
+    """Validate (:func:`check_pair`, or only :func:`check_layout` without ``validate``), bring
+    classes to the last dimension, apply ``soft_rows(logits, log_sigma, y)`` (N'×K → N') for soft
+    targets or ``−log σ_c`` for indices, and reduce.
+
+    Computed in :func:`compute_dtype` (float32 for half types) with ``log_sigma =
+    log_softmax(logits)``; the result is returned in the input dtype. With indices,
+    ``ignore_index`` entries contribute 0 and "mean" averages over the others (0, not NaN, when
+    every entry is ignored); ``reduction="none"`` keeps the shape (N, d1, …).
+    """
+    soft = (check_pair if validate else check_layout)(input, target, reduction, ignore_index)
+    k = input.shape[1]
+    shape = (input.shape[0],) + tuple(input.shape[2:])
+    dtype = compute_dtype(input.dtype)
+    logits = (input if input.ndim == 2 else input.movedim(1, -1).reshape(-1, k)).to(dtype)
+    log_sigma = torch.log_softmax(logits, dim=1)
+    if soft:
+        y = target if target.ndim == 2 else target.movedim(1, -1).reshape(-1, k)
+        return reduce_loss(soft_rows(logits, log_sigma, y.to(dtype)).reshape(shape), reduction).to(input.dtype)
+    index = target.reshape(-1)
+    keep = index != ignore_index
+    picked = torch.where(keep, index, torch.zeros_like(index)).long().unsqueeze(1)
+    loss = -log_sigma.gather(1, picked).squeeze(1)
+    loss = torch.where(keep, loss, torch.zeros_like(loss)).reshape(shape)
+    if reduction == "mean":  # divided first, as in reduce_loss
+        return (loss / keep.sum().clamp_min(1).to(loss.dtype)).sum().to(input.dtype)
+    return reduce_loss(loss, reduction).to(input.dtype)
+
+
+def collision_cross_entropy(
+    input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100, *, validate: bool = True
+) -> Tensor:
+    """Collision cross-entropy ``H₂(y, σ) = −ln Σ_k y_k σ_k`` with ``σ = softmax(input)``.
+
+    Computed in log space as ``−ln σ_j − logsumexp(l − l_j + ln y)`` with ``ln σ = log_softmax(l)``
+    and ``j`` the most likely class among those with ``y_j > 0``: two non-negative terms, so no
+    cancellation (module docstring, "Numerics"), and one-hot targets on
+    classes with tiny predicted probability stay finite. Shapes as ``F.cross_entropy``: logits
+    (N, K) or (N, K, d1, …); ``target`` probabilities of the same shape (soft) or class indices
+    (N,) / (N, d1, …) (hard, ``ignore_index`` skipped), where it equals Shannon CE.
+    ``validate=False`` skips the value checks (finite logits, targets on the simplex, indices in
+    range), which synchronize with the device, for inputs the caller already validated; shapes,
+    dtypes and ``reduction`` are still checked and valid input gives the identical result.
+    """
+
+    def rows(logits: Tensor, log_sigma: Tensor, y: Tensor) -> Tensor:
+        j = top_of_support(logits, y)
+        # l_k − l_j <= 0 on the support; the clamp only keeps an off-support +∞ (logits beyond
+        # ±finfo.max/2) from meeting ln 0 = −∞
+        shifted = (logits - logits.gather(1, j)).clamp(max=torch.finfo(logits.dtype).max)
+        return -log_sigma.gather(1, j).squeeze(1) - log_dot_exp(shifted, y)
+
+    return _family_loss(input, target, reduction, ignore_index, rows, validate)
+
+
+def shannon_cross_entropy(
+    input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100, *, validate: bool = True
+) -> Tensor:
+    """Shannon cross-entropy ``H(y, σ) = −Σ_k y_k ln σ_k`` with ``σ = softmax(input)``.
+
+    Zero-probability target entries contribute exactly 0 (also to the gradient). Shapes,
+    ``ignore_index`` and ``validate`` as :func:`collision_cross_entropy`.
+    """
+
+    def rows(logits: Tensor, log_sigma: Tensor, y: Tensor) -> Tensor:
+        # ln σ_k = −∞ (logits beyond ±finfo.max/2) where y_k = 0 contributes 0, not 0·∞ = NaN
+        finite = torch.where(y > 0, log_sigma, log_sigma.clamp(min=torch.finfo(log_sigma.dtype).min))
+        return -(y * finite).sum(dim=1)
+
+    return _family_loss(input, target, reduction, ignore_index, rows, validate)
+
+
+def renyi_cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    alpha: float = 2.0,
+    reduction: str = "mean",
+    ignore_index: int = -100,
+    *,
+    validate: bool = True,
+) -> Tensor:
+    """Rényi cross-entropy of order α (the "shifted" form of docs/math.md §2).
+
+    ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``; α = 2 is collision CE and α → 1 is
+    Shannon CE. Computed as ``−ln σ_j − logsumexp((α − 1)(l − l_j) + ln y) / (α − 1)`` with
+    ``j`` the class with the largest ``(α − 1)·l_j`` among those with ``y_j > 0``, so the scaled
+    differences are ``≤ 0`` on the support and never overflow. α = 1 is Shannon CE itself. For
+    ``0 < |α − 1| < 1e-6`` the second-order expansion ``H(y, σ) − (α − 1)/2 · Var_y[ln σ]``
+    avoids the 0/0 of the closed form; a row uses it while its truncation error, at most
+    ``(α − 1)² s³/6`` with ``s = max_k |ln σ_k − E_y ln σ|`` over the support, is below the closed
+    form's rounding error ``ε/|α − 1|`` (i.e. while ``|α − 1|·s ≤ ε^{1/3}``, ε the machine epsilon
+    of the computed dtype), else the closed form.
+    Shapes, ``ignore_index`` and ``validate`` as :func:`collision_cross_entropy` (``alpha`` is
+    always checked; pass it as a Python number, a tensor ``alpha`` is read with ``float``).
+    """
+    if isinstance(alpha, Tensor):
+        alpha = float(alpha)
+    if not isinstance(alpha, (int, float)) or not math.isfinite(alpha) or alpha <= 0:
+        raise ValueError(f"alpha={alpha!r} is not valid; expected a finite number > 0")
+    eps = alpha - 1.0
+
+    def rows(logits: Tensor, log_sigma: Tensor, y: Tensor) -> Tensor:
+        # Rounding in Σ_k y_k would be amplified by 1/(α − 1) near α = 1: renormalize the rows.
+        y = y / y.sum(dim=1, keepdim=True)
+        zero = torch.zeros_like(log_sigma)
+        if eps == 0:  # Shannon CE (zero-weight classes contribute nothing)
+            return -(y * torch.where(y > 0, log_sigma, zero)).sum(dim=1)
+        if abs(eps) >= _RENYI_SERIES_EPS:
+            return closed(logits, log_sigma, y)
+        # Masked moments of ln σ_k = ln σ_j + (l_k − l_j) under y, j the top of the support: from
+        # logit differences (exact for close logits). A difference of −∞ (logits beyond
+        # ±finfo.max/2) is clamped: such rows go to the closed form, and the series' gradient
+        # (zero there) must not meet 0·∞.
+        finfo = torch.finfo(log_sigma.dtype)
+        j = top_of_support(logits, y)
+        z = torch.where(y > 0, (logits - logits.gather(1, j)).clamp(min=finfo.min), zero)
+        mean = (y * z).sum(dim=1)
+        centered = torch.where(y > 0, z - mean.unsqueeze(1), zero)
+        use_series = abs(eps) * centered.detach().abs().amax(dim=1) <= finfo.eps ** (1 / 3)
+        # rows left to the closed form get zeros here: no overflow in the square or its gradient
+        centered = torch.where(use_series.unsqueeze(1), centered, zero)
+        series = -log_sigma.gather(1, j).squeeze(1) - mean - 0.5 * eps * (y * centered**2).sum(dim=1)
+        return torch.where(use_series, series, closed(logits, log_sigma, y))
+
+    def closed(logits: Tensor, log_sigma: Tensor, y: Tensor) -> Tensor:
+        j = top_of_support(logits if eps > 0 else -logits, y)
+        scaled = eps * (logits - logits.gather(1, j))  # <= 0 on the support of y
+        scaled = torch.where(y > 0, scaled, torch.zeros_like(scaled))  # off it, ln 0 = −∞ drops the term
+        return -log_sigma.gather(1, j).squeeze(1) - torch.logsumexp(scaled + safe_log(y), dim=1) / eps
+
+    return _family_loss(input, target, reduction, ignore_index, rows, validate)
