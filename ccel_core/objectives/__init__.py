@@ -22,12 +22,8 @@ eq. 11 ``mean H₂(y_i,σ_i) + λ KL(u‖ȳ)``; eq. 10 ``mean H₂(y_i,σ_i) + �
 MIADM (eq. 5) ``mean H(y_i,σ_i) + λ KL(ȳ‖u)``; SeLa (eq. 4) ``mean H(y_i,σ_i)`` (ȳ = u is a
 constraint); supervised ``mean CE(y_i,σ_i)``. Methods without pseudo-labels return NaN.
 
-Ours' y-step is by default the certified exact solver (:func:`~ccel_core.solvers.exact`,
-``y_solver="exact"``); ``y_solver="em"`` gives the paper's EM (eq. 11) and PGD (eq. 10).
-MIADM's y-step is solved *exactly* (up to ``tol``) by projected gradient descent on the convex
-eq. 5 (``pgd(objective="eq10", ce="shannon")``), not by the approximate solver the paper cites.
-PGD's step is ``1/(λK)`` by default: the fairness term's curvature along the direction that moves
-every row alike is ``λ/ȳ_k ≈ λK`` (for ``N·L``), so steps above ``2/(λK)`` oscillate.
+Which solver each method's y-step uses, and why (exact by default for ours; PGD for MIADM, solved to
+``tol``; its step ``1/(λK)``): :mod:`.y_step`.
 
 Modules: :mod:`.network` (:class:`Objective` and the θ-step objectives), :mod:`.y_step`
 (:class:`Solver`, :func:`make_solver`: the y-step dispatch), :mod:`.factory` (:func:`make_objective`).
