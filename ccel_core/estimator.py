@@ -170,8 +170,7 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
             return seed
         return int(check_random_state(rs).randint(np.iinfo(np.int32).max))
 
-    def _config(self, seed: int) -> Any:
-        k = check_number("n_clusters", self.n_clusters, TrainConfig.bounds("n_clusters"))  # TrainConfig's rule
+    def _config(self, seed: int, k: int) -> Any:
         if self.model not in ("linear", "mlp"):
             raise ValueError(f"model={self.model!r} should be 'linear' or 'mlp' (feature matrices)")
         return TrainConfig(
@@ -203,11 +202,11 @@ class CollisionClustering(ClusterMixin, BaseEstimator):
 
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         n = X.shape[0]
-        k = self.n_clusters
-        if isinstance(k, numbers.Integral) and not isinstance(k, bool) and n < k:
+        k = check_number("n_clusters", self.n_clusters, TrainConfig.bounds("n_clusters"))  # TrainConfig's rule
+        if n < k:
             raise ValueError(f"n_samples={n} should be >= n_clusters={k}")
         _check_range(X)
-        config = self._config(self._seed())
+        config = self._config(self._seed(), k)
         dataset = Dataset(
             "array", torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)), None, int(k), "features"
         )

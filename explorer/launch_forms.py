@@ -12,7 +12,7 @@ import torch
 
 from ccel_core.data import DATASETS
 from ccel_core.models import MODELS
-from ccel_core.names import DEFAULTS, METHOD, METHODS
+from ccel_core.names import DEFAULTS, METHOD, METHODS, SYNTHETIC
 from ccel_core.runs import RunStore
 from ccel_core.training import TrainConfig
 from explorer import common as ui
@@ -20,7 +20,7 @@ from explorer import launcher
 
 __all__ = ["launch_form", "upload_form"]
 
-BUILT_IN = ("digits", "blobs", "moons", "circles", "anisotropic")
+BUILT_IN = ("digits", *SYNTHETIC)  # the data sets needing no download
 LOW = {f: TrainConfig.bounds(f).low for f in ("epochs", "lam", "batch_size", "weight_decay", "n_clusters")}
 
 

@@ -126,3 +126,20 @@ def test_a_trainer_records_into_one_run_only(tmp_path: Path) -> None:
     trainer.recorder.attach(run)  # the same run again: fine
     with pytest.raises(RuntimeError, match="already records into"):
         trainer.recorder.attach(other)
+
+
+def test_a_failure_while_finishing_is_recorded_once(
+    tmp_path: Path, finishes: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last steps of a run (predict on all points, save the assignments) can fail too (memory, disk):
+    the run ends failed, not running (before: nobody recorded it)."""
+    cfg, run = _run(tmp_path)
+    trainer = Trainer(cfg)
+
+    def out_of_memory(x: Any) -> Any:
+        raise MemoryError("final predict")
+
+    monkeypatch.setattr(trainer, "predict_proba", out_of_memory)
+    result = train_one(cfg, run=run, trainer=trainer, stream=_Interrupting(RuntimeError("never"), after=99))
+    assert (result.status, result.error) == (FAILED, "MemoryError: final predict") == (run.info.status, run.info.error)
+    assert finishes == [(FAILED, "MemoryError: final predict")] and run.info.epoch == 3

@@ -68,6 +68,7 @@ __all__ = [
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula (OWASP)
 
 # Testing hook: CCEL_KILL_AT=<point>:<n> makes the process SIGKILL itself right after its n-th write of
+# kind <point> (see kill_point), so that tests crash a real run at a chosen write deterministically.
 KILL_POINTS = ("start", "checkpoint", "metrics", "epoch", "assignments", "finish")
 _kill_counts: dict[str, int] = {}
 

@@ -59,7 +59,8 @@ def _setting(
 ) -> Any:
     """A field with what its command-line flag needs (:mod:`ccel_core.cli.flags` generates the flags):
     ``group`` (help section), ``help`` (``{datasets}``, ``{methods}``, ``{models}`` expand to the
-    known names), ``metavar``, ``choices``, ``flag`` (default: the name with dashes)."""
+    known names), ``metavar``, ``choices``, ``flag`` (default: the name with dashes); ``choices`` and
+    ``bounds`` (an :class:`~.constraints.Interval`) are also the field's constraint, which validation checks."""
     meta = {"group": group, "help": help, "metavar": metavar, "choices": choices, "flag": flag, "bounds": bounds}
     if isinstance(default, type):  # a mutable default: its factory (dict)
         return field(default_factory=default, metadata=meta)

@@ -1,7 +1,7 @@
 """The constraints of :class:`~ccel_core.training.TrainConfig`'s fields, declared once with each field
 (scikit-learn's ``_parameter_constraints`` idea): an :class:`Interval` for a number, a tuple of choices
 for a string. The config's validation checks them, the ``ccel`` command's flags check through the
-config, and the app's widgets take their lower bounds from them (:func:`bounds`).
+config, and the app's widgets take their lower bounds from them (``TrainConfig.bounds``).
 
 Errors name the value and what was expected: ``epochs=0 should be >= 1``, ``lr=0.0 should be > 0``,
 ``momentum=1.5 should be < 1``, ``labeled_fraction=2.0 should be in [0, 1]``.

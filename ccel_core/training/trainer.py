@@ -149,6 +149,7 @@ class Trainer:
                 yield from self._fit_network()
             elif self.epoch == 0:
                 yield self._fit_one_shot()
+            self._finish_run()  # inside: a failure to predict or save at the end is recorded too
         except GeneratorExit:
             if self.epoch < self.config.epochs and self.objective.trains_network:
                 self.cancelled = True
@@ -157,7 +158,6 @@ class Trainer:
         except BaseException as exc:  # a KeyboardInterrupt (raised, or thrown in by the caller): cancelled
             self.cancelled = self.recorder.ended_by(exc)
             raise
-        self._finish_run()
 
     def _finish_run(self, reason: Optional[str] = None) -> None:
         """Cancelled (with ``reason``), or finished with the final assignments saved."""
