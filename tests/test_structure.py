@@ -52,7 +52,8 @@ def test_the_library_never_imports_streamlit() -> None:
 
 def status_literals(path: Path) -> list[str]:
     """``line: text`` for each run status written as text in a file: compared with (``== "failed"``,
-    ``in ("created", "running")``), passed to ``finish``, or inside SQL (``status='running'``)."""
+    ``in ("created", "running")``), passed to ``finish`` (by position or as ``status=``), given as a
+    ``status=`` keyword or a ``"status":`` dict value, or inside SQL (``status='running'``)."""
     from ccel_core.runs import RUN_STATUSES
 
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -65,8 +66,13 @@ def status_literals(path: Path) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             hits = [t for side in (node.left, *node.comparators) for t in texts(side)]
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "finish":
-            hits = [t for arg in node.args for t in texts(arg)]
+        elif isinstance(node, ast.Call):
+            args = node.args if getattr(node.func, "attr", None) == "finish" else []
+            args += [kw.value for kw in node.keywords if kw.arg == "status"]
+            hits = [t for arg in args for t in texts(arg)]
+        elif isinstance(node, ast.Dict):
+            pairs = zip(node.keys, node.values)
+            hits = [t for key, v in pairs if isinstance(key, ast.Constant) and key.value == "status" for t in texts(v)]
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             sql = re.findall(r"status\s*(?:=|IN\s*\()[^;]*?'(\w+)'", node.value)
             hits = [t for t in sql if t in RUN_STATUSES]
@@ -91,6 +97,8 @@ def test_the_status_check_finds_each_form(tmp_path: Path) -> None:
         'run.finish("cancelled")\n'
         "sql = \"UPDATE runs SET status='failed' WHERE status='running'\"\n"
         'label = "finished runs"  # prose is fine\n'
+        'run._update(status="running", pid=1)\n'
+        'record = {"status": "created", "name": "finished"}\n'
     )
     assert status_literals(module) == [
         "1: failed",
@@ -99,6 +107,8 @@ def test_the_status_check_finds_each_form(tmp_path: Path) -> None:
         "3: cancelled",
         "4: failed",
         "4: running",
+        "6: running",
+        "7: created",
     ]
 
 
