@@ -40,7 +40,8 @@ class FitResult:
 def _stop_on_signals(recorder: Any) -> Iterator[dict]:
     """SIGINT/SIGTERM: the first asks the trainer to stop after the current batch
     (``recorder.request_stop``; without a ``recorder``, interrupts at once); the next one raises
-    ``KeyboardInterrupt`` at once. The handler only sets fields: no file or database I/O in it."""
+    ``KeyboardInterrupt`` at once. The handler sets fields and writes one line to stderr (which
+    ``ccel fit`` also tees into the run's log.txt); it does no database I/O."""
     state: dict[str, Any] = {"signal": None}
     if threading.current_thread() is not threading.main_thread():
         yield state
