@@ -28,11 +28,14 @@ TINY = ["--data", "digits", "--method", "ccel", "--model", "linear", "--n-sample
 LONG = 120_000  # ms: a state the page must reach (a run to start, to finish)
 
 # Everything the page says about one run, read in one go (one JavaScript task, so no rerun can land
-# between two reads), with the script state: only a snapshot taken while no script runs counts.
+# between two reads), with the script state and the placeholders: only a snapshot taken while no script
+# runs and no element is still a placeholder counts (Streamlit loads an element's code the first time
+# the page shows one, a ``stSkeleton`` until then: on a loaded machine the live list's first
+# ``st.progress`` was missing from two reads 300 ms apart, CI of 3077658).
 SNAPSHOT = """(rid) => {
   const app = document.querySelector("[data-testid='stApp']");
   const out = {state: app && app.getAttribute("data-test-script-state")};
-  out.stale = document.querySelectorAll("[data-stale='true']").length;
+  out.stale = document.querySelectorAll("[data-stale='true'], [data-testid='stSkeleton']").length;
   const rows = [...document.querySelectorAll(".st-key-cr-table tr")].map(r => [...r.children].map(c => c.innerText.trim()));
   const head = rows[0] || [], row = rows.find(r => r[0] === rid);
   out.table = row ? `${row[head.indexOf("status")]} ${row[head.indexOf("epoch")]}/${row[head.indexOf("epochs")]}` : null;
