@@ -42,7 +42,7 @@ from scipy import stats
 
 import ccel_core
 import ccel_core.plots  # noqa: F401 (registers the offline notebook renderer, ccel_core.plots.OFFLINE_RENDERER)
-from ccel_core.reproduce import load_report, one_sample_test, reproduce, welch_test
+from ccel_core.reproduce import claims_table, load_report, one_sample_test, reproduce, welch_test
 
 pio.renderers.default = RENDERER
 
@@ -85,9 +85,7 @@ print(
 out = Path(OUT) if OUT else Path(tempfile.mkdtemp(prefix="ccel-reproduction-"))
 report = reproduce(BUDGET, out, sections=SECTIONS, seeds=SEEDS, echo=lambda line: None)
 print(report.counts())
-verdicts = pd.DataFrame(
-    [{"section": c.section, "claim": c.text, "measured": c.measured, "verdict": c.verdict} for c in report.claims]
-)
+verdicts = claims_table(report.claims, ["section", "claim", "measured here", "verdict"])
 verdicts
 
 # %%
@@ -107,9 +105,7 @@ committed = Path(ccel_core.__file__).resolve().parents[1] / "docs" / "reproducti
 if committed.is_file():
     quick = load_report(committed)
     print(quick.meta["date"], "·", quick.meta["machine"], "·", quick.counts())
-    table = pd.DataFrame(
-        [{"section": c.section, "claim": c.text, "scope": c.scope, "verdict": c.verdict} for c in quick.claims]
-    )
+    table = claims_table(quick.claims, ["section", "claim", "scope", "verdict"])
 else:
     table = pd.DataFrame()
     print("no committed report (an installed copy of ccel without the repository)")

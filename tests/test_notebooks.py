@@ -85,7 +85,7 @@ PAGE_CALLS = {
         "pgd",
         "project_simplex",
     },
-    "06_reproduction.ipynb": {"reproduce", "load_report", "welch_test"},
+    "06_reproduction.ipynb": {"reproduce", "load_report", "welch_test", "claims_table"},
 }
 NOTEBOOKS = [NB_DIR / name for name in EXPECTED]
 # The notebooks that summarize a quantity over seeds: through ccel_core.summary, as the app and the CLI do.

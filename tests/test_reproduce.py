@@ -17,6 +17,7 @@ from scipy import stats as scipy_stats
 from ccel_core.cli import main
 from ccel_core.data import write_idx
 from ccel_core.reproduce import (
+    CLAIM_COLUMNS,
     DOES_NOT_HOLD,
     FAILED,
     HOLDS,
@@ -26,6 +27,7 @@ from ccel_core.reproduce import (
     WITHIN_NOISE,
     Report,
     Section,
+    claims_table,
     computed,
     load_report,
     not_measurable,
@@ -130,6 +132,24 @@ def test_report_renders_and_round_trips(tmp_path: Path) -> None:
         FAILED: 0,
     }
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_one_claims_table_behind_the_report_page_and_notebook() -> None:
+    """The report's verdict table, the Reproduction page and notebook 06 show :func:`claims_table`'s
+    columns: one row per claim, each cell the claim's own value, any subset in any order."""
+    report = synthetic_report()
+    table = claims_table(report.claims)
+    assert list(table.columns) == list(CLAIM_COLUMNS) and len(table) == len(report.claims) == 2
+    first = table.iloc[0]
+    claim = report.claims[0]
+    assert (first["claim"], first["measured here"], first["test"]) == (claim.text, claim.measured, claim.test_text)
+    assert table.iloc[1]["verdict"] == "not measurable here: needs a GPU"
+    picked = claims_table(report.claims, ["verdict", "section"])
+    assert list(picked.columns) == ["verdict", "section"] and picked["verdict"].tolist() == table["verdict"].tolist()
+    for row in table.itertuples(index=False):  # every cell of every row is in the markdown report
+        assert all(str(v).replace("|", "\\|") in report.markdown() for v in row)
+    with pytest.raises(ValueError, match=r"\['measured'\] are not claim columns"):
+        claims_table(report.claims, ["section", "measured"])
 
 
 def test_a_broken_report_file_is_named(tmp_path: Path) -> None:

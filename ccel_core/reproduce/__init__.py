@@ -11,7 +11,7 @@ paper's numbers beside ours and a verdict per claim.
 """
 
 from .budget import BUDGETS, Budget, budget
-from .report import REPORT_FILES, REPORT_JSON, Claim, Report, Section, load_report
+from .report import CLAIM_COLUMNS, REPORT_FILES, REPORT_JSON, Claim, Report, Section, claims_table, load_report
 from .run import SECTIONS, machine_description, reproduce
 from .stats import (
     ALPHA,
@@ -33,8 +33,10 @@ __all__ = [
     "ALPHA",
     "BUDGETS",
     "Budget",
+    "CLAIM_COLUMNS",
     "budget",
     "Claim",
+    "claims_table",
     "DOES_NOT_HOLD",
     "FAILED",
     "HOLDS",

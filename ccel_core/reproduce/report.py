@@ -28,6 +28,8 @@ __all__ = [
     "ReportMeta",
     "markdown_table",
     "verdict_table",
+    "claims_table",
+    "CLAIM_COLUMNS",
     "load_report",
     "REPORT_FILES",
     "REPORT_JSON",
@@ -160,25 +162,35 @@ def markdown_table(frame: Any) -> str:
     return "\n".join(lines)
 
 
-def verdict_table(claims: Sequence[Claim]) -> str:
-    """The per-claim summary: section, claim, scope, paper, measured, test, verdict."""
+CLAIM_COLUMNS = {  # the claims table's columns (title: what each claim gives), in reading order
+    "section": lambda c: c.section,
+    "claim": lambda c: c.text,
+    "scope": lambda c: c.scope,
+    "paper": lambda c: c.paper,
+    "measured here": lambda c: c.measured,
+    "test": lambda c: c.test_text,
+    "verdict": lambda c: c.verdict,
+}
+
+
+def claims_table(claims: Sequence[Claim], columns: Optional[Sequence[str]] = None) -> Any:
+    """The claims as a pandas DataFrame, one row per claim, with :data:`CLAIM_COLUMNS` (or the
+    ``columns`` named, in that order): the report's verdict table, the app's Reproduction page and
+    notebook 06 all show this table."""
     import pandas as pd
 
-    rows = [
-        {
-            "section": c.section,
-            "claim": c.text,
-            "scope": c.scope,
-            "paper": c.paper,
-            "measured here": c.measured,
-            "test": c.test_text,
-            "verdict": f"**{c.verdict}**",
-        }
-        for c in claims
-    ]
-    return markdown_table(
-        pd.DataFrame(rows, columns=["section", "claim", "scope", "paper", "measured here", "test", "verdict"])
-    )
+    names = list(CLAIM_COLUMNS) if columns is None else list(columns)
+    unknown = [n for n in names if n not in CLAIM_COLUMNS]
+    if unknown:
+        raise ValueError(f"columns={unknown!r} are not claim columns; expected some of {list(CLAIM_COLUMNS)}")
+    return pd.DataFrame([[CLAIM_COLUMNS[n](c) for n in names] for c in claims], columns=names)
+
+
+def verdict_table(claims: Sequence[Claim]) -> str:
+    """The per-claim summary (:func:`claims_table`) as a markdown table, the verdicts in bold."""
+    table = claims_table(claims)
+    table["verdict"] = [f"**{v}**" for v in table["verdict"]]
+    return markdown_table(table)
 
 
 @dataclass

@@ -6,11 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
 import plotly.io as pio
 import streamlit as st
 
-from ccel_core.reproduce import REPORT_JSON, VERDICTS
+from ccel_core.reproduce import REPORT_JSON, VERDICTS, claims_table
 from explorer import cached
 from explorer import common as ui
 
@@ -83,20 +82,9 @@ for name, mime in (("report.html", "text/html"), ("report.md", "text/markdown"))
 
 st.subheader("Verdicts")
 shown = st.multiselect("Show verdicts", VERDICTS, default=list(VERDICTS), key="rp.verdicts")
-claims = pd.DataFrame(
-    [
-        {
-            "section": c.section,
-            "verdict": c.verdict,
-            "claim": c.text,
-            "scope": c.scope,
-            "paper": c.paper,
-            "measured here": c.measured,
-            "test": c.test_text,
-        }
-        for c in report.claims
-        if c.test.verdict in shown
-    ]
+claims = claims_table(
+    [c for c in report.claims if c.test.verdict in shown],
+    ["section", "verdict", "claim", "scope", "paper", "measured here", "test"],
 )
 if claims.empty:
     st.caption("No claim with the chosen verdicts.")
