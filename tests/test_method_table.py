@@ -6,6 +6,7 @@ A method added to the table but not wired in somewhere fails one of these."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -78,3 +79,67 @@ def test_a_runs_loss_is_named_by_its_method() -> None:
 
     assert {objective_of({"method": m}) for m in METHODS} == {f"{m} ({METHOD[m].loss})" for m in METHODS}
     assert objective_of({"method": SUPERVISED, "loss": "shannon"}) == "supervised (shannon CE)"
+
+
+# A method appended to the table in a fresh process (names.py run with one more row before anything
+# derives from it): everything that lists, validates, builds, trains or explains methods takes it.
+FAKE = r"""
+import __future__, importlib.util, sys, types, json
+spec = importlib.util.find_spec("ccel_core.names")
+assert "ccel_core.names" not in sys.modules  # nothing derived from the table yet
+source = open(spec.origin, encoding="utf-8").read()
+head, tail = source.split("\nMETHOD: dict[str, Method] =", 1)
+names = types.ModuleType("ccel_core.names")
+names.__file__ = spec.origin
+sys.modules["ccel_core.names"] = names
+flags = __future__.annotations.compiler_flag
+exec(compile(head, spec.origin, "exec", flags=flags, dont_inherit=True), names.__dict__)
+fake = names.Method("ccel-fake", "Fake", "a fake method of the test", "collision CE to the pseudo-labels",
+                    {"lam": 7.0}, "collision", "eq11", exact=True)
+names.METHOD_TABLE = (*names.METHOD_TABLE[:-1], fake, names.METHOD_TABLE[-1])
+exec(compile("METHOD: dict[str, Method] =" + tail, spec.origin, "exec", flags=flags, dont_inherit=True), names.__dict__)
+
+from ccel_core.cli import build_parser, main
+from ccel_core.experiments.paper import PAPER_METHOD_NAMES
+from ccel_core.objectives import make_objective
+from ccel_core.training import TrainConfig
+from ccel_core.estimator import CollisionClustering
+import numpy as np
+from explorer.launcher import objective_of
+
+objective, solver = make_objective("ccel-fake", 3)
+fit = next(iter(build_parser("fit")._subparsers._group_actions[0].choices.values()))
+help_text = " ".join(next(a.help for a in fit._actions if "--method" in a.option_strings).split())
+TrainConfig(method="ccel-fake")
+code = main(["fit", "--data", "blobs", "--method", "ccel-fake", "--model", "linear", "--epochs", "1",
+             "--n-samples", "200", "--runs-dir", sys.argv[1], "--run-id", "fake", "--no-progress"])
+est = CollisionClustering(n_clusters=3, method="ccel-fake", epochs=1).fit(np.random.default_rng(0).random((60, 2)))
+print(json.dumps(dict(
+    methods=list(names.METHODS), objective=[objective.name, objective.ce, objective.fairness, objective.lam],
+    solver=[solver.kind, solver.params.get("lam"), solver.params.get("objective")], help=help_text,
+    paper=PAPER_METHOD_NAMES["ccel-fake"], loss=objective_of({"method": "ccel-fake"}), fit=code,
+    estimator=list(est.pseudo_labels_.shape),
+)))
+"""
+
+
+def test_a_method_added_to_the_table_is_offered_built_and_trained_everywhere(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FAKE, str(tmp_path / "runs")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["methods"] == [*METHODS, "ccel-fake"]
+    assert got["objective"] == ["ccel-fake", "collision", "eq11", 7.0]
+    assert got["solver"] == ["exact", 7.0, "eq11"] and "ccel-fake" in got["help"] and got["paper"] == "Fake"
+    assert got["loss"] == "ccel-fake (collision CE to the pseudo-labels)" and got["fit"] == 0
+    assert got["estimator"] == [60, 3]  # the estimator trained it, pseudo-labels and all
