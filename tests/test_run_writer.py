@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ccel_core.cli.train import train_one
-from ccel_core.runs import CANCELLED, FAILED, FINISHED, RunStore
+from ccel_core.runs import CANCELLED, FAILED, FINISHED, RUNNING, RunStore
 from ccel_core.runs.run import Run
 from ccel_core.training import TrainConfig, Trainer
 
@@ -143,3 +143,37 @@ def test_a_failure_while_finishing_is_recorded_once(
     result = train_one(cfg, run=run, trainer=trainer, stream=_Interrupting(RuntimeError("never"), after=99))
     assert (result.status, result.error) == (FAILED, "MemoryError: final predict") == (run.info.status, run.info.error)
     assert finishes == [(FAILED, "MemoryError: final predict")] and run.info.epoch == 3
+
+
+def test_a_failure_while_starting_is_recorded_once(
+    tmp_path: Path, finishes: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the status turned running, the start rewrites the metrics lines (a resume's repair): a
+    full disk there ends the run failed (before: it read running until the process was gone)."""
+    cfg, run = _run(tmp_path)
+
+    def disk_full(self: Run, history: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Run, "restore_metrics", disk_full)
+    result = train_one(cfg, run=run, stream=_Interrupting(RuntimeError("never"), after=99))
+    error = "OSError: [Errno 28] No space left on device"
+    assert (result.status, result.error) == (FAILED, error) == (run.info.status, run.info.error)
+    assert finishes == [(FAILED, error)] and run.info.epoch == 0
+
+
+def test_a_run_another_process_runs_is_left_alone(tmp_path: Path, finishes: list) -> None:
+    """``Run.start`` refusing (a live process runs it) writes nothing over that process's record."""
+    import subprocess
+    import sys
+
+    cfg, run = _run(tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        run.start(pid=other.pid)
+        with pytest.raises(RuntimeError, match="already running"):
+            Trainer(cfg, run=run).fit().__next__()
+        assert run.info.status == RUNNING and run.info.pid == other.pid and finishes == []
+    finally:
+        other.kill()
+        other.wait()

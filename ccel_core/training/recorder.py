@@ -3,6 +3,7 @@
 One method per event of the run's life, so the trainer's loop never talks to the store::
 
     start(history)                   status → running; metrics lines made to match the checkpoint's history
+                                     (a failure after running was written ends the run: ended_by)
     epoch(epoch, state, metrics)     checkpoint, then the epoch's metrics line
     cancel_requested                 a cancel flag set in the store, or request_stop (polled between batches)
     finished(probs, final)           assignments argmax σ and σ saved, status → finished
@@ -70,10 +71,16 @@ class Recorder:
     def start(self, history: Sequence[Mapping[str, Any]]) -> None:
         """Status running; metrics.jsonl made to hold one line per epoch of ``history``, the metrics of
         the epochs done (the resumed checkpoint's; empty for a fresh run): see
-        :meth:`~ccel_core.runs.Run.restore_metrics`."""
+        :meth:`~ccel_core.runs.Run.restore_metrics`. A failure after the status turned running (e.g. a
+        full disk while rewriting the metrics) ends the run failed and is raised; a failure of
+        ``Run.start`` itself (e.g. another live process runs it) writes nothing."""
         if self.run is not None:
             self.run.start()
-            self.run.restore_metrics(history)
+            try:
+                self.run.restore_metrics(history)
+            except BaseException as exc:
+                self.ended_by(exc)
+                raise
 
     def epoch(self, epoch: int, state: Mapping[str, Any], metrics: Mapping[str, Any]) -> None:
         """Checkpoint first: a logged epoch always has its checkpoint (a resume starts after it)."""
