@@ -17,11 +17,13 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
+
+from ._backend import Array, Backend
 
 __all__ = [
     "SolverResult",
@@ -32,10 +34,8 @@ __all__ = [
     "eq11_loss",
     "fairness",
     "label_objective",
-    "Problem",
+    "Inputs",
 ]
-
-Array = Union[np.ndarray, torch.Tensor]
 
 
 CONVERGED, MAX_ITER, STALLED, BUDGET = "converged", "max_iter", "stalled", "budget"
@@ -99,15 +99,22 @@ class SolverResult:
 
 
 @dataclass
-class Problem:
-    """A validated y-step problem in float64 on one backend."""
+class Inputs:
+    """A validated y-step call's arrays in float64 on one backend (what :func:`prepare` returns)."""
 
     probs: Array  # σ, N×K float64
     prior: Array  # u, K float64
     init: Array  # Y0, N×K float64
-    is_torch: bool
     out_dtype: Any
-    device: Any
+    backend: Backend
+
+    @property
+    def is_torch(self) -> bool:
+        return self.backend.torch
+
+    @property
+    def device(self) -> Any:
+        return self.backend.device
 
     def output(self, y: Array) -> Array:
         return y.to(self.out_dtype) if isinstance(y, torch.Tensor) else y.astype(self.out_dtype, copy=False)
@@ -180,7 +187,7 @@ def prepare(
     allow_empty: bool = False,
     init_name: str = "init",
     validate: bool = True,
-) -> Problem:
+) -> Inputs:
     """Validate a solver call and convert everything to float64 on the input's backend/device.
 
     ``allow_empty``: a data-parallel process may hold no rows of a batch (N = 0). ``init_name``: how
@@ -229,36 +236,22 @@ def prepare(
     # Remove rounding noise so every row sums to 1 in float64.
     p = p / p.sum(-1, keepdims=True) if not is_torch else p / p.sum(-1, keepdim=True)
     y0 = y0 / y0.sum(-1, keepdims=True) if not is_torch else y0 / y0.sum(-1, keepdim=True)
-    return Problem(p, u, y0, is_torch, out_dtype, device)
+    return Inputs(p, u, y0, out_dtype, Backend(p))
 
 
 # ------------------------------------------------------------------------------------------
 # objectives (float64, either backend)
 # ------------------------------------------------------------------------------------------
-def _log(x: Array) -> Array:
-    return torch.log(x) if isinstance(x, torch.Tensor) else np.log(x)
-
-
-def _xlogy(x: Array, y: Array) -> Array:
-    if isinstance(x, torch.Tensor):
-        assert isinstance(y, torch.Tensor)  # both arrays of one problem share its backend
-        return torch.xlogy(x, y)
-    from scipy.special import xlogy
-
-    return xlogy(x, y)
-
-
 def collision_term(probs: Array, labels: Array) -> float:
     """``mean_i −ln(σ_i·y_i)`` (``+inf`` when some ``σ_i·y_i = 0``)."""
     s = (probs * labels).sum(-1)
-    with np.errstate(divide="ignore"):
-        return float(-_log(s).mean())
+    return float(-Backend.log(s).mean())
 
 
 def kl_prior(prior: Array, ybar: Array) -> float:
     """``KL(u‖ȳ) = Σ_k u_k ln(u_k/ȳ_k)`` (``+inf`` when some ``ȳ_k = 0 < u_k``)."""
     with np.errstate(divide="ignore"):
-        return float((_xlogy(prior, prior) - _xlogy(prior, ybar)).sum())
+        return float((Backend.xlogy(prior, prior) - Backend.xlogy(prior, ybar)).sum())
 
 
 def fairness(ybar: Array, lam: float, prior: Array, objective: str = "eq11") -> float:

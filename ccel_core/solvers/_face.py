@@ -16,11 +16,11 @@ import math
 from typing import cast
 
 import numpy as np
-import torch
 
-from ._common import Array
+from ._backend import Array
 from ._exact_kernels import face_step
-from ._ipm import Problem, Record, blocks, newton
+from ._ipm import Problem, blocks, newton
+from ._trace import BestTrace
 from .certificate import active_classes, gap_terms, polished_multipliers
 
 __all__ = ["face_newton"]
@@ -36,7 +36,7 @@ _ENTRY_MASS = 1e-9  # mass a class gets when the active-set step adds it to a po
 
 
 def face_newton(
-    pb: Problem, y: Array, support: Array, max_iter: int, tol: float, record: Record, steps: int = _FACE_STEPS
+    pb: Problem, y: Array, support: Array, max_iter: int, tol: float, record: BestTrace, steps: int = _FACE_STEPS
 ) -> None:
     """Newton on the face ``support`` (with active-set additions), from ``y``: ``steps`` certified
     iterates, more while the certificate falls 10× per step (up to ``_FACE_STEPS``)."""
@@ -49,7 +49,7 @@ def face_newton(
     prev, best, since = math.inf, math.inf, 0
     for t in range(_FACE_STEPS):
         loss, rel = pb.certify(y, polish=True)
-        record(loss, rel, y)
+        record(loss, y, rel)
         if rel <= tol or record.count > max_iter:
             break
         best, since = (rel, 0) if rel < 0.5 * best else (best, since + 1)
@@ -105,7 +105,7 @@ def _expand(pb: Problem, y: Array, support: Array, tol: float) -> tuple[Array, A
     meeting at a breakpoint) added to the support, with a small mass."""
     ops = pb.ops
     sig = pb.sig_np
-    yn = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else y
+    yn = ops.to_numpy(y)
     c = polished_multipliers(sig, yn, pb.lam, pb.u, pb.objective)
     if not np.isfinite(c).all():
         return support, y
@@ -117,11 +117,11 @@ def _expand(pb: Problem, y: Array, support: Array, tol: float) -> tuple[Array, A
     if rows.size == 0:
         return support, y
     lines = active_classes(np.ascontiguousarray(sig[rows]), c, np.ascontiguousarray(pb.order[rows]))
-    add: Array = np.zeros(yn.shape, dtype=bool)
-    add[rows, lines[:, 0]] = True
+    add_np = np.zeros(yn.shape, dtype=bool)
+    add_np[rows, lines[:, 0]] = True
     meet = lines[:, 1] >= 0
-    add[rows[meet], lines[meet, 1]] = True
-    add = torch.as_tensor(add, device=ops.device) if ops.torch else add
+    add_np[rows[meet], lines[meet, 1]] = True
+    add = ops.asarray(add_np)
     fresh = add & ~support
     y = ops.lib.where(fresh, _ENTRY_MASS + 0.0 * y, y)
     return support | add, y / y.sum(1)[:, None]

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ._common import Array
+from ._backend import Array
 from ._exact_kernels import pd_step
 from ._face import face_newton
-from ._ipm import Problem, Record, blocks, newton
+from ._ipm import Problem, blocks, newton
+from ._trace import BestTrace
 
 __all__ = ["interior_point"]
 
@@ -71,7 +72,7 @@ def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array, float]:
     return y, z, (y.shape[1] * mu / loss if loss > _P_TINY else 0.0)
 
 
-def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Record) -> tuple[Array, Array]:
+def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: BestTrace) -> tuple[Array, Array]:
     """Mehrotra predictor-corrector steps from ``y`` until ``tol`` or the certificate stalls.
 
     Without a callback (numpy), an iterate is certified only once the interior method's own gap
@@ -81,7 +82,7 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Rec
     """
     ops = pb.ops
     loss, rel = pb.certify(y)
-    record(loss, rel, y)
+    record(loss, y, rel)
     if rel <= tol:
         return y, 1.0 / y
     z = max(rel * loss / y.shape[1], 1e-10) / y
@@ -100,7 +101,7 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Rec
                 break
         if every or estimate <= gate or record.count >= max_iter:
             loss, rel = pb.certify(y)
-            record(loss, rel, y)
+            record(loss, y, rel)
             if rel < best_rel:
                 best, best_z, best_rel, since = y, z, rel, 0
             elif best_rel <= _STALL_BELOW:  # far from the optimum the certificate may rise while P falls

@@ -10,85 +10,12 @@ arithmetic for numpy interior steps).
 
 from __future__ import annotations
 
-import math
-import time
-from typing import Any, Callable, Optional
-
 import numpy as np
-import torch
 
-from ._common import Array
+from ._backend import Array, Backend
 from .certificate import certify, slope_order
 
-__all__ = ["Ops", "Record", "Problem", "blocks", "newton"]
-
-
-class Ops:
-    """The few array operations that differ between numpy and torch."""
-
-    def __init__(self, like: Array):
-        self.torch = isinstance(like, torch.Tensor)
-        self.lib = torch if self.torch else np
-        self.device = like.device if self.torch else None
-
-    def eye(self, k: int) -> Array:
-        return torch.eye(k, dtype=torch.float64, device=self.device) if self.torch else np.eye(k)
-
-    def solve(self, a: Array, b: Array) -> Array:
-        return torch.linalg.solve(a, b) if self.torch else np.linalg.solve(a, b)
-
-    def max_step(self, x: Array, dx: Array) -> float:
-        """Largest α ≤ 1 with ``x + α dx ≥ 0``."""
-        lib = self.lib
-        ratio = lib.where(dx < 0, -x / lib.where(dx < 0, dx, -1.0), 1.0 + 0.0 * x)
-        return min(1.0, float(ratio.min()))
-
-    def diag(self, v: Array) -> Array:
-        return torch.diag(v) if isinstance(v, torch.Tensor) else np.diag(v)
-
-    def sqrt(self, v: Array) -> Array:
-        return v.sqrt() if isinstance(v, torch.Tensor) else np.sqrt(v)
-
-    def row_max(self, x: Array) -> Array:
-        return x.max(1).values if isinstance(x, torch.Tensor) else x.max(1)
-
-
-class Record:
-    """The trace of a solve, one entry per iterate tried (``count``), recording the **best certified
-    iterate so far**: ``history[t]``/``gaps[t]`` are the loss and certified relative gap (≥ 0) of the
-    labels the solver would return if stopped after iterate ``t`` (``best_y``, ``best_rel``). An
-    end-game may try points worse than its start on its way to a better face; the trace never
-    climbs because of them."""
-
-    def __init__(self, callback: Optional[Callable[[Any], None]] = None) -> None:
-        self.callback = callback
-        self.history: list[float] = []
-        self.gaps: list[float] = []
-        self.times: list[float] = []
-        self.start = time.perf_counter()
-        self.best_y: Any = None
-        self.best_rel = math.inf
-        self.best_loss = math.inf
-
-    @property
-    def count(self) -> int:
-        return len(self.history)
-
-    def skip(self) -> None:
-        """An iterate tried but not certified: the trace repeats the best certified so far."""
-        self.history.append(self.best_loss)
-        self.gaps.append(self.best_rel)
-        self.times.append(time.perf_counter() - self.start)
-
-    def __call__(self, loss: float, rel: float, y: Any) -> None:
-        rel = max(float(rel), 0.0)
-        if self.best_y is None or rel < self.best_rel:
-            self.best_y, self.best_rel, self.best_loss = y, rel, float(loss)
-        self.history.append(self.best_loss)
-        self.gaps.append(self.best_rel)
-        self.times.append(time.perf_counter() - self.start)
-        if self.callback is not None:
-            self.callback(self.best_y)
+__all__ = ["Problem", "blocks", "newton"]
 
 
 def blocks(e: Array, r: Array) -> tuple:
@@ -103,7 +30,7 @@ def blocks(e: Array, r: Array) -> tuple:
     return e, w, rho, b, 1.0 / b.sum(1)
 
 
-def newton(factors: tuple, curv: Array, grad: Array, ops: Ops) -> Array:
+def newton(factors: tuple, curv: Array, grad: Array, ops: Backend) -> Array:
     """The coupled Newton direction ``Δ`` for the gradient ``grad`` (N×K).
 
     ``curv = G''(m)/N``. With ``M_i`` from :func:`blocks`, ``s = Σ_i Δ_i`` solves
@@ -124,11 +51,11 @@ def newton(factors: tuple, curv: Array, grad: Array, ops: Ops) -> Array:
 class Problem:
     """``P``, its gradient pieces and the certificate for one (σ, λ, u, objective)."""
 
-    def __init__(self, sig: Array, lam: float, u: Array, objective: str, ops: Ops):
+    def __init__(self, sig: Array, lam: float, u: Array, objective: str, ops: Backend):
         self.sig, self.lam, self.u, self.objective, self.ops = sig, lam, u, objective, ops
         self.eq10 = objective == "eq10"
         # the certificate runs on CPU numpy; σ is fixed, so the envelope scan's sort is done once
-        self.sig_np: np.ndarray = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
+        self.sig_np: np.ndarray = ops.to_numpy(sig)
         self.order = slope_order(self.sig_np)
 
     def state(self, y: Array) -> tuple[Array, Array, Array, Array]:

@@ -13,14 +13,13 @@ Minimizes ``L(Y) = mean_i −ln(σ_i·y_i) + λ KL(u‖ȳ)`` over rows ``y_i ∈
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
 
+from ._backend import Array, Backend
 from ._common import (
-    Array,
     SolverResult,
     change_rule_outcome,
     check_nonnegative,
@@ -30,6 +29,7 @@ from ._common import (
 )
 from ._em_kernels import em_step_serial, m_step_numba, threaded
 from ._m_step import m_step, m_step_timings, m_step_torch
+from ._trace import Trace
 from .certificate import certify as certify_labels
 from .certificate import slope_order
 
@@ -43,7 +43,7 @@ START_FLOOR = 1e-8
 
 def positive_start(y: Array) -> Array:
     """Rows of ``y`` floored at :data:`START_FLOOR` and renormalized (a strictly positive EM start)."""
-    y = y.clamp_min(START_FLOOR) if isinstance(y, torch.Tensor) else np.maximum(y, START_FLOOR)
+    y = Backend.clamp_min(y, START_FLOOR)
     return y / y.sum(1, keepdims=True)  # type: ignore[call-overload]  # torch takes numpy's keepdims= too
 
 
@@ -63,15 +63,7 @@ def _em_update(sig: Array, y: Array, scale: Array, roots: Array) -> tuple[Array,
     return y, dots
 
 
-def _softmax_rows(lib: Any, theta: Array) -> Array:
-    """Rows of ``exp θ`` normalized to the simplex (max-shifted)."""
-    if isinstance(theta, torch.Tensor):  # lib is torch
-        return torch.softmax(theta, dim=1)
-    e = np.exp(theta - theta.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
-
-
-def _global_sum(lib: Any, parts: list, all_reduce: Optional[Callable], vector: bool = False) -> Any:
+def _global_sum(parts: list, all_reduce: Optional[Callable], vector: bool = False) -> Any:
     """Sums over processes of scalars (a list of floats back) or of one vector (``vector=True``)."""
     if all_reduce is None:
         return parts[0] if vector else [float(p) for p in parts]
@@ -138,19 +130,18 @@ def em(
     pb = prepare(
         probs, lam, prior, init, max_iter=max_iter, tol=tol, allow_empty=all_reduce is not None, validate=validate
     )
-    if all_reduce is not None and not pb.is_torch:
+    be = pb.backend
+    if all_reduce is not None and not be.torch:
         raise ValueError("all_reduce needs torch tensors; got a numpy array for probs")
     sig, u, y = pb.probs, pb.prior, pb.init
     if init is None:
         y = positive_start(y)
-    start = time.perf_counter()
+    trace = Trace()
 
     def global_stats(y: Array, dots: Array) -> tuple[Array, float, float]:
         """(column sums Σ_i y_ik, Σ_i −ln σ_i·y_i, N), summed over processes when distributed."""
         col = y.sum(0)
-        lib = torch if pb.is_torch else np
-        with np.errstate(divide="ignore"):
-            log_sum = -lib.log(dots).sum()
+        log_sum = -be.log(dots).sum()
         if all_reduce is None:
             return col, float(log_sum), float(y.shape[0])
         packed = torch.cat(
@@ -162,31 +153,22 @@ def em(
     col, log_sum, n_total = global_stats(y, (sig * y).sum(1))
     if n_total == 0:  # every process passed an empty shard: nothing to solve
         return SolverResult(pb.output(y), 0, True, [math.nan], [0.0], status="converged", message="no rows to solve")
-    roots = torch.zeros(y.shape[0], dtype=torch.float64, device=y.device) if pb.is_torch else np.zeros(y.shape[0])
-    history = [label_objective(log_sum, n_total, col, lam, u)]
-    times = [time.perf_counter() - start]
-    lib = torch if pb.is_torch else np
+    roots = be.zeros(y.shape[0])
+    loss = label_objective(log_sum, n_total, col, lam, u)
+    lib = be.lib
     if gap_tol is not None:
         check_nonnegative(gap_tol, "gap_tol")
         certify = True
     if certify and all_reduce is not None:
         raise ValueError("certify=True needs every row in one process; it is not supported with all_reduce")
-    gaps: list[float] = []
-    cert_seconds = [0.0]  # the certificate's own time, kept out of ``times``
-    if certify:
-        sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
+    if certify:  # every iterate's gap in the trace, the certificate's own time kept out of ``times``
+        sig_np = be.to_numpy(sig)
         order = slope_order(sig_np)  # σ is fixed: the envelope scan's sort is done once
-
-    def certificate(y: Array) -> None:
-        if certify:
-            t0 = time.perf_counter()
-            gaps.append(certify_labels(sig_np, y, lam, u, "eq11", order)[2])
-            cert_seconds[0] += time.perf_counter() - t0
-
-    certificate(y)
+        trace.certify = lambda y: certify_labels(sig_np, y, lam, u, "eq11", order)[2]
+    trace(loss, y)
 
     # Small numpy problems (per-batch y-steps): the whole iteration is one numba call.
-    fused = isinstance(sig, np.ndarray) and all_reduce is None and not threaded(sig.size)
+    fused = not be.torch and all_reduce is None and not threaded(sig.shape[0] * sig.shape[1])
 
     def step(y: Array, col: Array) -> tuple[Array, Array, float]:
         """One EM iteration from ``y`` (its column sums ``col``): new labels, sums, loss."""
@@ -202,50 +184,44 @@ def em(
         col, log_sum, _ = global_stats(y, dots)
         return y, col, label_objective(log_sum, n_total, col, lam, u)
 
-    def record(loss: float, y: Array) -> None:
-        history.append(loss)
-        certificate(y)
-        times.append(time.perf_counter() - start - cert_seconds[0])
-
-    copy = (lambda a: a.clone()) if pb.is_torch else (lambda a: a.copy())
     step_max = 1.0
     fired = stop = False
     n_iter = 0
     while n_iter < max_iter and not stop:
-        before = history[-1]
+        before = trace.history[-1]
         if not accelerate or max_iter - n_iter < 3:
             y, col, loss = step(y, col)
             n_iter += 1
-            record(loss, y)
+            trace(loss, y)
         else:
-            y1, col1, loss1 = step(copy(y), col)
-            y2, col2, loss2 = step(copy(y1), col1)
-            record(loss1, y1)
-            record(loss2, y2)
+            y1, col1, loss1 = step(be.copy(y), col)
+            y2, col2, loss2 = step(be.copy(y1), col1)
+            trace(loss1, y1)
+            trace(loss2, y2)
             n_iter += 3
             t0, t1, t2 = (lib.log(lib.clip(a, 1e-300, None)) for a in (y, y1, y2))
             r, v = t1 - t0, t2 - 2.0 * t1 + t0
-            norms = _global_sum(lib, [(r * r).sum(), (v * v).sum()], all_reduce)
+            norms = _global_sum([(r * r).sum(), (v * v).sum()], all_reduce)
             alpha = math.sqrt(norms[0] / norms[1]) if norms[1] > 0 else 1.0
             alpha = min(max(alpha, 1.0), step_max)
             if alpha == step_max:
                 step_max *= 4.0
             theta = t0 + 2.0 * alpha * r + alpha * alpha * v
-            yp = _softmax_rows(lib, theta)
-            colp = _global_sum(lib, [yp.sum(0)], all_reduce, vector=True)
+            yp = be.softmax_rows(theta)
+            colp = _global_sum([yp.sum(0)], all_reduce, vector=True)
             y3, col3, loss3 = step(yp, colp)
             if math.isfinite(loss3) and loss3 <= loss2:
                 y, col = y3, col3
-                record(loss3, y3)
+                trace(loss3, y3)
             else:  # the extrapolation overshot: a plain EM step instead, and a smaller step bound
                 y, col, loss = step(y2, col2)
                 step_max = max(1.0, alpha / 4.0)
-                record(loss, y)
-        fired = tol > 0 and has_converged(before, history[-1], tol)
-        stop = fired or (gap_tol is not None and gaps[-1] <= gap_tol)
-    gap: Optional[float] = gaps[-1] if gaps else None
+                trace(loss, y)
+        fired = tol > 0 and has_converged(before, trace.history[-1], tol)
+        stop = fired or (gap_tol is not None and trace.gaps[-1] <= gap_tol)
+    gap: Optional[float] = trace.gaps[-1] if trace.gaps else None
     if gap is None and fired and all_reduce is None and validate:  # the change rule, checked by the certificate
-        sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
+        sig_np = be.to_numpy(sig)
         gap = certify_labels(sig_np, y, lam, u, "eq11", slope_order(sig_np))[2]
     converged, status, message = change_rule_outcome(
         "em",
@@ -257,4 +233,6 @@ def em(
         stall_hint="a start with entries near 0 keeps them there (EM's Property 1): start from σ, or use exact()",
         uncertified="data-parallel (all_reduce)" if all_reduce is not None else "validate=False",
     )
-    return SolverResult(pb.output(y), n_iter, converged, history, times, gaps, status=status, message=message)
+    return SolverResult(
+        pb.output(y), n_iter, converged, trace.history, trace.times, trace.gaps, status=status, message=message
+    )

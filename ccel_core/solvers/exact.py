@@ -54,7 +54,8 @@ in ``c ≈ λu/m`` limits the certificate (to ~1 at 1e8…1e10, ~1e2 at 1e307): 
 float64 cannot compute ends the phase).
 
 The interior phase lives in :mod:`._interior`, the end-game in :mod:`._face`, their shared Newton
-system in :mod:`._ipm` and the fused numba kernels in :mod:`._exact_kernels`.
+system in :mod:`._ipm`, the trace of best certified iterates (:class:`~._trace.BestTrace`) in
+:mod:`._trace` and the fused numba kernels in :mod:`._exact_kernels`.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ from ._common import (
 )
 from ._face import face_newton
 from ._interior import interior_point
-from ._ipm import Ops, Problem, Record
+from ._ipm import Problem
+from ._trace import BestTrace
 from .certificate import OBJECTIVES, class_multipliers, labels_from_duals
 
 __all__ = ["exact"]
@@ -154,22 +156,23 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
         # compiled specialization whose layout the arguments convert to; one layout, one code path
         sig, u = np.ascontiguousarray(sig), np.ascontiguousarray(u)
         y0 = None if y0 is None else np.ascontiguousarray(y0)
-    ops = Ops(sig)
+    ops = pb.backend
     lam = float(lam)
     check_prior_for(objective, u)
     n, k = sig.shape
     base = 0.5 * sig + 0.5 / k
     y = base if init is None else 0.5 * y0 + 0.5 * base
     problem = Problem(sig, lam, u, objective, ops)
-    record = Record(callback)
+    record = BestTrace(callback)
     with _blas_limit(n * k):
         if k == 1:
             y = sig * 0.0 + 1.0
-            record(*problem.certify(y), y)
+            loss, rel = problem.certify(y)
+            record(loss, y, rel)
         elif duals is not None:  # warm start: the face the given multipliers pick, then Newton there
             c = _duals_vector(duals, k)
             y = labels_from_duals(problem.sig_np, c - c.max(), problem.order)
-            y = torch.as_tensor(y, device=ops.device) if ops.torch else y
+            y = ops.asarray(y)
             if problem.certify(y, polish=True)[1] <= _WARM_MAX:  # else not worth it: a cold start
                 face_newton(problem, y, y > 0, max_iter, tol, record, steps=_WARM_STEPS)
             y = base

@@ -18,14 +18,13 @@ and ``θ = (Σ_{r≤ρ} μ_r − 1)/ρ``, the projection is ``max(v − θ, 0)``
 from __future__ import annotations
 
 import math
-import time
 from typing import Optional
 
 import numpy as np
 import torch
 
+from ._backend import Array, Backend
 from ._common import (
-    Array,
     SolverResult,
     change_rule_outcome,
     check_nonnegative,
@@ -36,6 +35,7 @@ from ._common import (
     has_converged,
     prepare,
 )
+from ._trace import Trace
 from .certificate import certify as certify_labels
 from .certificate import slope_order
 
@@ -76,7 +76,7 @@ def project_simplex(v: Array) -> Array:
 
 def _gradient(sig: Array, log_sig: Array, y: Array, lam: float, prior: Array, objective: str, ce: str) -> Array:
     """N·∇L with denominators floored at 1e-300 so a boundary iterate never yields Inf/NaN."""
-    lib = torch if isinstance(y, torch.Tensor) else np
+    lib = Backend(y).lib
     ybar = lib.maximum(y.mean(0), lib.full_like(prior, _TINY))
     fair = lam * (lib.log(ybar / prior) + 1.0) if objective == "eq10" else -lam * prior / ybar
     if ce == "shannon":
@@ -89,8 +89,7 @@ def _loss(sig: Array, log_sig: Array, y: Array, lam: float, prior: Array, object
     """``mean_i CE(y_i, σ_i) + λ KL`` (collision or Shannon CE; the KL of eq. 10 or eq. 11)."""
     if ce == "collision":
         return (eq10_loss if objective == "eq10" else eq11_loss)(sig, y, lam, prior)
-    lib = torch if isinstance(y, torch.Tensor) else np
-    shannon = float(-lib.where(y > 0, y * log_sig, 0.0).sum(-1).mean())
+    shannon = float(-Backend.x_log(y, log_sig).sum(-1).mean())
     return shannon + fairness(y.mean(0), lam, prior, objective)
 
 
@@ -142,38 +141,31 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
         raise ValueError("lr=0 is not valid; expected a step size > 0")
     sig, u, y = pb.probs, pb.prior, pb.init
     check_prior_for(objective, u)
-    lib = torch if pb.is_torch else np
-    with np.errstate(divide="ignore"):
-        log_sig = lib.maximum(lib.log(sig), lib.full_like(sig, _LOG_TINY))  # finite: 0·ln 0 terms vanish
+    be = pb.backend
+    log_sig = be.lib.maximum(be.log(sig), be.lib.full_like(sig, _LOG_TINY))  # finite: 0·ln 0 terms vanish
     if gap_tol is not None:
         check_nonnegative(gap_tol, "gap_tol")
         certify = True
     if certify and ce != "collision":
         raise ValueError(f"certify=True bounds eq. 10/11 with collision CE; got ce={ce!r}")
-    start = time.perf_counter()
-    history = [_loss(sig, log_sig, y, lam, u, objective, ce)]
-    if certify:
-        sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
+    trace = Trace()
+    if certify:  # every iterate's gap in the trace, the certificate's own time kept out of ``times``
+        sig_np = be.to_numpy(sig)
         order = slope_order(sig_np)  # σ is fixed: the envelope scan's sort is done once
-    gaps = [certify_labels(sig_np, y, lam, u, objective, order)[2]] if certify else []
-    cert_seconds = time.perf_counter() - start if certify else 0.0  # kept out of ``times``
-    times = [0.0]
+        trace.certify = lambda y: certify_labels(sig_np, y, lam, u, objective, order)[2]
+    trace(_loss(sig, log_sig, y, lam, u, objective, ce), y)
+    history = trace.history
     fired = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is reported after the loop)
         y = project_simplex(y - lr * _gradient(sig, log_sig, y, lam, u, objective, ce))
-        history.append(_loss(sig, log_sig, y, lam, u, objective, ce))
-        if certify:
-            t0 = time.perf_counter()
-            gaps.append(certify_labels(sig_np, y, lam, u, objective, order)[2])
-            cert_seconds += time.perf_counter() - t0
-        times.append(time.perf_counter() - start - cert_seconds)
+        trace(_loss(sig, log_sig, y, lam, u, objective, ce), y)
         fired = tol > 0 and has_converged(history[-2], history[-1], tol)
-        if fired or (gap_tol is not None and gaps[-1] <= gap_tol):
+        if fired or (gap_tol is not None and trace.gaps[-1] <= gap_tol):
             break
-    gap: Optional[float] = gaps[-1] if gaps else None
+    gap: Optional[float] = trace.gaps[-1] if trace.gaps else None
     if gap is None and fired and ce == "collision" and validate:  # the change rule, checked by the certificate
-        sig_np = sig.detach().cpu().numpy() if isinstance(sig, torch.Tensor) else sig
+        sig_np = be.to_numpy(sig)
         gap = certify_labels(sig_np, y, lam, u, objective, slope_order(sig_np))[2]
     converged, status, message = change_rule_outcome(
         "pgd",
@@ -185,4 +177,6 @@ def pgd(probs: Array, lam: float = 100.0, *, objective: str = "eq11", ce: str = 
         stall_hint="the step lr is too small to move the labels (or the start is stuck): raise lr",
         uncertified="Shannon CE has no certificate here" if ce != "collision" else "validate=False",
     )
-    return SolverResult(pb.output(y), n_iter, converged, history, times, gaps, status=status, message=message)
+    return SolverResult(
+        pb.output(y), n_iter, converged, trace.history, trace.times, trace.gaps, status=status, message=message
+    )

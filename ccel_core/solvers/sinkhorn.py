@@ -17,36 +17,21 @@ Convergence: ``‖rowsum(T) − 1/N‖₁ <= tol`` after a column update (column
 from __future__ import annotations
 
 import math
-import time
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
-import torch
-from scipy.special import logsumexp as np_logsumexp
 
-from ._common import BUDGET, CONVERGED, MAX_ITER, Array, SolverResult, prepare, warn_not_converged
+from ._backend import Array, Backend
+from ._common import BUDGET, CONVERGED, MAX_ITER, SolverResult, prepare, warn_not_converged
+from ._trace import Trace
 
 __all__ = ["sinkhorn"]
 
 
-def _lse(x: Array, axis: int) -> Array:
-    if isinstance(x, torch.Tensor):
-        return torch.logsumexp(x, dim=axis)
-    return np_logsumexp(x, axis=axis)
-
-
 def _objective(q: Array, log_sig: Array, lam: float) -> float:
     """``mean_i [−Σ_k q_ik ln σ_ik + Σ_k q_ik ln q_ik / λ]`` with ``0 ln 0 = 0``."""
-    if isinstance(q, torch.Tensor):
-        assert isinstance(log_sig, torch.Tensor)  # both on the problem's backend
-        ce = -torch.where(q > 0, q * log_sig, 0.0).sum(1)
-        neg_h = torch.xlogy(q, q).sum(1)
-        return float((ce + neg_h / lam).mean())
-    from scipy.special import xlogy
-
-    with np.errstate(invalid="ignore"):
-        ce = -np.where(q > 0, q * log_sig, 0.0).sum(1)
-    return float((ce + xlogy(q, q).sum(1) / lam).mean())
+    ce = -Backend.x_log(q, log_sig).sum(1)
+    return float((ce + Backend.xlogy(q, q).sum(1) / lam).mean())
 
 
 def sinkhorn(
@@ -82,42 +67,38 @@ def sinkhorn(
     pb = prepare(probs, lam, prior, None, max_iter=max_iter, tol=tol, validate=validate)
     sig, u = pb.probs, pb.prior
     n, k = sig.shape
-    is_torch = pb.is_torch
-    lib: Any = torch if is_torch else np
-    col_mass = sig.max(0).values if isinstance(sig, torch.Tensor) else sig.max(0)
-    dead = (col_mass <= 0) & (u > 0)
+    be = pb.backend
+    lib = be.lib
+    dead = (be.amax(sig, 0) <= 0) & (u > 0)
     if bool(dead.any()):
-        cls = int(dead.nonzero()[0][0]) if not isinstance(dead, torch.Tensor) else int(dead.nonzero()[0, 0])
+        cls = int(np.flatnonzero(be.to_numpy(dead))[0])
         raise ValueError(
             f"class {cls} has probability 0 at every point, so prior[{cls}]={float(u[cls]):.3g} > 0 cannot be met; "
             "expected every class with positive prior to have some positive probability"
         )
-    with np.errstate(divide="ignore"):
-        log_sig = lib.log(sig)
-        log_u = lib.log(u)
+    log_sig, log_u = be.log(sig), be.log(u)
     log_p = lam * log_sig
     log_n = -math.log(n)
-    log_b = lib.zeros(k, dtype=torch.float64, device=sig.device) if is_torch else np.zeros(k)
-    start = time.perf_counter()
+    log_b = be.zeros(k)
+    trace = Trace()
 
     def soft_labels(log_a: Array, log_b: Array) -> Array:
         return lib.exp(log_p + log_a[:, None] + log_b[None, :] - log_n)
 
-    log_a = log_n - _lse(log_p + log_b[None, :], axis=1)
-    history = [_objective(soft_labels(log_a, log_b), log_sig, lam)]
-    times = [time.perf_counter() - start]
+    log_a = log_n - be.logsumexp(log_p + log_b[None, :], axis=1)
+    q = soft_labels(log_a, log_b)
+    trace(_objective(q, log_sig, lam), q)
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (n_iter is reported after the loop)
-        col_lse = _lse(log_p + log_a[:, None], axis=0)
+        col_lse = be.logsumexp(log_p + log_a[:, None], axis=0)
         # u_k = 0: class k gets no mass (and −inf − (−inf) is never formed)
         log_b = lib.where(u > 0, log_u - lib.where(u > 0, col_lse, 0.0), -math.inf)
-        log_rows = _lse(log_p + log_b[None, :], axis=1)  # ln (P b)_i
+        log_rows = be.logsumexp(log_p + log_b[None, :], axis=1)  # ln (P b)_i
         err = float(lib.abs(lib.exp(log_a + log_rows - log_n) - 1.0).sum()) / n
         log_a = log_n - log_rows
         q = soft_labels(log_a, log_b)
-        history.append(_objective(q, log_sig, lam))
-        times.append(time.perf_counter() - start)
+        trace(_objective(q, log_sig, lam), q)
         if err <= tol:
             converged = True
             break
@@ -130,10 +111,5 @@ def sinkhorn(
         status, message = BUDGET, f"ran its fixed budget of {max_iter} iterations (tol=0)"
     q = soft_labels(log_a, log_b)
     if hard:
-        best = (log_p + log_b[None, :]).argmax(1)
-        q = lib.zeros_like(q)
-        if is_torch:
-            q[torch.arange(n, device=q.device), best] = 1.0
-        else:
-            q[np.arange(n), best] = 1.0
-    return SolverResult(pb.output(q), n_iter, converged, history, times, status=status, message=message)
+        q = be.one_hot((log_p + log_b[None, :]).argmax(1), k)
+    return SolverResult(pb.output(q), n_iter, converged, trace.history, trace.times, status=status, message=message)
