@@ -18,6 +18,7 @@ from ccel_core.summary import SeedSummary
 from explorer import cached
 from explorer import common as ui
 from explorer.common import Param
+from explorer.progress import Progress, cancellable
 
 PAGE = "nl"
 DATA = ("digits", "blobs", "anisotropic", "moons", "circles")
@@ -140,20 +141,20 @@ with ui.shown_errors():
         if run and results is None:
             st.session_state[k("done")] = (0, n_runs)
 
-            def cancel() -> None:  # runs before the rerun the click asks for, which stops the training
-                st.session_state[k("cancelled")] = st.session_state.get(k("done"), (0, n_runs))
+            def train(progress: Progress) -> pd.DataFrame:
+                def count(done: int, total: int) -> None:
+                    st.session_state[k("done")] = (done, total)  # what Cancel reports
+                    progress(done / total, f"training {done} / {total}")
 
-            stop = st.empty()
-            stop.button("Cancel", icon=":material/stop:", key=k("cancel"), on_click=cancel)
-            bar = st.progress(0.0, text=f"training 0 / {n_runs}")
+                return cached.noisy_label_experiment(*settings, progress=count)
 
-            def progress(done: int, total: int) -> None:
-                st.session_state[k("done")] = (done, total)
-                bar.progress(done / total, text=f"training {done} / {total}")
-
-            results = cached.noisy_label_experiment(*settings, progress=progress)
-            bar.empty()
-            stop.empty()
+            results = cancellable(
+                train,
+                f"training 0 / {n_runs}",
+                flag=k("cancelled"),
+                mark=lambda: st.session_state.get(k("done"), (0, n_runs)),
+                key=k("cancel"),
+            )
         if results is None and cancelled is None:
             st.info(
                 "Press **Run** to train both losses at every level and seed (results are cached by their settings)."

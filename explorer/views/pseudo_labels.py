@@ -5,19 +5,21 @@ measured over seeds; and the pseudo-labels within one y-step, iteration by itera
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ccel_core.experiments.trajectories import ROBUST_AGREEMENT, SCORES, difference_summary, mean_label_entropy
+from ccel_core.experiments.trajectories import difference_summary, mean_label_entropy
 from ccel_core.plots import cluster_color, loss_history_figure
 from ccel_core.plots.trajectories import COMPACT_LEGEND, cluster_sizes_panels, mark_step, method_panels
-from ccel_core.summary import SeedSummary
 from explorer import cached
 from explorer import common as ui
+from explorer import pseudo_label_summary as summary
 from explorer.common import Param
+from explorer.progress import cancellable
 
 PAGE = "pl"
 DATA = ("blobs", "anisotropic", "moons", "circles", "digits")
@@ -48,15 +50,6 @@ YSTEP = {
     "exact": "exact y-step on eq. 11 (certified; ours' default)",
     "em": "the paper's EM on eq. 11",
     "pgd": "PGD on eq. 5 (Shannon CE, MIADM)",
-}
-ROWS = {  # the summary table: score → row name
-    "acc": "ACC",
-    "nmi": "NMI",
-    "label_entropy": "pseudo-label entropy mean H(y_i)",
-    "pred_entropy": "prediction entropy mean H(σ_i)",
-    "smallest": "smallest cluster / N",
-    "empty": "empty clusters",
-    "region_disagreement": "decision regions differ (fraction of the plane)",
 }
 
 
@@ -114,7 +107,7 @@ def simplex_preset(what: str) -> None:
 
 def computed(token: str, label: str, missing: bool, work: Callable[[Any], Any]) -> Optional[Any]:
     """``work(progress)``; when something must be computed (``missing``), with a progress bar and a
-    Cancel button. Cancel reruns the page (which stops the work) and marks these settings cancelled:
+    Cancel button (:func:`explorer.progress.cancellable`). Cancel marks these settings cancelled:
     nothing is computed for them until **Compute** is pressed. Returns None when cancelled."""
     flag = k("cancelled")
     if not missing:
@@ -123,17 +116,13 @@ def computed(token: str, label: str, missing: bool, work: Callable[[Any], Any]) 
         st.warning(f"{label}: cancelled; nothing was kept.", icon=":material/cancel:")
         st.button("Compute", key=k(f"again-{token}"), on_click=lambda: st.session_state.pop(flag, None))
         return None
-
-    def cancel() -> None:  # runs before the rerun the click asks for, which stops the work
-        st.session_state[flag] = (token, args)
-
-    slot = st.empty()
-    with slot.container():
-        bar = st.progress(0.0, text=f"{label} …")
-        st.button("Cancel", icon=":material/stop:", key=k(f"cancel-{token}"), on_click=cancel)
-    result = work(lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=f"{label}: {text}"))
-    slot.empty()
-    return result
+    return cancellable(
+        lambda progress: work(lambda fraction, text: progress(fraction, f"{label}: {text}")),
+        f"{label} …",
+        flag=flag,
+        mark=lambda: (token, args),
+        key=k(f"cancel-{token}"),
+    )
 
 
 def train_both(progress: Any) -> dict[str, Any]:
@@ -159,76 +148,6 @@ if results is None:
 ours = results["collision"]
 
 
-def fmt(s: SeedSummary, digits: int = 3) -> str:
-    return s.format(digits)
-
-
-def summary_table(table: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for _, r in table.iterrows():
-        n = int(r["n"])
-        d = SeedSummary(r["diff mean"], r["diff std"], n)
-        paired = r["score"] == "region_disagreement"
-        agree = "" if paired or not np.isfinite(r["sign_agreement"]) else f"{round(r['sign_agreement'] * n)} / {n}"
-        rows.append(
-            {
-                "": ROWS.get(r["score"], SCORES.get(r["score"], r["score"])),
-                "ours": "" if paired else fmt(SeedSummary(r["collision mean"], r["collision std"], n)),
-                "MIADM": "" if paired else fmt(SeedSummary(r["shannon mean"], r["shannon std"], n)),
-                "ours − MIADM": fmt(d),
-                "seeds agreeing": agree,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-def verdict(table: pd.DataFrame) -> str:
-    """What the summary says, in words, with its numbers."""
-    t = table.set_index("score")
-    robust = [s for s in ("acc", "nmi") if t.loc[s, "robust"]]
-    n = int(t.loc["acc", "n"])
-    acc = SeedSummary(t.loc["acc", "diff mean"], t.loc["acc", "diff std"], n)
-    agree = float(t.loc["acc", "sign_agreement"])  # NaN when no seed's ACC differs between the methods
-    sign = (
-        (f"same sign in {round(agree * n)} / {n} seeds" if np.isfinite(agree) else "equal on every seed") if n else ""
-    )
-    if robust:
-        better = "higher" if t.loc[robust[0], "diff mean"] > 0 else "lower"
-        names = " and ".join(s.upper() for s in robust)
-        text = (
-            f"**The methods differ here.** Over {n} seeds ours' {names} {'are' if len(robust) > 1 else 'is'} {better} "
-            f"(ACC difference {fmt(acc)}, {sign}; beyond seed noise: a paired t-test at 95% and ≥ "
-            f"{ROBUST_AGREEMENT:.0%} of the seeds agreeing). "
-        )
-    else:
-        text = (
-            f"**No robust difference in ACC / NMI at these settings** (ACC difference {fmt(acc)} over {n} seeds, "
-            f"{sign}; robust would need a paired t-test at 95%, |t| ≥ {t.loc['acc', 't_crit']:.2f}, and ≥ "
-            f"{ROBUST_AGREEMENT:.0%} of the seeds agreeing). "
-        )
-    h_ours, h_miadm = t.loc["label_entropy", "collision mean"], t.loc["label_entropy", "shannon mean"]
-    if max(h_ours, h_miadm) < 0.05:
-        text += (
-            f"Both y-steps return near one-hot labels (mean H(y) {h_ours:.3f} vs {h_miadm:.3f} nats), and for one-hot "
-            "labels collision CE *is* Shannon CE, H₂(e_c, σ) = H(e_c, σ) = −ln σ_c (docs/math.md §2.3 (b)): the "
-            "network steps coincide, so the methods can only differ through a few soft labels. "
-            "The preset (K = 5 clusters on C = 3 blobs, λ = 3) is a setting where they do differ."
-        )
-    elif h_ours > h_miadm:
-        small = {ce: t.loc["smallest", f"{ce} mean"] for ce in METHODS}
-        empty = {ce: t.loc["empty", f"{ce} mean"] for ce in METHODS}
-        text += (
-            "Why: when the fairness term asks for clusters the data does not support (e.g. K > C), ours' y-step "
-            f"answers with soft labels (mean H(y) {h_ours:.2f} nats) and collision CE trains σ towards each label's "
-            "most likely cluster instead of copying its uncertainty (docs/math.md §2.3), so surplus clusters can "
-            f"shrink or empty; MIADM's Shannon y-step is linear in y, its labels are near one-hot ({h_miadm:.2f} nats) "
-            "and its network is trained to fill every cluster. Smallest cluster: ours "
-            f"{small['collision']:.3f} N vs MIADM {small['shannon']:.3f} N; empty clusters {empty['collision']:.1f} vs "
-            f"{empty['shannon']:.1f} on average."
-        )
-    return text
-
-
 with claim:
     seeds = tuple(range(int(v["seeds"])))
     st.markdown(
@@ -242,11 +161,11 @@ with claim:
             lambda progress: cached.seed_comparison(args, seeds, progress),
         )
         if frame is not None:
-            table = difference_summary(frame, list(ROWS))
+            table = difference_summary(frame, list(summary.ROWS))
             left, right = st.columns([2, 3])
-            left.markdown(verdict(table))
+            left.markdown(summary.verdict(table))
             with right:
-                st.table(summary_table(table).set_index(""))  # a static table: no header or name cut
+                st.table(summary.summary_table(table).set_index(""))  # a static table: no header or name cut
                 ui.table_download(frame, "pseudo_label_seeds", key="pl-seeds-csv")
 
 # ---- the one epoch scrubber: every panel of both methods (and the y-step tab's σ) ----------------
@@ -337,15 +256,18 @@ if tab_epochs.open:
                 figs = cached.epoch_figures(args, ce, epoch)
                 ui.chart(
                     figs["regions"],
-                    lambda res=res: cached.regions_frame(res),
+                    partial(cached.regions_frame, res),
                     f"regions_{ce}",
                     key=f"pl-regions-{ce}",
                 )
                 if "ternary" in figs:
                     ui.chart(
                         figs["ternary"],
-                        lambda res=res: cached.labels_frame(
-                            [s.labels for s in res.snapshots], [s.probs for s in res.snapshots], y_true=res.y_true
+                        partial(
+                            cached.labels_frame,
+                            [s.labels for s in res.snapshots],
+                            [s.probs for s in res.snapshots],
+                            y_true=res.y_true,
                         ),
                         f"ternary_{ce}",
                         key=f"pl-tern-{ce}",
@@ -386,15 +308,14 @@ if tab_ystep.open:
         iters = int(ui.value(PAGE, "iters"))
         y_true = ours.y_true
         with ui.shown_errors():
-            cols = st.columns(len(YSTEP))
-            for col, (solver, name) in zip(cols, YSTEP.items()):
+            for col, (solver, name) in zip(st.columns(len(YSTEP)), YSTEP.items()):
                 traj = cached.em_trajectory(args, epoch, solver, iters)
                 with col:
                     st.markdown(f"**{name}**")
                     if ours.n_clusters == 3:
                         ui.chart(
                             cached.ystep_figure(args, epoch, solver, iters),
-                            lambda traj=traj: cached.labels_frame(traj.iterates, step="iteration", y_true=y_true),
+                            partial(cached.labels_frame, traj.iterates, step="iteration", y_true=y_true),
                             f"ystep_{solver}",
                             key=f"pl-ystep-{solver}",
                         )

@@ -9,7 +9,6 @@ the numbers and their text — ``> …`` for a level not reached within a budget
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Optional
 
 import pandas as pd
@@ -22,6 +21,7 @@ from ccel_core.experiments.race import (
 from explorer import cached, race_view
 from explorer import common as ui
 from explorer.common import Param
+from explorer.progress import Progress, cancellable
 
 PAGE = "sr"
 D = cached.RACE_DEFAULTS
@@ -111,20 +111,23 @@ def computed(keys: list[tuple]) -> Optional[list[Any]]:
         )
         return None
     if missing:
-        slot = st.empty()
 
-        def cancel() -> None:  # runs before the rerun the click asks for, which stops the race
-            st.session_state[k("cancelled")] = token
-
-        with slot.container():
-            st.button("Stop the race", icon=":material/stop:", key=k("stop"), on_click=cancel)
-            bar = st.progress(0.0, text=f"Racing at {describe(missing[0])} …")
+        def run_all(progress: Progress) -> None:
             for i, key in enumerate(missing):
-                step: Callable[[float, str], None] = lambda f, text, i=i, key=key: bar.progress(  # noqa: E731
-                    min((i + f) / len(missing), 1.0), text=f"{describe(key)} ({i + 1} of {len(missing)}) — {text}"
-                )
+
+                def step(f: float, text: str, i: int = i, key: tuple = key) -> None:
+                    progress((i + f) / len(missing), f"{describe(key)} ({i + 1} of {len(missing)}) — {text}")
+
                 cached.run_race(key, progress=step)
-        slot.empty()
+
+        cancellable(
+            run_all,
+            f"Racing at {describe(missing[0])} …",
+            flag=k("cancelled"),
+            mark=lambda: token,
+            key=k("stop"),
+            label="Stop the race",
+        )
     return [cached.run_race(key) for key in keys]
 
 
@@ -197,7 +200,7 @@ with ui.shown_errors():
         if computed([key]) is not None:
             v = cached.of_races(race_view.single, (key,))
             race, em_r, best, name, ex = v["race"], v["em"], v["best"], v["name"], v["exact"]
-            m = st.columns(4)
+            m = list(st.columns(4))
             m[0].metric(f"EM to certified gap {LEVEL:g}", em_r.seconds_text, help=em_r.iters_text)
             m[1].metric(
                 f"best PGD to certified gap {LEVEL:g}",
