@@ -12,7 +12,11 @@ import pandas as pd
 from ccel_core.experiments.trajectories import ROBUST_AGREEMENT, SCORES
 from ccel_core.summary import SeedSummary
 
-METHODS = ("collision", "shannon")  # ours, MIADM: the columns "<method> mean" / "<method> std"
+# the two methods compared (the page's titles; the summary's columns "<method> mean" / "<method> std")
+METHODS = {
+    "collision": "Ours — collision CE (eq. 11, exact y-step)",
+    "shannon": "MIADM — Shannon CE (eq. 5, PGD y-step)",
+}
 ROWS = {  # the summary table: score → row name
     "acc": "ACC",
     "nmi": "NMI",

@@ -81,7 +81,7 @@ def test_a_runs_loss_is_named_by_its_method() -> None:
     assert objective_of({"method": SUPERVISED, "loss": "shannon"}) == "supervised (shannon CE)"
 
 
-# A method appended to the table in a fresh process (names.py run with one more row before anything
+# A method added to the table (before its last row, supervised) in a fresh process (names.py run with one more row before anything
 # derives from it): everything that lists, validates, builds, trains or explains methods takes it.
 FAKE = r"""
 import __future__, importlib.util, sys, types, json

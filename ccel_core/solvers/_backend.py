@@ -58,7 +58,8 @@ class Backend:
 
     @staticmethod
     def to_numpy(x: Array) -> np.ndarray:
-        """``x`` as a numpy array (a CPU copy of a tensor; a numpy array itself)."""
+        """``x`` as a numpy array: a numpy array itself, a tensor's values on the CPU (for a CPU tensor
+        a view of its memory, not a copy: callers only read it)."""
         return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
 
     # ---- elementwise and reductions ----------------------------------------------------------

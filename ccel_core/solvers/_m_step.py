@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..timing import best_of
-from ._common import Array
+from ._backend import Array
 from ._em_kernels import NEWTON_MAX, NEWTON_RTOL, m_step_numba, m_step_row
 
 __all__ = ["m_step", "m_step_timings", "m_step_torch"]

@@ -41,10 +41,7 @@ SPECS = {
     "iters": Param(30, 1, 200),
     "view": Param(TABS[0], choices=TABS),
 }
-METHODS = {
-    "collision": "Ours — collision CE (eq. 11, exact y-step)",
-    "shannon": "MIADM — Shannon CE (eq. 5, PGD y-step)",
-}
+METHODS = summary.METHODS
 SHORT = {"collision": "ours (collision CE)", "shannon": "MIADM (Shannon CE)"}
 YSTEP = {
     "exact": "exact y-step on eq. 11 (certified; ours' default)",
