@@ -174,6 +174,15 @@ def test_gradcheck():
     # ... jointly through the custom backward, and twice.
     assert torch.autograd.gradcheck(lambda a, t: collision_cross_entropy(a, t, "sum"), (logits, ypos), eps=1e-7)
     assert torch.autograd.gradgradcheck(lambda a, t: collision_cross_entropy(a, t, "sum"), (logits, ypos), eps=1e-7)
+    # Targets without a gradient (the θ-step's pseudo-labels, a zero entry in row 0) take the one-node
+    # path (_CollisionRows): its second derivative too, and both paths give one gradient.
+    assert torch.autograd.gradgradcheck(lambda a: collision_cross_entropy(a, y.detach(), "sum"), (logits,))
+    composite = torch.autograd.grad(collision_cross_entropy(logits, y, "sum"), logits)[0]
+    for create_graph in (False, True):  # the saved terms, and the logits' differentiable recomputation
+        fused = torch.autograd.grad(
+            collision_cross_entropy(logits, y.detach(), "sum"), logits, create_graph=create_graph
+        )
+        torch.testing.assert_close(fused[0], composite, rtol=1e-12, atol=1e-14)
 
 
 def test_zero_target_entries_give_finite_gradients():
