@@ -59,7 +59,7 @@ Compared with Shannon's $H(y,\sigma) = -\sum_k y_k \ln \sigma_k$ it is
     )
 with right:
     df = cached.loss_curves(FIG1_TARGETS, (1.0, 2.0))
-    fig = loss_curves_figure(df, title="Shannon CE (dashed) vs collision CE (solid), K = 2 — paper Fig. 1")
+    fig = loss_curves_figure(df, title="Shannon CE (dashed) vs collision CE (solid)<br><sup>K = 2 — paper Fig. 1</sup>")
     ui.chart(fig, df, "fig1_loss_curves", key="home-fig1", height=460)
     st.caption(
         "σ = (p, 1 − p). For y = (.5, .5) the collision loss is flat (ln 2): no gradient, while Shannon's "
