@@ -241,7 +241,7 @@ def chart(
     selecting = {} if on_select == "ignore" else {"on_select": on_select, "selection_mode": "points"}
     # theme=None: the figure as ccel_core.plots drew it (its own template, as in the notebooks and the
     # downloaded HTML), not restyled by Streamlit's theme; measured (benchmarks/app_render.py, both
-    # orders): visits 20–35 % and reloads 15–40 % faster on the chart pages
+    # orders): visits 4–35 % and reloads 5–40 % faster on the pages with several charts
     event = st.plotly_chart(fig, key=key, config={"displaylogo": False}, theme=None, **selecting)
     row = st.container(horizontal=True, gap="small")
 
