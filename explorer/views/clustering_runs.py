@@ -68,19 +68,24 @@ def follow(infos: list[RunInfo], running: list[launcher.Launch]) -> None:
         return
     resumed = f.get("run")
     mine = [i for i in infos if (i.run_id == resumed if resumed else i.group == f["group"])]
+    group = [i.run_id for i in mine] if mine and not resumed else None
+    # the user has not picked something else: the selection is what this follow wrote last, or what it
+    # wrote before (a poll's request can carry the browser's value from before the last write, which
+    # then comes back once); compared as sets: a widget may hand its value back reordered
+    current = set(st.session_state.get(k("runs"), []))
+    written = [set(w) for w in (f.get("compared"), f.get("before")) if w is not None]
+    untouched = not written or current in written
     if mine:
         target = next((i for i in mine if i.status in ACTIVE), mine[0])
         if f.get("picked") is None or st.session_state.get(k("detail")) == f["picked"]:
             st.session_state[k("detail")] = f["picked"] = target.run_id
-        group = None if resumed else [i.run_id for i in mine]
-        # the user has not picked something else: the selection still holds every run this follow put
-        # there and nothing else (compared as sets: a widget may hand its value back reordered)
-        current = set(st.session_state.get(k("runs"), []))
-        untouched = f.get("compared") is None or set(f["compared"]) <= current <= set(group or [])
-        if group and untouched:
-            st.session_state[k("runs")] = f["compared"] = group
-    if not any(x.launch_id == f["launch"] for x in running):
-        st.session_state.pop(k("follow"), None)  # the launch ended: its runs are final (or it failed)
+        if group and untouched and current != set(group):
+            f["before"], f["compared"] = f.get("compared"), group
+            st.session_state[k("runs")] = group
+    # the launch ended (its runs are final, or it failed): stop following once the comparison shows
+    # them as read back from the browser, or the user picked something else
+    if not any(x.launch_id == f["launch"] for x in running) and (not untouched or not group or current == set(group)):
+        st.session_state.pop(k("follow"), None)
 
 
 def launches_panel() -> None:
