@@ -152,12 +152,14 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
     return [(page, action, statistics.median(v)) for (page, action), v in samples.items()]
 
 
-def browser_rows(root: Path = REPO, label: str = "") -> list[tuple[str, str, float]]:
+def browser_rows(root: Path = REPO, label: str = "", warm_wait: float = 20.0) -> list[tuple[str, str, float]]:
     """(page, action, seconds) in headless Chromium against a fresh server of the checkout ``root``:
     a full load of the home page, then each page reached through the sidebar (first visit: empty
     caches unless precomputed by the server's warm-up; second visit: cached), then a full reload of
     each page (a new session: Streamlit's per-session state is gone, cross-session caches stay),
-    each until its title, a finished script and its charts."""
+    each until its title, a finished script and its charts. ``warm_wait``: seconds between the first
+    load and the first sidebar visit (0: the first visits race the server's warm-up, as a user who
+    opens a page at once)."""
     sys.path.insert(0, str(REPO))  # this checkout: explorer.headless
     from playwright.sync_api import expect, sync_playwright
 
@@ -189,7 +191,7 @@ def browser_rows(root: Path = REPO, label: str = "") -> list[tuple[str, str, flo
             page.goto(url)
             settled("Collision cross-entropy")
             rows.append(("home", f"browser: full page load (new server){tag}", time.perf_counter() - t0))
-            page.wait_for_timeout(20_000)  # the server's background warm-up
+            page.wait_for_timeout(warm_wait * 1000)  # the server's background warm-up
             for visit in ("first visit", "second visit"):
                 for link, title in pages.items():
                     t0 = time.perf_counter()
@@ -218,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         help="with --browser: also time another checkout (e.g. a worktree of an earlier commit), same run",
     )
     parser.add_argument("--browser-only", action="store_true", help="skip the AppTest rows")
+    parser.add_argument(
+        "--warm-wait",
+        type=float,
+        default=20.0,
+        help="seconds after the first load before the sidebar visits (0: visit while the warm-up runs)",
+    )
     args = parser.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory()
@@ -239,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = apptest_rows(args.repeat)
     if args.browser or args.browser_only:
         if args.before is not None:
-            rows += browser_rows(args.before.resolve(), "before")
-        rows += browser_rows(REPO, "after" if args.before is not None else "")
+            rows += browser_rows(args.before.resolve(), "before", args.warm_wait)
+        rows += browser_rows(REPO, "after" if args.before is not None else "", args.warm_wait)
     for t in threading.enumerate():  # clearing st.cache_resource restarts the warm-up: let it end
         if t.name == "ccel-warm-up":
             t.join()

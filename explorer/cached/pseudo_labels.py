@@ -10,6 +10,8 @@ from typing import Any, Optional
 import pandas as pd
 import streamlit as st
 
+from explorer.cached.once import Once
+
 # The page's preset, found by measurement (benchmarks/evolution_preset.py, numbers in its report):
 # 3 blobs and K = 5 clusters with a weak fairness weight, where ours and MIADM differ robustly over
 # seeds (at K = C both y-steps give near one-hot labels and the two methods coincide).
@@ -69,6 +71,12 @@ def _pl_store() -> dict[str, OrderedDict]:
     return {"runs": OrderedDict(), "seeds": OrderedDict()}
 
 
+@st.cache_resource(show_spinner=False)
+def _pl_once() -> Once:
+    """One self-labeling training per settings at a time, whoever asks (a page or the warm-up thread)."""
+    return Once()
+
+
 def _keep(store: OrderedDict, key: Any, value: Any, most: int) -> None:
     store[key] = value
     store.move_to_end(key)
@@ -87,31 +95,36 @@ def toy_self_labeling(args: tuple, ce: str, progress: Optional[Callable[[int, in
     now with ``progress(epoch, epochs)``.
 
     Only a finished run is stored: an exception from ``progress`` (Streamlit's rerun when the page's
-    Cancel button is pressed) ends the training and leaves nothing behind. Not ``st.cache_data``:
-    the progress callback draws on the page, and a cached function must not.
+    Cancel button is pressed) ends the training and leaves nothing behind. When another thread is
+    training the same settings (the warm-up, another session), waits for it, showing its progress:
+    :class:`~explorer.cached.once.Once`. Not ``st.cache_data``: the progress callback draws on the
+    page, and a cached function must not.
     """
     found = toy_run(args, ce)
     if found is not None:
         return found
     from ccel_core.experiments.trajectories import toy_self_labeling as run
 
-    a = dict(zip(PL_FIELDS, args))
-    result = run(
-        a["data"],
-        a["k"],
-        ce,
-        a["epochs"],
-        a["seed"],
-        n_classes=a["classes"],
-        noise=a["noise"],
-        lam=a["lam"],
-        y_step=a["ystep"],
-        model=a["model"],
-        y_iter=PL_Y_ITER,
-        progress=progress,
-    ).relabeled()
-    _keep(_pl_store()["runs"], (args, ce), result, 64)
-    return result
+    def compute(relay: Callable[..., None]) -> Any:
+        a = dict(zip(PL_FIELDS, args))
+        result = run(
+            a["data"],
+            a["k"],
+            ce,
+            a["epochs"],
+            a["seed"],
+            n_classes=a["classes"],
+            noise=a["noise"],
+            lam=a["lam"],
+            y_step=a["ystep"],
+            model=a["model"],
+            y_iter=PL_Y_ITER,
+            progress=relay,
+        ).relabeled()
+        _keep(_pl_store()["runs"], (args, ce), result, 64)
+        return result
+
+    return _pl_once().run((args, ce), lambda: toy_run(args, ce), compute, progress)
 
 
 def seed_summary(args: tuple, seeds: Sequence[int]) -> Optional[pd.DataFrame]:

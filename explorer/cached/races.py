@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 import streamlit as st
 
+from explorer.cached.once import Once
 from explorer.cached.shared import function_key
 
 # The solver race's defaults: the K sweep of ccel_core.experiments.race_sweep.SWEEP_DEFAULTS (N = 300,
@@ -50,11 +51,9 @@ def race_key(
 
 @st.cache_resource(show_spinner=False)
 def _races() -> dict[str, Any]:
-    """This server's finished races by key (newest last), a lock per key (one computation per key,
-    whoever asks: a page or the warm-up thread) and the progress of the running ones."""
-    import threading
-
-    return {"done": OrderedDict(), "locks": {}, "guard": threading.Lock(), "progress": {}}
+    """This server's finished races by key (newest last) and one computation per key, whoever asks
+    (a page or the warm-up thread: :class:`~explorer.cached.once.Once`)."""
+    return {"done": OrderedDict(), "once": Once()}
 
 
 @st.cache_resource(show_spinner=False, max_entries=64, hash_funcs={types.FunctionType: function_key})
@@ -78,30 +77,15 @@ def run_race(key: tuple, progress: Optional[Callable[[float, str], Any]] = None)
 
     Only a finished race is stored: an exception from ``progress`` (Streamlit's rerun when the page's
     Stop button is pressed) ends the computation and leaves nothing behind. When another thread is
-    computing the same key, waits for it (still calling ``progress``, so the wait can be cancelled).
+    computing the same key, waits for it (still calling ``progress``, so the wait can be cancelled):
+    :class:`~explorer.cached.once.Once`.
     Not ``st.cache_data``: the progress callback draws on the page, and a cached function must not.
     """
-    import threading
-
     from ccel_core.experiments.race_sweep import budgeted_race
 
     state = _races()
-    with state["guard"]:
-        lock = state["locks"].setdefault(key, threading.Lock())
-    while not lock.acquire(timeout=0.25):
-        if progress is not None:
-            fraction, text = state["progress"].get(key, (0.0, "starting"))
-            progress(fraction, f"{text} (computed by another session; waiting for it)")
-    try:
-        found = finished_race(key)
-        if found is not None:
-            return found
 
-        def relay(fraction: float, text: str) -> None:
-            state["progress"][key] = (fraction, text)
-            if progress is not None:
-                progress(fraction, text)
-
+    def compute(relay: Callable[..., None]) -> Any:
         n, k, lam, iters, budget, etas, seed, interior_point = key
         race = budgeted_race(
             n,
@@ -119,9 +103,11 @@ def run_race(key: tuple, progress: Optional[Callable[[float, str], Any]] = None)
         while len(store) > 32:
             store.popitem(last=False)
         return race
-    finally:
-        state["progress"].pop(key, None)
-        lock.release()
+
+    def waiting(fraction: float, text: str) -> tuple[float, str]:
+        return fraction, f"{text} (computed by another session; waiting for it)"
+
+    return state["once"].run(key, lambda: finished_race(key), compute, progress, waiting)
 
 
 def solver_race(
