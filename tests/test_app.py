@@ -94,9 +94,9 @@ def test_loss_curves_simplex_target_and_gradient_scale() -> None:
     ok(at)
     after = figures(at)
     star = [t for t in after[1]["data"] if t.get("name") == "target y"][0]
-    assert arr(star["a"]).tolist() == [0.2] and arr(star["b"]).tolist() == [0.1]
-    assert arr(star["c"]).tolist() == [pytest.approx(0.7)]
-    assert not np.allclose(arr(before[1]["data"][0]["marker"]["color"]), arr(after[1]["data"][0]["marker"]["color"]))
+    assert arr(star["customdata"]).reshape(-1).tolist() == [0.2, 0.1, pytest.approx(0.7)]
+    z0, z1 = arr(before[1]["data"][0]["z"]), arr(after[1]["data"][0]["z"])
+    assert z0.shape == z1.shape and not np.allclose(z0[np.isfinite(z0)], z1[np.isfinite(z1)])
     at.slider(key="lc.scale").set_value(3.0).run()
     grad = figures(at)[-1]
     assert not np.allclose(arr(grad["data"][0]["y"]), arr(before[-1]["data"][0]["y"]))

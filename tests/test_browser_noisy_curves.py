@@ -94,15 +94,16 @@ def test_clicking_the_simplex_sets_y_and_updates_losses_and_gradients(app_url: s
     wait_ready(page)
     chart = page.locator(CHARTS).nth(2)  # type: ignore[attr-defined]  # H₂ over the simplex
     chart.scroll_into_view_if_needed()
-    # a grid point far from the star y = (0.7, 0.2, 0.1) and from the minimum (the vertex e₁);
+    # a clickable point far from the star y = (0.7, 0.2, 0.1) and from the minimum (the vertex e₁);
     # plotly's decoded copy of the figure (_fullData: the spec sends the arrays base64-encoded)
-    index, a, b = chart.evaluate(
-        """el => { const t = el._fullData[0]; let best = 0;
-             for (let i = 0; i < t.a.length; i++)
-               if (Math.abs(t.a[i] - 0.2) + Math.abs(t.b[i] - 0.5) < Math.abs(t.a[best] - 0.2) + Math.abs(t.b[best] - 0.5)) best = i;
-             return [best, t.a[best], t.b[best]]; }"""
+    layer, index, a, b = chart.evaluate(
+        """el => { const scatters = el._fullData.filter(t => t.type === 'scatter');
+             const layer = scatters.findIndex(t => t.name === 'pick σ'); const s = scatters[layer].customdata;
+             const far = i => Math.abs(s[i][0] - 0.2) + Math.abs(s[i][1] - 0.5); let best = 0;
+             for (let i = 0; i < s.length; i++) if (far(i) < far(best)) best = i;
+             return [layer, best, s[best][0], s[best][1]]; }"""
     )
-    point = chart.locator(".scatterlayer .trace").first.locator("path.point").nth(index)
+    point = chart.locator(".scatterlayer .trace").nth(layer).locator("path.point").nth(index)
     box = point.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # type: ignore[attr-defined]
     t1, t2 = round(a, 2), round(b, 2)
@@ -118,7 +119,7 @@ def test_clicking_the_simplex_sets_y_and_updates_losses_and_gradients(app_url: s
             page.locator(CHARTS)
             .nth(i)
             .evaluate(  # type: ignore[attr-defined]
-                "el => { const t = el._fullData.find(t => t.name === 'target y'); return [t.a[0], t.b[0]]; }"
+                "el => { const t = el._fullData.find(t => t.name === 'target y'); return t.customdata[0].slice(0, 2); }"
             )
         )
         assert star == pytest.approx([t1, t2])

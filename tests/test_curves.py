@@ -109,8 +109,9 @@ def test_simplex_minimum_locations():
         collision["loss"], -np.log(collision[["s1", "s2", "s3"]].to_numpy() @ np.array(y)), rtol=1e-10
     )
     assert collision.attrs["target"] == pytest.approx(list(y))
-    # Cartesian coordinates: vertex e₁ at (0, 0), e₂ at (1, 0), e₃ at (½, √3/2)
-    np.testing.assert_allclose(collision["x"], collision["s2"] + collision["s3"] / 2)
+    # positions in the drawn triangle: e₁ at the top (½, √3/2), e₂ at (0, 0), e₃ at (1, 0)
+    np.testing.assert_allclose(collision["x"], collision["s3"] + collision["s1"] / 2)
+    np.testing.assert_allclose(collision["y_cart"], np.sqrt(3) / 2 * collision["s1"])
 
 
 def test_gradient_vanishes_for_uniform_targets_only_with_collision():
@@ -262,23 +263,23 @@ def test_simplex_figure_colour_scale_has_a_minimum_range_and_shows_the_range():
     lo, hi = grid["loss"].min(), grid["loss"].max()
     assert hi - lo < 0.1  # nearly flat
     fig = simplex_heatmap_figure(grid)
-    marker = fig.data[0].marker
-    assert marker.cmin == pytest.approx(lo) and marker.cmax - marker.cmin == pytest.approx(0.5)
+    heat = fig.data[0]
+    assert heat.zmin == pytest.approx(lo) and heat.zmax - heat.zmin == pytest.approx(0.5)
     assert f"{lo:.3g} to {hi:.3g} nats" in fig.layout.title.text
     steep = simplex_loss_grid((0.7, 0.2, 0.1), 2.0, resolution=15)
-    top = simplex_heatmap_figure(steep).data[0].marker
-    assert top.cmax == pytest.approx(np.percentile(steep["loss"], 95))  # a wide range is left alone
+    top = simplex_heatmap_figure(steep).data[0]
+    assert top.zmax == pytest.approx(np.percentile(steep["loss"], 95))  # a wide range is left alone
 
 
 def test_simplex_figure_flat_loss_has_no_minimum_marker_and_ties_are_all_marked():
     flat = simplex_loss_grid((1 / 3, 1 / 3, 1 / 3), 2.0, resolution=12)  # ln 3 everywhere
     fig = simplex_heatmap_figure(flat)
-    assert len(fig.data[-1].a) == 0
+    assert len(fig.data[-1].x) == 0
     assert "flat" in fig.layout.title.text and f"{math.log(3):.4f}" in fig.layout.title.text
     # y on the edge between e₁ and e₂: every σ with the smallest σ₃ minimizes −ln(½(σ₁ + σ₂))
     edge = simplex_loss_grid((0.5, 0.5, 0.0), 2.0, resolution=12)
     crosses = simplex_heatmap_figure(edge).data[-1]
-    assert len(crosses.a) == 13 and np.allclose(crosses.c, edge["s3"].min())
+    assert len(crosses.x) == 13 and np.allclose(np.asarray(crosses.customdata)[:, 2], edge["s3"].min())
     assert crosses.name == "grid minima (tied, 13)"
 
 
@@ -287,10 +288,10 @@ def test_simplex_figure_markers_are_not_clipped_and_arrows_follow_the_field():
     grid = simplex_loss_grid(y, 2.0, resolution=12)
     field = simplex_gradient_field(y, 2.0, resolution=4)
     fig = simplex_heatmap_figure(grid, field=field)
-    heat, arrows, star, best = fig.data
+    heat, arrows, picks, star, best = fig.data
     assert star.cliponaxis is False and best.cliponaxis is False and arrows.cliponaxis is False
-    assert best.a[0] == pytest.approx(grid["s1"].max())
-    tips = np.c_[arrows.a[1::3], arrows.b[1::3], arrows.c[1::3]]
+    assert best.customdata[0][0] == pytest.approx(grid["s1"].max())
+    tips = np.asarray(arrows.customdata)[1::3]
     starts = field[["s1", "s2", "s3"]].to_numpy()
     assert (tips.min(1) > 0).all()  # arrows stay inside the triangle
     moved = tips - starts

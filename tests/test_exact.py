@@ -376,13 +376,13 @@ def test_exact_answer_does_not_depend_on_what_the_process_solved_before():
 def test_the_small_system_inverse_matches_lapack(k: int, seed: int) -> None:
     """The interior step's K×K inverse (Gauss-Jordan, K < 32) against LAPACK's, to the accuracy
     the condition number allows; an exactly singular or NaN matrix raises LinAlgError as LAPACK's does."""
-    from ccel_core.solvers._exact_kernels import _inverse
+    from ccel_core.solvers._schur import small_inverse
 
     rng = np.random.default_rng(seed)
     a = np.eye(k) + rng.normal(size=(k, k)) * rng.uniform(0.01, 3.0)
     ref = np.linalg.inv(a)
-    got = _inverse(a.copy())
+    got = small_inverse(a.copy())
     assert np.abs(got - ref).max() <= 1e-12 * np.linalg.cond(a) * max(1.0, np.abs(ref).max())
     for bad in (np.zeros((k, k)), np.full((k, k), np.nan)):
         with pytest.raises(np.linalg.LinAlgError):
-            _inverse(bad)
+            small_inverse(bad)

@@ -14,7 +14,7 @@ import plotly.io as pio
 import pytest
 
 from ccel_core import plots as P
-from ccel_core.experiments.curves import gradient_vs_certainty, loss_curves, simplex_loss_grid
+from ccel_core.experiments.curves import gradient_vs_certainty, loss_curves, simplex_loss_grid, simplex_xy
 
 
 def _check(fig: go.Figure, n_traces: int, n_frames: int = 0) -> dict:
@@ -58,13 +58,27 @@ def test_loss_curves_figure_styles_and_data():
 def test_simplex_heatmap_figure():
     df = simplex_loss_grid((0.6, 0.3, 0.1), alpha=1.0, resolution=12)
     fig = P.simplex_heatmap_figure(df)
-    _check(fig, 3)
-    heat, target, best = fig.data
-    assert isinstance(heat, go.Scatterternary)
-    np.testing.assert_allclose(heat.marker.color, df["loss"])
-    np.testing.assert_allclose(heat.a, df["s1"])
-    assert (target.a[0], target.b[0], target.c[0]) == pytest.approx((0.6, 0.3, 0.1))
-    assert best.a[0] == pytest.approx(df.loc[df["loss"].idxmin(), "s1"])
+    _check(fig, 4)
+    heat, picks, target, best = fig.data
+    assert isinstance(heat, go.Heatmap)
+    # the raster holds every grid value twice (a cell is two columns wide), at the cell whose centre
+    # is the point's place in the triangle, and nothing else
+    z, xs, ys = np.asarray(heat.z, dtype=float), np.asarray(heat.x), np.asarray(heat.y)
+    assert np.isfinite(z).sum() == 2 * len(df)
+    px, py = simplex_xy(df[["s1", "s2", "s3"]].to_numpy())
+    for x, y, v in zip(px, py, df["loss"]):
+        row = int(np.argmin(np.abs(ys - y)))
+        cols = np.argsort(np.abs(xs - x))[:2]
+        assert abs(ys[row] - y) < 1e-12 and np.allclose(np.abs(xs[cols] - x), (xs[1] - xs[0]) / 2)
+        np.testing.assert_array_equal(z[row, cols], [v, v])
+    # a σ₁ = 1 corner at the top, σ₂ bottom left, σ₃ bottom right
+    assert np.allclose(simplex_xy([1, 0, 0]), [[0.5], [np.sqrt(3) / 2]])
+    assert np.allclose(simplex_xy([0, 0, 1]), [[1.0], [0.0]])
+    # clickable points carry their σ, a subset of the grid's
+    grid_points = {tuple(np.round(r, 12)) for r in df[["s1", "s2", "s3"]].to_numpy()}
+    assert 0 < len(picks.x) <= len(df) and all(tuple(np.round(c, 12)) in grid_points for c in picks.customdata)
+    assert tuple(target.customdata[0]) == pytest.approx((0.6, 0.3, 0.1))
+    assert best.customdata[0][0] == pytest.approx(df.loc[df["loss"].idxmin(), "s1"])
 
 
 def test_gradient_figure():

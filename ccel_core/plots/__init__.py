@@ -7,13 +7,22 @@ shared (:mod:`ccel_core.plots._style`): collision CE vermillion and solid, Shann
 dashed, one palette for cluster ids. No streamlit here.
 """
 
-from . import curves, notebook, runs, tables, trajectories
+from . import curves, notebook, runs, simplex, tables, trajectories
 from ._style import *  # noqa: F403 (each module's __all__, combined below)
 from ._style import __all__ as _style_names
 from .curves import *  # noqa: F403
 from .notebook import *  # noqa: F403
 from .runs import *  # noqa: F403
+from .simplex import *  # noqa: F403
 from .tables import *  # noqa: F403
 from .trajectories import *  # noqa: F403
 
-__all__ = [*curves.__all__, *notebook.__all__, *runs.__all__, *tables.__all__, *trajectories.__all__, *_style_names]
+__all__ = [
+    *curves.__all__,
+    *notebook.__all__,
+    *runs.__all__,
+    *simplex.__all__,
+    *tables.__all__,
+    *trajectories.__all__,
+    *_style_names,
+]

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "method_styles",
@@ -104,6 +107,23 @@ def method_styles(names: Sequence[Any]) -> dict[Any, tuple[str, str]]:
         dash = "dash" if toks & {"shannon", "ce", "miadm"} else "solid"
         styles[name] = (free[i % len(free)], dash)
     return styles
+
+
+_KIND_NAMES = {"shannon": "H(y,σ)", "collision": "H₂(y,σ)"}
+
+
+def curve_name(kind: str, alpha: float, name: Optional[str] = None) -> str:
+    """A loss's name in legends and titles: ``name`` if given, else H(y,σ), H₂(y,σ) or H_α(y,σ)."""
+    if name:
+        return str(name)
+    return _KIND_NAMES.get(kind, f"H_{alpha:g}(y,σ)")
+
+
+def require_columns(df: "pd.DataFrame", columns: tuple[str, ...], what: str) -> None:
+    """``ValueError`` naming the missing ``columns`` of a figure builder's input frame."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what} needs columns {list(columns)}; missing {missing} (got {list(df.columns)})")
 
 
 def finish(

@@ -21,7 +21,8 @@ import math
 import numba
 import numpy as np
 
-_BLAS_K = 32  # K from which the K×K system's products go to BLAS
+from ._schur import system_inverse
+
 _CORRECTORS = 2  # Gondzio correctors per step at most …
 _CORRECT_BELOW = 0.7  # … tried while the primal or dual step is shorter than this
 
@@ -147,83 +148,9 @@ def _state(sig, y, u, lam, eq10):
 
 
 @numba.njit(cache=True, nogil=True)
-def _system(e, w, rho, b, binv, curv):
-    """``(I + S·diag(curv))⁻¹`` with ``S = diag(Σ_i e_i) − Σ_i ρ_i w_i w_iᵀ − Σ_i β_i⁻¹ b_i b_iᵀ``
-    (``ρ_i, β_i⁻¹ > 0``: the rows are scaled by their square roots, so S is symmetric bit for bit)."""
-    n, k = e.shape
-    if k >= _BLAS_K:  # two N×K² products: BLAS (at K = 200 the loop below took 4× longer)
-        wq = w * np.sqrt(rho).reshape(n, 1)
-        bq = b * np.sqrt(binv).reshape(n, 1)
-        amat = -(wq.T @ wq) - (bq.T @ bq)
-        for j in range(k):
-            amat[j, j] += e[:, j].sum()
-        amat = amat * curv.reshape(1, k)
-        for j in range(k):
-            amat[j, j] += 1.0
-        return np.linalg.inv(amat)
-    # small K: a loop over full rows of fixed length (vectorized) beats the BLAS calls and the
-    # upper-triangle loop (250 × 10: 45 → 14 µs), then a Gauss-Jordan inverse (LAPACK's: 6 µs → 2)
-    amat = np.zeros((k, k))
-    wq = np.empty(k)
-    bq = np.empty(k)
-    esum = np.zeros(k)
-    for i in range(n):
-        sr = math.sqrt(rho[i])
-        sb = math.sqrt(binv[i])
-        for j in range(k):
-            wq[j] = sr * w[i, j]
-            bq[j] = sb * b[i, j]
-            esum[j] += e[i, j]
-        for j in range(k):
-            wj = wq[j]
-            bj = bq[j]
-            for t in range(k):
-                amat[j, t] -= wj * wq[t] + bj * bq[t]
-    for j in range(k):
-        amat[j, j] += esum[j]
-    for j in range(k):
-        for t in range(k):
-            amat[j, t] *= curv[t]
-        amat[j, j] += 1.0
-    return _inverse(amat)
-
-
-@numba.njit(cache=True, nogil=True)
-def _inverse(a):
-    """Inverse of a small square matrix by Gauss-Jordan elimination with partial pivoting (in place
-    on ``a``); raises ``np.linalg.LinAlgError`` on an exactly singular pivot, as LAPACK's does."""
-    k = a.shape[0]
-    inv = np.eye(k)
-    for c in range(k):
-        p = c
-        best = abs(a[c, c])
-        for r in range(c + 1, k):
-            if abs(a[r, c]) > best:
-                best = abs(a[r, c])
-                p = r
-        if not best > 0.0:  # 0 or NaN
-            raise np.linalg.LinAlgError("Matrix is singular to machine precision.")
-        if p != c:
-            for t in range(k):
-                a[c, t], a[p, t] = a[p, t], a[c, t]
-                inv[c, t], inv[p, t] = inv[p, t], inv[c, t]
-        piv = 1.0 / a[c, c]
-        for t in range(k):
-            a[c, t] *= piv
-            inv[c, t] *= piv
-        for r in range(k):
-            f = a[r, c]
-            if r != c and f != 0.0:
-                for t in range(k):
-                    a[r, t] -= f * a[c, t]
-                    inv[r, t] -= f * inv[c, t]
-    return inv
-
-
-@numba.njit(cache=True, nogil=True)
 def _factor(e, r, curv):
     """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe``, and the K×K system's
-    inverse (:func:`_system`): everything a direction (:func:`_direction`) needs."""
+    inverse (:func:`~._schur.system_inverse`): everything a direction (:func:`_direction`) needs."""
     n, k = e.shape
     w = np.empty((n, k))
     b = np.empty((n, k))
@@ -246,7 +173,7 @@ def _factor(e, r, curv):
             b[i, j] = e[i, j] - rho[i] * ws * w[i, j]
             bs += b[i, j]
         binv[i] = 1.0 / bs
-    return w, rho, b, binv, einv, _system(e, w, rho, b, binv, curv)
+    return w, rho, b, binv, einv, system_inverse(e, w, rho, b, binv, curv)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -82,10 +82,13 @@ def pick_target(chart: str) -> None:
     """A click on a simplex chart sets y to the clicked σ (sliders at 0.01 steps, y₃ ≥ 0)."""
     state = st.session_state.get(chart) or {}
     points = (state.get("selection") or {}).get("points") or []
-    if not points or points[0].get("a") is None or points[0].get("b") is None:
+    sig = points[0].get("customdata") if points else None  # every point of the figure carries its σ
+    if isinstance(sig, dict):  # a typed array arrives as {"0": σ₁, "1": σ₂, "2": σ₃}
+        sig = [sig.get(str(i)) for i in range(3)]
+    if not isinstance(sig, list) or len(sig) != 3 or None in sig:
         return
-    t1 = round(float(points[0]["a"]), 2)
-    t2 = min(round(float(points[0]["b"]), 2), round(1.0 - t1, 2))
+    t1 = round(float(sig[0]), 2)
+    t2 = min(round(float(sig[1]), 2), round(1.0 - t1, 2))
     st.session_state[k("t1")], st.session_state[k("t2")] = t1, t2
 
 
@@ -99,7 +102,7 @@ s1.slider("y₁", 0.0, 1.0, step=0.01, key=k("t1"))
 s2.slider("y₂", 0.0, 1.0, step=0.01, key=k("t2"))
 t1, t2 = float(ui.value(PAGE, "t1")), float(ui.value(PAGE, "t2"))
 t3 = round(1.0 - t1 - t2, 6)
-s3.markdown(f"y₃ = 1 − y₁ − y₂ = **{t3:g}**  \n*or click a point of a triangle to put y there*")
+s3.markdown(f"y₃ = 1 − y₁ − y₂ = **{t3:g}**  \n*or click in a triangle to put y there*")
 s4.toggle("arrows", key=k("arrows"), help="gradient arrows: where one gradient step on the logits moves σ")
 scale = float(ui.value(PAGE, "scale"))
 if t3 < 0:

@@ -37,7 +37,7 @@ from .fig1 import FIG1_TARGETS as FIG1_TARGETS  # not in __all__, as before the 
 from .fig1 import loss_curves
 from .gradients import gradient_vs_certainty, loss_and_gradients
 from .minimizers import Minimizers, binary_loss, curve_minimizers, exact_minimizers, near_minimum
-from .simplex import simplex_gradient_field, simplex_grid, simplex_loss_grid
+from .simplex import simplex_gradient_field, simplex_grid, simplex_loss_grid, simplex_xy
 
 __all__ = [
     "loss_kind",
@@ -46,6 +46,7 @@ __all__ = [
     "loss_curves",
     "simplex_grid",
     "simplex_loss_grid",
+    "simplex_xy",
     "gradient_vs_certainty",
     "simplex_gradient_field",
     "loss_and_gradients",

@@ -4,6 +4,7 @@ where one gradient step on the logits moves σ."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,15 @@ import torch
 from .family import as_targets, check_alpha, loss_and_logit_grad, loss_kind
 from .threads import one_thread
 
-__all__ = ["simplex_grid", "simplex_loss_grid", "simplex_gradient_field"]
+__all__ = ["simplex_grid", "simplex_loss_grid", "simplex_gradient_field", "simplex_xy"]
+
+
+def simplex_xy(sig: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Where points σ (rows of 3) sit in the drawn triangle: σ₁ at the top ``(½, √3/2)``, σ₂ bottom left
+    ``(0, 0)``, σ₃ bottom right ``(1, 0)`` (plotly's ternary layout), i.e. ``x = σ₃ + σ₁/2``,
+    ``y = (√3/2) σ₁``. The one convention of the grid's ``x, y_cart`` columns and of the figures."""
+    s = np.asarray(sig, dtype=float).reshape(-1, 3)
+    return s[:, 2] + 0.5 * s[:, 0], np.sqrt(3.0) / 2.0 * s[:, 0]
 
 
 def simplex_grid(resolution: int) -> np.ndarray:
@@ -53,13 +62,12 @@ def simplex_loss_grid(y: Sequence[float] = (0.7, 0.2, 0.1), alpha: float = 2.0, 
         resolution: grid subdivisions R; ``(R + 1)(R + 2)/2`` interior points (R = 45: 1081).
 
     Returns:
-        DataFrame with columns ``s1, s2, s3`` (σ, barycentric), ``x, y_cart`` (Cartesian position
-        in the equilateral triangle with vertices e₁ = (0, 0), e₂ = (1, 0), e₃ = (½, √3/2)),
+        DataFrame with columns ``s1, s2, s3`` (σ, barycentric), ``x, y_cart`` (position in the drawn
+        triangle, :func:`simplex_xy`: e₁ = (½, √3/2) at the top, e₂ = (0, 0), e₃ = (1, 0)),
         ``loss``, ``alpha``, ``kind``. ``df.attrs`` holds ``target`` (the list y).
     """
     df, sig, loss, _, a = _over_simplex(y, alpha, resolution)
-    df["x"] = sig[:, 1] + 0.5 * sig[:, 2]
-    df["y_cart"] = np.sqrt(3) / 2 * sig[:, 2]
+    df["x"], df["y_cart"] = simplex_xy(sig)
     df["loss"], df["alpha"], df["kind"] = loss, a, loss_kind(a)
     return df
 
