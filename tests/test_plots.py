@@ -247,3 +247,11 @@ def test_method_styles():
     assert styles["Shannon CE (MIADM, PGD)"] == (P.SHANNON_COLOR, "dash")
     assert styles["PGD η=1"][0] != styles["PGD η=2"][0]
     assert len({c for c, _ in styles.values()}) == 5
+
+
+def test_simplex_heatmap_figure_refuses_a_partial_grid():
+    df = simplex_loss_grid((0.6, 0.3, 0.1), alpha=2.0, resolution=6)
+    with pytest.raises(ValueError, match=r"full grid of simplex_loss_grid; got 27 rows"):
+        P.simplex_heatmap_figure(df.iloc[:-1])
+    with pytest.raises(ValueError, match=r"missing \['loss'\]"):
+        P.simplex_heatmap_figure(df.drop(columns="loss"))

@@ -29,18 +29,19 @@ _H = float(np.sqrt(3.0) / 2.0)
 _PICKS = 15  # about this many clickable points per side of the triangle
 
 
-def _resolution(n: int) -> int:
-    r = int(round((np.sqrt(8 * n + 1) - 3) / 2))  # n = (R + 1)(R + 2)/2
-    if (r + 1) * (r + 2) // 2 != n:
-        raise ValueError(f"simplex_heatmap_figure needs the full grid of simplex_loss_grid; got {n} rows")
-    return r
+def _lattice(df: pd.DataFrame) -> tuple[int, np.ndarray, np.ndarray]:
+    """``(R, σ, n)``: the grid's resolution, its points and their lattice indices ``n = σ(R + 1) − 1/3``
+    (integers summing to R)."""
+    r = int(round((np.sqrt(8 * len(df) + 1) - 3) / 2))  # len = (R + 1)(R + 2)/2
+    if (r + 1) * (r + 2) // 2 != len(df):
+        raise ValueError(f"simplex_heatmap_figure needs the full grid of simplex_loss_grid; got {len(df)} rows")
+    sig = df[["s1", "s2", "s3"]].to_numpy(dtype=float)
+    return r, sig, np.rint(sig * (r + 1) - 1.0 / 3.0).astype(int)
 
 
 def _raster(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Column centers, row centers, the loss per cell (NaN outside) and each cell's hover text."""
-    r = _resolution(len(df))
-    sig = df[["s1", "s2", "s3"]].to_numpy(dtype=float)
-    n = np.rint(sig * (r + 1) - 1.0 / 3.0).astype(int)  # lattice indices, Σ = R
+    r, sig, n = _lattice(df)
     row, col = n[:, 0], 2 * n[:, 2] + n[:, 0]
     z = np.full((r + 1, 2 * r + 2), np.nan)
     text = np.full(z.shape, "", dtype=object)
@@ -114,10 +115,8 @@ def simplex_heatmap_figure(
     )
     if field is not None:
         fig.add_trace(_arrows(field, arrow_scale))
-    sig = df[["s1", "s2", "s3"]].to_numpy(dtype=float)
-    r = _resolution(len(df))
+    r, sig, n = _lattice(df)
     step = max(1, round(r / _PICKS))
-    n = np.rint(sig * (r + 1) - 1.0 / 3.0).astype(int)
     picks = (n[:, 0] % step == 0) & (n[:, 2] % step == 0)
     fig.add_trace(
         _scatter(
