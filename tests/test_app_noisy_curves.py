@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import figures, metric, ok, open_page  # tests/ is on sys.path
+from conftest import arr, figures, metric, ok, open_page  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
 
@@ -160,8 +160,8 @@ def test_loss_curves_nearly_flat_loss_keeps_a_sensible_colour_range() -> None:
     at = open_page("loss_curves", {"t1": "0.34", "t2": "0.33"})
     ok(at)
     collision = figures(at)[2]
-    marker = collision["data"][0]["marker"]
-    assert marker["cmax"] - marker["cmin"] == pytest.approx(0.5)  # the loss itself spans < 0.05 nats
+    heat = collision["data"][0]
+    assert heat["zmax"] - heat["zmin"] == pytest.approx(0.5)  # the loss itself spans < 0.05 nats
     assert re.search(r"1\.0\d to 1\.1\d nats", collision["layout"]["title"]["text"])
 
 
@@ -187,14 +187,14 @@ def test_loss_curves_losses_and_gradients_follow_the_chosen_y() -> None:
     ok(at)
     check(np.array([0.2, 0.5, 0.3]))
     star = [t for t in figures(at)[1]["data"] if t.get("name") == "target y"][0]
-    assert star["a"] == [0.2] and star["b"] == [0.5]
+    assert arr(star["customdata"]).reshape(-1).tolist() == [0.2, 0.5, pytest.approx(0.3)]
 
 
 def test_loss_curves_gradient_arrows_toggle() -> None:
     at = open_page("loss_curves")
     names = [t.get("name") for t in figures(at)[2]["data"]]
-    assert names == ["H₂(y,σ)", "a gradient step on the logits moves σ", "target y", "grid minimum"]
+    assert names == ["H₂(y,σ)", "a gradient step on the logits moves σ", "pick σ", "target y", "grid minimum"]
     at.toggle(key="lc.arrows").set_value(False).run()
     ok(at)
-    assert [t.get("name") for t in figures(at)[2]["data"]] == ["H₂(y,σ)", "target y", "grid minimum"]
+    assert [t.get("name") for t in figures(at)[2]["data"]] == ["H₂(y,σ)", "pick σ", "target y", "grid minimum"]
     assert at.query_params["arrows"] == "false"
