@@ -136,3 +136,29 @@ def test_the_pseudo_label_page_and_the_warm_up_train_the_same_settings_once(monk
     finally:
         pl._pl_store.clear()
         pl._pl_once.clear()
+
+
+def test_a_waiter_can_cancel_before_the_first_caller_reports_any_progress() -> None:
+    once, store = Once(), {}
+    release, started = threading.Event(), threading.Event()
+
+    def compute(relay: Any) -> str:  # silent until released (e.g. compiling kernels)
+        started.set()
+        assert release.wait(_WAIT)
+        store["k"] = "done"
+        return "done"
+
+    t1, out1 = _in_thread(lambda: once.run("k", lambda: store.get("k"), compute))
+    assert started.wait(_WAIT)
+    seen = []
+
+    def cancel(fraction: float, text: str) -> None:
+        seen.append((fraction, text))
+        raise KeyboardInterrupt  # any exception ends the wait
+
+    with pytest.raises(KeyboardInterrupt):
+        once.run("k", lambda: store.get("k"), compute, cancel, start=(0.0, "starting"))
+    assert seen == [(0.0, "starting")]
+    release.set()
+    t1.join(_WAIT)
+    assert out1 == {"value": "done"}

@@ -34,18 +34,20 @@ class Once:
         compute: Callable[[Callable[..., None]], T],
         progress: Optional[Callable[..., Any]] = None,
         waiting: Optional[Callable[..., tuple[Any, ...]]] = None,
+        start: Optional[tuple[Any, ...]] = None,
     ) -> T:
         """``find()`` (the stored result) or else ``compute(relay)``, which must store what it returns.
 
         ``relay(*args)`` passes the computation's progress to ``progress`` and keeps it for callers
         that wait on the same key; those call ``progress(*waiting(*args))`` (default ``progress(*args)``)
-        every 0.25 s until the lock is theirs, so an exception from ``progress`` (Streamlit's rerun on a
-        Cancel click) ends the wait. A computation that raises stores nothing; the next caller computes.
+        every 0.25 s until the lock is theirs (with ``start`` until the first one has reported), so an
+        exception from ``progress`` (Streamlit's rerun on a Cancel click) ends the wait. A computation
+        that raises stores nothing; the next caller computes.
         """
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         while not lock.acquire(timeout=_POLL):
-            last = self._progress.get(key)
+            last = self._progress.get(key, start)
             if progress is not None and last is not None:
                 progress(*(waiting(*last) if waiting is not None else last))
         try:

@@ -124,7 +124,8 @@ def toy_self_labeling(args: tuple, ce: str, progress: Optional[Callable[[int, in
         _keep(_pl_store()["runs"], (args, ce), result, 64)
         return result
 
-    return _pl_once().run((args, ce), lambda: toy_run(args, ce), compute, progress)
+    epochs = int(dict(zip(PL_FIELDS, args))["epochs"])
+    return _pl_once().run((args, ce), lambda: toy_run(args, ce), compute, progress, start=(0, epochs))
 
 
 def seed_summary(args: tuple, seeds: Sequence[int]) -> Optional[pd.DataFrame]:

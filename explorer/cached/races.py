@@ -107,7 +107,7 @@ def run_race(key: tuple, progress: Optional[Callable[[float, str], Any]] = None)
     def waiting(fraction: float, text: str) -> tuple[float, str]:
         return fraction, f"{text} (computed by another session; waiting for it)"
 
-    return state["once"].run(key, lambda: finished_race(key), compute, progress, waiting)
+    return state["once"].run(key, lambda: finished_race(key), compute, progress, waiting, start=(0.0, "starting"))
 
 
 def solver_race(
