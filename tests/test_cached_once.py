@@ -74,12 +74,20 @@ def test_a_failed_computation_stores_nothing_and_the_next_caller_computes() -> N
     assert once.run("k", lambda: store.get("k"), good) == "ok"
 
 
-def test_a_waiter_cancelled_through_its_progress_leaves_the_computation_running() -> None:
+class _Cancelled(Exception):
+    pass
+
+
+@pytest.mark.parametrize("reported", [True, False], ids=["after-progress", "before-any-progress"])
+def test_a_cancelled_waiter_leaves_the_computation_running(reported: bool) -> None:
+    """A waiter's Cancel (an exception from its progress) ends only its wait — also before the first
+    caller has reported anything (e.g. while it compiles kernels): the waiter sees ``start`` then."""
     once, store = Once(), {}
     release, started = threading.Event(), threading.Event()
 
     def compute(relay: Any) -> str:
-        relay(0.1, "started")
+        if reported:
+            relay(0.1, "started")
         started.set()
         assert release.wait(_WAIT)
         store["k"] = "done"
@@ -87,16 +95,17 @@ def test_a_waiter_cancelled_through_its_progress_leaves_the_computation_running(
 
     t1, out1 = _in_thread(lambda: once.run("k", lambda: store.get("k"), compute))
     assert started.wait(_WAIT)
-
-    class Cancelled(Exception):
-        pass
+    seen = []
 
     def cancel(fraction: float, text: str) -> None:
-        assert text == "started (waiting)"
-        raise Cancelled
+        seen.append((fraction, text))
+        raise _Cancelled
 
-    with pytest.raises(Cancelled):
-        once.run("k", lambda: store.get("k"), compute, cancel, lambda f, t: (f, f"{t} (waiting)"))
+    with pytest.raises(_Cancelled):
+        once.run(
+            "k", lambda: store.get("k"), compute, cancel, lambda f, t: (f, f"{t} (waiting)"), start=(0.0, "starting")
+        )
+    assert seen == [(0.1, "started (waiting)") if reported else (0.0, "starting (waiting)")]
     release.set()
     t1.join(_WAIT)
     assert out1 == {"value": "done"} and store == {"k": "done"}
@@ -136,29 +145,3 @@ def test_the_pseudo_label_page_and_the_warm_up_train_the_same_settings_once(monk
     finally:
         pl._pl_store.clear()
         pl._pl_once.clear()
-
-
-def test_a_waiter_can_cancel_before_the_first_caller_reports_any_progress() -> None:
-    once, store = Once(), {}
-    release, started = threading.Event(), threading.Event()
-
-    def compute(relay: Any) -> str:  # silent until released (e.g. compiling kernels)
-        started.set()
-        assert release.wait(_WAIT)
-        store["k"] = "done"
-        return "done"
-
-    t1, out1 = _in_thread(lambda: once.run("k", lambda: store.get("k"), compute))
-    assert started.wait(_WAIT)
-    seen = []
-
-    def cancel(fraction: float, text: str) -> None:
-        seen.append((fraction, text))
-        raise KeyboardInterrupt  # any exception ends the wait
-
-    with pytest.raises(KeyboardInterrupt):
-        once.run("k", lambda: store.get("k"), compute, cancel, start=(0.0, "starting"))
-    assert seen == [(0.0, "starting")]
-    release.set()
-    t1.join(_WAIT)
-    assert out1 == {"value": "done"}
