@@ -255,3 +255,9 @@ def test_simplex_heatmap_figure_refuses_a_partial_grid():
         P.simplex_heatmap_figure(df.iloc[:-1])
     with pytest.raises(ValueError, match=r"missing \['loss'\]"):
         P.simplex_heatmap_figure(df.drop(columns="loss"))
+    moved = df.copy()
+    moved.loc[3, "s1"] += 0.01  # a hand-edited point off the grid
+    moved.loc[3, "s2"] -= 0.01
+    for bad in (moved, df.assign(s1=np.nan)):
+        with pytest.raises(ValueError, match=r"needs the points of simplex_loss_grid.*28 rows"):
+            P.simplex_heatmap_figure(bad)

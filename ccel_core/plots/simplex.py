@@ -36,7 +36,15 @@ def _lattice(df: pd.DataFrame) -> tuple[int, np.ndarray, np.ndarray]:
     if (r + 1) * (r + 2) // 2 != len(df):
         raise ValueError(f"simplex_heatmap_figure needs the full grid of simplex_loss_grid; got {len(df)} rows")
     sig = df[["s1", "s2", "s3"]].to_numpy(dtype=float)
-    return r, sig, np.rint(sig * (r + 1) - 1.0 / 3.0).astype(int)
+    exact = sig * (r + 1) - 1.0 / 3.0
+    with np.errstate(invalid="ignore"):
+        n = np.rint(np.nan_to_num(exact, nan=-1.0)).astype(int)
+    if not (np.abs(exact - n).max() < 1e-6 and (n >= 0).all() and (n.sum(1) == r).all()):
+        raise ValueError(
+            "simplex_heatmap_figure needs the points of simplex_loss_grid (σ = (n + 1/3)/(R + 1), Σn = R); "
+            f"s1, s2, s3 of these {len(df)} rows are not"
+        )
+    return r, sig, n
 
 
 def _raster(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
