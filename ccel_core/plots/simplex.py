@@ -25,7 +25,6 @@ from ._style import curve_name, finish, require_columns
 
 __all__ = ["simplex_heatmap_figure"]
 
-_H = float(np.sqrt(3.0) / 2.0)
 _PICKS = 15  # about this many clickable points per side of the triangle
 
 
@@ -47,9 +46,11 @@ def _lattice(df: pd.DataFrame) -> tuple[int, np.ndarray, np.ndarray]:
     return r, sig, n
 
 
-def _raster(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Column centers, row centers, the loss per cell (NaN outside) and each cell's hover text."""
-    r, sig, n = _lattice(df)
+def _raster(
+    df: pd.DataFrame, name: str, r: int, sig: np.ndarray, n: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Column centers, row centers, the loss per cell (NaN outside) and each cell's hover text, for the
+    grid's points ``sig`` and lattice indices ``n`` (:func:`_lattice`)."""
     row, col = n[:, 0], 2 * n[:, 2] + n[:, 0]
     z = np.full((r + 1, 2 * r + 2), np.nan)
     text = np.full(z.shape, "", dtype=object)
@@ -59,7 +60,8 @@ def _raster(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray, np.nda
         z[row, col + shift] = loss
         text[row, col + shift] = label
     xs = (np.arange(2 * r + 2) + 0.5) / (2 * (r + 1))
-    ys = _H * (np.arange(r + 1) + 1.0 / 3.0) / (r + 1)
+    s1 = (np.arange(r + 1) + 1.0 / 3.0) / (r + 1)  # σ₁ of each row
+    ys = simplex_xy(np.c_[s1, 1.0 - s1, np.zeros(r + 1)])[1]
     return xs, ys, z, text
 
 
@@ -105,7 +107,8 @@ def simplex_heatmap_figure(
     top = float(cmax) if cmax is not None else float(np.nanpercentile(loss, 95))
     mask = near_minimum(loss)
     flat = bool(mask.all())
-    xs, ys, z, text = _raster(df, name)
+    r, sig, n = _lattice(df)
+    xs, ys, z, text = _raster(df, name, r, sig, n)
     fig = go.Figure(
         go.Heatmap(
             x=xs,
@@ -123,7 +126,6 @@ def simplex_heatmap_figure(
     )
     if field is not None:
         fig.add_trace(_arrows(field, arrow_scale))
-    r, sig, n = _lattice(df)
     step = max(1, round(r / _PICKS))
     picks = (n[:, 0] % step == 0) & (n[:, 2] % step == 0)
     fig.add_trace(
@@ -159,9 +161,9 @@ def simplex_heatmap_figure(
         )
     )
     if title is None:
-        ys_ = "" if target is None else "y = (" + ", ".join(f"{v:.2g}" for v in target) + ") · "
+        at = "" if target is None else "y = (" + ", ".join(f"{v:.2g}" for v in target) + ") · "
         what = f"flat: {lo:.4f} nats at every σ" if flat else f"{lo:.3g} to {hi:.3g} nats"
-        title = f"{name} over the simplex<br><sup>{ys_}{what}</sup>"
+        title = f"{name} over the simplex<br><sup>{at}{what}</sup>"
     finish(fig, title)
     _frame(fig)
     return fig
@@ -169,7 +171,7 @@ def simplex_heatmap_figure(
 
 def _frame(fig: go.Figure) -> None:
     """The triangle's outline, light lines at σ_k = 0.2 … 0.8, the corner titles and equal axes."""
-    corners = {"σ₁": (0.5, _H), "σ₂": (0.0, 0.0), "σ₃": (1.0, 0.0)}
+    cx, cy = simplex_xy(np.eye(3))  # the corners e₁, e₂, e₃
     grid = dict(type="line", line=dict(color="rgba(255,255,255,0.45)", width=1), layer="above")
     shapes = []
     for t in (0.2, 0.4, 0.6, 0.8):
@@ -177,17 +179,17 @@ def _frame(fig: go.Figure) -> None:
             (x0,), (y0,) = simplex_xy(a)
             (x1,), (y1,) = simplex_xy(b)
             shapes.append(dict(grid, x0=x0, y0=y0, x1=x1, y1=y1))
-    path = "M 0 0 L 1 0 L 0.5 {:.6f} Z".format(_H)
+    path = "M " + " L ".join(f"{x:.6f} {y:.6f}" for x, y in zip(cx, cy)) + " Z"
     shapes.append(dict(type="path", path=path, line=dict(color="#444", width=1), layer="above"))
     notes = [
         dict(x=x, y=y, text=label, showarrow=False, font=dict(size=14), yshift=14 if y > 0 else -14)
-        for label, (x, y) in corners.items()
+        for label, x, y in zip(("σ₁", "σ₂", "σ₃"), cx, cy)
     ]
     fig.update_layout(
         shapes=shapes,
         annotations=notes,
         xaxis=dict(visible=False, range=[-0.06, 1.06], constrain="domain"),
-        yaxis=dict(visible=False, range=[-0.08, _H + 0.08], scaleanchor="x", scaleratio=1),
+        yaxis=dict(visible=False, range=[-0.08, float(cy.max()) + 0.08], scaleanchor="x", scaleratio=1),
         plot_bgcolor="white",
         legend=dict(orientation="h", y=-0.12, x=0.5, xanchor="center"),
         margin=dict(l=20, r=20, t=80, b=40),
