@@ -11,7 +11,6 @@ import atexit
 import logging
 import sys
 import threading
-import time
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -19,6 +18,8 @@ if str(_HERE.parent) not in sys.path:  # so that the pages can `from explorer im
     sys.path.insert(0, str(_HERE.parent))
 
 import streamlit as st  # noqa: E402
+
+from explorer.prefetch import prefetch_elements  # noqa: E402
 
 # A local SVG (sent inline as a data: URL): a ":material/…:" page icon would make the browser fetch
 # the favicon from fonts.gstatic.com, and the app makes no request beyond localhost.
@@ -34,13 +35,19 @@ class _QuietWarmUp(logging.Filter):
 
 
 @st.cache_resource(show_spinner=False)
-def _warm_up(precompute: bool) -> threading.Thread:
-    """Once per server process, in the background: load what the first visit of a page would wait for
-    (the experiment modules, torch's optimizers, whose first use imports torch._dynamo, ~1.5 s; the
-    numba EM kernel; plotly's figure validators), then, with ``precompute``, fill the caches of the
-    default views of the slower pages."""
+def _warm_up(precompute: bool) -> threading.Event:
+    """Once per server process, in the background, after the first visitor's first page: load what the
+    first visit of a page would wait for (the experiment modules, torch's optimizers, whose first use
+    imports torch._dynamo, ~1.5 s; the numba EM kernel; plotly's figure validators; Streamlit's emoji
+    pattern), then, with ``precompute``, fill the caches of the default views of the slower pages.
+    Returns the event that says the first page has run (set it then)."""
+    first_page = threading.Event()
 
     def work() -> None:
+        # Not beside the first page: with a second busy thread every call of the page's thread that releases
+        # the GIL (a file stat, a socket write) waits for it back, up to 5 ms each — Streamlit's check of
+        # the call stack at the first element (~14,000 stats) took 1.4 s then instead of 0.07 s (measured).
+        first_page.wait(timeout=60)
         try:
             import numpy as np
             import plotly.graph_objects as go
@@ -55,8 +62,13 @@ def _warm_up(precompute: bool) -> threading.Thread:
             torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
             em(np.full((2, 3), 1 / 3), 100.0, max_iter=1, tol=0)
             go.Figure([go.Scatterternary(a=[1], b=[0], c=[0]), go.Heatmap(z=[[0]])], frames=[go.Frame(data=[])])
+            try:  # the first st.info / st.warning of a process compiles Streamlit's emoji pattern (~0.5 s)
+                from streamlit.string_util import extract_leading_icon
+
+                extract_leading_icon("ccel")
+            except Exception:  # noqa: BLE001 - an internal of Streamlit: only time is at stake
+                pass
             if precompute:
-                time.sleep(1.0)  # let the first page of the first visitor render first
                 from explorer import cached
 
                 cached.precompute_default_views()
@@ -70,11 +82,11 @@ def _warm_up(precompute: bool) -> threading.Thread:
     # A process that exits while the warm-up is inside torch/numba native code aborts ("terminate called
     # without an active exception", exit 134; seen in short test sessions): let it finish first.
     atexit.register(thread.join, 120)
-    return thread
+    return first_page
 
 
 # Not under AppTest (tests and benchmarks measure cold caches; its runtime is swapped per run).
-_warm_up(precompute=not st.get_option("global.appTest"))
+first_page_done = _warm_up(precompute=not st.get_option("global.appTest"))
 
 VIEWS = _HERE / "views"  # not "pages/": a folder of that name turns on Streamlit's old file-based navigation
 home = st.Page(VIEWS / "home.py", title="Collision cross-entropy", icon=":material/home:", default=True)
@@ -98,4 +110,9 @@ with st.sidebar:
         "After Zhang & Boykov, *Collision Cross-entropy for Soft Class Labels and Deep Clustering*. "
         "Built-in data only; runs on a CPU."
     )
-navigation.run()
+try:
+    navigation.run()
+finally:  # also when the page stops early (st.stop, a rerun, an error)
+    first_page_done.set()
+with st.sidebar:
+    prefetch_elements()  # after the page: the widgets' browser code for the visitor's next pages

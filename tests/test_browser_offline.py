@@ -121,3 +121,22 @@ def test_the_html_export_embeds_plotly(app_url: str, page: object, tmp_path: Pat
     assert len(html) > 1_000_000  # plotly.js itself is inside (about 4.6 MB)
     assert "Plotly.newPlot" in html and not REMOTE_SCRIPT.search(html)
     assert not remote(urls), remote(urls)
+
+
+@pytest.mark.browser
+def test_the_home_page_loads_the_other_pages_widget_code_from_its_own_server(app_url: str, page: object) -> None:
+    from explorer.prefetch import element_modules
+
+    urls = record_requests(page)
+    base = local(app_url)
+    page.goto(base)  # type: ignore[attr-defined]
+    wait_ready(page)
+    wanted = {f"{base}/static/js/{name}" for name in element_modules()}
+    assert wanted  # (test_app_warmup checks that every element's module is found)
+    for _ in range(240):  # imported one after another when the browser is idle: within seconds
+        if wanted <= set(urls):
+            break
+        page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    assert wanted <= set(urls), sorted(wanted - set(urls))
+    assert not remote(urls), remote(urls)
+    assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]

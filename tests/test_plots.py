@@ -39,6 +39,24 @@ def test_core_never_imports_streamlit():
             assert not re.search(r"^\s*(import|from)\s+streamlit", fh.read(), re.M), path
 
 
+def test_the_figures_load_without_the_solvers() -> None:
+    """The explorer's home page draws Fig. 1 with ``ccel_core.plots`` and the loss curves: neither loads the
+    solvers' numba kernels nor scikit-learn (~2 s of a fresh server's first page here), until a race is drawn."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nimport ccel_core.plots, ccel_core.experiments.curves\n"
+        "print(sorted(m for m in ('numba', 'sklearn', 'ccel_core.solvers') if m in sys.modules))\n"
+        "from ccel_core.experiments.race import solver_race\n"  # the control: a race does load them
+        "print(sorted(m for m in ('numba', 'sklearn', 'ccel_core.solvers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert out.stdout.splitlines() == ["[]", "['ccel_core.solvers', 'numba', 'sklearn']"], (
+        out.stdout + out.stderr[-2000:]
+    )
+
+
 def test_loss_curves_figure_styles_and_data():
     df = loss_curves(n_points=21)
     fig = P.loss_curves_figure(df)

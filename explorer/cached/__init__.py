@@ -8,7 +8,7 @@ tables behind the animated charts (their CSV downloads) and :func:`precompute_de
 the app runs in a background thread on a fresh server.
 
 - :mod:`~explorer.cached.reports`: reproduction reports, checked once per file version
-- :mod:`~explorer.cached.curves`: the loss-curve page's results
+- :mod:`~explorer.cached.curves`: the loss-curve page's results, defaults and views
 - :mod:`~explorer.cached.races`: the solver race's finished races and the views derived from them
 - :mod:`~explorer.cached.noisy`: the noisy-label page's finished experiments
 - :mod:`~explorer.cached.pseudo_labels`: the pseudo-label page's runs, summaries over seeds, y-steps
@@ -20,8 +20,21 @@ the app runs in a background thread on a fresh server.
 
 from __future__ import annotations
 
-from explorer.cached.curves import gradient_vs_certainty, loss_curves, simplex_gradient_field, simplex_loss_grid
-from explorer.cached.figures import epoch_figures, figure, ystep_figure
+from explorer.cached.curves import (
+    LOSS_CURVE_DEFAULTS,
+    binary_target,
+    fig1_view,
+    gradient_view,
+    gradient_vs_certainty,
+    loss_curve_orders,
+    loss_curves,
+    precompute_loss_curve_views,
+    simplex_gradient_field,
+    simplex_loss_grid,
+    simplex_target,
+    simplex_view,
+)
+from explorer.cached.figures import PL_METHOD_NAMES, epoch_figures, epoch_history, figure, ystep_figure
 from explorer.cached.noisy import corrupted_targets, noisy_label_experiment, noisy_results
 from explorer.cached.pseudo_labels import (
     PL_FIELDS,
@@ -52,27 +65,35 @@ from explorer.cached.tables import labels_frame, regions_frame
 from explorer.cached.warmup import precompute_default_views
 
 __all__ = [
+    "LOSS_CURVE_DEFAULTS",
     "PL_FIELDS",
+    "PL_METHOD_NAMES",
     "PL_SEEDS",
     "PL_Y_ITER",
     "PSEUDO_LABEL_DEFAULTS",
     "PSEUDO_LABEL_K3",
     "RACE_DEFAULTS",
+    "binary_target",
     "cluster_names",
     "corrupted_targets",
     "em_trajectory",
     "epoch_figures",
+    "epoch_history",
+    "fig1_view",
     "figure",
     "finished_race",
     "frozen",
     "function_key",
+    "gradient_view",
     "gradient_vs_certainty",
     "labels_frame",
+    "loss_curve_orders",
     "loss_curves",
     "noisy_label_experiment",
     "noisy_results",
     "of_races",
     "precompute_default_views",
+    "precompute_loss_curve_views",
     "pseudo_label_args",
     "race_default_keys",
     "race_key",
@@ -83,6 +104,8 @@ __all__ = [
     "seed_summary",
     "simplex_gradient_field",
     "simplex_loss_grid",
+    "simplex_target",
+    "simplex_view",
     "solver_race",
     "toy_run",
     "toy_self_labeling",

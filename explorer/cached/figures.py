@@ -1,5 +1,5 @@
 """Figures built once per server for their inputs and shared by every session (read only): any
-page's (:func:`figure`) and the pseudo-label page's per-epoch views."""
+page's (:func:`figure`) and the pseudo-label page's per-epoch views and charts over epochs."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import types
 from collections.abc import Callable
 from typing import Any, Optional
 
+import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from explorer.cached.pseudo_labels import cluster_names, em_trajectory, toy_self_labeling
+from explorer.cached.pseudo_labels import PL_FIELDS, cluster_names, em_trajectory, toy_self_labeling
 from explorer.cached.shared import frozen, function_key
 
 
@@ -82,3 +83,44 @@ def ystep_figure(args: tuple, epoch: int, solver: str, iters: int) -> go.Figure:
             title=f"y after {len(traj.iterates) - 1} iterations (σ fixed: rings)",
         ).update_layout(height=440)
     )
+
+
+# the pseudo-label page's two self-labelers, by the short names of its legends (ours first)
+PL_METHOD_NAMES: dict[str, str] = {"collision": "ours (collision CE)", "shannon": "MIADM (Shannon CE)"}
+
+
+def epoch_ticks(n_epochs: int) -> dict[str, int]:
+    """Whole epochs on the time axes of short runs."""
+    return {"dtick": 1} if n_epochs <= 10 else {}
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def epoch_history(args: tuple, epoch: int) -> dict[str, tuple[go.Figure, pd.DataFrame]]:
+    """The pseudo-label page's charts over epochs of both self-labelers (finished runs of ``args``),
+    ``epoch`` marked, each with its data: ``"sizes"`` (cluster sizes per epoch), ``"loss"`` (the network
+    loss: two quantities, one axis each) and ``"acc"`` (one axis). Shared, read only."""
+    from ccel_core.plots import loss_history_figure
+    from ccel_core.plots.trajectories import COMPACT_LEGEND, cluster_sizes_panels, mark_step, method_panels
+
+    runs = {ce: toy_self_labeling(args, ce) for ce in PL_METHOD_NAMES}
+    n_epochs = int(args[PL_FIELDS.index("epochs")])
+    ticks = epoch_ticks(n_epochs)
+    sizes = pd.concat([r.sizes_frame().assign(method=PL_METHOD_NAMES[ce]) for ce, r in runs.items()], ignore_index=True)
+    history = pd.concat(
+        [r.history_frame().assign(method=PL_METHOD_NAMES[ce]) for ce, r in runs.items()], ignore_index=True
+    )
+    names = cluster_names(runs["collision"])
+    fig = cluster_sizes_panels(sizes, cluster_names=names, title="Cluster sizes per epoch")
+    out = {"sizes": (mark_step(fig.update_xaxes(**ticks), epoch, f"epoch {epoch}").update_layout(height=430), sizes)}
+    nats = "mean_i H₂(y_i, σ_i) (nats)", "mean_i H(y_i, σ_i) (nats)"
+    loss = method_panels(
+        history,
+        "loss",
+        yaxes=dict(zip(PL_METHOD_NAMES.values(), nats)),
+        title="Network loss after each epoch — different quantities, separate axes",
+    )
+    acc = loss_history_figure(history, y="acc", title="ACC per epoch (the same quantity: one axis)", yaxis="ACC")
+    acc.update_layout(legend=COMPACT_LEGEND)
+    for name, fig in (("loss", loss), ("acc", acc)):
+        out[name] = (mark_step(fig.update_xaxes(**ticks), epoch).update_layout(height=380), history)
+    return {name: (frozen(fig), frame) for name, (fig, frame) in out.items()}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from explorer.cached.figures import epoch_figures
+from explorer.cached.curves import precompute_loss_curve_views
+from explorer.cached.figures import epoch_figures, epoch_history
 from explorer.cached.pseudo_labels import (
     PL_SEEDS,
     PSEUDO_LABEL_DEFAULTS,
@@ -14,13 +15,17 @@ from explorer.cached.races import RACE_DEFAULTS, of_races, race_default_keys, ru
 
 
 def precompute_default_views() -> None:
-    """Fill the caches behind the default view of the slower pages (pseudo-labels, solver race), so
-    their first visit on a fresh server draws at once. Meant for a background thread."""
+    """Fill the caches behind the default view of the pages whose results or figures take time (loss
+    curves, pseudo-labels, solver race; the quickest first), so their first visit on a fresh server
+    only draws. Meant for a background thread."""
+    precompute_loss_curve_views()
     args = pseudo_label_args(**PSEUDO_LABEL_DEFAULTS)
-    seed_comparison(args, PL_SEEDS)
+    last = int(PSEUDO_LABEL_DEFAULTS["epochs"])  # the page shows the last epoch by default
     for ce in ("collision", "shannon"):
         toy_self_labeling(args, ce)
-        epoch_figures(args, ce, int(PSEUDO_LABEL_DEFAULTS["epochs"]))
+        epoch_figures(args, ce, last)
+    epoch_history(args, last)
+    seed_comparison(args, PL_SEEDS)
     for key in race_default_keys():
         run_race(key)
     from explorer import race_view

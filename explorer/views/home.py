@@ -59,8 +59,9 @@ Compared with Shannon's $H(y,\sigma) = -\sum_k y_k \ln \sigma_k$ it is
     )
 with right:
     df = cached.loss_curves(FIG1_TARGETS, (1.0, 2.0))
-    fig = loss_curves_figure(df, title="Shannon CE (dashed) vs collision CE (solid)<br><sup>K = 2 — paper Fig. 1</sup>")
-    ui.chart(fig, df, "fig1_loss_curves", key="home-fig1", height=460)
+    title = "Shannon CE (dashed) vs collision CE (solid)<br><sup>K = 2 — paper Fig. 1</sup>"
+    fig = cached.figure(loss_curves_figure, df, title=title, height=460)
+    ui.chart(fig, df, "fig1_loss_curves", key="home-fig1")
     st.caption(
         "σ = (p, 1 − p). For y = (.5, .5) the collision loss is flat (ln 2): no gradient, while Shannon's "
         "still pulls σ to (.5, .5). For y = (.9, .1) Shannon is minimized at p = 0.9, collision CE at p = 1."

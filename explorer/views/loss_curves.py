@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from ccel_core.experiments.curves import FIG1_TARGETS, exact_minimizers, loss_and_gradients, loss_name
-from ccel_core.plots import gradient_figure, loss_curves_figure, simplex_heatmap_figure
+from ccel_core.experiments.curves import exact_minimizers, loss_and_gradients, loss_name
 from explorer import cached
 from explorer import common as ui
 from explorer.common import Param
 
 PAGE = "lc"
+D = cached.LOSS_CURVE_DEFAULTS
 SPECS = {
-    "y1": Param(0.9, 0.0, 1.0),
-    "paper": Param(True),
-    "alpha": Param(2.0, 1.0, 3.0),
-    "t1": Param(0.7, 0.0, 1.0),
-    "t2": Param(0.2, 0.0, 1.0),
-    "arrows": Param(True),
-    "scale": Param(1.0, 0.0, 5.0),
-    "x": Param("certainty", choices=("certainty", "eps", "target_entropy")),
+    "y1": Param(D["y1"], 0.0, 1.0),
+    "paper": Param(D["paper"]),
+    "alpha": Param(D["alpha"], 1.0, 3.0),
+    "t1": Param(D["t1"], 0.0, 1.0),
+    "t2": Param(D["t2"], 0.0, 1.0),
+    "arrows": Param(D["arrows"]),
+    "scale": Param(D["scale"], 0.0, 5.0),
+    "x": Param(D["x"], choices=("certainty", "eps", "target_entropy")),
 }
 
 TITLE = "Loss curves"
@@ -43,17 +42,15 @@ c2.slider(
 c3.toggle("Show the paper's four targets", key=k("paper"))
 
 y1, alpha = float(ui.value(PAGE, "y1")), float(ui.value(PAGE, "alpha"))
-alphas = tuple(dict.fromkeys((1.0, 2.0, round(alpha, 4))))
+alphas = cached.loss_curve_orders(alpha)
 
 # --- Fig. 1 ------------------------------------------------------------------------------------
 st.subheader("K = 2: σ = (p, 1 − p)")
-mine = (round(y1, 4), round(1.0 - y1, 4))
-targets = tuple(dict.fromkeys((*FIG1_TARGETS, mine))) if ui.value(PAGE, "paper") else (mine,)
+mine = cached.binary_target(y1)
 with ui.shown_errors():
-    curves = cached.loss_curves(targets, alphas)
+    curves, fig = cached.fig1_view(y1, bool(ui.value(PAGE, "paper")), alphas)
     left, right = st.columns([4, 1])
     with left:
-        fig = cached.figure(loss_curves_figure, curves, height=470)
         ui.chart(fig, curves, "loss_curves_k2", key="lc-fig1")
     with right:
         st.markdown(f"**Your y = ({mine[0]:g}, {mine[1]:g})**")
@@ -92,16 +89,11 @@ def pick_target(chart: str) -> None:
     st.session_state[k("t1")], st.session_state[k("t2")] = t1, t2
 
 
-def simplex_chart(grid: pd.DataFrame, field: pd.DataFrame | None) -> Any:
-    """The loss over the simplex, without a legend (the caption says what the marks are)."""
-    return simplex_heatmap_figure(grid, field=field).update_layout(showlegend=False)
-
-
 s1, s2, s3, s4 = st.columns([2, 2, 2, 1])
 s1.slider("y₁", 0.0, 1.0, step=0.01, key=k("t1"))
 s2.slider("y₂", 0.0, 1.0, step=0.01, key=k("t2"))
 t1, t2 = float(ui.value(PAGE, "t1")), float(ui.value(PAGE, "t2"))
-t3 = round(1.0 - t1 - t2, 6)
+t3 = cached.simplex_target(t1, t2)[2]
 s3.markdown(f"y₃ = 1 − y₁ − y₂ = **{t3:g}**  \n*or click in a triangle to put y there*")
 s4.toggle("arrows", key=k("arrows"), help="gradient arrows: where one gradient step on the logits moves σ")
 scale = float(ui.value(PAGE, "scale"))
@@ -112,10 +104,8 @@ else:
     cols = st.columns(len(alphas))
     for col, a in zip(cols, alphas):
         with col, ui.shown_errors():
-            grid = cached.simplex_loss_grid(target, a)
-            field = cached.simplex_gradient_field(target, a) if ui.value(PAGE, "arrows") else None
+            grid, fig = cached.simplex_view(target, a, bool(ui.value(PAGE, "arrows")))
             name = f"lc-simplex-{a:g}"
-            fig = cached.figure(simplex_chart, grid, field, height=400)
             ui.chart(fig, grid, f"simplex_alpha{a:g}", key=name, on_select=partial(pick_target, name))
     st.caption(
         "White star: the target y; red crosses: where the loss is smallest on the grid (all of them when "
@@ -150,8 +140,7 @@ g2.radio(
     format_func={"certainty": "certainty 1 − ε", "eps": "ε", "target_entropy": "entropy H(y)"}.get,
 )
 with ui.shown_errors():
-    grads = cached.gradient_vs_certainty((scale, 0.0, -scale), alphas)
-    fig = cached.figure(gradient_figure, grads, x=ui.value(PAGE, "x"), height=420)
+    grads, fig = cached.gradient_view(scale, alphas, ui.value(PAGE, "x"))
     ui.chart(fig, grads, "gradient_vs_certainty", key="lc-grad")
 st.caption(
     "Targets y(ε) = (1 − ε) e₁ + ε/K · 1. At ε = 1 (uniform y) collision CE has zero gradient — an "

@@ -14,7 +14,7 @@ import streamlit as st
 
 from ccel_core.experiments.trajectories import difference_summary, mean_label_entropy
 from ccel_core.plots import cluster_color, loss_history_figure
-from ccel_core.plots.trajectories import COMPACT_LEGEND, cluster_sizes_panels, mark_step, method_panels
+from ccel_core.plots.trajectories import mark_step
 from explorer import cached
 from explorer import common as ui
 from explorer import pseudo_label_summary as summary
@@ -42,7 +42,7 @@ SPECS = {
     "view": Param(TABS[0], choices=TABS),
 }
 METHODS = summary.METHODS
-SHORT = {"collision": "ours (collision CE)", "shannon": "MIADM (Shannon CE)"}
+SHORT = cached.PL_METHOD_NAMES
 YSTEP = {
     "exact": "exact y-step on eq. 11 (certified; ours' default)",
     "em": "the paper's EM on eq. 11",
@@ -191,32 +191,6 @@ epoch = int(st.session_state[k("shown")])
 tab_epochs, tab_ystep = st.tabs(list(TABS), key=k("view"), on_change="rerun")
 
 
-def sizes_chart(sizes: pd.DataFrame, names: list[str], epoch: int, n_epochs: int) -> Any:
-    """Cluster sizes per epoch of both methods, the shown epoch marked (built once: cached.figure)."""
-    fig = cluster_sizes_panels(sizes, cluster_names=names, title="Cluster sizes per epoch")
-    return mark_step(fig.update_xaxes(**ticks(n_epochs)), epoch, f"epoch {epoch}")
-
-
-def history_chart(history: pd.DataFrame, y: str, epoch: int, n_epochs: int) -> Any:
-    """The network loss (two quantities: one axis each) or ACC (one axis) after each epoch."""
-    if y == "loss":
-        fig = method_panels(
-            history,
-            "loss",
-            yaxes={SHORT["collision"]: "mean_i H₂(y_i, σ_i) (nats)", SHORT["shannon"]: "mean_i H(y_i, σ_i) (nats)"},
-            title="Network loss after each epoch — different quantities, separate axes",
-        )
-    else:
-        fig = loss_history_figure(history, y="acc", title="ACC per epoch (the same quantity: one axis)", yaxis="ACC")
-        fig.update_layout(legend=COMPACT_LEGEND)
-    return mark_step(fig.update_xaxes(**ticks(n_epochs)), epoch)
-
-
-def ticks(n_epochs: int) -> dict[str, int]:
-    """Whole epochs on the time axes of short runs."""
-    return {"dtick": 1} if n_epochs <= 10 else {}
-
-
 def colour_key(res: Any) -> str:
     swatches = " ".join(
         f"<span style='color:{cluster_color(j)}'>■</span>&nbsp;{name}"
@@ -272,24 +246,15 @@ if tab_epochs.open:
         if ours.n_clusters != 3:
             simplex_preset("y and σ")
 
-        def by_method(frame: pd.DataFrame, ce: str) -> pd.DataFrame:
-            return frame.assign(method=SHORT[ce])
-
-        sizes = pd.concat([by_method(results[ce].sizes_frame(), ce) for ce in METHODS], ignore_index=True)
-        history = pd.concat([by_method(results[ce].history_frame(), ce) for ce in METHODS], ignore_index=True)
-        names = cached.cluster_names(ours)
-        ui.chart(
-            cached.figure(sizes_chart, sizes, names, epoch, n_epochs, height=430),
-            sizes,
-            "cluster_sizes",
-            key="pl-sizes",
-        )
+        charts = cached.epoch_history(args, epoch)
+        fig, sizes = charts["sizes"]
+        ui.chart(fig, sizes, "cluster_sizes", key="pl-sizes")
         a, b = st.columns([3, 2])
         with a:
-            fig = cached.figure(history_chart, history, "loss", epoch, n_epochs, height=380)
+            fig, history = charts["loss"]
             ui.chart(fig, history, "loss_history", key="pl-loss")
         with b:
-            fig = cached.figure(history_chart, history, "acc", epoch, n_epochs, height=380)
+            fig, history = charts["acc"]
             ui.chart(fig, history, "acc_history", key="pl-acc")
 
 if tab_ystep.open:

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ...solvers._common import GAP_FLOOR
 from .._style import finish, method_styles
 from .columns import need_columns
 
@@ -98,6 +97,10 @@ def solver_race_figure(
             part = part.iloc[np.unique(np.linspace(0, len(part) - 1, max_points).round().astype(int))]
         vals = part[y].to_numpy(dtype=float)
         if y == "certified":  # a certified gap below the rounding floor is drawn at it ("< 1e-12")
+            # (imported here: the solvers load numba and scikit-learn, ~2 s that a page drawing no race
+            # should not wait for — every figure of ccel_core.plots is imported with the package)
+            from ...solvers._common import GAP_FLOOR
+
             vals = np.maximum(vals, GAP_FLOOR)
         if log_axis:
             vals = np.where(vals > 0, vals, np.nan)
