@@ -44,11 +44,21 @@ def _warm_up(precompute: bool) -> threading.Event:
     first_page = threading.Event()
 
     def work() -> None:
-        # Not beside the first page: with a second busy thread every call of the page's thread that releases
-        # the GIL (a file stat, a socket write) waits for it back, up to 5 ms each — Streamlit's check of
-        # the call stack at the first element (~14,000 stats) took 1.4 s then instead of 0.07 s (measured).
+        # Not beside the first page: while a second thread computes, each call of the page's thread that
+        # releases the GIL (a file stat, a socket write) waits to get it back — Streamlit's look at the call
+        # stack at the first element (~14,000 file stats) took 1.4 s so instead of 0.07 s (measured).
         first_page.wait(timeout=60)
         try:
+            try:  # the first st.info / st.warning of a process compiles Streamlit's emoji pattern (~0.5 s)
+                from streamlit.string_util import extract_leading_icon
+
+                extract_leading_icon("ccel")
+            except Exception:  # noqa: BLE001 - an internal of Streamlit: only time is at stake
+                pass
+            if precompute:  # the quickest page first: it needs only what the home page has loaded (~1 s)
+                from explorer import cached
+
+                cached.precompute_loss_curve_views()
             import numpy as np
             import plotly.graph_objects as go
             import torch.optim
@@ -62,15 +72,7 @@ def _warm_up(precompute: bool) -> threading.Event:
             torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
             em(np.full((2, 3), 1 / 3), 100.0, max_iter=1, tol=0)
             go.Figure([go.Scatterternary(a=[1], b=[0], c=[0]), go.Heatmap(z=[[0]])], frames=[go.Frame(data=[])])
-            try:  # the first st.info / st.warning of a process compiles Streamlit's emoji pattern (~0.5 s)
-                from streamlit.string_util import extract_leading_icon
-
-                extract_leading_icon("ccel")
-            except Exception:  # noqa: BLE001 - an internal of Streamlit: only time is at stake
-                pass
             if precompute:
-                from explorer import cached
-
                 cached.precompute_default_views()
         except Exception:  # noqa: BLE001 - a warm-up failure only costs time
             pass
