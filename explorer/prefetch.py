@@ -56,8 +56,8 @@ def element_modules(folder: Path | None = None) -> tuple[str, ...]:
 
 def prefetch_script(files: tuple[str, ...]) -> str:
     """A ``<script>`` that imports ``files`` (names in the folder of the page's own ``index.*.js``),
-    one after another when the browser is idle; a failed import is ignored (the element then loads
-    its module on first use, as without this)."""
+    3 s after the page was drawn (a reload draws it anew: first), one after another when the browser is
+    idle; a failed import is ignored (the element then loads its module on first use, as without this)."""
     return f"""<script>
 (() => {{
   const files = {json.dumps(list(files))};
@@ -68,6 +68,7 @@ def prefetch_script(files: tuple[str, ...]) -> str:
   const idle = () => new Promise(done => ("requestIdleCallback" in window)
     ? requestIdleCallback(done, {{timeout: 2000}}) : setTimeout(done, 200));
   (async () => {{
+    await new Promise(done => setTimeout(done, 3000));
     for (const f of files) {{
       await idle();
       try {{ await import(base + f); }} catch (e) {{}}

@@ -73,6 +73,7 @@ def test_streamlit_reads_the_project_config_from_the_repository_root() -> None:
         "showErrorLinks = false",
         'serverAddress = "localhost"',
         "showEmailPrompt = false",
+        "magicEnabled = false",
     ):
         assert f"# The value below was set in {config}\n{setting}\n" in shown.stdout, setting
 
