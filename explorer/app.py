@@ -36,29 +36,33 @@ class _QuietWarmUp(logging.Filter):
 
 @st.cache_resource(show_spinner=False)
 def _warm_up(precompute: bool) -> threading.Event:
-    """Once per server process, in the background, after the first visitor's first page: load what the
-    first visit of a page would wait for (the experiment modules, torch's optimizers, whose first use
-    imports torch._dynamo, ~1.5 s; the numba EM kernel; plotly's figure validators; Streamlit's emoji
-    pattern), then, with ``precompute``, fill the caches of the default views of the slower pages.
-    Returns the event that says the first page has run (set it then)."""
+    """Once per server process, in the background, after the first visitor's first page: Streamlit's
+    emoji pattern; with ``precompute``, the caches of the default views of the slower pages; then what
+    the first visit of a page would wait for (the experiment modules, torch's optimizers, whose first use
+    imports torch._dynamo, ~1.5 s; the numba EM kernel; plotly's figure validators — all loaded by the
+    precomputation already, when there is one). Returns the event that says the first page has run (set
+    it then)."""
     first_page = threading.Event()
 
     def work() -> None:
         # Not beside the first page: while a second thread computes, each call of the page's thread that
         # releases the GIL (a file stat, a socket write) waits to get it back — Streamlit's look at the call
-        # stack at the first element (~14,000 file stats) took 1.4 s so instead of 0.07 s (measured).
+        # stack at the first element (~14,000 file stats) took 1.4 s then instead of 0.07 s (measured).
         first_page.wait(timeout=60)
-        try:
-            try:  # the first st.info / st.warning of a process compiles Streamlit's emoji pattern (~0.5 s)
-                from streamlit.string_util import extract_leading_icon
+        try:  # the first st.info / st.warning with a non-ASCII text compiles Streamlit's emoji pattern (~0.5 s)
+            from streamlit.string_util import extract_leading_icon
 
-                extract_leading_icon("ccel")
-            except Exception:  # noqa: BLE001 - an internal of Streamlit: only time is at stake
-                pass
-            if precompute:  # the quickest page first: it needs only what the home page has loaded (~1 s)
+            extract_leading_icon("σ")
+        except Exception:  # noqa: BLE001 - an internal of Streamlit: only time is at stake
+            pass
+        if precompute:  # (each failure here, and below, only costs time)
+            try:  # the quickest page first (it needs only what the home page has loaded: ~1 s), then the others
                 from explorer import cached
 
-                cached.precompute_loss_curve_views()
+                cached.precompute_default_views()
+            except Exception:  # noqa: BLE001
+                pass
+        try:  # without the precomputation (tests): what a first visit would wait for
             import numpy as np
             import plotly.graph_objects as go
             import torch.optim
@@ -72,9 +76,7 @@ def _warm_up(precompute: bool) -> threading.Event:
             torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])
             em(np.full((2, 3), 1 / 3), 100.0, max_iter=1, tol=0)
             go.Figure([go.Scatterternary(a=[1], b=[0], c=[0]), go.Heatmap(z=[[0]])], frames=[go.Frame(data=[])])
-            if precompute:
-                cached.precompute_default_views()
-        except Exception:  # noqa: BLE001 - a warm-up failure only costs time
+        except Exception:  # noqa: BLE001
             pass
 
     for name in ("streamlit.runtime.scriptrunner_utils.script_run_context", "streamlit.runtime.caching.cache_data_api"):

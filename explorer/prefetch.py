@@ -57,7 +57,8 @@ def element_modules(folder: Path | None = None) -> tuple[str, ...]:
 def prefetch_script(files: tuple[str, ...]) -> str:
     """A ``<script>`` that imports ``files`` (names in the folder of the page's own ``index.*.js``),
     3 s after the page was drawn (a reload draws it anew: first), one after another when the browser is
-    idle; a failed import is ignored (the element then loads its module on first use, as without this)."""
+    idle; a failed import is ignored (the element then loads its module on first use, as without this).
+    No "<" in the script: Streamlit's sanitizer drops a script whose text has one (a tag-like "<x")."""
     return f"""<script>
 (() => {{
   const files = {json.dumps(list(files))};

@@ -71,8 +71,8 @@ def binary_target(y1: float) -> tuple[float, float]:
 
 
 def simplex_target(t1: float, t2: float) -> tuple[float, float, float]:
-    """The K = 3 target of the sliders, y = (y₁, y₂, 1 − y₁ − y₂) (its last entry rounded to 1e-6: a
-    negative one means the sliders left the simplex)."""
+    """The K = 3 target of the sliders, y = (y₁, y₂, 1 − y₁ − y₂), its last entry rounded to 1e-6 (a
+    negative one means the sliders left the simplex: the page says so and draws nothing)."""
     return float(t1), float(t2), round(1.0 - float(t1) - float(t2), 6)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from explorer.cached.curves import precompute_loss_curve_views
-from explorer.cached.figures import epoch_figures, epoch_history
+from explorer.cached.figures import PL_METHOD_NAMES, epoch_figures, epoch_history
 from explorer.cached.pseudo_labels import (
     PL_SEEDS,
     PSEUDO_LABEL_DEFAULTS,
@@ -21,7 +21,7 @@ def precompute_default_views() -> None:
     precompute_loss_curve_views()
     args = pseudo_label_args(**PSEUDO_LABEL_DEFAULTS)
     last = int(PSEUDO_LABEL_DEFAULTS["epochs"])  # the page shows the last epoch by default
-    for ce in ("collision", "shannon"):
+    for ce in PL_METHOD_NAMES:
         toy_self_labeling(args, ce)
         epoch_figures(args, ce, last)
     epoch_history(args, last)

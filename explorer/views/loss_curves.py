@@ -93,14 +93,14 @@ s1, s2, s3, s4 = st.columns([2, 2, 2, 1])
 s1.slider("y₁", 0.0, 1.0, step=0.01, key=k("t1"))
 s2.slider("y₂", 0.0, 1.0, step=0.01, key=k("t2"))
 t1, t2 = float(ui.value(PAGE, "t1")), float(ui.value(PAGE, "t2"))
-t3 = cached.simplex_target(t1, t2)[2]
+target = cached.simplex_target(t1, t2)
+t3 = target[2]
 s3.markdown(f"y₃ = 1 − y₁ − y₂ = **{t3:g}**  \n*or click in a triangle to put y there*")
 s4.toggle("arrows", key=k("arrows"), help="gradient arrows: where one gradient step on the logits moves σ")
 scale = float(ui.value(PAGE, "scale"))
 if t3 < 0:
     st.error(f"y₁ + y₂ = {t1 + t2:g} exceeds 1: the target y must lie on the simplex (y₃ ≥ 0). Lower y₁ or y₂.")
 else:
-    target = (t1, t2, max(t3, 0.0))
     cols = st.columns(len(alphas))
     for col, a in zip(cols, alphas):
         with col, ui.shown_errors():
