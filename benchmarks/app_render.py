@@ -9,6 +9,9 @@ once, separately. ``--browser`` also times each page in headless Chromium agains
 ``streamlit run`` server: from navigation until Streamlit reports the script finished and every
 element rendered (``data-test-script-state="notRunning"``, no skeletons), first and second visit.
 ``--before CHECKOUT`` times another checkout (a worktree of an earlier commit) in the same run.
+Every server starts with an empty store of finished results (``$CCEL_CACHE``, explorer/cached/disk.py);
+``--restart`` then starts this checkout's server once more on the store the first one filled (a user's
+second ``make explore``).
 Targets: AppTest ≤ 2 s per page; in the browser ≤ 1 s per page reached by the sidebar on a warm
 server and ≤ 2 s per reload (the noisy-label experiment runs on a button and is reported, not
 targeted).
@@ -152,14 +155,16 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
     return [(page, action, statistics.median(v)) for (page, action), v in samples.items()]
 
 
-def browser_rows(root: Path = REPO, label: str = "", warm_wait: float = 20.0) -> list[tuple[str, str, float]]:
+def browser_rows(
+    root: Path = REPO, label: str = "", warm_wait: float = 20.0, cache: Path | None = None
+) -> list[tuple[str, str, float]]:
     """(page, action, seconds) in headless Chromium against a fresh server of the checkout ``root``:
     a full load of the home page, then each page reached through the sidebar (first visit: empty
     caches unless precomputed by the server's warm-up; second visit: cached), then a full reload of
     each page (a new session: Streamlit's per-session state is gone, cross-session caches stay),
     each until its title, a finished script and its charts. ``warm_wait``: seconds between the first
     load and the first sidebar visit (0: the first visits race the server's warm-up, as a user who
-    opens a page at once)."""
+    opens a page at once). ``cache``: the server's store of finished results (default: a new, empty one)."""
     sys.path.insert(0, str(REPO))  # this checkout: explorer.headless
     from playwright.sync_api import expect, sync_playwright
 
@@ -183,6 +188,7 @@ def browser_rows(root: Path = REPO, label: str = "", warm_wait: float = 20.0) ->
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CCEL_CACHE"] = str(cache or Path(tmp) / "cache")  # the server inherits it
         _fill_store(Path(tmp) / "runs")
         with serve(str(Path(tmp) / "runs"), root=root) as url, sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -226,6 +232,11 @@ def main(argv: list[str] | None = None) -> int:
         default=20.0,
         help="seconds after the first load before the sidebar visits (0: visit while the warm-up runs)",
     )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="with --browser: time this checkout's server again, restarted on the results the first one stored",
+    )
     args = parser.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory()
@@ -248,7 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.browser or args.browser_only:
         if args.before is not None:
             rows += browser_rows(args.before.resolve(), "before", args.warm_wait)
-        rows += browser_rows(REPO, "after" if args.before is not None else "", args.warm_wait)
+        label = "after" if args.before is not None else ""
+        cache = Path(tmp.name) / "cache"
+        rows += browser_rows(REPO, label, args.warm_wait, cache)
+        if args.restart:
+            rows += browser_rows(REPO, f"{label}, restarted".lstrip(", "), args.warm_wait, cache)
     for t in threading.enumerate():  # clearing st.cache_resource restarts the warm-up: let it end
         if t.name == "ccel-warm-up":
             t.join()

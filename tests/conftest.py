@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import re
 import sys
 import threading
@@ -24,6 +25,11 @@ if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
 
     from ccel_core.runs import RunStore
+
+# The explorer's store of finished results on disk (explorer/cached/disk.py) off for every test and
+# every server a test starts (they inherit this environment): a result of an earlier test or of the
+# user's own app must not decide what a test sees. test_cached_disk.py turns it on in a temporary folder.
+os.environ["CCEL_CACHE"] = "off"
 
 
 @pytest.fixture(autouse=True)

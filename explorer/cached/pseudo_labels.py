@@ -1,5 +1,6 @@
 """The pseudo-label page's store: self-labeling runs and summaries over seeds by settings (computed
-with progress, cancellable), the y-step trajectories on them, and the page's preset."""
+with progress, cancellable; kept in memory and on disk, :mod:`~explorer.cached.disk`), the y-step
+trajectories on them, and the page's preset."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Optional
 import pandas as pd
 import streamlit as st
 
+from explorer.cached import disk
 from explorer.cached.once import Once
 
 # The page's preset, found by measurement (benchmarks/evolution_preset.py, numbers in its report):
@@ -85,8 +87,17 @@ def _keep(store: OrderedDict, key: Any, value: Any, most: int) -> None:
 
 
 def toy_run(args: tuple, ce: str) -> Any:
-    """The finished run of :func:`toy_self_labeling` for these settings, or None."""
-    return _pl_store()["runs"].get((args, ce))
+    """The finished run of :func:`toy_self_labeling` for these settings from memory, else from the
+    disk store (a run of an earlier server), or None."""
+    runs = _pl_store()["runs"]
+    found = runs.get((args, ce))
+    if found is None:
+        from ccel_core.experiments.trajectories.snapshots import ToySelfLabelingResult
+
+        found = disk.load("toy-run", (args, ce), ToySelfLabelingResult)
+        if found is not None:
+            _keep(runs, (args, ce), found, 64)
+    return found
 
 
 def toy_self_labeling(args: tuple, ce: str, progress: Optional[Callable[[int, int], Any]] = None) -> Any:
@@ -122,6 +133,7 @@ def toy_self_labeling(args: tuple, ce: str, progress: Optional[Callable[[int, in
             progress=relay,
         ).relabeled()
         _keep(_pl_store()["runs"], (args, ce), result, 64)
+        disk.save("toy-run", (args, ce), result)
         return result
 
     epochs = int(dict(zip(PL_FIELDS, args))["epochs"])
@@ -129,8 +141,14 @@ def toy_self_labeling(args: tuple, ce: str, progress: Optional[Callable[[int, in
 
 
 def seed_summary(args: tuple, seeds: Sequence[int]) -> Optional[pd.DataFrame]:
-    """The finished :func:`seed_comparison` for these settings (any seed in ``args``), or None."""
-    found = _pl_store()["seeds"].get((_with_seed(args, None), tuple(int(s) for s in seeds)))
+    """The finished :func:`seed_comparison` for these settings (any seed in ``args``) from memory,
+    else from the disk store, or None."""
+    store, key = _pl_store()["seeds"], (_with_seed(args, None), tuple(int(s) for s in seeds))
+    found = store.get(key)
+    if found is None:
+        found = disk.load("seed-summary", key, pd.DataFrame)
+        if found is not None:
+            _keep(store, key, found, 32)
     return None if found is None else found.copy()
 
 
@@ -161,6 +179,7 @@ def seed_comparison(
 
     frame = compare_self_labeling(seeds, run=run)
     _keep(_pl_store()["seeds"], (_with_seed(args, None), seeds), frame, 32)
+    disk.save("seed-summary", (_with_seed(args, None), seeds), frame)
     return frame.copy()
 
 

@@ -1,6 +1,6 @@
 """The solver race's store: finished races by settings (computed with progress, cancellable, one
-computation per key whoever asks), the views derived from them once per server, and the page's
-default settings."""
+computation per key whoever asks; kept in memory and on disk, :mod:`~explorer.cached.disk`), the views
+derived from them once per server, and the page's default settings."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 import streamlit as st
 
+from explorer.cached import disk
 from explorer.cached.once import Once
 from explorer.cached.shared import function_key
 
@@ -68,8 +69,23 @@ def of_races(build: Callable[..., Any], keys: tuple[tuple, ...], *args: Any) -> 
 
 
 def finished_race(key: tuple) -> Any:
-    """The finished race for ``key`` (:func:`race_key`), or None. Shared, not copied: read only."""
-    return _races()["done"].get(key)
+    """The finished race for ``key`` (:func:`race_key`) from memory, else from the disk store (a race
+    of an earlier server), or None. Shared, not copied: read only."""
+    store = _races()["done"]
+    found = store.get(key)
+    if found is None:
+        from ccel_core.experiments.race.result import RaceResult
+
+        found = disk.load("race", key, RaceResult)
+        if found is not None:
+            _keep(store, key, found)
+    return found
+
+
+def _keep(store: OrderedDict, key: tuple, race: Any) -> None:
+    store[key] = race
+    while len(store) > 32:
+        store.popitem(last=False)
 
 
 def run_race(key: tuple, progress: Optional[Callable[[float, str], Any]] = None) -> Any:
@@ -98,10 +114,8 @@ def run_race(key: tuple, progress: Optional[Callable[[float, str], Any]] = None)
             interior_point=interior_point,
             progress=relay,
         )
-        store = state["done"]
-        store[key] = race
-        while len(store) > 32:
-            store.popitem(last=False)
+        _keep(state["done"], key, race)
+        disk.save("race", key, race)
         return race
 
     def waiting(fraction: float, text: str) -> tuple[float, str]:
