@@ -19,6 +19,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 FAST = {"epochs": "5", "seeds": "2"}
+HISTORY = "Over the epochs"  # the tab of the charts over epochs (cluster sizes, network loss, ACC)
 
 
 def clean(at: AppTest) -> AppTest:
@@ -93,14 +94,21 @@ def test_one_scrubber_drives_every_panel_and_the_metrics() -> None:
         for f, ce in zip(regions, ("collision", "shannon")):
             snap = ref[ce].snapshots[epoch]
             np.testing.assert_array_equal(arr(f["data"][0]["z"]), snap.grid_probs.argmax(-1))
+        acc = metrics(at, "ACC")
+        assert acc == [f"{ref[ce].snapshots[epoch].acc:.3f}" for ce in ("collision", "shannon")]
+        assert metrics(at, "NMI") == [f"{ref[ce].snapshots[epoch].nmi:.3f}" for ce in ("collision", "shannon")]
+        assert [c.value for c in at.caption if c.value.startswith("epoch ")] == [f"epoch {epoch} of 5"] * 2
+        assert not titled(at, "Cluster sizes")  # the charts over epochs are drawn in their own tab, on demand
+        at.session_state["pl.view"] = HISTORY
+        clean(at.run())
+        assert not titled(at, "Decision regions") and not metrics(at, "ACC")
         for start in ("Cluster sizes", "Network loss", "ACC per epoch"):
             (f,) = titled(at, start)
             assert vlines(f) and set(vlines(f)) == {epoch}, start
-        assert metrics(at, "ACC") == [f"{ref[ce].snapshots[epoch].acc:.3f}" for ce in ("collision", "shannon")]
-        assert metrics(at, "NMI") == [f"{ref[ce].snapshots[epoch].nmi:.3f}" for ce in ("collision", "shannon")]
         (acc_curve,) = titled(at, "ACC per epoch")  # the metric is the curve's value at the marked epoch
-        assert metrics(at, "ACC") == [f"{arr(t['y'])[list(arr(t['x'])).index(epoch)]:.3f}" for t in acc_curve["data"]]
-        assert [c.value for c in at.caption if c.value.startswith("epoch ")] == [f"epoch {epoch} of 5"] * 2
+        assert acc == [f"{arr(t['y'])[list(arr(t['x'])).index(epoch)]:.3f}" for t in acc_curve["data"]]
+        at.session_state["pl.view"] = "Training epochs"
+        clean(at.run())
 
     assert at.slider(key="pl.shown").value == 5
     check(5)
@@ -139,6 +147,7 @@ def test_colours_are_explained_and_legends_stay_compact_at_k10() -> None:
         assert len(names) == 11 and names[:3] == ["cluster 0", "cluster 1", "cluster 2"]  # one per cluster, + ✕
         assert names[-1] == "misclustered"
         assert f["layout"]["legend"]["orientation"] == "h"
+    at = open_evolution({"k": "10", "epochs": "2", "seeds": "2", "view": HISTORY})
     (sizes,) = titled(at, "Cluster sizes")
     names = legend_names(sizes)
     assert len(names) == 12 and len(set(names)) == 12  # 10 clusters + 2 line styles, not 2 × K entries
@@ -147,7 +156,7 @@ def test_colours_are_explained_and_legends_stay_compact_at_k10() -> None:
 
 
 def test_network_losses_are_on_separate_axes() -> None:
-    at = open_evolution(FAST)
+    at = open_evolution({**FAST, "view": HISTORY})
     (loss,) = titled(at, "Network loss")
     assert [t.get("yaxis", "y") for t in loss["data"]] == ["y", "y2"]
     assert "H₂" in loss["layout"]["yaxis"]["title"]["text"]

@@ -49,10 +49,15 @@ def test_evolution_charts_over_epochs_are_drawn_from_the_warm_up(monkeypatch: py
     for ce in cached.PL_METHOD_NAMES:  # as the warm-up does
         cached.epoch_figures(args, ce, last)
     cached.epoch_history(args, last)
-    at = ok(visit("pseudo_labels", {"seeds": "2"}, monkeypatch))
-    titles = [json.loads(el.proto.spec)["layout"].get("title", {}).get("text", "") for el in at.get("plotly_chart")]
-    assert any(t.startswith("Cluster sizes per epoch") for t in titles), titles
-    assert any(t.startswith("ACC per epoch") for t in titles), titles
+    at = ok(visit("pseudo_labels", {"seeds": "2"}, monkeypatch))  # the first tab: the regions of both methods
+    assert sum(t.startswith("Decision regions") for t in chart_titles(at)) == 2, chart_titles(at)
+    at = ok(visit("pseudo_labels", {"seeds": "2", "view": "Over the epochs"}, monkeypatch))
+    assert any(t.startswith("Cluster sizes per epoch") for t in chart_titles(at)), chart_titles(at)
+    assert any(t.startswith("ACC per epoch") for t in chart_titles(at)), chart_titles(at)
+
+
+def chart_titles(at: AppTest) -> list[str]:
+    return [json.loads(el.proto.spec)["layout"].get("title", {}).get("text", "") for el in at.get("plotly_chart")]
 
 
 def test_prefetch_finds_the_module_of_every_element_in_the_installed_streamlit() -> None:

@@ -1,8 +1,8 @@
 """The pseudo-label evolution page in a real browser (fixtures ``app_url``, ``browser``, ``page`` in
 tests/conftest.py; skipped without Chromium or Playwright).
 
-What only a browser shows: the one epoch scrubber redraws every chart of both methods (and no chart
-has play buttons or a slider of its own); at K = 10 the legends are drawn without a scrollbar; long
+What only a browser shows: the one epoch scrubber redraws every chart of both methods, in either tab
+(and no chart has play buttons or a slider of its own); at K = 10 the legends are drawn without a scrollbar; long
 work shows a progress bar and its Cancel button stops it.
 """
 
@@ -29,7 +29,7 @@ def test_the_epoch_scrubber_redraws_every_chart_of_both_methods(app_url: str, pa
     page.goto(f"{app_url}/pseudo_labels?{SMALL}")  # type: ignore[attr-defined]
     wait_ready(page, timeout=180_000)
     charts = page.locator(CHARTS)  # type: ignore[attr-defined]
-    expect(charts).to_have_count(5, timeout=60_000)  # regions × 2, sizes, loss, ACC
+    expect(charts).to_have_count(2, timeout=60_000)  # the regions of both methods (the curves have their own tab)
     assert page.locator(f"{CHARTS} .updatemenu-container").count() == 0  # type: ignore[attr-defined]
     assert page.locator(f"{CHARTS} .slider-container").count() == 0  # type: ignore[attr-defined]
     assert chart_titles(page).count("Decision regions argmax σ at epoch 4") == 2
@@ -45,6 +45,8 @@ def test_the_epoch_scrubber_redraws_every_chart_of_both_methods(app_url: str, pa
     wait_ready(page, timeout=180_000)
     expect(page.get_by_text("epoch 2 of 4")).to_have_count(2, timeout=60_000)  # type: ignore[attr-defined]
     assert chart_titles(page).count("Decision regions argmax σ at epoch 2") == 2
+    open_tab(page, "Over the epochs")
+    expect(charts).to_have_count(3, timeout=60_000)  # sizes, loss, ACC
     # the time-series charts mark the same epoch: a dashed line at x = 2 in each of their panels
     marks = page.evaluate(  # type: ignore[attr-defined]
         """() => [...document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")]
@@ -60,8 +62,28 @@ def test_k10_legends_have_one_entry_per_cluster_and_no_scrollbar(app_url: str, p
 
     page.goto(f"{app_url}/pseudo_labels?k=10&epochs=2&seeds=2")  # type: ignore[attr-defined]
     wait_ready(page, timeout=180_000)
-    expect(page.locator(CHARTS)).to_have_count(5, timeout=60_000)  # type: ignore[attr-defined]
-    legends = page.evaluate(  # type: ignore[attr-defined]
+    expect(page.locator(CHARTS)).to_have_count(2, timeout=60_000)  # type: ignore[attr-defined]
+    regions, regions2 = legends(page)
+    open_tab(page, "Over the epochs")
+    expect(page.locator(CHARTS)).to_have_count(3, timeout=60_000)  # type: ignore[attr-defined]
+    sizes, _loss, acc = legends(page)
+    for legend in (regions, regions2):
+        assert legend["entries"] == 11  # clusters 0 … 9 and the ✕
+    assert sizes["entries"] == 12  # clusters 0 … 9 and the two line styles (not 2 × K)
+    for legend in (regions, regions2, sizes, acc):
+        assert legend["scrollbar"] == 0, legend
+        assert legend["height"] < legend["plot"] / 3, legend
+
+
+def open_tab(page: object, name: str) -> None:
+    """Click the page's tab ``name`` and wait for its charts (tabs here are drawn on demand: a rerun)."""
+    page.get_by_role("tab", name=name).click()  # type: ignore[attr-defined]
+    wait_ready(page, timeout=180_000)
+
+
+def legends(page: object) -> list[dict]:
+    """Per chart on the page: its legend's entries and heights (None without a legend)."""
+    return page.evaluate(  # type: ignore[attr-defined]
         """() => [...document.querySelectorAll("[data-testid='stPlotlyChart'] .js-plotly-plot")].map(el => {
               const l = el.querySelector('.legend'); if (!l) return null;
               const sb = l.querySelector('.scrollbar');
@@ -69,13 +91,6 @@ def test_k10_legends_have_one_entry_per_cluster_and_no_scrollbar(app_url: str, p
                       scrollbar: sb ? sb.getBBox().height : 0,
                       height: l.getBBox().height, plot: el.getBoundingClientRect().height}; })"""
     )
-    regions, regions2, sizes, _loss, acc = legends
-    for legend in (regions, regions2):
-        assert legend["entries"] == 11  # clusters 0 … 9 and the ✕
-    assert sizes["entries"] == 12  # clusters 0 … 9 and the two line styles (not 2 × K)
-    for legend in (regions, regions2, sizes, acc):
-        assert legend["scrollbar"] == 0, legend
-        assert legend["height"] < legend["plot"] / 3, legend
 
 
 def test_long_work_shows_progress_and_cancel_stops_it(app_url: str, page: object) -> None:

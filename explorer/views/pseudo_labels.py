@@ -23,7 +23,9 @@ from explorer.progress import cancellable
 
 PAGE = "pl"
 DATA = ("blobs", "anisotropic", "moons", "circles", "digits")
-TABS = ("Training epochs", "One y-step")
+# Lazy tabs: only the open one runs and draws (the charts over epochs have their own: drawing five
+# charts at once was most of a visit to this page in the browser; benchmarks/RESULTS.md).
+TABS = ("Training epochs", "Over the epochs", "One y-step")
 D = cached.PSEUDO_LABEL_DEFAULTS
 LAST = -1  # the "epoch" setting that follows the last epoch
 SPECS = {
@@ -187,8 +189,7 @@ st.slider(
 )
 epoch = int(st.session_state[k("shown")])
 
-# Lazy tabs: only the open tab's content runs.
-tab_epochs, tab_ystep = st.tabs(list(TABS), key=k("view"), on_change="rerun")
+tab_epochs, tab_history, tab_ystep = st.tabs(list(TABS), key=k("view"), on_change="rerun")
 
 
 def colour_key(res: Any) -> str:
@@ -246,6 +247,11 @@ if tab_epochs.open:
         if ours.n_clusters != 3:
             simplex_preset("y and σ")
 
+if tab_history.open:
+    with tab_history:
+        st.caption(
+            f"Both methods over their {n_epochs} epochs; the dashed line marks the epoch shown (the scrubber above)."
+        )
         charts = cached.epoch_history(args, epoch)
         fig, sizes = charts["sizes"]
         ui.chart(fig, sizes, "cluster_sizes", key="pl-sizes")
