@@ -193,3 +193,27 @@ def test_a_restarted_server_reads_its_trainings_and_summaries_back(
     np.testing.assert_array_equal(again.snapshots[-1].probs, run.snapshots[-1].probs)
     assert pseudo_labels.toy_run(args, "shannon") is not None
     pseudo_labels._pl_store.clear()
+
+
+def test_a_new_process_reads_what_another_stored(store: Path) -> None:
+    """Across processes (as a restarted server): the fingerprint and the keys are the same in both."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from explorer.cached import pseudo_labels, races
+        key = races.race_key(40, 3, 100.0, 20, 2.0, (1.5,), None, 1, False)
+        args = pseudo_labels.pseudo_label_args(**{**pseudo_labels.PSEUDO_LABEL_DEFAULTS, "epochs": 1, "seed": 3})
+        if sys.argv[1] == "compute":
+            races.run_race(key)
+            pseudo_labels.toy_self_labeling(args, "collision")
+        else:
+            print(races.finished_race(key) is not None, pseudo_labels.toy_run(args, "collision") is not None)
+        """
+    )
+    for step in ("compute", "read"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, step], cwd=REPO, env={**os.environ}, capture_output=True, text=True
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "True"], out.stdout
+    assert len(list(store.glob("*.pkl"))) == 2
