@@ -11,12 +11,14 @@ Streamlit:
   share widget state; URL names are the bare ``<name>``.
 * **Charts** — :func:`chart` draws a plotly figure and offers its data as CSV and the figure as a
   standalone HTML file (generated only when the button is clicked).
+* **Logs** — :func:`preformatted` shows monospace text without Streamlit's code viewer.
 
 The cached wrappers around the experiments and the animated figures are in :mod:`explorer.cached`.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -287,3 +289,18 @@ def table_download(df: pd.DataFrame, name: str, label: str = "CSV", *, key: Opti
         on_click="ignore",
         key=key or f"csv-{name}",
     )
+
+
+_PRE_STYLE = (
+    "font-family: 'Source Code Pro', ui-monospace, monospace; font-size: 0.8rem; line-height: 1.45; "
+    "white-space: pre; overflow: auto; margin: 0; padding: 0.75rem 1rem; border-radius: 0.5rem; "
+    "background: rgba(128, 128, 128, 0.08); max-height: {height}px"
+)
+
+
+def preformatted(text: str, *, height: int = 360) -> None:
+    """``text`` (a run's log) in monospace, as written, scrolling beyond ``height`` pixels: a plain,
+    escaped ``<pre>`` instead of ``st.code``, whose syntax highlighter (1.5 MB of JavaScript, loaded
+    anew by every browser session) was 0.45 s of the main thread in a reload of the runs page
+    (Chrome CPU profile; benchmarks/RESULTS.md)."""
+    st.html(f'<pre class="ccel-pre" style="{_PRE_STYLE.format(height=int(height))}">{html.escape(text)}</pre>')

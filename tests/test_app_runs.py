@@ -308,9 +308,27 @@ def test_the_details_show_the_runs_own_log(store: RunStore) -> None:
         (store.root / rid / "log.txt").write_text(f"run {rid}  seed=…\n[{rid}] epoch 1/3\n")
     at = open_page("clustering_runs")
     assert at.selectbox(key="cr.detail").value == b
-    assert f"[{b}] epoch 1/3" in at.code[0].value and a not in at.code[0].value
+    assert f"[{b}] epoch 1/3" in shown_log(at) and a not in shown_log(at)
     at.selectbox(key="cr.detail").set_value(a).run()
-    assert f"[{a}] epoch 1/3" in at.code[0].value and b not in at.code[0].value
+    assert f"[{a}] epoch 1/3" in shown_log(at) and b not in shown_log(at)
+
+
+def shown_log(at: AppTest) -> str:
+    """The text of the run log the details show (a ``<pre>``, explorer.common.preformatted), unescaped."""
+    import html
+
+    (pre,) = [el.proto.body for el in at.get("html") if 'class="ccel-pre"' in el.proto.body]
+    assert pre.startswith("<pre") and pre.endswith("</pre>") and pre.count("<") == 2, pre  # no markup from the log
+    return html.unescape(pre[pre.index(">") + 1 : -len("</pre>")])
+
+
+def test_a_log_with_markup_is_shown_as_written(store: RunStore) -> None:
+    rid = run_with(store, 0)
+    text = "epoch 1 <script>alert(1)</script> & <b>bold</b>\n\ttab  two spaces\n"
+    (store.root / rid / "log.txt").write_text(text)
+    at = open_page("clustering_runs")
+    assert not at.code  # no code viewer on this page (its 1.5 MB of JavaScript: see explorer.common.preformatted)
+    assert shown_log(at) == text.rstrip("\n")  # the log's tail, its last newline aside
 
 
 def test_a_finished_run_shows_its_confusion_matrix_and_examples(store: RunStore) -> None:

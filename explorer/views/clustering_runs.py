@@ -281,7 +281,7 @@ def details_section(info: RunInfo) -> None:
     with left:
         if info.error:
             (st.error if info.status == FAILED else st.warning)(info.error)
-        st.code(launcher.run_log(store, info) or "(nothing logged by this run yet)", language=None)
+        ui.preformatted(launcher.run_log(store, info) or "(nothing logged by this run yet)")
     with right:
         with st.expander("config"):
             st.json(launcher.run_config(store, info))
