@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory()
+    os.environ["CCEL_CACHE"] = str(Path(tmp.name) / "cache")  # cold: not the user's store of results
     os.environ["CCEL_RUNS_DIR"] = str(Path(tmp.name) / "runs")
     _fill_store(Path(os.environ["CCEL_RUNS_DIR"]))
     rows: list[tuple[str, str, float]] = []

@@ -1,9 +1,11 @@
 """The explorer's store of finished results on disk (explorer/cached/disk.py): what a restarted server
 reads back, and what it refuses — truncated, hand-edited, stale or mistyped files, a writer killed
-in the middle, a folder it cannot write. (conftest.py turns the store off for every other test.)"""
+at each write point, a folder it cannot write or that others may write. (conftest.py turns the store
+off for every other test.)"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
@@ -12,28 +14,43 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from ccel_core.sources import folder_digest
+from explorer import prefetch
 from explorer.cached import disk, pseudo_labels, races
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The disk store on in a temporary folder; the in-memory stores emptied before and after."""
     monkeypatch.setenv("CCEL_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(disk, "_warned", set())
-    return tmp_path / "cache" / "explorer"
+    races._races.clear()
+    pseudo_labels._pl_store.clear()
+    try:
+        yield tmp_path / "cache" / "explorer"
+    finally:
+        races._races.clear()
+        pseudo_labels._pl_store.clear()
 
 
 def only_file(folder: Path) -> Path:
     files = [p for p in folder.iterdir() if p.suffix == ".pkl"]
     assert len(files) == 1, files
     return files[0]
+
+
+def split(path: Path) -> tuple[dict, bytes]:
+    head, _, payload = path.read_bytes().partition(b"\n")
+    return json.loads(head), payload
 
 
 def test_a_saved_result_reads_back_equal_and_only_as_its_type(store: Path) -> None:
@@ -47,51 +64,79 @@ def test_a_saved_result_reads_back_equal_and_only_as_its_type(store: Path) -> No
 
 
 def test_off_reads_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CCEL_CACHE", "OFF")
-    assert disk.cache_dir() is None
-    disk.save("race", (1,), [1, 2])
-    assert disk.load("race", (1,), list) is None
+    monkeypatch.chdir(tmp_path)
+    for off in ("OFF", "0", "false", "no"):
+        monkeypatch.setenv("CCEL_CACHE", off)
+        assert disk.cache_dir() is None
+        disk.save("race", (1,), [1, 2])
+        assert disk.load("race", (1,), list) is None
+    assert not list(tmp_path.iterdir())  # no folder named "0" or "off" either
     monkeypatch.delenv("CCEL_CACHE")
     assert disk.cache_dir() is not None and disk.cache_dir().name == "explorer"  # the user's cache folder
 
 
 @pytest.mark.parametrize("keep", [0, 1, 10, 0.5, 0.99])
-def test_a_truncated_file_is_removed_and_computed_again(store: Path, keep: float, caplog) -> None:
+def test_a_truncated_file_is_removed_and_computed_again(store: Path, keep: float) -> None:
     disk.save("race", ("k",), {"gap": np.arange(1000.0)})
     path = only_file(store)
     data = path.read_bytes()
     path.write_bytes(data[: int(keep * len(data)) if isinstance(keep, float) else keep])
-    with caplog.at_level(logging.WARNING):
-        assert disk.load("race", ("k",), dict) is None
+    assert disk.load("race", ("k",), dict) is None
     assert not path.exists()
-    assert "unreadable" in caplog.text
     disk.save("race", ("k",), {"gap": np.arange(3.0)})  # and the next result is stored again
     np.testing.assert_array_equal(disk.load("race", ("k",), dict)["gap"], np.arange(3.0))
 
 
 def test_hand_edited_or_stale_files_are_not_trusted(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    disk.save("race", ("k",), [1.0])
+    disk.save("race", ("k",), np.arange(100.0))
     path = only_file(store)
-    record = pickle.loads(path.read_bytes())
-    for edit in ({"key": repr(("other",))}, {"kind": "toy-run"}, {"fingerprint": "0" * 64}):
-        path.write_bytes(pickle.dumps({**record, **edit}))
-        assert disk.load("race", ("k",), list) is None
+    head, payload = split(path)
+    assert head["length"] == len(payload) and head["fingerprint"] == disk.fingerprint()
+    edits = [{"key": repr(("other",))}, {"kind": "toy-run"}, {"fingerprint": "0" * 64}, {"format": 1}, {"length": 3}]
+    for edit in edits:
+        path.write_bytes(json.dumps({**head, **edit}).encode() + b"\n" + payload)
+        assert disk.load("race", ("k",), np.ndarray) is None, edit
         assert not path.exists()
-    path.write_bytes(pickle.dumps(["not", "a", "record"]))
-    assert disk.load("race", ("k",), list) is None
+    # one number changed inside the stored array: the payload no longer matches its hash
+    changed = pickle.dumps(np.where(np.arange(100.0) == 7, 8.0, np.arange(100.0)), protocol=pickle.HIGHEST_PROTOCOL)
+    assert len(changed) == len(payload) and changed != payload
+    path.write_bytes(json.dumps(head).encode() + b"\n" + changed)
+    assert disk.load("race", ("k",), np.ndarray) is None and not path.exists()
+    path.write_bytes(b"not json at all\n" + payload)
+    assert disk.load("race", ("k",), np.ndarray) is None and not path.exists()
     # a change of the code (or of a library's version) is another fingerprint: the old file is not found
-    disk.save("race", ("k",), [1.0])
-    monkeypatch.setattr(disk, "fingerprint", lambda: "changed")
-    assert disk.load("race", ("k",), list) is None
+    disk.save("race", ("k",), np.arange(3.0))
+    monkeypatch.setattr(disk, "_FINGERPRINT", "changed")
+    assert disk.load("race", ("k",), np.ndarray) is None
 
 
-def test_the_fingerprint_covers_the_source_and_the_library_versions() -> None:
-    disk.fingerprint.cache_clear()
-    first = disk.fingerprint()
-    assert first == disk.fingerprint() and len(first) == 64
+def test_a_folder_others_may_write_is_not_used(store: Path, caplog: pytest.LogCaptureFixture) -> None:
+    disk.save("race", ("k",), [1])
+    assert (store.stat().st_mode & 0o777) == 0o700  # created private
+    store.chmod(0o775)
+    with caplog.at_level(logging.WARNING):
+        assert disk.load("race", ("k",), list) is None
+        disk.save("race", ("j",), [2])
+    assert "not the user's own private folder" in caplog.text
+    assert len(list(store.glob("*.pkl"))) == 1  # nothing read, removed or written there
+    store.chmod(0o700)
+    assert disk.load("race", ("k",), list) == [1]
+
+
+def test_the_fingerprint_covers_the_sources_and_the_library_versions(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    first = folder_digest(tmp_path)
+    (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
+    edited = folder_digest(tmp_path)
+    assert edited != first
+    (tmp_path / "pkg" / ".#a.py").symlink_to(tmp_path / "gone")  # an editor's lock: a dangling link
+    (tmp_path / "pkg" / "notes.txt").write_text("not code")
+    assert folder_digest(tmp_path) == edited
+    assert len(disk.fingerprint()) == 64
     code = textwrap.dedent(
         """
-        import sys; from importlib import metadata
+        from importlib import metadata
         real = metadata.version
         metadata.version = lambda name: "0.0" if name == "torch" else real(name)
         from explorer.cached import disk
@@ -99,22 +144,42 @@ def test_the_fingerprint_covers_the_source_and_the_library_versions() -> None:
         """
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() not in ("", first)
+    assert out.stdout.strip() not in ("", disk.fingerprint())
 
 
-def test_a_writer_killed_mid_write_leaves_no_result(store: Path) -> None:
-    # the process dies (SIGKILL, no clean-up) while pickling the value into the temporary file
-    code = textwrap.dedent(
-        """
-        import os, signal, numpy as np
-        from explorer.cached import disk
-        class Dies:
-            def __reduce__(self):
-                os.kill(os.getpid(), signal.SIGKILL)
-        disk.save("race", ("k",), [np.arange(100_000.0), Dies()])
-        """
-    )
-    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env={**os.environ}, capture_output=True)
+# The writer is killed (SIGKILL: no clean-up) in the middle of writing the header, in the middle of the
+# pickled result, and after a complete temporary file but before its rename.
+KILLED_WRITER = """
+import os, signal, sys, tempfile, numpy as np
+from explorer.cached import disk
+point, real = sys.argv[1], tempfile.NamedTemporaryFile
+
+class Dying:
+    def __init__(self, f):
+        self.f, self.name, self.calls = f, f.name, 0
+    def __enter__(self):
+        return self
+    def __exit__(self, *exc):
+        self.f.close()
+    def write(self, data):
+        self.calls += 1
+        if (point, self.calls) in (("header", 1), ("payload", 2)):
+            self.f.write(data[: len(data) // 2]); self.f.flush(); os.kill(os.getpid(), signal.SIGKILL)
+        self.f.write(data)
+
+def replace(*args):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+disk.tempfile.NamedTemporaryFile = lambda *a, **k: Dying(real(*a, **k))
+if point == "rename":
+    disk.os.replace = replace
+disk.save("race", ("k",), [np.arange(100_000.0)])
+"""
+
+
+@pytest.mark.parametrize("point", ["header", "payload", "rename"])
+def test_a_writer_killed_at_any_write_point_leaves_no_result(store: Path, point: str) -> None:
+    proc = subprocess.run([sys.executable, "-c", KILLED_WRITER, point], cwd=REPO, capture_output=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     left = list(store.iterdir())
     assert [p.suffix for p in left] == [".tmp"]  # a partial temporary file, under no result's name
@@ -125,7 +190,9 @@ def test_a_writer_killed_mid_write_leaves_no_result(store: Path) -> None:
     assert [p.suffix for p in store.iterdir()] == [".pkl"]
 
 
-def test_an_unwritable_folder_or_value_only_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+def test_an_unwritable_folder_or_value_only_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("CCEL_CACHE", str(blocker))
@@ -159,7 +226,6 @@ def only_newest(folder: Path) -> Path:
 
 def test_a_restarted_server_reads_its_races_back(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key = races.race_key(60, 3, 100.0, 40, 2.0, (1.5,), None, 0, False)
-    races._races.clear()
     race = races.run_race(key)
     races._races.clear()  # a new server: empty memory
 
@@ -171,14 +237,12 @@ def test_a_restarted_server_reads_its_races_back(store: Path, monkeypatch: pytes
     assert again is not None and again is not race
     assert pickle.dumps(again) == pickle.dumps(race)
     assert races.run_race(key) is again  # now from memory
-    races._races.clear()
 
 
 def test_a_restarted_server_reads_its_trainings_and_summaries_back(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     args = pseudo_labels.pseudo_label_args(**{**pseudo_labels.PSEUDO_LABEL_DEFAULTS, "epochs": 2})
-    pseudo_labels._pl_store.clear()
     frame = pseudo_labels.seed_comparison(args, (0, 1))
     run = pseudo_labels.toy_run(args, "collision")
     assert run is not None
@@ -192,7 +256,6 @@ def test_a_restarted_server_reads_its_trainings_and_summaries_back(
     again = pseudo_labels.toy_self_labeling(args, "collision")
     np.testing.assert_array_equal(again.snapshots[-1].probs, run.snapshots[-1].probs)
     assert pseudo_labels.toy_run(args, "shannon") is not None
-    pseudo_labels._pl_store.clear()
 
 
 def test_a_new_process_reads_what_another_stored(store: Path) -> None:
@@ -211,9 +274,12 @@ def test_a_new_process_reads_what_another_stored(store: Path) -> None:
         """
     )
     for step in ("compute", "read"):
-        out = subprocess.run(
-            [sys.executable, "-c", code, step], cwd=REPO, env={**os.environ}, capture_output=True, text=True
-        )
+        out = subprocess.run([sys.executable, "-c", code, step], cwd=REPO, capture_output=True, text=True)
         assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["True", "True"], out.stdout
     assert len(list(store.glob("*.pkl"))) == 2
+
+
+def test_the_prefetch_leaves_the_code_viewer_out() -> None:
+    """No page draws st.code (explorer.common.preformatted): its 1.5 MB viewer is not worth loading."""
+    assert "StreamlitSyntaxHighlighter" not in prefetch.ELEMENTS

@@ -5,29 +5,32 @@ server's memory; a new ``make explore`` used to recompute everything its warm-up
 cores: 20 self-labeling trainings and three solver races), and a page visited meanwhile waited for
 it. They now also write each finished result here and read it back when memory has none.
 
-Where: ``$CCEL_CACHE/explorer`` when ``CCEL_CACHE`` is set (``off`` turns this store off), else the
-user's cache folder (``platformdirs.user_cache_dir("ccel")``: ``~/.cache/ccel`` on Linux).
+Where: ``$CCEL_CACHE/explorer`` when ``CCEL_CACHE`` is set (``off``, ``0``, ``false`` or ``no`` turn this
+store off), else the user's cache folder (``platformdirs.user_cache_dir("ccel")``: ``~/.cache/ccel`` on
+Linux). The folder is created private (mode 700); one that another user owns, or that anyone may write
+to, is not used (a result is read back with ``pickle``, which runs code: only the user's own files).
 
-What a file holds is only trusted when it was written by this very code: its name is a hash of the
-result's kind and key *and* of a fingerprint of every source file of ``ccel_core`` and ``explorer`` and
-of the versions of the libraries that compute the results (torch, numpy, numba, scikit-learn, scipy,
-Python), and the file repeats kind, key and fingerprint, checked on reading. A file that cannot be
-read back (truncated by a killed process, edited by hand, of another type than asked) is removed and
-counts as missing: the result is computed again. Writes go to a temporary file in the same folder,
-renamed into place when complete (a killed writer leaves no half file under a result's name). The
-store keeps at most :data:`MOST_FILES` results and :data:`MOST_BYTES` bytes, dropping the least
-recently used. (A result is read with ``pickle``: only a file in the user's own cache folder is ever
-read, with the trust given to Streamlit's own disk cache there.) Any error of the file system (read-only, full) only turns the store off for that call,
-with one warning in the server's log: the app works without it.
+A file is only trusted when this very code wrote it: its name hashes the result's kind and key with
+:func:`fingerprint` (the ccel_core this process loaded, this explorer, the versions of the libraries in
+:data:`LIBRARIES`, Python, and the machine: races store timings), and it starts with a JSON header
+that repeats them with the SHA-256 and length of the pickled result, all checked before unpickling. A
+file that does not pass (truncated by a killed process, edited by hand, written by other code or for
+another type than asked) is removed and counts as missing: the result is computed again. Writes go to
+a temporary file in the same folder, renamed into place when complete, so a killed writer leaves no half
+file under a result's name. At most :data:`MOST_FILES` results and :data:`MOST_BYTES` bytes are kept,
+the least recently used dropped first. No error of this store reaches a page: the store is skipped
+for that call, with one warning per kind of problem in the server's log.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import json
 import logging
 import os
 import pickle
+import platform
+import stat
 import sys
 import tempfile
 import time
@@ -36,54 +39,57 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Optional, TypeVar
 
-__all__ = ["MOST_BYTES", "MOST_FILES", "cache_dir", "fingerprint", "load", "save"]
+from ccel_core.sources import folder_digest, source_digest
+
+__all__ = ["LIBRARIES", "MOST_BYTES", "MOST_FILES", "cache_dir", "fingerprint", "load", "save"]
 
 T = TypeVar("T")
-FORMAT = 1  # the layout of a file; bump when it changes
+FORMAT = 2  # the layout of a file (a JSON header line, then the pickle); bump when it changes
 MOST_FILES = 256
 MOST_BYTES = 512 * 2**20
-_LIBRARIES = ("torch", "numpy", "numba", "scikit-learn", "scipy", "pandas")
+LIBRARIES = ("torch", "numpy", "numba", "scikit-learn", "scipy", "pandas", "cvxpy", "clarabel")
+_OFF = ("off", "0", "false", "no")
+_HEADER_MAX = 1 << 16
 _STALE_TMP = 3600.0  # seconds after which a leftover temporary file (a killed writer's) is removed
 _log = logging.getLogger(__name__)
 _warned: set[str] = set()
 
 
+def _versions() -> str:
+    found = [sys.version, platform.node(), platform.machine()]
+    for name in LIBRARIES:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} -")
+    return "\n".join(found)
+
+
+# Taken when the explorer's modules are imported (Streamlit re-imports them when one changes), with
+# ccel_core's digest as of the first call in this process (ccel_core is never re-imported).
+_FINGERPRINT = hashlib.sha256(
+    "\n".join([source_digest(), folder_digest(Path(__file__).resolve().parents[1]), _versions()]).encode()
+).hexdigest()
+
+
+def fingerprint() -> str:
+    """What computed the results of this process (see the module docstring), as a hex digest."""
+    return _FINGERPRINT
+
+
 def cache_dir() -> Optional[Path]:
-    """The folder of this store, or None when ``CCEL_CACHE=off``."""
+    """The folder of this store, or None when ``CCEL_CACHE`` turns it off."""
     root = os.environ.get("CCEL_CACHE", "").strip()
-    if root.lower() == "off":
+    if root.lower() in _OFF:
         return None
     if not root:
-        import platformdirs
-
-        root = platformdirs.user_cache_dir("ccel", appauthor=False)
-    return Path(root).expanduser() / "explorer"
-
-
-@functools.cache
-def fingerprint() -> str:
-    """A hash of what computes the stored results: the bytes of every ``*.py`` of ``ccel_core`` and
-    ``explorer`` (this checkout) and the versions of Python and of the numerical libraries."""
-    import ccel_core
-
-    digest = hashlib.sha256()
-    for package in (Path(ccel_core.__file__).resolve().parent, Path(__file__).resolve().parents[1]):
-        for path in sorted(package.rglob("*.py")):
-            digest.update(f"{package.name}/{path.relative_to(package).as_posix()}".encode())
-            digest.update(path.read_bytes())
-    versions = [sys.version]
-    for name in _LIBRARIES:
         try:
-            versions.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{name} -")
-    digest.update("\n".join(versions).encode())
-    return digest.hexdigest()
+            import platformdirs
 
-
-def _path(folder: Path, kind: str, key: Hashable) -> Path:
-    name = hashlib.sha256(repr((FORMAT, fingerprint(), kind, key)).encode()).hexdigest()[:40]
-    return folder / f"{kind}-{name}.pkl"
+            root = platformdirs.user_cache_dir("ccel", appauthor=False)
+        except ImportError:  # the app extra not installed: the XDG default
+            root = os.path.join(os.environ.get("XDG_CACHE_HOME") or "~/.cache", "ccel")
+    return Path(root).expanduser() / "explorer"
 
 
 def _warn_once(what: str, error: BaseException) -> None:
@@ -92,56 +98,99 @@ def _warn_once(what: str, error: BaseException) -> None:
         _log.warning("ccel's store of finished results (%s): %s: %s", what, type(error).__name__, error)
 
 
-def load(kind: str, key: Hashable, expected: type[T]) -> Optional[T]:
-    """The stored result of ``kind`` for ``key`` if this code wrote it and it is an ``expected``, else
-    None (a file that does not pass is removed)."""
+def _private(folder: Path) -> bool:
+    """Whether ``folder`` is the user's own and nobody else may write to it (POSIX; elsewhere: yes)."""
+    if not hasattr(os, "getuid"):
+        return True
+    info = folder.stat()
+    return info.st_uid == os.getuid() and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _folder(create: bool) -> Optional[Path]:
+    """The store's folder when it may be used (None: off, missing and not ``create``d, or not private)."""
     folder = cache_dir()
     if folder is None:
         return None
-    path = _path(folder, kind, key)
+    if create:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    elif not folder.is_dir():
+        return None
+    if not _private(folder):
+        raise PermissionError(f"{folder} is not the user's own private folder; not used")
+    return folder
+
+
+def _path(folder: Path, kind: str, key: Hashable) -> Path:
+    name = hashlib.sha256(repr((FORMAT, _FINGERPRINT, kind, key)).encode()).hexdigest()[:40]
+    return folder / f"{kind}-{name}.pkl"
+
+
+def load(kind: str, key: Hashable, expected: type[T]) -> Optional[T]:
+    """The stored result of ``kind`` for ``key`` if this code wrote it intact and it is an ``expected``,
+    else None (a file that does not pass is removed)."""
+    path: Optional[Path] = None
     try:
+        folder = _folder(create=False)
+        if folder is None:
+            return None
+        path = _path(folder, kind, key)
         with open(path, "rb") as f:
-            stored = pickle.load(f)
+            head = json.loads(f.readline(_HEADER_MAX))
+            payload = f.read()
     except FileNotFoundError:
         return None
-    except Exception as error:  # truncated, edited, unreadable: recompute
-        _warn_once(f"unreadable {path.name}, removed", error)
-        _remove(path)
+    except Exception as error:  # a folder not ours, an unreadable or garbled header: recompute
+        _warn_once(f"not read: {type(error).__name__}", error)
+        if path is not None:
+            _remove(path)
         return None
-    ok = (
-        isinstance(stored, dict)
-        and stored.get("kind") == kind
-        and stored.get("key") == repr(key)
-        and stored.get("fingerprint") == fingerprint()
-        and isinstance(stored.get("value"), expected)
+    want = {"format": FORMAT, "kind": kind, "key": repr(key), "fingerprint": _FINGERPRINT, "length": len(payload)}
+    intact = (
+        isinstance(head, dict)
+        and all(head.get(name) == value for name, value in want.items())
+        and head.get("sha256") == hashlib.sha256(payload).hexdigest()
     )
-    if not ok:
+    value = None
+    if intact:
+        try:
+            value = pickle.loads(payload)
+        except Exception as error:  # written by this code, yet not readable: recompute
+            _warn_once(f"unreadable {path.name}", error)
+    if not isinstance(value, expected):
         _remove(path)
         return None
     try:
         os.utime(path)  # recently used: pruned last
     except OSError:
         pass
-    return stored["value"]
+    return value
 
 
 def save(kind: str, key: Hashable, value: Any) -> None:
     """Store ``value`` as the result of ``kind`` for ``key`` (atomically: a complete file or none)."""
-    folder = cache_dir()
-    if folder is None:
-        return
-    record = {"kind": kind, "key": repr(key), "fingerprint": fingerprint(), "value": value}
     tmp_name = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = _folder(create=True)
+        if folder is None:
+            return
+        payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        head = {
+            "format": FORMAT,
+            "kind": kind,
+            "key": repr(key),
+            "fingerprint": _FINGERPRINT,
+            "length": len(payload),
+            "sha256": hashlib.sha256(payload).hexdigest(),
+        }
         with tempfile.NamedTemporaryFile("wb", dir=folder, prefix=f".{kind}-", suffix=".tmp", delete=False) as f:
             tmp_name = f.name
-            pickle.dump(record, f, protocol=pickle.HIGHEST_PROTOCOL)
+            f.write(json.dumps(head).encode() + b"\n")
+            f.write(payload)
         os.replace(tmp_name, _path(folder, kind, key))
         tmp_name = None
         _prune(folder)
-    except Exception as error:  # full disk, read-only folder, an unpicklable value: run without the store
-        _warn_once(f"not saved in {folder}", error)
+    except Exception as error:  # a full disk, a folder not ours, an unpicklable value: run without the store
+        _warn_once(f"not saved: {type(error).__name__}", error)
     finally:
         if tmp_name is not None:
             _remove(Path(tmp_name))
@@ -154,14 +203,14 @@ def _prune(folder: Path) -> None:
     entries = []
     for path in folder.iterdir():
         try:
-            stat = path.stat()
+            info = path.stat()
         except OSError:
             continue
         if path.name.endswith(".tmp"):
-            if now - stat.st_mtime > _STALE_TMP:
+            if now - info.st_mtime > _STALE_TMP:
                 _remove(path)
         elif path.suffix == ".pkl":
-            entries.append((stat.st_mtime, stat.st_size, path))
+            entries.append((info.st_mtime, info.st_size, path))
     entries.sort(reverse=True)
     kept = total = 0
     for _, size, path in entries:
