@@ -16,6 +16,7 @@ the app runs in a background thread on a fresh server.
 - :mod:`~explorer.cached.tables`: the long tables behind the animated charts
 - :mod:`~explorer.cached.warmup`: the default views computed ahead of time
 - :mod:`~explorer.cached.shared`: what the caches have in common (hashing builders, frozen figures)
+- :mod:`~explorer.cached.disk`: finished races, trainings and summaries kept on disk across restarts
 """
 
 from __future__ import annotations
