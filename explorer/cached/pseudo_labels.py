@@ -4,15 +4,14 @@ trajectories on them, and the page's preset."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 import pandas as pd
 import streamlit as st
 
-from explorer.cached import disk
 from explorer.cached.once import Once
+from explorer.cached.shared import Kept
 
 # The page's preset, found by measurement (benchmarks/evolution_preset.py, numbers in its report):
 # 3 blobs and K = 5 clusters with a weak fairness weight, where ours and MIADM differ robustly over
@@ -67,10 +66,17 @@ def _with_seed(args: tuple, seed: Optional[int]) -> tuple:
 
 
 @st.cache_resource(show_spinner=False)
-def _pl_store() -> dict[str, OrderedDict]:
+def _pl_store() -> dict[str, Kept]:
     """This server's finished self-labeling runs by ``(args, ce)`` and summaries over seeds by
-    ``(args without seed, seeds)`` (newest last). Shared, not copied: read only."""
-    return {"runs": OrderedDict(), "seeds": OrderedDict()}
+    ``(args without seed, seeds)`` (:class:`~explorer.cached.shared.Kept`: the newest 64 and 32 in
+    memory, all on disk). Shared, not copied: read only."""
+    return {"runs": Kept("toy-run", 64, _run_type), "seeds": Kept("seed-summary", 32, lambda: pd.DataFrame)}
+
+
+def _run_type() -> type:
+    from ccel_core.experiments.trajectories.snapshots import ToySelfLabelingResult
+
+    return ToySelfLabelingResult
 
 
 @st.cache_resource(show_spinner=False)
@@ -79,25 +85,10 @@ def _pl_once() -> Once:
     return Once()
 
 
-def _keep(store: OrderedDict, key: Any, value: Any, most: int) -> None:
-    store[key] = value
-    store.move_to_end(key)
-    while len(store) > most:
-        store.popitem(last=False)
-
-
 def toy_run(args: tuple, ce: str) -> Any:
     """The finished run of :func:`toy_self_labeling` for these settings from memory, else from the
     disk store (a run of an earlier server), or None."""
-    runs = _pl_store()["runs"]
-    found = runs.get((args, ce))
-    if found is None:
-        from ccel_core.experiments.trajectories.snapshots import ToySelfLabelingResult
-
-        found = disk.load("toy-run", (args, ce), ToySelfLabelingResult)
-        if found is not None:
-            _keep(runs, (args, ce), found, 64)
-    return found
+    return _pl_store()["runs"].get((args, ce))
 
 
 def toy_self_labeling(args: tuple, ce: str, progress: Optional[Callable[[int, int], Any]] = None) -> Any:
@@ -132,8 +123,7 @@ def toy_self_labeling(args: tuple, ce: str, progress: Optional[Callable[[int, in
             y_iter=PL_Y_ITER,
             progress=relay,
         ).relabeled()
-        _keep(_pl_store()["runs"], (args, ce), result, 64)
-        disk.save("toy-run", (args, ce), result)
+        _pl_store()["runs"].put((args, ce), result)
         return result
 
     epochs = int(dict(zip(PL_FIELDS, args))["epochs"])
@@ -143,12 +133,7 @@ def toy_self_labeling(args: tuple, ce: str, progress: Optional[Callable[[int, in
 def seed_summary(args: tuple, seeds: Sequence[int]) -> Optional[pd.DataFrame]:
     """The finished :func:`seed_comparison` for these settings (any seed in ``args``) from memory,
     else from the disk store, or None."""
-    store, key = _pl_store()["seeds"], (_with_seed(args, None), tuple(int(s) for s in seeds))
-    found = store.get(key)
-    if found is None:
-        found = disk.load("seed-summary", key, pd.DataFrame)
-        if found is not None:
-            _keep(store, key, found, 32)
+    found = _pl_store()["seeds"].get((_with_seed(args, None), tuple(int(s) for s in seeds)))
     return None if found is None else found.copy()
 
 
@@ -178,8 +163,7 @@ def seed_comparison(
         return result
 
     frame = compare_self_labeling(seeds, run=run)
-    _keep(_pl_store()["seeds"], (_with_seed(args, None), seeds), frame, 32)
-    disk.save("seed-summary", (_with_seed(args, None), seeds), frame)
+    _pl_store()["seeds"].put((_with_seed(args, None), seeds), frame)
     return frame.copy()
 
 

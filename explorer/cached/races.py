@@ -5,15 +5,13 @@ derived from them once per server, and the page's default settings."""
 from __future__ import annotations
 
 import types
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 import streamlit as st
 
-from explorer.cached import disk
 from explorer.cached.once import Once
-from explorer.cached.shared import function_key
+from explorer.cached.shared import Kept, function_key
 
 # The solver race's defaults: the K sweep of ccel_core.experiments.race_sweep.SWEEP_DEFAULTS (N = 300,
 # K = 2, 20, 200, 1200 EM steps, PGD at 1.5 and 2 × 1/(λK) with 4 × EM's steps); one K: K = 200.
@@ -52,9 +50,10 @@ def race_key(
 
 @st.cache_resource(show_spinner=False)
 def _races() -> dict[str, Any]:
-    """This server's finished races by key (newest last) and one computation per key, whoever asks
-    (a page or the warm-up thread: :class:`~explorer.cached.once.Once`)."""
-    return {"done": OrderedDict(), "once": Once()}
+    """This server's finished races by key (:class:`~explorer.cached.shared.Kept`: the newest 32 in
+    memory, all on disk) and one computation per key, whoever asks (a page or the warm-up thread:
+    :class:`~explorer.cached.once.Once`)."""
+    return {"done": Kept("race", 32, _race_type), "once": Once()}
 
 
 @st.cache_resource(show_spinner=False, max_entries=64, hash_funcs={types.FunctionType: function_key})
@@ -71,21 +70,13 @@ def of_races(build: Callable[..., Any], keys: tuple[tuple, ...], *args: Any) -> 
 def finished_race(key: tuple) -> Any:
     """The finished race for ``key`` (:func:`race_key`) from memory, else from the disk store (a race
     of an earlier server), or None. Shared, not copied: read only."""
-    store = _races()["done"]
-    found = store.get(key)
-    if found is None:
-        from ccel_core.experiments.race.result import RaceResult
-
-        found = disk.load("race", key, RaceResult)
-        if found is not None:
-            _keep(store, key, found)
-    return found
+    return _races()["done"].get(key)
 
 
-def _keep(store: OrderedDict, key: tuple, race: Any) -> None:
-    store[key] = race
-    while len(store) > 32:
-        store.popitem(last=False)
+def _race_type() -> type:
+    from ccel_core.experiments.race.result import RaceResult
+
+    return RaceResult
 
 
 def run_race(key: tuple, progress: Optional[Callable[[float, str], Any]] = None) -> Any:
@@ -114,8 +105,7 @@ def run_race(key: tuple, progress: Optional[Callable[[float, str], Any]] = None)
             interior_point=interior_point,
             progress=relay,
         )
-        _keep(state["done"], key, race)
-        disk.save("race", key, race)
+        state["done"].put(key, race)
         return race
 
     def waiting(fraction: float, text: str) -> tuple[float, str]:
