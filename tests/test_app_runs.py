@@ -1,7 +1,7 @@
 """The Clustering runs page with Streamlit's AppTest: one status per run in every widget, stale
 runs, resume semantics, seed validation, the newly launched run selected, comparing runs (bands
 over seeds, the settings that differ, a one-point chart), a finished run's confusion matrix and
-examples, per-run logs, the runs folder confined to its root, and the feature upload's diagnoses.
+examples, per-run logs and the runs folder confined to its root (the feature upload: test_app_upload.py).
 
 The run store is a temporary ``$CCEL_RUNS_DIR`` (fixture ``store``: tests/conftest.py) filled through
 :class:`~ccel_core.runs.RunStore`.
@@ -12,7 +12,6 @@ after the test.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -391,41 +390,3 @@ def test_the_runs_folder_is_confined_to_its_root(store: RunStore, tmp_path: Path
     assert [p.parent for p in (store.root / "team" / "week1").rglob("*.npz")] == [
         store.root / "team" / "week1" / "_features"
     ]
-
-
-# --------------------------------------------------------------------------------------------------
-# feature upload: .npy diagnosis, the CSV label column
-# --------------------------------------------------------------------------------------------------
-def test_random_bytes_as_npy_are_not_a_pickled_object_array(store: RunStore) -> None:
-    at = open_page("clustering_runs")
-    at.file_uploader(key="cr.upload").set_value(("noise.npy", os.urandom(4096), "application/octet-stream"))
-    at.run()
-    ok(at)
-    [message] = errors(at)
-    assert "noise.npy: not a .npy file (bad magic / header)" in message and "pickle" not in message
-    buf = io.BytesIO()
-    np.save(buf, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    at.file_uploader(key="cr.upload").set_value(("objects.npy", buf.getvalue(), "application/octet-stream"))
-    at.run()
-    assert any("objects.npy: holds a pickled object array" in e for e in errors(at))
-    assert not (store.root / "_features").exists() or not list((store.root / "_features").glob("*.npz"))
-
-
-def test_the_csv_label_column_applies_without_enter(store: RunStore) -> None:
-    rng = np.random.default_rng(1)
-    rows = "\n".join(f"{a:.3f},{b:.3f},{c}" for (a, b), c in zip(rng.normal(size=(30, 2)), np.arange(30) % 3))
-    at = open_page("clustering_runs")
-    at.file_uploader(key="cr.upload").set_value(("pts.csv", f"f1,f2,label\n{rows}\n".encode(), "text/csv"))
-    at.run()
-    ok(at)
-    column = at.selectbox(key="cr.label_column")
-    assert column.options == ["(none: unlabeled)", "f1", "f2", "label"]
-    assert any("has no labels: give K" in e and "K if unlabeled" in e for e in errors(at))  # as read: unlabeled, no K
-    column.set_value("label").run()  # a choice applies at once: no Enter, no button
-    ok(at)
-    assert not errors(at) and any("30 × 2" in s.value and "3 classes" in s.value for s in at.success)
-    at.file_uploader(key="cr.upload").set_value(("raw.csv", f"{rows}\n".encode(), "text/csv"))
-    at.run()
-    assert at.selectbox(key="cr.label_column").options == ["(none: unlabeled)", "column 1", "column 2", "column 3"]
-    at.selectbox(key="cr.label_column").set_value("column 3").run()
-    assert any("30 × 2" in s.value and "3 classes" in s.value for s in at.success)
