@@ -52,6 +52,7 @@ from explorer.launcher.processes import (
 )
 from explorer.launcher.tables import (
     NOT_CONFIG,
+    OWN_SCALE,
     SUMMARY_METRICS,
     config_diff,
     config_groups,
@@ -80,6 +81,7 @@ __all__ = [
     "MAX_UPLOAD_MB",
     "NOT_CONFIG",
     "REPO",
+    "OWN_SCALE",
     "SUMMARY_METRICS",
     "Launch",
     "busy",

@@ -18,6 +18,9 @@ from ccel_core.summary import summarize
 # TrainConfig fields that do not define "the same experiment" across seeds.
 NOT_CONFIG = ("seed", "device", "eval_every", "root", "amp")
 SUMMARY_METRICS = ("acc", "nmi", "ari", "test_acc", "loss")
+# metrics logged on the scale of each method's own objective (the network loss, the y-step objective):
+# compared only between runs of one objective (:func:`objective_of`)
+OWN_SCALE = ("loss", "label_loss")
 
 
 def runs_table(store: RunStore, infos: Sequence[RunInfo]) -> pd.DataFrame:

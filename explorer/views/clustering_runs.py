@@ -153,8 +153,8 @@ def compare_section(c: list[Any], infos: list[RunInfo], by_id: dict[str, RunInfo
     numeric = {col for f in frames.values() for col in f.columns if f[col].dtype.kind in "if"}
     configs = {rid: launcher.run_config(store, by_id[rid]) for rid in selected}
     objectives = sorted({launcher.objective_of(c) for c in configs.values()})
-    if len(objectives) > 1:  # each method's loss is its own objective: not one scale
-        numeric.discard("loss")
+    hidden = launcher.OWN_SCALE if len(objectives) > 1 else ()  # each method's own objective: not one scale
+    numeric -= set(hidden)
     metrics = sorted(numeric - {"epoch", "seconds"}) or ["acc"]
     if st.session_state.get(k("metric")) not in metrics:
         st.session_state[k("metric")] = "acc" if "acc" in metrics else metrics[0]
@@ -166,10 +166,11 @@ def compare_section(c: list[Any], infos: list[RunInfo], by_id: dict[str, RunInfo
     if not selected:
         st.caption("Choose runs to compare.")
         return
-    if len(objectives) > 1:
+    if hidden:
         st.caption(
-            f"`loss` is not compared: the chosen runs train different objectives ({', '.join(objectives)}), "
-            "each logging its own, on its own scale. Compare acc, nmi or ari — or choose runs of one method."
+            f"{' and '.join(f'`{m}`' for m in hidden)} are not compared: the chosen runs train different objectives "
+            f"({', '.join(objectives)}), each logging its own, on its own scale. Compare acc, nmi or ari — or "
+            "choose runs of one method."
         )
     groups = launcher.config_groups(configs)
     names = groups if bands else {rid: f"{groups[rid]} · seed {by_id[rid].seed} · {rid[-4:]}" for rid in selected}
@@ -183,7 +184,6 @@ def compare_section(c: list[Any], infos: list[RunInfo], by_id: dict[str, RunInfo
     chosen_infos = [by_id[rid] for rid in selected]
     summary = launcher.seed_summary(chosen_infos, configs)
     st.markdown("**Final metrics, mean ± std over seeds, per configuration**")
-    hidden = ("loss",) if len(objectives) > 1 else ()
     shown_cols = [col for col in summary.columns if not col.endswith((" mean", " std")) and col not in hidden]
     st.dataframe(summary[shown_cols], hide_index=True, width="stretch")
     diff = launcher.config_diff(configs)
