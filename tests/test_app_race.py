@@ -17,6 +17,8 @@ from conftest import BAD, RATIO, figures, ok, open_page  # tests/ is on sys.path
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from ccel_core.experiments.race import STEP_LIMIT  # noqa: E402
+
 
 def open_race(query: dict[str, str], state: Optional[dict[str, Any]] = None) -> AppTest:
     """The app on the race page with URL parameters ``query`` (and session ``state`` set first)."""
@@ -52,14 +54,14 @@ def test_sweep_shows_numeric_ratios_per_k_and_clean_tables() -> None:
     ok(at)
     assert not at.error, [e.value for e in at.error]
     m = metrics(at)
-    r2, r20 = m["best PGD / EM, K = 2"], m["best PGD / EM, K = 20"]
+    r2, r20 = m["best PGD / EM iterations, K = 2"], m["best PGD / EM iterations, K = 20"]
     assert RATIO.match(r2) and RATIO.match(r20), m
     assert not r2.startswith((">", "<")) and not r20.startswith((">", "<"))  # both reached 1e-2: measured
     assert re.match(r"^\d+(\.\d+)? m?s$", m["exact y-step to 1e-09, K = 20"])
     assert not at.warning, warnings(at)  # nothing failed: no false alarm
     headline, detail = tables(at)
     assert list(headline.index) == ["2", "20"] and "PGD / EM (time)" in headline.columns
-    assert headline.loc["20", "PGD / EM (time)"] == r20
+    assert headline.loc["20", "PGD / EM (iterations)"] == r20
     assert set(detail["method"]) >= {"exact", "EM", "EM + SQUAREM"}
     assert clean_cells(at) > 50
     sweep, *per_k = figures(at)
@@ -75,9 +77,9 @@ def test_sweep_out_of_budget_and_diverged_pgd_are_warnings_and_bounds() -> None:
     at = open_race({"n": "150", "ks": "20", "budget": "1", "steps": "2, 4"})
     ok(at)
     text = warnings(at)
-    assert "PGD η=0.002 diverged at K = 20" in text and "curves are clipped" in text
+    assert "PGD η=0.002 diverged at K = 20" in text and "curves are clipped" in text and STEP_LIMIT in text
     assert "No PGD step size reached the certified gap 0.01 at K = 20 within its budget" in text
-    ratio = metrics(at)["best PGD / EM, K = 20"]
+    ratio = metrics(at)["best PGD / EM iterations, K = 20"]
     assert ratio.startswith("> ") and RATIO.match(ratio)  # a lower bound, shown as one
     headline, detail = tables(at)
     assert headline.loc["20", "best PGD → 0.01"].startswith("> ")

@@ -25,17 +25,21 @@ def test_race_defaults_show_numeric_ratios_and_no_none_nan_or_infinity(app_url: 
     from playwright.sync_api import expect
 
     page.goto(f"{app_url}/solver_race")  # type: ignore[attr-defined]
-    expect(page.get_by_text("best PGD / EM, K = 200")).to_be_visible(timeout=LONG)  # type: ignore[attr-defined]
+    expect(page.get_by_text("best PGD / EM iterations, K = 200")).to_be_visible(timeout=LONG)  # type: ignore[attr-defined]
     wait_ready(page, timeout=LONG)
     assert page.locator(EXCEPTION).count() == 0  # type: ignore[attr-defined]
     labels = page.get_by_test_id("stMetricLabel").all_inner_texts()  # type: ignore[attr-defined]
     values = page.get_by_test_id("stMetricValue").all_inner_texts()  # type: ignore[attr-defined]
     shown = dict(zip((s.strip() for s in labels), (v.strip() for v in values)))
-    ratios = {k: v for k, v in shown.items() if k.startswith("best PGD / EM, K = ")}
-    assert sorted(ratios) == ["best PGD / EM, K = 2", "best PGD / EM, K = 20", "best PGD / EM, K = 200"], shown
+    ratios = {k: v for k, v in shown.items() if k.startswith("best PGD / EM iterations, K = ")}
+    assert sorted(ratios) == [
+        "best PGD / EM iterations, K = 2",
+        "best PGD / EM iterations, K = 20",
+        "best PGD / EM iterations, K = 200",
+    ], shown
     assert all(RATIO.match(v) for v in ratios.values()), ratios
-    assert not ratios["best PGD / EM, K = 2"].startswith((">", "<"))  # measured: both reached 1e-2
-    assert ratios["best PGD / EM, K = 200"].startswith("> ")  # PGD ran out of budget: a lower bound
+    assert not ratios["best PGD / EM iterations, K = 2"].startswith((">", "<"))  # measured: both reached 1e-2
+    assert ratios["best PGD / EM iterations, K = 200"].startswith("> ")  # PGD ran out of budget: a lower bound
     assert re.match(r"^\d+(\.\d+)? m?s$", shown["exact y-step to 1e-09, K = 200"]), shown
     tables = page.get_by_test_id("stTable")  # type: ignore[attr-defined]
     expect(tables).to_have_count(2)

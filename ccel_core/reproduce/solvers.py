@@ -10,6 +10,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..experiments.paper import TABLE1, TABLE1_KS
+from ..experiments.race.problem import STEP_LIMIT
 from ..summary import summarize
 from .context import Context
 from .report import Section
@@ -89,7 +90,7 @@ def table1_section(ctx: Context, sec: Section) -> None:
     sec.text(
         f"The y-step of eq. 11 (λ = {lam:g}) on random σ: N = {b.table1_n:,} points per problem, K ∈ "
         f"{list(b.table1_ks)}, one problem per seed ({ctx.seeds}). EM and EM + SQUAREM {b.table1_em_iters} steps; PGD "
-        f"at {' and '.join(f'{f:g}' for f in factors)} × 1/(λK) (at the stability limit ≈ 2/(λK): larger fixed steps diverge, and 2/(λK) itself may) with "
+        f"at {' and '.join(f'{f:g}' for f in factors)} × 1/(λK) (at the stability limit: {STEP_LIMIT}) with "
         f"{budget:g} × the steps EM needed; every solver is timed to a "
         f"*certified* gap (primal − dual bound, docs/math.md §7), so no solver's own stopping rule is trusted. The "
         f"paper's N and step sizes were lost with its formulas; its column heads are taken as K = 2, 20, 200. "

@@ -17,6 +17,7 @@ import streamlit as st
 from ccel_core.experiments.race import (
     EXACT_LEVEL,
     HEADLINE_LEVEL,
+    STEP_LIMIT,
 )
 from explorer import cached, race_view
 from explorer import common as ui
@@ -55,7 +56,11 @@ with st.form("race"):
     c = st.columns([1.2, 1.6, 1.2, 1.2, 1.4, 1.8, 1])
     c[0].number_input("points N", 10, 100_000, step=100, key=k("n"))
     if view == "sweep":
-        c[1].text_input("classes K (up to 6)", key=k("ks"), help="one race per K, e.g. 2, 20, 200")
+        c[1].text_input(
+            f"classes K (≤ {MAX_KS} values)",
+            key=k("ks"),
+            help=f"one race per K, at most {MAX_KS} values, e.g. 2, 20, 200",
+        )
     else:
         c[1].number_input("classes K", 2, 500, step=1, key=k("k"))
     c[2].number_input("λ (fairness weight)", 0.01, 10_000.0, step=10.0, key=k("lam"))
@@ -74,7 +79,7 @@ with st.form("race"):
     c[5].text_input(
         "PGD steps × 1/(λK)",
         key=k("steps"),
-        help="fixed step sizes as multiples of 1/(λK); steps above ≈ 2/(λK) diverge, smaller ones are proportionally slower",
+        help=f"fixed step sizes as multiples of 1/(λK); {STEP_LIMIT}, smaller ones are proportionally slower",
     )
     c[6].number_input("seed", 0, 10_000, key=k("seed"))
     if view == "single":
@@ -152,13 +157,15 @@ with ui.shown_errors():
             for col, kk in zip(m, ks):
                 r = v["ratios"][kk]
                 col.metric(
-                    f"best PGD / EM, K = {kk}",
-                    r["time"].text,
-                    delta=f"{r['iterations'].text} in iterations",
+                    f"best PGD / EM iterations, K = {kk}",
+                    r["iterations"].text,
+                    delta=f"{r['time'].text} in time (one run)",
                     delta_color="off",
                     delta_arrow="off",
-                    help=f"seconds to a certified gap of {LEVEL:g} (below: iterations, which do not depend on the "
-                    "machine's load)" + (f"; best PGD / EM + SQUAREM: {r['squarem'].text}" if "squarem" in r else ""),
+                    help=f"iterations to a certified gap of {LEVEL:g}, which do not depend on the machine or its load; "
+                    "below: seconds, from one wall-clock run of each solver on this machine (a ratio near 1 can "
+                    "come out either side of it between runs; the Reproduction page's Table 1 gives times over "
+                    "seeds)" + (f"; best PGD / EM + SQUAREM in time: {r['squarem'].text}" if "squarem" in r else ""),
                 )
             ex = v["exact"]
             m[-1].metric(
@@ -234,6 +241,6 @@ with ui.shown_errors():
             ui.table_download(race.summary, "race_summary", "Summary CSV")
             st.caption(
                 f"Optimum: {race.reference_source}. PGD step sizes: {', '.join(f'{v:.3g}' for v in race.pgd_lrs)}; "
-                f"steps above ≈ 2/(λK) = {2 / (lam * kk):.3g} oscillate or diverge. PGD budget: "
+                f"{STEP_LIMIT} (here 2/(λK) = {2 / (lam * kk):.3g}). PGD budget: "
                 f"{race.pgd_max_iter:,} iterations per step size ({budget:g} × EM's steps to {LEVEL:g})."
             )

@@ -23,6 +23,7 @@ __all__ = [
     "OUTCOMES",
     "PAPER_STOP",
     "Progress",
+    "STEP_LIMIT",
     "default_pgd_lrs",
     "race_problem",
     "reference_optimum",
@@ -35,6 +36,8 @@ ACCELERATED = "EM + SQUAREM"
 EXACT = "exact"
 PAPER_STOP = 1e-5
 OUTCOMES = ("reached", "budget", "diverged")  # how a run ended: its gap target, its budget, divergence
+# PGD's fixed steps against the fairness term's curvature ≈ λK (default_pgd_lrs): measured, 2/(λK) itself diverges at K = 200
+STEP_LIMIT = "fixed steps above ≈ 2/(λK) diverge, and 2/(λK) itself may"
 
 
 Progress = Callable[[float, str], None]  # (fraction done in [0, 1], what runs now)

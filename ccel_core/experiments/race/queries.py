@@ -11,7 +11,7 @@ import numpy as np
 
 from ...solvers._common import format_gap
 from .bounds import Reach, format_iterations, format_seconds
-from .problem import EXACT, HEADLINE_LEVEL
+from .problem import EXACT, HEADLINE_LEVEL, STEP_LIMIT
 from .result import RaceResult
 
 __all__ = ["best_pgd", "divergence", "race_warnings", "reach"]
@@ -82,7 +82,7 @@ def race_warnings(race: RaceResult, level: float = HEADLINE_LEVEL, *, where: str
             it, start, there = divergence(race, m)
             out.append(
                 f"{m} diverged{where}: its loss went from {start:.4g} to {_loss_text(there)} by iteration {it} "
-                f"(fixed steps above ≈ 2/(λK) = {limit:.3g} are unstable). It is left out of the best PGD, and "
+                f"({STEP_LIMIT}; here 2/(λK) = {limit:.3g}). It is left out of the best PGD, and "
                 "its curves are clipped where they leave the charts."
             )
     em_reach = reach(race, "EM", level) if "EM" in race.methods else None
