@@ -41,11 +41,12 @@ def test_noisy_headline_is_the_mean_over_levels_with_its_std_over_seeds() -> Non
     headline = metric(at, "CCE − CE")
     assert re.fullmatch(PM, headline), headline
     # the same numbers by hand from the runs the page made (kept by explorer.cached, by settings):
-    # per seed, the mean over levels of the paired difference; then mean ± sample std (ddof = 1)
+    # per seed, the mean over the noisy levels (ρ > 0) of the paired difference; then mean ± sample std (ddof = 1)
     df = cached.noisy_results(("digits", "linear", "random-soft", (0.0, 0.5), (0, 1), 2))
     assert df is not None and len(df) == 2 * 2 * 2
-    wide = df.pivot_table(index=["seed", "level"], columns="loss", values="test_acc")
+    wide = df[df["level"] > 0].pivot_table(index=["seed", "level"], columns="loss", values="test_acc")
     per_seed = (wide["collision"] - wide["shannon"]).groupby("seed").mean().to_numpy()
+    assert "CCE − CE, mean over ρ > 0 (1 level)" in [m.label for m in at.metric]
     mean, std = per_seed.mean(), per_seed.std(ddof=1)
     assert headline == f"{'+' if mean >= 0 else ''}{mean:.3f} ± {std:.3f}"
     # each loss at the top level, with its std too

@@ -17,6 +17,7 @@ from ccel_core.experiments.noisy import (
     level_axis_title,
     mean_difference,
     noisy_label_experiment,
+    noisy_level_means,
     paired_differences,
 )
 
@@ -153,14 +154,17 @@ def test_paired_differences_numbers_and_verdicts() -> None:
     assert (out["n"] == 3).all()
 
 
-def test_mean_difference_averages_levels_within_a_seed_then_summarizes_seeds() -> None:
-    df = _results({0.0: [0.0, 0.0, 0.0], 0.5: [0.02, 0.04, 0.09], 0.9: [0.04, 0.02, 0.03]})
-    per_seed = np.array([0.02 + 0.04, 0.04 + 0.02, 0.09 + 0.03]) / 3
+def test_mean_difference_averages_the_noisy_levels_within_a_seed_then_summarizes_seeds() -> None:
+    """Level 0 (one-hot targets, the control) is left out, as in the Reproduction page's Fig. 2 claim."""
+    df = _results({0.0: [0.05, 0.0, 0.0], 0.5: [0.02, 0.04, 0.09], 0.9: [0.04, 0.02, 0.03]})
+    per_seed = np.array([0.02 + 0.04, 0.04 + 0.02, 0.09 + 0.03]) / 2
+    assert noisy_level_means(df).to_numpy() == pytest.approx(per_seed)
+    assert mean_difference(df[df["level"] == 0]).n == 0  # no noisy level: nothing to average
     s = mean_difference(df)
     assert (s.mean, s.std, s.n) == (pytest.approx(per_seed.mean()), pytest.approx(per_seed.std(ddof=1)), 3)
     one = mean_difference(df[df["seed"] == 0])
     assert one.n == 1 and np.isnan(one.std)
-    assert paired_differences(df[df["seed"] == 0])["verdict"].tolist() == ["identical", "one seed", "one seed"]
+    assert paired_differences(df[df["seed"] == 1])["verdict"].tolist() == ["identical", "one seed", "one seed"]
 
 
 def test_describe_differences_names_the_levels_and_numbers() -> None:
@@ -168,7 +172,8 @@ def test_describe_differences_names_the_levels_and_numbers() -> None:
     text = describe_differences(paired_differences(df), "mix")
     assert "**Shannon CE is ahead beyond seed noise** at ε = 0.2 (-0.010 ± 0.001)" in text
     assert "Within seed noise at ε = 0.6 (+0.007 ± 0.025)" in text
-    assert "Identical at ε = 0" in text and "Collision CE is ahead" not in text
+    assert "Identical at ε = 0." in text and "Collision CE is ahead" not in text
+    assert "At ε = 0 the targets are one-hot" in text and "rounding" in text
     assert "at ρ = 0.2" in describe_differences(paired_differences(df), "random-soft")
 
 

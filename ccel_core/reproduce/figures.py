@@ -108,7 +108,7 @@ def fig2_section(ctx: Context, sec: Section) -> None:
     """Fig. 2: CE vs CCE on corrupted soft targets, per data set, model and noise model, paired by seed."""
     import pandas as pd
 
-    from ..experiments.noisy import LEVEL_SYMBOLS, noisy_label_experiment
+    from ..experiments.noisy import LEVEL_SYMBOLS, noisy_label_experiment, noisy_level_means
     from ..plots import noisy_labels_figure
     from ..summary import summarize
 
@@ -171,8 +171,7 @@ def fig2_section(ctx: Context, sec: Section) -> None:
                             f"verdict (paired t, α = {ALPHA:g} each way)": verdict,
                         }
                     )
-                noisy = diff[diff["level"] > 0]
-                per_seed = noisy.groupby("seed")["d"].mean()
+                per_seed = noisy_level_means(df)
                 where = "; ".join(f"{k} at {sym} = {', '.join(v)}" for k, v in ahead.items() if k != "identical")
                 sec.claim(
                     "Averaged over the noise levels, collision CE's test accuracy is above Shannon CE's",
