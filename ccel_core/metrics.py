@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -74,15 +74,21 @@ def cluster_accuracy(y_true: Any, y_pred: Any) -> float:
     return float(counts[rows, cols].sum() / t.size)
 
 
-def confusion_matrix(y_true: Any, y_pred: Any, *, mapped: bool = True) -> tuple[np.ndarray, list[int], list[int]]:
+def confusion_matrix(
+    y_true: Any, y_pred: Any, *, mapped: bool = True, n_clusters: Optional[int] = None
+) -> tuple[np.ndarray, list[int], list[int]]:
     """Contingency counts, classes × clusters, as ``(matrix, class_ids, cluster_ids)``.
 
     With ``mapped=True`` the clusters are ordered so that matched clusters sit on the diagonal
     (the cluster mapped to class ``classes[i]`` is column ``i``); unmatched clusters come last.
+    ``n_clusters``: the model's K — clusters ``0 … K − 1`` that no point was assigned to are
+    columns of zeros (last), so an empty cluster shows instead of vanishing.
     """
     t, p = _pair(y_true, y_pred)
     classes = [int(c) for c in np.unique(t)]
     clusters = [int(c) for c in np.unique(p)]
+    if n_clusters is not None:
+        clusters += [c for c in range(int(n_clusters)) if c not in set(clusters)]
     if mapped:
         mapping = cluster_mapping(t, p)
         inverse = {cls: clu for clu, cls in mapping.items()}

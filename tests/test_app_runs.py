@@ -352,6 +352,26 @@ def test_a_finished_run_shows_its_confusion_matrix_and_examples(store: RunStore)
     assert arr(examples["data"][0]["z"]).shape == (10 * 9, 8 * 9)  # 10 rows of 8 digits, 8 × 8 + gaps
 
 
+def test_an_empty_cluster_is_shown_not_left_out(store: RunStore) -> None:
+    from ccel_core.data import load_dataset
+
+    y = load_dataset("digits").y.numpy()
+    rid = run_with(store, 0)
+    clusters = np.where(y == 2, 0, y)  # K = 10, but no point in cluster 2
+    probs = np.full((len(y), 10), 0.01)
+    probs[np.arange(len(y)), clusters] = 0.91
+    store.open(rid).save_assignments(clusters, probs)
+    at = open_page("clustering_runs")
+    ok(at)
+    titles = [f["layout"]["title"]["text"] for f in figures(at)]
+    confusion = figures(at)[titles.index(f"Classes × clusters of {rid}")]
+    z = arr(confusion["data"][0]["z"])
+    assert z.shape == (10, 10) and confusion["data"][0]["x"][-1] == "cluster 2" and not z[:, -1].any()
+    ticks = figures(at)[titles.index("Examples per cluster (most confident first)")]["layout"]["yaxis"]["ticktext"]
+    assert len(ticks) == 10 and "cluster 2 (empty)" in ticks
+    assert any("Cluster 2 of K = 10: empty" in c.value for c in at.caption)
+
+
 # --------------------------------------------------------------------------------------------------
 # the runs folder stays inside its root
 # --------------------------------------------------------------------------------------------------

@@ -279,3 +279,19 @@ def test_simplex_heatmap_figure_refuses_a_partial_grid():
     for bad in (moved, df.assign(s1=np.nan)):
         with pytest.raises(ValueError, match=r"needs the points of simplex_loss_grid.*28 rows"):
             P.simplex_heatmap_figure(bad)
+
+
+def test_method_scores_marks_the_papers_numbers_with_what_the_paper_measured():
+    """Bars: mean ± std (ddof = 1) over seeds per group and method; the paper's diamonds carry the legend
+    name the caller gives (the paper's data and input, which differ from ours), else "paper (<group>)"."""
+    df = pd.DataFrame(
+        {"method": ["Our"] * 3 + ["MIGD"] * 3, "data": "mnist-test", "acc": [0.5, 0.6, 0.7, 0.4, 0.4, 0.4]}
+    )
+    paper = {("mnist-test", "Our"): 95.0}
+    fig = P.method_scores_figure(df, paper=paper, paper_names={"mnist-test": "paper (MNIST, ResNet-50 features)"})
+    out = _check(fig, 2)
+    bars, marks = out["data"]
+    assert list(bars["x"]) == ["Our", "MIGD"]
+    assert np.allclose(np.asarray(fig.data[0].y), [60.0, 40.0]) and np.allclose(fig.data[0].error_y.array, [10.0, 0.0])
+    assert marks["name"] == "paper (MNIST, ResNet-50 features)" and list(marks["x"]) == ["Our"]
+    assert P.method_scores_figure(df, paper=paper).data[1].name == "paper (mnist-test)"

@@ -19,13 +19,16 @@ def method_scores_figure(
     value: str = "acc",
     group: str = "data",
     paper: Optional[Mapping[tuple[str, str], float]] = None,
+    paper_names: Optional[Mapping[str, str]] = None,
     scale: float = 100.0,
     title: Optional[str] = None,
     y_title: str = "ACC (%)",
 ) -> go.Figure:
     """One bar per (``group``, ``method``): the mean of ``value`` over seeds (× ``scale``) with a ±
     std error bar (ddof = 1); ``paper[(group, method)]`` (already scaled) drawn as a black diamond
-    on its bar. ``df``: one row per run with columns ``method``, ``group`` and ``value``."""
+    on its bar, named ``paper_names[group]`` in the legend (say what the paper measured: its data and
+    input often differ from the group's; default "paper (<group>)"). ``df``: one row per run with
+    columns ``method``, ``group`` and ``value``."""
     missing = [c for c in ("method", group, value) if c not in df.columns]
     if missing:
         raise ValueError(f"method_scores_figure needs columns {missing}; got {list(df.columns)}")
@@ -54,10 +57,10 @@ def method_scores_figure(
                         x=[m for m, _ in got],
                         y=[v for _, v in got],
                         mode="markers",
-                        name=f"paper ({g})",
+                        name=(paper_names or {}).get(str(g), f"paper ({g})"),
                         marker=dict(symbol="diamond", color="black", size=9),
                         offsetgroup=str(i),
-                        hovertemplate=f"paper, {g}<br>%{{x}}: %{{y:.2f}}<extra></extra>",
+                        hovertemplate=f"{(paper_names or {}).get(str(g), f'paper ({g})')}<br>%{{x}}: %{{y:.2f}}<extra></extra>",
                     )
                 )
     finish(fig, title, "method", y_title, barmode="group", scattermode="group")

@@ -243,9 +243,19 @@ def finished_views(info: RunInfo) -> None:
     except (OSError, ValueError, KeyError) as exc:
         st.caption(f"No confusion matrix or examples: {exc}")
         return
-    clusters = None
+    # the model's K: clusters no point went to are shown empty, not left out
+    k_model = (
+        probs.shape[1] if probs is not None else (launcher.run_config(store, info).get("n_clusters") or data.n_classes)
+    )
+    clusters = sorted(set(range(int(k_model))) | set(labels.tolist()))
+    empty = [c for c in clusters if not (labels == c).any()]
+    if empty:
+        st.caption(
+            f"{'Clusters' if len(empty) > 1 else 'Cluster'} {', '.join(map(str, empty))} of K = {k_model}: empty (no "
+            "point was assigned to it), shown as a column of zeros and an empty row of examples."
+        )
     if data.y is not None:
-        matrix, classes, clusters = confusion_matrix(data.y.numpy(), labels)
+        matrix, classes, clusters = confusion_matrix(data.y.numpy(), labels, n_clusters=int(k_model))
         names = [data.class_names[c] if data.class_names else c for c in classes]
         table = pd.DataFrame(matrix, index=[f"class {c}" for c in names], columns=[f"cluster {c}" for c in clusters])
         fig = confusion_figure(matrix, names, clusters, title=f"Classes × clusters of {info.run_id}")
@@ -255,7 +265,7 @@ def finished_views(info: RunInfo) -> None:
     images = launcher.example_images(data)
     if images is not None:
         fig = cluster_examples_figure(images, labels, probs=probs, clusters=clusters, per_cluster=8)
-        rows = len(clusters) if clusters is not None else len(set(labels.tolist()))
+        rows = len(clusters)
         ui.chart(fig, None, f"examples_{info.run_id}", key="cr-examples", height=90 + 48 * rows)
     elif tuple(data.x.shape[1:]) == (2,):
         ui.chart(cluster_points_figure(data.x, labels), None, f"clusters_{info.run_id}", key="cr-points", height=420)

@@ -108,7 +108,7 @@ def cluster_examples_figure(
         scaleanchor="x",
         tickmode="array",
         tickvals=[r * (h + 1) + (h - 1) / 2 for r in range(len(rows))],
-        ticktext=[f"cluster {c} ({sizes.get(c, 0)})" for c in rows],
+        ticktext=[f"cluster {c} ({sizes[c]})" if c in sizes else f"cluster {c} (empty)" for c in rows],
     )
     return fig
 
