@@ -40,7 +40,7 @@ def launch_form(k: Callable[[str], str], store: RunStore) -> None:
                 return f"file: {info.get('original', Path(name).name)} ({Path(name).name})"
             return f"{name} (needs its files in $CCEL_DATA)" if name in vision else name
 
-        with st.form("launch", border=False):
+        with st.form("launch", border=False, enter_to_submit=False):  # a training starts only by its button
             a = st.columns([3, 2, 2, 1])
             data = a[0].selectbox("data", data_options, format_func=data_label, key=k("data"))
             method = a[1].selectbox(

@@ -158,7 +158,11 @@ def test_compare_of_three_seeds_shows_a_spread(app_url: str, runs_root: Path, pa
     page.get_by_role("textbox", name="seeds", exact=True).fill("0 1 2")
     epochs = page.get_by_label("epochs", exact=True)
     epochs.fill("3")
-    epochs.press("Tab")
+    epochs.press("Enter")  # Enter in a field of the launch form starts nothing: only its button does
+    page.wait_for_timeout(1500)
+    wait_ready(page)
+    expect(page.get_by_text("Launched")).to_have_count(0)
+    expect(page.get_by_text("No runs yet")).to_be_visible()
     page.get_by_role("button", name="Launch", exact=True).click()
     expect(page.get_by_text("Launched").first).to_be_visible(timeout=LONG)
     expect(page.get_by_text("No runs yet")).to_have_count(0)
