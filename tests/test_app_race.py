@@ -102,6 +102,9 @@ def test_single_k_diverged_step_warns_and_is_clipped() -> None:
     assert "PGD η=0.1 (diverged)" in names
     assert "range" in loss["layout"]["yaxis"]  # clipped to the stable runs
     assert gap_iter["layout"]["yaxis"]["type"] == "log"
+    # solvers that stop after tens, hundreds and thousands of iterations: log x, the legend under the chart
+    for fig in (gap_iter, gap_sec, loss):
+        assert fig["layout"]["xaxis"]["type"] == "log" and fig["layout"]["legend"]["orientation"] == "h"
     assert metrics(at)["PGD time / EM time (gap 0.01)"]  # a number or a bound, never empty
 
 

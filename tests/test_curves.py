@@ -269,6 +269,9 @@ def test_simplex_figure_colour_scale_has_a_minimum_range_and_shows_the_range():
     steep = simplex_loss_grid((0.7, 0.2, 0.1), 2.0, resolution=15)
     top = simplex_heatmap_figure(steep).data[0]
     assert top.zmax == pytest.approx(np.percentile(steep["loss"], 95))  # a wide range is left alone
+    # the colours saturate below the loss's maximum there: the subtitle says where, not only the range
+    assert f"colours stop at {top.zmax:.3g} (95th percentile)" in simplex_heatmap_figure(steep).layout.title.text
+    assert "colours stop" not in fig.layout.title.text  # the nearly flat one spans its whole range
 
 
 def test_simplex_figure_flat_loss_has_no_minimum_marker_and_ties_are_all_marked():

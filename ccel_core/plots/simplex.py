@@ -107,6 +107,7 @@ def simplex_heatmap_figure(
     top = float(cmax) if cmax is not None else float(np.nanpercentile(loss, 95))
     mask = near_minimum(loss)
     flat = bool(mask.all())
+    zmax = max(top, lo + float(min_range))
     r, sig, n = _lattice(df)
     xs, ys, z, text = _raster(df, name, r, sig, n)
     fig = go.Figure(
@@ -118,7 +119,7 @@ def simplex_heatmap_figure(
             name=name,
             colorscale="Viridis",
             zmin=lo,
-            zmax=max(top, lo + float(min_range)),
+            zmax=zmax,
             colorbar=dict(title=dict(text=f"{name}<br>(nats)"), thickness=12),
             hovertemplate="%{text}<extra></extra>",
             hoverongaps=False,
@@ -163,6 +164,8 @@ def simplex_heatmap_figure(
     if title is None:
         at = "" if target is None else "y = (" + ", ".join(f"{v:.2g}" for v in target) + ") · "
         what = f"flat: {lo:.4f} nats at every σ" if flat else f"{lo:.3g} to {hi:.3g} nats"
+        if not flat and zmax < hi:  # the colours saturate: say where, or the colour bar reads as the range
+            what += f"; colours stop at {zmax:.3g} ({'95th percentile' if cmax is None else 'cmax'})"
         title = f"{name} over the simplex<br><sup>{at}{what}</sup>"
     finish(fig, title)
     _frame(fig)

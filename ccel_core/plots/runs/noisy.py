@@ -85,4 +85,4 @@ def corrupted_targets_figure(weights: pd.DataFrame, *, x_title: str = "noise lev
         box = go.Box(y=part["true_class_weight"], name=f"{level:g}", marker_color=SHANNON_COLOR, boxpoints=False)
         fig.add_trace(box.update(showlegend=False))
     fig.update_layout(yaxis_range=[0, 1.02], margin=dict(t=50, b=40))
-    return finish(fig, "The corrupted targets: weight y_c on the true class", x_title, "y_c")
+    return finish(fig, "Corrupted targets<br><sup>weight y_c left on the true class c</sup>", x_title, "y_c")
