@@ -122,6 +122,8 @@ def test_ternary_labels_figure_frames():
     np.testing.assert_allclose(fig.frames[3].data[1].b, frames[3][:, 1])
     np.testing.assert_allclose(fig.frames[2].data[0].c, sigma[:, 2])
     assert len(out["layout"]["sliders"][0]["steps"]) == 4
+    for axis in ("aaxis", "baxis", "caxis"):  # no tick label at a corner, where the labels y end up
+        assert out["layout"]["ternary"][axis]["tickvals"] == [0.2, 0.4, 0.6, 0.8]
     single = P.ternary_labels_figure(frames[0])
     _check(single, 1, 0)
     assert not single.layout.sliders

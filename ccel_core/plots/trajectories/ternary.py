@@ -74,12 +74,14 @@ def ternary_labels_figure(
     # the legend under the triangle and side margins wide enough for the corner titles: neither
     # covers nor cuts "cluster 0" (top) or "cluster 1" / "cluster 2" (bottom corners)
     finish(fig, title, legend={**COMPACT_LEGEND, "y": -0.12}, margin=dict(l=70, r=70, t=80, b=90))
+    # ticks inside the edges only: a "0" or "1.0" at a corner would sit on the points that end there
+    inner = dict(min=0, tickmode="array", tickvals=[0.2, 0.4, 0.6, 0.8])
     fig.update_layout(
         ternary=dict(
             sum=1,
-            aaxis=dict(title="cluster 0", min=0),
-            baxis=dict(title="cluster 1", min=0),
-            caxis=dict(title="cluster 2", min=0),
+            aaxis=dict(title="cluster 0", **inner),
+            baxis=dict(title="cluster 1", **inner),
+            caxis=dict(title="cluster 2", **inner),
         )
     )
     return fig
