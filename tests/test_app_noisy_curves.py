@@ -199,3 +199,22 @@ def test_loss_curves_gradient_arrows_toggle() -> None:
     ok(at)
     assert [t.get("name") for t in figures(at)[2]["data"]] == ["H₂(y,σ)", "pick σ", "target y", "grid minimum"]
     assert at.query_params["arrows"] == "false"
+
+
+def test_loss_curves_gradient_caption_follows_the_confidence() -> None:
+    """The caption under the gradient chart states its numbers at the uniform target: collision CE's 0
+    and Shannon's pull at s > 0; at s = 0 (σ uniform too) every gradient is 0, and it says so."""
+    at = open_page("loss_curves")
+    ok(at)
+
+    def caption() -> str:
+        return next(c.value for c in at.caption if "Gradient norm at the uniform target" in c.value)
+
+    text = caption()
+    shannon = float(re.search(r"H\(y,σ\) ([0-9.e+-]+)", text).group(1))
+    collision = float(re.search(r"H₂\(y,σ\) ([0-9.e+-]+)", text).group(1))
+    assert collision < 1e-6 < shannon and "still pulls σ towards uniform" in text
+    at.slider(key="lc.scale").set_value(0.0).run()
+    ok(at)
+    text = caption()
+    assert float(re.search(r"H\(y,σ\) ([0-9.e+-]+)", text).group(1)) < 1e-6 and "every gradient vanishes" in text

@@ -142,8 +142,18 @@ g2.radio(
 with ui.shown_errors():
     grads, fig = cached.gradient_view(scale, alphas, ui.value(PAGE, "x"))
     ui.chart(fig, grads, "gradient_vs_certainty", key="lc-grad")
-st.caption(
-    "Targets y(ε) = (1 − ε) e₁ + ε/K · 1. At ε = 1 (uniform y) collision CE has zero gradient — an "
-    "uninformative label teaches nothing — while Shannon CE still pulls σ towards uniform."
-)
+    # what the chart shows at the uniform target, read from its own numbers (they change with s)
+    uniform = grads[grads["eps"] == grads["eps"].max()]
+    at_uniform = ", ".join(f"{r['name']} {r['grad_norm']:.3g}" for _, r in uniform.iterrows())
+    why = (
+        "at s = 0 σ is uniform too, so every loss is at its minimum there and every gradient vanishes — raise s "
+        "to see them differ"
+        if scale == 0
+        else "an uninformative label teaches nothing under collision CE (its loss is the constant ln K), while "
+        "Shannon CE still pulls σ towards uniform"
+    )
+    st.caption(
+        f"Targets y(ε) = (1 − ε) e₁ + ε/K · 1: ε = 0 is one-hot (every loss is −ln σ₁, one gradient), ε = 1 uniform "
+        f"(H(y) = ln 3). Gradient norm at the uniform target: {at_uniform} — {why}."
+    )
 ui.write_url(PAGE, SPECS)
