@@ -328,6 +328,15 @@ def test_every_section_ran_with_paper_numbers_and_a_verdict(tiny: Path) -> None:
     ):
         assert cell in md, cell
     assert "budget **tiny**" in md and report.meta["machine"] in md
+    # which code made it and how busy the machine was: recorded, and checked against the code installed
+    from ccel_core.reproduce import describe_provenance
+    from ccel_core.sources import source_digest
+
+    assert report.meta["source"] == source_digest() and f"source `{source_digest()[:12]}`" in md
+    assert report.meta["load"] is None or (report.meta["load"] >= 0 and "load average" in md)
+    assert describe_provenance(report.meta)[0] == "same"
+    assert describe_provenance({**report.meta, "source": "0" * 64})[0] == "other"
+    assert describe_provenance({k: v for k, v in report.meta.items() if k != "source"})[0] == "unknown"
 
 
 @pytest.mark.slow

@@ -22,6 +22,7 @@ HELP = "rerun the paper's figures and tables; write report.md / report.html with
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     from ..reproduce import BUDGETS, SECTIONS
+    from ..reproduce.budget import QUICK_TIME
     from ..reproduce.context import MNIST_ROOT_DEFAULT
 
     p = sub.add_parser(
@@ -30,7 +31,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         description="Run Fig. 1, Fig. 2 and Tables 1, 2, 3 and 5 of the paper at a budget and write "
         "OUT/report.md, OUT/report.html (self-contained) and OUT/report.json: per figure/table the paper's "
         "numbers, ours (mean ± std over seeds) and a verdict per claim from a one-sided Welch / paired t test.",
-        epilog="Budgets: quick (3 seeds, <= 15 min on a 2-core CPU), full (6 seeds, the paper's protocols: a GPU "
+        epilog=f"Budgets: quick (3 seeds, {QUICK_TIME}), full (6 seeds, the paper's protocols: a GPU "
         "box), tiny (a smoke test: every section runs, the numbers mean nothing). Exit codes: 0 written; "
         "1 written, but a section failed (its error is in the report); 2 bad arguments (nothing run); "
         "130 interrupted (nothing written).",

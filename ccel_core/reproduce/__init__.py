@@ -2,7 +2,7 @@
 paper's numbers beside ours and a verdict per claim.
 
 * :func:`reproduce` runs the sections (:data:`SECTIONS`: Fig. 1, Fig. 2, Tables 1, 2, 3, 5) at a
-  :class:`Budget` (``quick``: ≤ 15 min on a 2-core CPU, ``full``: the paper's protocols, a GPU box;
+  :class:`Budget` (``quick``: :data:`QUICK_TIME`, ``full``: the paper's protocols, a GPU box;
   ``tiny``: the test suite's smoke run) and writes ``report.md``, ``report.html`` (self-contained)
   and ``report.json`` (read by the explorer's Reproduction page, :func:`load_report`).
 * :mod:`.stats` holds the one significance rule behind every verdict (Welch / paired t, one-sided
@@ -10,7 +10,8 @@ paper's numbers beside ours and a verdict per claim.
 * The paper's numbers live in :mod:`ccel_core.experiments.paper`.
 """
 
-from .budget import BUDGETS, Budget, budget
+from .budget import BUDGETS, QUICK_TIME, Budget, budget
+from .provenance import describe as describe_provenance
 from .report import CLAIM_COLUMNS, REPORT_FILES, REPORT_JSON, Claim, Report, Section, claims_table, load_report
 from .run import SECTIONS, machine_description, reproduce
 from .stats import (
@@ -34,7 +35,9 @@ __all__ = [
     "BUDGETS",
     "Budget",
     "CLAIM_COLUMNS",
+    "QUICK_TIME",
     "budget",
+    "describe_provenance",
     "Claim",
     "claims_table",
     "DOES_NOT_HOLD",

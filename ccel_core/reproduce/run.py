@@ -17,6 +17,7 @@ from .budget import budget as get_budget
 from .clustering import table2_section, table3_section
 from .context import Context, default_mnist_root
 from .figures import fig1_section, fig2_section
+from .provenance import LoadSampler, record
 from .report import Report, Section
 from .solvers import table1_section
 from .stats import ALPHA, failed
@@ -99,7 +100,7 @@ def reproduce(
     ctx = Context(plan, root, tuple(Path(p).expanduser() for p in features), device, download, echo)
     if plan.name == "full" and device == "cpu":
         echo("note: the full budget on a CPU: Tables 3 and 5 train VGG4 for 50 epochs (≈ 17 h + 48 h on 2 cores)")
-    started, done = time.perf_counter(), []
+    started, done, loads = time.perf_counter(), [], LoadSampler()
     for key in keys:
         title, build = SECTIONS[key]
         echo(f"[{key}] {title}")
@@ -115,6 +116,7 @@ def reproduce(
             section.text(f"**This section failed:** `{error}`")
             section.claim("every claim of this section", "—", "—", "—", failed(error))
         section.seconds = time.perf_counter() - t0
+        loads.sample()
         echo(f"[{key}] {section.seconds:.0f} s: " + "; ".join(c.verdict for c in section.claims))
         done.append(section)
     from .. import __version__
@@ -131,6 +133,7 @@ def reproduce(
         "ccel": __version__,
         "torch": torch.__version__,
         "sections": keys,
+        **record(loads),
     }
     report = Report(meta, done)
     report.write(out)

@@ -9,7 +9,7 @@ from pathlib import Path
 import plotly.io as pio
 import streamlit as st
 
-from ccel_core.reproduce import REPORT_JSON, VERDICTS, claims_table
+from ccel_core.reproduce import QUICK_TIME, REPORT_JSON, VERDICTS, claims_table, describe_provenance
 from explorer import cached
 from explorer import common as ui
 
@@ -43,7 +43,7 @@ ui.page(
 folders = report_folders()
 if not folders:
     st.info(
-        "No report yet. Make one with `ccel reproduce --quick --download` (≤ 15 min on a 2-core CPU; writes ./reproduction) "
+        f"No report yet. Make one with `ccel reproduce --quick --download` ({QUICK_TIME}; writes ./reproduction) "
         "or point `$CCEL_REPRODUCTION_DIR` at a folder holding report.json."
     )
     st.stop()
@@ -59,10 +59,14 @@ except ValueError as exc:
     st.error(str(exc))
     st.stop()
 meta = report.meta
+load = meta.get("load")
 st.markdown(
     f"`{meta['command']}` · {meta['date']} · {meta['machine']} · budget **{meta['budget']}** "
     f"({meta['seeds']} seeds) · {meta['seconds']:.0f} s"
+    + (f" at a load average of {load:.1f} (times grow with other work on the machine)" if load is not None else "")
 )
+made, provenance = describe_provenance(meta)
+(st.caption if made == "same" else st.info)(provenance)
 counts = report.counts()
 for column, verdict in zip(st.columns(len(VERDICTS)), VERDICTS):
     column.metric(verdict, counts[verdict])
