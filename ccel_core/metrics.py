@@ -80,24 +80,25 @@ def confusion_matrix(
     """Contingency counts, classes × clusters, as ``(matrix, class_ids, cluster_ids)``.
 
     With ``mapped=True`` the clusters are ordered so that matched clusters sit on the diagonal
-    (the cluster mapped to class ``classes[i]`` is column ``i``); unmatched clusters come last.
-    ``n_clusters``: the model's K — clusters ``0 … K − 1`` that no point was assigned to are
-    columns of zeros (last), so an empty cluster shows instead of vanishing.
+    (the cluster mapped to class ``classes[i]`` is column ``i``; the Hungarian match of the table
+    itself); unmatched clusters come last. ``n_clusters``: the model's K — clusters ``0 … K − 1``
+    that no point was assigned to are columns of zeros, matched like the others (with K classes and
+    an empty cluster, the class left without a cluster of its own gets the empty one on the diagonal).
     """
     t, p = _pair(y_true, y_pred)
     classes = [int(c) for c in np.unique(t)]
     clusters = [int(c) for c in np.unique(p)]
     if n_clusters is not None:
-        clusters += [c for c in range(int(n_clusters)) if c not in set(clusters)]
-    if mapped:
-        mapping = cluster_mapping(t, p)
-        inverse = {cls: clu for clu, cls in mapping.items()}
-        ordered = [inverse[c] for c in classes if c in inverse]
-        clusters = ordered + [c for c in clusters if c not in ordered]
+        present = set(clusters)
+        clusters += [c for c in range(int(n_clusters)) if c not in present]
     t_pos = {c: i for i, c in enumerate(classes)}
     p_pos = {c: j for j, c in enumerate(clusters)}
     matrix = np.zeros((len(classes), len(clusters)), dtype=np.int64)
     np.add.at(matrix, (np.array([t_pos[c] for c in t]), np.array([p_pos[c] for c in p])), 1)
+    if mapped:
+        rows, cols = linear_sum_assignment(matrix, maximize=True)  # rows sorted: class i ↔ column cols[i]
+        order = [int(j) for j in cols] + [j for j in range(len(clusters)) if j not in set(cols.tolist())]
+        matrix, clusters = matrix[:, order], [clusters[j] for j in order]
     return matrix, classes, clusters
 
 

@@ -77,11 +77,15 @@ def test_the_reproduction_page_renders_odd_but_valid_reports(tmp_path: Path, mon
     assert not errors(at) and not at.tabs and any("no sections" in c.value for c in at.caption)
     # a report that does not say which code made it says so; one from other sources says that
     assert any("does not record which code made it" in i.value for i in at.info)
-    path.write_text(_edit(valid, lambda r: r["meta"].update(source="0" * 64, commit="abc123", load=2.5)))
+    path.write_text(_edit(valid, lambda r: r["meta"].update(source="0" * 64, commit="abc123", load=2.5, threads=2)))
     at.run()
     ok(at)
     assert any("Made by other ccel_core sources" in i.value and "abc123" in i.value for i in at.info)
-    assert any("load average of 2.5" in m.value for m in at.markdown)
+    assert any("load average 2.5; the run's own torch threads: 2" in m.value for m in at.markdown)
+    path.write_text(_edit(valid, lambda r: r["meta"].update(load="high")))  # a hand-edited report
+    at.run()
+    ok(at)
+    assert any("meta.load" in e for e in errors(at)), errors(at)
 
 
 # --------------------------------------------------------------------------------------------------

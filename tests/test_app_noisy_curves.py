@@ -217,4 +217,4 @@ def test_loss_curves_gradient_caption_follows_the_confidence() -> None:
     at.slider(key="lc.scale").set_value(0.0).run()
     ok(at)
     text = caption()
-    assert float(re.search(r"H\(y,σ\) ([0-9.e+-]+)", text).group(1)) < 1e-6 and "every gradient vanishes" in text
+    assert float(re.search(r"H\(y,σ\) ([0-9.e+-]+)", text).group(1)) < 1e-6 and "gradient vanishes there" in text

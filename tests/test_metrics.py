@@ -69,9 +69,12 @@ def test_confusion_matrix_puts_matches_on_diagonal():
     assert classes == [0, 1, 2] and clusters[:3] == [5, 3, 4] and clusters[3] == 9
     np.testing.assert_array_equal(mat, [[2, 0, 0, 0], [0, 2, 0, 0], [0, 0, 2, 1]])
     assert np.trace(mat) / mat.sum() == pytest.approx(cluster_accuracy(t, p))
-    # with the model's K, clusters no point went to are zero columns at the end (here 0, 1, 2 of K = 6)
+    # with the model's K, clusters no point went to are zero columns (here 0, 1, 2 of K = 6: unmatched, last)
     mat6, _, clusters6 = confusion_matrix(t, np.array([5, 5, 3, 3, 4, 4, 4]), n_clusters=6)
     assert clusters6 == [5, 3, 4, 0, 1, 2] and mat6.shape == (3, 6) and not mat6[:, 3:].any()
+    # K classes, one cluster empty: every class keeps a column on the diagonal, the empty one included
+    mat3, _, clusters3 = confusion_matrix([0, 0, 1, 1, 2, 2], [0, 0, 0, 0, 1, 1], n_clusters=3)
+    assert clusters3 == [0, 2, 1] and np.array_equal(np.diag(mat3), [2, 0, 2]) and not mat3[:, 1].any()
 
 
 @pytest.mark.parametrize(

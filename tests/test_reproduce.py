@@ -334,6 +334,7 @@ def test_every_section_ran_with_paper_numbers_and_a_verdict(tiny: Path) -> None:
 
     assert report.meta["source"] == source_digest() and f"source `{source_digest()[:12]}`" in md
     assert report.meta["load"] is None or (report.meta["load"] >= 0 and "load average" in md)
+    assert report.meta["threads"] >= 1 and "torch threads" in md
     assert describe_provenance(report.meta)[0] == "same"
     assert describe_provenance({**report.meta, "source": "0" * 64})[0] == "other"
     assert describe_provenance({k: v for k, v in report.meta.items() if k != "source"})[0] == "unknown"
@@ -394,3 +395,16 @@ def test_the_reproduction_page_renders_the_report(tiny: Path, monkeypatch: pytes
         assert any("is not a ccel reproduction report" in e.value for e in at.error)
     finally:
         (tiny / "report.json").write_text(report.to_json())
+
+
+def test_the_commit_is_only_taken_from_ccel_s_own_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed ccel inside some other git repository must not report that repository's commit."""
+    from ccel_core.reproduce import provenance
+
+    answers = {"rev-parse": "/somewhere/else", "describe": "deadbeef"}
+    monkeypatch.setattr(provenance, "_git", lambda *args: answers[args[0]])
+    assert provenance.git_commit() is None
+    answers["rev-parse"] = str(provenance._REPO)
+    assert provenance.git_commit() == "deadbeef"
+    monkeypatch.setattr(provenance, "_git", lambda *args: None)  # no git, or one that hung
+    assert provenance.git_commit() is None

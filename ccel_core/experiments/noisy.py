@@ -284,9 +284,9 @@ def describe_differences(diffs: pd.DataFrame, noise: str, confidence: float = 0.
         out.append(f"Identical at {sym} = {levels(part, False)}.")
     if (diffs["level"] == 0).any():
         out.append(
-            f"At {sym} = 0 the targets are one-hot, where the two losses are the same function: their trainings "
-            "differ at most by floating-point rounding (the two gradients are computed differently), which "
-            "training can amplify."
+            f"At {sym} = 0 the targets are one-hot, where the two losses are the same function: their gradients "
+            "differ only by floating-point rounding (they are computed differently), which training can amplify "
+            "into a small difference of accuracy."
         )
     part = diffs[diffs["verdict"] == "one seed"]
     if len(part):

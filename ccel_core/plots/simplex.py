@@ -164,8 +164,9 @@ def simplex_heatmap_figure(
     if title is None:
         at = "" if target is None else "y = (" + ", ".join(f"{v:.2g}" for v in target) + ") · "
         what = f"flat: {lo:.4f} nats at every σ" if flat else f"{lo:.3g} to {hi:.3g} nats"
-        if not flat and zmax < hi:  # the colours saturate: say where, or the colour bar reads as the range
-            what += f"; colours stop at {zmax:.3g} ({'95th percentile' if cmax is None else 'cmax'})"
+        if not flat and zmax < hi:  # the colours saturate: say where and why, or the colour bar reads as the range
+            why = "cmax" if cmax is not None else ("95th percentile" if zmax == top else f"{lo:.3g} + {min_range:g}")
+            what += f"; colours stop at {zmax:.3g} ({why})"
         title = f"{name} over the simplex<br><sup>{at}{what}</sup>"
     finish(fig, title)
     _frame(fig)

@@ -18,6 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any, Literal, Mapping, Optional, Sequence, TypedDict
 
+from .provenance import load_text
 from .schema import SchemaError, load_json, parse
 from .stats import FAILED, NOT_MEASURABLE, VERDICTS, TestResult
 
@@ -65,7 +66,17 @@ def _figures_build(blocks: Sequence[tuple[str, str]], where: str) -> None:
                 raise SchemaError(f"{where}[{i}][1]", f"not a plotly figure ({why[:200]})") from None
 
 
-class ReportMeta(TypedDict):
+class ReportProvenance(TypedDict, total=False):
+    """Which code made a report and how busy the machine was (:mod:`.provenance`; reports before
+    2026-12-07 lack these keys)."""
+
+    source: str
+    commit: Optional[str]
+    load: Optional[float]
+    threads: int
+
+
+class ReportMeta(ReportProvenance):
     """What a report's ``meta`` must hold (the renderers use these; other keys are kept as they are)."""
 
     command: str
@@ -336,9 +347,9 @@ def load_report(path: Path) -> Report:
 
 
 def _load_text(meta: Mapping[str, Any]) -> str:
-    """`` (load 2.3)``: the mean 1-minute load average during the run, when recorded — times grow with it."""
-    load = meta.get("load")
-    return f" (load average {load:.1f} during the run)" if isinstance(load, (int, float)) else ""
+    """`` (load average 2.3; …)``: :func:`~.provenance.load_text`, when recorded."""
+    text = load_text(meta)
+    return f" ({text})" if text else ""
 
 
 def _source_text(meta: Mapping[str, Any]) -> str:

@@ -100,7 +100,8 @@ def reproduce(
     ctx = Context(plan, root, tuple(Path(p).expanduser() for p in features), device, download, echo)
     if plan.name == "full" and device == "cpu":
         echo("note: the full budget on a CPU: Tables 3 and 5 train VGG4 for 50 epochs (≈ 17 h + 48 h on 2 cores)")
-    started, done, loads = time.perf_counter(), [], LoadSampler()
+    started, done, loads, made = time.perf_counter(), [], LoadSampler(), record()  # the code about to run
+    loads.sample()
     for key in keys:
         title, build = SECTIONS[key]
         echo(f"[{key}] {title}")
@@ -133,7 +134,9 @@ def reproduce(
         "ccel": __version__,
         "torch": torch.__version__,
         "sections": keys,
-        **record(loads),
+        **made,
+        "load": loads.mean,
+        "threads": torch.get_num_threads(),
     }
     report = Report(meta, done)
     report.write(out)

@@ -153,7 +153,8 @@ def compare_section(c: list[Any], infos: list[RunInfo], by_id: dict[str, RunInfo
     numeric = {col for f in frames.values() for col in f.columns if f[col].dtype.kind in "if"}
     configs = {rid: launcher.run_config(store, by_id[rid]) for rid in selected}
     objectives = sorted({launcher.objective_of(c) for c in configs.values()})
-    hidden = launcher.OWN_SCALE if len(objectives) > 1 else ()  # each method's own objective: not one scale
+    # each method's own objective: not one scale across objectives
+    hidden = tuple(m for m in launcher.OWN_SCALE if m in numeric) if len(objectives) > 1 else ()
     numeric -= set(hidden)
     metrics = sorted(numeric - {"epoch", "seconds"}) or ["acc"]
     if st.session_state.get(k("metric")) not in metrics:
@@ -249,10 +250,20 @@ def finished_views(info: RunInfo) -> None:
     )
     clusters = sorted(set(range(int(k_model))) | set(labels.tolist()))
     empty = [c for c in clusters if not (labels == c).any()]
+    images = launcher.example_images(data)
     if empty:
+        shown = [
+            w
+            for w, drawn in (
+                ("a column of zeros", data.y is not None),
+                ("an empty row of examples", images is not None),
+            )
+            if drawn
+        ]
+        several = len(empty) > 1
         st.caption(
-            f"{'Clusters' if len(empty) > 1 else 'Cluster'} {', '.join(map(str, empty))} of K = {k_model}: empty (no "
-            "point was assigned to it), shown as a column of zeros and an empty row of examples."
+            f"{'Clusters' if several else 'Cluster'} {', '.join(map(str, empty))} of K = {k_model}: empty (no point "
+            f"was assigned to {'them' if several else 'it'})" + (f"; {' and '.join(shown)} each." if shown else ".")
         )
     if data.y is not None:
         matrix, classes, clusters = confusion_matrix(data.y.numpy(), labels, n_clusters=int(k_model))
@@ -262,7 +273,6 @@ def finished_views(info: RunInfo) -> None:
         ui.chart(fig, table.reset_index(names="class"), f"confusion_{info.run_id}", key="cr-confusion", height=420)
     else:
         st.caption("Unlabeled data: no confusion matrix.")
-    images = launcher.example_images(data)
     if images is not None:
         fig = cluster_examples_figure(images, labels, probs=probs, clusters=clusters, per_cluster=8)
         rows = len(clusters)

@@ -146,8 +146,8 @@ with ui.shown_errors():
     uniform = grads[grads["eps"] == grads["eps"].max()]
     at_uniform = ", ".join(f"{r['name']} {r['grad_norm']:.3g}" for _, r in uniform.iterrows())
     why = (
-        "at s = 0 σ is uniform too, so every loss is at its minimum there and every gradient vanishes — raise s "
-        "to see them differ"
+        "at s = 0 σ is uniform too, and by symmetry every loss's gradient vanishes there (a stationary point) — "
+        "raise s to see them differ"
         if scale == 0
         else "an uninformative label teaches nothing under collision CE (its loss is the constant ln K), while "
         "Shannon CE still pulls σ towards uniform"

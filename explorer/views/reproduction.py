@@ -10,6 +10,7 @@ import plotly.io as pio
 import streamlit as st
 
 from ccel_core.reproduce import QUICK_TIME, REPORT_JSON, VERDICTS, claims_table, describe_provenance
+from ccel_core.reproduce.provenance import SAME, load_text
 from explorer import cached
 from explorer import common as ui
 
@@ -59,14 +60,13 @@ except ValueError as exc:
     st.error(str(exc))
     st.stop()
 meta = report.meta
-load = meta.get("load")
+load = load_text(meta)
 st.markdown(
     f"`{meta['command']}` · {meta['date']} · {meta['machine']} · budget **{meta['budget']}** "
-    f"({meta['seeds']} seeds) · {meta['seconds']:.0f} s"
-    + (f" at a load average of {load:.1f} (times grow with other work on the machine)" if load is not None else "")
+    f"({meta['seeds']} seeds) · {meta['seconds']:.0f} s" + (f" ({load})" if load else "")
 )
 made, provenance = describe_provenance(meta)
-(st.caption if made == "same" else st.info)(provenance)
+(st.caption if made == SAME else st.info)(provenance)
 counts = report.counts()
 for column, verdict in zip(st.columns(len(VERDICTS)), VERDICTS):
     column.metric(verdict, counts[verdict])
