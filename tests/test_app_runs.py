@@ -336,45 +336,39 @@ def test_a_log_with_markup_is_shown_as_written(store: RunStore) -> None:
     assert shown_log(at) == text.rstrip("\n")  # the log's tail, its last newline aside
 
 
-def test_a_finished_run_shows_its_confusion_matrix_and_examples(store: RunStore) -> None:
+def finished_digits_run(store: RunStore, assign: Any) -> tuple[AppTest, np.ndarray, dict, dict]:
+    """A finished digits run whose saved clusters are ``assign(y)``, the page open on it; returns the
+    page, the labels y, its confusion figure and its examples figure."""
     from ccel_core.data import load_dataset
 
     y = load_dataset("digits").y.numpy()
     rid = run_with(store, 0)
-    clusters = (y + 3) % 10  # every class in its own cluster, under other names
+    clusters = assign(y)
     probs = np.full((len(y), 10), 0.01)
     probs[np.arange(len(y)), clusters] = 0.91
     store.open(rid).save_assignments(clusters, probs)
     at = open_page("clustering_runs")
     ok(at)
-    titles = [f["layout"]["title"]["text"] for f in figures(at)]
-    confusion = figures(at)[titles.index(f"Classes × clusters of {rid}")]
+    by_title = {f["layout"]["title"]["text"]: f for f in figures(at)}
+    return at, y, by_title[f"Classes × clusters of {rid}"], by_title["Examples per cluster (most confident first)"]
+
+
+def test_a_finished_run_shows_its_confusion_matrix_and_examples(store: RunStore) -> None:
+    at, y, confusion, examples = finished_digits_run(store, lambda y: (y + 3) % 10)  # own clusters, other names
     z = arr(confusion["data"][0]["z"])
     assert z.shape == (10, 10) and np.array_equal(np.diag(z), np.bincount(y)) and z.sum() == len(y)
     assert confusion["data"][0]["x"][:2] == ["cluster 3", "cluster 4"]  # matched clusters on the diagonal
-    examples = figures(at)[titles.index("Examples per cluster (most confident first)")]
     ticks = examples["layout"]["yaxis"]["ticktext"]
     assert ticks[0] == f"cluster 3 ({int((y == 0).sum())})" and len(ticks) == 10
     assert arr(examples["data"][0]["z"]).shape == (10 * 9, 8 * 9)  # 10 rows of 8 digits, 8 × 8 + gaps
 
 
 def test_an_empty_cluster_is_shown_not_left_out(store: RunStore) -> None:
-    from ccel_core.data import load_dataset
-
-    y = load_dataset("digits").y.numpy()
-    rid = run_with(store, 0)
-    clusters = np.where(y == 2, 0, y)  # K = 10, but no point in cluster 2
-    probs = np.full((len(y), 10), 0.01)
-    probs[np.arange(len(y)), clusters] = 0.91
-    store.open(rid).save_assignments(clusters, probs)
-    at = open_page("clustering_runs")
-    ok(at)
-    titles = [f["layout"]["title"]["text"] for f in figures(at)]
-    confusion = figures(at)[titles.index(f"Classes × clusters of {rid}")]
+    at, _, confusion, examples = finished_digits_run(store, lambda y: np.where(y == 2, 0, y))  # cluster 2 empty
     z = arr(confusion["data"][0]["z"])
     # class 2 has no cluster of its own: the empty cluster 2 is its column on the diagonal, all zeros
     assert z.shape == (10, 10) and confusion["data"][0]["x"][2] == "cluster 2" and not z[:, 2].any()
-    ticks = figures(at)[titles.index("Examples per cluster (most confident first)")]["layout"]["yaxis"]["ticktext"]
+    ticks = examples["layout"]["yaxis"]["ticktext"]
     assert len(ticks) == 10 and "cluster 2 (empty)" in ticks
     assert any("Cluster 2 of K = 10: empty" in c.value for c in at.caption)
 
