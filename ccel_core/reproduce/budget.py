@@ -15,7 +15,7 @@ from ..experiments.paper import TABLE3_EPOCHS
 
 __all__ = ["Budget", "BUDGETS", "QUICK_TIME", "budget"]
 
-QUICK_TIME = "≤ 15 min on an idle 2-core CPU"  # the quick budget's wall time (README, CLI, app say it from here)
+QUICK_TIME = "about 25 min on a 2-core CPU"  # the quick budget's wall time, measured (RESULTS.md); CLI, app, notebook say it from here
 
 
 @dataclass(frozen=True)
