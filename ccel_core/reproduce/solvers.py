@@ -10,7 +10,6 @@ from typing import Any, cast
 import numpy as np
 
 from ..experiments.paper import TABLE1, TABLE1_KS
-from ..experiments.race.problem import STEP_LIMIT
 from ..summary import summarize
 from .context import Context
 from .report import Section
@@ -80,7 +79,7 @@ def table1_section(ctx: Context, sec: Section) -> None:
     """Table 1's shape: per K, the steps and seconds EM and the best fixed PGD step take to a certified gap."""
     import pandas as pd
 
-    from ..experiments.race import ACCELERATED, EXACT, EXACT_LEVEL, Ratio, best_pgd, reach
+    from ..experiments.race import ACCELERATED, EXACT, EXACT_LEVEL, STEP_LIMIT, Ratio, best_pgd, reach
     from ..experiments.race_sweep import SWEEP_DEFAULTS, race_sweep, sweep_chart_frame, sweep_frame, sweep_ratios
     from ..plots import solver_race_figure
 
