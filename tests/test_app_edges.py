@@ -66,7 +66,13 @@ def test_the_reproduction_page_renders_odd_but_valid_reports(tmp_path: Path, mon
     path.write_text(twice)
     at = open_page("reproduction")
     ok(at)
-    assert not errors(at) and len(at.tabs) == 2 and len(at.get("plotly_chart")) == 2
+    # the sections' tabs are drawn on demand: one figure per open tab; a repeated title gets its position
+    assert not errors(at) and len(at.tabs) == 2 and len(at.get("plotly_chart")) == 1
+    assert [t.label for t in at.tabs][1].endswith("(2)")
+    at.session_state["rp.section"] = at.tabs[1].label
+    at.run()
+    ok(at)
+    assert not errors(at) and len(at.get("plotly_chart")) == 1
     path.write_text(untitled)
     at.run()
     ok(at)

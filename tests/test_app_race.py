@@ -65,10 +65,15 @@ def test_sweep_shows_numeric_ratios_per_k_and_clean_tables() -> None:
     assert set(detail["method"]) >= {"exact", "EM", "EM + SQUAREM"}
     assert clean_cells(at) > 50
     sweep, *per_k = figures(at)
-    assert sweep["layout"]["xaxis"]["type"] == "log" and len(per_k) == 2
+    assert sweep["layout"]["xaxis"]["type"] == "log" and len(per_k) == 1  # the open K's tab only: on demand
+    assert per_k[0]["layout"]["title"]["text"] == "Certified gap per second, K = 2"
+    at.session_state["sr.ktab"] = "K = 20"
+    at.run()
+    ok(at)
+    assert [f["layout"]["title"]["text"] for f in figures(at)[1:]] == ["Certified gap per second, K = 20"]
     assert {t["name"] for t in sweep["data"]} == {"EM", "EM + SQUAREM", "best PGD", "exact (to 1e-09)"}
     buttons = [b.label for b in at.get("download_button")]
-    assert buttons.count("HTML") == 3 and "Sweep CSV" in buttons
+    assert buttons.count("HTML") == 2 and "Sweep CSV" in buttons
     assert at.query_params["n"] == "150" and at.query_params["ks"] == "2, 20"
 
 

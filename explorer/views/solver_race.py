@@ -182,10 +182,14 @@ with ui.shown_errors():
             )
             table(v["table"], "K")
             ui.chart(v["figure"], v["frame"], "race_sweep", key="sr-sweep")
-            tabs = st.tabs([f"K = {kk}" for kk in ks])
+            names = [f"K = {kk}" for kk in ks]
+            if st.session_state.get(k("ktab")) not in names:  # other Ks than before: open the first
+                st.session_state.pop(k("ktab"), None)
+            tabs = st.tabs(names, key=k("ktab"), on_change="rerun")  # one K's curves drawn at a time
             for tab, kk, race in zip(tabs, ks, v["races"]):
-                with tab:
-                    ui.chart(v["traces"][kk], race.trace, f"race_trace_k{kk}", key=f"sr-k{kk}")
+                if tab.open:
+                    with tab:
+                        ui.chart(v["traces"][kk], race.trace, f"race_trace_k{kk}", key=f"sr-k{kk}")
             st.markdown("**Every run** (how each one ended: its target gap, its budget, or divergence)")
             table(v["detail"], "K")
             ui.table_download(v["frame"], "race_sweep", "Sweep CSV")
