@@ -169,7 +169,8 @@ def compare_section(c: list[Any], infos: list[RunInfo], by_id: dict[str, RunInfo
         return
     if hidden:
         st.caption(
-            f"{' and '.join(f'`{m}`' for m in hidden)} are not compared: the chosen runs train different objectives "
+            f"{' and '.join(f'`{m}`' for m in hidden)} {'is' if len(hidden) == 1 else 'are'} not compared: the chosen "
+            "runs train different objectives "
             f"({', '.join(objectives)}), each logging its own, on its own scale. Compare acc, nmi or ari — or "
             "choose runs of one method."
         )
