@@ -50,7 +50,15 @@ def test_race_defaults_show_numeric_ratios_and_no_none_nan_or_infinity(app_url: 
     assert any(c.startswith("> ") for c in cells)  # budgets shown as lower bounds
     # the step that is best at K = 2 and 20 diverges at K = 200: a visible warning, not an invisible curve
     expect(page.get_by_text(re.compile(r"PGD η=0\.0001 diverged at K = 200"))).to_be_visible()  # type: ignore[attr-defined]
-    expect(page.locator(CHARTS)).to_have_count(4)  # type: ignore[attr-defined]  # the sweep and one per K
+    # the sweep and the open K's curves; another K's are drawn when its tab is opened
+    expect(page.locator(CHARTS)).to_have_count(2)  # type: ignore[attr-defined]
+    page.get_by_role("tab", name="K = 200").click()  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some("
+        "p => p.layout && p.layout.title && String(p.layout.title.text).includes('K = 200'))",
+        timeout=60_000,
+    )
+    expect(page.locator(CHARTS)).to_have_count(2)  # type: ignore[attr-defined]
     assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
 
 
