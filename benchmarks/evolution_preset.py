@@ -73,7 +73,7 @@ def describe(s: dict[str, Any]) -> str:
 
 
 def strength(table: pd.DataFrame) -> float:
-    """The largest |t| among the headline scores whose difference is robust (a paired t-test at 95%
+    """The largest |t| among the headline scores whose difference is robust (a paired t test at α = 0.05 each way
     and at least 80% of the seeds agreeing on its sign: ``difference_summary``'s ``robust``); 0 if none."""
     rows = table[table["score"].isin(HEADLINE) & table["robust"]]
     return float(rows["t"].abs().replace(float("inf"), 1e9).max()) if len(rows) else 0.0

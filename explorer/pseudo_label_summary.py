@@ -10,7 +10,11 @@ import numpy as np
 import pandas as pd
 
 from ccel_core.experiments.trajectories import ROBUST_AGREEMENT, SCORES
+from ccel_core.reproduce.stats import ALPHA
 from ccel_core.summary import SeedSummary
+
+# the significance rule of every verdict (the Reproduction page's): a paired t test, one-sided each way
+RULE = f"a paired t test at α = {ALPHA:g} each way"
 
 # the two methods compared (the page's titles; the summary's columns "<method> mean" / "<method> std")
 METHODS = {
@@ -69,13 +73,13 @@ def verdict(table: pd.DataFrame) -> str:
         names = " and ".join(s.upper() for s in robust)
         text = (
             f"**The methods differ here.** Over {n} seeds ours' {names} {'are' if len(robust) > 1 else 'is'} {better} "
-            f"(ACC difference {fmt(acc)}, {sign}; beyond seed noise: a paired t-test at 95% and ≥ "
+            f"(ACC difference {fmt(acc)}, {sign}; beyond seed noise: {RULE} and ≥ "
             f"{ROBUST_AGREEMENT:.0%} of the seeds agreeing). "
         )
     else:
         text = (
             f"**No robust difference in ACC / NMI at these settings** (ACC difference {fmt(acc)} over {n} seeds, "
-            f"{sign}; robust would need a paired t-test at 95%, |t| ≥ {t.loc['acc', 't_crit']:.2f}, and ≥ "
+            f"{sign}; robust would need {RULE}, |t| ≥ {t.loc['acc', 't_crit']:.2f}, and ≥ "
             f"{ROBUST_AGREEMENT:.0%} of the seeds agreeing). "
         )
     h_ours, h_miadm = t.loc["label_entropy", "collision mean"], t.loc["label_entropy", "shannon mean"]

@@ -58,7 +58,7 @@ def test_noisy_headline_is_the_mean_over_levels_with_its_std_over_seeds() -> Non
         "collision CE",
         "Shannon CE",
         "collision − Shannon",
-        "95% interval ±",
+        "90% interval ±",
         "verdict",
     ]
     assert table["verdict"].iloc[0] == "identical"  # ρ = 0: one-hot targets, the same function

@@ -149,9 +149,30 @@ def test_paired_differences_numbers_and_verdicts() -> None:
     d = np.array([0.03, -0.02, 0.01])
     assert out.loc[0.4, "diff mean"] == pytest.approx(d.mean())
     assert out.loc[0.4, "diff std"] == pytest.approx(d.std(ddof=1))  # sample std over seeds
-    assert out.loc[0.4, "half_width"] == pytest.approx(4.302653 * d.std(ddof=1) / np.sqrt(3), rel=1e-5)  # t₂, 97.5%
+    assert out.loc[0.4, "half_width"] == pytest.approx(2.919986 * d.std(ddof=1) / np.sqrt(3), rel=1e-5)  # t₂, 95%: α = 0.05 each way
     assert out.loc[0.8, "collision mean"] == pytest.approx(np.mean([0.72 + 0.05, 0.73 + 0.052, 0.74 + 0.048]))
     assert (out["n"] == 3).all()
+
+
+def test_paired_differences_verdicts_follow_scipys_one_sided_t_tests_at_the_reports_alpha() -> None:
+    """One rule for the Noisy labels page and the report: a level's verdict is "collision ahead" exactly
+    when scipy's one-sided paired t test (alternative "greater") rejects at α = 0.05, "Shannon ahead" when
+    the "less" one does; the interval is the two-sided 90 % one (its ends are the two one-sided tests)."""
+    from scipy.stats import t as student_t
+    from scipy.stats import ttest_1samp
+
+    rng = np.random.default_rng(7)
+    diffs = {round(0.05 * j, 2): list(rng.normal(rng.uniform(-0.02, 0.02), 0.01, size=4)) for j in range(1, 41)}
+    out = paired_differences(_results(diffs)).set_index("level")
+    seen = set()
+    for level, d in diffs.items():
+        up, down = ttest_1samp(d, 0.0, alternative="greater").pvalue, ttest_1samp(d, 0.0, alternative="less").pvalue
+        want = "collision ahead" if up < 0.05 else "Shannon ahead" if down < 0.05 else "within noise"
+        assert out.loc[level, "verdict"] == want, level
+        half = student_t.ppf(0.95, 3) * np.std(d, ddof=1) / 2
+        assert out.loc[level, "half_width"] == pytest.approx(half, rel=1e-6)
+        seen.add(want)
+    assert seen == {"collision ahead", "Shannon ahead", "within noise"}  # every verdict was exercised
 
 
 def test_mean_difference_averages_the_noisy_levels_within_a_seed_then_summarizes_seeds() -> None:

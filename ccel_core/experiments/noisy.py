@@ -12,8 +12,9 @@ train/test split and the same initial network: the comparison is paired.
 
 The comparison of the two losses (:func:`paired_differences`, :func:`mean_difference`,
 :func:`describe_differences`) is paired by seed: per level and seed, collision − Shannon test
-accuracy; its mean ± sample std over seeds (ddof = 1, :func:`ccel_core.summary.summarize`) and a
-two-sided t interval of the mean tell an advantage from seed noise.
+accuracy; its mean ± sample std over seeds (ddof = 1, :func:`ccel_core.summary.summarize`), and the
+report's one significance rule (:func:`ccel_core.reproduce.stats.one_sample_test`: paired t, one-sided at
+α = 0.05 each way, i.e. the two-sided 90 % interval excludes 0) tells an advantage from seed noise.
 
 Pure functions: no plotting, no UI.
 """
@@ -40,6 +41,7 @@ __all__ = [
     "mean_difference",
     "noisy_level_means",
     "describe_differences",
+    "interval_percent",
 ]
 
 NOISE_MODELS: tuple[str, ...] = ("random-soft", "mix")
@@ -198,25 +200,23 @@ def _paired(df: pd.DataFrame) -> pd.DataFrame:
     return (wide["collision"] - wide["shannon"]).rename("diff").reset_index()
 
 
-def paired_differences(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+def paired_differences(df: pd.DataFrame) -> pd.DataFrame:
     """Per level: each loss's test accuracy and their paired difference, over seeds.
 
     ``df``: :func:`noisy_label_experiment`'s table. Returns one row per level (sorted) with
     ``collision mean/std``, ``shannon mean/std`` (over seeds, ddof = 1), ``diff mean/std``
     (collision − Shannon, paired by seed), ``n`` (seeds with both losses), ``half_width`` (of the
-    two-sided ``confidence`` t interval of the mean difference, ``t_{n−1} · std / √n``; NaN for one
-    seed) and ``verdict``: ``"collision ahead"`` / ``"Shannon ahead"`` when the interval excludes 0,
-    ``"identical"`` when every seed gives exactly the same accuracy (level 0: one-hot targets make
-    the two losses one function), ``"within noise"`` otherwise, ``"one seed"`` when no spread can
-    be estimated.
+    two-sided ``1 − 2α`` t interval of the mean difference, ``t_{n−1}(1 − α) · std / √n``; NaN for
+    one seed) and ``verdict``, by the report's one rule (``one_sample_test``, α = ``ALPHA`` each way):
+    ``"collision ahead"`` / ``"Shannon ahead"`` when that interval excludes 0, ``"identical"`` when
+    every seed gives exactly the same accuracy (level 0: one-hot targets make the two losses one
+    function), ``"within noise"`` otherwise, ``"one seed"`` when no spread can be estimated.
     """
     import pandas as pd
-    from scipy.stats import t as student_t
 
+    from ..reproduce.stats import DOES_NOT_HOLD, HOLDS, one_sample_test
     from ..summary import summarize
 
-    if not 0.0 < float(confidence) < 1.0:
-        raise ValueError(f"confidence={confidence!r} should be in (0, 1)")
     pairs = _paired(df)
     rows = []
     for level, part in pairs.groupby("level", sort=True):
@@ -225,18 +225,24 @@ def paired_differences(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
         for loss in ("collision", "shannon"):
             s = summarize(df[(df["loss"] == loss) & (df["level"] == level) & df["seed"].isin(part["seed"])]["test_acc"])
             row.update({f"{loss} mean": s.mean, f"{loss} std": s.std})
-        half = float(student_t.ppf(0.5 + confidence / 2, d.n - 1) * d.std / np.sqrt(d.n)) if d.n > 1 else np.nan
+        test = one_sample_test(part["diff"])
+        half = (test.high - test.low) / 2 if d.n > 1 else np.nan
         if bool((part["diff"] == 0).all()):
             verdict = "identical"
         elif d.n < 2:
             verdict = "one seed"
-        elif abs(d.mean) > half:
-            verdict = "collision ahead" if d.mean > 0 else "Shannon ahead"
         else:
-            verdict = "within noise"
+            verdict = {HOLDS: "collision ahead", DOES_NOT_HOLD: "Shannon ahead"}.get(test.verdict, "within noise")
         row.update({"diff mean": d.mean, "diff std": d.std, "n": d.n, "half_width": half, "verdict": verdict})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def interval_percent() -> str:
+    """The confidence of :func:`paired_differences`' interval, ``"90%"`` for α = 0.05 each way."""
+    from ..reproduce.stats import ALPHA
+
+    return f"{100 * (1 - 2 * ALPHA):g}%"
 
 
 def noisy_level_means(df: pd.DataFrame) -> pd.Series:
@@ -257,7 +263,7 @@ def mean_difference(df: pd.DataFrame) -> Any:
     return summarize(noisy_level_means(df))
 
 
-def describe_differences(diffs: pd.DataFrame, noise: str, confidence: float = 0.95) -> str:
+def describe_differences(diffs: pd.DataFrame, noise: str) -> str:
     """One markdown sentence per verdict from :func:`paired_differences`: at which levels each loss
     is ahead beyond seed noise (with the numbers), where the two are within noise."""
     sym = LEVEL_SYMBOLS.get(noise, "level")
@@ -267,7 +273,7 @@ def describe_differences(diffs: pd.DataFrame, noise: str, confidence: float = 0.
             return ", ".join(f"{v:g}" for v in part["level"])
         return ", ".join(f"{r['level']:g} ({r['diff mean']:+.3f} ± {r['diff std']:.3f})" for _, r in part.iterrows())
 
-    pct = f"{100 * confidence:g}%"
+    pct = interval_percent()
     out = []
     for verdict, lead in (("collision ahead", "Collision CE"), ("Shannon ahead", "Shannon CE")):
         part = diffs[diffs["verdict"] == verdict]

@@ -10,16 +10,10 @@ import numpy as np
 
 from .context import MNIST_NEEDS, Context
 from .report import Section
-from .stats import ALPHA, DOES_NOT_HOLD, HOLDS, NOT_MEASURABLE, WITHIN_NOISE, computed, not_measurable, one_sample_test
+from .stats import ALPHA, computed, not_measurable, one_sample_test
 
 __all__ = ["fig1_section", "fig2_section"]
 
-PER_LEVEL = {
-    HOLDS: "CCE ahead",
-    DOES_NOT_HOLD: "CE ahead",
-    WITHIN_NOISE: "within noise",
-    NOT_MEASURABLE: "one seed",
-}
 FIG2_PAPER = (
     "Fig. 2 (a figure, no numbers): collision CE's test accuracy stays above Shannon CE's as the corruption grows"
 )
@@ -108,9 +102,9 @@ def fig2_section(ctx: Context, sec: Section) -> None:
     """Fig. 2: CE vs CCE on corrupted soft targets, per data set, model and noise model, paired by seed."""
     import pandas as pd
 
-    from ..experiments.noisy import LEVEL_SYMBOLS, noisy_label_experiment, noisy_level_means
+    from ..experiments.noisy import LEVEL_SYMBOLS, noisy_label_experiment, noisy_level_means, paired_differences
     from ..plots import noisy_labels_figure
-    from ..summary import summarize
+    from ..summary import SeedSummary, summarize
 
     b = ctx.budget
     run = {k: v.default for k, v in inspect.signature(noisy_label_experiment).parameters.items()}
@@ -148,16 +142,15 @@ def fig2_section(ctx: Context, sec: Section) -> None:
                 )
                 frames.append(df)
                 sym = LEVEL_SYMBOLS[noise]
-                wide = df.pivot_table(index=["level", "seed"], columns="loss", values="test_acc")
-                diff = (wide["collision"] - wide["shannon"]).rename("d").reset_index()
                 ahead: dict[str, list[str]] = {}
-                for level, part in diff.groupby("level"):
-                    d = part["d"].to_numpy()
-                    verdict = "identical" if not d.any() else PER_LEVEL[one_sample_test(d).verdict]
+                # the per-level rows and verdicts of the Noisy labels page (one rule: one_sample_test)
+                for _, row in paired_differences(df).iterrows():
+                    level, verdict = row["level"], row["verdict"]
                     if level > 0:  # the claim is about the noisy levels; level 0 is in the table
                         ahead.setdefault(verdict, []).append(f"{level:g}")
                     accs = {
-                        loss: summarize(df[(df["loss"] == loss) & (df["level"] == level)]["test_acc"]) for loss in wide
+                        loss: SeedSummary(row[f"{loss} mean"], row[f"{loss} std"], int(row["n"]))
+                        for loss in ("collision", "shannon")
                     }
                     table.append(
                         {
@@ -167,7 +160,7 @@ def fig2_section(ctx: Context, sec: Section) -> None:
                             "level": level,
                             "collision CE": accs["collision"].format(1, 100),
                             "Shannon CE": accs["shannon"].format(1, 100),
-                            "CCE − CE": summarize(d).format(1, 100),
+                            "CCE − CE": SeedSummary(row["diff mean"], row["diff std"], int(row["n"])).format(1, 100),
                             f"verdict (paired t, α = {ALPHA:g} each way)": verdict,
                         }
                     )

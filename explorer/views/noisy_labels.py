@@ -9,6 +9,7 @@ from ccel_core.experiments.noisy import (
     LEVEL_SYMBOLS,
     NOISE_MODELS,
     describe_differences,
+    interval_percent,
     level_axis_title,
     mean_difference,
     paired_differences,
@@ -103,15 +104,16 @@ def show_results(results: pd.DataFrame) -> None:
             "collision − Shannon": [
                 summary(r["diff mean"], r["diff std"], r["n"], signed=True) for _, r in diffs.iterrows()
             ],
-            "95% interval ±": [f"{h:.3f}" if h == h else "—" for h in diffs["half_width"]],
+            f"{interval_percent()} interval ±": [f"{h:.3f}" if h == h else "—" for h in diffs["half_width"]],
             "verdict": diffs["verdict"],
         }
     )
     st.table(table, hide_index=True)
     st.caption(
         "Test accuracy, mean ± sample std over seeds (ddof = 1); the difference is paired by seed "
-        "(same split, targets and initial network). A loss is *ahead beyond seed noise* when the 95% "
-        "t interval of the mean difference excludes 0. The verdicts are computed from these runs."
+        f"(same split, targets and initial network). A loss is *ahead beyond seed noise* when the {interval_percent()} "
+        "t interval of the mean difference excludes 0 — a paired t test at α = 0.05 each way, the rule of every "
+        "verdict on the Reproduction page. The verdicts are computed from these runs."
     )
     ui.table_download(diffs, "noisy_labels_by_level", key="csv-nl-levels")
 

@@ -122,8 +122,9 @@ def difference_summary(frame: pd.DataFrame, scores: Optional[Sequence[str]] = No
     ``frame`` from :func:`compare_self_labeling`. Columns ``score, collision mean, collision std,
     shannon mean, shannon std, diff mean, diff std, n, t, t_crit, sign_agreement, robust``: std with
     ddof = 1 (:mod:`ccel_core.summary`); ``t = diff mean / (diff std / √n)`` (paired t statistic; inf
-    when every seed gives the same non-zero difference); ``t_crit`` the two-sided 95% critical value
-    ``t₀.₉₇₅(n − 1)`` of Student's t; ``sign_agreement`` the fraction of seeds whose difference has the
+    when every seed gives the same non-zero difference); ``t_crit`` the critical value ``t_{1−α}(n − 1)``
+    of Student's t at the report's one rule (``ccel_core.reproduce.stats``: α = ``ALPHA`` = 0.05 each way,
+    ``t₀.₉₅``); ``sign_agreement`` the fraction of seeds whose difference has the
     sign of the mean; ``robust``: ``|t| ≥ t_crit`` and ``sign_agreement ≥`` :data:`ROBUST_AGREEMENT`
     (the difference is beyond seed noise and not carried by a few seeds). Paired scores
     (``region_disagreement``) report their own mean ± std as the "diff" (0 would mean identical
@@ -131,6 +132,7 @@ def difference_summary(frame: pd.DataFrame, scores: Optional[Sequence[str]] = No
     """
     from scipy.stats import t as student
 
+    from ccel_core.reproduce.stats import ALPHA
     from ccel_core.summary import summarize
 
     wanted = list(scores) if scores is not None else [s for s in SCORES if s in frame.columns]
@@ -152,7 +154,7 @@ def difference_summary(frame: pd.DataFrame, scores: Optional[Sequence[str]] = No
             t = float("nan") if s.n < 2 or s.mean == 0 else float(np.sign(s.mean)) * float("inf")
         finite = d[np.isfinite(d)]
         agree = float(np.mean(np.sign(finite) == np.sign(s.mean))) if finite.size and s.mean != 0 else float("nan")
-        t_crit = float(student.ppf(0.975, s.n - 1)) if s.n >= 2 else float("nan")
+        t_crit = float(student.ppf(1 - ALPHA, s.n - 1)) if s.n >= 2 else float("nan")
         out.append(
             {
                 "score": score,
