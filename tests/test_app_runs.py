@@ -58,9 +58,12 @@ def run_with(
     acc: float = 0.7,
     pid: int | None = None,
     method: str = "ccel",
+    lam: float | None = None,
 ) -> str:
     """A digits run with ``done`` logged epochs, ended with ``status`` (or running as ``pid``)."""
-    cfg = TrainConfig(data="digits", method=method, model="linear", epochs=epochs, seed=seed, device="cpu", lr=lr)
+    cfg = TrainConfig(
+        data="digits", method=method, model="linear", epochs=epochs, seed=seed, device="cpu", lr=lr, lam=lam
+    )
     run = store.create(cfg.to_dict(), group=group)
     run.start(pid=pid)
     for epoch in range(1, done + 1):
@@ -288,10 +291,16 @@ def test_losses_of_different_objectives_are_never_compared(store: RunStore) -> N
     ok(at)
     assert not {"loss", "label_loss"} & set(at.selectbox(key="cr.metric").options)
     assert at.selectbox(key="cr.metric").value == "acc" and figures(at)[0]["layout"]["yaxis"]["title"]["text"] == "ACC"
-    named = "ccel (collision CE to the pseudo-labels), miadm (Shannon CE to the pseudo-labels)"
+    named = "ccel (collision CE to the pseudo-labels; λ 100), miadm (Shannon CE to the pseudo-labels; λ 100)"
     assert any("`loss` and `label_loss` are not compared" in c.value and named in c.value for c in at.caption)
     summary = [d.value for d in at.dataframe if "runs" in d.value.columns][0]
     assert "loss" not in summary.columns and "acc" in summary.columns
+    # one method, another λ: its y-step objective λ KL(u‖ȳ) is on another scale
+    other = [run_with(store, s, method="ccel", lam=10.0, group="g2") for s in (0, 1)]
+    at.multiselect(key="cr.runs").set_value(ours + other).run()
+    ok(at)
+    assert not {"loss", "label_loss"} & set(at.selectbox(key="cr.metric").options)
+    assert any("λ 10), ccel (collision CE to the pseudo-labels; λ 100)" in c.value for c in at.caption)
 
 
 def test_a_one_epoch_chart_gets_a_sensible_axis(store: RunStore) -> None:

@@ -149,7 +149,9 @@ def test_paired_differences_numbers_and_verdicts() -> None:
     d = np.array([0.03, -0.02, 0.01])
     assert out.loc[0.4, "diff mean"] == pytest.approx(d.mean())
     assert out.loc[0.4, "diff std"] == pytest.approx(d.std(ddof=1))  # sample std over seeds
-    assert out.loc[0.4, "half_width"] == pytest.approx(2.919986 * d.std(ddof=1) / np.sqrt(3), rel=1e-5)  # t₂, 95%: α = 0.05 each way
+    assert out.loc[0.4, "half_width"] == pytest.approx(
+        2.919986 * d.std(ddof=1) / np.sqrt(3), rel=1e-5
+    )  # t₂, 95%: α = 0.05 each way
     assert out.loc[0.8, "collision mean"] == pytest.approx(np.mean([0.72 + 0.05, 0.73 + 0.052, 0.74 + 0.048]))
     assert (out["n"] == 3).all()
 

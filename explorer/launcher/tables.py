@@ -105,15 +105,37 @@ def config_diff(configs: Mapping[str, dict]) -> pd.DataFrame:
     )
 
 
+# the symbols of a method's objective weights (``Method.params``, TrainConfig's fields)
+_WEIGHTS = {"lam": "λ", "gamma": "γ", "mu": "μ"}
+
+
+def _weight(value: Any) -> str:
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):  # a hand-edited config: shown as written, still one objective per value
+        return str(value)
+
+
 def objective_of(config: Mapping[str, Any]) -> str:
-    """What a run's logged ``loss`` measures: its method's own training objective (collision CE +
-    fairness for ccel, Shannon CE + KL for miadm, MI for migd, …; for supervised runs also the CE).
-    Losses of different objectives are not on one scale and are never compared."""
+    """What a run's logged ``loss`` and ``label_loss`` measure: its method's own training objective with
+    its weights (collision CE + λ KL(u‖ȳ) for ccel, Shannon CE + λ KL for miadm, mean H(σ) − γ H(σ̄) for
+    migd, …, β when self-augmentation adds its term; for supervised runs the CE). λ, γ, μ and β rescale
+    or reshape these numbers, so runs that differ in them train different objectives, whose losses are
+    not on one scale and are never compared."""
     method = str(config.get("method", "?"))
     if method == SUPERVISED:
         return f"{method} ({config.get('loss') or 'collision'} CE)"
     spec = METHOD.get(method)
-    return method if spec is None else f"{method} ({spec.loss})"
+    if spec is None:
+        return method
+    weights = [
+        f"{_WEIGHTS.get(name, name)} {_weight(default if config.get(name) is None else config.get(name))}"
+        for name, default in spec.params.items()
+    ]
+    beta = config.get("beta")
+    if spec.pseudo_labels and beta not in (None, 0, 0.0):
+        weights.append(f"β {_weight(beta)}")
+    return f"{method} ({spec.loss}{'; ' + ', '.join(weights) if weights else ''})"
 
 
 def seed_summary(infos: Sequence[RunInfo], configs: Mapping[str, dict]) -> pd.DataFrame:

@@ -172,7 +172,7 @@ def compare_section(c: list[Any], infos: list[RunInfo], by_id: dict[str, RunInfo
             f"{' and '.join(f'`{m}`' for m in hidden)} {'is' if len(hidden) == 1 else 'are'} not compared: the chosen "
             "runs train different objectives "
             f"({', '.join(objectives)}), each logging its own, on its own scale. Compare acc, nmi or ari — or "
-            "choose runs of one method."
+            "choose runs of one method with the same weights."
         )
     groups = launcher.config_groups(configs)
     names = groups if bands else {rid: f"{groups[rid]} · seed {by_id[rid].seed} · {rid[-4:]}" for rid in selected}
