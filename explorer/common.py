@@ -304,3 +304,17 @@ def preformatted(text: str, *, height: int = 360) -> None:
     anew by every browser session) was 0.45 s of the main thread in a reload of the runs page
     (Chrome CPU profile; benchmarks/RESULTS.md)."""
     st.html(f'<pre class="ccel-pre" style="{_PRE_STYLE.format(height=int(height))}">{html.escape(text)}</pre>')
+
+
+def lazy_tabs(names: Sequence[str], key: str) -> list[Any]:
+    """Tabs whose content is drawn on demand: ``st.tabs(key=…, on_change="rerun")``, so a page draws only
+    the tab whose ``.open`` is true (drawing every tab's charts at once was most of a page's time in the
+    browser; benchmarks/RESULTS.md). Repeated names get their position appended (a hand-edited report may
+    repeat a section); a remembered tab that is no longer among the names (other sections, other Ks)
+    gives way to the first."""
+    labels: list[str] = []
+    for j, name in enumerate(names):
+        labels.append(name if name not in labels else f"{name} ({j + 1})")
+    if st.session_state.get(key) not in labels:
+        st.session_state.pop(key, None)
+    return list(st.tabs(labels, key=key, on_change="rerun"))

@@ -1,7 +1,7 @@
 """Which code made a report, and how busy its machine was: recorded in ``meta``, checked when shown.
 
-A report's numbers depend on the code that ran (a changed gradient moves a test accuracy in its last
-digit) and its times on what else the machine did. :func:`record`, called when a run *starts*, gives
+A report's numbers depend on the code that ran (a gradient computed differently changed the Fig. 2
+accuracies by up to about a point: training amplifies rounding) and its times on what else the machine did. :func:`record`, called when a run *starts*, gives
 ``meta`` the digest of the ccel_core sources that run (:func:`ccel_core.sources.source_digest`) and the
 git commit when they are ccel's own checkout; :class:`LoadSampler` adds the 1-minute load average
 sampled at the start and after each section, beside the run's own torch threads (a busy run alone
@@ -91,5 +91,6 @@ def describe(meta: Mapping[str, Any]) -> tuple[str, str]:
         return SAME, f"Made by the ccel_core installed here{at}."
     return OTHER, (
         f"Made by other ccel_core sources than the ones installed here{at}: a fresh `ccel reproduce` with the same "
-        "budget may differ (numbers by their last digits where the code changed what they compute)."
+        "budget may differ (a changed computation can move trained accuracies by a point or more, and verdicts "
+        "near the noise with them)."
     )

@@ -189,7 +189,7 @@ st.slider(
 )
 epoch = int(st.session_state[k("shown")])
 
-tab_epochs, tab_history, tab_ystep = st.tabs(list(TABS), key=k("view"), on_change="rerun")
+tab_epochs, tab_history, tab_ystep = ui.lazy_tabs(TABS, k("view"))
 
 
 def colour_key(res: Any) -> str:

@@ -100,15 +100,8 @@ st.subheader("Figures and tables")
 if not report.sections:
     st.caption("This report has no sections.")
     st.stop()
-# widget keys and tab labels by position: a hand-edited report may repeat a section or leave a title empty
-labels: list[str] = []
-for j, s in enumerate(report.sections):
-    name = s.short or s.key or f"Section {j + 1}"
-    labels.append(name if name not in labels else f"{name} ({j + 1})")
 # drawn on demand: only the open tab's figures are built and sent (a report holds a dozen charts)
-if st.session_state.get("rp.section") not in labels:  # another report, other sections: open its first
-    st.session_state.pop("rp.section", None)
-tabs = st.tabs(labels, key="rp.section", on_change="rerun")
+tabs = ui.lazy_tabs([s.short or s.key or f"Section {j + 1}" for j, s in enumerate(report.sections)], "rp.section")
 for j, (tab, section) in enumerate(zip(tabs, report.sections)):
     if not tab.open:
         continue

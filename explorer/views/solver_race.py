@@ -182,10 +182,7 @@ with ui.shown_errors():
             )
             table(v["table"], "K")
             ui.chart(v["figure"], v["frame"], "race_sweep", key="sr-sweep")
-            names = [f"K = {kk}" for kk in ks]
-            if st.session_state.get(k("ktab")) not in names:  # other Ks than before: open the first
-                st.session_state.pop(k("ktab"), None)
-            tabs = st.tabs(names, key=k("ktab"), on_change="rerun")  # one K's curves drawn at a time
+            tabs = ui.lazy_tabs([f"K = {kk}" for kk in ks], k("ktab"))  # one K's curves drawn at a time
             for tab, kk, race in zip(tabs, ks, v["races"]):
                 if tab.open:
                     with tab:
