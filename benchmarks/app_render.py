@@ -7,7 +7,8 @@ render"), again with warm caches, and after each main interaction; the median of
 fresh sessions is printed. The process start (imports: torch, scikit-learn, plotly …) is reported
 once, separately. ``--browser`` also times each page in headless Chromium against a fresh
 ``streamlit run`` server: from navigation until Streamlit reports the script finished and every
-element rendered (``data-test-script-state="notRunning"``, no skeletons), first and second visit.
+element rendered (``data-test-script-state="notRunning"``, no skeletons), a first visit and the median
+of later visits and of reloads.
 ``--before CHECKOUT`` times another checkout (a worktree of an earlier commit) in the same run.
 Every server starts with an empty store of finished results (``$CCEL_CACHE``, explorer/cached/disk.py);
 ``--restart`` then starts this checkout's server once more on the store the first one filled (a user's
@@ -156,13 +157,14 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
 
 
 def browser_rows(
-    root: Path = REPO, label: str = "", warm_wait: float = 20.0, cache: Path | None = None
+    root: Path = REPO, label: str = "", warm_wait: float = 20.0, cache: Path | None = None, repeat: int = 3
 ) -> list[tuple[str, str, float]]:
     """(page, action, seconds) in headless Chromium against a fresh server of the checkout ``root``:
     a full load of the home page, then each page reached through the sidebar (first visit: empty
-    caches unless precomputed by the server's warm-up; second visit: cached), then a full reload of
-    each page (a new session: Streamlit's per-session state is gone, cross-session caches stay),
-    each until its title, a finished script and its charts. ``warm_wait``: seconds between the first
+    caches unless precomputed by the server's warm-up; later visits: cached, the median of ``repeat``
+    rounds through every page), then full reloads of each page (a new session: Streamlit's per-session
+    state is gone, cross-session caches stay; the median of ``repeat``), each until its title, a finished
+    script and its charts. One sample of a reload varies by ±0.4 s on this box: medians, not samples. ``warm_wait``: seconds between the first
     load and the first sidebar visit (0: the first visits race the server's warm-up, as a user who
     opens a page at once). ``cache``: the server's store of finished results (default: a new, empty one)."""
     sys.path.insert(0, str(REPO))  # this checkout: explorer.headless
@@ -176,6 +178,7 @@ def browser_rows(
         "Pseudo-label evolution": "Pseudo-label evolution",
         "Solver race": "Solver race",
         "Clustering runs": "Clustering runs",
+        "Reproduction": "Reproduction",
         "Collision cross-entropy": "Collision cross-entropy",
     }
     tag = f" [{label}]" if label else ""
@@ -198,19 +201,34 @@ def browser_rows(
             settled("Collision cross-entropy")
             rows.append(("home", f"browser: full page load (new server){tag}", time.perf_counter() - t0))
             page.wait_for_timeout(warm_wait * 1000)  # the server's background warm-up
-            for visit in ("first visit", "second visit"):
+            for link, title in pages.items():
+                t0 = time.perf_counter()
+                page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
+                settled(title)
+                rows.append((link, f"browser: first visit via the sidebar{tag}", time.perf_counter() - t0))
+            later: dict[str, list[float]] = {link: [] for link in pages}
+            for _ in range(repeat):
                 for link, title in pages.items():
                     t0 = time.perf_counter()
                     page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
                     settled(title)
-                    rows.append((link, f"browser: {visit} via the sidebar{tag}", time.perf_counter() - t0))
+                    later[link].append(time.perf_counter() - t0)
+            of = f" (median of {repeat})"
+            rows += [
+                (link, f"browser: later visit via the sidebar{of}{tag}", statistics.median(v))
+                for link, v in later.items()
+            ]
             for link, title in pages.items():
                 page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
                 settled(title)
-                t0 = time.perf_counter()
-                page.reload()
-                settled(title)
-                rows.append((link, f"browser: reload{tag}", time.perf_counter() - t0))
+                reloads = []
+                for _ in range(repeat):
+                    page.wait_for_timeout(1000)  # the previous load's prefetch and late deltas settle
+                    t0 = time.perf_counter()
+                    page.reload()
+                    settled(title)
+                    reloads.append(time.perf_counter() - t0)
+                rows.append((link, f"browser: reload{of}{tag}", statistics.median(reloads)))
             browser.close()
     return rows
 
@@ -218,7 +236,9 @@ def browser_rows(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--browser", action="store_true", help="also time the pages in headless Chromium")
-    parser.add_argument("--repeat", type=int, default=3, help="fresh sessions per measurement (median)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="fresh sessions (AppTest), later visits and reloads (browser) per median"
+    )
     parser.add_argument(
         "--before",
         type=Path,
@@ -259,19 +279,20 @@ def main(argv: list[str] | None = None) -> int:
         rows = apptest_rows(args.repeat)
     if args.browser or args.browser_only:
         if args.before is not None:
-            rows += browser_rows(args.before.resolve(), "before", args.warm_wait)
+            rows += browser_rows(args.before.resolve(), "before", args.warm_wait, repeat=args.repeat)
         label = "after" if args.before is not None else ""
         cache = Path(tmp.name) / "cache"
-        rows += browser_rows(REPO, label, args.warm_wait, cache)
+        rows += browser_rows(REPO, label, args.warm_wait, cache, args.repeat)
         if args.restart:
-            rows += browser_rows(REPO, f"{label}, restarted".lstrip(", "), args.warm_wait, cache)
+            rows += browser_rows(REPO, f"{label}, restarted".lstrip(", "), args.warm_wait, cache, args.repeat)
     for t in threading.enumerate():  # clearing st.cache_resource restarts the warm-up: let it end
         if t.name == "ccel-warm-up":
             t.join()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"# explorer render times · {time.strftime('%Y-%m-%d %H:%M')} · {platform.processor() or platform.machine()} · "
-        f"{os.cpu_count()} CPUs · load {load:.2f} · median of {args.repeat} sessions (AppTest)"
+        f"{os.cpu_count()} CPUs · load {load:.2f} · median of {args.repeat} sessions (AppTest) or of {args.repeat} "
+        "visits and reloads (browser)"
     )
     print(f"process start: first home render incl. imports {start:.2f} s; background warm-up done after {warm:.2f} s")
     pw, aw = max(len(p) for p, _, _ in rows), max(len(a) for _, a, _ in rows)
