@@ -37,10 +37,33 @@ ELEMENTS: tuple[str, ...] = (
     "DataFrame",
     "Json",
     "rehype-raw",
+    "remark-emoji",  # Markdown with :shortcodes: (the runs page's status icons)
 )
 # Not the code viewer (StreamlitSyntaxHighlighter, 1.5 MB): no page draws ``st.code`` (a run's log is
 # a plain <pre>, explorer.common.preformatted), and running it cost 0.45 s of the main thread.
 _SESSION_FLAG = "_ccel_prefetched"
+# One small figure with every kind of trace and layout part the pages draw (ccel_core.plots): a heatmap
+# with its colour bar, lines, filled bands, markers with text, bars, a box plot, a ternary scatter, a
+# log axis, a second subplot, annotations, a subtitle and a horizontal legend. Drawn once off screen, it
+# moves plotly's first-use compilation from a page's first visit to the first page's idle time.
+_WARM_TRACES = [
+    {"type": "heatmap", "z": [[0, 1, 2], [1, 2, 3], [2, 3, 4]], "colorscale": "Viridis"},
+    {"type": "scatter", "x": [0, 1, 2], "y": [0, 1, 0], "mode": "lines+markers", "fill": "toself", "name": "a"},
+    {"type": "scatter", "x": [0, 1, 2], "y": [1, 2, 1], "mode": "markers+text", "text": ["a", "b", "c"],
+     "xaxis": "x2", "yaxis": "y2"},
+    {"type": "bar", "x": [0, 1], "y": [1, 2], "xaxis": "x2", "yaxis": "y2"},
+    {"type": "box", "y": [1, 2, 3, 4], "xaxis": "x2", "yaxis": "y2"},
+    {"type": "scatterternary", "a": [0.2, 0.5], "b": [0.3, 0.2], "c": [0.5, 0.3], "mode": "markers"},
+]  # fmt: skip
+_WARM_LAYOUT = {
+    "xaxis": {"domain": [0, 0.45]},
+    "xaxis2": {"domain": [0.55, 1], "anchor": "y2"},
+    "yaxis2": {"anchor": "x2", "type": "log"},
+    "ternary": {"domain": {"x": [0, 0.3], "y": [0.7, 1]}},
+    "annotations": [{"text": "a", "x": 0, "y": 0, "showarrow": True}],
+    "title": {"text": "t", "subtitle": {"text": "s"}},
+    "legend": {"orientation": "h"},
+}
 
 
 @functools.cache
@@ -59,6 +82,8 @@ def prefetch_script(files: tuple[str, ...]) -> str:
     """A ``<script>`` that imports ``files`` (names in the folder of the page's own ``index.*.js``),
     3 s after the page was drawn (a reload draws it anew: first), one after another when the browser is
     idle; a failed import is ignored (the element then loads its module on first use, as without this).
+    Then, when idle again, it draws one off-screen figure of every trace kind the pages use with the
+    page's plotly (``window.Plotly``, there once a chart was drawn; nothing when it is not) and removes it.
     No "<" in the script: Streamlit's sanitizer drops a script whose text has one (a tag-like "<x")."""
     return f"""<script>
 (() => {{
@@ -75,7 +100,27 @@ def prefetch_script(files: tuple[str, ...]) -> str:
       await idle();
       try {{ await import(base + f); }} catch (e) {{}}
     }}
+    await idle();
+    warmPlotly();
   }})();
+  /* plotly.js (loaded by the first page's chart) compiles a trace type's code the first time it draws
+     one: draw each kind the pages use once, off screen, then remove it */
+  function warmPlotly() {{
+    const P = window.Plotly;
+    if (!P || !P.newPlot || !P.purge) return;
+    const div = document.createElement("div");
+    div.style.cssText = "position:fixed;left:-5000px;top:0;width:600px;height:400px;visibility:hidden";
+    document.body.appendChild(div);
+    const done = () => {{
+      try {{ P.purge(div); }} catch (e) {{}}
+      div.remove();
+      document.documentElement.dataset.ccelPlotlyWarm = "done";  /* for the browser test */
+    }};
+    try {{
+      P.newPlot(div, {json.dumps(_WARM_TRACES)}, {json.dumps(_WARM_LAYOUT)}, {{displaylogo: false}})
+        .then(done, done);
+    }} catch (e) {{ done(); }}
+  }}
 }})();
 </script>"""
 
