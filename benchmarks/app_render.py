@@ -233,11 +233,21 @@ def browser_rows(
     return rows
 
 
+def _positive(text: str) -> int:
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--repeat {n}: expected a whole number ≥ 1")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--browser", action="store_true", help="also time the pages in headless Chromium")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="fresh sessions (AppTest), later visits and reloads (browser) per median"
+        "--repeat",
+        type=_positive,
+        default=3,
+        help="fresh sessions (AppTest), later visits and reloads (browser) per median",
     )
     parser.add_argument(
         "--before",

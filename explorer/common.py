@@ -306,15 +306,27 @@ def preformatted(text: str, *, height: int = 360) -> None:
     st.html(f'<pre class="ccel-pre" style="{_PRE_STYLE.format(height=int(height))}">{html.escape(text)}</pre>')
 
 
+def tab_labels(names: Sequence[str]) -> list[str]:
+    """``names`` made unique for tabs: a repeated name gets its position appended, or the next free number
+    (``["x (2)", "x", "x"]`` → ``["x (2)", "x", "x (3)"]``)."""
+    labels: list[str] = []
+    for j, name in enumerate(names):
+        label, n = name, j + 1
+        while label in labels:
+            label, n = f"{name} ({n})", n + 1
+        labels.append(label)
+    return labels
+
+
 def lazy_tabs(names: Sequence[str], key: str) -> list[Any]:
     """Tabs whose content is drawn on demand: ``st.tabs(key=…, on_change="rerun")``, so a page draws only
     the tab whose ``.open`` is true (drawing every tab's charts at once was most of a page's time in the
-    browser; benchmarks/RESULTS.md). Repeated names get their position appended (a hand-edited report may
-    repeat a section); a remembered tab that is no longer among the names (other sections, other Ks)
-    gives way to the first."""
-    labels: list[str] = []
-    for j, name in enumerate(names):
-        labels.append(name if name not in labels else f"{name} ({j + 1})")
+    browser; benchmarks/RESULTS.md). Labels from :func:`tab_labels` (a hand-edited report may repeat a
+    section); no names, no tabs; a remembered tab that is no longer among the labels (other sections,
+    other Ks) gives way to the first."""
+    labels = tab_labels(names)
+    if not labels:  # st.tabs needs at least one
+        return []
     if st.session_state.get(key) not in labels:
         st.session_state.pop(key, None)
     return list(st.tabs(labels, key=key, on_change="rerun"))

@@ -42,10 +42,12 @@ ELEMENTS: tuple[str, ...] = (
 # Not the code viewer (StreamlitSyntaxHighlighter, 1.5 MB): no page draws ``st.code`` (a run's log is
 # a plain <pre>, explorer.common.preformatted), and running it cost 0.45 s of the main thread.
 _SESSION_FLAG = "_ccel_prefetched"
-# One small figure with every kind of trace and layout part the pages draw (ccel_core.plots): a heatmap
+# One small figure with the SVG trace kinds and layout parts the pages draw (ccel_core.plots): a heatmap
 # with its colour bar, lines, filled bands, markers with text, bars, a box plot, a ternary scatter, a
 # log axis, a second subplot, annotations, a subtitle and a horizontal legend. Drawn once off screen, it
-# moves plotly's first-use compilation from a page's first visit to the first page's idle time.
+# moves plotly's first-use compilation from a page's first visit to the first page's idle time. Left out:
+# the WebGL scatter of a finished run's points (a WebGL context per session for one detail view) and
+# animation frames (the evolution page's play button).
 _WARM_TRACES = [
     {"type": "heatmap", "z": [[0, 1, 2], [1, 2, 3], [2, 3, 4]], "colorscale": "Viridis"},
     {"type": "scatter", "x": [0, 1, 2], "y": [0, 1, 0], "mode": "lines+markers", "fill": "toself", "name": "a"},
@@ -82,8 +84,8 @@ def prefetch_script(files: tuple[str, ...]) -> str:
     """A ``<script>`` that imports ``files`` (names in the folder of the page's own ``index.*.js``),
     3 s after the page was drawn (a reload draws it anew: first), one after another when the browser is
     idle; a failed import is ignored (the element then loads its module on first use, as without this).
-    Then, when idle again, it draws one off-screen figure of every trace kind the pages use with the
-    page's plotly (``window.Plotly``, there once a chart was drawn; nothing when it is not) and removes it.
+    Then, when idle again, it draws one off-screen figure of the trace kinds the pages use (``_WARM_TRACES``)
+    with the page's plotly (``window.Plotly``, there once a chart was drawn; nothing when it is not) and removes it.
     No "<" in the script: Streamlit's sanitizer drops a script whose text has one (a tag-like "<x")."""
     return f"""<script>
 (() => {{
@@ -111,15 +113,15 @@ def prefetch_script(files: tuple[str, ...]) -> str:
     const div = document.createElement("div");
     div.style.cssText = "position:fixed;left:-5000px;top:0;width:600px;height:400px;visibility:hidden";
     document.body.appendChild(div);
-    const done = () => {{
+    const end = (how) => () => {{
       try {{ P.purge(div); }} catch (e) {{}}
       div.remove();
-      document.documentElement.dataset.ccelPlotlyWarm = "done";  /* for the browser test */
+      document.documentElement.dataset.ccelPlotlyWarm = how;  /* for the browser test */
     }};
     try {{
       P.newPlot(div, {json.dumps(_WARM_TRACES)}, {json.dumps(_WARM_LAYOUT)}, {{displaylogo: false}})
-        .then(done, done);
-    }} catch (e) {{ done(); }}
+        .then(end("done"), end("failed"));
+    }} catch (e) {{ end("failed")(); }}
   }}
 }})();
 </script>"""

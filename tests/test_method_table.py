@@ -96,6 +96,10 @@ def test_runs_whose_weights_differ_train_different_objectives() -> None:
     assert objective_of({"method": "migd", "gamma": 2}) != objective_of({"method": "migd"})
     assert objective_of({"method": "imsat", "mu": 3}) == "imsat (R_SAT + λ (mean H(σ) − μ H(σ̄)); λ 0.1, μ 3)"
     assert objective_of({"method": "miadm", "lam": "a lot"}).endswith("λ a lot)")  # hand-edited: no crash
+    assert objective_of({"method": "ccel", "beta": "0"}) == ours  # a hand-edited zero is still no augmentation
+    # the strength of T(x) shapes the augmentation term: part of the objective wherever that term is trained
+    assert objective_of({"method": "iic", "augment": 2.0}) != objective_of({"method": "iic", "augment": 1.0})
+    assert objective_of({"method": "ccel", "augment": 2.0}) == ours  # β = 0: no augmentation term
 
 
 # A method added to the table (before its last row, supervised) in a fresh process (names.py run with one more row before anything

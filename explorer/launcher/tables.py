@@ -119,8 +119,8 @@ def _weight(value: Any) -> str:
 def objective_of(config: Mapping[str, Any]) -> str:
     """What a run's logged ``loss`` and ``label_loss`` measure: its method's own training objective with
     its weights (collision CE + λ KL(u‖ȳ) for ccel, Shannon CE + λ KL for miadm, mean H(σ) − γ H(σ̄) for
-    migd, …, β when self-augmentation adds its term; for supervised runs the CE). λ, γ, μ and β rescale
-    or reshape these numbers, so runs that differ in them train different objectives, whose losses are
+    migd, …, β and the strength of T(x) when an augmentation term is trained; for supervised runs the CE).
+    λ, γ, μ, β and that strength rescale or reshape these numbers, so runs that differ in them train different objectives, whose losses are
     not on one scale and are never compared."""
     method = str(config.get("method", "?"))
     if method == SUPERVISED:
@@ -133,8 +133,11 @@ def objective_of(config: Mapping[str, Any]) -> str:
         for name, default in spec.params.items()
     ]
     beta = config.get("beta")
-    if spec.pseudo_labels and beta not in (None, 0, 0.0):
+    augmented = spec.augmentation or (spec.pseudo_labels and beta is not None and _weight(beta) != "0")
+    if spec.pseudo_labels and augmented:
         weights.append(f"β {_weight(beta)}")
+    if augmented and config.get("augment") is not None:  # the strength of T(x) shapes the augmentation term
+        weights.append(f"T(x) strength {_weight(config.get('augment'))}")
     return f"{method} ({spec.loss}{'; ' + ', '.join(weights) if weights else ''})"
 
 
