@@ -141,10 +141,5 @@ def test_the_home_page_loads_the_other_pages_widget_code_from_its_own_server(app
             break
         page.wait_for_timeout(500)  # type: ignore[attr-defined]
     assert wanted <= set(urls), sorted(wanted - set(urls))
-    # then plotly draws its off-screen figure of the pages' trace kinds once, and removes it again
-    page.wait_for_function("document.documentElement.dataset.ccelPlotlyWarm", timeout=60_000)  # type: ignore[attr-defined]
-    assert page.evaluate("document.documentElement.dataset.ccelPlotlyWarm") == "done"  # type: ignore[attr-defined]
-    plots = page.locator(".js-plotly-plot").count()  # type: ignore[attr-defined]
-    assert plots == page.locator("[data-testid='stPlotlyChart'] .js-plotly-plot").count()  # type: ignore[attr-defined]
     assert not remote(urls), remote(urls)
     assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
