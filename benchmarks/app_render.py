@@ -164,9 +164,10 @@ def browser_rows(
     caches unless precomputed by the server's warm-up; later visits: cached, the median of ``repeat``
     rounds through every page), then full reloads of each page (a new session: Streamlit's per-session
     state is gone, cross-session caches stay; the median of ``repeat``), each until its title, a finished
-    script and its charts. One sample of a reload varies by ±0.4 s on this box: medians, not samples. ``warm_wait``: seconds between the first
-    load and the first sidebar visit (0: the first visits race the server's warm-up, as a user who
-    opens a page at once). ``cache``: the server's store of finished results (default: a new, empty one)."""
+    script and its charts. One sample of a reload varies by ±0.4 s on this box: medians, not samples.
+    ``warm_wait``: seconds between the first load and the first sidebar visit (0: the first visits race
+    the server's warm-up, as a user who opens a page at once). ``cache``: the server's store of finished
+    results (default: a new, empty one)."""
     sys.path.insert(0, str(REPO))  # this checkout: explorer.headless
     from playwright.sync_api import expect, sync_playwright
 

@@ -120,8 +120,8 @@ def objective_of(config: Mapping[str, Any]) -> str:
     """What a run's logged ``loss`` and ``label_loss`` measure: its method's own training objective with
     its weights (collision CE + λ KL(u‖ȳ) for ccel, Shannon CE + λ KL for miadm, mean H(σ) − γ H(σ̄) for
     migd, …, β and the strength of T(x) when an augmentation term is trained; for supervised runs the CE).
-    λ, γ, μ, β and that strength rescale or reshape these numbers, so runs that differ in them train different objectives, whose losses are
-    not on one scale and are never compared."""
+    λ, γ, μ, β and that strength rescale or reshape these numbers, so runs that differ in them train
+    different objectives, whose losses are not on one scale and are never compared."""
     method = str(config.get("method", "?"))
     if method == SUPERVISED:
         return f"{method} ({config.get('loss') or 'collision'} CE)"
