@@ -101,6 +101,10 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
         "loss_curves": [
             ("Rényi order α → 2.5", lambda at: at.slider(key="lc.alpha").set_value(2.5).run()),
             ("target y₁ → 0.8", lambda at: at.slider(key="lc.y1").set_value(0.8).run()),
+            (
+                "open the simplex tab",
+                lambda at: (at.session_state.__setitem__("lc.view", "K = 3: the simplex"), at.run()),
+            ),
             ("simplex y₁ → 0.5", lambda at: at.slider(key="lc.t1").set_value(0.5).run()),
         ],
         "noisy_labels": [

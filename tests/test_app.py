@@ -58,11 +58,14 @@ def test_every_page_renders(name: str, tmp_path: Path, monkeypatch: pytest.Monke
 # --------------------------------------------------------------------------------------------------
 
 
+SIMPLEX, GRADIENT = "K = 3: the simplex", "Gradient vs certainty"  # the page's tabs beside Fig. 1
+
+
 def test_loss_curves_sliders_change_the_figures_and_the_url() -> None:
     at = open_page("loss_curves")
     ok(at)
-    fig1, *simplex, grad = figures(at)
-    assert len(fig1["data"]) == 8 and len(simplex) == 2 and len(grad["data"]) == 2
+    (fig1,) = figures(at)  # the Fig. 1 tab only: the others are drawn when opened
+    assert len(fig1["data"]) == 8
     assert metric(at, "argmin_p H(y,σ)") == "p = 0.900"
     assert metric(at, "argmin_p H₂(y,σ)") == "p = 1.000"  # exact, not the grid's end 0.995
 
@@ -76,42 +79,59 @@ def test_loss_curves_sliders_change_the_figures_and_the_url() -> None:
 
     at.slider(key="lc.alpha").set_value(2.5).run()
     ok(at)
-    fig1, *simplex, grad = figures(at)
+    (fig1,) = figures(at)
     assert any(t["name"].startswith("H_2.5") and t["line"]["dash"] == "dot" for t in fig1["data"])
-    assert len(simplex) == 3 and len(grad["data"]) == 3
     assert at.query_params["alpha"] == "2.5"
 
     at.toggle(key="lc.paper").set_value(False).run()
     assert len(figures(at)[0]["data"]) == 3  # only y = (0.8, 0.2): Shannon, collision, order 2.5
     assert at.query_params["paper"] == "false"
 
+    at.session_state["lc.view"] = SIMPLEX
+    at.run()
+    ok(at)
+    assert len(figures(at)) == 3  # one simplex per order: 1, 2, 2.5
+    assert at.query_params["view"] == SIMPLEX and at.query_params["y1"] == "0.8"  # the hidden tab's settings stay
+    at.session_state["lc.view"] = GRADIENT
+    at.run()
+    ok(at)
+    (grad,) = figures(at)
+    assert len(grad["data"]) == 3
+    at.session_state["lc.view"] = "K = 2: Fig. 1"
+    at.run()
+    assert at.slider(key="lc.y1").value == pytest.approx(0.8) and len(figures(at)[0]["data"]) == 3
+
 
 def test_loss_curves_simplex_target_and_gradient_scale() -> None:
-    at = open_page("loss_curves")
+    at = open_page("loss_curves", {"view": SIMPLEX})
+    ok(at)
     before = figures(at)
+    assert len(before) == 2  # Shannon and collision
     at.slider(key="lc.t1").set_value(0.2).run()
     at.slider(key="lc.t2").set_value(0.1).run()
     ok(at)
     after = figures(at)
-    star = [t for t in after[1]["data"] if t.get("name") == "target y"][0]
+    star = [t for t in after[0]["data"] if t.get("name") == "target y"][0]
     assert arr(star["customdata"]).reshape(-1).tolist() == [0.2, 0.1, pytest.approx(0.7)]
-    z0, z1 = arr(before[1]["data"][0]["z"]), arr(after[1]["data"][0]["z"])
+    z0, z1 = arr(before[0]["data"][0]["z"]), arr(after[0]["data"][0]["z"])
     assert z0.shape == z1.shape and not np.allclose(z0[np.isfinite(z0)], z1[np.isfinite(z1)])
-    at.slider(key="lc.scale").set_value(3.0).run()
-    grad = figures(at)[-1]
-    assert not np.allclose(arr(grad["data"][0]["y"]), arr(before[-1]["data"][0]["y"]))
-    assert at.query_params["scale"] == "3"
+    grad_page = open_page("loss_curves", {"view": GRADIENT})
+    before = figures(grad_page)[0]
+    grad_page.slider(key="lc.scale").set_value(3.0).run()
+    grad = figures(grad_page)[0]
+    assert not np.allclose(arr(grad["data"][0]["y"]), arr(before["data"][0]["y"]))
+    assert grad_page.query_params["scale"] == "3"
 
 
 def test_loss_curves_off_simplex_target_is_an_error_and_the_page_goes_on() -> None:
-    at = open_page("loss_curves")
+    at = open_page("loss_curves", {"view": SIMPLEX})
     at.slider(key="lc.t1").set_value(0.8).run()
     at.slider(key="lc.t2").set_value(0.5).run()
     ok(at)
     assert any("exceeds 1" in e.value for e in at.error)
-    assert len(figures(at)) == 2  # Fig. 1 and the gradient figure are still drawn
+    assert not figures(at) and at.slider(key="lc.alpha").value == 2.0  # no chart, the page's controls still there
     at.slider(key="lc.t2").set_value(0.1).run()
-    assert not at.error and len(figures(at)) == 4
+    assert not at.error and len(figures(at)) == 2
 
 
 def test_loss_curves_reads_the_url_and_warns_on_bad_values() -> None:
@@ -120,9 +140,9 @@ def test_loss_curves_reads_the_url_and_warns_on_bad_values() -> None:
     assert at.slider(key="lc.y1").value == pytest.approx(0.65)
     assert at.slider(key="lc.alpha").value == pytest.approx(1.5)
     assert len(figures(at)[0]["data"]) == 3
-    bad = open_page("loss_curves", {"alpha": "abc", "y1": "7"})
+    bad = open_page("loss_curves", {"alpha": "abc", "y1": "7", "view": "K = 4"})
     ok(bad)
-    assert len(bad.warning) == 2
+    assert len(bad.warning) == 3
     assert bad.slider(key="lc.alpha").value == 2.0 and bad.slider(key="lc.y1").value == 0.9
 
 

@@ -129,6 +129,9 @@ def test_noisy_one_seed_shows_no_spread_and_says_so() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+SIMPLEX, GRADIENT = "K = 3: the simplex", "Gradient vs certainty"  # the page's tabs beside Fig. 1
+
+
 def test_loss_curves_flat_target_has_no_argmin() -> None:
     at = open_page("loss_curves", {"y1": "0.5"})
     ok(at)
@@ -146,9 +149,9 @@ def test_loss_curves_flat_target_has_no_argmin() -> None:
 
 
 def test_loss_curves_simplex_markers_are_not_clipped() -> None:
-    at = open_page("loss_curves", {"t1": "1", "t2": "0", "alpha": "3"})
+    at = open_page("loss_curves", {"t1": "1", "t2": "0", "alpha": "3", "view": SIMPLEX})
     ok(at)
-    simplex = figures(at)[1:-1]
+    simplex = figures(at)
     assert len(simplex) == 3
     for fig in simplex:
         markers = {t["name"]: t for t in fig["data"] if t.get("name") in ("target y", "grid minimum")}
@@ -158,9 +161,9 @@ def test_loss_curves_simplex_markers_are_not_clipped() -> None:
 
 
 def test_loss_curves_nearly_flat_loss_keeps_a_sensible_colour_range() -> None:
-    at = open_page("loss_curves", {"t1": "0.34", "t2": "0.33"})
+    at = open_page("loss_curves", {"t1": "0.34", "t2": "0.33", "view": SIMPLEX})
     ok(at)
-    collision = figures(at)[2]
+    collision = figures(at)[1]
     heat = collision["data"][0]
     assert heat["zmax"] - heat["zmin"] == pytest.approx(0.5)  # the loss itself spans < 0.05 nats
     assert re.search(r"1\.0\d to 1\.1\d nats", collision["layout"]["title"]["text"])
@@ -171,7 +174,7 @@ def _table(at) -> pd.DataFrame:
 
 
 def test_loss_curves_losses_and_gradients_follow_the_chosen_y() -> None:
-    at = open_page("loss_curves")
+    at = open_page("loss_curves", {"view": SIMPLEX})
     ok(at)
     sigma = np.exp([1.0, 0.0, -1.0]) / np.exp([1.0, 0.0, -1.0]).sum()  # s = 1
 
@@ -187,24 +190,32 @@ def test_loss_curves_losses_and_gradients_follow_the_chosen_y() -> None:
     at.slider(key="lc.t2").set_value(0.5).run()
     ok(at)
     check(np.array([0.2, 0.5, 0.3]))
-    star = [t for t in figures(at)[1]["data"] if t.get("name") == "target y"][0]
+    star = [t for t in figures(at)[0]["data"] if t.get("name") == "target y"][0]
     assert arr(star["customdata"]).reshape(-1).tolist() == [0.2, 0.5, pytest.approx(0.3)]
+    # s, set on the gradient tab, is the table's prediction confidence
+    at = open_page("loss_curves", {"view": SIMPLEX, "scale": "0"})
+    ok(at)
+    np.testing.assert_allclose(
+        _table(at).loc["H₂(y,σ)", ["∂/∂l₁", "∂/∂l₂", "∂/∂l₃"]].astype(float),
+        1 / 3 - np.array([0.7, 0.2, 0.1]),  # σ uniform: ∂H₂/∂l = σ − y σ/(y·σ) = 1/3 − y
+        atol=1e-4,
+    )
 
 
 def test_loss_curves_gradient_arrows_toggle() -> None:
-    at = open_page("loss_curves")
-    names = [t.get("name") for t in figures(at)[2]["data"]]
+    at = open_page("loss_curves", {"view": SIMPLEX})
+    names = [t.get("name") for t in figures(at)[1]["data"]]
     assert names == ["H₂(y,σ)", "a gradient step on the logits moves σ", "pick σ", "target y", "grid minimum"]
     at.toggle(key="lc.arrows").set_value(False).run()
     ok(at)
-    assert [t.get("name") for t in figures(at)[2]["data"]] == ["H₂(y,σ)", "pick σ", "target y", "grid minimum"]
+    assert [t.get("name") for t in figures(at)[1]["data"]] == ["H₂(y,σ)", "pick σ", "target y", "grid minimum"]
     assert at.query_params["arrows"] == "false"
 
 
 def test_loss_curves_gradient_caption_follows_the_confidence() -> None:
     """The caption under the gradient chart states its numbers at the uniform target: collision CE's 0
     and Shannon's pull at s > 0; at s = 0 (σ uniform too) every gradient is 0, and it says so."""
-    at = open_page("loss_curves")
+    at = open_page("loss_curves", {"view": GRADIENT})
     ok(at)
 
     def caption() -> str:

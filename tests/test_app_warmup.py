@@ -35,8 +35,13 @@ def test_loss_curves_default_view_is_drawn_from_the_warm_up(monkeypatch: pytest.
     cached.figure.clear()  # (figures are shared by the whole process: other tests' too)
     cached.precompute_loss_curve_views()
     at = ok(visit("loss_curves", {}, monkeypatch))
-    assert len(at.get("plotly_chart")) == 4  # Fig. 1, the simplex at α = 1 and 2 (the default α is 2), gradients …
+    assert len(at.get("plotly_chart")) == 1  # Fig. 1 (the first tab) …
+    at = ok(visit("loss_curves", {"view": "K = 3: the simplex"}, monkeypatch))
+    assert len(at.get("plotly_chart")) == 2  # … the simplex at α = 1 and 2 (the default α is 2) …
+    at = ok(visit("loss_curves", {"view": "Gradient vs certainty"}, monkeypatch))
+    assert len(at.get("plotly_chart")) == 1  # … the gradients …
     # … and a setting off the defaults builds its figure (so the builders above were the ones in use)
+    at = ok(visit("loss_curves", {"view": "K = 3: the simplex"}, monkeypatch))
     at.toggle(key="lc.arrows").set_value(False).run()
     assert at.exception and "built again" in at.exception[0].message
 

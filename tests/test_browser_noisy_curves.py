@@ -92,7 +92,12 @@ def test_clicking_the_simplex_sets_y_and_updates_losses_and_gradients(app_url: s
 
     page.goto(f"{app_url}/loss_curves")  # type: ignore[attr-defined]
     wait_ready(page)
-    chart = page.locator(CHARTS).nth(2)  # type: ignore[attr-defined]  # H₂ over the simplex
+    expect(page.locator(CHARTS)).to_have_count(1)  # type: ignore[attr-defined]  # Fig. 1: its tab only
+    page.get_by_role("tab", name="K = 3: the simplex").click()  # type: ignore[attr-defined]  # drawn on demand
+    expect(page.locator(CHARTS)).to_have_count(2, timeout=30_000)  # type: ignore[attr-defined]
+    page.wait_for_url("**/loss_curves?*view=*", timeout=30_000)  # type: ignore[attr-defined]
+    wait_ready(page)
+    chart = page.locator(CHARTS).nth(1)  # type: ignore[attr-defined]  # H₂ over the simplex
     chart.scroll_into_view_if_needed()
     # a clickable point far from the star y = (0.7, 0.2, 0.1) and from the minimum (the vertex e₁);
     # plotly's decoded copy of the figure (_fullData: the spec sends the arrays base64-encoded)
@@ -113,8 +118,8 @@ def test_clicking_the_simplex_sets_y_and_updates_losses_and_gradients(app_url: s
     y = np.array([t1, t2, round(1 - t1 - t2, 6)])
     # the star moved there, in every simplex chart
     n_charts = page.locator(CHARTS).count()  # type: ignore[attr-defined]
-    assert n_charts == 4  # Fig. 1, Shannon and collision over the simplex, the gradient figure
-    for i in range(1, n_charts - 1):
+    assert n_charts == 2  # Shannon and collision over the simplex
+    for i in range(n_charts):
         star = (
             page.locator(CHARTS)
             .nth(i)

@@ -61,6 +61,7 @@ CUT = """() => {
 PAGES = {
     "": "Collision cross-entropy",
     "loss_curves": "Loss curves",
+    "loss_curves?view=K+%3D+3%3A+the+simplex": "K = 3: the loss over the simplex",
     "pseudo_labels?k=3&epochs=3&seeds=2": "Pseudo-label evolution",
     "clustering_runs": "Clustering runs",
 }
