@@ -11,7 +11,8 @@ Streamlit:
   share widget state; URL names are the bare ``<name>``.
 * **Charts** — :func:`chart` draws a plotly figure and offers its data as CSV and the figure as a
   standalone HTML file (generated only when the button is clicked).
-* **Logs** — :func:`preformatted` shows monospace text without Streamlit's code viewer.
+* **Logs and long tables** — :func:`preformatted` shows monospace text without Streamlit's code viewer,
+  :func:`text_table` a table of many cells without a Markdown renderer per cell.
 
 The cached wrappers around the experiments and the animated figures are in :mod:`explorer.cached`.
 """
@@ -304,6 +305,33 @@ def preformatted(text: str, *, height: int = 360) -> None:
     anew by every browser session) was 0.45 s of the main thread in a reload of the runs page
     (Chrome CPU profile; benchmarks/RESULTS.md)."""
     st.html(f'<pre class="ccel-pre" style="{_PRE_STYLE.format(height=int(height))}">{html.escape(text)}</pre>')
+
+
+_TABLE_STYLE = (
+    ".ccel-table {border-collapse: collapse; font-size: 0.875rem; white-space: nowrap; min-width: 100%} "
+    ".ccel-table td, .ccel-table th {border: 1px solid rgba(128, 128, 128, 0.2); padding: 0.25rem 0.375rem; "
+    "text-align: left; font-weight: 400; vertical-align: middle} "
+    ".ccel-table th {opacity: 0.7}"
+)
+
+
+def text_table(df: pd.DataFrame) -> None:
+    """``df`` (its index as the first column) as one escaped HTML table, each cell as plain text.
+
+    ``st.table`` renders every cell as its own Markdown component: the runs table's 24 × 13 cells were
+    ≈ 0.3 s of the browser's main thread in a reload of the runs page (Chrome CPU profile;
+    benchmarks/RESULTS.md). Missing values show as empty cells."""
+    body = df.reset_index().to_html(index=False, escape=True, border=0, classes="ccel-table", na_rep="")
+    st.html(f'<style>{_TABLE_STYLE}</style><div style="overflow-x: auto">{body}</div>')
+
+
+def lazy_expander(label: str, key: str, *, expanded: bool = False, icon: Optional[str] = None) -> Any:
+    """An expander whose content a page draws only while it is open (``st.expander(key=…,
+    on_change="rerun")``; the caller tests ``.open``). Streamlit sends and mounts a closed expander's
+    content too: on the runs page the closed launch form, upload form and run config were 1,340 of the
+    page's 2,420 DOM nodes and ≈ 0.4 s of the browser's main thread per reload (benchmarks/RESULTS.md).
+    Closing one forgets what was typed in it."""
+    return st.expander(label, expanded=expanded, key=key, icon=icon, on_change="rerun")
 
 
 def tab_labels(names: Sequence[str]) -> list[str]:

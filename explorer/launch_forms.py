@@ -29,7 +29,10 @@ def launch_form(k: Callable[[str], str], store: RunStore) -> None:
     followed once they appear (``k("follow")``)."""
     root = store.root
     features = launcher.saved_features(root)
-    with st.expander("Launch a run", expanded=not store.list(), icon=":material/rocket_launch:"):
+    box = ui.lazy_expander("Launch a run", k("launch_open"), expanded=not store.list(), icon=":material/rocket_launch:")
+    if not box.open:
+        return
+    with box:
         devices = ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
         vision = [d for d in DATASETS if d not in BUILT_IN]
         data_options = [*BUILT_IN, *features, *vision]
@@ -120,7 +123,10 @@ def launch_form(k: Callable[[str], str], store: RunStore) -> None:
 
 def upload_form(k: Callable[[str], str], root: Path) -> None:
     """The upload expander: a feature file checked and saved into the run store ``root``."""
-    with st.expander("Upload a feature file (.npy, .npz, .csv)", icon=":material/upload_file:"):
+    box = ui.lazy_expander("Upload a feature file (.npy, .npz, .csv)", k("upload_open"), icon=":material/upload_file:")
+    if not box.open:
+        return
+    with box:
         st.caption(
             "Rows are points, columns features; labels (optional) under `y`/`labels` in a .npz, or a CSV column. "
             "The file is checked by `ccel_core.data.load_feature_file` and stored in the run store only if valid "

@@ -82,6 +82,10 @@ def arr(value: Any) -> np.ndarray:
 # --- the explorer with Streamlit's AppTest (no browser, no server); used by tests/test_app*.py ---
 
 
+# the runs page's launch and upload forms open (each is drawn only while open: explorer.common.lazy_expander)
+FORMS_OPEN = {"cr.launch_open": True, "cr.upload_open": True}
+
+
 def open_page(
     name: Optional[str] = None,
     query: Optional[dict[str, str]] = None,
@@ -120,6 +124,44 @@ def errors(at: AppTest) -> list[str]:
 def figures(at: AppTest) -> list[dict[str, Any]]:
     """The JSON spec of every plotly chart on the page, in order."""
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def text_tables(at: AppTest) -> list[Any]:
+    """Every table drawn by ``explorer.common.text_table`` (an ``st.html`` element), in order, as a
+    DataFrame of its cells' text indexed by its first column."""
+    from html.parser import HTMLParser
+
+    import pandas as pd
+
+    class Cells(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rows: list[list[str]] = []
+            self.cell: Optional[list[str]] = None
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("td", "th") and self.cell is not None:
+                self.rows[-1].append("".join(self.cell).strip())
+                self.cell = None
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    out = []
+    for el in at.get("html"):
+        if "ccel-table" in el.proto.body:
+            parser = Cells()
+            parser.feed(el.proto.body)
+            head, *rows = parser.rows
+            out.append(pd.DataFrame(rows, columns=head).set_index(head[0]))
+    return out
 
 
 def metric(at: AppTest, label_start: str) -> str:

@@ -14,7 +14,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import APP, VIEWS, arr, figures, metric, npz, ok, open_page  # tests/ is on sys.path
+from conftest import (
+    APP,
+    FORMS_OPEN,
+    VIEWS,
+    arr,
+    figures,
+    metric,
+    npz,
+    ok,
+    open_page,
+    text_tables,
+)  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
 
@@ -249,7 +260,7 @@ def store(store: RunStore) -> RunStore:
 def test_runs_page_lists_compares_and_summarizes(store: RunStore) -> None:
     at = open_page("clustering_runs")
     ok(at)
-    table = at.table[0].value  # the runs table (a static table: drawn with its delta)
+    table = text_tables(at)[0]  # the runs table (a static table: drawn with its delta)
     assert len(table) == 2 and set(table["status"]) == {"finished"}
     assert table["progress"].tolist() == ["100%", "100%"]
     (curves,) = figures(at)
@@ -265,12 +276,46 @@ def test_runs_page_lists_compares_and_summarizes(store: RunStore) -> None:
     assert {"Summary CSV", "Per-epoch CSV", "All runs CSV"} <= set(labels)
 
 
+def test_runs_page_draws_its_forms_and_the_config_only_when_opened(store: RunStore) -> None:
+    """The launch and upload forms and a run's config are drawn only while their expander is open
+    (explorer.common.lazy_expander); with runs in the store they start closed."""
+    at = open_page("clustering_runs")
+    ok(at)
+    assert "cr.method" not in [w.key for w in at.selectbox] and not at.get("file_uploader") and not at.json
+    at.session_state["cr.launch_open"] = True
+    at.session_state["cr.config_open"] = True
+    at.run()
+    ok(at)
+    assert at.selectbox(key="cr.method").value == "ccel" and not at.get("file_uploader")
+    assert at.json[0].value and '"method": "ccel"' in at.json[0].value
+    at.session_state["cr.upload_open"] = True
+    at.session_state["cr.launch_open"] = False
+    at.run()
+    assert at.get("file_uploader") and "cr.method" not in [w.key for w in at.selectbox]
+
+
+def test_runs_table_shows_markup_in_a_run_as_text(store: RunStore) -> None:
+    """The runs table is plain escaped HTML (explorer.common.text_table): an error message or a data
+    name with markup, Markdown or a missing value reads as written, nothing is interpreted."""
+    cfg = TrainConfig(data="digits", method="ccel", model="linear", epochs=3, seed=5, device="cpu")
+    run = store.create(cfg.to_dict(), group="odd")
+    run.start()
+    error = "<img src=x onerror=alert(1)> & **bold** | `code` > 1"
+    run.finish("failed", error=error)
+    at = open_page("clustering_runs")
+    ok(at)
+    table = text_tables(at)[0]
+    assert table.loc[run.run_id, "error"] == error and table.loc[run.run_id, "acc"] == ""
+    body = next(el.proto.body for el in at.get("html") if "ccel-table" in el.proto.body)
+    assert "<img" not in body and "&lt;img src=x onerror=alert(1)&gt; &amp; **bold**" in body
+
+
 def test_runs_page_picks_up_new_runs_and_groups_configs(store: RunStore) -> None:
     at = open_page("clustering_runs")
     other = [_finished_run(store, s, method="miadm", acc=0.6, group="g2") for s in (0, 1, 2)]
     at.run()  # a run started elsewhere (the command line) appears on the next poll / rerun
     ok(at)
-    assert len(at.table[0].value) == 5
+    assert len(text_tables(at)[0]) == 5
     at.multiselect(key="cr.runs").set_value([i.run_id for i in store.list()]).run()
     summary = at.dataframe[0].value
     assert sorted(summary["runs"].tolist()) == [2, 3]
@@ -300,11 +345,11 @@ def test_runs_page_cancel_and_delete(store: RunStore) -> None:
     at.button(key="cr.delete").click().run()
     ok(at)
     assert finished[0] not in [i.run_id for i in store.list()]
-    assert len(at.table[0].value) == 2
+    assert len(text_tables(at)[0]) == 2
 
 
 def test_runs_page_refuses_an_invalid_launch_without_starting_anything(store: RunStore) -> None:
-    at = open_page("clustering_runs")
+    at = open_page("clustering_runs", state=FORMS_OPEN)
     at.selectbox(key="cr.method").set_value("migd")
     at.number_input(key="cr.lam").set_value(50.0)
     at.button[0].click().run()  # the form's "Launch"
@@ -318,7 +363,7 @@ def test_runs_page_refuses_an_invalid_launch_without_starting_anything(store: Ru
 
 
 def test_runs_page_feature_upload_is_validated_before_it_is_stored(store: RunStore) -> None:
-    at = open_page("clustering_runs")
+    at = open_page("clustering_runs", state=FORMS_OPEN)
     bad = np.ones((20, 3))
     bad[4, 1] = np.nan
     at.file_uploader(key="cr.upload").set_value(

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import errors, npz, ok, open_page  # tests/ is on sys.path
+from conftest import FORMS_OPEN, errors, npz, ok, open_page  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
 from test_reproduce import synthetic_report  # noqa: E402  (tests/ is on sys.path)
@@ -103,7 +103,7 @@ def _random_npz(seed: int) -> bytes:
 
 
 def test_a_long_upload_name_is_saved_under_a_short_unique_name(store: RunStore) -> None:
-    at = open_page("clustering_runs")
+    at = open_page("clustering_runs", state=FORMS_OPEN)
     long_names = ["f" * 300 + "-first.npz", "f" * 300 + "-second.npz", "é" * 240 + ".npz"]
     for i, name in enumerate(long_names):
         at.file_uploader(key="cr.upload").set_value((name, _random_npz(i), "application/octet-stream"))

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import arr, errors, figures, npz, ok, open_page  # tests/ is on sys.path
+from conftest import FORMS_OPEN, arr, errors, figures, npz, ok, open_page, text_tables  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -35,7 +35,7 @@ from ccel_core.training import TrainConfig  # noqa: E402
 # --------------------------------------------------------------------------------------------------
 def statuses(at: AppTest, run_id: str) -> dict[str, str]:
     """What every widget of the page says about ``run_id`` (table, live list, selector, details)."""
-    table = at.table[0].value
+    table = text_tables(at)[0]
     out = {"table": f"{table.loc[run_id, 'status']} {table.loc[run_id, 'epoch']}/{table.loc[run_id, 'epochs']}"}
     live = [p.proto.text for p in at.get("progress") if run_id in p.proto.text]
     out["live"] = live[0].split("**")[1] + " " + live[0].split("epoch ")[1].split(" ")[0] if live else "—"
@@ -390,7 +390,7 @@ def test_the_runs_folder_is_confined_to_its_root(store: RunStore, tmp_path: Path
     outside.mkdir()
     (store.root / "link").symlink_to(outside)
     run = run_with(store, 0)
-    at = open_page("clustering_runs")
+    at = open_page("clustering_runs", state=FORMS_OPEN)
     refused = {
         "../outside": "'..' is not allowed",
         str(outside): "is an absolute path",
@@ -406,7 +406,7 @@ def test_the_runs_folder_is_confined_to_its_root(store: RunStore, tmp_path: Path
         at.text_input(key="cr.folder").input(value).run()
         ok(at)
         assert any(value in e and why in e for e in errors(at)), (value, errors(at))
-        assert not at.get("plotly_chart") and not at.dataframe and not at.table  # nothing else is drawn
+        assert not at.get("plotly_chart") and not at.dataframe and not text_tables(at)  # nothing else is drawn
     assert list(outside.iterdir()) == [] and not (tmp_path / "x").exists()
     assert not (store.root / run / "index.sqlite").exists()
 

@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 import pytest
-from conftest import errors, ok, open_page  # tests/ is on sys.path
+from conftest import FORMS_OPEN, errors, ok, open_page  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
 
@@ -20,7 +20,7 @@ from ccel_core.runs import RunStore  # noqa: E402
 
 
 def test_random_bytes_as_npy_are_not_a_pickled_object_array(store: RunStore) -> None:
-    at = open_page("clustering_runs")
+    at = open_page("clustering_runs", state=FORMS_OPEN)
     at.file_uploader(key="cr.upload").set_value(("noise.npy", os.urandom(4096), "application/octet-stream"))
     at.run()
     ok(at)
@@ -37,7 +37,7 @@ def test_random_bytes_as_npy_are_not_a_pickled_object_array(store: RunStore) -> 
 def test_the_csv_label_column_applies_without_enter(store: RunStore) -> None:
     rng = np.random.default_rng(1)
     rows = "\n".join(f"{a:.3f},{b:.3f},{c}" for (a, b), c in zip(rng.normal(size=(30, 2)), np.arange(30) % 3))
-    at = open_page("clustering_runs")
+    at = open_page("clustering_runs", state=FORMS_OPEN)
     at.file_uploader(key="cr.upload").set_value(("pts.csv", f"f1,f2,label\n{rows}\n".encode(), "text/csv"))
     at.run()
     ok(at)

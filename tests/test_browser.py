@@ -81,3 +81,9 @@ def test_launch_a_run_and_watch_it_finish(app_url: str, page: object) -> None:
     expect(page.get_by_text("— done.").first).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]  # the process exited 0
     expect(page.locator(CHARTS).first).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]
     assert page.locator(EXCEPTION).count() == 0  # type: ignore[attr-defined]
+    # with a run in the store a new session opens with the launch form closed and not drawn; opening draws it
+    page.reload()  # type: ignore[attr-defined]
+    wait_ready(page)
+    expect(page.get_by_label("epochs", exact=True)).to_have_count(0)  # type: ignore[attr-defined]
+    page.get_by_text("Launch a run", exact=True).click()  # type: ignore[attr-defined]
+    expect(page.get_by_label("epochs", exact=True)).to_be_visible(timeout=30_000)  # type: ignore[attr-defined]

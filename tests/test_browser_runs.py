@@ -172,7 +172,7 @@ def test_compare_of_three_seeds_shows_a_spread(app_url: str, runs_root: Path, pa
     wait_ready(page)
     # the launch's runs are the comparison: one configuration, three seeds, mean ± std (ddof 1)
     expect(page.locator(".st-key-cr-runs")).to_contain_text("seed 2", timeout=LONG)
-    summary = page.get_by_test_id("stDataFrame").first  # the runs table is a static st.table
+    summary = page.get_by_test_id("stDataFrame").first  # the runs table is a static HTML table
     expect(summary.locator("td", has_text="0 1 2")).to_have_count(1, timeout=LONG)
     acc = summary.locator("td", has_text=" ± ").first.inner_text()
     mean, std = (float(v) for v in acc.split(" ± "))

@@ -114,9 +114,8 @@ def runs_section(infos: list[RunInfo]) -> None:
     for m in ("acc", "nmi", "ari", "test_acc"):
         if m in table.columns:
             table[m] = pd.to_numeric(table[m], errors="coerce").map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
-    table = table.astype(object).where(table.notna(), "")
     with st.container(key="cr-table", height=380 if len(table) > 8 else "content"):
-        st.table(table)
+        ui.text_table(table)
     recent_cut = time.time() - 600
     with st.container(key="cr-live"):
         for info in [i for i in infos if i.status in ACTIVE or i.updated >= recent_cut][:8]:
@@ -304,8 +303,10 @@ def details_section(info: RunInfo) -> None:
             (st.error if info.status == FAILED else st.warning)(info.error)
         ui.preformatted(launcher.run_log(store, info) or "(nothing logged by this run yet)")
     with right:
-        with st.expander("config"):
-            st.json(launcher.run_config(store, info))
+        box = ui.lazy_expander("config", k("config_open"))
+        if box.open:
+            with box:
+                st.json(launcher.run_config(store, info))
         actions(info)
     if info.status == FINISHED:
         finished_views(info)
