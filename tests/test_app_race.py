@@ -12,7 +12,7 @@ import re
 from typing import Any, Optional
 
 import pytest
-from conftest import BAD, RATIO, figures, ok, open_page  # tests/ is on sys.path
+from conftest import BAD, RATIO, figures, ok, open_page, text_tables  # tests/ is on sys.path
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -34,8 +34,8 @@ def warnings(at: AppTest) -> str:
 
 
 def tables(at: AppTest) -> list[Any]:
-    """The page's tables as shown: st.table reads Markdown, so the page escapes a leading ">"."""
-    return [t.value.map(lambda v: v[1:] if isinstance(v, str) and v.startswith("\\>") else v) for t in at.table]
+    """The page's tables, their cells as shown (plain text: explorer.common.text_table)."""
+    return text_tables(at)
 
 
 def clean_cells(at: AppTest) -> int:
@@ -88,7 +88,8 @@ def test_sweep_out_of_budget_and_diverged_pgd_are_warnings_and_bounds() -> None:
     assert ratio.startswith("> ") and RATIO.match(ratio)  # a lower bound, shown as one
     headline, detail = tables(at)
     assert headline.loc["20", "best PGD → 0.01"].startswith("> ")
-    assert at.table[0].value.loc["20", "best PGD → 0.01"].startswith("\\> ")  # escaped: Markdown keeps the ">"
+    body = next(el.proto.body for el in at.get("html") if "ccel-table" in el.proto.body)
+    assert "&gt; " in body and "\\&gt;" not in body  # the ">" as text, not escaped for Markdown
     row = detail[detail["method"] == "PGD η=0.002"].iloc[0]
     assert row["to 0.01"] == "diverged" and row["ended"].startswith("diverged")
     clean_cells(at)
@@ -145,7 +146,7 @@ def test_a_cancelled_race_is_not_stored_and_the_page_says_so() -> None:
     at = open_race({"view": "single", "n": "120", "k": "4", "seed": "3"}, state={"sr.cancelled": (key,)})
     ok(at)
     assert "Cancelled" in warnings(at) and "nothing of it was kept" in warnings(at)
-    assert not figures(at) and not at.table
+    assert not figures(at) and not tables(at)
     assert cached.finished_race(key) is None
     at.button[0].click().run()  # the form's "Run race" starts it again
     ok(at)

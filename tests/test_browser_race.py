@@ -41,7 +41,7 @@ def test_race_defaults_show_numeric_ratios_and_no_none_nan_or_infinity(app_url: 
     assert not ratios["best PGD / EM iterations, K = 2"].startswith((">", "<"))  # measured: both reached 1e-2
     assert ratios["best PGD / EM iterations, K = 200"].startswith("> ")  # PGD ran out of budget: a lower bound
     assert re.match(r"^\d+(\.\d+)? m?s$", shown["exact y-step to 1e-09, K = 200"]), shown
-    tables = page.get_by_test_id("stTable")  # type: ignore[attr-defined]
+    tables = page.locator("table.ccel-table")  # type: ignore[attr-defined]
     expect(tables).to_have_count(2)
     cells = [c.strip() for c in tables.locator("th, td").all_inner_texts()]
     assert len(cells) > 100

@@ -93,9 +93,10 @@ if submitted:
 
 
 def table(df: pd.DataFrame, index: str) -> None:
-    """``st.table`` of text cells; st.table reads cells as Markdown, where a leading ``>`` (our lower
-    bounds, "> 0.8 s") would start a block quote and vanish: escape it."""
-    st.table(df.map(lambda v: "\\" + v if isinstance(v, str) and v.startswith(">") else v).set_index(index))
+    """The table as plain text cells (:func:`explorer.common.text_table`): a lower bound such as
+    "> 0.8 s" reads as written (``st.table`` reads cells as Markdown, where a leading ``>`` starts a
+    block quote)."""
+    ui.text_table(df.set_index(index))
 
 
 def describe(key: tuple) -> str:
