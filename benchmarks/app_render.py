@@ -82,6 +82,9 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
     logging.getLogger("streamlit").setLevel(logging.ERROR)
     from streamlit.testing.v1 import AppTest
 
+    sys.path.insert(0, str(REPO))  # this checkout: explorer.cached
+    from explorer import cached
+
     def fresh() -> AppTest:
         at = AppTest.from_file(str(APP), default_timeout=300)
         at.run()
@@ -103,7 +106,7 @@ def apptest_rows(repeat: int) -> list[tuple[str, str, float]]:
             ("target y₁ → 0.8", lambda at: at.slider(key="lc.y1").set_value(0.8).run()),
             (
                 "open the simplex tab",
-                lambda at: (at.session_state.__setitem__("lc.view", "K = 3: the simplex"), at.run()),
+                lambda at: (at.session_state.__setitem__("lc.view", cached.LOSS_CURVE_TABS[1]), at.run()),
             ),
             ("simplex y₁ → 0.5", lambda at: at.slider(key="lc.t1").set_value(0.5).run()),
         ],

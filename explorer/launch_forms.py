@@ -16,7 +16,7 @@ from ccel_core.names import DEFAULTS, METHOD, METHODS, SYNTHETIC
 from ccel_core.runs import RunStore
 from ccel_core.training import TrainConfig
 from explorer import common as ui
-from explorer import launcher
+from explorer import elements, launcher
 
 __all__ = ["launch_form", "upload_form"]
 
@@ -29,7 +29,9 @@ def launch_form(k: Callable[[str], str], store: RunStore) -> None:
     followed once they appear (``k("follow")``)."""
     root = store.root
     features = launcher.saved_features(root)
-    box = ui.lazy_expander("Launch a run", k("launch_open"), expanded=not store.list(), icon=":material/rocket_launch:")
+    box = elements.lazy_expander(
+        "Launch a run", k("launch_open"), expanded=not store.list(), icon=":material/rocket_launch:"
+    )
     if not box.open:
         return
     with box:
@@ -123,7 +125,9 @@ def launch_form(k: Callable[[str], str], store: RunStore) -> None:
 
 def upload_form(k: Callable[[str], str], root: Path) -> None:
     """The upload expander: a feature file checked and saved into the run store ``root``."""
-    box = ui.lazy_expander("Upload a feature file (.npy, .npz, .csv)", k("upload_open"), icon=":material/upload_file:")
+    box = elements.lazy_expander(
+        "Upload a feature file (.npy, .npz, .csv)", k("upload_open"), icon=":material/upload_file:"
+    )
     if not box.open:
         return
     with box:

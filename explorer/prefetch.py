@@ -42,7 +42,7 @@ ELEMENTS: tuple[str, ...] = (
 # Not plotly's drawing code: an off-screen figure of every trace kind drawn here once made every later
 # first visit slower, not faster (benchmarks/RESULTS.md, 2026-12-07 session 32).
 # Not the code viewer (StreamlitSyntaxHighlighter, 1.5 MB): no page draws ``st.code`` (a run's log is
-# a plain <pre>, explorer.common.preformatted), and running it cost 0.45 s of the main thread.
+# a plain <pre>, explorer.elements.preformatted), and running it cost 0.45 s of the main thread.
 _SESSION_FLAG = "_ccel_prefetched"
 
 

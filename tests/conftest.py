@@ -82,7 +82,7 @@ def arr(value: Any) -> np.ndarray:
 # --- the explorer with Streamlit's AppTest (no browser, no server); used by tests/test_app*.py ---
 
 
-# the runs page's launch and upload forms open (each is drawn only while open: explorer.common.lazy_expander)
+# the runs page's launch and upload forms open (each is drawn only while open: explorer.elements.lazy_expander)
 FORMS_OPEN = {"cr.launch_open": True, "cr.upload_open": True}
 
 
@@ -127,7 +127,7 @@ def figures(at: AppTest) -> list[dict[str, Any]]:
 
 
 def text_tables(at: AppTest) -> list[Any]:
-    """Every table drawn by ``explorer.common.text_table`` (an ``st.html`` element), in order, as a
+    """Every table drawn by ``explorer.elements.text_table`` (an ``st.html`` element), in order, as a
     DataFrame of its cells' text indexed by its first column."""
     from html.parser import HTMLParser
 

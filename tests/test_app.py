@@ -31,6 +31,7 @@ pytest.importorskip("streamlit")
 
 from ccel_core.runs import RunStore  # noqa: E402
 from ccel_core.training import TrainConfig  # noqa: E402
+from explorer import cached  # noqa: E402
 
 # --------------------------------------------------------------------------------------------------
 # home and navigation
@@ -69,7 +70,7 @@ def test_every_page_renders(name: str, tmp_path: Path, monkeypatch: pytest.Monke
 # --------------------------------------------------------------------------------------------------
 
 
-SIMPLEX, GRADIENT = "K = 3: the simplex", "Gradient vs certainty"  # the page's tabs beside Fig. 1
+FIG1, SIMPLEX, GRADIENT = cached.LOSS_CURVE_TABS
 
 
 def test_loss_curves_sliders_change_the_figures_and_the_url() -> None:
@@ -108,7 +109,7 @@ def test_loss_curves_sliders_change_the_figures_and_the_url() -> None:
     ok(at)
     (grad,) = figures(at)
     assert len(grad["data"]) == 3
-    at.session_state["lc.view"] = "K = 2: Fig. 1"
+    at.session_state["lc.view"] = FIG1
     at.run()
     assert at.slider(key="lc.y1").value == pytest.approx(0.8) and len(figures(at)[0]["data"]) == 3
 
@@ -126,7 +127,7 @@ def test_loss_curves_simplex_target_and_gradient_scale() -> None:
     assert arr(star["customdata"]).reshape(-1).tolist() == [0.2, 0.1, pytest.approx(0.7)]
     z0, z1 = arr(before[0]["data"][0]["z"]), arr(after[0]["data"][0]["z"])
     assert z0.shape == z1.shape and not np.allclose(z0[np.isfinite(z0)], z1[np.isfinite(z1)])
-    grad_page = open_page("loss_curves", {"view": GRADIENT})
+    grad_page = ok(open_page("loss_curves", {"view": GRADIENT}))
     before = figures(grad_page)[0]
     grad_page.slider(key="lc.scale").set_value(3.0).run()
     grad = figures(grad_page)[0]
@@ -274,40 +275,6 @@ def test_runs_page_lists_compares_and_summarizes(store: RunStore) -> None:
     assert at.query_params["metric"] == "nmi"
     labels = [b.label for b in at.get("download_button")]
     assert {"Summary CSV", "Per-epoch CSV", "All runs CSV"} <= set(labels)
-
-
-def test_runs_page_draws_its_forms_and_the_config_only_when_opened(store: RunStore) -> None:
-    """The launch and upload forms and a run's config are drawn only while their expander is open
-    (explorer.common.lazy_expander); with runs in the store they start closed."""
-    at = open_page("clustering_runs")
-    ok(at)
-    assert "cr.method" not in [w.key for w in at.selectbox] and not at.get("file_uploader") and not at.json
-    at.session_state["cr.launch_open"] = True
-    at.session_state["cr.config_open"] = True
-    at.run()
-    ok(at)
-    assert at.selectbox(key="cr.method").value == "ccel" and not at.get("file_uploader")
-    assert at.json[0].value and '"method": "ccel"' in at.json[0].value
-    at.session_state["cr.upload_open"] = True
-    at.session_state["cr.launch_open"] = False
-    at.run()
-    assert at.get("file_uploader") and "cr.method" not in [w.key for w in at.selectbox]
-
-
-def test_runs_table_shows_markup_in_a_run_as_text(store: RunStore) -> None:
-    """The runs table is plain escaped HTML (explorer.common.text_table): an error message or a data
-    name with markup, Markdown or a missing value reads as written, nothing is interpreted."""
-    cfg = TrainConfig(data="digits", method="ccel", model="linear", epochs=3, seed=5, device="cpu")
-    run = store.create(cfg.to_dict(), group="odd")
-    run.start()
-    error = "<img src=x onerror=alert(1)> & **bold** | `code` > 1"
-    run.finish("failed", error=error)
-    at = open_page("clustering_runs")
-    ok(at)
-    table = text_tables(at)[0]
-    assert table.loc[run.run_id, "error"] == error and table.loc[run.run_id, "acc"] == ""
-    body = next(el.proto.body for el in at.get("html") if "ccel-table" in el.proto.body)
-    assert "<img" not in body and "&lt;img src=x onerror=alert(1)&gt; &amp; **bold**" in body
 
 
 def test_runs_page_picks_up_new_runs_and_groups_configs(store: RunStore) -> None:

@@ -172,7 +172,7 @@ def test_a_hand_edited_upload_description_falls_back_to_the_file_name(tmp_path: 
 
 
 def test_tab_labels_are_unique_whatever_a_hand_edited_report_names_its_sections() -> None:
-    from explorer.common import tab_labels
+    from explorer.elements import tab_labels
 
     assert tab_labels(["Fig. 1", "Fig. 2", "Fig. 1"]) == ["Fig. 1", "Fig. 2", "Fig. 1 (3)"]
     assert tab_labels(["x (3)", "x", "x"]) == ["x (3)", "x", "x (4)"]

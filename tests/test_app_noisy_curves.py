@@ -129,7 +129,7 @@ def test_noisy_one_seed_shows_no_spread_and_says_so() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-SIMPLEX, GRADIENT = "K = 3: the simplex", "Gradient vs certainty"  # the page's tabs beside Fig. 1
+FIG1, SIMPLEX, GRADIENT = cached.LOSS_CURVE_TABS
 
 
 def test_loss_curves_flat_target_has_no_argmin() -> None:

@@ -34,7 +34,7 @@ def warnings(at: AppTest) -> str:
 
 
 def tables(at: AppTest) -> list[Any]:
-    """The page's tables, their cells as shown (plain text: explorer.common.text_table)."""
+    """The page's tables, their cells as shown (plain text: explorer.elements.text_table)."""
     return text_tables(at)
 
 

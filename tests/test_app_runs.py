@@ -328,7 +328,7 @@ def test_the_details_show_the_runs_own_log(store: RunStore) -> None:
 
 
 def shown_log(at: AppTest) -> str:
-    """The text of the run log the details show (a ``<pre>``, explorer.common.preformatted), unescaped."""
+    """The text of the run log the details show (a ``<pre>``, explorer.elements.preformatted), unescaped."""
     import html
 
     (pre,) = [el.proto.body for el in at.get("html") if 'class="ccel-pre"' in el.proto.body]
@@ -341,7 +341,7 @@ def test_a_log_with_markup_is_shown_as_written(store: RunStore) -> None:
     text = "epoch 1 <script>alert(1)</script> & <b>bold</b>\n\ttab  two spaces\n"
     (store.root / rid / "log.txt").write_text(text)
     at = open_page("clustering_runs")
-    assert not at.code  # no code viewer on this page (its 1.5 MB of JavaScript: see explorer.common.preformatted)
+    assert not at.code  # no code viewer on this page (its 1.5 MB of JavaScript: see explorer.elements.preformatted)
     assert shown_log(at) == text.rstrip("\n")  # the log's tail, its last newline aside
 
 

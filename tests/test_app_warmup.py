@@ -36,12 +36,12 @@ def test_loss_curves_default_view_is_drawn_from_the_warm_up(monkeypatch: pytest.
     cached.precompute_loss_curve_views()
     at = ok(visit("loss_curves", {}, monkeypatch))
     assert len(at.get("plotly_chart")) == 1  # Fig. 1 (the first tab) …
-    at = ok(visit("loss_curves", {"view": "K = 3: the simplex"}, monkeypatch))
+    at = ok(visit("loss_curves", {"view": cached.LOSS_CURVE_TABS[1]}, monkeypatch))
     assert len(at.get("plotly_chart")) == 2  # … the simplex at α = 1 and 2 (the default α is 2) …
-    at = ok(visit("loss_curves", {"view": "Gradient vs certainty"}, monkeypatch))
+    at = ok(visit("loss_curves", {"view": cached.LOSS_CURVE_TABS[2]}, monkeypatch))
     assert len(at.get("plotly_chart")) == 1  # … the gradients …
     # … and a setting off the defaults builds its figure (so the builders above were the ones in use)
-    at = ok(visit("loss_curves", {"view": "K = 3: the simplex"}, monkeypatch))
+    at = ok(visit("loss_curves", {"view": cached.LOSS_CURVE_TABS[1]}, monkeypatch))
     at.toggle(key="lc.arrows").set_value(False).run()
     assert at.exception and "built again" in at.exception[0].message
 

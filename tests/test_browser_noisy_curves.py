@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pytest
 
+from explorer.cached import LOSS_CURVE_TABS
 from explorer.headless import CHARTS, EXCEPTION, wait_ready, wait_running
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -93,7 +94,7 @@ def test_clicking_the_simplex_sets_y_and_updates_losses_and_gradients(app_url: s
     page.goto(f"{app_url}/loss_curves")  # type: ignore[attr-defined]
     wait_ready(page)
     expect(page.locator(CHARTS)).to_have_count(1)  # type: ignore[attr-defined]  # Fig. 1: its tab only
-    page.get_by_role("tab", name="K = 3: the simplex").click()  # type: ignore[attr-defined]  # drawn on demand
+    page.get_by_role("tab", name=LOSS_CURVE_TABS[1]).click()  # type: ignore[attr-defined]  # drawn on demand
     expect(page.locator(CHARTS)).to_have_count(2, timeout=30_000)  # type: ignore[attr-defined]
     page.wait_for_url("**/loss_curves?*view=*", timeout=30_000)  # type: ignore[attr-defined]
     wait_ready(page)

@@ -103,7 +103,7 @@ def test_every_page_stays_on_localhost_and_shows_no_deploy_button(
     assert clicked >= 3  # the pseudo-label tabs and the runs page's expanders were opened
     assert any(u.startswith(f"{base}/static/media/MaterialSymbols") for u in urls)  # the icon font: local
     assert any(u.startswith("ws://localhost") for u in urls)
-    # no page draws st.code, and the prefetch leaves its 1.5 MB viewer out (explorer.common.preformatted)
+    # no page draws st.code, and the prefetch leaves its 1.5 MB viewer out (explorer.elements.preformatted)
     assert not [u for u in urls if "StreamlitSyntaxHighlighter" in u]
     assert not page.js_errors, page.js_errors  # type: ignore[attr-defined]
     # … and the server, running every page's script meanwhile, looked up and connected to nothing beyond loopback

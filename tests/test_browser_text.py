@@ -14,9 +14,11 @@ the legend over the top corner's title.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
+from explorer.cached import LOSS_CURVE_TABS
 from explorer.headless import EXCEPTION, wait_ready
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -61,7 +63,7 @@ CUT = """() => {
 PAGES = {
     "": "Collision cross-entropy",
     "loss_curves": "Loss curves",
-    "loss_curves?view=K+%3D+3%3A+the+simplex": "K = 3: the loss over the simplex",
+    f"loss_curves?view={quote_plus(LOSS_CURVE_TABS[1])}": "K = 3: the loss over the simplex",
     "pseudo_labels?k=3&epochs=3&seeds=2": "Pseudo-label evolution",
     "clustering_runs": "Clustering runs",
 }

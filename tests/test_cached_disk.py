@@ -281,5 +281,5 @@ def test_a_new_process_reads_what_another_stored(store: Path) -> None:
 
 
 def test_the_prefetch_leaves_the_code_viewer_out() -> None:
-    """No page draws st.code (explorer.common.preformatted): its 1.5 MB viewer is not worth loading."""
+    """No page draws st.code (explorer.elements.preformatted): its 1.5 MB viewer is not worth loading."""
     assert "StreamlitSyntaxHighlighter" not in prefetch.ELEMENTS

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from explorer.cached.curves import (
     LOSS_CURVE_DEFAULTS,
+    LOSS_CURVE_TABS,
     binary_target,
     fig1_view,
     gradient_view,
@@ -67,6 +68,7 @@ from explorer.cached.warmup import precompute_default_views
 
 __all__ = [
     "LOSS_CURVE_DEFAULTS",
+    "LOSS_CURVE_TABS",
     "PL_FIELDS",
     "PL_METHOD_NAMES",
     "PL_SEEDS",

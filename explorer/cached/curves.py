@@ -60,6 +60,10 @@ LOSS_CURVE_DEFAULTS: dict[str, Any] = {
 }
 
 
+# The page's tabs, each drawn only while open: Fig. 1, the loss over the K = 3 simplex, gradient vs certainty.
+LOSS_CURVE_TABS = ("K = 2: Fig. 1", "K = 3: the simplex", "Gradient vs certainty")
+
+
 def loss_curve_orders(alpha: float) -> tuple[float, ...]:
     """The Rényi orders the page draws: Shannon (1), collision (2) and the slider's α, once each."""
     return tuple(dict.fromkeys((1.0, 2.0, round(float(alpha), 4))))

@@ -21,7 +21,7 @@ from ccel_core.metrics import confusion_matrix
 from ccel_core.plots.runs import cluster_examples_figure, cluster_points_figure, confusion_figure, run_curves_figure
 from ccel_core.runs import FAILED, FINISHED, Run, RunInfo, RunStore
 from explorer import common as ui
-from explorer import launcher
+from explorer import elements, launcher
 from explorer.common import Param
 from explorer.launch_forms import launch_form, upload_form
 from explorer.launcher import ACTIVE
@@ -115,7 +115,7 @@ def runs_section(infos: list[RunInfo]) -> None:
         if m in table.columns:
             table[m] = pd.to_numeric(table[m], errors="coerce").map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     with st.container(key="cr-table", height=380 if len(table) > 8 else "content"):
-        ui.text_table(table)
+        elements.text_table(table)
     recent_cut = time.time() - 600
     with st.container(key="cr-live"):
         for info in [i for i in infos if i.status in ACTIVE or i.updated >= recent_cut][:8]:
@@ -301,9 +301,9 @@ def details_section(info: RunInfo) -> None:
     with left:
         if info.error:
             (st.error if info.status == FAILED else st.warning)(info.error)
-        ui.preformatted(launcher.run_log(store, info) or "(nothing logged by this run yet)")
+        elements.preformatted(launcher.run_log(store, info) or "(nothing logged by this run yet)")
     with right:
-        box = ui.lazy_expander("config", k("config_open"))
+        box = elements.lazy_expander("config", k("config_open"))
         if box.open:
             with box:
                 st.json(launcher.run_config(store, info))

@@ -1,5 +1,5 @@
 """Page 1 — loss curves: Fig. 1 (K = 2), the loss over the K = 3 simplex, gradient vs label certainty — one
-tab each, drawn on demand (:func:`explorer.common.lazy_tabs`; five charts at once were most of a first visit's
+tab each, drawn on demand (:func:`explorer.elements.lazy_tabs`; four or five charts at once were most of a first visit's
 time in the browser, benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import pandas as pd
 import streamlit as st
 
 from ccel_core.experiments.curves import exact_minimizers, loss_and_gradients, loss_name
-from explorer import cached
+from explorer import cached, elements
 from explorer import common as ui
 from explorer.common import Param
 
 PAGE = "lc"
 D = cached.LOSS_CURVE_DEFAULTS
-TABS = ("K = 2: Fig. 1", "K = 3: the simplex", "Gradient vs certainty")
+TABS = cached.LOSS_CURVE_TABS
 SPECS = {
     "view": Param(TABS[0], choices=TABS),
     "y1": Param(D["y1"], 0.0, 1.0),
@@ -44,7 +44,7 @@ st.columns(2)[0].slider(
 alpha = float(ui.value(PAGE, "alpha"))
 alphas = cached.loss_curve_orders(alpha)
 scale = float(ui.value(PAGE, "scale"))  # set on the gradient tab, used by the simplex tab's table too
-tab_fig1, tab_simplex, tab_grad = ui.lazy_tabs(TABS, k("view"))
+tab_fig1, tab_simplex, tab_grad = elements.lazy_tabs(TABS, k("view"))
 
 
 def fig1_tab() -> None:

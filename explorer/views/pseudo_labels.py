@@ -15,7 +15,7 @@ import streamlit as st
 from ccel_core.experiments.trajectories import difference_summary, mean_label_entropy
 from ccel_core.plots import cluster_color, loss_history_figure
 from ccel_core.plots.trajectories import mark_step
-from explorer import cached
+from explorer import cached, elements
 from explorer import common as ui
 from explorer import pseudo_label_summary as summary
 from explorer.common import Param
@@ -189,7 +189,7 @@ st.slider(
 )
 epoch = int(st.session_state[k("shown")])
 
-tab_epochs, tab_history, tab_ystep = ui.lazy_tabs(TABS, k("view"))
+tab_epochs, tab_history, tab_ystep = elements.lazy_tabs(TABS, k("view"))
 
 
 def colour_key(res: Any) -> str:

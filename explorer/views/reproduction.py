@@ -11,7 +11,7 @@ import streamlit as st
 
 from ccel_core.reproduce import QUICK_TIME, REPORT_JSON, VERDICTS, claims_table, describe_provenance
 from ccel_core.reproduce.provenance import SAME, load_text
-from explorer import cached
+from explorer import cached, elements
 from explorer import common as ui
 
 REPO = Path(__file__).resolve().parents[2]
@@ -101,7 +101,7 @@ if not report.sections:
     st.caption("This report has no sections.")
     st.stop()
 # drawn on demand: only the open tab's figures are built and sent (a report holds a dozen charts)
-tabs = ui.lazy_tabs([s.short or s.key or f"Section {j + 1}" for j, s in enumerate(report.sections)], "rp.section")
+tabs = elements.lazy_tabs([s.short or s.key or f"Section {j + 1}" for j, s in enumerate(report.sections)], "rp.section")
 for j, (tab, section) in enumerate(zip(tabs, report.sections)):
     if not tab.open:
         continue

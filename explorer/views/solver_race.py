@@ -19,7 +19,7 @@ from ccel_core.experiments.race import (
     HEADLINE_LEVEL,
     STEP_LIMIT,
 )
-from explorer import cached, race_view
+from explorer import cached, elements, race_view
 from explorer import common as ui
 from explorer.common import Param
 from explorer.progress import Progress, cancellable
@@ -93,10 +93,10 @@ if submitted:
 
 
 def table(df: pd.DataFrame, index: str) -> None:
-    """The table as plain text cells (:func:`explorer.common.text_table`): a lower bound such as
+    """The table as plain text cells (:func:`explorer.elements.text_table`): a lower bound such as
     "> 0.8 s" reads as written (``st.table`` reads cells as Markdown, where a leading ``>`` starts a
     block quote)."""
-    ui.text_table(df.set_index(index))
+    elements.text_table(df.set_index(index))
 
 
 def describe(key: tuple) -> str:
@@ -183,7 +183,7 @@ with ui.shown_errors():
             )
             table(v["table"], "K")
             ui.chart(v["figure"], v["frame"], "race_sweep", key="sr-sweep")
-            tabs = ui.lazy_tabs([f"K = {kk}" for kk in ks], k("ktab"))  # one K's curves drawn at a time
+            tabs = elements.lazy_tabs([f"K = {kk}" for kk in ks], k("ktab"))  # one K's curves drawn at a time
             for tab, kk, race in zip(tabs, ks, v["races"]):
                 if tab.open:
                     with tab:
