@@ -1,6 +1,6 @@
 """Page 1 — loss curves: Fig. 1 (K = 2), the loss over the K = 3 simplex, gradient vs label certainty — one
-tab each, drawn on demand (:func:`explorer.elements.lazy_tabs`; four or five charts at once were most of a first visit's
-time in the browser, benchmarks/RESULTS.md)."""
+tab each, drawn on demand (:func:`explorer.elements.lazy_tabs`; four or five charts at once were most of a
+first visit's time in the browser, benchmarks/RESULTS.md)."""
 
 from __future__ import annotations
 
