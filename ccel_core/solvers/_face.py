@@ -23,7 +23,7 @@ from ._ipm import Problem, blocks, newton
 from ._trace import BestTrace
 from .certificate import active_classes, gap_terms, polished_multipliers
 
-__all__ = ["face_newton"]
+__all__ = ["face_newton", "on_face"]
 
 _FACE_EPS = 3e-4  # the proximal term of the face Newton step (see the module docstring)
 _FACE_STEPS = 20
@@ -41,11 +41,7 @@ def face_newton(
     """Newton on the face ``support`` (with active-set additions), from ``y``: ``steps`` certified
     iterates, more while the certificate falls 10× per step (up to ``_FACE_STEPS``)."""
     ops = pb.ops
-    rows_empty = cast(Array, ~support.any(1))  # support is N×K: numpy's any(axis) is typed scalar-or-array
-    if bool(rows_empty.any()):  # keep each point's largest entry at least
-        support = support | ((y == ops.row_max(y)[:, None]) & rows_empty[:, None])
-    y = ops.lib.where(support, y, 0.0 * y)
-    y = y / y.sum(1)[:, None]
+    y, support = on_face(pb, y, support)
     prev, best, since = math.inf, math.inf, 0
     for t in range(_FACE_STEPS):
         loss, rel = pb.certify(y, polish=True)
@@ -69,6 +65,16 @@ def face_newton(
             )
         except (ZeroDivisionError, np.linalg.LinAlgError):  # no Newton step on this face (a point with
             break  # σ·y = 0, or a system float64 cannot hold): keep the best certified iterate so far
+
+
+def on_face(pb: Problem, y: Array, support: Array) -> tuple[Array, Array]:
+    """``y`` zeroed off ``support`` (each point keeps its largest entry at least), rows rescaled to sum 1."""
+    ops = pb.ops
+    rows_empty = cast(Array, ~support.any(1))  # support is N×K: numpy's any(axis) is typed scalar-or-array
+    if bool(rows_empty.any()):
+        support = support | ((y == ops.row_max(y)[:, None]) & rows_empty[:, None])
+    y = ops.lib.where(support, y, 0.0 * y)
+    return y / y.sum(1)[:, None], support
 
 
 def _face_step(pb: Problem, y: Array, support: Array) -> tuple[Array, Array]:

@@ -5,20 +5,22 @@ With ``f = N·P``, slacks ``z ≥ 0`` for ``y ≥ 0`` and ``μ = mean y∘z``, e
 ``∇f − z + ν1 = 0``, ``y∘z = σμ``, ``Σ_k y_ik = 1`` (the structured system of :mod:`._ipm`; numpy runs the
 fused kernel :func:`~._exact_kernels.pd_step`), with centering ``σ = max((μ_aff/μ)³, 0.01)`` and a
 fraction ``0.995`` to the boundary of ``y`` and of ``a = σ·y``. An iterate is certified once the gap
-estimate ``K·μ/P`` allows it; the phase ends at ``tol`` or when the certificate stalls, and hands the
+estimate ``K·μ/P`` allows it (then as labels its projection on the face it identifies, ``y > z``,
+certified with multipliers fitted to that face); the phase ends at ``tol`` or when the certificate stalls, and hands the
 face an iterate identifies to the end-game (:mod:`._face`) for a few steps as ``K·μ/P`` falls.
 The method in full, with measurements: :mod:`.exact`'s docstring (item 1).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ._backend import Array
 from ._exact_kernels import pd_step
-from ._face import face_newton
+from ._face import face_newton, on_face
 from ._ipm import Problem, blocks, newton
 from ._trace import BestTrace
 
@@ -29,10 +31,11 @@ _SIGMA_MIN = 0.01  # the centering weight is kept >= this: a faster fall of μ l
 _STALL = 3  # interior steps without a better certificate before the end-game …
 _STALL_BELOW = 1e-5  # … counted once the best certificate is below this
 
-_CERTIFY_AT = 100.0  # interior iterates are certified once K·μ/P <= this × tol (or _STALL_BELOW)
+_CERTIFY_AT = 100.0  # interior iterates are certified once K·μ/P <= this × tol (or _CERTIFY_FLOOR)
+_CERTIFY_FLOOR = 1e-6
 
 _P_TINY = 1e-12  # objective values below this are certified whatever K·μ/P says
-_TRY_FACE = 1e-5  # K·μ/P at which the interior first hands the face it identifies to the end-game …
+_TRY_FACE = 1e-7  # K·μ/P at which the interior first hands the face it identifies to the end-game …
 _TRY_STEPS = 3  # … for this many face steps; if they do not certify tol the interior goes on, …
 _TRY_AGAIN = 1e-2  # … and tries again once K·μ/P has fallen by this factor
 
@@ -76,7 +79,7 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Bes
     """Mehrotra predictor-corrector steps from ``y`` until ``tol`` or the certificate stalls.
 
     Without a callback (numpy), an iterate is certified only once the interior method's own gap
-    estimate ``K·μ/P`` is below ``max(_CERTIFY_AT·tol, _STALL_BELOW)`` (or at the last iteration):
+    estimate ``K·μ/P`` is below ``max(_CERTIFY_AT·tol, _CERTIFY_FLOOR)`` (or at the last iteration):
     earlier certificates could not pass and cost a third of a step each. Returns this phase's best
     iterate (by certificate, else the last one) and its slacks.
     """
@@ -88,7 +91,7 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Bes
     z = max(rel * loss / y.shape[1], 1e-10) / y
     best, best_z, best_rel, since = y, z, rel, 0
     every = ops.torch or record.callback is not None  # a callback sees every iterate's certified best
-    gate = max(_CERTIFY_AT * tol, _STALL_BELOW)
+    gate = max(_CERTIFY_AT * tol, _CERTIFY_FLOOR)
     next_try = 0.0 if ops.torch else _TRY_FACE
     for _ in range(max_iter):
         if ops.torch:
@@ -100,8 +103,18 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Bes
             except (ZeroDivisionError, np.linalg.LinAlgError):  # not computable in float64 (λ ≈ 1e307)
                 break
         if every or estimate <= gate or record.count >= max_iter:
-            loss, rel = pb.certify(y)
-            record(loss, y, rel)
+            if not ops.torch and estimate <= gate:
+                # the labels are this iterate on the face it identifies, certified with multipliers fitted
+                # to that face: the plain bound of an interior iterate stalls at ~1e-6 on real batches
+                labels = on_face(pb, y, y > z)[0]
+                loss, rel = pb.certify(labels, polish=True)
+                if not math.isfinite(rel):  # e.g. the face empties a class that G needs: the iterate itself
+                    labels = y
+                    loss, rel = pb.certify(y)
+            else:
+                labels = y
+                loss, rel = pb.certify(y)
+            record(loss, labels, rel)
             if rel < best_rel:
                 best, best_z, best_rel, since = y, z, rel, 0
             elif best_rel <= _STALL_BELOW:  # far from the optimum the certificate may rise while P falls

@@ -87,10 +87,12 @@ def fairness_and_multipliers(m: np.ndarray, lam: float, u: np.ndarray, eq10: boo
     """``(c(m), G(m))`` for column means m — the numba form of the fairness term (numba kernels call
     this one; Python code :func:`~ccel_core.solvers._common.fairness`): ``c = −∇G(m)`` = ``λu/m`` (eq. 11; 0 where ``u_k = 0``) or
     ``−λ ln(m/u)`` (eq. 10); ``G = λ Σ u ln(u/m)`` or ``λ Σ m ln(m/u)``. ``(inf…, inf)`` where a
-    needed ``m_k`` is 0."""
+    needed ``m_k`` is 0, except at λ = 0 (``G ≡ 0``, ``c = 0``, as in the Python form)."""
     k_count = m.shape[0]
     c = np.zeros(k_count)
     reg = 0.0
+    if lam == 0.0:
+        return c, reg
     for k in range(k_count):
         mk = m[k]
         if eq10 or u[k] > 0.0:
