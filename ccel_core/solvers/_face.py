@@ -44,7 +44,7 @@ def face_newton(
     y, support = on_face(pb, y, support)
     prev, best, since = math.inf, math.inf, 0
     for t in range(_FACE_STEPS):
-        loss, rel = pb.certify(y, polish=True)
+        loss, rel = pb.certify(y, polish=True, tol=tol)
         record(loss, y, rel)
         if rel <= tol or record.count > max_iter:
             break

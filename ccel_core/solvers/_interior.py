@@ -107,7 +107,7 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Bes
                 # the labels are this iterate on the face it identifies, certified with multipliers fitted
                 # to that face: the plain bound of an interior iterate stalls at ~1e-6 on real batches
                 labels = on_face(pb, y, y > z)[0]
-                loss, rel = pb.certify(labels, polish=True)
+                loss, rel = pb.certify(labels, polish=True, tol=tol)
                 if not math.isfinite(rel):  # e.g. the face empties a class that G needs: the iterate itself
                     labels = y
                     loss, rel = pb.certify(y)

@@ -10,6 +10,8 @@ arithmetic for numpy interior steps).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._backend import Array, Backend
@@ -71,7 +73,8 @@ class Problem:
         r = self.sig / a[:, None]
         return a, -r + gp, gpp / y.shape[0], r
 
-    def certify(self, y: Array, polish: bool = False) -> tuple[float, float]:
-        """``(P(y), certified relative gap)``; ``polish`` for labels on a face (see certificate)."""
-        loss, _, rel = certify(self.sig_np, y, self.lam, self.u, self.objective, self.order, polish)
+    def certify(self, y: Array, polish: bool = False, tol: float = math.inf) -> tuple[float, float]:
+        """``(P(y), certified relative gap)``; ``polish`` for labels on a face, ``tol`` the solver's target
+        (see :func:`~.certificate.certify`)."""
+        loss, _, rel = certify(self.sig_np, y, self.lam, self.u, self.objective, self.order, polish, tol)
         return loss, rel
