@@ -13,7 +13,7 @@ up. Why these choices, and what they measured: :mod:`.exact`'s docstring (item 2
 from __future__ import annotations
 
 import math
-from typing import cast
+from typing import Optional, cast
 
 import numpy as np
 
@@ -36,16 +36,27 @@ _ENTRY_MASS = 1e-9  # mass a class gets when the active-set step adds it to a po
 
 
 def face_newton(
-    pb: Problem, y: Array, support: Array, max_iter: int, tol: float, record: BestTrace, steps: int = _FACE_STEPS
+    pb: Problem,
+    y: Array,
+    support: Array,
+    max_iter: int,
+    tol: float,
+    record: BestTrace,
+    steps: int = _FACE_STEPS,
+    certified: Optional[float] = None,
 ) -> None:
     """Newton on the face ``support`` (with active-set additions), from ``y``: ``steps`` certified
-    iterates, more while the certificate falls 10× per step (up to ``_FACE_STEPS``)."""
+    iterates, more while the certificate falls 10× per step (up to ``_FACE_STEPS``). ``certified``:
+    the relative gap of ``y`` on this face when the caller has just certified and recorded it."""
     ops = pb.ops
     y, support = on_face(pb, y, support)
     prev, best, since = math.inf, math.inf, 0
     for t in range(_FACE_STEPS):
-        loss, rel = pb.certify(y, polish=True, tol=tol)
-        record(loss, y, rel)
+        if t == 0 and certified is not None:
+            rel = certified
+        else:
+            loss, rel = pb.certify(y, polish=True, tol=tol)
+            record(loss, y, rel)
         if rel <= tol or record.count > max_iter:
             break
         best, since = (rel, 0) if rel < 0.5 * best else (best, since + 1)

@@ -102,14 +102,16 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Bes
                 y, z, estimate = _numba_step(pb, y, z)
             except (ZeroDivisionError, np.linalg.LinAlgError):  # not computable in float64 (λ ≈ 1e307)
                 break
+        on_face_rel = None  # the certificate of this iterate's face, if it was just certified
         if every or estimate <= gate or record.count >= max_iter:
             if not ops.torch and estimate <= gate:
                 # the labels are this iterate on the face it identifies, certified with multipliers fitted
                 # to that face: the plain bound of an interior iterate stalls at ~1e-6 on real batches
                 labels = on_face(pb, y, y > z)[0]
                 loss, rel = pb.certify(labels, polish=True, tol=tol)
+                on_face_rel = rel
                 if not math.isfinite(rel):  # e.g. the face empties a class that G needs: the iterate itself
-                    labels = y
+                    labels, on_face_rel = y, None
                     loss, rel = pb.certify(y)
             else:
                 labels = y
@@ -128,7 +130,7 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Bes
         if best_rel <= tol or since >= _STALL or record.count > max_iter:
             break
         if estimate < next_try:  # the face this iterate identifies may already be the optimal one
-            face_newton(pb, y, y > z, max_iter, tol, record, steps=_TRY_STEPS)
+            face_newton(pb, y, y > z, max_iter, tol, record, steps=_TRY_STEPS, certified=on_face_rel)
             if record.best_rel <= tol or record.count > max_iter:
                 break
             next_try = estimate * _TRY_AGAIN
