@@ -55,7 +55,7 @@ Returned ``duals`` are the class multipliers ``c = −∇G(m)`` (eq. 11: ``λu/m
 ``max_k c_k = 0`` (the envelope, hence the labels they define, is shift-invariant); ``duals=``
 warm-starts a re-solve of nearly the same problem.
 Measured (λ = 100, σ = softmax(3z)): 10–25 iterations to 1e-9 for K ≤ 200; real training batches
-(digits, MNIST-test) 10–17 interior and face steps on average (benchmarks/RESULTS.md). At λ = 1e6
+(digits, MNIST-test) 9–15 interior and face steps on average (benchmarks/RESULTS.md). At λ = 1e6
 (250 × 10) float64 is at its edge (certified 9e-9 … 3e-3 by the last digits); from λ ≈ 1e8 rounding
 in ``c ≈ λu/m`` limits the certificate (to ~1 at 1e8…1e10, ~1e2 at 1e307): the solver warns and returns its best certified iterate (a step
 float64 cannot compute ends the phase).
