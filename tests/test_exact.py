@@ -425,3 +425,20 @@ def test_the_small_system_inverse_matches_lapack(k: int, seed: int) -> None:
     for bad in (np.zeros((k, k)), np.full((k, k), np.nan)):
         with pytest.raises(np.linalg.LinAlgError):
             small_inverse(bad)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(1, 12), seed=st.integers(0, 2**31 - 1))
+def test_the_step_length_is_the_largest_step_that_stays_feasible(n: int, k: int, seed: int) -> None:
+    """The interior step's ``_max_step`` (a select and a four-lane minimum, no branch) against its definition:
+    ``min(1, min over dx < 0 of x/(−dx))`` — exactly, as a minimum does not depend on the order."""
+    from ccel_core.solvers._exact_kernels import _max_step
+
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, k)) * rng.choice([1e-12, 1e-3, 1.0])
+    dx = rng.normal(size=(n, k)) * rng.choice([1e-6, 1.0, 1e3])
+    dx[rng.random((n, k)) < 0.2] = 0.0
+    neg = dx < 0
+    ref = min(1.0, float((x[neg] / -dx[neg]).min())) if neg.any() else 1.0
+    assert _max_step(x, dx) == ref
+    assert (x + _max_step(x, dx) * dx >= -1e-12 * np.abs(x).max()).all()
