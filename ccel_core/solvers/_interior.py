@@ -14,7 +14,7 @@ The method in full, with measurements: :mod:`.exact`'s docstring (item 1).
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -31,8 +31,8 @@ _SIGMA_MIN = 0.01  # the centering weight is kept >= this: a faster fall of μ l
 _STALL = 3  # interior steps without a better certificate before the end-game …
 _STALL_BELOW = 1e-5  # … counted once the best certificate is below this
 
-_CERTIFY_AT = 100.0  # interior iterates are certified once K·μ/P <= this × tol (or _CERTIFY_FLOOR)
-_CERTIFY_FLOOR = 1e-6
+_CERTIFY_AT = 100.0  # interior iterates are certified once K·μ/P <= this × tol (or _CERTIFY_FLOOR) …
+_CERTIFY_FLOOR = 1e-6  # … and from this K·μ/P on as labels on the face they identify (numpy)
 
 _P_TINY = 1e-12  # objective values below this are certified whatever K·μ/P says
 _TRY_FACE = 1e-7  # K·μ/P at which the interior first hands the face it identifies to the end-game …
@@ -75,21 +75,25 @@ def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array, float]:
     return y, z, (y.shape[1] * mu / loss if loss > _P_TINY else 0.0)
 
 
-def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: BestTrace) -> tuple[Array, Array]:
+def interior_point(
+    pb: Problem, y: Array, max_iter: int, tol: float, record: BestTrace
+) -> tuple[Array, Array, Optional[float]]:
     """Mehrotra predictor-corrector steps from ``y`` until ``tol`` or the certificate stalls.
 
     Without a callback (numpy), an iterate is certified only once the interior method's own gap
     estimate ``K·μ/P`` is below ``max(_CERTIFY_AT·tol, _CERTIFY_FLOOR)`` (or at the last iteration):
     earlier certificates could not pass and cost a third of a step each. Returns this phase's best
-    iterate (by certificate, else the last one) and its slacks.
+    iterate (by certificate, else the last one), its slacks, and the certificate of its face when
+    that was what certified it (for the end-game, which starts there).
     """
     ops = pb.ops
     loss, rel = pb.certify(y)
     record(loss, y, rel)
     if rel <= tol:
-        return y, 1.0 / y
+        return y, 1.0 / y, None
     z = max(rel * loss / y.shape[1], 1e-10) / y
     best, best_z, best_rel, since = y, z, rel, 0
+    best_face: Optional[float] = None
     every = ops.torch or record.callback is not None  # a callback sees every iterate's certified best
     gate = max(_CERTIFY_AT * tol, _CERTIFY_FLOOR)
     next_try = 0.0 if ops.torch else _TRY_FACE
@@ -104,7 +108,7 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Bes
                 break
         on_face_rel = None  # the certificate of this iterate's face, if it was just certified
         if every or estimate <= gate or record.count >= max_iter:
-            if not ops.torch and estimate <= gate:
+            if not ops.torch and estimate <= _CERTIFY_FLOOR:
                 # the labels are this iterate on the face it identifies, certified with multipliers fitted
                 # to that face: the plain bound of an interior iterate stalls at ~1e-6 on real batches
                 labels = on_face(pb, y, y > z)[0]
@@ -118,13 +122,13 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Bes
                 loss, rel = pb.certify(y)
             record(loss, labels, rel)
             if rel < best_rel:
-                best, best_z, best_rel, since = y, z, rel, 0
+                best, best_z, best_rel, since, best_face = y, z, rel, 0, on_face_rel
             elif best_rel <= _STALL_BELOW:  # far from the optimum the certificate may rise while P falls
                 since += 1
         else:
             record.skip()
-            if best_rel > _STALL_BELOW:
-                best, best_z = y, z  # the most advanced iterate, for the end-game if nothing certifies
+            if best_rel > _STALL_BELOW:  # the most advanced iterate, for the end-game if nothing certifies
+                best, best_z, best_face = y, z, None
             else:
                 since += 1  # the estimate rose again after a certified near-optimum: float64's limit
         if best_rel <= tol or since >= _STALL or record.count > max_iter:
@@ -134,4 +138,4 @@ def interior_point(pb: Problem, y: Array, max_iter: int, tol: float, record: Bes
             if record.best_rel <= tol or record.count > max_iter:
                 break
             next_try = estimate * _TRY_AGAIN
-    return best, best_z
+    return best, best_z, best_face

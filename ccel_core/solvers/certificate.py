@@ -253,11 +253,8 @@ def certify(
 
     ``polish``: the bound of :func:`polished_multipliers`, and the plain one ``D(c(m(Y)))`` too where
     it can matter — when the polished relative gap is at most ``tol`` (the answer is then the tighter
-    of the two, as :func:`certified_gap` reports) or could not be computed. A solver passes its own
-    ``tol``: on real face iterates the plain bound was the tighter in 24 of 949 cases, all within a
-    factor 2 (measured), and skipping it elsewhere saves an envelope scan per certificate. With a
-    class of prior 0 (no barrier: the polished multipliers are only clipped to ``c_k ≥ 0`` there)
-    the plain bound can be far tighter, so it is always computed.
+    of the two, as :func:`certified_gap` reports), could not be computed, ``P ≤ 0``, or a class has
+    prior 0 (why, and what skipping it elsewhere saves: docs/math.md §7.5). A solver passes its ``tol``.
     """
     y, u = _numpy(labels), _numpy(prior)
     eq10 = objective == "eq10"
@@ -272,7 +269,7 @@ def certify(
                 pol = loss - _dual(sig, _polished(sig, y, lam, u, eq10, _ANCHOR), lam, u, eq10, order)
             except np.linalg.LinAlgError:  # λ near float64's limit (non-finite multipliers): no sharper bound
                 pass
-            if math.isfinite(pol) and pol > tol * loss and u.min() > 0:
+            if math.isfinite(pol) and pol > tol * loss and loss > 0 and u.min() > 0:
                 gap = pol  # not certified to tol: the plain bound is not needed (see above)
             else:
                 plain = loss_and_gap(sig, y, lam, u, eq10, order)[1]
@@ -288,7 +285,8 @@ def dual_value(
 ) -> float:
     """``D(c) = mean_i h_i(c) + G*(c)``, a lower bound on the optimum of eq. 11 / eq. 10 for any c
     (eq. 11: ``c > 0`` where ``u > 0``, ``G*(c) = λ Σ u_k ln c_k + λ − λ ln λ``; eq. 10:
-    ``G*(c) = −λ ln Σ_k u_k exp(−c_k/λ)``). ``order``: :func:`slope_order` of ``probs`` if known."""
+    ``G*(c) = −λ ln Σ_k u_k exp(−c_k/λ)``; at λ = 0, where G ≡ 0, ``G*(c) = min_k c_k``: ȳ lies on the
+    simplex). ``order``: :func:`slope_order` of ``probs`` if known."""
     sig, c, u = _numpy(probs), _numpy(c), _numpy(prior)
     return float(_dual(sig, c, float(lam), u, objective == "eq10", slope_order(sig) if order is None else order))
 
@@ -298,8 +296,8 @@ def _dual(sig: np.ndarray, c: np.ndarray, lam: float, u: np.ndarray, eq10: bool,
     """:func:`dual_value` on numpy inputs (``-inf`` outside eq. 11's domain: no bound)."""
     h = np.empty(sig.shape[0])
     _h_all(sig, c, order, h)
-    if lam == 0:
-        return h.mean()
+    if lam == 0:  # inf over ȳ on the simplex of c·ȳ (the multipliers of a face fit need not have min 0)
+        return h.mean() + c.min()
     if not eq10:
         conj = lam - lam * math.log(lam)
         for k in range(c.size):

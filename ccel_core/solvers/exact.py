@@ -22,13 +22,13 @@ Method (with ``f = N·P``, slacks ``z ≥ 0`` for ``y ≥ 0``, complementarity `
    (< 0.7), up to two Gondzio centrality correctors reuse the factors (real MNIST batches: 17.6 →
    13.5 interior steps on average, the longest 44 → 34). Without a callback an interior iterate
    is certified only once the method's own gap estimate ``K·μ/P`` is below ``max(100·tol, 1e-6)``
-   (earlier certificates cannot pass; they had cost a quarter of the solve), and then on the face
-   it identifies (item 3).
+   (earlier certificates cannot pass; they had cost a quarter of the solve), and from 1e-6 on the
+   face it identifies (numpy; item 3).
 2. End-game: Newton on the face of the simplex that the interior iterate identifies (support
    ``y_ik > z_ik``, the primal-dual indicator), where P is smooth — tried for 3 steps as soon as
-   ``K·μ/P ≤ 1e-7`` (again each time it has fallen 100×), and for good when the certificate stops
+   ``K·μ/P < 1e-7`` (numpy; again each time it has fallen 100×), and for good when the certificate stops
    improving (float64 limits the interior method: on real batches its Newton systems lose
-   accuracy from ``K·μ/P ≈ 1e-8``, when ``y/z`` spans 1e-10…1e10). The same block + Schur solve
+   accuracy from ``K·μ/P ≈ 1e-8``, as ``y/z`` spreads past 1e-9…1e9). The same block + Schur solve
    with ``diag(z/y)`` replaced by ``ε = 3e-4`` on the support (a proximal term that fixes the
    flat directions of degenerate points, whose split the column-sum coupling decides, and damps
    them: with ε = 1e-6 the first face step from a 1e-7 iterate often jumped to 1e-3 and 20–25 % of
@@ -184,9 +184,9 @@ def exact(probs: Array, lam: float = 100.0, *, objective: str = "eq11", prior: O
                 face_newton(problem, y, y > 0, max_iter, tol, record, steps=_WARM_STEPS)
             y = base
         if record.best_rel > tol:
-            y_int, z = interior_point(problem, y, max_iter, tol, record)
+            y_int, z, on_face_rel = interior_point(problem, y, max_iter, tol, record)
             if record.best_rel > tol and record.count <= max_iter:
-                face_newton(problem, y_int, y_int > z, max_iter, tol, record)
+                face_newton(problem, y_int, y_int > z, max_iter, tol, record, certified=on_face_rel)
     # The labels are the best certified iterate, and the record (best so far) ends with them.
     y, converged = record.best_y, record.best_rel <= tol
     gap = format_gap(record.best_rel)
