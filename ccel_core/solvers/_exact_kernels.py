@@ -1,10 +1,10 @@
-"""numba kernel of the exact y-step's interior-point step (numpy inputs): the arithmetic of
-:func:`ccel_core.solvers._interior._vectorized_step`, fused into one call per Mehrotra step.
+"""numba kernels of the exact y-step (numpy inputs): the interior-point step (the arithmetic of
+:func:`ccel_core.solvers._interior._vectorized_step`, fused into one call per Mehrotra step) and the
+face end-game's Newton step (:func:`ccel_core.solvers._face._face_step`).
 
-Per point ``e = y/z``, ``r = σ/a``, ``w = e∘r``, ``ρ = 1/(1 + r·w)``, ``b = e − ρ(Σw) w``,
-``β⁻¹ = 1/Σb``; ``M x = e∘x − ρ w (w·x) − β⁻¹ b (b·x)``; the K×K system
-``(I + S·diag(G''/N)) s = Σ_i M_i q_i`` with ``S = diag(Σ_i e_i) − Σ_i ρ_i w_i w_iᵀ − Σ_i β_i⁻¹ b_i b_iᵀ``,
-then ``Δ_i = M_i(q_i − (G''/N)∘s)``, rows projected to sum 0.
+Both take σ class-major (``sig_t``: K × N, the :class:`~._ipm.Problem`'s ``sig_t``) and the labels
+point-major (N × K, as everywhere else), and work class-major inside (:mod:`._schur`: the per-point
+sums over classes vectorize across points); the transposes cost ≈ 1 µs each at 250 × 10.
 
 Strict IEEE arithmetic (no ``fastmath``). Reassociation and contraction made the step 2× faster
 at 250 × 10 (≈ 25 % of a real solve), but numba reuses a compiled specialization whose array layout
@@ -21,53 +21,10 @@ import math
 import numba
 import numpy as np
 
-from ._schur import system_inverse
+from ._schur import direction, factor, lane_sum
 
 _CORRECTORS = 2  # Gondzio correctors per step at most …
 _CORRECT_BELOW = 0.7  # … tried while the primal or dual step is shorter than this
-
-
-@numba.njit(cache=True, nogil=True)
-def _direction(e, einv, w, rho, b, binv, ainv, curv, q, out, tmp):
-    """``out = Δ`` for the right-hand side ``q`` (= −(∇f − comp)), rows summing to 0
-    (``einv``: per point ``1/Σ_k e_k``). Two passes over the points: the column sums of ``M q``
-    (``M`` applied row by row, nothing stored), then per point ``M(q − curv∘s)`` projected."""
-    n, k = e.shape
-    col = np.zeros(k)
-    for i in range(n):
-        wx = 0.0
-        bx = 0.0
-        for j in range(k):
-            wx += w[i, j] * q[i, j]
-            bx += b[i, j] * q[i, j]
-        wx *= rho[i]
-        bx *= binv[i]
-        for j in range(k):
-            col[j] += e[i, j] * q[i, j] - wx * w[i, j] - bx * b[i, j]
-    s = np.zeros(k)
-    for j in range(k):
-        acc = 0.0
-        for t in range(k):
-            acc += ainv[j, t] * col[t]
-        s[j] = curv[j] * acc
-    for i in range(n):
-        wx = 0.0
-        bx = 0.0
-        for j in range(k):
-            x = q[i, j] - s[j]
-            tmp[i, j] = x
-            wx += w[i, j] * x
-            bx += b[i, j] * x
-        wx *= rho[i]
-        bx *= binv[i]
-        tot = 0.0
-        for j in range(k):
-            v = e[i, j] * tmp[i, j] - wx * w[i, j] - bx * b[i, j]
-            out[i, j] = v
-            tot += v
-        tot *= einv[i]
-        for j in range(k):
-            out[i, j] -= tot * e[i, j]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -98,32 +55,28 @@ def _max_step(x, dx):
 
 @numba.njit(cache=True, nogil=True)
 def _lengths(sig, a, y, z, dy, dz):
-    """Largest steps ≤ 1 keeping ``y ≥ 0`` and ``a = σ·y ≥ 0`` (primal), ``z ≥ 0`` (dual)."""
-    n, k = sig.shape
-    da = np.empty(n)
-    for i in range(n):
-        acc = 0.0
-        for j in range(k):
-            acc += sig[i, j] * dy[i, j]
-        da[i] = acc
+    """Largest steps ≤ 1 keeping ``y ≥ 0`` and ``a = σ·y ≥ 0`` (primal), ``z ≥ 0`` (dual); K × N."""
+    k, n = sig.shape
+    da = np.zeros(n)
+    for j in range(k):
+        for i in range(n):
+            da[i] += sig[j, i] * dy[j, i]
     return min(_max_step(y, dy), _max_step(a, da)), _max_step(z, dz)
 
 
 @numba.njit(cache=True, nogil=True)
 def _objective(sig, y, u, lam, eq10):
-    """``P(y)`` of the new iterate (for the caller's decision whether to certify it)."""
-    n, k = sig.shape
-    m = np.zeros(k)
-    loss = 0.0
-    for i in range(n):
-        acc = 0.0
-        for j in range(k):
-            acc += sig[i, j] * y[i, j]
-            m[j] += y[i, j]
-        loss -= math.log(acc)
-    loss /= n
+    """``P(y)`` (K × N) of the new iterate (for the caller's decision whether to certify it)."""
+    k, n = sig.shape
+    a = np.zeros(n)
     for j in range(k):
-        mj = m[j] / n
+        for i in range(n):
+            a[i] += sig[j, i] * y[j, i]
+    for i in range(n):
+        a[i] = math.log(a[i])
+    loss = -lane_sum(a) / n
+    for j in range(k):
+        mj = lane_sum(y[j]) / n
         if eq10:
             loss += lam * mj * math.log(mj / u[j])
         elif u[j] > 0.0:
@@ -133,20 +86,16 @@ def _objective(sig, y, u, lam, eq10):
 
 @numba.njit(cache=True, nogil=True)
 def _state(sig, y, u, lam, eq10):
-    """``a = σ·y`` per point, ``G'(m)`` and ``G''(m)/N`` per class."""
-    n, k = sig.shape
-    a = np.empty(n)
-    m = np.zeros(k)
-    for i in range(n):
-        acc = 0.0
-        for j in range(k):
-            acc += sig[i, j] * y[i, j]
-            m[j] += y[i, j]
-        a[i] = acc
+    """``a = σ·y`` per point, ``G'(m)`` and ``G''(m)/N`` per class (``sig``, ``y``: K × N)."""
+    k, n = sig.shape
+    a = np.zeros(n)
+    for j in range(k):
+        for i in range(n):
+            a[i] += sig[j, i] * y[j, i]
     gp = np.empty(k)
     curv = np.empty(k)
     for j in range(k):
-        mj = m[j] / n
+        mj = lane_sum(y[j]) / n
         if lam == 0.0 or mj <= 0.0:  # G ≡ 0, or a class without mass (only on a face: G = ∞ there)
             gp[j] = 0.0
             curv[j] = 0.0
@@ -163,174 +112,172 @@ def _state(sig, y, u, lam, eq10):
 
 
 @numba.njit(cache=True, nogil=True)
-def _factor(e, r, curv):
-    """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe``, and the K×K system's
-    inverse (:func:`~._schur.system_inverse`): everything a direction (:func:`_direction`) needs."""
-    n, k = e.shape
-    w = np.empty((n, k))
-    b = np.empty((n, k))
-    rho = np.empty(n)
-    binv = np.empty(n)
-    einv = np.empty(n)
-    for i in range(n):
-        rw = 0.0
-        ws = 0.0
-        es = 0.0
-        for j in range(k):
-            w[i, j] = e[i, j] * r[i, j]
-            rw += r[i, j] * w[i, j]
-            ws += w[i, j]
-            es += e[i, j]
-        rho[i] = 1.0 / (1.0 + rw)
-        einv[i] = 1.0 / es
-        bs = 0.0
-        for j in range(k):
-            b[i, j] = e[i, j] - rho[i] * ws * w[i, j]
-            bs += b[i, j]
-        binv[i] = 1.0 / bs
-    return w, rho, b, binv, einv, system_inverse(e, w, rho, b, binv, curv)
-
-
-@numba.njit(cache=True, nogil=True)
 def _face_direction(sig, y, support, u, lam, eq10, eps):
-    """Newton direction on the face ``support``: the interior step's system with ``e = 1/ε`` on the
-    support and 0 off it, right-hand side ``−∇f``."""
-    n, k = sig.shape
+    """Newton direction on the face ``support`` (K × N): the interior step's system with ``e = 1/ε`` on
+    the support and 0 off it, right-hand side ``−∇f``."""
+    k, n = sig.shape
     a, gp, curv = _state(sig, y, u, lam, eq10)
-    e = np.zeros((n, k))
-    r = np.empty((n, k))
-    q = np.empty((n, k))
-    for i in range(n):
-        ia = 1.0 / a[i]
-        for j in range(k):
-            r[i, j] = sig[i, j] * ia
-            q[i, j] = r[i, j] - gp[j]
-            if support[i, j]:
-                e[i, j] = 1.0 / eps
-    w, rho, b, binv, einv, ainv = _factor(e, r, curv)
-    out = np.empty((n, k))
-    _direction(e, einv, w, rho, b, binv, ainv, curv, q, out, np.empty((n, k)))
+    ia = 1.0 / a
+    e = np.zeros((k, n))
+    r = np.empty((k, n))
+    q = np.empty((k, n))
+    for j in range(k):
+        for i in range(n):
+            rv = sig[j, i] * ia[i]
+            r[j, i] = rv
+            q[j, i] = rv - gp[j]
+            if support[j, i]:
+                e[j, i] = 1.0 / eps
+    w, rho, b, binv, einv, ainv = factor(e, r, curv)
+    out = np.empty((k, n))
+    direction(e, einv, w, rho, b, binv, ainv, curv, q, out, np.empty((k, n)))
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _renormalize(y, support):
-    """``y`` zeroed off ``support``, rows rescaled to sum 1 (in place)."""
-    n, k = y.shape
-    for i in range(n):
-        tot = 0.0
-        for j in range(k):
-            if not support[i, j]:
-                y[i, j] = 0.0
-            tot += y[i, j]
-        for j in range(k):
-            y[i, j] /= tot
+def _point_max(y):
+    """Each point's largest entry (``y``: K × N)."""
+    top = y[0].copy()
+    for j in range(1, y.shape[0]):
+        for i in range(y.shape[1]):
+            top[i] = max(top[i], y[j, i])
+    return top
 
 
 @numba.njit(cache=True, nogil=True)
-def face_step(sig, y, support, u, lam, eq10, eps, vanish, rounds, radius, drop):
-    """One Newton step on the face ``support`` from ``y`` (see :func:`ccel_core.solvers._face.face_newton`),
-    returning new ``(y, support)``: entries the full step would take below 0 that are already below
-    ``vanish`` × their row's largest leave the support (up to ``rounds`` times, the direction
-    recomputed each time); the step goes up to the first entry reaching 0 and moves no entry more
-    than ``radius``; entries below ``drop`` × their row's largest then leave the support."""
-    n, k = y.shape
-    y, support = y.copy(), support.copy()
-    dy = _face_direction(sig, y, support, u, lam, eq10, eps)
-    for _ in range(rounds):
-        gone = False
+def _renormalize(y, support):
+    """``y`` (K × N) zeroed off ``support``, each point rescaled to sum 1 (in place)."""
+    k, n = y.shape
+    tot = np.zeros(n)
+    for j in range(k):
         for i in range(n):
-            top = y[i].max()
-            for j in range(k):
-                if support[i, j] and y[i, j] + dy[i, j] < 0.0 and y[i, j] < vanish * top:
-                    support[i, j] = False
+            if not support[j, i]:
+                y[j, i] = 0.0
+            tot[i] += y[j, i]
+    for j in range(k):
+        for i in range(n):
+            y[j, i] /= tot[i]
+
+
+@numba.njit(cache=True, nogil=True)
+def face_step(sig_t, y_in, support_in, u, lam, eq10, eps, vanish, rounds, radius, drop):
+    """One Newton step on the face ``support`` from ``y`` (see :func:`ccel_core.solvers._face.face_newton`),
+    returning new ``(y, support)`` (N × K; ``sig_t`` K × N): entries the full step would take below 0 that
+    are already below ``vanish`` × their point's largest leave the support (up to ``rounds`` times, the
+    direction recomputed each time); the step goes up to the first entry reaching 0 and moves no entry
+    more than ``radius``; entries below ``drop`` × their point's largest then leave the support."""
+    y, support = y_in.T.copy(), support_in.T.copy()
+    k, n = y.shape
+    dy = _face_direction(sig_t, y, support, u, lam, eq10, eps)
+    for _ in range(rounds):
+        top = _point_max(y)
+        gone = False
+        for j in range(k):
+            for i in range(n):
+                if support[j, i] and y[j, i] + dy[j, i] < 0.0 and y[j, i] < vanish * top[i]:
+                    support[j, i] = False
                     gone = True
         if not gone:
             break
         _renormalize(y, support)
-        dy = _face_direction(sig, y, support, u, lam, eq10, eps)
+        dy = _face_direction(sig_t, y, support, u, lam, eq10, eps)
     alpha = min(_max_step(y, dy), radius / max(np.abs(dy).max(), 1e-300))
-    for i in range(n):
-        for j in range(k):
-            y[i, j] = y[i, j] + alpha * dy[i, j] if support[i, j] else 0.0
-    for i in range(n):
-        top = y[i].max()
-        for j in range(k):
-            support[i, j] = support[i, j] and y[i, j] > drop * top
+    for j in range(k):
+        for i in range(n):
+            y[j, i] = y[j, i] + alpha * dy[j, i] if support[j, i] else 0.0
+    top = _point_max(y)
+    for j in range(k):
+        for i in range(n):
+            support[j, i] = support[j, i] and y[j, i] > drop * top[i]
     _renormalize(y, support)
-    return y, support
+    return y.T.copy(), support.T.copy()
 
 
 @numba.njit(cache=True, nogil=True)
-def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
-    """One Mehrotra predictor-corrector step of the exact y-step; updates ``y`` and ``z`` in place.
+def _mean_product(y, z, ty, dy, tz, dz, prod):
+    """``mean (y + ty·dy)∘(z + tz·dz)`` over K × N entries (``prod``: N scratch)."""
+    k, n = y.shape
+    tot = 0.0
+    for j in range(k):
+        for i in range(n):
+            prod[i] = (y[j, i] + ty * dy[j, i]) * (z[j, i] + tz * dz[j, i])
+        tot += lane_sum(prod)
+    return tot / (n * k)
 
-    Returns ``(μ, P)`` of the new iterate: the complementarity ``mean y∘z`` and the objective, whose
-    ratio ``K·μ/P`` is the interior method's own estimate of its relative gap."""
-    n, k = sig.shape
+
+@numba.njit(cache=True, nogil=True)
+def pd_step(sig_t, y_in, z_in, u, lam, eq10, frac, sigma_min):
+    """One Mehrotra predictor-corrector step of the exact y-step from ``(y, z)`` (N × K; ``sig_t`` K × N).
+
+    Returns the new ``(y, z)`` (N × K) and their ``(μ, P)``: the complementarity ``mean y∘z`` and the
+    objective, whose ratio ``K·μ/P`` is the interior method's own estimate of its relative gap."""
+    sig = sig_t
+    y, z = y_in.T.copy(), z_in.T.copy()
+    k, n = sig.shape
     a, gp, curv = _state(sig, y, u, lam, eq10)
-    e = np.empty((n, k))
-    r = np.empty((n, k))
-    zy = np.empty((n, k))  # z/y = 1/e
-    iy = np.empty((n, k))  # 1/y
-    grad = np.empty((n, k))
-    for i in range(n):
-        ia = 1.0 / a[i]
-        for j in range(k):
-            r[i, j] = sig[i, j] * ia
-            grad[i, j] = gp[j] - r[i, j]
-            iy[i, j] = 1.0 / y[i, j]
-            zy[i, j] = z[i, j] * iy[i, j]
-            e[i, j] = 1.0 / zy[i, j]
-    w, rho, b, binv, einv, ainv = _factor(e, r, curv)
-    q = -grad
-    dy = np.empty((n, k))
-    tmp = np.empty((n, k))
-    _direction(e, einv, w, rho, b, binv, ainv, curv, q, dy, tmp)  # predictor (affine scaling)
-    dz = np.empty((n, k))
-    mu = 0.0
-    for i in range(n):
-        for j in range(k):
-            dz[i, j] = -z[i, j] - zy[i, j] * dy[i, j]
-            mu += y[i, j] * z[i, j]
-    mu /= n * k
+    ia = 1.0 / a
+    e = np.empty((k, n))
+    r = np.empty((k, n))
+    zy = np.empty((k, n))  # z/y = 1/e
+    iy = np.empty((k, n))  # 1/y
+    grad = np.empty((k, n))
+    q = np.empty((k, n))
+    for j in range(k):
+        g = gp[j]
+        for i in range(n):
+            rv = sig[j, i] * ia[i]
+            r[j, i] = rv
+            grad[j, i] = g - rv
+            q[j, i] = rv - g
+            iyv = 1.0 / y[j, i]
+            iy[j, i] = iyv
+            zyv = z[j, i] * iyv
+            zy[j, i] = zyv
+            e[j, i] = 1.0 / zyv
+    w, rho, b, binv, einv, ainv = factor(e, r, curv)
+    dy = np.empty((k, n))
+    tmp = np.empty((k, n))
+    direction(e, einv, w, rho, b, binv, ainv, curv, q, dy, tmp)  # predictor (affine scaling)
+    dz = np.empty((k, n))
+    for j in range(k):
+        for i in range(n):
+            dz[j, i] = -z[j, i] - zy[j, i] * dy[j, i]
+    prod = np.empty(n)
+    mu = _mean_product(y, z, 0.0, y, 0.0, z, prod)
     ap = _max_step(y, dy)
     ad = _max_step(z, dz)
-    mu_aff = 0.0
-    for i in range(n):
-        for j in range(k):
-            mu_aff += (y[i, j] + ap * dy[i, j]) * (z[i, j] + ad * dz[i, j])
-    mu_aff /= n * k
+    mu_aff = _mean_product(y, z, ap, dy, ad, dz, prod)
     target = max((mu_aff / mu) ** 3, sigma_min) * mu
-    comp = np.empty((n, k))
-    for i in range(n):
-        for j in range(k):
-            comp[i, j] = (target - dy[i, j] * dz[i, j]) * iy[i, j]
-            q[i, j] = comp[i, j] - grad[i, j]
-    _direction(e, einv, w, rho, b, binv, ainv, curv, q, dy, tmp)  # corrector
-    for i in range(n):
-        for j in range(k):
-            dz[i, j] = comp[i, j] - z[i, j] - zy[i, j] * dy[i, j]
+    comp = np.empty((k, n))
+    for j in range(k):
+        for i in range(n):
+            c = (target - dy[j, i] * dz[j, i]) * iy[j, i]
+            comp[j, i] = c
+            q[j, i] = c - grad[j, i]
+    direction(e, einv, w, rho, b, binv, ainv, curv, q, dy, tmp)  # corrector
+    for j in range(k):
+        for i in range(n):
+            dz[j, i] = comp[j, i] - z[j, i] - zy[j, i] * dy[j, i]
     ap, ad = _lengths(sig, a, y, z, dy, dz)
     # Gondzio's centrality correctors while a step is short: aim at longer steps (1.5α + 0.1) and
     # pull the complementarity products of that trial point into [0.1, 10]·σμ, reusing the factors
-    dyc = np.empty((n, k))
-    dzc = np.empty((n, k))
+    dyc = np.empty((k, n))
+    dzc = np.empty((k, n))
     for _ in range(_CORRECTORS):
         if min(ap, ad) >= _CORRECT_BELOW:
             break
         tp = min(1.0, 1.5 * ap + 0.1)
         td = min(1.0, 1.5 * ad + 0.1)
-        for i in range(n):
-            for j in range(k):
-                v = (y[i, j] + tp * dy[i, j]) * (z[i, j] + td * dz[i, j])
+        for j in range(k):
+            for i in range(n):
+                v = (y[j, i] + tp * dy[j, i]) * (z[j, i] + td * dz[j, i])
                 t = max(min(v, 10.0 * target), 0.1 * target) - v
-                q[i, j] = max(t, -10.0 * target) * iy[i, j]
-        _direction(e, einv, w, rho, b, binv, ainv, curv, q, dyc, tmp)
-        for i in range(n):
-            for j in range(k):
-                dyc[i, j] += dy[i, j]
-                dzc[i, j] = dz[i, j] + q[i, j] - zy[i, j] * (dyc[i, j] - dy[i, j])
+                q[j, i] = max(t, -10.0 * target) * iy[j, i]
+        direction(e, einv, w, rho, b, binv, ainv, curv, q, dyc, tmp)
+        for j in range(k):
+            for i in range(n):
+                dyc[j, i] += dy[j, i]
+                dzc[j, i] = dz[j, i] + q[j, i] - zy[j, i] * (dyc[j, i] - dy[j, i])
         cp, cd = _lengths(sig, a, y, z, dyc, dzc)
         if cp + cd < 1.01 * (ap + ad):
             break
@@ -339,15 +286,17 @@ def pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
         ap, ad = cp, cd
     alpha = frac * ap
     beta = frac * ad
-    mu = 0.0
+    tot = np.zeros(n)
+    for j in range(k):
+        for i in range(n):
+            v = y[j, i] + alpha * dy[j, i]
+            y[j, i] = v
+            tot[i] += v
     for i in range(n):
-        tot = 0.0
-        for j in range(k):
-            y[i, j] += alpha * dy[i, j]
-            tot += y[i, j]
-        tot = 1.0 / tot
-        for j in range(k):
-            y[i, j] *= tot
-            z[i, j] += beta * dz[i, j]
-            mu += y[i, j] * z[i, j]
-    return mu / (n * k), _objective(sig, y, u, lam, eq10)
+        tot[i] = 1.0 / tot[i]
+    for j in range(k):
+        for i in range(n):
+            y[j, i] *= tot[i]
+            z[j, i] += beta * dz[j, i]
+    mu = _mean_product(y, z, 0.0, y, 0.0, z, prod)
+    return y.T.copy(), z.T.copy(), mu, _objective(sig, y, u, lam, eq10)

@@ -72,7 +72,7 @@ def face_newton(
             continue
         try:
             y, support = face_step(
-                pb.sig, y, support, pb.u, pb.lam, pb.eq10, _FACE_EPS, _VANISH, _VANISH_ROUNDS, _RADIUS, _DROP
+                pb.sig_t, y, support, pb.u, pb.lam, pb.eq10, _FACE_EPS, _VANISH, _VANISH_ROUNDS, _RADIUS, _DROP
             )
         except (ZeroDivisionError, np.linalg.LinAlgError):  # no Newton step on this face (a point with
             break  # σ·y = 0, or a system float64 cannot hold): keep the best certified iterate so far

@@ -69,8 +69,7 @@ def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array, float]:
     """One fused interior step (numpy); also returns the interior method's own relative-gap
     estimate ``K·μ/P`` of the new iterate."""
     assert isinstance(y, np.ndarray) and isinstance(z, np.ndarray)  # the numpy backend's step
-    y, z = y.copy(), z.copy()
-    mu, loss = pd_step(pb.sig, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
+    y, z, mu, loss = pd_step(pb.sig_t, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
     # P within rounding of 0 (e.g. one-hot σ at λ = 0): the relative estimate is meaningless, certify
     return y, z, (y.shape[1] * mu / loss if loss > _P_TINY else 0.0)
 

@@ -59,6 +59,8 @@ class Problem:
         # the certificate runs on CPU numpy; σ is fixed, so the envelope scan's sort is done once
         self.sig_np: np.ndarray = ops.to_numpy(sig)
         self.order = slope_order(self.sig_np)
+        # σ class-major for the numba kernels (numpy only; :mod:`._exact_kernels`)
+        self.sig_t = None if ops.torch else np.ascontiguousarray(self.sig_np.T)
 
     def state(self, y: Array) -> tuple[Array, Array, Array, Array]:
         """``(a, ∇f, G''/N, r)`` at ``y`` with ``f = N·P``: ``∇f = −σ/a + G'(m)``."""

@@ -1,61 +1,181 @@
-"""The exact y-step's K×K system (numba, numpy inputs): ``(I + S·diag(G''/N))⁻¹`` of the interior and face
-Newton steps (:mod:`._exact_kernels`), and the small dense inverse it uses.
+"""The exact y-step's structured Newton system in numba (numpy inputs, class-major K × N arrays): the
+per-point factors, ``(I + S·diag(G''/N))⁻¹`` and the direction, for the interior and face steps of
+:mod:`._exact_kernels` (the same arithmetic as :func:`~._ipm.blocks` / :func:`~._ipm.newton`).
 
-Strict IEEE arithmetic, as the rest of the kernels (see :mod:`._exact_kernels`).
+Per point ``e = y/z``, ``r = σ/a``, ``w = e∘r``, ``ρ = 1/(1 + r·w)``, ``b = e − ρ(Σw) w``,
+``β⁻¹ = 1/Σb``; ``M x = e∘x − ρ w (w·x) − β⁻¹ b (b·x)``; the K×K system
+``(I + S·diag(G''/N)) s = Σ_i M_i q_i`` with ``S = diag(Σ_i e_i) − Σ_i ρ_i w_i w_iᵀ − Σ_i β_i⁻¹ b_i b_iᵀ``,
+then ``Δ_i = M_i(q_i − (G''/N)∘s)``, rows projected to sum 0.
+
+Class-major: an array holds one class's N entries contiguously, so the per-point sums over classes
+(``r·w``, ``w·x``, …) run as element-wise updates across points (vectorized), in the order of the
+classes, and the sums over points (column sums, the entries of S) in four fixed lanes. Measured on
+real MNIST-test iterates (250 × 10): a whole interior step 1.2–1.4× faster than the point-major
+kernel it replaced (its per-point sums over 10 classes were chains of dependent additions).
+Strict IEEE arithmetic (see :mod:`._exact_kernels`).
 """
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
-__all__ = ["system_inverse", "small_inverse"]
+__all__ = ["factor", "direction", "lane_sum", "system_inverse", "small_inverse"]
 
 _BLAS_K = 32  # K from which the K×K system's products go to BLAS
 
 
 @numba.njit(cache=True, nogil=True)
+def lane_sum(x):
+    """``Σ x`` of a vector in four fixed lanes (the same bits whatever came before: no fastmath)."""
+    n = x.shape[0]
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    m = n - n % 4
+    for i in range(0, m, 4):
+        a0 += x[i]
+        a1 += x[i + 1]
+        a2 += x[i + 2]
+        a3 += x[i + 3]
+    for i in range(m, n):
+        a0 += x[i]
+    return (a0 + a1) + (a2 + a3)
+
+
+@numba.njit(cache=True, nogil=True)
+def _lane_dot(x, y):
+    """``x·y`` of two vectors in four fixed lanes."""
+    n = x.shape[0]
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    a3 = 0.0
+    m = n - n % 4
+    for i in range(0, m, 4):
+        a0 += x[i] * y[i]
+        a1 += x[i + 1] * y[i + 1]
+        a2 += x[i + 2] * y[i + 2]
+        a3 += x[i + 3] * y[i + 3]
+    for i in range(m, n):
+        a0 += x[i] * y[i]
+    return (a0 + a1) + (a2 + a3)
+
+
+@numba.njit(cache=True, nogil=True)
+def factor(e, r, curv):
+    """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe``, and the K×K system's
+    inverse (:func:`system_inverse`): everything a :func:`direction` needs. ``e``, ``r``: K × N."""
+    k, n = e.shape
+    w = np.empty((k, n))
+    b = np.empty((k, n))
+    rw = np.zeros(n)
+    ws = np.zeros(n)
+    es = np.zeros(n)
+    for j in range(k):
+        for i in range(n):
+            v = e[j, i] * r[j, i]
+            w[j, i] = v
+            rw[i] += r[j, i] * v
+            ws[i] += v
+            es[i] += e[j, i]
+    rho = np.empty(n)
+    einv = np.empty(n)
+    rs = np.empty(n)
+    for i in range(n):
+        rho[i] = 1.0 / (1.0 + rw[i])
+        einv[i] = 1.0 / es[i]
+        rs[i] = rho[i] * ws[i]
+    bs = np.zeros(n)
+    for j in range(k):
+        for i in range(n):
+            v = e[j, i] - rs[i] * w[j, i]
+            b[j, i] = v
+            bs[i] += v
+    binv = 1.0 / bs
+    return w, rho, b, binv, einv, system_inverse(e, w, rho, b, binv, curv)
+
+
+@numba.njit(cache=True, nogil=True)
+def _apply_scaled(e, w, rho, b, binv, x, out):
+    """``out = M x`` per point (K × N), without the final projection: ``e∘x − ρ w (w·x) − β⁻¹ b (b·x)``."""
+    k, n = e.shape
+    wx = np.zeros(n)
+    bx = np.zeros(n)
+    for j in range(k):
+        for i in range(n):
+            wx[i] += w[j, i] * x[j, i]
+            bx[i] += b[j, i] * x[j, i]
+    for i in range(n):
+        wx[i] *= rho[i]
+        bx[i] *= binv[i]
+    for j in range(k):
+        for i in range(n):
+            out[j, i] = e[j, i] * x[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
+
+
+@numba.njit(cache=True, nogil=True)
+def direction(e, einv, w, rho, b, binv, ainv, curv, q, out, tmp):
+    """``out = Δ`` for the right-hand side ``q`` (= −(∇f − comp)), rows summing to 0 (``einv``: per point
+    ``1/Σ_k e_k``): the column sums ``Σ_i M_i q_i``, the K×K solve ``s``, then ``M(q − curv∘s)`` projected.
+    All arrays K × N; ``tmp`` is scratch."""
+    k, n = e.shape
+    _apply_scaled(e, w, rho, b, binv, q, tmp)
+    col = np.empty(k)
+    for j in range(k):
+        col[j] = lane_sum(tmp[j])
+    s = np.zeros(k)
+    for j in range(k):
+        acc = 0.0
+        for t in range(k):
+            acc += ainv[j, t] * col[t]
+        s[j] = curv[j] * acc
+    for j in range(k):
+        sj = s[j]
+        for i in range(n):
+            tmp[j, i] = q[j, i] - sj
+    _apply_scaled(e, w, rho, b, binv, tmp, out)
+    tot = np.zeros(n)
+    for j in range(k):
+        for i in range(n):
+            tot[i] += out[j, i]
+    for i in range(n):
+        tot[i] *= einv[i]
+    for j in range(k):
+        for i in range(n):
+            out[j, i] -= tot[i] * e[j, i]
+
+
+@numba.njit(cache=True, nogil=True)
 def system_inverse(e, w, rho, b, binv, curv):
     """``(I + S·diag(curv))⁻¹`` with ``S = diag(Σ_i e_i) − Σ_i ρ_i w_i w_iᵀ − Σ_i β_i⁻¹ b_i b_iᵀ``
-    (``ρ_i, β_i⁻¹ > 0``: the rows are scaled by their square roots, so S is symmetric bit for bit)."""
-    n, k = e.shape
-    if k >= _BLAS_K:  # two N×K² products: BLAS (at K = 200 the loop below took 4× longer)
-        wq = w * np.sqrt(rho).reshape(n, 1)
-        bq = b * np.sqrt(binv).reshape(n, 1)
-        amat = -(wq.T @ wq) - (bq.T @ bq)
-        for j in range(k):
-            amat[j, j] += e[:, j].sum()
-        amat = amat * curv.reshape(1, k)
-        for j in range(k):
-            amat[j, j] += 1.0
-        return np.linalg.inv(amat)
-    # small K: a loop over full rows of fixed length (vectorized) beats the BLAS calls and the
-    # upper-triangle loop (250 × 10: 45 → 14 µs), then a Gauss-Jordan inverse (LAPACK's: 6 µs → 2)
-    amat = np.zeros((k, k))
-    wq = np.empty(k)
-    bq = np.empty(k)
-    esum = np.zeros(k)
-    for i in range(n):
-        sr = math.sqrt(rho[i])
-        sb = math.sqrt(binv[i])
-        for j in range(k):
-            wq[j] = sr * w[i, j]
-            bq[j] = sb * b[i, j]
-            esum[j] += e[i, j]
-        for j in range(k):
-            wj = wq[j]
-            bj = bq[j]
-            for t in range(k):
-                amat[j, t] -= wj * wq[t] + bj * bq[t]
+    (``ρ_i, β_i⁻¹ > 0``: the points are scaled by their square roots, so S is symmetric bit for bit)."""
+    k, n = e.shape
+    sr = np.sqrt(rho)
+    sb = np.sqrt(binv)
+    wq = np.empty((k, n))
+    bq = np.empty((k, n))
     for j in range(k):
-        amat[j, j] += esum[j]
+        for i in range(n):
+            wq[j, i] = sr[i] * w[j, i]
+            bq[j, i] = sb[i] * b[j, i]
+    if k >= _BLAS_K:  # two K²·N products: BLAS (at K = 200 a loop took 4× longer)
+        amat = -(wq @ wq.T) - (bq @ bq.T)
+    else:  # small K: the upper triangle's K(K+1)/2 lane dot products, mirrored
+        amat = np.empty((k, k))
+        for j in range(k):
+            for t in range(j, k):
+                v = -(_lane_dot(wq[j], wq[t]) + _lane_dot(bq[j], bq[t]))
+                amat[j, t] = v
+                amat[t, j] = v
+    for j in range(k):
+        amat[j, j] += lane_sum(e[j])
     for j in range(k):
         for t in range(k):
             amat[j, t] *= curv[t]
         amat[j, j] += 1.0
-    return small_inverse(amat)
+    return small_inverse(amat) if k < _BLAS_K else np.linalg.inv(amat)
 
 
 @numba.njit(cache=True, nogil=True)
