@@ -113,12 +113,7 @@ def test_the_status_check_finds_each_form(tmp_path: Path) -> None:
 
 
 # files above the limit today, each at most its current length: split them, then drop them from here
-LONG_FILES: dict[str, int] = {
-    # 402 since session 34; its seam is the polished multipliers (_support_system, _best_level, _polished: they
-    # can take c(m) as an argument and move to a module of their own). Split with the next ccel_core change: the
-    # committed reproduction report records ccel_core's source digest, and any edit makes it "other sources".
-    "ccel_core/solvers/certificate.py": 402,
-}
+LONG_FILES: dict[str, int] = {}
 
 
 def test_files_hold_one_idea() -> None:
