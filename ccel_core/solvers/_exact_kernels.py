@@ -206,13 +206,39 @@ def _mean_product(y, z, ty, dy, tz, dz, prod):
 
 
 @numba.njit(cache=True, nogil=True)
-def pd_step(sig_t, y_in, z_in, u, lam, eq10, frac, sigma_min):
-    """One Mehrotra predictor-corrector step of the exact y-step from ``(y, z)`` (N × K; ``sig_t`` K × N).
+def pd_steps(sig_t, y_in, z_in, u, lam, eq10, frac, sigma_min, gate, limit, p_tiny):
+    """Mehrotra predictor-corrector steps of the exact y-step from ``(y, z)`` (N × K; ``sig_t`` K × N)
+    until the interior method's own relative-gap estimate ``K·μ/P`` (μ = mean y∘z) is at most
+    ``gate`` (0 when ``P ≤ p_tiny``), ``limit`` steps are taken, or a step cannot be computed in float64.
 
-    Returns the new ``(y, z)`` (N × K) and their ``(μ, P)``: the complementarity ``mean y∘z`` and the
-    objective, whose ratio ``K·μ/P`` is the interior method's own estimate of its relative gap."""
-    sig = sig_t
+    Returns the last computed ``(y, z)`` and the iterate before it (N × K; the start when fewer than two
+    steps were taken), the number of steps, the last estimate, and whether a step failed (a division
+    by zero or a singular system: that step is not taken)."""
     y, z = y_in.T.copy(), z_in.T.copy()
+    y_prev, z_prev = y, z
+    k = y.shape[0]
+    steps = 0
+    estimate = np.inf
+    failed = False
+    while steps < limit:
+        y_next, z_next = y.copy(), z.copy()
+        try:
+            mu, loss = _pd_step(sig_t, y_next, z_next, u, lam, eq10, frac, sigma_min)
+        except Exception:  # ZeroDivisionError or LinAlgError: not computable in float64 (λ ≈ 1e307)
+            failed = True
+            break
+        y_prev, z_prev, y, z = y, z, y_next, z_next
+        steps += 1
+        estimate = k * mu / loss if loss > p_tiny else 0.0
+        if estimate <= gate:
+            break
+    return y.T.copy(), z.T.copy(), y_prev.T.copy(), z_prev.T.copy(), steps, estimate, failed
+
+
+@numba.njit(cache=True, nogil=True)
+def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
+    """One Mehrotra predictor-corrector step, class-major, updating ``y`` and ``z`` (K × N) in place;
+    returns their ``(μ, P)``."""
     k, n = sig.shape
     a, gp, curv = _state(sig, y, u, lam, eq10)
     ia = 1.0 / a
@@ -298,5 +324,4 @@ def pd_step(sig_t, y_in, z_in, u, lam, eq10, frac, sigma_min):
         for i in range(n):
             y[j, i] *= tot[i]
             z[j, i] += beta * dz[j, i]
-    mu = _mean_product(y, z, 0.0, y, 0.0, z, prod)
-    return y.T.copy(), z.T.copy(), mu, _objective(sig, y, u, lam, eq10)
+    return _mean_product(y, z, 0.0, y, 0.0, z, prod), _objective(sig, y, u, lam, eq10)

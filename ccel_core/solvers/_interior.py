@@ -19,7 +19,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ._backend import Array
-from ._exact_kernels import pd_step
+from ._exact_kernels import pd_steps
 from ._face import face_newton, on_face
 from ._ipm import Problem, blocks, newton
 from ._trace import BestTrace
@@ -65,13 +65,13 @@ def _vectorized_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
     return y, z
 
 
-def _numba_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array, float]:
-    """One fused interior step (numpy); also returns the interior method's own relative-gap
-    estimate ``K·μ/P`` of the new iterate."""
-    assert isinstance(y, np.ndarray) and isinstance(z, np.ndarray)  # the numpy backend's step
-    y, z, mu, loss = pd_step(pb.sig_t, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN)
-    # P within rounding of 0 (e.g. one-hot σ at λ = 0): the relative estimate is meaningless, certify
-    return y, z, (y.shape[1] * mu / loss if loss > _P_TINY else 0.0)
+def _numba_steps(pb: Problem, y: Array, z: Array, gate: float, limit: int) -> tuple[Any, ...]:
+    """Fused interior steps (numpy) until the interior method's own relative-gap estimate ``K·μ/P`` is
+    at most ``gate`` or ``limit`` steps are taken (:func:`~._exact_kernels.pd_steps`): the new iterate,
+    the one before it, the steps taken, the estimate (0 when P is within rounding of 0: certify) and
+    whether the step after the last one failed."""
+    assert isinstance(y, np.ndarray) and isinstance(z, np.ndarray)  # the numpy backend's steps
+    return pd_steps(pb.sig_t, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN, gate, limit, _P_TINY)
 
 
 def interior_point(
@@ -99,12 +99,19 @@ def interior_point(
     for _ in range(max_iter):
         if ops.torch:
             y, z = _vectorized_step(pb, y, z)
-            estimate = 0.0
+            estimate, failed = 0.0, False
         else:
-            try:
-                y, z, estimate = _numba_step(pb, y, z)
-            except (ZeroDivisionError, np.linalg.LinAlgError):  # not computable in float64 (λ ≈ 1e307)
+            # steps no certificate would look at run in one kernel call (the same iterates as one by one):
+            # from the start until K·μ/P reaches the gate, while the best certificate is the start's
+            fuse = not every and best_rel > _STALL_BELOW
+            limit = max(max_iter - record.count + 1, 1) if fuse else 1
+            y, z, y_prev, z_prev, steps, estimate, failed = _numba_steps(pb, y, z, gate, limit)
+            if steps == 0:  # not computable in float64 (λ ≈ 1e307)
                 break
+            for _ in range(steps - 1):  # each not certified, and the most advanced iterate when taken
+                record.skip()
+            if steps > 1:
+                best, best_z, best_face = y_prev, z_prev, None
         on_face_rel = None  # the certificate of this iterate's face, if it was just certified
         if every or estimate <= gate or record.count >= max_iter:
             if not ops.torch and estimate <= _CERTIFY_FLOOR:
@@ -137,4 +144,6 @@ def interior_point(
             if record.best_rel <= tol or record.count > max_iter:
                 break
             next_try = estimate * _TRY_AGAIN
+        if failed:  # the step after this one was not computable in float64
+            break
     return best, best_z, best_face

@@ -1,0 +1,146 @@
+"""The exact y-step's numba kernels (class-major) against the vectorized numpy arithmetic they fuse, and
+the fused interior steps against the same steps taken one call at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ccel_core.solvers._backend import Backend
+from ccel_core.solvers._exact_kernels import _face_direction, _state
+from ccel_core.solvers._interior import _numba_steps
+from ccel_core.solvers._ipm import Problem, blocks, newton
+from ccel_core.solvers._schur import direction, factor
+
+
+def _problem(n: int, k: int, seed: int, scale: float, lam: float, objective: str = "eq11") -> Problem:
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, k)) * scale
+    sig = np.exp(z - z.max(1, keepdims=True))
+    sig /= sig.sum(1, keepdims=True)
+    return Problem(np.ascontiguousarray(sig), lam, np.full(k, 1.0 / k), objective, Backend(sig))
+
+
+def _start(pb: Problem, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed + 1)
+    k = pb.sig.shape[1]
+    y = 0.5 * pb.sig + 0.5 / k
+    z = (rng.random(y.shape) * 1e-2 + 1e-4) / y
+    return y, z
+
+
+def _newton_residual(e: np.ndarray, r: np.ndarray, curv: np.ndarray, grad: np.ndarray, d: np.ndarray) -> float:
+    """How far ``d`` (N × K) is from solving the Newton system it stands for, relative to the gradient:
+    per point ``d_i/e_i + r_i (r_i·d_i) + curv∘Σ_j d_j + g_i = ν_i 1`` on the entries with ``e > 0``,
+    ``d = 0`` where ``e = 0``, rows summing to 0."""
+    s = d.sum(0)
+    v = np.where(e > 0, d / np.where(e > 0, e, 1.0), 0.0) + r * (r * d).sum(1, keepdims=True) + curv * s + grad
+    on = e > 0
+    spread = np.where(on, v, -np.inf).max(1) - np.where(on, v, np.inf).min(1)  # ν_i: one value per point
+    scale = float(np.abs(grad).max()) + float(np.abs(np.where(on, v, 0.0)).max())
+    off = float(np.abs(np.where(on, 0.0, d)).max())
+    rows = float(np.abs(d.sum(1)).max())
+    return max(float(spread.max()) / scale, off, rows / max(float(np.abs(d).max()), 1e-300))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    k=st.integers(2, 40),
+    seed=st.integers(0, 2**31 - 1),
+    scale=st.sampled_from([0.5, 3.0, 10.0]),
+    lam=st.sampled_from([0.0, 1.0, 100.0]),
+    objective=st.sampled_from(["eq11", "eq10"]),
+)
+def test_the_class_major_direction_solves_the_newton_system(
+    n: int, k: int, seed: int, scale: float, lam: float, objective: str
+) -> None:
+    """The interior step's Newton direction (numba, class-major; K ≥ 32 takes the BLAS branch of the K×K
+    system) solves its system to rounding, and agrees with ``_ipm.newton``'s dense algebra (the numpy/torch
+    path) to the accuracy both have."""
+    pb = _problem(n, k, seed, scale, lam, objective)
+    y, z = _start(pb, seed)
+    a, grad, curv, r = pb.state(y)
+    ref = newton(blocks(y / z, r), curv, grad, pb.ops)
+    e_t, r_t = np.ascontiguousarray((y / z).T), np.ascontiguousarray(r.T)
+    w, rho, b, binv, einv, ainv = factor(e_t, r_t, curv)
+    got = np.empty_like(e_t)
+    direction(e_t, einv, w, rho, b, binv, ainv, curv, np.ascontiguousarray(-grad.T), got, np.empty_like(e_t))
+    assert _newton_residual(y / z, r, curv, grad, got.T) <= 1e-9
+    np.testing.assert_allclose(got.T, ref, rtol=1e-6, atol=1e-9 * float(np.abs(ref).max()))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n=st.integers(2, 50),
+    k=st.integers(2, 12),
+    seed=st.integers(0, 2**31 - 1),
+    lam=st.sampled_from([1.0, 100.0]),
+    eps=st.sampled_from([0.05, 1.0]),
+)
+def test_the_face_direction_solves_the_face_newton_system(n: int, k: int, seed: int, lam: float, eps: float) -> None:
+    """The face kernel's Newton direction (class-major, ``e = 1/ε`` on the support, 0 off it) solves its
+    system to rounding; its ``a = σ·y`` and ``G''/N`` are the dense ones. (At the solver's ε = 3e-4 the
+    reduction to the K×K system cancels 3–4 digits in ``b = B⁻¹1``, and the residual is ~1e-5 of the
+    gradient at λ = 100 — as it was in the point-major kernel before; the certificate, not the
+    direction, decides what is returned.)"""
+    pb = _problem(n, k, seed, 3.0, lam)
+    rng = np.random.default_rng(seed)
+    support = rng.random((n, k)) < 0.5
+    support[np.arange(n), pb.sig.argmax(1)] = True
+    support[np.arange(k) % n, np.arange(k)] = True  # every class keeps mass (G is finite)
+    y = np.where(support, pb.sig + 0.1, 0.0)
+    y /= y.sum(1, keepdims=True)
+    a, grad, curv, r = pb.state(y)
+    got = _face_direction(pb.sig_t, np.ascontiguousarray(y.T), np.ascontiguousarray(support.T), pb.u, lam, False, eps)
+    # λ = 100: G''/N ~ 1e3 against e ~ 20 makes the K×K system's condition number ~1e5 (residuals ~1e-9)
+    assert _newton_residual(np.where(support, 1.0 / eps, 0.0), r, curv, grad, got.T) <= 1e-8
+    a_t, gp, curv_t = _state(pb.sig_t, np.ascontiguousarray(y.T), pb.u, lam, False)
+    np.testing.assert_allclose(a_t, a, rtol=1e-14)
+    np.testing.assert_allclose(curv_t, curv, rtol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(1, 80),
+    k=st.integers(2, 15),
+    seed=st.integers(0, 2**31 - 1),
+    scale=st.sampled_from([1.0, 5.0, 20.0]),
+    limit=st.integers(1, 25),
+    gate=st.sampled_from([0.0, 1e-6, 1e-3]),
+)
+def test_fused_interior_steps_are_the_steps_one_by_one(
+    n: int, k: int, seed: int, scale: float, limit: int, gate: float
+) -> None:
+    """``pd_steps`` with a step limit and a gate returns, bit for bit, the iterate (and the one before it)
+    that single steps reach, stopping at the first estimate ``K·μ/P`` at or below the gate."""
+    pb = _problem(n, k, seed, scale, 100.0)
+    y, z = _start(pb, seed)
+    fused = _numba_steps(pb, y, z, gate, limit)
+    trail = [(y, z)]
+    for _ in range(limit):
+        y, z, _, _, steps, estimate, failed = _numba_steps(pb, y, z, gate, 1)
+        if failed:
+            break
+        trail.append((y, z))
+        if estimate <= gate:
+            break
+    assert fused[4] == len(trail) - 1
+    np.testing.assert_array_equal(fused[0], trail[-1][0])
+    np.testing.assert_array_equal(fused[1], trail[-1][1])
+    np.testing.assert_array_equal(fused[2], trail[max(len(trail) - 2, 0)][0])
+    if fused[4] < limit and not fused[6]:  # stopped early without a failure: at the gate
+        assert fused[5] <= gate
+
+
+def test_a_step_float64_cannot_compute_is_not_taken() -> None:
+    """λ = 1e308: the first step's K×K system overflows; the fused steps return the start unchanged and
+    say so (``exact`` then keeps its best certified iterate and warns)."""
+    pb = _problem(30, 5, 0, 3.0, 1e308)
+    y, z = _start(pb, 0)
+    y_new, z_new, y_prev, _, steps, _, failed = _numba_steps(pb, y, z, -1.0, 50)
+    assert failed and steps == 0
+    np.testing.assert_array_equal(y_new, y)
+    np.testing.assert_array_equal(z_new, z)
+    np.testing.assert_array_equal(y_prev, y)
