@@ -56,7 +56,7 @@ def _newton_residual(e: np.ndarray, r: np.ndarray, curv: np.ndarray, grad: np.nd
 def test_the_class_major_direction_solves_the_newton_system(
     n: int, k: int, seed: int, scale: float, lam: float, objective: str
 ) -> None:
-    """The interior step's Newton direction (numba, class-major; K ≥ 32 takes the BLAS branch of the K×K
+    """The interior step's Newton direction (numba, class-major; K ≥ 32 inverts the K×K
     system) solves its system to rounding, and agrees with ``_ipm.newton``'s dense algebra (the numpy/torch
     path) to the accuracy both have."""
     pb = _problem(n, k, seed, scale, lam, objective)
@@ -144,3 +144,27 @@ def test_a_step_float64_cannot_compute_is_not_taken() -> None:
     np.testing.assert_array_equal(y_new, y)
     np.testing.assert_array_equal(z_new, z)
     np.testing.assert_array_equal(y_prev, y)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(1, 40), k=st.integers(1, 12), seed=st.integers(0, 2**31 - 1), p_empty=st.sampled_from([0.0, 0.3]))
+def test_the_face_projection_kernel_is_the_vectorized_one(n: int, k: int, seed: int, p_empty: float) -> None:
+    """``on_face`` (numba for numpy, vectorized for torch): the same support — a row without one keeps its
+    largest entries, ties included — and labels equal to rounding, rows summing to 1."""
+    import torch
+
+    from ccel_core.solvers._face import on_face
+
+    rng = np.random.default_rng(seed)
+    y = rng.random((n, k))
+    y[rng.random((n, k)) < 0.2] = 0.5  # ties for the largest entry
+    support = rng.random((n, k)) < 0.5
+    support[rng.random(n) < p_empty] = False
+    pb = _problem(n, k, seed, 1.0, 1.0)
+    got, got_support = on_face(pb, y, support)
+    pbt = Problem(torch.from_numpy(pb.sig), 1.0, torch.from_numpy(pb.u), "eq11", Backend(torch.from_numpy(pb.sig)))
+    ref, ref_support = on_face(pbt, torch.from_numpy(y), torch.from_numpy(support))
+    np.testing.assert_array_equal(got_support, ref_support.numpy())
+    np.testing.assert_allclose(got, ref.numpy(), rtol=1e-14, atol=0)
+    np.testing.assert_allclose(got.sum(1), 1.0, rtol=1e-14)
+    assert (got[~got_support] == 0).all()

@@ -18,7 +18,7 @@ from typing import Optional, cast
 import numpy as np
 
 from ._backend import Array
-from ._exact_kernels import face_step
+from ._exact_kernels import face_step, project_on_face
 from ._ipm import Problem, blocks, newton
 from ._trace import BestTrace
 from .certificate import active_classes, gap_terms, polished_multipliers
@@ -81,6 +81,8 @@ def face_newton(
 def on_face(pb: Problem, y: Array, support: Array) -> tuple[Array, Array]:
     """``y`` zeroed off ``support`` (each point keeps its largest entry at least), rows rescaled to sum 1."""
     ops = pb.ops
+    if not ops.torch:
+        return project_on_face(y, support)
     rows_empty = cast(Array, ~support.any(1))  # support is N×K: numpy's any(axis) is typed scalar-or-array
     if bool(rows_empty.any()):
         support = support | ((y == ops.row_max(y)[:, None]) & rows_empty[:, None])
