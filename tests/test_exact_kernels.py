@@ -66,7 +66,7 @@ def test_the_class_major_direction_solves_the_newton_system(
     e_t, r_t = np.ascontiguousarray((y / z).T), np.ascontiguousarray(r.T)
     w, rho, b, binv, einv, ainv = factor(e_t, r_t, curv)
     got = np.empty_like(e_t)
-    direction(e_t, einv, w, rho, b, binv, ainv, curv, np.ascontiguousarray(-grad.T), got, np.empty_like(e_t))
+    direction(e_t, einv, w, rho, b, binv, ainv, curv, np.ascontiguousarray(-grad.T), got)
     assert _newton_residual(y / z, r, curv, grad, got.T) <= 1e-9
     np.testing.assert_allclose(got.T, ref, rtol=1e-6, atol=1e-9 * float(np.abs(ref).max()))
 

@@ -130,7 +130,7 @@ def _face_direction(sig, y, support, u, lam, eq10, eps):
                 e[j, i] = 1.0 / eps
     w, rho, b, binv, einv, ainv = factor(e, r, curv)
     out = np.empty((k, n))
-    direction(e, einv, w, rho, b, binv, ainv, curv, q, out, np.empty((k, n)))
+    direction(e, einv, w, rho, b, binv, ainv, curv, q, out)
     return out
 
 
@@ -288,8 +288,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
             e[j, i] = 1.0 / zyv
     w, rho, b, binv, einv, ainv = factor(e, r, curv)
     dy = np.empty((k, n))
-    tmp = np.empty((k, n))
-    direction(e, einv, w, rho, b, binv, ainv, curv, q, dy, tmp)  # predictor (affine scaling)
+    direction(e, einv, w, rho, b, binv, ainv, curv, q, dy)  # predictor (affine scaling)
     dz = np.empty((k, n))
     for j in range(k):
         for i in range(n):
@@ -306,7 +305,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
             c = (target - dy[j, i] * dz[j, i]) * iy[j, i]
             comp[j, i] = c
             q[j, i] = c - grad[j, i]
-    direction(e, einv, w, rho, b, binv, ainv, curv, q, dy, tmp)  # corrector
+    direction(e, einv, w, rho, b, binv, ainv, curv, q, dy)  # corrector
     for j in range(k):
         for i in range(n):
             dz[j, i] = comp[j, i] - z[j, i] - zy[j, i] * dy[j, i]
@@ -325,7 +324,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
                 v = (y[j, i] + tp * dy[j, i]) * (z[j, i] + td * dz[j, i])
                 t = max(min(v, 10.0 * target), 0.1 * target) - v
                 q[j, i] = max(t, -10.0 * target) * iy[j, i]
-        direction(e, einv, w, rho, b, binv, ainv, curv, q, dyc, tmp)
+        direction(e, einv, w, rho, b, binv, ainv, curv, q, dyc)
         for j in range(k):
             for i in range(n):
                 dyc[j, i] += dy[j, i]

@@ -79,48 +79,60 @@ def factor(e, r, curv):
 
 
 @numba.njit(cache=True, nogil=True)
-def _apply_scaled(e, w, rho, b, binv, x, out):
-    """``out = M x`` per point (K × N), without the final projection: ``e∘x − ρ w (w·x) − β⁻¹ b (b·x)``."""
-    k, n = e.shape
-    wx = np.zeros(n)
-    bx = np.zeros(n)
+def _projections(w, rho, b, binv, q, shift, wx, bx):
+    """Per point ``wx = ρ w·x`` and ``bx = β⁻¹ b·x`` for ``x = q − shift`` (class ``j`` shifted by ``shift_j``)."""
+    k, n = w.shape
+    wx[:] = 0.0
+    bx[:] = 0.0
     for j in range(k):
+        sj = shift[j]
         for i in range(n):
-            wx[i] += w[j, i] * x[j, i]
-            bx[i] += b[j, i] * x[j, i]
+            x = q[j, i] - sj
+            wx[i] += w[j, i] * x
+            bx[i] += b[j, i] * x
     for i in range(n):
         wx[i] *= rho[i]
         bx[i] *= binv[i]
-    for j in range(k):
-        for i in range(n):
-            out[j, i] = e[j, i] * x[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
 
 
 @numba.njit(cache=True, nogil=True)
-def direction(e, einv, w, rho, b, binv, ainv, curv, q, out, tmp):
+def direction(e, einv, w, rho, b, binv, ainv, curv, q, out):
     """``out = Δ`` for the right-hand side ``q`` (= −(∇f − comp)), rows summing to 0 (``einv``: per point
-    ``1/Σ_k e_k``): the column sums ``Σ_i M_i q_i``, the K×K solve ``s``, then ``M(q − curv∘s)`` projected.
-    All arrays K × N; ``tmp`` is scratch."""
+    ``1/Σ_k e_k``): the column sums ``Σ_i M_i q_i`` (``M x = e∘x − ρ w (w·x) − β⁻¹ b (b·x)``, in four
+    lanes, nothing stored), the K×K solve ``s``, then ``M(q − curv∘s)`` projected. All arrays K × N."""
     k, n = e.shape
-    _apply_scaled(e, w, rho, b, binv, q, tmp)
+    wx = np.empty(n)
+    bx = np.empty(n)
+    _projections(w, rho, b, binv, q, np.zeros(k), wx, bx)
     col = np.empty(k)
+    m = n - n % 4
     for j in range(k):
-        col[j] = lane_sum(tmp[j])
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for i in range(0, m, 4):
+            a0 += e[j, i] * q[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
+            a1 += e[j, i + 1] * q[j, i + 1] - wx[i + 1] * w[j, i + 1] - bx[i + 1] * b[j, i + 1]
+            a2 += e[j, i + 2] * q[j, i + 2] - wx[i + 2] * w[j, i + 2] - bx[i + 2] * b[j, i + 2]
+            a3 += e[j, i + 3] * q[j, i + 3] - wx[i + 3] * w[j, i + 3] - bx[i + 3] * b[j, i + 3]
+        for i in range(m, n):
+            a0 += e[j, i] * q[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
+        col[j] = (a0 + a1) + (a2 + a3)  # lane_sum's order
     s = np.zeros(k)
     for j in range(k):
         acc = 0.0
         for t in range(k):
             acc += ainv[j, t] * col[t]
         s[j] = curv[j] * acc
+    _projections(w, rho, b, binv, q, s, wx, bx)
+    tot = np.zeros(n)
     for j in range(k):
         sj = s[j]
         for i in range(n):
-            tmp[j, i] = q[j, i] - sj
-    _apply_scaled(e, w, rho, b, binv, tmp, out)
-    tot = np.zeros(n)
-    for j in range(k):
-        for i in range(n):
-            tot[i] += out[j, i]
+            v = e[j, i] * (q[j, i] - sj) - wx[i] * w[j, i] - bx[i] * b[j, i]
+            out[j, i] = v
+            tot[i] += v
     for i in range(n):
         tot[i] *= einv[i]
     for j in range(k):
