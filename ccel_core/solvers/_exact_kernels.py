@@ -1,6 +1,7 @@
-"""numba kernels of the exact y-step (numpy inputs): the interior-point step (the arithmetic of
-:func:`ccel_core.solvers._interior._vectorized_step`, fused into one call per Mehrotra step) and the
-face end-game's Newton step (:func:`ccel_core.solvers._face._face_step`).
+"""numba kernels of the exact y-step (numpy inputs): the interior-point steps (the arithmetic of
+:func:`ccel_core.solvers._interior._vectorized_step`, fused: each Mehrotra step one pass of compiled
+code, and several steps in one call), the face end-game's Newton step
+(:func:`ccel_core.solvers._face._face_step`) and the projection on a face.
 
 Both take σ class-major (``sig_t``: K × N, the :class:`~._ipm.Problem`'s ``sig_t``) and the labels
 point-major (N × K, as everywhere else), and work class-major inside (:mod:`._schur`: the per-point
@@ -140,7 +141,9 @@ def _point_max(y):
     top = y[0].copy()
     for j in range(1, y.shape[0]):
         for i in range(y.shape[1]):
-            top[i] = max(top[i], y[j, i])
+            v = y[j, i]
+            if v > top[i] or v != v:  # NaN wins, as in numpy's max
+                top[i] = v
     return top
 
 
@@ -162,7 +165,9 @@ def _renormalize(y, support):
 @numba.njit(cache=True, nogil=True, error_model="numpy")  # a row summing to 0 gives NaN, as numpy: no raise
 def project_on_face(y, support):
     """``y`` (N × K) zeroed off ``support``, each row rescaled to sum 1; a row without support keeps its
-    largest entries (new arrays; :func:`ccel_core.solvers._face.on_face` for numpy, ≈ 25 → 3 µs at 250 × 10)."""
+    largest entries (new arrays; :func:`ccel_core.solvers._face.on_face` for numpy, ≈ 25 → 3 µs at 250 × 10).
+    Unlike numpy's ``where``/``sum`` it adds a row in order (last-bit differences from K = 8 on) and sets
+    entries off the support to 0 even when they are inf or NaN; a row whose support sums to 0 gives NaN."""
     n, k = y.shape
     out = np.empty((n, k))
     sup = support.copy()
@@ -237,9 +242,10 @@ def pd_steps(sig_t, y_in, z_in, u, lam, eq10, frac, sigma_min, gate, limit, p_ti
     until the interior method's own relative-gap estimate ``K·μ/P`` (μ = mean y∘z) is at most
     ``gate`` (0 when ``P ≤ p_tiny``), ``limit`` steps are taken, or a step cannot be computed in float64.
 
-    Returns the last computed ``(y, z)`` and the iterate before it (N × K; the start when fewer than two
-    steps were taken), the number of steps, the last estimate, and whether a step failed (a division
-    by zero or a singular system: that step is not taken)."""
+    Returns the last computed ``(y, z)`` (N × K), the iterate before it (class-major K × N, the start when
+    fewer than two steps were taken: a caller transposes it only when it needs it), the number of steps,
+    the last estimate, and whether a step failed (a division by zero or a singular system: that step is
+    not taken)."""
     y, z = y_in.T.copy(), z_in.T.copy()
     y_prev, z_prev = y, z
     k = y.shape[0]
@@ -258,7 +264,7 @@ def pd_steps(sig_t, y_in, z_in, u, lam, eq10, frac, sigma_min, gate, limit, p_ti
         estimate = k * mu / loss if loss > p_tiny else 0.0
         if estimate <= gate:
             break
-    return y.T.copy(), z.T.copy(), y_prev.T.copy(), z_prev.T.copy(), steps, estimate, failed
+    return y.T.copy(), z.T.copy(), y_prev, z_prev, steps, estimate, failed
 
 
 @numba.njit(cache=True, nogil=True)
@@ -267,7 +273,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min):
     returns their ``(μ, P)``."""
     k, n = sig.shape
     a, gp, curv = _state(sig, y, u, lam, eq10)
-    ia = 1.0 / a
+    ia = 1.0 / a  # an array expression: a point with σ·y = 0 gives inf here and a LinAlgError in the K×K solve
     e = np.empty((k, n))
     r = np.empty((k, n))
     zy = np.empty((k, n))  # z/y = 1/e

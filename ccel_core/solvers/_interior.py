@@ -3,17 +3,20 @@ interior-point method.
 
 With ``f = N·P``, slacks ``z ≥ 0`` for ``y ≥ 0`` and ``μ = mean y∘z``, each step is Newton on
 ``∇f − z + ν1 = 0``, ``y∘z = σμ``, ``Σ_k y_ik = 1`` (the structured system of :mod:`._ipm`; numpy runs the
-fused kernel :func:`~._exact_kernels.pd_step`), with centering ``σ = max((μ_aff/μ)³, 0.01)`` and a
+fused kernel :func:`~._exact_kernels.pd_steps`), with centering ``σ = max((μ_aff/μ)³, 0.01)`` and a
 fraction ``0.995`` to the boundary of ``y`` and of ``a = σ·y``. An iterate is certified once the gap
 estimate ``K·μ/P`` allows it (then as labels its projection on the face it identifies, ``y > z``,
 certified with multipliers fitted to that face); the phase ends at ``tol`` or when the certificate stalls, and hands the
 face an iterate identifies to the end-game (:mod:`._face`) for a few steps as ``K·μ/P`` falls.
-The method in full, with measurements: :mod:`.exact`'s docstring (item 1).
+The steps no certificate would look at (numpy, no callback, while the best certificate is above
+``_STALL_BELOW``: from the start until ``K·μ/P`` reaches the gate) run in one kernel call, the same
+iterates as one call per step. The method in full, with measurements: :mod:`.exact`'s docstring (item 1).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, Optional
 
 import numpy as np
@@ -68,10 +71,15 @@ def _vectorized_step(pb: Problem, y: Array, z: Array) -> tuple[Array, Array]:
 def _numba_steps(pb: Problem, y: Array, z: Array, gate: float, limit: int) -> tuple[Any, ...]:
     """Fused interior steps (numpy) until the interior method's own relative-gap estimate ``K·μ/P`` is
     at most ``gate`` or ``limit`` steps are taken (:func:`~._exact_kernels.pd_steps`): the new iterate,
-    the one before it, the steps taken, the estimate (0 when P is within rounding of 0: certify) and
-    whether the step after the last one failed."""
+    the one before it (None when fewer than two steps were taken), the steps taken, the estimate (0 when
+    P is within rounding of 0: certify) and whether the step after the last one failed."""
     assert isinstance(y, np.ndarray) and isinstance(z, np.ndarray)  # the numpy backend's steps
-    return pd_steps(pb.sig_t, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN, gate, limit, _P_TINY)
+    y, z, y_prev, z_prev, steps, estimate, failed = pd_steps(
+        pb.sig_t, y, z, pb.u, pb.lam, pb.eq10, _STEP_TO_BOUNDARY, _SIGMA_MIN, gate, limit, _P_TINY
+    )
+    if steps < 2:  # no iterate between the start and the last one
+        return y, z, None, None, steps, estimate, failed
+    return y, z, np.ascontiguousarray(y_prev.T), np.ascontiguousarray(z_prev.T), steps, estimate, failed
 
 
 def interior_point(
@@ -101,15 +109,16 @@ def interior_point(
             y, z = _vectorized_step(pb, y, z)
             estimate, failed = 0.0, False
         else:
-            # steps no certificate would look at run in one kernel call (the same iterates as one by one):
-            # from the start until K·μ/P reaches the gate, while the best certificate is the start's
+            # the steps no certificate would look at in one call (the trace: their times spread over it)
             fuse = not every and best_rel > _STALL_BELOW
             limit = max(max_iter - record.count + 1, 1) if fuse else 1
+            t0 = time.perf_counter()
             y, z, y_prev, z_prev, steps, estimate, failed = _numba_steps(pb, y, z, gate, limit)
             if steps == 0:  # not computable in float64 (λ ≈ 1e307)
                 break
-            for _ in range(steps - 1):  # each not certified, and the most advanced iterate when taken
-                record.skip()
+            t1 = time.perf_counter()
+            for t in range(1, steps):  # each not certified, and the most advanced iterate when taken
+                record.skip(at=t0 + (t1 - t0) * t / steps)
             if steps > 1:
                 best, best_z, best_face = y_prev, z_prev, None
         on_face_rel = None  # the certificate of this iterate's face, if it was just certified

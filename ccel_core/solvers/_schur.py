@@ -12,7 +12,8 @@ Class-major: an array holds one class's N entries contiguously, so the per-point
 classes, and the sums over points in four fixed lanes (column sums) or by BLAS (the entries of S). Measured on
 real MNIST-test iterates (250 × 10): a whole interior step 1.2–1.4× faster than the point-major
 kernel it replaced (its per-point sums over 10 classes were chains of dependent additions).
-Strict IEEE arithmetic (see :mod:`._exact_kernels`).
+Strict IEEE arithmetic (see :mod:`._exact_kernels`), except S's Gram products: their last bits are
+OpenBLAS's (its kernel for the CPU), the same from run to run on one machine.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import numpy as np
 
 __all__ = ["factor", "direction", "lane_sum", "system_inverse", "small_inverse"]
 
+_BLOCK = 512  # points per block of the per-point sums (a multiple of 4: the column sums' lanes)
 _LAPACK_K = 32  # K from which the K×K inverse is LAPACK's (below it: Gauss-Jordan, 6 → 2 µs at K = 10)
 
 
@@ -54,43 +56,47 @@ def factor(e, r, curv):
     rw = np.zeros(n)
     ws = np.zeros(n)
     es = np.zeros(n)
-    for j in range(k):
-        for i in range(n):
-            v = e[j, i] * r[j, i]
-            w[j, i] = v
-            rw[i] += r[j, i] * v
-            ws[i] += v
-            es[i] += e[j, i]
     rho = np.empty(n)
     einv = np.empty(n)
     rs = np.empty(n)
-    for i in range(n):
-        rho[i] = 1.0 / (1.0 + rw[i])
-        einv[i] = 1.0 / es[i]
-        rs[i] = rho[i] * ws[i]
     bs = np.zeros(n)
-    for j in range(k):
-        for i in range(n):
-            v = e[j, i] - rs[i] * w[j, i]
-            b[j, i] = v
-            bs[i] += v
+    for i0 in range(0, n, _BLOCK):
+        i1 = min(i0 + _BLOCK, n)
+        for j in range(k):
+            for i in range(i0, i1):
+                v = e[j, i] * r[j, i]
+                w[j, i] = v
+                rw[i] += r[j, i] * v
+                ws[i] += v
+                es[i] += e[j, i]
+        for i in range(i0, i1):
+            rho[i] = 1.0 / (1.0 + rw[i])
+            einv[i] = 1.0 / es[i]
+            rs[i] = rho[i] * ws[i]
+        for j in range(k):
+            for i in range(i0, i1):
+                v = e[j, i] - rs[i] * w[j, i]
+                b[j, i] = v
+                bs[i] += v
     binv = 1.0 / bs
     return w, rho, b, binv, einv, system_inverse(e, w, rho, b, binv, curv)
 
 
 @numba.njit(cache=True, nogil=True)
-def _projections(w, rho, b, binv, q, shift, wx, bx):
-    """Per point ``wx = ρ w·x`` and ``bx = β⁻¹ b·x`` for ``x = q − shift`` (class ``j`` shifted by ``shift_j``)."""
-    k, n = w.shape
-    wx[:] = 0.0
-    bx[:] = 0.0
+def _projections(w, rho, b, binv, q, shift, wx, bx, i0, i1):
+    """Per point ``i0 ≤ i < i1``: ``wx = ρ w·x`` and ``bx = β⁻¹ b·x`` for ``x = q − shift`` (class ``j``
+    shifted by ``shift_j``)."""
+    k = w.shape[0]
+    for i in range(i0, i1):
+        wx[i] = 0.0
+        bx[i] = 0.0
     for j in range(k):
         sj = shift[j]
-        for i in range(n):
+        for i in range(i0, i1):
             x = q[j, i] - sj
             wx[i] += w[j, i] * x
             bx[i] += b[j, i] * x
-    for i in range(n):
+    for i in range(i0, i1):
         wx[i] *= rho[i]
         bx[i] *= binv[i]
 
@@ -99,45 +105,58 @@ def _projections(w, rho, b, binv, q, shift, wx, bx):
 def direction(e, einv, w, rho, b, binv, ainv, curv, q, out):
     """``out = Δ`` for the right-hand side ``q`` (= −(∇f − comp)), rows summing to 0 (``einv``: per point
     ``1/Σ_k e_k``): the column sums ``Σ_i M_i q_i`` (``M x = e∘x − ρ w (w·x) − β⁻¹ b (b·x)``, in four
-    lanes, nothing stored), the K×K solve ``s``, then ``M(q − curv∘s)`` projected. All arrays K × N."""
+    lanes, nothing stored), the K×K solve ``s``, then ``M(q − curv∘s)`` projected. All arrays K × N,
+    visited in blocks of points (each point's sums over classes stay in cache at large N·K)."""
     k, n = e.shape
     wx = np.empty(n)
     bx = np.empty(n)
-    _projections(w, rho, b, binv, q, np.zeros(k), wx, bx)
-    col = np.empty(k)
+    zero = np.zeros(k)
+    lanes = np.zeros((k, 4))
     m = n - n % 4
+    for i0 in range(0, n, _BLOCK):
+        i1 = min(i0 + _BLOCK, n)
+        _projections(w, rho, b, binv, q, zero, wx, bx, i0, i1)
+        for j in range(k):
+            a0 = lanes[j, 0]
+            a1 = lanes[j, 1]
+            a2 = lanes[j, 2]
+            a3 = lanes[j, 3]
+            for i in range(i0, min(i1, m), 4):
+                a0 += e[j, i] * q[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
+                a1 += e[j, i + 1] * q[j, i + 1] - wx[i + 1] * w[j, i + 1] - bx[i + 1] * b[j, i + 1]
+                a2 += e[j, i + 2] * q[j, i + 2] - wx[i + 2] * w[j, i + 2] - bx[i + 2] * b[j, i + 2]
+                a3 += e[j, i + 3] * q[j, i + 3] - wx[i + 3] * w[j, i + 3] - bx[i + 3] * b[j, i + 3]
+            lanes[j, 0] = a0
+            lanes[j, 1] = a1
+            lanes[j, 2] = a2
+            lanes[j, 3] = a3
+    col = np.empty(k)
     for j in range(k):
-        a0 = 0.0
-        a1 = 0.0
-        a2 = 0.0
-        a3 = 0.0
-        for i in range(0, m, 4):
+        a0 = lanes[j, 0]
+        for i in range(m, n):  # the last n % 4 points (their projections are from the last block)
             a0 += e[j, i] * q[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
-            a1 += e[j, i + 1] * q[j, i + 1] - wx[i + 1] * w[j, i + 1] - bx[i + 1] * b[j, i + 1]
-            a2 += e[j, i + 2] * q[j, i + 2] - wx[i + 2] * w[j, i + 2] - bx[i + 2] * b[j, i + 2]
-            a3 += e[j, i + 3] * q[j, i + 3] - wx[i + 3] * w[j, i + 3] - bx[i + 3] * b[j, i + 3]
-        for i in range(m, n):
-            a0 += e[j, i] * q[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
-        col[j] = (a0 + a1) + (a2 + a3)  # lane_sum's order
+        col[j] = (a0 + lanes[j, 1]) + (lanes[j, 2] + lanes[j, 3])  # lane_sum's order
     s = np.zeros(k)
     for j in range(k):
         acc = 0.0
         for t in range(k):
             acc += ainv[j, t] * col[t]
         s[j] = curv[j] * acc
-    _projections(w, rho, b, binv, q, s, wx, bx)
     tot = np.zeros(n)
-    for j in range(k):
-        sj = s[j]
-        for i in range(n):
-            v = e[j, i] * (q[j, i] - sj) - wx[i] * w[j, i] - bx[i] * b[j, i]
-            out[j, i] = v
-            tot[i] += v
-    for i in range(n):
-        tot[i] *= einv[i]
-    for j in range(k):
-        for i in range(n):
-            out[j, i] -= tot[i] * e[j, i]
+    for i0 in range(0, n, _BLOCK):
+        i1 = min(i0 + _BLOCK, n)
+        _projections(w, rho, b, binv, q, s, wx, bx, i0, i1)
+        for j in range(k):
+            sj = s[j]
+            for i in range(i0, i1):
+                v = e[j, i] * (q[j, i] - sj) - wx[i] * w[j, i] - bx[i] * b[j, i]
+                out[j, i] = v
+                tot[i] += v
+        for i in range(i0, i1):
+            tot[i] *= einv[i]
+        for j in range(k):
+            for i in range(i0, i1):
+                out[j, i] -= tot[i] * e[j, i]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -47,12 +47,13 @@ class Trace:
             self.cert_seconds += time.perf_counter() - t0
         self.add(loss, gap)
 
-    def add(self, loss: float, gap: Optional[float] = None) -> None:
-        """One entry: ``loss``, ``gap`` if any, and the seconds so far less the certificates'."""
+    def add(self, loss: float, gap: Optional[float] = None, at: Optional[float] = None) -> None:
+        """One entry: ``loss``, ``gap`` if any, and the seconds so far less the certificates' (``at``: the
+        ``time.perf_counter()`` reading of the iterate when it was computed earlier, e.g. in a fused call)."""
         self.history.append(loss)
         if gap is not None:
             self.gaps.append(gap)
-        self.times.append(time.perf_counter() - self.start - self.cert_seconds)
+        self.times.append((time.perf_counter() if at is None else at) - self.start - self.cert_seconds)
 
 
 class BestTrace(Trace):
@@ -70,9 +71,9 @@ class BestTrace(Trace):
         self.best_rel = math.inf
         self.best_loss = math.inf
 
-    def skip(self) -> None:
-        """An iterate tried but not certified: the trace repeats the best certified so far."""
-        self.add(self.best_loss, self.best_rel)
+    def skip(self, at: Optional[float] = None) -> None:
+        """An iterate tried but not certified: the trace repeats the best certified so far (``at``: see :meth:`add`)."""
+        self.add(self.best_loss, self.best_rel, at)
 
     def __call__(self, loss: float, y: Array, gap: Optional[float] = None) -> None:
         """Record the iterate ``y`` with its loss and certified relative gap ``gap`` (required)."""

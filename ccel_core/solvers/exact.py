@@ -99,39 +99,22 @@ _WARM_STEPS = 3  # face steps from a duals warm start before falling back to the
 _WARM_MAX = 1e-3  # a warm start is tried only when its face's first certificate is below this
 
 _SMALL = 200_000  # label entries below which BLAS runs single-threaded during a solve
-_blas_libs: Optional[list] = None
-
-
-class _SingleThreadedBlas:
-    """Single-threaded BLAS for small problems (per-batch y-steps). Their K×K products and solves
-    are tiny, and OpenBLAS's worker threads, left spinning after every call, took the CPU from
-    torch's threads between y-steps: measured on 2 cores, a 10-epoch MNIST-test fit took 5.35 s
-    with them and 1.55 s without (the EM y-step, which calls no BLAS, 2.9 s). The BLAS libraries are
-    looked up once (threadpoolctl); setting and restoring their thread counts directly costs a few µs
-    per solve, threadpoolctl's ``limit`` ≈ 23 µs (its library scan)."""
-
-    def __init__(self) -> None:
-        global _blas_libs
-        if _blas_libs is None:
-            from threadpoolctl import ThreadpoolController
-
-            _blas_libs = ThreadpoolController().select(user_api="blas").lib_controllers
-        self.saved = [(lib, lib.num_threads) for lib in _blas_libs]
-
-    def __enter__(self) -> None:
-        for lib, threads in self.saved:
-            if threads != 1:
-                lib.set_num_threads(1)
-
-    def __exit__(self, *exc: Any) -> None:
-        for lib, threads in self.saved:
-            if threads != 1:
-                lib.set_num_threads(threads)
+_blas: Any = None
 
 
 def _blas_limit(entries: int) -> Any:
-    """:class:`_SingleThreadedBlas` for problems of fewer than ``_SMALL`` label entries, else nothing."""
-    return contextlib.nullcontext() if entries >= _SMALL else _SingleThreadedBlas()
+    """Single-threaded BLAS for small problems (per-batch y-steps). Their K×K products and solves
+    are tiny, and OpenBLAS's worker threads, left spinning after every call, took the CPU from
+    torch's threads between y-steps: measured on 2 cores, a 10-epoch MNIST-test fit took 5.35 s
+    with them and 1.55 s without (the EM y-step, which calls no BLAS, 2.9 s)."""
+    global _blas
+    if entries >= _SMALL:
+        return contextlib.nullcontext()
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
 
 
 # fmt: off
