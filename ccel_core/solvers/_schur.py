@@ -12,7 +12,7 @@ Class-major: an array holds one class's N entries contiguously, so the per-point
 classes, and the sums over points in four fixed lanes (column sums) or by BLAS (the entries of S).
 Measured on 99 real MNIST-test iterates (250 × 10), in one process: an interior step 85–88 → 73–78 µs
 (1.1–1.2×) against the point-major kernel it replaced, whose per-point sums over 10 classes were
-chains of dependent additions; at 10000 × 200 the per-point sums run in blocks of points.
+chains of dependent additions.
 Strict IEEE arithmetic (see :mod:`._exact_kernels`), except S's Gram products: their last bits are
 OpenBLAS's (its kernel for the CPU), the same from run to run on one machine.
 """
@@ -24,7 +24,6 @@ import numpy as np
 
 __all__ = ["factor", "direction", "lane_sum", "system_inverse", "small_inverse"]
 
-_BLOCK = 512  # points per block of the per-point sums (a multiple of 4: the column sums' lanes)
 _LAPACK_K = 32  # K from which the K×K inverse is LAPACK's (below it: Gauss-Jordan, 6 → 2 µs at K = 10)
 
 
@@ -50,54 +49,91 @@ def lane_sum(x):
 @numba.njit(cache=True, nogil=True)
 def factor(e, r, curv):
     """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe``, and the K×K system's
-    inverse (:func:`system_inverse`): everything a :func:`direction` needs. ``e``, ``r``: K × N."""
+    inverse (:func:`system_inverse`): everything a :func:`direction` needs. ``e``, ``r``: K × N.
+    Classes are visited four at a time (each point's sums still in class order: the same bits as one at
+    a time), so the per-point accumulators are read and written K/4 times, not K."""
     k, n = e.shape
     w = np.empty((k, n))
     b = np.empty((k, n))
     rw = np.zeros(n)
     ws = np.zeros(n)
     es = np.zeros(n)
+    m = k - k % 4
+    for j in range(0, m, 4):
+        for i in range(n):
+            v0 = e[j, i] * r[j, i]
+            v1 = e[j + 1, i] * r[j + 1, i]
+            v2 = e[j + 2, i] * r[j + 2, i]
+            v3 = e[j + 3, i] * r[j + 3, i]
+            w[j, i] = v0
+            w[j + 1, i] = v1
+            w[j + 2, i] = v2
+            w[j + 3, i] = v3
+            rw[i] = (((rw[i] + r[j, i] * v0) + r[j + 1, i] * v1) + r[j + 2, i] * v2) + r[j + 3, i] * v3
+            ws[i] = (((ws[i] + v0) + v1) + v2) + v3
+            es[i] = (((es[i] + e[j, i]) + e[j + 1, i]) + e[j + 2, i]) + e[j + 3, i]
+    for j in range(m, k):
+        for i in range(n):
+            v = e[j, i] * r[j, i]
+            w[j, i] = v
+            rw[i] += r[j, i] * v
+            ws[i] += v
+            es[i] += e[j, i]
     rho = np.empty(n)
     einv = np.empty(n)
     rs = np.empty(n)
+    for i in range(n):
+        rho[i] = 1.0 / (1.0 + rw[i])
+        einv[i] = 1.0 / es[i]
+        rs[i] = rho[i] * ws[i]
     bs = np.zeros(n)
-    for i0 in range(0, n, _BLOCK):
-        i1 = min(i0 + _BLOCK, n)
-        for j in range(k):
-            for i in range(i0, i1):
-                v = e[j, i] * r[j, i]
-                w[j, i] = v
-                rw[i] += r[j, i] * v
-                ws[i] += v
-                es[i] += e[j, i]
-        for i in range(i0, i1):
-            rho[i] = 1.0 / (1.0 + rw[i])
-            einv[i] = 1.0 / es[i]
-            rs[i] = rho[i] * ws[i]
-        for j in range(k):
-            for i in range(i0, i1):
-                v = e[j, i] - rs[i] * w[j, i]
-                b[j, i] = v
-                bs[i] += v
+    for j in range(0, m, 4):
+        for i in range(n):
+            v0 = e[j, i] - rs[i] * w[j, i]
+            v1 = e[j + 1, i] - rs[i] * w[j + 1, i]
+            v2 = e[j + 2, i] - rs[i] * w[j + 2, i]
+            v3 = e[j + 3, i] - rs[i] * w[j + 3, i]
+            b[j, i] = v0
+            b[j + 1, i] = v1
+            b[j + 2, i] = v2
+            b[j + 3, i] = v3
+            bs[i] = (((bs[i] + v0) + v1) + v2) + v3
+    for j in range(m, k):
+        for i in range(n):
+            v = e[j, i] - rs[i] * w[j, i]
+            b[j, i] = v
+            bs[i] += v
     binv = 1.0 / bs
     return w, rho, b, binv, einv, system_inverse(e, w, rho, b, binv, curv)
 
 
 @numba.njit(cache=True, nogil=True)
-def _projections(w, rho, b, binv, q, shift, wx, bx, i0, i1):
-    """Per point ``i0 ≤ i < i1``: ``wx = ρ w·x`` and ``bx = β⁻¹ b·x`` for ``x = q − shift`` (class ``j``
-    shifted by ``shift_j``)."""
-    k = w.shape[0]
-    for i in range(i0, i1):
-        wx[i] = 0.0
-        bx[i] = 0.0
-    for j in range(k):
+def _projections(w, rho, b, binv, q, shift, wx, bx):
+    """Per point ``wx = ρ w·x`` and ``bx = β⁻¹ b·x`` for ``x = q − shift`` (class ``j`` shifted by
+    ``shift_j``), four classes at a time as in :func:`factor`."""
+    k, n = w.shape
+    wx[:] = 0.0
+    bx[:] = 0.0
+    m = k - k % 4
+    for j in range(0, m, 4):
+        s0 = shift[j]
+        s1 = shift[j + 1]
+        s2 = shift[j + 2]
+        s3 = shift[j + 3]
+        for i in range(n):
+            x0 = q[j, i] - s0
+            x1 = q[j + 1, i] - s1
+            x2 = q[j + 2, i] - s2
+            x3 = q[j + 3, i] - s3
+            wx[i] = (((wx[i] + w[j, i] * x0) + w[j + 1, i] * x1) + w[j + 2, i] * x2) + w[j + 3, i] * x3
+            bx[i] = (((bx[i] + b[j, i] * x0) + b[j + 1, i] * x1) + b[j + 2, i] * x2) + b[j + 3, i] * x3
+    for j in range(m, k):
         sj = shift[j]
-        for i in range(i0, i1):
+        for i in range(n):
             x = q[j, i] - sj
             wx[i] += w[j, i] * x
             bx[i] += b[j, i] * x
-    for i in range(i0, i1):
+    for i in range(n):
         wx[i] *= rho[i]
         bx[i] *= binv[i]
 
@@ -106,58 +142,45 @@ def _projections(w, rho, b, binv, q, shift, wx, bx, i0, i1):
 def direction(e, einv, w, rho, b, binv, ainv, curv, q, out):
     """``out = Δ`` for the right-hand side ``q`` (= −(∇f − comp)), rows summing to 0 (``einv``: per point
     ``1/Σ_k e_k``): the column sums ``Σ_i M_i q_i`` (``M x = e∘x − ρ w (w·x) − β⁻¹ b (b·x)``, in four
-    lanes, nothing stored), the K×K solve ``s``, then ``M(q − curv∘s)`` projected. All arrays K × N,
-    visited in blocks of points (each point's sums over classes stay in cache at large N·K)."""
+    lanes, nothing stored), the K×K solve ``s``, then ``M(q − curv∘s)`` projected. All arrays K × N."""
     k, n = e.shape
     wx = np.empty(n)
     bx = np.empty(n)
-    zero = np.zeros(k)
-    lanes = np.zeros((k, 4))
-    m = n - n % 4
-    for i0 in range(0, n, _BLOCK):
-        i1 = min(i0 + _BLOCK, n)
-        _projections(w, rho, b, binv, q, zero, wx, bx, i0, i1)
-        for j in range(k):
-            a0 = lanes[j, 0]
-            a1 = lanes[j, 1]
-            a2 = lanes[j, 2]
-            a3 = lanes[j, 3]
-            for i in range(i0, min(i1, m), 4):
-                a0 += e[j, i] * q[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
-                a1 += e[j, i + 1] * q[j, i + 1] - wx[i + 1] * w[j, i + 1] - bx[i + 1] * b[j, i + 1]
-                a2 += e[j, i + 2] * q[j, i + 2] - wx[i + 2] * w[j, i + 2] - bx[i + 2] * b[j, i + 2]
-                a3 += e[j, i + 3] * q[j, i + 3] - wx[i + 3] * w[j, i + 3] - bx[i + 3] * b[j, i + 3]
-            lanes[j, 0] = a0
-            lanes[j, 1] = a1
-            lanes[j, 2] = a2
-            lanes[j, 3] = a3
+    _projections(w, rho, b, binv, q, np.zeros(k), wx, bx)
     col = np.empty(k)
+    m = n - n % 4
     for j in range(k):
-        a0 = lanes[j, 0]
-        for i in range(m, n):  # the last n % 4 points (their projections are from the last block)
+        a0 = 0.0
+        a1 = 0.0
+        a2 = 0.0
+        a3 = 0.0
+        for i in range(0, m, 4):
             a0 += e[j, i] * q[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
-        col[j] = (a0 + lanes[j, 1]) + (lanes[j, 2] + lanes[j, 3])  # lane_sum's order
+            a1 += e[j, i + 1] * q[j, i + 1] - wx[i + 1] * w[j, i + 1] - bx[i + 1] * b[j, i + 1]
+            a2 += e[j, i + 2] * q[j, i + 2] - wx[i + 2] * w[j, i + 2] - bx[i + 2] * b[j, i + 2]
+            a3 += e[j, i + 3] * q[j, i + 3] - wx[i + 3] * w[j, i + 3] - bx[i + 3] * b[j, i + 3]
+        for i in range(m, n):
+            a0 += e[j, i] * q[j, i] - wx[i] * w[j, i] - bx[i] * b[j, i]
+        col[j] = (a0 + a1) + (a2 + a3)  # lane_sum's order
     s = np.zeros(k)
     for j in range(k):
         acc = 0.0
         for t in range(k):
             acc += ainv[j, t] * col[t]
         s[j] = curv[j] * acc
+    _projections(w, rho, b, binv, q, s, wx, bx)
     tot = np.zeros(n)
-    for i0 in range(0, n, _BLOCK):
-        i1 = min(i0 + _BLOCK, n)
-        _projections(w, rho, b, binv, q, s, wx, bx, i0, i1)
-        for j in range(k):
-            sj = s[j]
-            for i in range(i0, i1):
-                v = e[j, i] * (q[j, i] - sj) - wx[i] * w[j, i] - bx[i] * b[j, i]
-                out[j, i] = v
-                tot[i] += v
-        for i in range(i0, i1):
-            tot[i] *= einv[i]
-        for j in range(k):
-            for i in range(i0, i1):
-                out[j, i] -= tot[i] * e[j, i]
+    for j in range(k):
+        sj = s[j]
+        for i in range(n):
+            v = e[j, i] * (q[j, i] - sj) - wx[i] * w[j, i] - bx[i] * b[j, i]
+            out[j, i] = v
+            tot[i] += v
+    for i in range(n):
+        tot[i] *= einv[i]
+    for j in range(k):
+        for i in range(n):
+            out[j, i] -= tot[i] * e[j, i]
 
 
 @numba.njit(cache=True, nogil=True)
