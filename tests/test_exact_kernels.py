@@ -103,6 +103,7 @@ def test_the_face_direction_solves_the_face_newton_system(n: int, k: int, seed: 
     assert _newton_residual(np.where(support, 1.0 / eps, 0.0), r, curv, grad, got.T) <= max(1e-9, 1e-13 * cond)
     a_t, gp, curv_t = _state(pb.sig_t, np.ascontiguousarray(y.T), pb.u, lam, False)
     np.testing.assert_allclose(a_t, a, rtol=1e-14)
+    np.testing.assert_allclose(gp, (grad + r)[0], rtol=1e-12, atol=1e-12 * float(np.abs(grad).max()))  # ∇f = −r + G'
     np.testing.assert_allclose(curv_t, curv, rtol=1e-12)
 
 
@@ -206,3 +207,18 @@ def test_exact_with_fused_steps_is_exact_one_step_per_call(monkeypatch: pytest.M
     assert (fused.n_iter, fused.status, fused.converged) == (stepwise.n_iter, stepwise.status, stepwise.converged)
     assert fused.history == stepwise.history and fused.gaps == stepwise.gaps
     assert len(fused.times) == len(stepwise.times) and fused.times == sorted(fused.times)
+
+
+def test_the_face_projection_kernel_on_rows_it_cannot_rescale() -> None:
+    """A row whose support sums to 0 comes back NaN (as numpy's division did: no ZeroDivisionError from the
+    kernel), a NaN row's support is emptied, and inf or NaN off the support is set to 0 (documented)."""
+    from ccel_core.solvers._face import on_face
+
+    pb = _problem(4, 3, 0, 1.0, 1.0)
+    y = np.array([[0.0, 0.0, 1.0], [np.nan, np.nan, np.nan], [0.5, np.inf, 0.5], [0.2, 0.3, np.nan]])
+    support = np.array([[True, True, False], [True, True, True], [True, False, True], [True, True, False]])
+    got, got_support = on_face(pb, y, support)
+    assert np.isnan(got[0]).all() and np.isnan(got[1]).all()
+    np.testing.assert_array_equal(got[2], [0.5, 0.0, 0.5])
+    np.testing.assert_allclose(got[3], [0.4, 0.6, 0.0], rtol=1e-15)
+    np.testing.assert_array_equal(got_support, support)
