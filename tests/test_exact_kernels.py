@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccel_core.solvers._backend import Backend
-from ccel_core.solvers._exact_kernels import _face_direction, _state
+from ccel_core.solvers._exact_kernels import _face_direction, _state, workspace
 from ccel_core.solvers._interior import _numba_steps
 from ccel_core.solvers._ipm import Problem, blocks, newton
 from ccel_core.solvers._schur import direction, factor
@@ -96,7 +96,9 @@ def test_the_face_direction_solves_the_face_newton_system(n: int, k: int, seed: 
     y = np.where(support, pb.sig + 0.1, 0.0)
     y /= y.sum(1, keepdims=True)
     a, grad, curv, r = pb.state(y)
-    got = _face_direction(pb.sig_t, np.ascontiguousarray(y.T), np.ascontiguousarray(support.T), pb.u, lam, False, eps)
+    got = _face_direction(
+        pb.sig_t, np.ascontiguousarray(y.T), np.ascontiguousarray(support.T), pb.u, lam, False, eps, workspace(k, n, 8)
+    )
     # λ = 100 with classes of little mass: G''/N up to ~1e4 against e = 1/ε makes the K×K system's condition
     # number ~ N·e·G''/N, and rounding leaves residuals of ~1e-13 of it (1e-8 seen at 2 × 6)
     cond = 1.0 + n * float(curv.max()) / eps

@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["factor", "direction", "lane_sum", "system_inverse", "small_inverse"]
+__all__ = ["factor", "factor_into", "direction", "lane_sum", "system_inverse", "small_inverse"]
 
 _LAPACK_K = 32  # K from which the K×K inverse is LAPACK's (below it: Gauss-Jordan, 6 → 2 µs at K = 10)
 
@@ -48,13 +48,21 @@ def lane_sum(x):
 
 @numba.njit(cache=True, nogil=True)
 def factor(e, r, curv):
-    """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe``, and the K×K system's
-    inverse (:func:`system_inverse`): everything a :func:`direction` needs. ``e``, ``r``: K × N.
-    Classes are visited four at a time (each point's sums still in class order: the same bits as one at
-    a time), so the per-point accumulators are read and written K/4 times, not K."""
+    """:func:`factor_into` with new arrays."""
     k, n = e.shape
-    w = np.empty((k, n))
-    b = np.empty((k, n))
+    return factor_into(e, r, curv, np.empty((k, n)), np.empty((k, n)), np.empty((k, n)), np.empty((k, n)))
+
+
+@numba.njit(cache=True, nogil=True)
+def factor_into(e, r, curv, w, b, wq, bq):
+    """Per point ``w = e∘r``, ``ρ``, ``b = B⁻¹1``, ``β⁻¹ = 1/Σb``, ``1/Σe``, and the K×K system's
+    inverse (:func:`system_inverse`): everything a :func:`direction` needs, as ``(w, ρ, b, β⁻¹, 1/Σe,
+    inverse)``. ``e``, ``r``: K × N; ``w``, ``b`` are written in place, ``wq``, ``bq`` are scratch (all
+    K × N: a caller's workspace, reused across steps — at 10,000 × 200 each new K × N array cost its
+    16 MB in fresh pages, ≈ 5 ms). Classes are visited four at a time (each point's sums still in class
+    order: the same bits as one at a time), so the per-point accumulators are read and written K/4 times,
+    not K."""
+    k, n = e.shape
     rw = np.zeros(n)
     ws = np.zeros(n)
     es = np.zeros(n)
@@ -104,7 +112,7 @@ def factor(e, r, curv):
             b[j, i] = v
             bs[i] += v
     binv = 1.0 / bs
-    return w, rho, b, binv, einv, system_inverse(e, w, rho, b, binv, curv)
+    return w, rho, b, binv, einv, system_inverse(e, w, rho, b, binv, curv, wq, bq)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -184,14 +192,13 @@ def direction(e, einv, w, rho, b, binv, ainv, curv, q, out):
 
 
 @numba.njit(cache=True, nogil=True)
-def system_inverse(e, w, rho, b, binv, curv):
+def system_inverse(e, w, rho, b, binv, curv, wq, bq):
     """``(I + S·diag(curv))⁻¹`` with ``S = diag(Σ_i e_i) − Σ_i ρ_i w_i w_iᵀ − Σ_i β_i⁻¹ b_i b_iᵀ``
-    (``ρ_i, β_i⁻¹ > 0``: the points are scaled by their square roots, a Gram matrix)."""
+    (``ρ_i, β_i⁻¹ > 0``: the points are scaled by their square roots, a Gram matrix; ``wq``, ``bq``:
+    K × N scratch)."""
     k, n = e.shape
     sr = np.sqrt(rho)
     sb = np.sqrt(binv)
-    wq = np.empty((k, n))
-    bq = np.empty((k, n))
     for j in range(k):
         for i in range(n):
             wq[j, i] = sr[i] * w[j, i]
