@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
 from ccel_core.solvers import STATUSES, ConvergenceWarning, certified_gap, dual_value, em, eq11_loss, exact, pgd
-from ccel_core.solvers.certificate import _h_all, class_multipliers, polished_multipliers, slope_order
+from ccel_core.solvers.certificate import (
+    _h_all,
+    class_multipliers,
+    labels_from_duals,
+    polished_multipliers,
+    slope_order,
+)
 from tests.references import assert_not_worse_than_reference, clarabel_reference, objective_value
 
 
@@ -60,10 +66,52 @@ def test_envelope_h_matches_brute_force(k, seed, cscale, zero):
         sig /= sig.sum()
     c = rng.normal(size=k) * cscale
     h = np.empty(1)
-    _h_all(sig[None].copy(), c, slope_order(sig[None]), h)
+    _h_all(sig[None].copy(), c, slope_order(sig[None]), h, np.empty((0, k)))
     ref = brute_h(sig, c)
     assert h[0] <= ref + 1e-12  # h is a minimum: no grid point is below it
     assert h[0] >= ref - 1e-8  # and the refined grid comes close to it
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(2, 8),
+    st.integers(0, 2**31 - 1),
+    st.sampled_from([0.1, 1.0, 10.0]),
+    st.booleans(),
+    st.sampled_from(["optimum", "vertex", "edge", "random"]),
+)
+def test_envelope_checked_at_the_label_supports_is_the_scan(k, seed, cscale, coarse, labels):
+    """``h_i(c)`` read off a point's label support (vertex or edge, checked in O(K)) equals the envelope
+    scan's — when the support is the optimum, when it is any other vertex or edge (the check must fail
+    and fall back), with ties (coarse σ and c) and with three or more nonzeros."""
+    rng = np.random.default_rng(seed)
+    n = 40
+    sig = rng.dirichlet(np.ones(k), size=n)
+    c = rng.normal(size=k) * cscale
+    if coarse:  # equal slopes, equal intercepts and breakpoints where three lines meet
+        sig = np.round(sig, 1) + 1e-3
+        sig /= sig.sum(1, keepdims=True)
+        c = np.round(c)
+    order = slope_order(sig)
+    scan = np.empty(n)
+    _h_all(sig, c, order, scan, np.empty((0, k)))
+    y = np.zeros((n, k))
+    rows = np.arange(n)
+    if labels == "optimum":  # each point's minimizer (vertex or edge) from the scan's active lines
+        y = labels_from_duals(sig, c, order)
+    elif labels == "vertex":
+        y[rows, rng.integers(k, size=n)] = 1.0
+    elif labels == "edge":
+        j, i = rng.integers(k, size=n), rng.integers(k, size=n)
+        y[rows, j] = 0.5
+        y[rows, i] += 0.5
+    else:
+        y = rng.random((n, k)) * (rng.random((n, k)) < 0.5)
+        y[rows, rng.integers(k, size=n)] += 0.1
+        y /= y.sum(1, keepdims=True)
+    got = np.empty(n)
+    _h_all(sig, c, order, got, y)
+    np.testing.assert_allclose(got, scan, rtol=1e-12, atol=1e-12)
 
 
 CLARABEL_CASES = [

@@ -226,7 +226,7 @@ def prepare(
             raise ValueError(f"prior has shape={tuple(u.shape)}; expected ({k},) to match K={k}")
         check(u, "prior", 1e-6)
     if init is None:
-        y0 = p.clone() if is_torch else p.copy()
+        y0 = None  # σ's copy once σ is normalized below (the same bits as normalizing the copy)
     else:
         y0 = _as_backend(init, init_name, is_torch, device)
         if tuple(y0.shape) != (n, k):
@@ -235,7 +235,12 @@ def prepare(
         y0 = y0.clone() if isinstance(y0, torch.Tensor) else y0.copy()
     # Remove rounding noise so every row sums to 1 in float64.
     p = p / p.sum(-1, keepdims=True) if not is_torch else p / p.sum(-1, keepdim=True)
-    y0 = y0 / y0.sum(-1, keepdims=True) if not is_torch else y0 / y0.sum(-1, keepdim=True)
+    if y0 is None:
+        y0 = p.clone() if is_torch else p.copy()
+    elif isinstance(y0, torch.Tensor):
+        y0 = y0 / y0.sum(-1, keepdim=True)
+    else:
+        y0 = y0 / y0.sum(-1, keepdims=True)
     return Inputs(p, u, y0, out_dtype, Backend(p))
 
 

@@ -78,6 +78,46 @@ def _h_row(sig: np.ndarray, c: np.ndarray, order: np.ndarray, stack: np.ndarray)
     return -np.inf, -1, -1, 0.0  # unreachable: the last line has the largest slope > 0
 
 
+@numba.njit(cache=True, nogil=True)
+def _h_support(sig: np.ndarray, c: np.ndarray, y: np.ndarray, r: int) -> tuple[float, bool]:
+    """``(h_r(c), True)`` when point r's optimum is the support of its labels ``y_r``, else ``(nan, False)``:
+    a vertex ``e_j`` is the minimizer iff line j is highest at ``p = 1/σ_j`` (then ``h = −ln σ_j − c_j``), an
+    edge (j, i) iff their breakpoint ``p`` has ``σ_i ≤ 1/p ≤ σ_j`` and no line above them there (then
+    ``h = 1 + ln p − σ_j p − c_j``) — for any set of lines, ``1 + ln p − φ(p)`` is at most its value for
+    these lines alone, which peaks there. Same arithmetic as :func:`_h_row`'s (the same bits); one O(K)
+    pass instead of the scan for most points of a face iterate (a real 250 × 10 face: 249 of 250 points;
+    ``h`` of all of them 20–31 → 10–15 µs; real MNIST solves ≈ 6 % faster with prepare's one normalization)."""
+    k_count = sig.shape[1]
+    j = -1
+    i = -1
+    for t in range(k_count):
+        if y[r, t] > 0.0:
+            if j < 0:
+                j = t
+            elif i < 0:
+                i = t
+            else:
+                return np.nan, False  # three or more nonzeros: the scan
+    if j < 0:
+        return np.nan, False
+    if i >= 0 and sig[r, i] > sig[r, j]:
+        j, i = i, j
+    sj, cj = sig[r, j], c[j]
+    if i < 0 and sj > 0.0:
+        p = 1.0 / sj
+    elif i >= 0 and sj > sig[r, i] and c[i] > cj:
+        p = (c[i] - cj) / (sj - sig[r, i])
+        if not sig[r, i] * p <= 1.0 <= sj * p:
+            return np.nan, False
+    else:
+        return np.nan, False
+    top = sj * p + cj  # line j's own value there, as the check computes it
+    for t in range(k_count):
+        if sig[r, t] * p + c[t] > top:
+            return np.nan, False
+    return (-math.log(sj) - cj, True) if i < 0 else (1.0 + math.log(p) - top, True)
+
+
 def slope_order(sig: np.ndarray) -> np.ndarray:
     """Each point's classes sorted by increasing σ (stable), the envelope scan's input order."""
     return np.ascontiguousarray(np.argsort(sig, axis=1, kind="stable"))
@@ -124,7 +164,8 @@ def _point_terms(
             cy += c[k] * y[i, k]
         if a > 0.0:
             logs[i] = -math.log(a)
-            terms[i] = logs[i] - cy - _h_row(sig[i], c, order[i], stack)[0]
+            h, ok = _h_support(sig, c, y, i)
+            terms[i] = logs[i] - cy - (h if ok else _h_row(sig[i], c, order[i], stack)[0])
         else:
             logs[i] = terms[i] = np.inf
 
@@ -168,11 +209,14 @@ def _loss(sig: np.ndarray, y: np.ndarray, lam: float, u: np.ndarray, eq10: bool)
 
 
 @numba.njit(cache=True, nogil=True)
-def _h_all(sig: np.ndarray, c: np.ndarray, order: np.ndarray, out: np.ndarray) -> None:
+def _h_all(sig: np.ndarray, c: np.ndarray, order: np.ndarray, out: np.ndarray, y: np.ndarray) -> None:
+    """``out_i = h_i(c)``; ``y``: labels whose supports are checked first (:func:`_h_support`), or no rows."""
     n, k_count = sig.shape
     stack = np.empty(k_count, dtype=np.int64)
+    hinted = y.shape[0] > 0
     for i in range(n):
-        out[i] = _h_row(sig[i], c, order[i], stack)[0]
+        h, ok = _h_support(sig, c, y, i) if hinted else (np.nan, False)
+        out[i] = h if ok else _h_row(sig[i], c, order[i], stack)[0]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -267,7 +311,7 @@ def certify(
         if math.isfinite(loss):
             pol = math.nan
             try:
-                pol = loss - _dual(sig, _polished(sig, y, lam, u, eq10, _ANCHOR), lam, u, eq10, order)
+                pol = loss - _dual(sig, _polished(sig, y, lam, u, eq10, _ANCHOR), lam, u, eq10, order, y)
             except np.linalg.LinAlgError:  # λ near float64's limit (non-finite multipliers): no sharper bound
                 pass
             if math.isfinite(pol) and pol > tol * loss and loss > 0 and u.min() > 0:
@@ -289,14 +333,18 @@ def dual_value(
     ``G*(c) = −λ ln Σ_k u_k exp(−c_k/λ)``; at λ = 0, where G ≡ 0, ``G*(c) = min_k c_k``: ȳ lies on the
     simplex). ``order``: :func:`slope_order` of ``probs`` if known."""
     sig, c, u = _numpy(probs), _numpy(c), _numpy(prior)
-    return float(_dual(sig, c, float(lam), u, objective == "eq10", slope_order(sig) if order is None else order))
+    order = slope_order(sig) if order is None else order
+    return float(_dual(sig, c, float(lam), u, objective == "eq10", order, np.empty((0, sig.shape[1]))))
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")  # IEEE inf/nan, as numpy: no raise
-def _dual(sig: np.ndarray, c: np.ndarray, lam: float, u: np.ndarray, eq10: bool, order: np.ndarray) -> float:
-    """:func:`dual_value` on numpy inputs (``-inf`` outside eq. 11's domain: no bound)."""
+def _dual(
+    sig: np.ndarray, c: np.ndarray, lam: float, u: np.ndarray, eq10: bool, order: np.ndarray, y: np.ndarray
+) -> float:
+    """:func:`dual_value` on numpy inputs (``-inf`` outside eq. 11's domain: no bound); ``y``: labels whose
+    supports the envelope checks first (:func:`_h_all`), or no rows."""
     h = np.empty(sig.shape[0])
-    _h_all(sig, c, order, h)
+    _h_all(sig, c, order, h, y)
     if lam == 0:  # inf over ȳ on the simplex of c·ȳ (the multipliers of a face fit need not have min 0)
         return h.mean() + c.min()
     if not eq10:
