@@ -97,7 +97,7 @@ def test_the_face_direction_solves_the_face_newton_system(n: int, k: int, seed: 
     y /= y.sum(1, keepdims=True)
     a, grad, curv, r = pb.state(y)
     got = _face_direction(
-        pb.sig_t, np.ascontiguousarray(y.T), np.ascontiguousarray(support.T), pb.u, lam, False, eps, workspace(k, n, 8)
+        pb.sig_t, np.ascontiguousarray(y.T), np.ascontiguousarray(support.T), pb.u, lam, False, eps, *workspace(k, n, 6)
     )
     # λ = 100 with classes of little mass: G''/N up to ~1e4 against e = 1/ε makes the K×K system's condition
     # number ~ N·e·G''/N, and rounding leaves residuals of ~1e-13 of it (1e-8 seen at 2 × 6)

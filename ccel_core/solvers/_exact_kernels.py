@@ -115,19 +115,19 @@ def _state(sig, y, u, lam, eq10):
 
 @numba.njit(cache=True, nogil=True)
 def workspace(k, n, count):
-    """``count`` K × N arrays, allocated once per kernel call and reused by its steps: at 10,000 × 200 a
-    new K × N array is 16 MB of fresh pages (≈ 4,000 page faults, ≈ 5 ms), and an interior step had used
-    17 of them (70,000 faults, half of its 0.37 s)."""
-    return [np.empty((k, n)) for _ in range(count)]
+    """``count`` K × N arrays and the K × 2N scratch of :func:`~._schur.factor_into`, allocated once per kernel
+    call and reused by its steps: at 10,000 × 200 a new K × N array is 16 MB of fresh pages (≈ 4,000 page
+    faults, ≈ 5 ms), and an interior step had used 17 of them (70,000 faults, half of its 0.37 s)."""
+    return [np.empty((k, n)) for _ in range(count)], np.empty((k, 2 * n))
 
 
 @numba.njit(cache=True, nogil=True)
-def _face_direction(sig, y, support, u, lam, eq10, eps, ws):
+def _face_direction(sig, y, support, u, lam, eq10, eps, ws, gram):
     """Newton direction on the face ``support`` (K × N): the interior step's system with ``e = 1/ε`` on
-    the support and 0 off it, right-hand side ``−∇f`` (``ws``: 8 K × N scratch arrays; the direction is
-    the last one)."""
+    the support and 0 off it, right-hand side ``−∇f`` (``ws``, ``gram``: a :func:`workspace` with 6 K × N
+    arrays; the direction is the last one)."""
     k, n = sig.shape
-    e, r, q, w, b, wq, bq, out = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7]
+    e, r, q, w, b, out = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5]
     a, gp, curv = _state(sig, y, u, lam, eq10)
     ia = 1.0 / a
     for j in range(k):
@@ -136,7 +136,7 @@ def _face_direction(sig, y, support, u, lam, eq10, eps, ws):
             r[j, i] = rv
             q[j, i] = rv - gp[j]
             e[j, i] = 1.0 / eps if support[j, i] else 0.0
-    w, rho, b, binv, einv, ainv = factor_into(e, r, curv, w, b, wq, bq)
+    w, rho, b, binv, einv, ainv = factor_into(e, r, curv, w, b, gram)
     direction(e, einv, w, rho, b, binv, ainv, curv, q, out)
     return out
 
@@ -205,8 +205,8 @@ def face_step(sig_t, y_in, support_in, u, lam, eq10, eps, vanish, rounds, radius
     more than ``radius``; entries below ``drop`` × their point's largest then leave the support."""
     y, support = y_in.T.copy(), support_in.T.copy()
     k, n = y.shape
-    ws = workspace(k, n, 8)
-    dy = _face_direction(sig_t, y, support, u, lam, eq10, eps, ws)
+    ws, gram = workspace(k, n, 6)
+    dy = _face_direction(sig_t, y, support, u, lam, eq10, eps, ws, gram)
     for _ in range(rounds):
         top = _point_max(y)
         gone = False
@@ -218,7 +218,7 @@ def face_step(sig_t, y_in, support_in, u, lam, eq10, eps, vanish, rounds, radius
         if not gone:
             break
         _renormalize(y, support)
-        dy = _face_direction(sig_t, y, support, u, lam, eq10, eps, ws)
+        dy = _face_direction(sig_t, y, support, u, lam, eq10, eps, ws, gram)
     alpha = min(_max_step(y, dy), radius / max(np.abs(dy).max(), 1e-300))
     for j in range(k):
         for i in range(n):
@@ -254,7 +254,7 @@ def pd_steps(sig_t, y_in, z_in, u, lam, eq10, frac, sigma_min, gate, limit, p_ti
     the last estimate, and whether a step failed (a division by zero or a singular system: that step is
     not taken)."""
     k, n = sig_t.shape
-    ws = workspace(k, n, _SCRATCH + 6)  # the step's scratch, then three (y, z) buffers taken in turn
+    ws, gram = workspace(k, n, _SCRATCH + 6)  # the step's scratch, then three (y, z) buffers taken in turn
     ys = (ws[_SCRATCH], ws[_SCRATCH + 1], ws[_SCRATCH + 2])
     zs = (ws[_SCRATCH + 3], ws[_SCRATCH + 4], ws[_SCRATCH + 5])
     ys[0][:] = y_in.T
@@ -270,7 +270,7 @@ def pd_steps(sig_t, y_in, z_in, u, lam, eq10, frac, sigma_min, gate, limit, p_ti
         y[:] = ys[cur]
         z[:] = zs[cur]
         try:
-            mu, loss = _pd_step(sig_t, y, z, u, lam, eq10, frac, sigma_min, ws)
+            mu, loss = _pd_step(sig_t, y, z, u, lam, eq10, frac, sigma_min, ws, gram)
         except Exception:  # ZeroDivisionError or LinAlgError: not computable in float64 (λ ≈ 1e307)
             failed = True
             break
@@ -283,9 +283,9 @@ def pd_steps(sig_t, y_in, z_in, u, lam, eq10, frac, sigma_min, gate, limit, p_ti
 
 
 @numba.njit(cache=True, nogil=True)
-def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws):
+def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws, gram):
     """One Mehrotra predictor-corrector step, class-major, updating ``y`` and ``z`` (K × N) in place;
-    returns their ``(μ, P)``. ``ws``: at least ``_SCRATCH`` K × N scratch arrays (:func:`workspace`)."""
+    returns their ``(μ, P)``. ``ws``, ``gram``: a :func:`workspace` with at least ``_SCRATCH`` arrays."""
     k, n = sig.shape
     e, r, zy, iy, q, dy, dz, comp, dyc, dzc = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7], ws[8], ws[9]
     a, gp, curv = _state(sig, y, u, lam, eq10)
@@ -302,9 +302,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws):
             zyv = z[j, i] * iyv
             zy[j, i] = zyv
             e[j, i] = 1.0 / zyv
-    w, rho, b, binv, einv, ainv = factor_into(
-        e, r, curv, ws[10], ws[11], dyc, dzc
-    )  # dyc, dzc: its scratch until the correctors
+    w, rho, b, binv, einv, ainv = factor_into(e, r, curv, ws[10], ws[11], gram)
     direction(e, einv, w, rho, b, binv, ainv, curv, q, dy)  # predictor (affine scaling)
     for j in range(k):
         for i in range(n):
