@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccel_core.solvers._backend import Backend
-from ccel_core.solvers._exact_kernels import _face_direction, _state, workspace
+from ccel_core.solvers._exact_kernels import _face_direction, _max_step, _state, _step_from_inverse, workspace
 from ccel_core.solvers._interior import _numba_steps
 from ccel_core.solvers._ipm import Problem, blocks, newton
 from ccel_core.solvers._schur import direction, factor
@@ -224,3 +224,26 @@ def test_the_face_projection_kernel_on_rows_it_cannot_rescale() -> None:
     np.testing.assert_array_equal(got[2], [0.5, 0.0, 0.5])
     np.testing.assert_allclose(got[3], [0.4, 0.6, 0.0], rtol=1e-15)
     np.testing.assert_array_equal(got_support, support)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    k=st.integers(1, 12),
+    n=st.integers(1, 40),
+    seed=st.integers(0, 2**31 - 1),
+    scale=st.sampled_from([1e-3, 1.0, 1e3]),
+    signs=st.sampled_from(["mixed", "nonnegative"]),
+)
+def test_the_step_length_from_inverses_is_the_ratio_test(k: int, n: int, seed: int, scale: float, signs: str) -> None:
+    """``α = 1/max(−dx/x)`` (from ``1/x``) equals the ratio test ``min(1, min_{dx<0} x/(−dx))`` to a few ulps, in
+    every lane and the remainder, and is 1 when nothing decreases or no ratio is below 1."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((k, n)) + 1e-3
+    dx = rng.normal(size=(k, n)) * scale
+    if signs == "nonnegative":
+        dx = np.abs(dx)
+    neg = dx < 0
+    want = min(1.0, float((x[neg] / -dx[neg]).min())) if neg.any() else 1.0
+    assert _max_step(x, dx) == want
+    got = _step_from_inverse(1.0 / x, dx)
+    assert got == pytest.approx(want, rel=1e-14, abs=0.0)

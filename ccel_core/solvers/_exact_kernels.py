@@ -26,7 +26,7 @@ from ._schur import direction, factor_into, lane_sum
 
 _CORRECTORS = 2  # Gondzio correctors per step at most …
 _CORRECT_BELOW = 0.7  # … tried while the primal or dual step is shorter than this
-_SCRATCH = 12  # K × N scratch arrays of one interior step
+_SCRATCH = 13  # K × N scratch arrays of one interior step
 
 
 @numba.njit(cache=True, nogil=True)
@@ -56,14 +56,40 @@ def _max_step(x, dx):
 
 
 @numba.njit(cache=True, nogil=True)
-def _lengths(sig, a, y, z, dy, dz):
-    """Largest steps ≤ 1 keeping ``y ≥ 0`` and ``a = σ·y ≥ 0`` (primal), ``z ≥ 0`` (dual); K × N."""
+def _step_from_inverse(ix, dx):
+    """:func:`_max_step` for ``x > 0`` from ``ix = 1/x``: ``α = 1/max(−dx∘ix)`` (1 if that is ≤ 1) — a product
+    and a maximum per entry (no select, no division: the entries with ``dx ≥ 0`` add nothing above the
+    lanes' start 0), in four fixed lanes. Equal to :func:`_max_step` to a few ulps; alone no faster at 250 × 10
+    (2.2 µs each: the lanes' maximum, not the divisions, bounds both), but the interior step's divisions
+    fall from 6–10 to 2 per entry (``1/z = e/y``): real MNIST solves 1.02–1.06× faster in one process."""
+    ix, dx = ix.ravel(), dx.ravel()
+    n = ix.size
+    b0 = 0.0
+    b1 = 0.0
+    b2 = 0.0
+    b3 = 0.0
+    m = n - n % 4
+    for t in range(0, m, 4):
+        b0 = max(b0, -dx[t] * ix[t])
+        b1 = max(b1, -dx[t + 1] * ix[t + 1])
+        b2 = max(b2, -dx[t + 2] * ix[t + 2])
+        b3 = max(b3, -dx[t + 3] * ix[t + 3])
+    for t in range(m, n):
+        b0 = max(b0, -dx[t] * ix[t])
+    top = max(max(b0, b1), max(b2, b3))
+    return 1.0 if top <= 1.0 else 1.0 / top
+
+
+@numba.njit(cache=True, nogil=True)
+def _lengths(sig, ia, iy, iz, dy, dz):
+    """Largest steps ≤ 1 keeping ``y ≥ 0`` and ``a = σ·y ≥ 0`` (primal), ``z ≥ 0`` (dual), from the
+    inverses ``1/a``, ``1/y``, ``1/z`` of the current iterate; K × N."""
     k, n = sig.shape
     da = np.zeros(n)
     for j in range(k):
         for i in range(n):
             da[i] += sig[j, i] * dy[j, i]
-    return min(_max_step(y, dy), _max_step(a, da)), _max_step(z, dz)
+    return min(_step_from_inverse(iy, dy), _step_from_inverse(ia, da)), _step_from_inverse(iz, dz)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -288,9 +314,10 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws, gram):
     returns their ``(μ, P)``. ``ws``, ``gram``: a :func:`workspace` with at least ``_SCRATCH`` arrays."""
     k, n = sig.shape
     e, r, zy, iy, q, dy, dz, comp, dyc, dzc = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7], ws[8], ws[9]
+    iz = ws[12]
     a, gp, curv = _state(sig, y, u, lam, eq10)
     ia = 1.0 / a  # an array expression: a point with σ·y = 0 gives inf here and a LinAlgError in the K×K solve
-    # zy = z/y = 1/e, iy = 1/y; q = −∇f, the predictor's right-hand side (∇f = G'(m) − r)
+    # zy = z/y = 1/e, iy = 1/y, iz = 1/z; q = −∇f, the predictor's right-hand side (∇f = G'(m) − r)
     for j in range(k):
         g = gp[j]
         for i in range(n):
@@ -301,7 +328,9 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws, gram):
             iy[j, i] = iyv
             zyv = z[j, i] * iyv
             zy[j, i] = zyv
-            e[j, i] = 1.0 / zyv
+            ev = 1.0 / zyv
+            e[j, i] = ev
+            iz[j, i] = ev * iyv  # 1/z
     w, rho, b, binv, einv, ainv = factor_into(e, r, curv, ws[10], ws[11], gram)
     direction(e, einv, w, rho, b, binv, ainv, curv, q, dy)  # predictor (affine scaling)
     for j in range(k):
@@ -309,8 +338,8 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws, gram):
             dz[j, i] = -z[j, i] - zy[j, i] * dy[j, i]
     prod = np.empty(n)
     mu = _mean_product(y, z, 0.0, y, 0.0, z, prod)
-    ap = _max_step(y, dy)
-    ad = _max_step(z, dz)
+    ap = _step_from_inverse(iy, dy)
+    ad = _step_from_inverse(iz, dz)
     mu_aff = _mean_product(y, z, ap, dy, ad, dz, prod)
     target = max((mu_aff / mu) ** 3, sigma_min) * mu
     for j in range(k):
@@ -323,7 +352,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws, gram):
     for j in range(k):
         for i in range(n):
             dz[j, i] = comp[j, i] - z[j, i] - zy[j, i] * dy[j, i]
-    ap, ad = _lengths(sig, a, y, z, dy, dz)
+    ap, ad = _lengths(sig, ia, iy, iz, dy, dz)
     # Gondzio's centrality correctors while a step is short: aim at longer steps (1.5α + 0.1) and
     # pull the complementarity products of that trial point into [0.1, 10]·σμ, reusing the factors
     for _ in range(_CORRECTORS):
@@ -341,7 +370,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws, gram):
             for i in range(n):
                 dyc[j, i] += dy[j, i]
                 dzc[j, i] = dz[j, i] + q[j, i] - zy[j, i] * (dyc[j, i] - dy[j, i])
-        cp, cd = _lengths(sig, a, y, z, dyc, dzc)
+        cp, cd = _lengths(sig, ia, iy, iz, dyc, dzc)
         if cp + cd < 1.01 * (ap + ad):
             break
         dy, dyc = dyc, dy
