@@ -15,6 +15,7 @@ from scipy.optimize import minimize_scalar
 from ccel_core.solvers import STATUSES, ConvergenceWarning, certified_gap, dual_value, em, eq11_loss, exact, pgd
 from ccel_core.solvers.certificate import (
     _h_all,
+    _h_support,
     class_multipliers,
     labels_from_duals,
     polished_multipliers,
@@ -77,21 +78,25 @@ def test_envelope_h_matches_brute_force(k, seed, cscale, zero):
     st.integers(2, 8),
     st.integers(0, 2**31 - 1),
     st.sampled_from([0.1, 1.0, 10.0]),
-    st.booleans(),
+    st.sampled_from(["smooth", "coarse", "zeros"]),
     st.sampled_from(["optimum", "vertex", "edge", "random"]),
 )
-def test_envelope_checked_at_the_label_supports_is_the_scan(k, seed, cscale, coarse, labels):
+def test_envelope_checked_at_the_label_supports_is_the_scan(k, seed, cscale, probs, labels):
     """``h_i(c)`` read off a point's label support (vertex or edge, checked in O(K)) equals the envelope
-    scan's — when the support is the optimum, when it is any other vertex or edge (the check must fail
-    and fall back), with ties (coarse σ and c) and with three or more nonzeros."""
+    scan's — when the support is the optimum (then the check passes for the points), when it is any other
+    vertex or edge (the check must fail and fall back), with ties (coarse σ and c), σ with zeros, and
+    with three or more nonzeros."""
     rng = np.random.default_rng(seed)
     n = 40
     sig = rng.dirichlet(np.ones(k), size=n)
     c = rng.normal(size=k) * cscale
-    if coarse:  # equal slopes, equal intercepts and breakpoints where three lines meet
+    if probs == "coarse":  # equal slopes, equal intercepts and breakpoints where three lines meet
         sig = np.round(sig, 1) + 1e-3
         sig /= sig.sum(1, keepdims=True)
         c = np.round(c)
+    elif probs == "zeros":
+        sig[np.arange(n), rng.integers(k, size=n)] = 0.0
+        sig /= sig.sum(1, keepdims=True)
     order = slope_order(sig)
     scan = np.empty(n)
     _h_all(sig, c, order, scan, np.empty((0, k)))
@@ -112,6 +117,8 @@ def test_envelope_checked_at_the_label_supports_is_the_scan(k, seed, cscale, coa
     got = np.empty(n)
     _h_all(sig, c, order, got, y)
     np.testing.assert_allclose(got, scan, rtol=1e-12, atol=1e-12)
+    if labels == "optimum" and probs == "smooth":  # the O(K) check, not the scan, gave these
+        assert sum(_h_support(sig, c, y, i)[1] for i in range(n)) >= 0.9 * n
 
 
 CLARABEL_CASES = [
@@ -531,7 +538,7 @@ def test_the_small_system_inverse_matches_lapack(k: int, seed: int) -> None:
 @settings(max_examples=60, deadline=None)
 @given(n=st.integers(1, 40), k=st.integers(1, 12), seed=st.integers(0, 2**31 - 1))
 def test_the_step_length_is_the_largest_step_that_stays_feasible(n: int, k: int, seed: int) -> None:
-    """The interior step's ``_max_step`` (a select and a four-lane minimum, no branch) against its definition:
+    """The face step's ``_max_step`` (a select and a four-lane minimum, no branch) against its definition:
     ``min(1, min over dx < 0 of x/(−dx))`` — exactly, as a minimum does not depend on the order."""
     from ccel_core.solvers._exact_kernels import _max_step
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -74,6 +75,13 @@ def test_the_class_major_direction_solves_the_newton_system(
     np.testing.assert_allclose(got.T, ref, rtol=1e-6, atol=1e-9 * float(np.abs(ref).max()))
 
 
+@numba.njit(cache=False)
+def _fresh_face_direction(sig_t, y, support, u, lam, eps):
+    """The face kernel's direction with a workspace made in compiled code, as ``face_step`` makes it."""
+    ws, gram = workspace(sig_t.shape[0], sig_t.shape[1], 6)
+    return _face_direction(sig_t, y, support, u, lam, False, eps, ws, gram).copy()
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     n=st.integers(2, 50),
@@ -96,9 +104,7 @@ def test_the_face_direction_solves_the_face_newton_system(n: int, k: int, seed: 
     y = np.where(support, pb.sig + 0.1, 0.0)
     y /= y.sum(1, keepdims=True)
     a, grad, curv, r = pb.state(y)
-    got = _face_direction(
-        pb.sig_t, np.ascontiguousarray(y.T), np.ascontiguousarray(support.T), pb.u, lam, False, eps, *workspace(k, n, 6)
-    )
+    got = _fresh_face_direction(pb.sig_t, np.ascontiguousarray(y.T), np.ascontiguousarray(support.T), pb.u, lam, eps)
     # λ = 100 with classes of little mass: G''/N up to ~1e4 against e = 1/ε makes the K×K system's condition
     # number ~ N·e·G''/N, and rounding leaves residuals of ~1e-13 of it (1e-8 seen at 2 × 6)
     cond = 1.0 + n * float(curv.max()) / eps
@@ -247,3 +253,22 @@ def test_the_step_length_from_inverses_is_the_ratio_test(k: int, n: int, seed: i
     assert _max_step(x, dx) == want
     got = _step_from_inverse(1.0 / x, dx)
     assert got == pytest.approx(want, rel=1e-14, abs=0.0)
+
+
+def test_the_step_length_from_inverses_at_zeros_infinities_and_nan() -> None:
+    """The edge cases of ``_step_from_inverse`` as the ratio test has them: an entry with ``dx ≥ 0`` (also
+    ``−0.0``) or a NaN direction limits nothing; ``x = 0`` (``1/x = inf``) going down stops the step; an
+    entry at 0 that stays (``dx = 0``) does not; an unbounded ``x`` limits nothing."""
+    ones = np.ones(5)
+    for x, dx, want in [
+        (ones, np.array([0.0, -0.0, 1.0, 2.0, 0.0]), 1.0),
+        (ones, np.array([np.nan, -0.5, 0.0, 0.0, 0.0]), 1.0),
+        (ones, np.array([np.nan, -4.0, 0.0, 0.0, 0.0]), 0.25),
+        (np.array([0.0, 1.0, 1.0, 1.0, 1.0]), np.array([-1.0, 0.0, 0.0, 0.0, 0.0]), 0.0),
+        (np.array([0.0, 1.0, 1.0, 1.0, 1.0]), np.array([0.0, -2.0, 0.0, 0.0, 0.0]), 0.5),
+        (np.array([np.inf, 1.0, 1.0, 1.0, 1.0]), np.array([-1.0, -0.5, 0.0, 0.0, 0.0]), 1.0),
+    ]:
+        with np.errstate(divide="ignore"):
+            ix = 1.0 / x
+        assert _step_from_inverse(ix, dx) == want
+        assert _max_step(x, dx) == want

@@ -226,7 +226,7 @@ def prepare(
             raise ValueError(f"prior has shape={tuple(u.shape)}; expected ({k},) to match K={k}")
         check(u, "prior", 1e-6)
     if init is None:
-        y0 = None  # σ's copy once σ is normalized below (the same bits as normalizing the copy)
+        y0 = None  # a copy of σ once σ is normalized below (exactly σ)
     else:
         y0 = _as_backend(init, init_name, is_torch, device)
         if tuple(y0.shape) != (n, k):

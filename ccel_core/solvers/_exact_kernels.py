@@ -1,6 +1,6 @@
 """numba kernels of the exact y-step (numpy inputs): the interior-point steps (the arithmetic of
-:func:`ccel_core.solvers._interior._vectorized_step`, fused: each Mehrotra step one pass of compiled
-code, and several steps in one call), the face end-game's Newton step
+:func:`ccel_core.solvers._interior._vectorized_step`, fused — each Mehrotra step one pass of compiled
+code, and several steps in one call; its Gram product and step lengths round differently in the last bits), the face end-game's Newton step
 (:func:`ccel_core.solvers._face._face_step`) and the projection on a face.
 
 Both take σ class-major (``sig_t``: K × N, the :class:`~._ipm.Problem`'s ``sig_t``) and the labels
@@ -57,7 +57,7 @@ def _max_step(x, dx):
 
 @numba.njit(cache=True, nogil=True)
 def _step_from_inverse(ix, dx):
-    """:func:`_max_step` for ``x > 0`` from ``ix = 1/x``: ``α = 1/max(−dx∘ix)`` (1 if that is ≤ 1) — a product
+    """:func:`_max_step` for ``x`` with finite ``ix = 1/x`` > 0, from ``ix``: ``α = 1/max(−dx∘ix)`` (1 if that is ≤ 1) — a product
     and a maximum per entry (no select, no division: the entries with ``dx ≥ 0`` add nothing above the
     lanes' start 0), in four fixed lanes. Equal to :func:`_max_step` to a few ulps; alone no faster at 250 × 10
     (2.2 µs each: the lanes' maximum, not the divisions, bounds both), but the interior step's divisions
@@ -330,7 +330,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws, gram):
             zy[j, i] = zyv
             ev = 1.0 / zyv
             e[j, i] = ev
-            iz[j, i] = ev * iyv  # 1/z
+            iz[j, i] = ev * iyv  # 1/z (while z/y is finite: an overflow had ended the step's accuracy anyway)
     w, rho, b, binv, einv, ainv = factor_into(e, r, curv, ws[10], ws[11], gram)
     direction(e, einv, w, rho, b, binv, ainv, curv, q, dy)  # predictor (affine scaling)
     for j in range(k):

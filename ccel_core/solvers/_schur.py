@@ -13,7 +13,7 @@ classes, and the sums over points in four fixed lanes (column sums) or by BLAS (
 Measured on 99 real MNIST-test iterates (250 × 10), in one process: an interior step 85–88 → 73–78 µs
 (1.1–1.2×) against the point-major kernel it replaced, whose per-point sums over 10 classes were
 chains of dependent additions.
-Strict IEEE arithmetic (see :mod:`._exact_kernels`), except S's Gram products: their last bits are
+Strict IEEE arithmetic (see :mod:`._exact_kernels`), except S's Gram product: its last bits are
 OpenBLAS's (its kernel for the CPU), the same from run to run on one machine.
 """
 
@@ -64,7 +64,7 @@ def factor_into(e, r, curv, w, b, gram):
     not K."""
     k, n = e.shape
     rw = np.zeros(n)
-    ws = np.zeros(n)
+    wsum = np.zeros(n)
     es = np.zeros(n)
     m = k - k % 4
     for j in range(0, m, 4):
@@ -78,14 +78,14 @@ def factor_into(e, r, curv, w, b, gram):
             w[j + 2, i] = v2
             w[j + 3, i] = v3
             rw[i] = (((rw[i] + r[j, i] * v0) + r[j + 1, i] * v1) + r[j + 2, i] * v2) + r[j + 3, i] * v3
-            ws[i] = (((ws[i] + v0) + v1) + v2) + v3
+            wsum[i] = (((wsum[i] + v0) + v1) + v2) + v3
             es[i] = (((es[i] + e[j, i]) + e[j + 1, i]) + e[j + 2, i]) + e[j + 3, i]
     for j in range(m, k):
         for i in range(n):
             v = e[j, i] * r[j, i]
             w[j, i] = v
             rw[i] += r[j, i] * v
-            ws[i] += v
+            wsum[i] += v
             es[i] += e[j, i]
     rho = np.empty(n)
     einv = np.empty(n)
@@ -93,7 +93,7 @@ def factor_into(e, r, curv, w, b, gram):
     for i in range(n):
         rho[i] = 1.0 / (1.0 + rw[i])
         einv[i] = 1.0 / es[i]
-        rs[i] = rho[i] * ws[i]
+        rs[i] = rho[i] * wsum[i]
     bs = np.zeros(n)
     for j in range(0, m, 4):
         for i in range(n):
