@@ -44,8 +44,9 @@ class Dist:
         return torch.arange(self.rank, n, self.world, device=device)
 
     def local_positions(self, idx: Tensor) -> Tensor:
-        """Rows in this process's label shard of owned global indices ``idx`` (``i // W``)."""
-        return idx // self.world
+        """Rows in this process's label shard of owned global indices ``idx`` (``i // W``; ``idx`` itself for
+        one process)."""
+        return idx // self.world if self.active else idx
 
     def all_reduce(self, tensor: Tensor) -> Tensor:
         """Sum ``tensor`` over processes, in place (a no-op for one process)."""

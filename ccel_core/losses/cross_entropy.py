@@ -88,33 +88,39 @@ def _stable_terms(logits: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor]:
 
 
 class _CollisionRows(torch.autograd.Function):
-    """Collision CE per row, ``−ln σ_j − logsumexp(l − l_j + ln y)``, for targets without a gradient
-    (the θ-step's pseudo-labels), as one autograd node.
+    """Collision CE per row for targets without a gradient (the θ-step's pseudo-labels), as one autograd
+    node: ``−ln σ_j − ln Σ_k y_k e^{min(l_k − l_j, 0)}``, the stable form with the sum taken directly
+    (every term with ``y_k > 0`` has ``l_k − l_j ≤ 0``, so no term overflows and the sum is at least
+    ``y_j``; the ``min`` only keeps an off-support ``e^{l_k − l_j}`` finite, where ``y_k = 0``
+    makes the term 0 anyway).
 
-    The forward runs the same operations as the composite form (the same values, bit for bit); the
-    backward is ``∂H₂/∂l = σ − w`` with ``w = softmax(l − l_j + ln y)`` (the posterior of the
-    classes under y: ``w_k = y_k σ_k / Σ_m y_m σ_m``), from the forward's saved terms — 5 operations
-    instead of the composite's graph of about 20. Under ``create_graph`` (double backward) ``σ`` and
-    ``w`` are recomputed from the logits in differentiable operations.
+    The backward is ``∂H₂/∂l = σ − w`` with ``w = y∘e^{l − l_j} / Σ_k y_k e^{l_k − l_j}`` (the posterior of
+    the classes under y: ``w_k = y_k σ_k / Σ_m y_m σ_m``), from the forward's saved terms. 13 tensor
+    operations forward and 4 backward instead of the composite form's 22 and 6 (a 250 × 10 θ-step's
+    loss on one CPU thread: forward 407 → 268 µs, forward and backward 653 → 510 µs; at this size each
+    operation's dispatch, not its arithmetic, is the cost). It rounds differently from the composite form (``logsumexp`` of
+    ``l − l_j + ln y``) in the last bits: both are within the module docstring's error bound. Under
+    ``create_graph`` (double backward) ``σ`` and ``w`` are recomputed from the logits in differentiable
+    operations.
     """
 
     @staticmethod
     def forward(ctx: Any, logits: Tensor, y: Tensor) -> Tensor:
-        log_sigma, j, shifted = _stable_terms(logits, y)
-        log_y = safe_log(y)
-        terms = shifted + log_y
-        log_dot = torch.logsumexp(terms, dim=1)
-        ctx.save_for_backward(logits, log_sigma, terms, log_dot, log_y, j)
-        return -log_sigma.gather(1, j).squeeze(1) - log_dot
+        j = top_of_support(logits, y)
+        log_sigma = torch.log_softmax(logits, dim=1)
+        weighted = y * (logits - logits.gather(1, j)).clamp(max=0.0).exp()  # y_k e^{l_k − l_j}
+        dot = weighted.sum(1)
+        ctx.save_for_backward(logits, y, log_sigma, weighted, dot, j)
+        return -log_sigma.gather(1, j).squeeze(1) - dot.log()
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
-        logits, log_sigma, terms, log_dot, log_y, j = ctx.saved_tensors
+        logits, y, log_sigma, weighted, dot, j = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: differentiable in the logits
-            shifted = (logits - logits.gather(1, j)).clamp(max=torch.finfo(logits.dtype).max)
-            diff = torch.softmax(logits, dim=1) - torch.softmax(shifted + log_y, dim=1)
+            shifted = (logits - logits.gather(1, j)).clamp(max=0.0)
+            diff = torch.softmax(logits, dim=1) - torch.softmax(shifted + safe_log(y), dim=1)
         else:
-            diff = log_sigma.exp() - (terms - log_dot.unsqueeze(1)).exp()
+            diff = log_sigma.exp() - weighted / dot.unsqueeze(1)
         return grad.unsqueeze(1) * diff, None
 
 

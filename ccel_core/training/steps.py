@@ -69,7 +69,7 @@ def check_finite(outputs: Tensor, epoch: int, batch: int, trainer: Any) -> None:
         )
 
 
-def solve_labels(solver: SolverFn, dist: Dist, probs: Tensor, init: Tensor, *, bounded: bool) -> Tensor:
+def solve_labels(solver: SolverFn, dist: Dist, probs: Tensor, init: Optional[Tensor], *, bounded: bool) -> Tensor:
     """The y-step ``solver(probs, init)`` for this process's rows.
 
     Data-parallel: EM all-reduces its K column sums once per iteration (each process passes its
@@ -84,6 +84,7 @@ def solve_labels(solver: SolverFn, dist: Dist, probs: Tensor, init: Tensor, *, b
             return solver(probs, init)
         if getattr(solver, "kind", None) == "em":
             return solver(probs, init, all_reduce=dist.all_reduce)  # type: ignore[call-arg]
+        assert init is not None  # the trainer gathers the stored labels for a data-parallel y-step
         all_probs, sizes = dist.gather_rows(probs)
         all_init, _ = dist.gather_rows(init)
         first = sum(sizes[: dist.rank])
