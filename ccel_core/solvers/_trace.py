@@ -75,6 +75,15 @@ class BestTrace(Trace):
         """An iterate tried but not certified: the trace repeats the best certified so far (``at``: see :meth:`add`)."""
         self.add(self.best_loss, self.best_rel, at)
 
+    def skip_span(self, count: int, t0: float, t1: float) -> None:
+        """:meth:`skip` for ``count`` iterates of one call that ran from ``t0`` to ``t1`` (``time.perf_counter()``
+        readings) and made ``count + 1`` iterates, their times spread evenly over it (the last is recorded
+        by the caller)."""
+        span, shift = t1 - t0, t0 - self.start - self.cert_seconds
+        self.history.extend([self.best_loss] * count)
+        self.gaps.extend([self.best_rel] * count)
+        self.times.extend([shift + span * t / (count + 1) for t in range(1, count + 1)])
+
     def __call__(self, loss: float, y: Array, gap: Optional[float] = None) -> None:
         """Record the iterate ``y`` with its loss and certified relative gap ``gap`` (required)."""
         assert gap is not None  # every entry of the exact solver's trace is certified

@@ -34,7 +34,7 @@ __all__ = [
     "autocast",
     "mean_over_points",
     "batch_loss",
-    "unlabeled",
+    "y_step_rows",
     "one_shot",
 ]
 
@@ -152,9 +152,13 @@ def batch_loss(
     return loss
 
 
-def unlabeled(rows: Tensor, labeled: Optional[Tensor]) -> Tensor:
-    """Mask of the data set rows ``rows`` that take y-steps (all but weak supervision's ``labeled``)."""
-    return torch.ones_like(rows, dtype=torch.bool) if labeled is None else ~labeled[rows]
+def y_step_rows(rows: Tensor, probs: Tensor, labeled: Optional[Tensor]) -> tuple[Tensor, Tensor, bool]:
+    """The batch's data set rows ``rows`` that take the y-step, their σ, and whether that is all of them
+    (without weak supervision: no mask, no copies)."""
+    if labeled is None:
+        return rows, probs, True
+    keep = ~labeled[rows]
+    return rows[keep], probs[keep], False
 
 
 def one_shot(objective: Objective, x: Tensor, seed: int, score: Callable[[Tensor], dict]) -> tuple[Tensor, dict]:

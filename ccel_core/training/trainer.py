@@ -229,9 +229,8 @@ class Trainer:
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(steps.epoch_seed(cfg.seed, epoch, 0))
             if self.solver is not None and cfg.y_step == "full":
-                keep = steps.unlabeled(self._own, self._labeled)
-                probs = self.evaluator.local()[keep]
-                label_losses.append(self._y_step(self._own[keep], probs, bounded=False, iters=iters)[0])
+                rows, probs, _ = steps.y_step_rows(self._own, self.evaluator.local(), self._labeled)
+                self._y_step(rows, probs, bounded=False, iters=iters, losses=label_losses)
             self.evaluator.invalidate()  # the parameters change from here on
             assert self._net is not None and self.optimizer is not None  # built: the objective trains a network
             self._net.train()
@@ -250,16 +249,13 @@ class Trainer:
                     pos = dist.local_positions(mine)
                     probs = torch.softmax(logits.detach(), 1)
                     if self.solver is not None and cfg.y_step == "batch":
-                        mask = None if self._labeled is None else steps.unlabeled(mine, self._labeled)
-                        rows, p = (mine, probs) if mask is None else (mine[mask], probs[mask])
+                        rows, p, whole = steps.y_step_rows(mine, probs, self._labeled)
                         if dist.active or len(rows):  # every process joins the collective y-step
-                            loss_y, new = self._y_step(rows, p, bounded=True, iters=iters)
-                            label_losses.append(loss_y)
-                            targets = new if mask is None else None  # the whole batch's new labels
+                            new = self._y_step(rows, p, bounded=True, iters=iters, losses=label_losses)
+                            targets = new if whole else None  # the whole batch's new labels
                     elif self.solver is None:
                         label_losses.append(obj.label_loss(probs, self.labels[pos], all_reduce=self._reduce))
-                    if targets is None:
-                        targets = self.labels[pos]
+                    targets = self.labels[pos] if targets is None else targets
                 if len(mine):
                     loss = steps.batch_loss(obj, logits, logits_aug, targets, mine, self._labeled, self._y_true)
                 else:  # no owned point in this batch: join the gradient all-reduce with zeros
@@ -283,12 +279,9 @@ class Trainer:
         metrics.update(pseudo_entropy=labels, solver_iters=float(np.mean(iters)) if iters else None)
         return {**metrics, "y_step_seconds": self._y_time, "seconds": time.perf_counter() - start}
 
-    def _y_step(self, rows: Tensor, probs: Tensor, *, bounded: bool, iters: list[int]) -> tuple[float, Tensor]:
-        """``labels[rows] ← solver(probs, init=labels[rows])`` for owned points ``rows``
-        (:func:`~ccel_core.training.steps.solve_labels`; the stored labels are gathered as ``init`` only
-        for a solver that uses them, or to join a data-parallel gather); returns the y-step objective and
-        the new labels of ``rows`` (in the stored labels' dtype), and appends the solver's iteration count
-        (when it reports one)."""
+    def _y_step(self, rows: Tensor, probs: Tensor, *, bounded: bool, iters: list[int], losses: list[float]) -> Tensor:
+        """``labels[rows] ← solver(probs, init)`` (:func:`.steps.solve_labels`; ``init``: the stored labels, for a solver
+        that uses them or data-parallel); returns the new labels, appends the objective and iterations (if any)."""
         assert self.solver is not None and self.labels is not None  # y-steps run only with both
         t0 = time.perf_counter()
         pos = self.dist.local_positions(rows)
@@ -296,9 +289,9 @@ class Trainer:
         new = steps.solve_labels(self.solver, self.dist, probs, init, bounded=bounded).to(self.labels.dtype)
         self.labels[pos] = new
         iters.extend([] if (last := getattr(self.solver, "last", None)) is None else [last.n_iter])
-        loss = steps.y_step_loss(self.solver, self.objective, self.dist, probs, new, self._reduce)
+        losses.append(steps.y_step_loss(self.solver, self.objective, self.dist, probs, new, self._reduce))
         self._y_time += time.perf_counter() - t0
-        return loss, new
+        return new
 
     def _fit_one_shot(self) -> dict[str, Any]:
         full, metrics = steps.one_shot(self.objective, self._x, self.config.seed, self.evaluator.scores)
