@@ -98,8 +98,9 @@ class _CollisionRows(torch.autograd.Function):
     the classes under y: ``w_k = y_k σ_k / Σ_m y_m σ_m``), from the forward's saved terms. 13 tensor
     operations forward and 4 backward instead of the composite form's 22 and 6 (a 250 × 10 θ-step's
     loss on one CPU thread: forward 407 → 268 µs, forward and backward 653 → 510 µs; at this size each
-    operation's dispatch, not its arithmetic, is the cost). It rounds differently from the composite form (``logsumexp`` of
-    ``l − l_j + ln y``) in the last bits: both are within the module docstring's error bound. Under
+    operation's dispatch, not its arithmetic, is the cost). It rounds differently from the composite
+    form (``logsumexp`` of ``l − l_j + ln y``) in the last bits: both are within the module docstring's
+    error bound. Under
     ``create_graph`` (double backward) ``σ`` and ``w`` are recomputed from the logits in differentiable
     operations.
     """

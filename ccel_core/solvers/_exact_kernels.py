@@ -1,7 +1,8 @@
 """numba kernels of the exact y-step (numpy inputs): the interior-point steps (the arithmetic of
 :func:`ccel_core.solvers._interior._vectorized_step`, fused — each Mehrotra step one pass of compiled
-code, and several steps in one call; its Gram product and step lengths round differently in the last bits), the face end-game's Newton step
-(:func:`ccel_core.solvers._face._face_step`) and the projection on a face.
+code, and several steps in one call; its Gram product and step lengths round differently in the last
+bits), the face end-game's Newton step (:func:`ccel_core.solvers._face._face_step`) and the projection
+on a face.
 
 Both take σ class-major (``sig_t``: K × N, the :class:`~._ipm.Problem`'s ``sig_t``) and the labels
 point-major (N × K, as everywhere else), and work class-major inside (:mod:`._schur`: the per-point
@@ -57,8 +58,8 @@ def _max_step(x, dx):
 
 @numba.njit(cache=True, nogil=True)
 def _step_from_inverse(ix, dx):
-    """:func:`_max_step` for ``x`` with finite ``ix = 1/x`` > 0, from ``ix``: ``α = 1/max(−dx∘ix)`` (1 if that is ≤ 1) — a product
-    and a maximum per entry (no select, no division: the entries with ``dx ≥ 0`` add nothing above the
+    """:func:`_max_step` for ``x`` with finite ``ix = 1/x`` > 0, from ``ix``: ``α = 1/max(−dx∘ix)`` (1 if
+    that is ≤ 1) — a product and a maximum per entry (no select, no division: the entries with ``dx ≥ 0`` add nothing above the
     lanes' start 0), in four fixed lanes. Equal to :func:`_max_step` to a few ulps; alone no faster at 250 × 10
     (2.2 µs each: the lanes' maximum, not the divisions, bounds both), but the interior step's divisions
     fall from 6–10 to 2 per entry (``1/z = e/y``): real MNIST solves 1.02–1.06× faster in one process."""
@@ -314,7 +315,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws, gram):
     returns their ``(μ, P)``. ``ws``, ``gram``: a :func:`workspace` with at least ``_SCRATCH`` arrays."""
     k, n = sig.shape
     e, r, zy, iy, q, dy, dz, comp, dyc, dzc = ws[0], ws[1], ws[2], ws[3], ws[4], ws[5], ws[6], ws[7], ws[8], ws[9]
-    iz = ws[12]
+    w_out, b_out, iz = ws[10], ws[11], ws[12]  # factor_into's w and b, and 1/z
     a, gp, curv = _state(sig, y, u, lam, eq10)
     ia = 1.0 / a  # an array expression: a point with σ·y = 0 gives inf here and a LinAlgError in the K×K solve
     # zy = z/y = 1/e, iy = 1/y, iz = 1/z; q = −∇f, the predictor's right-hand side (∇f = G'(m) − r)
@@ -331,7 +332,7 @@ def _pd_step(sig, y, z, u, lam, eq10, frac, sigma_min, ws, gram):
             ev = 1.0 / zyv
             e[j, i] = ev
             iz[j, i] = ev * iyv  # 1/z (while z/y is finite: an overflow had ended the step's accuracy anyway)
-    w, rho, b, binv, einv, ainv = factor_into(e, r, curv, ws[10], ws[11], gram)
+    w, rho, b, binv, einv, ainv = factor_into(e, r, curv, w_out, b_out, gram)
     direction(e, einv, w, rho, b, binv, ainv, curv, q, dy)  # predictor (affine scaling)
     for j in range(k):
         for i in range(n):

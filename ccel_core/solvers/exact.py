@@ -57,8 +57,8 @@ warm-starts a re-solve of nearly the same problem.
 Measured (λ = 100, σ = softmax(3z)): 10–25 iterations to 1e-9 for K ≤ 200; real training batches
 (digits, MNIST-test) 9–15 interior and face steps on average (benchmarks/RESULTS.md). At λ = 1e6
 (250 × 10) float64 is at its edge (certified 9e-9 … 3e-3 by the last digits); from λ ≈ 1e8 rounding
-in ``c ≈ λu/m`` limits the certificate (to ~1 at 1e8…1e10, ~1e2 at 1e307): the solver warns and returns its best certified iterate (a step
-float64 cannot compute ends the phase).
+in ``c ≈ λu/m`` limits the certificate (to ~1 at 1e8…1e10, ~1e2 at 1e307): the solver warns and
+returns its best certified iterate (a step float64 cannot compute ends the phase).
 
 The interior phase lives in :mod:`._interior`, the end-game in :mod:`._face`, their shared Newton
 system in :mod:`._ipm`, the trace of best certified iterates (:class:`~._trace.BestTrace`) in

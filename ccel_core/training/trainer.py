@@ -280,8 +280,8 @@ class Trainer:
         return {**metrics, "y_step_seconds": self._y_time, "seconds": time.perf_counter() - start}
 
     def _y_step(self, rows: Tensor, probs: Tensor, *, bounded: bool, iters: list[int], losses: list[float]) -> Tensor:
-        """``labels[rows] ← solver(probs, init)`` (:func:`.steps.solve_labels`; ``init``: the stored labels, for a solver
-        that uses them or data-parallel); returns the new labels, appends the objective and iterations (if any)."""
+        """``labels[rows] ← solver(probs, init)`` (:func:`.steps.solve_labels`; ``init``: the stored labels, for
+        a solver that uses them or data-parallel); returns the new labels, appends objective and iterations."""
         assert self.solver is not None and self.labels is not None  # y-steps run only with both
         t0 = time.perf_counter()
         pos = self.dist.local_positions(rows)
