@@ -6,7 +6,8 @@ every batch their y-step solves; each is then solved again by :func:`ccel_core.s
 ``--tol`` (kernels loaded first), and the script prints the median / mean / 90th percentile / max
 milliseconds per batch, the iteration count, and how many returned label matrices a fresh
 certificate proves within ``tol`` (every batch should be). ``--fit`` also times whole fits of ours and MIGD in the same process
-(one torch thread) and prints ours / MIGD and the y-step's share of ours' fit.
+(one torch thread) and prints ours / MIGD, the y-step's share of ours' fit, and ours with a solver that does no
+arithmetic (one-hot argmax labels) / MIGD: what ours costs beyond MIGD before its y-step.
 
     python benchmarks/y_step_batches.py --data mnist-test --root FOLDER [--tol 1e-8] [--batch-seeds 3] [--fit] [--seeds 6]
 """
@@ -22,7 +23,8 @@ import numpy as np
 import torch
 
 from ccel_core import objectives
-from ccel_core.solvers import certified_gap, exact
+from ccel_core.objectives import y_step
+from ccel_core.solvers import SolverResult, certified_gap, exact
 from ccel_core.training import TrainConfig, Trainer
 
 
@@ -47,21 +49,37 @@ def _config(data: str, root: str | None, method: str, seed: int) -> TrainConfig:
     return TrainConfig(data=data, root=root, method=method, model="linear", epochs=10, device="cpu", seed=seed)
 
 
+def _no_arithmetic(probs: np.ndarray, lam: float = 100.0, **_: object) -> SolverResult:
+    """A stand-in for ``exact`` with no y-step arithmetic: one-hot labels of argmax σ (the trainer's
+    bookkeeping around the y-step runs as usual), for ours' fit less its solver."""
+    k = probs.shape[1]
+    return SolverResult(np.eye(k)[probs.argmax(1)], 0, True, [0.0], [0.0], [0.0], np.zeros(k), "converged", "stub")
+
+
 def time_fits(data: str, root: str | None, seeds: int) -> None:
-    times: dict[str, list[float]] = {"ccel": [], "migd": []}
+    """Fits of MIGD, ours, and ours with :func:`_no_arithmetic` as its solver ("ccel-0": what ours costs
+    beyond MIGD before any y-step arithmetic), one after the other per seed."""
+    times: dict[str, list[float]] = {"ccel": [], "migd": [], "ccel-0": []}
     accs: dict[str, list[float]] = {"ccel": [], "migd": []}
     y_share = []
     for seed in range(seeds):
-        for method in ("migd", "ccel"):
-            trainer = Trainer(_config(data, root, method, seed))
-            start = time.perf_counter()
-            last = trainer.run()
-            seconds = time.perf_counter() - start
+        for method in ("migd", "ccel", "ccel-0"):
+            trainer = Trainer(_config(data, root, method.removesuffix("-0"), seed))
+            solver = y_step.exact
+            y_step.exact = _no_arithmetic if method == "ccel-0" else solver  # type: ignore[assignment]
+            try:
+                start = time.perf_counter()
+                last = trainer.run()
+                seconds = time.perf_counter() - start
+            finally:
+                y_step.exact = solver
             times[method].append(seconds)
+            if method == "ccel-0":
+                continue
             accs[method].append(100 * float(last.get("acc", float("nan"))))
             if method == "ccel":
                 y_share.append(sum(m["y_step_seconds"] for m in trainer.history) / seconds)
-    for method in times:
+    for method in accs:
         a = np.array(accs[method])
         print(
             f"{method:5s} s/fit median {statistics.median(times[method]):.3f}  "
@@ -70,6 +88,8 @@ def time_fits(data: str, root: str | None, seeds: int) -> None:
     ratio = [c / m for c, m in zip(times["ccel"], times["migd"])]
     print(f"ours / MIGD time per fit: median {statistics.median(ratio):.2f}x (per seed {[f'{r:.2f}' for r in ratio]})")
     print(f"y-step share of ours' fit: median {100 * statistics.median(y_share):.0f} %")
+    bare = [c / m for c, m in zip(times["ccel-0"], times["migd"])]
+    print(f"ours without y-step arithmetic / MIGD: median {statistics.median(bare):.2f}x")
 
 
 def main() -> None:
