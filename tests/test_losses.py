@@ -185,6 +185,43 @@ def test_gradcheck():
         torch.testing.assert_close(fused[0], composite, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("logits", [[1.0, 1.0, 0.5, 2.0], [0.0, 0.0, 0.0, 0.0]], ids=["tie", "zero-init"])
+def test_second_derivative_at_tied_logits(logits):
+    """Tied logits on the target's support (e.g. a zero-initialized head): the one-node path's double
+    backward is the composite form's, whose clamp does not cut the tied class's derivative."""
+    x = torch.tensor([logits], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([[0.3, 0.5, 0.2, 0.0]], dtype=torch.float64)
+    assert torch.autograd.gradgradcheck(lambda a: collision_cross_entropy(a, y, "sum"), (x,))
+
+
+def test_subnormal_top_of_support_keeps_the_value():
+    """float32: the class with the highest logit carries a subnormal target mass and the real mass lies far
+    below it in logit, so every term of Σ_k y_k e^{l_k − l_j} is subnormal in float32; the value and gradient
+    stay at float32 accuracy against a float64 evaluation of −ln(σ·y)."""
+    logits = torch.tensor([[0.0, -35.0, -200.0]], requires_grad=True)
+    y = torch.tensor([[1.5e-45, 1e-30, 1.0]])
+    loss = collision_cross_entropy(logits, y, "sum", validate=False)
+    l64, y64 = logits.detach().double().requires_grad_(True), y.double()  # the float32 values, exactly
+    ref = -torch.log((torch.softmax(l64, 1) * y64).sum())
+    torch.testing.assert_close(loss.double(), ref.detach(), rtol=1e-6, atol=0.0)
+    (g,) = torch.autograd.grad(loss, logits)
+    (g64,) = torch.autograd.grad(ref, l64)
+    torch.testing.assert_close(g.double(), g64, rtol=1e-5, atol=1e-6)
+
+
+def test_target_changed_in_place_after_the_forward():
+    """The one-node path keeps what its backward needs: a target overwritten after the forward (a label buffer
+    reused) changes neither the gradient nor raises."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), 1)
+    (want,) = torch.autograd.grad(collision_cross_entropy(x, y.clone()), x)
+    loss = collision_cross_entropy(x, y)
+    y.copy_(torch.eye(4, dtype=torch.float64)[torch.arange(5) % 4])
+    (got,) = torch.autograd.grad(loss, x)
+    torch.testing.assert_close(got, want, rtol=1e-14, atol=0.0)
+
+
 def test_zero_target_entries_give_finite_gradients():
     logits = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([[1.0, 0, 0, 0], [0.5, 0.5, 0, 0], [0, 0, 0, 1.0]], dtype=torch.float64, requires_grad=True)

@@ -16,6 +16,7 @@ from ccel_core.data import load_dataset
 from ccel_core.metrics import evaluate
 from ccel_core.objectives import METHODS, SelfLabeling
 from ccel_core.runs import RunStore
+from ccel_core.solvers import em
 from ccel_core.training import TrainConfig, Trainer, TrainingDivergedError
 
 TIMING = ("seconds", "y_step_seconds")
@@ -223,6 +224,35 @@ def test_pseudo_labels_are_per_sample_state_warm_started_across_epochs(y_step: s
         assert spy.sizes == [300] * 3
     else:
         assert len(spy.sizes) == 3 * 5 and max(spy.sizes) - min(spy.sizes) <= 1  # ceil(300/64) equal parts
+
+
+class _RecordingSolver:
+    """Spy y-step that keeps a copy of every σ it is given and returns the labels of the paper's EM."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def __call__(self, probs: torch.Tensor, init: Optional[torch.Tensor] = None) -> torch.Tensor:
+        sig = probs.detach().clone()
+        labels = torch.as_tensor(em(sig.numpy(), 100.0, max_iter=20).labels)
+        self.seen.append((sig, labels.clone()))
+        return labels
+
+
+@pytest.mark.parametrize("y_step", ["batch", "full"])
+def test_label_loss_is_the_objective_of_the_sigma_the_y_step_saw(y_step: str) -> None:
+    """The reported label loss is the y-step objective of the σ the solver was given, even where that σ is the
+    evaluator's cached tensor and the first labels were made from it (float64, y_step="full": the stored labels
+    had shared its storage, and writing the new labels first changed σ under the loss)."""
+    cfg = _cfg(y_step=y_step, epochs=1, precision="float64", batch_size=300)
+    obj = SelfLabeling("ccel", "collision", "eq11", 100.0)
+    spy = _RecordingSolver()
+    trainer = Trainer(cfg, objective=obj, solver=spy)
+    metrics = next(trainer.fit())
+    assert len(spy.seen) == 1
+    sig, labels = spy.seen[0]
+    assert metrics["label_loss"] == pytest.approx(obj.label_loss(sig, labels), rel=1e-12)
+    assert not torch.equal(sig, labels)  # the loss would not tell them apart otherwise
 
 
 # ------------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@ of order α, each one stable log-space form reduced through ``_family_loss``.
 
 * Shannon CE        ``H(y, σ)  = −Σ_k y_k ln σ_k``
 * Collision CE      ``H₂(y, σ) = −ln Σ_k y_k σ_k``               (paper eq. 9)
-                    ``        = −ln σ_j − logsumexp(l − l_j + ln y)``  (the stable form used here)
+                    ``        = −ln σ_j − logsumexp(l − l_j + ln y)``  (the stable form used here; for
+                    targets without a gradient ``ln Σ_k y_k e^{l_k − l_j}`` summed in float64)
 * Rényi CE, order α ``H_α(y, σ) = ln(Σ_k y_k σ_k^{α−1}) / (1 − α)``
                     ``        = −ln σ_j − logsumexp((α − 1)(l − l_j) + ln y) / (α − 1)``
 
@@ -91,38 +92,41 @@ class _CollisionRows(torch.autograd.Function):
     """Collision CE per row for targets without a gradient (the θ-step's pseudo-labels), as one autograd
     node: ``−ln σ_j − ln Σ_k y_k e^{min(l_k − l_j, 0)}``, the stable form with the sum taken directly
     (every term with ``y_k > 0`` has ``l_k − l_j ≤ 0``, so no term overflows and the sum is at least
-    ``y_j``; the ``min`` only keeps an off-support ``e^{l_k − l_j}`` finite, where ``y_k = 0``
-    makes the term 0 anyway).
+    ``y_j``; the ``min`` only keeps an off-support ``e^{l_k − l_j}`` finite, where ``y_k = 0`` makes the
+    term 0 anyway). The sum is taken in float64: it is at least ``y_j``, so for float32 (and half) inputs
+    it is never subnormal, and its logarithm is as accurate as the composite form's ``logsumexp`` (in
+    float32 a subnormal ``y_j`` with the mass far below it in logit had lost a third of the value). For
+    float64 inputs the same holds while ``y_j ≥ 2.2e-308``.
 
     The backward is ``∂H₂/∂l = σ − w`` with ``w = y∘e^{l − l_j} / Σ_k y_k e^{l_k − l_j}`` (the posterior of
-    the classes under y: ``w_k = y_k σ_k / Σ_m y_m σ_m``), from the forward's saved terms. 13 tensor
-    operations forward and 4 backward instead of the composite form's 22 and 6 (a 250 × 10 θ-step's
-    loss on one CPU thread: forward 407 → 268 µs, forward and backward 653 → 510 µs; at this size each
-    operation's dispatch, not its arithmetic, is the cost). It rounds differently from the composite
-    form (``logsumexp`` of ``l − l_j + ln y``) in the last bits: both are within the module docstring's
-    error bound. Under
-    ``create_graph`` (double backward) ``σ`` and ``w`` are recomputed from the logits in differentiable
-    operations.
+    the classes under y: ``w_k = y_k σ_k / Σ_m y_m σ_m``), from the forward's saved terms. 16 tensor
+    operations forward and 5 backward instead of the composite form's 22 and 6 (at 250 × 10 each
+    operation's dispatch, not its arithmetic, is the cost on a CPU: benchmarks/RESULTS.md, session 37).
+    The value rounds differently from the composite form in the last bits. Under ``create_graph``
+    (double backward) ``σ`` and ``w`` are recomputed from the logits in differentiable operations (the
+    composite form's, whose derivatives are right at tied logits too), from a copy of ``y`` (changing
+    ``y`` in place after the forward does not touch the backward).
     """
 
     @staticmethod
     def forward(ctx: Any, logits: Tensor, y: Tensor) -> Tensor:
         j = top_of_support(logits, y)
         log_sigma = torch.log_softmax(logits, dim=1)
-        weighted = y * (logits - logits.gather(1, j)).clamp(max=0.0).exp()  # y_k e^{l_k − l_j}
+        shifted = (logits - logits.gather(1, j)).clamp(max=0.0)
+        weighted = y * shifted.double().exp()  # y_k e^{l_k − l_j} in float64
         dot = weighted.sum(1)
-        ctx.save_for_backward(logits, y, log_sigma, weighted, dot, j)
-        return -log_sigma.gather(1, j).squeeze(1) - dot.log()
+        ctx.save_for_backward(logits, y.clone(), log_sigma, weighted, dot, j)
+        return -log_sigma.gather(1, j).squeeze(1) - dot.log()  # float64; the caller returns the input dtype
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         logits, y, log_sigma, weighted, dot, j = ctx.saved_tensors
         if torch.is_grad_enabled():  # create_graph: differentiable in the logits
-            shifted = (logits - logits.gather(1, j)).clamp(max=0.0)
+            shifted = (logits - logits.gather(1, j)).clamp(max=torch.finfo(logits.dtype).max)
             diff = torch.softmax(logits, dim=1) - torch.softmax(shifted + safe_log(y), dim=1)
         else:
             diff = log_sigma.exp() - weighted / dot.unsqueeze(1)
-        return grad.unsqueeze(1) * diff, None
+        return (grad.unsqueeze(1) * diff).to(logits.dtype), None
 
 
 def collision_cross_entropy(
@@ -131,8 +135,9 @@ def collision_cross_entropy(
     """Collision cross-entropy ``H₂(y, σ) = −ln Σ_k y_k σ_k`` with ``σ = softmax(input)``.
 
     Computed in log space as ``−ln σ_j − logsumexp(l − l_j + ln y)`` with ``ln σ = log_softmax(l)``
-    and ``j`` the most likely class among those with ``y_j > 0``: two non-negative terms, so no
-    cancellation (module docstring, "Numerics"), and one-hot targets on
+    (for targets without a gradient, the θ-step's, the second term as ``ln Σ_k y_k e^{l_k − l_j}``
+    summed in float64: one autograd node) and ``j`` the most likely class among those with ``y_j > 0``:
+    two non-negative terms, so no cancellation (module docstring, "Numerics"), and one-hot targets on
     classes with tiny predicted probability stay finite. Shapes as ``F.cross_entropy``: logits
     (N, K) or (N, K, d1, …); ``target`` probabilities of the same shape (soft) or class indices
     (N,) / (N, d1, …) (hard, ``ignore_index`` skipped), where it equals Shannon CE.

@@ -99,7 +99,7 @@ _WARM_STEPS = 3  # face steps from a duals warm start before falling back to the
 _WARM_MAX = 1e-3  # a warm start is tried only when its face's first certificate is below this
 
 _SMALL = 200_000  # label entries below which BLAS runs single-threaded during a solve …
-_SERIAL = 131_072  # … when its largest BLAS call, S's Gram product (K × 2N × K), has more multiply-adds than this
+_SERIAL = 131_072  # … when S's Gram product (K × 2N × K) has more multiply-adds than this, or K² ≥ 10,000 (an LU)
 _blas: Any = None
 
 
@@ -109,8 +109,9 @@ def _blas_limit(n: int, k: int) -> Any:
     torch's threads between y-steps: measured on 2 cores, a 10-epoch MNIST-test fit took 5.35 s
     with them and 1.55 s without (the EM y-step, which calls no BLAS, 2.9 s). The limit itself costs
     ≈ 25–45 µs (threadpoolctl reads and restores every library's setting), so it is skipped where
-    no BLAS call would start a thread: OpenBLAS runs a GEMM of at most 4 · 65,536 multiply-adds, and an
-    LU of fewer than 10,000 entries, on the calling thread (half of that is the bound here). At
+    no BLAS call would start a thread: OpenBLAS runs a GEMM of at most 4 · 65,536 multiply-adds (half of
+    that is the bound here), and an LU of fewer than 10,000 entries, on the calling thread; the K × K
+    inverse from K = 32 is within these for the N the Gram bound lets through (N ≤ 64 there). At
     250 × 10 (50,000) a MNIST-test fit took the same time with and without the limit (2.92–3.10 s,
     three fits each)."""
     global _blas

@@ -105,7 +105,7 @@ def initial_labels(
     predictions ``probs()`` with one-hot true labels on the ``labeled`` rows (weak supervision)."""
     if targets is not None:
         return targets[own].clone()
-    labels = probs().double()
+    labels = probs().to(torch.float64, copy=True)  # a copy: probs() may be the evaluator's cache, read by later y-steps
     if labeled is not None and y_true is not None:
         lab = labeled[own]
         labels[lab] = F.one_hot(y_true[own][lab], k).double()

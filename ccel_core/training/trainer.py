@@ -287,9 +287,9 @@ class Trainer:
         pos = self.dist.local_positions(rows)
         init = self.labels[pos] if self.dist.active or getattr(self.solver, "uses_init", True) else None
         new = steps.solve_labels(self.solver, self.dist, probs, init, bounded=bounded).to(self.labels.dtype)
-        self.labels[pos] = new
-        iters.extend([] if (last := getattr(self.solver, "last", None)) is None else [last.n_iter])
         losses.append(steps.y_step_loss(self.solver, self.objective, self.dist, probs, new, self._reduce))
+        self.labels[pos] = new  # after the loss: probs may share the labels' storage
+        iters.extend([] if (last := getattr(self.solver, "last", None)) is None else [last.n_iter])
         self._y_time += time.perf_counter() - t0
         return new
 
